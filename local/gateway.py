@@ -1,0 +1,126 @@
+"""The local stand-in for API Gateway: chalice.local plus the contract's gateway responses."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from chalice.app import Chalice
+from chalice.config import Config
+from chalice.local import (
+    ChaliceRequestHandler,
+    CustomLocalChalice,
+    ForbiddenError,
+    LambdaContext,
+    LocalChalice,
+    LocalDevServer,
+    LocalGateway,
+    LocalGatewayAuthorizer,
+    LocalGatewayException,
+    NotAuthorizedError,
+)
+
+GATEWAY_RESPONSES = Path(__file__).resolve().parent.parent / "infra" / "gateway_responses.json"
+
+
+@lru_cache(maxsize=1)
+def gateway_responses() -> dict[str, dict[str, Any]]:
+    """The gateway response templates that infra/deploy.py also applies to the real REST API."""
+    return json.loads(GATEWAY_RESPONSES.read_text(encoding="utf-8"))["responses"]
+
+
+def response_type_for(error: LocalGatewayException) -> str:
+    """Which API Gateway response type a chalice.local gateway error corresponds to."""
+    body = (error.body or b"").decode("utf-8", "replace")
+    if isinstance(error, NotAuthorizedError):
+        return "UNAUTHORIZED"
+    if isinstance(error, ForbiddenError):
+        if "Missing Authentication Token" in body or "Authorization header requires" in body:
+            return "MISSING_AUTHENTICATION_TOKEN"
+        return "ACCESS_DENIED"
+    return "AUTHORIZER_CONFIGURATION_ERROR"
+
+
+def render_gateway_response(response_type: str, request_id: str) -> dict[str, Any]:
+    """A Lambda-proxy-shaped response for one gateway response type, as API Gateway renders it."""
+    spec = gateway_responses()[response_type]
+    status = spec["status"] or (500 if response_type.endswith("5XX") else 400)
+    body = {"code": spec["code"], "message": spec["message"], "request_id": request_id}
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", "x-amzn-RequestId": request_id},
+        "multiValueHeaders": {},
+        "body": json.dumps(body),
+    }
+
+
+class _ContractAuthorizer(LocalGatewayAuthorizer):
+    """Runs the app's authorizer; an authorizer that fails with "Unauthorized" means 401, as in API Gateway."""
+
+    def authorize(self, raw_path: str, lambda_event: Any, lambda_context: LambdaContext) -> Any:
+        try:
+            return super().authorize(raw_path, lambda_event, lambda_context)
+        except LocalGatewayException:
+            raise
+        except Exception as exc:  # API Gateway maps an authorizer's "Unauthorized" failure to 401
+            headers = {"x-amzn-RequestId": lambda_context.aws_request_id}
+            if str(exc) == "Unauthorized":
+                raise NotAuthorizedError(headers, b"") from exc
+            raise LocalGatewayException(headers, b"") from exc
+
+
+class ContractLocalGateway(LocalGateway):
+    """chalice.local's gateway with request ids in the event and contract-shaped gateway errors."""
+
+    def __init__(self, app_object: Chalice, config: Config) -> None:
+        super().__init__(app_object, config)
+        self._authorizer = _ContractAuthorizer(app_object)
+
+    def _generate_lambda_event(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
+        event = super()._generate_lambda_event(method, path, headers, body)
+        event["requestContext"].setdefault("requestId", str(uuid.uuid4()))
+        event["requestContext"].setdefault("stage", "api")
+        return event
+
+    def handle_request(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
+        try:
+            return super().handle_request(method, path, headers, body)
+        except LocalGatewayException as error:
+            request_id = error.headers.get("x-amzn-RequestId") or str(uuid.uuid4())
+            return render_gateway_response(response_type_for(error), request_id)
+
+
+class _ContractRequestHandler(ChaliceRequestHandler):
+    def __init__(
+        self,
+        request: Any,
+        client_address: Any,
+        server: Any,
+        app_object: Chalice,
+        config: Config,
+    ) -> None:
+        self.local_gateway = ContractLocalGateway(app_object, config)
+        super(ChaliceRequestHandler, self).__init__(request, client_address, server)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Access lines go through the app's logger, not stderr."""
+
+
+def local_config(stage: str = "local") -> Config:
+    """The chalice Config the local server and the test client run the app with."""
+    return Config(chalice_stage=stage)
+
+
+def make_local_server(app: Chalice, host: str, port: int, stage: str = "local") -> LocalDevServer:
+    """An HTTP server for `app` that behaves like the deployed API Gateway (call serve_forever / shutdown).
+
+    Port 0 binds a free port: read it from `server.server.server_address`.
+    """
+    if not isinstance(app, LocalChalice):
+        # What chalice.local.create_local_server does: make current_request thread-local for the threaded server.
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice
+    return LocalDevServer(app, local_config(stage), host, port, handler_cls=_ContractRequestHandler)
