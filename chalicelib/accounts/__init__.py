@@ -1,0 +1,1 @@
+"""Accounts: users, credentials, tokens and the authorizer (the personal center grows here)."""

@@ -1,0 +1,36 @@
+"""What an account is, independent of storage."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+USERNAME_PATTERN = r"^[A-Za-z0-9_]{3,32}$"
+PHONE_PATTERN = r"^(\+86)?1[3-9]\d{9}$"
+
+
+def normalize_phone(phone: str) -> str:
+    """Mainland mobile numbers are stored as their 11 digits."""
+    return phone.removeprefix("+86")
+
+
+def mask_phone(phone: str | None) -> str | None:
+    return f"{phone[:3]}****{phone[-4:]}" if phone and re.fullmatch(r"\d{11}", phone) else phone
+
+
+@dataclass
+class User:
+    user_id: str
+    username: str
+    created_at: str
+    password_hash: str | None = None
+    phone: str | None = None
+    nickname: str | None = None
+    avatar_url: str | None = None
+    gender: str | None = None
+    birthday: str | None = None
+    roles: set[str] = field(default_factory=lambda: {"customer"})
+    points_balance: int = 0
+
+    def public_view(self) -> dict[str, object]:
+        return {"user_id": self.user_id, "username": self.username, "roles": sorted(self.roles)}

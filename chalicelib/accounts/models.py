@@ -1,0 +1,69 @@
+"""pynamodb models of the accounts table (pk/sk single table: users and the handles that find them)."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.models import Model
+
+from chalicelib.config import get_settings
+from chalicelib.dynamo import table_meta
+
+ACCOUNTS_TABLE = get_settings().accounts_table
+
+
+class UserModel(Model):
+    """pk=USER#<user_id>, sk=PROFILE."""
+
+    Meta = table_meta(ACCOUNTS_TABLE)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="PROFILE")
+    user_id = UnicodeAttribute()
+    username = UnicodeAttribute()
+    password_hash = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    nickname = UnicodeAttribute(null=True)
+    avatar_url = UnicodeAttribute(null=True)
+    gender = UnicodeAttribute(null=True)
+    birthday = UnicodeAttribute(null=True)
+    roles = UnicodeSetAttribute(default=lambda: {"customer"})
+    points_balance = NumberAttribute(default=0)
+    created_at = UnicodeAttribute()
+
+    @staticmethod
+    def key(user_id: str) -> str:
+        return f"USER#{user_id}"
+
+
+class HandleModel(Model):
+    """pk=HANDLE#<kind>#<value>, sk=HANDLE: one way to find a user (username, phone; later OAuth identities).
+
+    Its conditional put is what keeps usernames and phones unique.
+    """
+
+    Meta = table_meta(ACCOUNTS_TABLE)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="HANDLE")
+    user_id = UnicodeAttribute()
+
+    @staticmethod
+    def key(kind: str, value: str) -> str:
+        return f"HANDLE#{kind}#{value}"
+
+
+class RefreshTokenModel(Model):
+    """pk=REFRESH#<sha256 of the token>, sk=TOKEN: only the digest is stored; expires through TTL."""
+
+    Meta = table_meta(ACCOUNTS_TABLE)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="TOKEN")
+    user_id = UnicodeAttribute()
+    family_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    expires_at = NumberAttribute()
+
+    @staticmethod
+    def key(digest: str) -> str:
+        return f"REFRESH#{digest}"

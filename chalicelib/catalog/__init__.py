@@ -1,0 +1,1 @@
+"""Catalog: categories, brands, products with spec attributes and SKUs, stock, view counts."""

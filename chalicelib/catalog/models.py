@@ -1,0 +1,141 @@
+"""pynamodb models of the catalog table: a product and its SKUs share one partition; categories and brands one each."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    DiscriminatorAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.config import get_settings
+from chalicelib.dynamo import table_meta
+
+CATALOG_TABLE = get_settings().catalog_table
+ON_SALE = "ON_SALE"
+
+
+def _index_meta(name: str) -> type:
+    class Meta:
+        index_name = name
+        projection = AllProjection()
+
+    return Meta
+
+
+class ListingIndex(GlobalSecondaryIndex["CatalogItem"]):
+    """Every product on sale, newest first (listing_pk is set only while on sale: a sparse index)."""
+
+    Meta = _index_meta("gsi_listing")
+    listing_pk = UnicodeAttribute(hash_key=True)
+    listing_sk = UnicodeAttribute(range_key=True)
+
+
+class CategoryIndex(GlobalSecondaryIndex["CatalogItem"]):
+    """Products of one leaf category, newest first."""
+
+    Meta = _index_meta("gsi_category")
+    category_id = UnicodeAttribute(hash_key=True)
+    listing_sk = UnicodeAttribute(range_key=True)
+
+
+class RootCategoryIndex(GlobalSecondaryIndex["CatalogItem"]):
+    """Products under one top-level category, newest first."""
+
+    Meta = _index_meta("gsi_root_category")
+    root_category_id = UnicodeAttribute(hash_key=True)
+    listing_sk = UnicodeAttribute(range_key=True)
+
+
+class BrandIndex(GlobalSecondaryIndex["CatalogItem"]):
+    """Products of one brand, newest first."""
+
+    Meta = _index_meta("gsi_brand")
+    brand_id = UnicodeAttribute(hash_key=True)
+    listing_sk = UnicodeAttribute(range_key=True)
+
+
+class CatalogItem(Model):
+    """Any item of the catalog table; `kind` tells which."""
+
+    Meta = table_meta(CATALOG_TABLE)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = DiscriminatorAttribute()
+
+    listing_index = ListingIndex()
+    category_index = CategoryIndex()
+    root_category_index = RootCategoryIndex()
+    brand_index = BrandIndex()
+
+
+class CategoryItem(CatalogItem, discriminator="category"):
+    """pk=CATEGORY, sk=<category_id>: the whole tree is one Query."""
+
+    name = UnicodeAttribute()
+    parent_id = UnicodeAttribute(null=True)
+    sort_order = NumberAttribute(default=0)
+
+
+class BrandItem(CatalogItem, discriminator="brand"):
+    """pk=BRAND, sk=<brand_id>."""
+
+    name = UnicodeAttribute()
+    logo_url = UnicodeAttribute(null=True)
+
+
+class ProductItem(CatalogItem, discriminator="product"):
+    """pk=PRODUCT#<product_id>, sk=META; denormalised summary fields keep lists to one Query."""
+
+    product_id = UnicodeAttribute()
+    title = UnicodeAttribute()
+    subtitle = UnicodeAttribute(default="")
+    description = UnicodeAttribute(default="")
+    category_id = UnicodeAttribute()
+    root_category_id = UnicodeAttribute()
+    brand_id = UnicodeAttribute()
+    images = ListAttribute(of=UnicodeAttribute, default=list)
+    specs = ListAttribute(of=MapAttribute, default=list)
+    after_sales = ListAttribute(of=UnicodeAttribute, default=list)
+    price_fen = NumberAttribute(default=0)
+    on_sale = BooleanAttribute(default=True)
+    listing_pk = UnicodeAttribute(null=True)
+    listing_sk = UnicodeAttribute()
+    sales = NumberAttribute(default=0)
+    rating_avg = NumberAttribute(default=0)
+    review_count = NumberAttribute(default=0)
+    view_count = NumberAttribute(default=0)
+    favorite_count = NumberAttribute(default=0)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class SkuItem(CatalogItem, discriminator="sku"):
+    """pk=PRODUCT#<product_id>, sk=SKU#<sku_id>: price and stock; stock changes are conditional writes."""
+
+    sku_id = UnicodeAttribute()
+    product_id = UnicodeAttribute()
+    attributes = MapAttribute(default=dict)
+    price_fen = NumberAttribute()
+    stock = NumberAttribute(default=0)
+    low_stock_threshold = NumberAttribute(default=10)
+    updated_at = UnicodeAttribute()
+
+
+def product_pk(product_id: str) -> str:
+    return f"PRODUCT#{product_id}"
+
+
+def sku_sk(sku_id: str) -> str:
+    return f"SKU#{sku_id}"
+
+
+def product_id_of_sku(sku_id: str) -> str:
+    """SKU ids are `<product_id>-<nn>`: the product's partition is known from the SKU id alone."""
+    return sku_id.rsplit("-", 1)[0]

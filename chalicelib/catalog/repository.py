@@ -1,0 +1,219 @@
+"""The only module that touches the catalog models: categories, brands, products with their SKUs, stock, views."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol
+
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.catalog.models import (
+    ON_SALE,
+    BrandItem,
+    CatalogItem,
+    CategoryItem,
+    ProductItem,
+    SkuItem,
+    product_id_of_sku,
+    product_pk,
+    sku_sk,
+)
+from chalicelib.dynamo import connection
+from chalicelib.errors import Conflict, NotFound
+from chalicelib.observability import logger
+
+ListingBy = Literal["all", "category", "root_category", "brand"]
+PRODUCT_FIELDS = (
+    "product_id", "title", "subtitle", "description", "category_id", "root_category_id", "brand_id", "price_fen",
+    "on_sale", "sales", "rating_avg", "review_count", "view_count", "favorite_count", "created_at", "updated_at",
+)  # fmt: skip
+
+
+class CatalogRepository(Protocol):
+    def categories(self) -> list[dict[str, Any]]: ...
+    def brands(self) -> list[dict[str, Any]]: ...
+    def save_category(self, category: dict[str, Any], create: bool) -> None: ...
+    def save_brand(self, brand: dict[str, Any], create: bool) -> None: ...
+    def product_with_skus(self, product_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None: ...
+    def list_products(
+        self, by: ListingBy, key: str | None, brand_id: str | None, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
+    def save_product(
+        self, product: dict[str, Any], skus: list[dict[str, Any]], removed_sku_ids: list[str], create: bool
+    ) -> None: ...
+    def set_stock(self, sku_id: str, stock: int, updated_at: str) -> dict[str, Any] | None: ...
+    def add_view_counts(self, counts: dict[str, int]) -> None: ...
+
+
+def _product_dict(item: ProductItem) -> dict[str, Any]:
+    product = {name: getattr(item, name) for name in PRODUCT_FIELDS}
+    for name in ("price_fen", "sales", "review_count", "view_count", "favorite_count"):
+        product[name] = int(product[name] or 0)
+    product["rating_avg"] = float(product["rating_avg"] or 0)
+    product["images"] = list(item.images or [])
+    product["after_sales"] = list(item.after_sales or [])
+    product["specs"] = [
+        {"name": s["name"], "values": list(s["values"])} for s in (spec.as_dict() for spec in item.specs)
+    ]
+    return product
+
+
+def _sku_dict(item: SkuItem) -> dict[str, Any]:
+    return {
+        "sku_id": item.sku_id,
+        "product_id": item.product_id,
+        "attributes": dict(item.attributes.as_dict()) if item.attributes else {},
+        "price_fen": int(item.price_fen),
+        "stock": int(item.stock),
+        "low_stock_threshold": int(item.low_stock_threshold or 0),
+        "updated_at": item.updated_at,
+    }
+
+
+class DynamoCatalogRepository:
+    """CatalogRepository on the catalog table."""
+
+    def categories(self) -> list[dict[str, Any]]:
+        return [
+            {"category_id": c.sk, "name": c.name, "parent_id": c.parent_id, "sort_order": int(c.sort_order or 0)}
+            for c in CategoryItem.query("CATEGORY")
+        ]
+
+    def brands(self) -> list[dict[str, Any]]:
+        return [{"brand_id": b.sk, "name": b.name, "logo_url": b.logo_url} for b in BrandItem.query("BRAND")]
+
+    def save_category(self, category: dict[str, Any], create: bool) -> None:
+        item = CategoryItem(
+            "CATEGORY",
+            category["category_id"],
+            name=category["name"],
+            parent_id=category["parent_id"],
+            sort_order=category["sort_order"],
+        )
+        self._save(item, CategoryItem, create, "category")
+
+    def save_brand(self, brand: dict[str, Any], create: bool) -> None:
+        item = BrandItem("BRAND", brand["brand_id"], name=brand["name"], logo_url=brand.get("logo_url"))
+        self._save(item, BrandItem, create, "brand")
+
+    @staticmethod
+    def _save(item: CatalogItem, model: type[CatalogItem], create: bool, what: str) -> None:
+        condition = model.pk.does_not_exist() if create else model.pk.exists()
+        try:
+            item.save(condition=condition)
+        except PutError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise (Conflict(f"This {what} already exists") if create else NotFound(f"No such {what}")) from error
+            raise
+
+    def product_with_skus(self, product_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+        product: dict[str, Any] | None = None
+        skus: list[dict[str, Any]] = []
+        for item in CatalogItem.query(product_pk(product_id)):  # the product and its SKUs: one Query
+            if isinstance(item, ProductItem):
+                product = _product_dict(item)
+            elif isinstance(item, SkuItem):
+                skus.append(_sku_dict(item))
+        return (product, skus) if product else None
+
+    def list_products(
+        self, by: ListingBy, key: str | None, brand_id: str | None, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        condition = None
+        if by == "all":
+            index, hash_key = CatalogItem.listing_index, ON_SALE
+        else:
+            index = {
+                "category": CatalogItem.category_index,
+                "root_category": CatalogItem.root_category_index,
+                "brand": CatalogItem.brand_index,
+            }[by]
+            hash_key = key or ""
+            condition = ProductItem.on_sale == True  # noqa: E712 - a pynamodb condition, not a comparison
+        if brand_id and by != "brand":
+            brand_condition = ProductItem.brand_id == brand_id
+            condition = brand_condition if condition is None else condition & brand_condition
+        results = index.query(
+            hash_key,
+            filter_condition=condition,
+            scan_index_forward=False,
+            limit=limit,
+            last_evaluated_key=start,
+            page_size=limit,
+        )
+        items = [_product_dict(item) for item in results if isinstance(item, ProductItem)]
+        return items, results.last_evaluated_key
+
+    def save_product(
+        self, product: dict[str, Any], skus: list[dict[str, Any]], removed_sku_ids: list[str], create: bool
+    ) -> None:
+        pk = product_pk(product["product_id"])
+        item = ProductItem(
+            pk,
+            "META",
+            **{name: product[name] for name in PRODUCT_FIELDS},
+            images=product["images"],
+            after_sales=product["after_sales"],
+            specs=product["specs"],
+            listing_pk=ON_SALE if product["on_sale"] else None,
+            listing_sk=f"{product['created_at']}#{product['product_id']}",
+        )
+        try:
+            with TransactWrite(connection=connection()) as transaction:
+                transaction.save(item, condition=ProductItem.pk.does_not_exist() if create else ProductItem.pk.exists())
+                for sku in skus:
+                    sku_item = SkuItem(
+                        pk,
+                        sku_sk(sku["sku_id"]),
+                        sku_id=sku["sku_id"],
+                        product_id=product["product_id"],
+                        attributes=sku["attributes"],
+                        price_fen=sku["price_fen"],
+                        stock=sku["stock"],
+                        low_stock_threshold=sku["low_stock_threshold"],
+                        updated_at=product["updated_at"],
+                    )
+                    if sku.get("existing"):
+                        # Keep the live stock: only price, attributes and threshold change here.
+                        transaction.update(
+                            sku_item,
+                            actions=[
+                                SkuItem.attributes.set(sku["attributes"]),
+                                SkuItem.price_fen.set(sku["price_fen"]),
+                                SkuItem.low_stock_threshold.set(sku["low_stock_threshold"]),
+                                SkuItem.updated_at.set(product["updated_at"]),
+                            ],
+                            condition=SkuItem.pk.exists(),
+                        )
+                    else:
+                        transaction.save(sku_item, condition=SkuItem.pk.does_not_exist())
+                for sku_id in removed_sku_ids:
+                    transaction.delete(SkuItem(pk, sku_sk(sku_id)))
+        except TransactWriteError as error:
+            raise (
+                Conflict("This product already exists") if create else Conflict("The product changed meanwhile, retry")
+            ) from error
+
+    def set_stock(self, sku_id: str, stock: int, updated_at: str) -> dict[str, Any] | None:
+        item = SkuItem(product_pk(product_id_of_sku(sku_id)), sku_sk(sku_id))
+        try:
+            item.update(
+                actions=[SkuItem.stock.set(stock), SkuItem.updated_at.set(updated_at)],
+                condition=SkuItem.pk.exists(),
+            )
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return None
+            raise
+        return _sku_dict(item)
+
+    def add_view_counts(self, counts: dict[str, int]) -> None:
+        for product_id, count in counts.items():
+            try:
+                ProductItem(product_pk(product_id), "META").update(
+                    actions=[ProductItem.view_count.add(count)], condition=ProductItem.pk.exists()
+                )
+            except UpdateError as error:
+                if error.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                logger.info("views for a product that is gone", extra={"product_id": product_id})

@@ -1,0 +1,169 @@
+"""Request, query and response models of the catalog routes (they also feed the OpenAPI spec)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from chalicelib.pagination import PageQuery
+
+ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
+MAX_PRICE_FEN = 100_000_000  # 1,000,000 yuan
+MAX_STOCK = 10_000_000
+
+
+class WriteModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Category(BaseModel):
+    category_id: str
+    name: str
+    parent_id: str | None
+    sort_order: int = 0
+
+
+class CategoryList(BaseModel):
+    items: list[Category]
+
+
+class Brand(BaseModel):
+    brand_id: str
+    name: str
+    logo_url: str | None = None
+
+
+class BrandList(BaseModel):
+    items: list[Brand]
+
+
+class CategoryWrite(WriteModel):
+    category_id: str | None = Field(None, pattern=ID_PATTERN, description="Omit to have one generated")
+    name: str = Field(min_length=1, max_length=40)
+    parent_id: str | None = Field(None, pattern=ID_PATTERN, description="A root category; omit for a root")
+    sort_order: int = Field(0, ge=0, le=10_000)
+
+
+class BrandWrite(WriteModel):
+    brand_id: str | None = Field(None, pattern=ID_PATTERN, description="Omit to have one generated")
+    name: str = Field(min_length=1, max_length=60)
+    logo_url: str | None = Field(None, max_length=500)
+
+
+class Spec(BaseModel):
+    name: str = Field(min_length=1, max_length=20)
+    values: list[str] = Field(min_length=1, max_length=30)
+
+    @field_validator("values")
+    @classmethod
+    def values_are_distinct_and_short(cls, values: list[str]) -> list[str]:
+        if any(not 1 <= len(value) <= 40 for value in values) or len(set(values)) != len(values):
+            raise ValueError("spec values must be distinct, 1..40 characters")
+        return values
+
+
+class SkuWrite(WriteModel):
+    sku_id: str | None = Field(None, pattern=ID_PATTERN, description="Keep an existing SKU by naming it")
+    attributes: dict[str, str] = Field(default_factory=dict, description="spec name -> one of its values")
+    price_fen: int = Field(ge=1, le=MAX_PRICE_FEN)
+    stock: int = Field(0, ge=0, le=MAX_STOCK, description="Initial stock of a new SKU (existing SKUs keep theirs)")
+    low_stock_threshold: int = Field(10, ge=0, le=MAX_STOCK)
+
+
+class ProductWrite(WriteModel):
+    title: str = Field(min_length=1, max_length=120)
+    subtitle: str = Field("", max_length=200)
+    description: str = Field("", max_length=20_000)
+    category_id: str = Field(pattern=ID_PATTERN)
+    brand_id: str = Field(pattern=ID_PATTERN)
+    images: list[str] = Field(default_factory=list, max_length=20)
+    specs: list[Spec] = Field(default_factory=list, max_length=10)
+    skus: list[SkuWrite] = Field(min_length=1, max_length=90)
+    after_sales: list[str] = Field(default_factory=list, max_length=20)
+    on_sale: bool = True
+
+    @field_validator("images", "after_sales")
+    @classmethod
+    def short_strings(cls, values: list[str]) -> list[str]:
+        if any(not 1 <= len(value) <= 500 for value in values):
+            raise ValueError("each entry must be 1..500 characters")
+        return values
+
+    @model_validator(mode="after")
+    def skus_match_specs(self) -> ProductWrite:
+        allowed = {spec.name: set(spec.values) for spec in self.specs}
+        if len(allowed) != len(self.specs):
+            raise ValueError("spec names must be distinct")
+        combos = set()
+        for sku in self.skus:
+            if set(sku.attributes) != set(allowed) or any(v not in allowed[k] for k, v in sku.attributes.items()):
+                raise ValueError("every SKU must pick exactly one value of every spec")
+            combo = tuple(sorted(sku.attributes.items()))
+            if combo in combos:
+                raise ValueError("two SKUs have the same attributes")
+            combos.add(combo)
+        ids = [sku.sku_id for sku in self.skus if sku.sku_id]
+        if len(ids) != len(set(ids)):
+            raise ValueError("sku ids must be distinct")
+        return self
+
+
+class StockWrite(WriteModel):
+    stock: int = Field(ge=0, le=MAX_STOCK)
+
+
+class ProductListQuery(PageQuery):
+    category_id: str | None = Field(None, max_length=64, description="A leaf or a top-level category")
+    brand_id: str | None = Field(None, max_length=64)
+
+
+class ProductSummary(BaseModel):
+    product_id: str
+    title: str
+    price_fen: int
+    image_url: str | None
+    sales: int
+    rating_avg: float
+    category_id: str
+    brand_id: str
+
+
+class ProductPage(BaseModel):
+    items: list[ProductSummary]
+    next_cursor: str | None
+
+
+class Sku(BaseModel):
+    sku_id: str
+    attributes: dict[str, str]
+    price_fen: int
+    stock: int
+    available: bool
+
+
+class ProductDetail(BaseModel):
+    product_id: str
+    title: str
+    subtitle: str
+    description: str
+    images: list[str]
+    category_id: str
+    brand_id: str
+    specs: list[Spec]
+    skus: list[Sku]
+    after_sales: list[str]
+    price_fen: int
+    sales: int
+    rating_avg: float
+    review_count: int
+    view_count: int
+    favorite_count: int
+    on_sale: bool
+    created_at: str
+    updated_at: str
+
+
+class SkuStock(BaseModel):
+    sku_id: str
+    product_id: str
+    stock: int
+    available: bool

@@ -1,0 +1,208 @@
+"""Catalog rules: the category tree, listings, product detail, admin writes, stock and view counts."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any, Protocol
+
+from chalicelib.catalog.repository import CatalogRepository, ListingBy
+from chalicelib.catalog.schemas import BrandWrite, CategoryWrite, ProductListQuery, ProductWrite
+from chalicelib.clock import now_iso
+from chalicelib.errors import NotFound, ValidationError
+from chalicelib.ids import new_id
+from chalicelib.pagination import decode_cursor, encode_cursor, page
+
+TREE_TTL_SECONDS = 60.0
+
+
+class ViewEvents(Protocol):
+    """Where product views go, to be counted off the request path."""
+
+    def product_viewed(self, product_id: str) -> None: ...
+
+
+class CategoryTree:
+    """The category tree, read with one Query and kept for a minute per warm container (it changes rarely)."""
+
+    def __init__(self) -> None:
+        self._categories: dict[str, dict[str, Any]] | None = None
+        self._read_at = 0.0
+
+    def get(self, repo: CatalogRepository) -> dict[str, dict[str, Any]]:
+        if self._categories is None or time.monotonic() - self._read_at > TREE_TTL_SECONDS:
+            self._categories = {c["category_id"]: c for c in repo.categories()}
+            self._read_at = time.monotonic()
+        return self._categories
+
+    def forget(self) -> None:
+        self._categories = None
+
+
+category_tree = CategoryTree()
+
+
+def _ordered(categories: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(categories, key=lambda c: (c["parent_id"] is not None, c["sort_order"], c["category_id"]))
+
+
+def list_categories(repo: CatalogRepository) -> dict[str, Any]:
+    return {"items": _ordered(list(category_tree.get(repo).values()))}
+
+
+def list_brands(repo: CatalogRepository) -> dict[str, Any]:
+    return {"items": sorted(repo.brands(), key=lambda b: b["brand_id"])}
+
+
+def save_category(repo: CatalogRepository, write: CategoryWrite, category_id: str | None = None) -> dict[str, Any]:
+    create = category_id is None
+    category_id = category_id or write.category_id or new_id("c")
+    if write.parent_id is not None:
+        parent = category_tree.get(repo).get(write.parent_id) or _fresh(repo).get(write.parent_id)
+        if parent is None:
+            raise ValidationError("No such parent category", errors=[{"field": "parent_id", "message": "unknown"}])
+        if parent["parent_id"] is not None or write.parent_id == category_id:
+            raise ValidationError("Categories are two levels deep: the parent must be a root category")
+    category = {
+        "category_id": category_id,
+        "name": write.name,
+        "parent_id": write.parent_id,
+        "sort_order": write.sort_order,
+    }
+    repo.save_category(category, create=create)
+    category_tree.forget()
+    return category
+
+
+def save_brand(repo: CatalogRepository, write: BrandWrite, brand_id: str | None = None) -> dict[str, Any]:
+    create = brand_id is None
+    brand = {"brand_id": brand_id or write.brand_id or new_id("b"), "name": write.name, "logo_url": write.logo_url}
+    repo.save_brand(brand, create=create)
+    return brand
+
+
+def _fresh(repo: CatalogRepository) -> dict[str, dict[str, Any]]:
+    category_tree.forget()
+    return category_tree.get(repo)
+
+
+def summary(product: dict[str, Any]) -> dict[str, Any]:
+    """The product card every list shows."""
+    return {
+        "product_id": product["product_id"],
+        "title": product["title"],
+        "price_fen": product["price_fen"],
+        "image_url": product["images"][0] if product["images"] else None,
+        "sales": product["sales"],
+        "rating_avg": product["rating_avg"],
+        "category_id": product["category_id"],
+        "brand_id": product["brand_id"],
+    }
+
+
+def list_products(repo: CatalogRepository, query: ProductListQuery) -> dict[str, Any]:
+    by: ListingBy = "all"
+    key: str | None = None
+    if query.category_id:
+        category = category_tree.get(repo).get(query.category_id)
+        if category is None:
+            raise NotFound("No such category")
+        by, key = ("category" if category["parent_id"] else "root_category"), query.category_id
+    elif query.brand_id:
+        by, key = "brand", query.brand_id
+    scope = f"products|{query.category_id or ''}|{query.brand_id or ''}"
+    items, last_key = repo.list_products(by, key, query.brand_id, query.page_size, decode_cursor(query.cursor, scope))
+    return page([summary(p) for p in items], encode_cursor(last_key, scope))
+
+
+def get_product(repo: CatalogRepository, product_id: str, views: ViewEvents | None = None) -> dict[str, Any]:
+    found = repo.product_with_skus(product_id)
+    if found is None:
+        raise NotFound("No such product")
+    product, skus = found
+    if views is not None:
+        views.product_viewed(product_id)
+    detail = {key: value for key, value in product.items() if key != "root_category_id"}
+    detail["skus"] = [
+        {
+            "sku_id": sku["sku_id"],
+            "attributes": sku["attributes"],
+            "price_fen": sku["price_fen"],
+            "stock": sku["stock"],
+            "available": sku["stock"] > 0 and product["on_sale"],
+        }
+        for sku in sorted(skus, key=lambda s: s["sku_id"])
+    ]
+    return detail
+
+
+def save_product(repo: CatalogRepository, write: ProductWrite, product_id: str | None = None) -> dict[str, Any]:
+    """Create (product_id None) or replace a product; SKUs named by id keep their stock, absent ones go."""
+    tree = category_tree.get(repo)
+    category = tree.get(write.category_id) or _fresh(repo).get(write.category_id)
+    if category is None or category["parent_id"] is None:
+        raise ValidationError(
+            "category_id must name a leaf category",
+            errors=[{"field": "category_id", "message": "unknown or not a leaf"}],
+        )
+    if write.brand_id not in {b["brand_id"] for b in repo.brands()}:
+        raise ValidationError("No such brand", errors=[{"field": "brand_id", "message": "unknown"}])
+    now = now_iso()
+    existing_skus: dict[str, dict[str, Any]] = {}
+    create = product_id is None
+    if product_id is None:
+        product_id, created_at, counters = new_id("p"), now, {}
+    else:
+        found = repo.product_with_skus(product_id)
+        if found is None:
+            raise NotFound("No such product")
+        current, current_skus = found
+        created_at = current["created_at"]
+        counters = {k: current[k] for k in ("sales", "rating_avg", "review_count", "view_count", "favorite_count")}
+        existing_skus = {sku["sku_id"]: sku for sku in current_skus}
+    unknown = [s.sku_id for s in write.skus if s.sku_id and s.sku_id not in existing_skus]
+    if unknown:
+        raise ValidationError(
+            "Unknown sku_id for this product", errors=[{"field": "skus", "message": ", ".join(unknown)}]
+        )
+    next_number = 1 + max(
+        (int(sid.rsplit("-", 1)[1]) for sid in existing_skus if sid.rsplit("-", 1)[1].isdigit()), default=0
+    )
+    skus = []
+    for sku in write.skus:
+        if sku.sku_id:
+            sku_id, existing = sku.sku_id, True
+        else:
+            sku_id, existing, next_number = f"{product_id}-{next_number:02d}", False, next_number + 1
+        skus.append({**sku.model_dump(), "sku_id": sku_id, "existing": existing})
+    product = {
+        "product_id": product_id,
+        **write.model_dump(exclude={"skus"}),
+        "root_category_id": category["parent_id"],
+        "price_fen": min(s["price_fen"] for s in skus),
+        "sales": 0,
+        "rating_avg": 0.0,
+        "review_count": 0,
+        "view_count": 0,
+        "favorite_count": 0,
+        **counters,
+        "created_at": created_at,
+        "updated_at": now,
+    }
+    removed = [sid for sid in existing_skus if sid not in {s["sku_id"] for s in skus}]
+    repo.save_product(product, skus, removed, create=create)
+    return get_product(repo, product_id)
+
+
+def set_stock(repo: CatalogRepository, sku_id: str, stock: int) -> dict[str, Any]:
+    sku = repo.set_stock(sku_id, stock, now_iso())
+    if sku is None:
+        raise NotFound("No such SKU")
+    return {"sku_id": sku_id, "product_id": sku["product_id"], "stock": sku["stock"], "available": sku["stock"] > 0}
+
+
+def record_views(repo: CatalogRepository, product_ids: list[str]) -> dict[str, int]:
+    """Fold a batch of view events into one counter update per product."""
+    counts = dict(Counter(product_ids))
+    repo.add_view_counts(counts)
+    return counts

@@ -1,0 +1,87 @@
+"""Typed settings read once from the environment: stage, resource names, secrets, timeouts."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+APP_NAME = "shop"
+LOCAL_JWT_SECRET = "local-dev-secret-change-me-0123456789abcdef"  # noqa: S105 - only ever used on the local stage
+
+
+def current_stage() -> str:
+    """The deployment stage (local, dev, prod); import-time safe, so handlers can name their queues."""
+    return os.environ.get("SHOP_STAGE", "local")
+
+
+def resource_name(suffix: str, stage: str | None = None) -> str:
+    """The physical name infra/template.yaml gives a resource of this stage, e.g. shop-dev-product-views."""
+    return f"{APP_NAME}-{stage or current_stage()}-{suffix}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app reads from its environment, validated once per cold start."""
+
+    stage: str
+    region: str
+    accounts_table: str
+    catalog_table: str
+    idempotency_table: str
+    product_views_queue_url: str
+    admin_alerts_topic_arn: str
+    jwt_secret_arn: str
+    access_token_ttl_seconds: int
+    payment_timeout_seconds: int
+    auto_receive_seconds: int
+    max_body_bytes: int
+
+    @property
+    def is_local_or_dev(self) -> bool:
+        return self.stage in ("local", "dev")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        e = os.environ if env is None else env
+        stage = e.get("SHOP_STAGE", "local")
+        return cls(
+            stage=stage,
+            region=e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1",
+            accounts_table=e.get("ACCOUNTS_TABLE") or resource_name("accounts", stage),
+            catalog_table=e.get("CATALOG_TABLE") or resource_name("catalog", stage),
+            idempotency_table=e.get("IDEMPOTENCY_TABLE") or resource_name("idempotency", stage),
+            product_views_queue_url=e.get("PRODUCT_VIEWS_QUEUE_URL", ""),
+            admin_alerts_topic_arn=e.get("ADMIN_ALERTS_TOPIC_ARN", ""),
+            jwt_secret_arn=e.get("JWT_SECRET_ARN", ""),
+            access_token_ttl_seconds=int(e.get("ACCESS_TOKEN_TTL_SECONDS", "900")),
+            payment_timeout_seconds=int(e.get("PAYMENT_TIMEOUT_SECONDS", "1800")),
+            auto_receive_seconds=int(e.get("AUTO_RECEIVE_SECONDS", "1209600")),
+            max_body_bytes=int(e.get("MAX_BODY_BYTES", str(1024 * 1024))),
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()
+
+
+@lru_cache(maxsize=1)
+def jwt_secret() -> str:
+    """The token signing secret: JWT_SECRET if set, else Secrets Manager (JWT_SECRET_ARN), else the local default."""
+    if secret := os.environ.get("JWT_SECRET"):
+        return secret
+    settings = get_settings()
+    if settings.jwt_secret_arn:
+        from chalicelib.aws import client
+
+        return str(client("secretsmanager").get_secret_value(SecretId=settings.jwt_secret_arn)["SecretString"])
+    if settings.stage != "local":
+        raise RuntimeError("JWT_SECRET or JWT_SECRET_ARN must be set outside the local stage")
+    return LOCAL_JWT_SECRET
+
+
+def reset_caches() -> None:
+    """Forget settings read so far (tests and the local runtime change the environment)."""
+    get_settings.cache_clear()
+    jwt_secret.cache_clear()

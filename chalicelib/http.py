@@ -1,0 +1,263 @@
+"""The one way a route is declared: validation, auth, error mapping, JSON out, and the facts the OpenAPI spec needs."""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pydantic
+from chalice.app import Blueprint, Request, Response
+
+from chalicelib.config import get_settings
+from chalicelib.errors import (
+    DomainError,
+    Forbidden,
+    InternalError,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationError,
+    error_for_status,
+)
+from chalicelib.observability import logger
+
+Auth = Literal["public", "optional", "customer", "admin"]
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in caller, as the authorizer (or the token on an optional-auth route) established it."""
+
+    user_id: str
+    username: str
+    roles: frozenset[str]
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One route's contract: what the OpenAPI generator documents."""
+
+    path: str
+    method: str
+    summary: str
+    tags: tuple[str, ...]
+    auth: Auth
+    status: int
+    body: type[pydantic.BaseModel] | None = None
+    query: type[pydantic.BaseModel] | None = None
+    response: type[pydantic.BaseModel] | None = None
+    errors: tuple[int, ...] = ()
+    headers: tuple[tuple[str, bool, str], ...] = ()  # (name, required, description)
+    operation_id: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+OPERATIONS: list[Operation] = []
+
+# Filled by chalicelib.accounts.authorizer; kept here so every context's routes can name it without import cycles.
+_authorizer: list[Any] = []
+_optional_principal: list[Callable[[str], Principal | None]] = []
+
+
+def use_authorizer(authorizer: Any, token_to_principal: Callable[[str], Principal | None]) -> None:
+    """Register the API Gateway authorizer and the in-route token check for optional-auth routes."""
+    _authorizer[:] = [authorizer]
+    _optional_principal[:] = [token_to_principal]
+
+
+def request_id_of(request: Request | None) -> str:
+    if request is None:
+        return "unknown"
+    context = request.context or {}
+    if context.get("requestId"):
+        return str(context["requestId"])
+    lambda_context = getattr(request, "lambda_context", None)
+    return str(getattr(lambda_context, "aws_request_id", "unknown"))
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+    return Response(body=text, status_code=status, headers={"Content-Type": JSON_CONTENT_TYPE, **(headers or {})})
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, pydantic.BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def error_response(error: DomainError, request: Request | None) -> Response:
+    return json_response(error.body(request_id_of(request)), status=error.status)
+
+
+def _field_errors(exc: pydantic.ValidationError) -> list[dict[str, str]]:
+    return [
+        {"field": ".".join(str(part) for part in err["loc"]) or "(body)", "message": err["msg"]}
+        for err in exc.errors(include_url=False, include_input=False, include_context=False)
+    ]
+
+
+def parse_body(request: Request, model: type[pydantic.BaseModel]) -> Any:
+    """The request body as `model`; 415 unless JSON, 400 for malformed JSON or any field rule broken."""
+    content_type = (request.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise UnsupportedMediaType()
+    raw = request.raw_body or b""
+    if not raw.strip():
+        raise ValidationError("A JSON body is required", errors=[{"field": "(body)", "message": "missing"}])
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError("Malformed JSON body", errors=[{"field": "(body)", "message": str(exc)}]) from exc
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise ValidationError("Invalid request body", errors=_field_errors(exc)) from exc
+
+
+def parse_query(request: Request, model: type[pydantic.BaseModel]) -> Any:
+    params = dict(request.query_params or {})
+    try:
+        return model.model_validate(params)
+    except pydantic.ValidationError as exc:
+        raise ValidationError("Invalid query parameters", errors=_field_errors(exc)) from exc
+
+
+def _principal_from_authorizer(request: Request) -> Principal:
+    context = (request.context or {}).get("authorizer") or {}
+    if not context.get("principalId"):
+        raise Unauthorized()
+    roles = frozenset(filter(None, str(context.get("roles", "")).split(",")))
+    return Principal(user_id=str(context["principalId"]), username=str(context.get("username", "")), roles=roles)
+
+
+def _optional_principal_of(request: Request) -> Principal | None:
+    header = request.headers.get("authorization") or ""
+    scheme, _, token = header.partition(" ")
+    if not token or scheme.lower() != "bearer" or not _optional_principal:
+        return None
+    return _optional_principal[0](token.strip())
+
+
+def endpoint(
+    blueprint: Blueprint,
+    path: str,
+    method: str = "GET",
+    *,
+    summary: str,
+    tags: tuple[str, ...] = (),
+    auth: Auth = "public",
+    body: type[pydantic.BaseModel] | None = None,
+    query: type[pydantic.BaseModel] | None = None,
+    response: type[pydantic.BaseModel] | None = None,
+    status: int = 200,
+    errors: tuple[int, ...] = (),
+    headers: tuple[tuple[str, bool, str], ...] = (),
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a route. The view gets path params, and `body`, `query`, `principal`, `request` when declared.
+
+    It returns a JSON-able value (dict, list or pydantic model) or a chalice Response, and raises DomainErrors.
+    """
+
+    def register(view: Callable[..., Any]) -> Callable[..., Any]:
+        wants = view.__code__.co_varnames[: view.__code__.co_argcount + view.__code__.co_kwonlyargcount]
+
+        @functools.wraps(view)
+        def handle(**path_params: str) -> Response:
+            request = blueprint.current_request
+            try:
+                kwargs: dict[str, Any] = dict(path_params)
+                if auth in ("customer", "admin"):
+                    principal = _principal_from_authorizer(request)
+                    if auth == "admin" and not principal.is_admin:
+                        raise Forbidden("This needs the admin role")
+                    kwargs["principal"] = principal
+                elif auth == "optional":
+                    kwargs["principal"] = _optional_principal_of(request)
+                if query is not None:
+                    kwargs["query"] = parse_query(request, query)
+                if body is not None:
+                    kwargs["body"] = parse_body(request, body)
+                if "request" in wants:
+                    kwargs["request"] = request
+                result = view(**{k: v for k, v in kwargs.items() if k in wants})
+            except DomainError as error:
+                if error.status >= 500:
+                    logger.exception("request failed", extra={"code": error.code})
+                return error_response(error, request)
+            if isinstance(result, Response):
+                return result
+            return json_response(result, status=status)
+
+        route_kwargs: dict[str, Any] = {"methods": [method], "content_types": ["application/json", "*/*"]}
+        if auth in ("customer", "admin"):
+            route_kwargs["authorizer"] = _authorizer[0]
+        blueprint.route(path, **route_kwargs)(handle)
+        OPERATIONS.append(
+            Operation(
+                path=path,
+                method=method,
+                summary=summary,
+                tags=tags,
+                auth=auth,
+                status=status,
+                body=body,
+                query=query,
+                response=response,
+                errors=errors,
+                headers=headers,
+                operation_id=view.__name__,
+            )
+        )
+        return view
+
+    return register
+
+
+def _is_contract_error(response: Response) -> bool:
+    body = response.body
+    if isinstance(body, str):
+        return body.startswith('{"code":')
+    return isinstance(body, dict) and "code" in body and "request_id" in body
+
+
+def http_guard(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Chalice 'http' middleware: body size limit, access log, and contract-shaped bodies for framework errors."""
+    started = time.perf_counter()
+    raw_length = len(event.raw_body or b"") if event.method in ("POST", "PUT", "PATCH", "DELETE") else 0
+    if raw_length > get_settings().max_body_bytes:
+        response = error_response(PayloadTooLarge(), event)
+    else:
+        try:
+            response = get_response(event)
+        except Exception:
+            logger.exception("unhandled error")
+            response = error_response(InternalError(), event)
+        if response.status_code >= 400 and not _is_contract_error(response):
+            # Chalice's own answers (405, 415, unhandled 500) come as {"Code", "Message"}: bring them to the contract.
+            message = response.body.get("Message") if isinstance(response.body, dict) else None
+            original_headers = {k: v for k, v in response.headers.items() if k.lower() == "allow"}
+            response = error_response(error_for_status(response.status_code, message), event)
+            response.headers.update(original_headers)
+    response.headers.setdefault("X-Request-Id", request_id_of(event))
+    logger.info(
+        "http",
+        extra={
+            "method": event.method,
+            "path": event.path,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+        },
+    )
+    return response

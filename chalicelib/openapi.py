@@ -1,0 +1,143 @@
+"""The OpenAPI 3.1 document, generated from the declared operations and their pydantic schemas."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pydantic
+
+from chalicelib.http import OPERATIONS, Operation
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["code", "message", "request_id"],
+    "properties": {
+        "code": {"type": "string", "pattern": "^[A-Z][A-Z0-9_]*$", "examples": ["VALIDATION_ERROR"]},
+        "message": {"type": "string"},
+        "request_id": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+ERROR_DESCRIPTIONS = {
+    400: "VALIDATION_ERROR: malformed JSON, wrong types, unknown fields, out-of-range values, bad cursor",
+    401: "UNAUTHORIZED: missing, invalid or expired access token, or wrong credentials",
+    403: "FORBIDDEN: signed in but not allowed (customer on an admin route)",
+    404: "NOT_FOUND: no such object (or not yours)",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT / OUT_OF_STOCK / INVALID_STATE",
+    413: "PAYLOAD_TOO_LARGE: body over 1 MB",
+    415: "UNSUPPORTED_MEDIA_TYPE: body is not JSON",
+    429: "RATE_LIMITED",
+}
+
+
+def _schema_ref(model: type[pydantic.BaseModel], components: dict[str, Any], mode: str) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)  # type: ignore[arg-type]
+    for name, definition in schema.pop("$defs", {}).items():
+        components.setdefault(name, definition)
+    components.setdefault(model.__name__, schema)
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _query_parameters(model: type[pydantic.BaseModel], components: dict[str, Any]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, definition in schema.pop("$defs", {}).items():
+        components.setdefault(name, definition)
+    required = set(schema.get("required", []))
+    parameters = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = dict(prop)
+        description = prop.pop("description", None)
+        prop.pop("title", None)
+        parameter: dict[str, Any] = {"name": name, "in": "query", "required": name in required, "schema": prop}
+        if description:
+            parameter["description"] = description
+        parameters.append(parameter)
+    return parameters
+
+
+def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
+    parameters: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+        for name in re.findall(r"{(\w+)}", op.path)
+    ]
+    if op.query is not None:
+        parameters += _query_parameters(op.query, components)
+    for name, required, description in op.headers:
+        parameters.append(
+            {
+                "name": name,
+                "in": "header",
+                "required": required,
+                "description": description,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            }
+        )
+    spec: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary, "tags": list(op.tags)}
+    if parameters:
+        spec["parameters"] = parameters
+    if op.body is not None:
+        spec["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _schema_ref(op.body, components, "validation")}},
+        }
+    success: dict[str, Any] = {"description": "OK" if op.status == 200 else "Created"}
+    if op.response is not None:
+        success["content"] = {"application/json": {"schema": _schema_ref(op.response, components, "serialization")}}
+    responses: dict[str, Any] = {str(op.status): success}
+    statuses = set(op.errors)
+    if op.body is not None or op.query is not None or "{" in op.path:
+        statuses.add(400)
+    if op.body is not None:
+        statuses.update({413, 415})
+    if op.auth in ("customer", "admin"):
+        statuses.add(401)
+    if op.auth == "admin":
+        statuses.add(403)
+    for status in sorted(statuses):
+        responses[str(status)] = {"$ref": f"#/components/responses/E{status}"}
+    spec["responses"] = responses
+    if op.auth in ("customer", "admin"):
+        spec["security"] = [{"bearerAuth": []}]
+    elif op.auth == "optional":
+        spec["security"] = [{}, {"bearerAuth": []}]
+    return spec
+
+
+def build_document(server_url: str | None = None) -> dict[str, Any]:
+    """The whole OpenAPI document for every declared operation."""
+    components: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    paths: dict[str, Any] = {}
+    for op in sorted(OPERATIONS, key=lambda o: (o.path, o.method)):
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, components)
+    document: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Shop API",
+            "version": "1.0.0",
+            "description": "Serverless e-commerce backend: accounts, catalog, search, cart, orders, payments.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "responses": {
+                f"E{status}": {
+                    "description": description,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                }
+                for status, description in ERROR_DESCRIPTIONS.items()
+            },
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+    }
+    if server_url:
+        document["servers"] = [{"url": server_url}]
+    return document

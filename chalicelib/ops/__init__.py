@@ -1,0 +1,1 @@
+"""Operations: health and the API's own description."""
