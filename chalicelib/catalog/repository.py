@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Protocol
 
+from pynamodb.attributes import MapAttribute
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
@@ -52,17 +53,19 @@ def _product_dict(item: ProductItem) -> dict[str, Any]:
     product["rating_avg"] = float(product["rating_avg"] or 0)
     product["images"] = list(item.images or [])
     product["after_sales"] = list(item.after_sales or [])
-    product["specs"] = [
-        {"name": s["name"], "values": list(s["values"])} for s in (spec.as_dict() for spec in item.specs)
-    ]
+    product["specs"] = [{"name": spec["name"], "values": list(spec["values"])} for spec in map(_plain, item.specs)]
     return product
+
+
+def _plain(value: Any) -> Any:
+    return value.as_dict() if isinstance(value, MapAttribute) else value
 
 
 def _sku_dict(item: SkuItem) -> dict[str, Any]:
     return {
         "sku_id": item.sku_id,
         "product_id": item.product_id,
-        "attributes": dict(item.attributes.as_dict()) if item.attributes else {},
+        "attributes": dict(_plain(item.attributes) or {}),
         "price_fen": int(item.price_fen),
         "stock": int(item.stock),
         "low_stock_threshold": int(item.low_stock_threshold or 0),

@@ -1,0 +1,41 @@
+"""Seeds the local stage: the demo catalog and the admin account, through the app's own services; idempotent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.accounts import service as accounts
+from chalicelib.accounts.repository import DynamoAccountsRepository
+from chalicelib.catalog import service as catalog
+from chalicelib.catalog.repository import DynamoCatalogRepository
+from chalicelib.catalog.schemas import BrandWrite, CategoryWrite
+from chalicelib.errors import Conflict
+from local import demo_catalog
+
+ADMIN_USERNAME = "admin"
+
+
+def seed_demo_data(admin_password: str) -> dict[str, Any]:
+    """Write whatever of the demo data is missing; return what is there."""
+    repo = DynamoCatalogRepository()
+    categories = sorted(demo_catalog.categories(), key=lambda c: c["parent_id"] is not None)  # roots first
+    for category in categories:
+        write = CategoryWrite.model_validate(category)
+        try:
+            catalog.save_category(repo, write)
+        except Conflict:
+            pass
+    for brand in demo_catalog.brands():
+        try:
+            catalog.save_brand(repo, BrandWrite.model_validate(brand))
+        except Conflict:
+            pass
+    created = sum(catalog.import_product(repo, product) for product in demo_catalog.products())
+    admin_id = accounts.ensure_admin(DynamoAccountsRepository(), ADMIN_USERNAME, admin_password)
+    return {
+        "categories": len(categories),
+        "brands": len(demo_catalog.brands()),
+        "products": len(demo_catalog.products()),
+        "products_created": created,
+        "admin_user_id": admin_id,
+    }
