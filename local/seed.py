@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from chalicelib.accounts import service as accounts
@@ -20,16 +21,11 @@ def seed_demo_data(admin_password: str) -> dict[str, Any]:
     repo = DynamoCatalogRepository()
     categories = sorted(demo_catalog.categories(), key=lambda c: c["parent_id"] is not None)  # roots first
     for category in categories:
-        write = CategoryWrite.model_validate(category)
-        try:
-            catalog.save_category(repo, write)
-        except Conflict:
-            pass
+        with contextlib.suppress(Conflict):
+            catalog.save_category(repo, CategoryWrite.model_validate(category))
     for brand in demo_catalog.brands():
-        try:
+        with contextlib.suppress(Conflict):
             catalog.save_brand(repo, BrandWrite.model_validate(brand))
-        except Conflict:
-            pass
     created = sum(catalog.import_product(repo, product) for product in demo_catalog.products())
     admin_id = accounts.ensure_admin(DynamoAccountsRepository(), ADMIN_USERNAME, admin_password)
     return {
