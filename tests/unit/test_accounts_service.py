@@ -1,0 +1,109 @@
+"""Account rules and tokens on an in-memory repository."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+
+from chalicelib.accounts import service, tokens
+from chalicelib.config import jwt_secret
+from chalicelib.errors import Conflict, Unauthorized
+from tests.unit.fakes import FakeAccountsRepository
+
+
+@pytest.fixture
+def repo() -> FakeAccountsRepository:
+    return FakeAccountsRepository()
+
+
+def test_registering_stores_an_argon2id_hash_never_the_password(repo: FakeAccountsRepository) -> None:
+    user = service.register(repo, "Alice_01", "correct horse 1", "+8613800138000")
+
+    stored = repo.users[user.user_id]
+    assert stored.password_hash and stored.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert "correct horse 1" not in stored.password_hash
+    assert stored.phone == "13800138000" and stored.roles == {"customer"}
+
+
+def test_usernames_are_unique_regardless_of_case_and_phones_are_unique(repo: FakeAccountsRepository) -> None:
+    service.register(repo, "alice", "correct horse 1", "13800138000")
+
+    with pytest.raises(Conflict):
+        service.register(repo, "ALICE", "correct horse 1")
+    with pytest.raises(Conflict):
+        service.register(repo, "bob", "correct horse 1", "+8613800138000")
+
+
+def test_signing_in_by_username_or_phone_gives_a_token_for_that_user(repo: FakeAccountsRepository) -> None:
+    user = service.register(repo, "alice", "correct horse 1", "13800138000")
+
+    by_name = service.login(repo, "correct horse 1", username="Alice")
+    by_phone = service.login(repo, "correct horse 1", phone="+8613800138000")
+
+    for session in (by_name, by_phone):
+        claims = tokens.verify_access_token(session.access_token)
+        assert claims is not None and claims.user_id == user.user_id and claims.roles == {"customer"}
+        assert session.refresh_token and session.expires_in > 0
+    assert len(repo.refresh_tokens) == 2
+    assert by_name.refresh_token not in repo.refresh_tokens  # only digests are stored
+
+
+@pytest.mark.parametrize(("username", "password"), [("alice", "wrong password"), ("nobody", "correct horse 1")])
+def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(
+    repo: FakeAccountsRepository, username: str, password: str
+) -> None:
+    service.register(repo, "alice", "correct horse 1")
+
+    with pytest.raises(Unauthorized, match="Wrong username, phone or password"):
+        service.login(repo, password, username=username)
+
+
+def test_ensuring_the_admin_twice_resets_its_password_and_keeps_one_account(repo: FakeAccountsRepository) -> None:
+    first = service.ensure_admin(repo, "admin", "first password")
+    second = service.ensure_admin(repo, "admin", "second password")
+
+    assert first == second and repo.users[first].roles == {"customer", "admin"}
+    assert service.login(repo, "second password", username="admin").user.user_id == first
+
+
+def _forge(header: dict[str, object], claims: dict[str, object], signature: bytes = b"") -> str:
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    return ".".join([part(json.dumps(header).encode()), part(json.dumps(claims).encode()), part(signature)])
+
+
+def _claims(**overrides: object) -> dict[str, object]:
+    now = datetime.now(UTC)
+    claims: dict[str, object] = {
+        "sub": "u_1", "username": "mallory", "roles": ["customer", "admin"], "iss": tokens.ISSUER,
+        "aud": tokens.AUDIENCE, "iat": now, "exp": now + timedelta(minutes=5), "typ": "access",
+    }  # fmt: skip
+    claims.update(overrides)
+    return claims
+
+
+def test_tokens_with_alg_none_a_wrong_key_expired_or_tampered_claims_are_rejected() -> None:
+    good = jwt.encode(_claims(), jwt_secret(), algorithm="HS256")
+    assert tokens.verify_access_token(good) is not None
+
+    header, payload, signature = good.split(".")
+    tampered_claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    tampered_claims["sub"] = "u_2"
+    tampered = ".".join([header, _forge({}, tampered_claims).split(".")[1], signature])
+    unix = int(datetime.now(UTC).timestamp())
+    rejected = [
+        _forge({"alg": "none", "typ": "JWT"}, {**_claims(), "iat": unix, "exp": unix + 300}),
+        jwt.encode(_claims(), "another-key-of-enough-length-0123456789", algorithm="HS256"),
+        jwt.encode(_claims(exp=datetime.now(UTC) - timedelta(seconds=1)), jwt_secret(), algorithm="HS256"),
+        jwt.encode(_claims(aud="someone-else"), jwt_secret(), algorithm="HS256"),
+        jwt.encode(_claims(typ="refresh"), jwt_secret(), algorithm="HS256"),
+        jwt.encode(_claims(), jwt_secret(), algorithm="HS512"),
+        tampered,
+        "not a token",
+    ]
+    assert [tokens.verify_access_token(token) for token in rejected] == [None] * len(rejected)
