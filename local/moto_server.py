@@ -1,0 +1,226 @@
+"""The embedded moto server: moto's WSGI app behind one lock, Step Functions executing, Lambda without Docker."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from moto.core.config import default_user_config
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.stepfunctions.models import StateMachineInstance
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+REGION = "us-east-1"
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+# moto is not thread safe: every request into its WSGI app runs under this lock, which also makes
+# the local "DynamoDB" linearizable like the real one's conditional writes.
+_MOTO_LOCK = threading.Lock()
+_holder = threading.local()
+
+# How often an emulated SQS long poll looks at the queue again (outside the lock).
+_LONG_POLL_INTERVAL_SECONDS = 0.05
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def configure_moto() -> None:
+    """Run real ASL in Step Functions and keep Lambda in-process (no Docker) for every backend created from now."""
+    default_user_config["stepfunctions"] = {"execute_state_machine": True}
+    default_user_config["lambda"] = {"use_docker": False}
+    apply_moto_workarounds()
+
+
+def apply_moto_workarounds() -> None:
+    """Fix, in place, the moto 5.2.1 bugs the runtime runs into (idempotent; also needed under mock_aws).
+
+    StartExecution deep-copies the state machine, including its past executions and their live
+    threads and locks, so a state machine's second execution fails with "cannot pickle
+    '_thread.RLock' object" (getmoto/moto#10077, fixed upstream by #10093). The copy only needs
+    the definition: leave the executions out of it, as the upstream fix does.
+    """
+    if "__deepcopy__" not in StateMachineInstance.__dict__:
+        StateMachineInstance.__deepcopy__ = _deepcopy_without_executions  # type: ignore[attr-defined]
+
+
+def _deepcopy_without_executions(self: Any, memo: dict[int, Any]) -> Any:
+    executions = self.__dict__.get("executions")
+    if executions is not None:
+        memo[id(executions)] = []
+    clone = self.__class__.__new__(self.__class__)
+    memo[id(self)] = clone
+    for key, value in self.__dict__.items():
+        setattr(clone, key, copy.deepcopy(value, memo))
+    return clone
+
+
+def aws_environment(endpoint_url: str | None) -> dict[str, str]:
+    """The variables that point boto3 and pynamodb in this process (and its children) at the local server."""
+    env = {
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        **FAKE_CREDENTIALS,
+    }
+    if endpoint_url:
+        env["AWS_ENDPOINT_URL"] = endpoint_url
+    return env
+
+
+@contextmanager
+def outside_moto_lock() -> Iterator[None]:
+    """Let the current request's thread run user code without holding the moto lock.
+
+    A Lambda invocation arrives as a request (so it holds the lock), but the function it runs
+    calls moto again over HTTP from other threads; holding the lock meanwhile would deadlock.
+    Outside a locked request (in-process mock_aws, tests) this does nothing.
+    """
+    if not getattr(_holder, "holds_lock", False):
+        yield
+        return
+    _holder.holds_lock = False
+    _MOTO_LOCK.release()
+    try:
+        yield
+    finally:
+        _MOTO_LOCK.acquire()
+        _holder.holds_lock = True
+
+
+def _call_locked(app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[Any], bytes]:
+    """Run one request through moto under the lock and return status, headers and the whole body."""
+    captured: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[Any], exc_info: Any = None) -> Callable[[bytes], None]:
+        captured["status"] = status
+        captured["headers"] = headers
+        return lambda _chunk: None
+
+    with _MOTO_LOCK:
+        _holder.holds_lock = True
+        try:
+            result = app(environ, start_response)
+            try:
+                body = b"".join(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        finally:
+            _holder.holds_lock = False
+    return captured["status"], captured["headers"], body
+
+
+class SerializedMotoApp:
+    """moto's WSGI app with every request serialised, and SQS long polls waited out without the lock."""
+
+    def __init__(self, app: WSGIApp | None = None) -> None:
+        self._app = app or DomainDispatcherApplication(create_backend_app)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        wait_seconds, environ = _split_sqs_long_poll(environ)
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            status, headers, body = _call_locked(
+                self._app, dict(environ, **{"wsgi.input": io.BytesIO(environ["moto.body"])})
+            )
+            if wait_seconds <= 0 or time.monotonic() >= deadline or not _is_empty_receive(status, body):
+                break
+            time.sleep(_LONG_POLL_INTERVAL_SECONDS)
+        start_response(status, headers)
+        return [body]
+
+
+def _split_sqs_long_poll(environ: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    """Buffer the body; for an SQS ReceiveMessage that long-polls, return its wait and a copy asking for no wait.
+
+    moto waits out WaitTimeSeconds inside the request, which under the one lock would stall every
+    other AWS call in the process for up to 20 s.
+    """
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ = dict(environ, **{"moto.body": body})
+    if environ.get("HTTP_X_AMZ_TARGET") != "AmazonSQS.ReceiveMessage" or not body:
+        return 0.0, environ
+    try:
+        request = json.loads(body)
+        wait_seconds = float(request.get("WaitTimeSeconds") or 0)
+    except (ValueError, TypeError, AttributeError):
+        return 0.0, environ
+    if not 0 < wait_seconds <= 20:
+        return 0.0, environ
+    request["WaitTimeSeconds"] = 0
+    new_body = json.dumps(request).encode("utf-8")
+    return wait_seconds, dict(environ, **{"moto.body": new_body, "CONTENT_LENGTH": str(len(new_body))})
+
+
+def _is_empty_receive(status: str, body: bytes) -> bool:
+    if not status.startswith("200"):
+        return False
+    try:
+        return not json.loads(body or b"{}").get("Messages")
+    except ValueError:
+        return False
+
+
+class _QuietRequestHandler(WSGIRequestHandler):
+    """No access line per AWS call: the runtime's own output stays readable."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
+class MotoServer:
+    """An in-process moto server on a loopback port, run in a daemon thread."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._host = host
+        self._port = port
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() the server first"
+        return int(self._server.server_address[1])
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self._host}:{self.port}"
+
+    def start(self) -> MotoServer:
+        configure_moto()
+        self._server = make_server(
+            self._host,
+            self._port,
+            SerializedMotoApp(),
+            threaded=True,
+            request_handler=_QuietRequestHandler,
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = None
+        self._thread = None
+
+
+def start_moto_server(host: str = "127.0.0.1", port: int = 0) -> MotoServer:
+    """Start moto, point this process's AWS clients at it and tell moto's Step Functions where Lambda is."""
+    server = MotoServer(host, port).start()
+    # The state machine interpreter calls Lambda and SQS at localhost:$MOTO_PORT (default 5000).
+    os.environ["MOTO_PORT"] = str(server.port)
+    os.environ.update(aws_environment(server.endpoint_url))
+    return server

@@ -1,0 +1,229 @@
+"""Creates a stage's AWS resources in moto from infra/: the stack, the Lambda functions, the state machines."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+from chalice.app import Chalice
+
+from chalicelib.config import LOCAL_JWT_SECRET
+from infra.stack_outputs import env_from_outputs
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TEMPLATE = Path("infra/template.yaml")
+DEFAULT_STATEMACHINES = Path("infra/statemachines")
+
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_:.]+)\}")
+_TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+class ProvisioningError(RuntimeError):
+    """The stage's resources could not be created as infra/ describes them."""
+
+
+def provision(
+    app: Chalice,
+    stage: str = "local",
+    template: Path = DEFAULT_TEMPLATE,
+    statemachines: Path = DEFAULT_STATEMACHINES,
+) -> dict[str, str]:
+    """Create (or find) everything `app` needs on the current AWS endpoint; return the app's environment.
+
+    Works against the local moto server (AWS_ENDPOINT_URL) and in-process under mock_aws().
+    Idempotent: a second call returns the same environment.
+    """
+    env = provision_stack(stage, template)
+    function_arns = create_lambda_functions(app, stage)
+    substitutions = {
+        **definition_substitutions(function_arns),
+        **stack_outputs(stage),
+        "Stage": stage,
+        "AWS::Region": _region(),
+        "AWS::AccountId": _account_id(),
+        "AWS::Partition": "aws",
+    }
+    env.update(create_state_machines(stage, statemachines, substitutions))
+    env["SHOP_STAGE"] = stage
+    if stage == "local":
+        env["JWT_SECRET"] = os.environ.get("JWT_SECRET") or LOCAL_JWT_SECRET
+    return env
+
+
+def provision_stack(stage: str = "local", template: Path = DEFAULT_TEMPLATE) -> dict[str, str]:
+    """Create the CloudFormation stack `shop-<stage>` unless it exists; return its Outputs as env vars."""
+    cfn = _client("cloudformation")
+    name = stack_name(stage)
+    stack = _describe_stack(cfn, name)
+    if stack is None:
+        cfn.create_stack(
+            StackName=name,
+            TemplateBody=_resolve(template).read_text(encoding="utf-8"),
+            Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+        )
+        cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+        stack = _describe_stack(cfn, name)
+    if stack is None or stack["StackStatus"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        status = stack["StackStatus"] if stack else "MISSING"
+        raise ProvisioningError(f"stack {name} is {status}")
+    return env_from_outputs(stack.get("Outputs", []))
+
+
+def stack_name(stage: str) -> str:
+    return f"shop-{stage}"
+
+
+def stack_outputs(stage: str) -> dict[str, str]:
+    """The stack's Outputs by key (they double as state machine definition substitutions)."""
+    stack = _describe_stack(_client("cloudformation"), stack_name(stage))
+    return {item["OutputKey"]: item["OutputValue"] for item in (stack or {}).get("Outputs", [])}
+
+
+def create_lambda_functions(app: Chalice, stage: str) -> dict[str, str]:
+    """A moto Lambda function (dummy code) for every Chalice lambda_function, so ARNs exist; name -> ARN."""
+    lambda_client = _client("lambda")
+    role_arn = _ensure_role(f"shop-{stage}-local-execution")
+    code = _dummy_zip()
+    arns: dict[str, str] = {}
+    for function in app.pure_lambda_functions:
+        deployed = f"shop-{stage}-{function.name}"
+        try:
+            created = lambda_client.create_function(
+                FunctionName=deployed,
+                Runtime="python3.11",
+                Role=role_arn,
+                Handler=function.handler_string,
+                Code={"ZipFile": code},
+                Timeout=60,
+            )
+            arns[function.name] = created["FunctionArn"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ResourceConflictException":
+                raise
+            arns[function.name] = lambda_client.get_function(FunctionName=deployed)["Configuration"]["FunctionArn"]
+    return arns
+
+
+def substitution_name(function_name: str) -> str:
+    """`release_stock` -> `ReleaseStockFunctionArn`, the DefinitionSubstitutions key for a function's ARN."""
+    camel = "".join(part[:1].upper() + part[1:] for part in re.split(r"[_\-]+", function_name) if part)
+    return f"{camel}FunctionArn"
+
+
+def definition_substitutions(function_arns: Mapping[str, str]) -> dict[str, str]:
+    return {substitution_name(name): arn for name, arn in function_arns.items()}
+
+
+def substitute(definition: str, substitutions: Mapping[str, str], *, source: str = "definition") -> str:
+    """Apply DefinitionSubstitutions as CloudFormation does (moto's CloudFormation ignores them)."""
+    missing = sorted({name for name in _PLACEHOLDER.findall(definition) if name not in substitutions})
+    if missing:
+        raise ProvisioningError(f"{source}: no value for {', '.join('${' + name + '}' for name in missing)}")
+    return _PLACEHOLDER.sub(lambda match: substitutions[match.group(1)], definition)
+
+
+def state_machine_files(directory: Path) -> list[Path]:
+    resolved = _resolve(directory)
+    return sorted(resolved.glob("*.asl.json")) if resolved.is_dir() else []
+
+
+def state_machine_stem(path: Path) -> str:
+    return path.name.removesuffix(".asl.json")
+
+
+def state_machine_env_key(stem: str) -> str:
+    return f"STATE_MACHINE_{re.sub(r'[^A-Za-z0-9]+', '_', stem).upper()}_ARN"
+
+
+def create_state_machines(stage: str, directory: Path, substitutions: Mapping[str, str]) -> dict[str, str]:
+    """Create or update `shop-<stage>-<stem>` for every `<stem>.asl.json`; return STATE_MACHINE_<STEM>_ARN vars."""
+    files = state_machine_files(directory)
+    if not files:
+        return {}
+    sfn = _client("stepfunctions")
+    role_arn = _ensure_role(f"shop-{stage}-local-execution")
+    existing = _state_machines_by_name(sfn)
+    env: dict[str, str] = {}
+    for path in files:
+        stem = state_machine_stem(path)
+        name = f"shop-{stage}-{stem}"
+        definition = substitute(path.read_text(encoding="utf-8"), substitutions, source=str(path))
+        json.loads(definition)  # a broken file fails here, with its name, not deep inside moto
+        arn = existing.get(name)
+        if arn is None:
+            arn = sfn.create_state_machine(name=name, definition=definition, roleArn=role_arn)["stateMachineArn"]
+        elif sfn.describe_state_machine(stateMachineArn=arn)["definition"] != definition:
+            sfn.update_state_machine(stateMachineArn=arn, definition=definition)
+        env[state_machine_env_key(stem)] = arn
+    return env
+
+
+def _state_machines_by_name(sfn: Any) -> dict[str, str]:
+    machines: dict[str, str] = {}
+    for page in sfn.get_paginator("list_state_machines").paginate():
+        machines.update({item["name"]: item["stateMachineArn"] for item in page["stateMachines"]})
+    return machines
+
+
+def _ensure_role(name: str) -> str:
+    iam = _client("iam")
+    try:
+        return str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(_TRUST_POLICY))["Role"]["Arn"])
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "EntityAlreadyExists":
+            raise
+        return str(iam.get_role(RoleName=name)["Role"]["Arn"])
+
+
+def _dummy_zip() -> bytes:
+    """Lambda wants a deployment package; the code never runs (lambda_dispatch runs the app in-process)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "# placeholder: local.lambda_dispatch runs the Chalice app in-process\n")
+    return buffer.getvalue()
+
+
+def _describe_stack(cfn: Any, name: str) -> dict[str, Any] | None:
+    try:
+        stacks = cfn.describe_stacks(StackName=name)["Stacks"]
+    except ClientError as error:
+        if "does not exist" in error.response["Error"].get("Message", ""):
+            return None
+        raise
+    live = [stack for stack in stacks if stack["StackStatus"] != "DELETE_COMPLETE"]
+    return live[0] if live else None
+
+
+def _resolve(path: Path) -> Path:
+    """Relative paths are taken from the repository root, so the runtime works from any directory."""
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def _region() -> str:
+    return os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
+
+
+def _client(service: str) -> Any:
+    return boto3.session.Session().client(service, region_name=_region())
+
+
+def _account_id() -> str:
+    return str(_client("sts").get_caller_identity()["Account"])

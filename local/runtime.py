@@ -1,0 +1,221 @@
+"""`make run`: moto, provisioning, Lambda dispatch, SQS pollers, schedules, demo data and the HTTP API, one process."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from local import lambda_dispatch
+from local.moto_server import MotoServer, start_moto_server
+from local.pollers import SqsPoller, start_pollers, stop_pollers
+from local.provision import DEFAULT_STATEMACHINES, DEFAULT_TEMPLATE, REPO_ROOT, provision, provision_stack
+from local.scheduler import ScheduledJob, schedule_speedup, start_scheduler, stop_scheduler
+
+DEFAULT_PORT = 8000
+DEFAULT_ADMIN_PASSWORD = "admin12345"  # noqa: S105 - printed at start; only ever the local stage's default
+# The app's timing knobs and their local defaults (documented in API.md).
+KNOBS = {
+    "PAYMENT_TIMEOUT_SECONDS": "1800",
+    "AUTO_RECEIVE_SECONDS": "1209600",
+    "LOCAL_SCHEDULE_SPEEDUP": "1",
+}
+READY_TIMEOUT_SECONDS = 30.0
+
+logger = logging.getLogger("local.runtime")
+
+
+@dataclass
+class LocalRuntime:
+    """Everything `make run` starts, in the order it must start, and stops in reverse."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    stage: str = "local"
+    admin_password: str = DEFAULT_ADMIN_PASSWORD
+    template: Path = DEFAULT_TEMPLATE
+    statemachines: Path = DEFAULT_STATEMACHINES
+    seed: bool = True
+    app: Any = None
+    env: dict[str, str] = field(default_factory=dict)
+    seed_summary: Any = None
+    moto: MotoServer | None = None
+    http: Any = None
+    pollers: list[SqsPoller] = field(default_factory=list)
+    jobs: list[ScheduledJob] = field(default_factory=list)
+    _http_thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.bound_port}"
+
+    @property
+    def bound_port(self) -> int:
+        return int(self.http.server.server_address[1]) if self.http is not None else self.port
+
+    def start(self) -> LocalRuntime:
+        _quiet_moto()
+        os.environ["SHOP_STAGE"] = self.stage
+        for name, default in KNOBS.items():
+            os.environ.setdefault(name, default)
+        self.moto = start_moto_server(self.host)
+        # Table names and queue URLs must be in the environment before the app is imported.
+        os.environ.update(provision_stack(self.stage, self.template))
+        self.app = load_app()
+        self.env = provision(self.app, self.stage, self.template, self.statemachines)
+        os.environ.update(self.env)
+        _forget_cached_settings()
+        lambda_dispatch.install(self.app, self.stage)
+        if self.seed:
+            self.seed_summary = seed(self.admin_password)
+        self.pollers = start_pollers(self.app, self.stage)
+        self.jobs = start_scheduler(self.app, self.stage, schedule_speedup())
+        self._start_http()
+        return self
+
+    def _start_http(self) -> None:
+        from local.gateway import make_local_server
+
+        self.http = make_local_server(self.app, self.host, self.port)
+        self._http_thread = threading.Thread(target=self.http.server.serve_forever, name="http-api", daemon=True)
+        self._http_thread.start()
+        wait_until_answering(f"{self.base_url}/health", READY_TIMEOUT_SECONDS)
+
+    def stop(self) -> None:
+        if self.http is not None:
+            self.http.shutdown()
+            self.http.server.server_close()
+            if self._http_thread is not None:
+                self._http_thread.join(5)
+            self.http = None
+        stop_pollers(self.pollers)
+        stop_scheduler(self.jobs)
+        self.pollers, self.jobs = [], []
+        lambda_dispatch.uninstall()
+        if self.moto is not None:
+            self.moto.stop()
+            self.moto = None
+
+    def banner(self) -> list[str]:
+        lines = [
+            f"shop local runtime (stage {self.stage})",
+            f"  API          {self.base_url}",
+            f"  health       {self.base_url}/health",
+            f"  OpenAPI      {self.base_url}/openapi.json",
+            f"  moto         {self.moto.endpoint_url if self.moto else '-'}  (AWS_ENDPOINT_URL for aws CLI / boto3)",
+            f"  admin login  username=admin password={self.admin_password}"
+            + ("" if os.environ.get("SHOP_ADMIN_PASSWORD") else "  (local default; set SHOP_ADMIN_PASSWORD)"),
+        ]
+        lines += [f"  {name:<24} {os.environ[name]}" for name in KNOBS]
+        if self.seed_summary is not None:
+            lines.append(f"  demo data    {self.seed_summary}")
+        lines.append(f"  SQS pollers  {', '.join(p.config.name for p in self.pollers) or '-'}")
+        lines.append(f"  schedules    {', '.join(j.config.name for j in self.jobs) or '-'}")
+        machines = sorted(key for key in self.env if key.startswith("STATE_MACHINE_"))
+        lines.append(f"  state machines {', '.join(machines) or '-'}")
+        lines.append("Ctrl-C stops everything.")
+        return lines
+
+
+def load_app() -> Any:
+    """Import the real Chalice app (after the environment is set: handlers name their queues at import)."""
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    return importlib.import_module("app").app
+
+
+def seed(admin_password: str) -> Any:
+    from local.seed import seed_demo_data
+
+    return seed_demo_data(admin_password)
+
+
+def _forget_cached_settings() -> None:
+    """The app may have read settings or made clients at import; make it see the final environment."""
+    for module_name, function_name in (("chalicelib.config", "reset_caches"), ("chalicelib.aws", "reset_clients")):
+        module = sys.modules.get(module_name)
+        reset = getattr(module, function_name, None)
+        if callable(reset):
+            reset()
+
+
+def _quiet_moto() -> None:
+    """moto's CloudFormation warns about every resource type it only skips (alarms, secrets)."""
+    logging.getLogger("moto.cloudformation.parsing").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=r"Tried to parse .* not supported by moto", category=UserWarning)
+
+
+def wait_until_answering(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - a loopback http URL we built
+                if response.status < 500:
+                    return
+        except urllib.error.HTTPError as error:
+            if error.code < 500:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+        time.sleep(0.05)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT") or DEFAULT_PORT),
+        help="HTTP port of the API (0 picks a free one; default $PORT or 8000)",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--stage", default=os.environ.get("SHOP_STAGE") or "local", help="stage name (default local)")
+    parser.add_argument("--no-seed", action="store_true", help="do not write the demo catalog and admin account")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    stopping = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    admin_password = os.environ.get("SHOP_ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD
+    runtime = LocalRuntime(
+        host=args.host, port=args.port, stage=args.stage, admin_password=admin_password, seed=not args.no_seed
+    )
+    started = time.monotonic()
+    try:
+        runtime.start()
+        if stopping.is_set():
+            return 0
+        for line in runtime.banner():
+            print(line)
+        print(f"started in {time.monotonic() - started:.1f} s")
+        print(f"READY {runtime.base_url}", flush=True)
+        while not stopping.wait(0.5):
+            pass
+        print("stopping...", flush=True)
+    finally:
+        runtime.stop()
+    print("stopped", flush=True)
+    return 0
