@@ -10,7 +10,7 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib.config import get_settings
 
 
-def table_meta(table_name: str) -> type:
+def table_meta(table_name: str) -> Any:
     """A pynamodb `Meta` for one of our tables (the endpoint comes from AWS_ENDPOINT_URL through botocore)."""
     settings = get_settings()
 

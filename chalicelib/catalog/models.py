@@ -121,7 +121,7 @@ class SkuItem(CatalogItem, discriminator="sku"):
 
     sku_id = UnicodeAttribute()
     product_id = UnicodeAttribute()
-    attributes = MapAttribute(default=dict)
+    attributes: MapAttribute[str, str] = MapAttribute(default=dict)
     price_fen = NumberAttribute()
     stock = NumberAttribute(default=0)
     low_stock_threshold = NumberAttribute(default=10)

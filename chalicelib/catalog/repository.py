@@ -6,6 +6,7 @@ from typing import Any, Literal, Protocol
 
 from pynamodb.attributes import MapAttribute
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.catalog.models import (
@@ -123,6 +124,7 @@ class DynamoCatalogRepository:
         self, by: ListingBy, key: str | None, brand_id: str | None, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         condition = None
+        index: GlobalSecondaryIndex[CatalogItem]
         if by == "all":
             index, hash_key = CatalogItem.listing_index, ON_SALE
         else:
