@@ -1,0 +1,34 @@
+"""The one mapping from the shop stack's CloudFormation Outputs to the app's environment variables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+# Output key in infra/template.yaml -> environment variable read by chalicelib/config.py.
+OUTPUT_ENV: dict[str, str] = {
+    "AccountsTableName": "ACCOUNTS_TABLE",
+    "CatalogTableName": "CATALOG_TABLE",
+    "IdempotencyTableName": "IDEMPOTENCY_TABLE",
+    "ProductViewsQueueUrl": "PRODUCT_VIEWS_QUEUE_URL",
+    "AdminAlertsTopicArn": "ADMIN_ALERTS_TOPIC_ARN",
+    "SearchIndexBucketName": "SEARCH_INDEX_BUCKET",
+    "AnalyticsBucketName": "ANALYTICS_BUCKET",
+    "JwtSecretArn": "JWT_SECRET_ARN",
+}
+
+
+def _as_dict(outputs: Sequence[Mapping[str, str]] | Mapping[str, str]) -> dict[str, str]:
+    """Accept DescribeStacks' ``[{"OutputKey", "OutputValue"}, ...]`` or a plain ``{key: value}``."""
+    if isinstance(outputs, Mapping):
+        return {str(key): str(value) for key, value in outputs.items()}
+    return {item["OutputKey"]: item["OutputValue"] for item in outputs}
+
+
+def env_from_outputs(outputs: list[dict] | dict[str, str]) -> dict[str, str]:
+    """Environment variables for the stack's Outputs; keys outside OUTPUT_ENV are ignored.
+
+    An Output the stack did not produce is left out rather than set empty, so a
+    missing resource shows up as a missing setting, not as a blank one.
+    """
+    values = _as_dict(outputs)
+    return {env: values[key] for key, env in OUTPUT_ENV.items() if values.get(key)}
