@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 from chalice.test import Client, TestHTTPClient
 from moto import mock_aws
@@ -54,16 +55,15 @@ class ShopClient(Client):
         return response.status_code, parsed, response.headers
 
 
-@pytest.fixture
-def aws_env() -> Iterator[dict[str, str]]:
-    """A fresh moto account with the stage's stack, functions and state machines; the app's env pointed at it."""
+@pytest.fixture(scope="module")
+def provisioned_aws() -> Iterator[dict[str, str]]:
+    """A moto account with the stage's stack, functions and state machines, shared by one test module."""
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}):
         reset_clients()
         saved = dict(os.environ)
         env = provision(app, stage="local")
         os.environ.update(env)
         reset_caches()
-        category_tree.forget()
         try:
             yield env
         finally:
@@ -71,7 +71,22 @@ def aws_env() -> Iterator[dict[str, str]]:
             os.environ.update(saved)
             reset_caches()
             reset_clients()
-            category_tree.forget()
+
+
+@pytest.fixture
+def aws_env(provisioned_aws: dict[str, str]) -> dict[str, str]:
+    """The module's moto account, emptied: every table item deleted and every queue purged before the test."""
+    dynamodb = boto3.client("dynamodb")
+    for table in dynamodb.list_tables()["TableNames"]:
+        keys = [k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
+        for page in dynamodb.get_paginator("scan").paginate(TableName=table, ProjectionExpression=", ".join(keys)):
+            for item in page["Items"]:
+                dynamodb.delete_item(TableName=table, Key=item)
+    sqs = boto3.client("sqs")
+    for queue_url in sqs.list_queues().get("QueueUrls", []):
+        sqs.purge_queue(QueueUrl=queue_url)
+    category_tree.forget()
+    return provisioned_aws
 
 
 @pytest.fixture
