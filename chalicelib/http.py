@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from chalicelib.errors import (
     DomainError,
     Forbidden,
     InternalError,
+    NotFound,
     PayloadTooLarge,
     Unauthorized,
     UnsupportedMediaType,
@@ -27,6 +29,7 @@ from chalicelib.observability import logger
 
 Auth = Literal["public", "optional", "customer", "admin"]
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+PATH_ID = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,8 @@ def endpoint(
         def handle(**path_params: str) -> Response:
             request = blueprint.current_request
             try:
+                if not all(PATH_ID.fullmatch(value) for value in path_params.values()):
+                    raise NotFound()  # no id of ours looks like that (and DynamoDB would refuse such a key)
                 kwargs: dict[str, Any] = dict(path_params)
                 if auth in ("customer", "admin"):
                     principal = _principal_from_authorizer(request)

@@ -114,6 +114,7 @@ class ProductItem(CatalogItem, discriminator="product"):
     favorite_count = NumberAttribute(default=0)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=1)
 
 
 class SkuItem(CatalogItem, discriminator="sku"):

@@ -24,6 +24,10 @@ from chalicelib.dynamo import connection
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.observability import logger
 
+EDITABLE_FIELDS = (
+    "title", "subtitle", "description", "category_id", "root_category_id", "brand_id", "images", "specs",
+    "after_sales", "price_fen", "on_sale", "updated_at",
+)  # fmt: skip
 ListingBy = Literal["all", "category", "root_category", "brand"]
 PRODUCT_FIELDS = (
     "product_id", "title", "subtitle", "description", "category_id", "root_category_id", "brand_id", "price_fen",
@@ -44,6 +48,7 @@ class CatalogRepository(Protocol):
         self, product: dict[str, Any], skus: list[dict[str, Any]], removed_sku_ids: list[str], create: bool
     ) -> None: ...
     def set_stock(self, sku_id: str, stock: int, updated_at: str) -> dict[str, Any] | None: ...
+    def has_products(self, category_id: str) -> bool: ...
     def add_view_counts(self, counts: dict[str, int]) -> None: ...
 
 
@@ -52,6 +57,7 @@ def _product_dict(item: ProductItem) -> dict[str, Any]:
     for name in ("price_fen", "sales", "review_count", "view_count", "favorite_count"):
         product[name] = int(product[name] or 0)
     product["rating_avg"] = float(product["rating_avg"] or 0)
+    product["version"] = int(item.version or 0)
     product["images"] = list(item.images or [])
     product["after_sales"] = list(item.after_sales or [])
     product["specs"] = [{"name": spec["name"], "values": list(spec["values"])} for spec in map(_plain, item.specs)]
@@ -162,10 +168,26 @@ class DynamoCatalogRepository:
             specs=product["specs"],
             listing_pk=ON_SALE if product["on_sale"] else None,
             listing_sk=f"{product['created_at']}#{product['product_id']}",
+            version=product["version"],
         )
         try:
             with TransactWrite(connection=connection()) as transaction:
-                transaction.save(item, condition=ProductItem.pk.does_not_exist() if create else ProductItem.pk.exists())
+                if create:
+                    transaction.save(item, condition=ProductItem.pk.does_not_exist())
+                else:
+                    # Only the editable fields, so counters bumped meanwhile (views, sales, ratings) survive;
+                    # the version check makes two concurrent replacements a conflict instead of a lost update.
+                    transaction.update(
+                        item,
+                        actions=[
+                            *(getattr(ProductItem, name).set(product[name]) for name in EDITABLE_FIELDS),
+                            ProductItem.listing_pk.set(ON_SALE)
+                            if product["on_sale"]
+                            else ProductItem.listing_pk.remove(),
+                            ProductItem.version.set(product["version"]),
+                        ],
+                        condition=ProductItem.version == product["version"] - 1,
+                    )
                 for sku in skus:
                     sku_item = SkuItem(
                         pk,
@@ -195,9 +217,16 @@ class DynamoCatalogRepository:
                 for sku_id in removed_sku_ids:
                     transaction.delete(SkuItem(pk, sku_sk(sku_id)))
         except TransactWriteError as error:
-            raise (
-                Conflict("This product already exists") if create else Conflict("The product changed meanwhile, retry")
-            ) from error
+            message = (
+                "This product already exists" if create else "The product changed meanwhile: read it again and retry"
+            )
+            raise Conflict(message) from error
+
+    def has_products(self, category_id: str) -> bool:
+        for index in (CatalogItem.category_index, CatalogItem.root_category_index):
+            if next(iter(index.query(category_id, limit=1)), None) is not None:
+                return True
+        return False
 
     def set_stock(self, sku_id: str, stock: int, updated_at: str) -> dict[str, Any] | None:
         item = SkuItem(product_pk(product_id_of_sku(sku_id)), sku_sk(sku_id))

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from chalicelib.catalog.repository import CatalogRepository, ListingBy
 from chalicelib.catalog.schemas import BrandWrite, CategoryWrite, ProductListQuery, ProductWrite
 from chalicelib.clock import now_iso
-from chalicelib.errors import NotFound, ValidationError
+from chalicelib.errors import InvalidState, NotFound, ValidationError
 from chalicelib.ids import new_id
 from chalicelib.pagination import decode_cursor, encode_cursor, page
 
@@ -56,6 +56,8 @@ def list_brands(repo: CatalogRepository) -> dict[str, Any]:
 
 def save_category(repo: CatalogRepository, write: CategoryWrite, category_id: str | None = None) -> dict[str, Any]:
     create = category_id is None
+    if category_id is not None:
+        _check_move(repo, category_id, write.parent_id)
     category_id = category_id or write.category_id or new_id("c")
     if write.parent_id is not None:
         parent = category_tree.get(repo).get(write.parent_id) or _fresh(repo).get(write.parent_id)
@@ -72,6 +74,18 @@ def save_category(repo: CatalogRepository, write: CategoryWrite, category_id: st
     repo.save_category(category, create=create)
     category_tree.forget()
     return category
+
+
+def _check_move(repo: CatalogRepository, category_id: str, new_parent_id: str | None) -> None:
+    """A category may change parent only while nothing hangs under it (products keep their root id)."""
+    current = _fresh(repo).get(category_id)
+    if current is None:
+        raise NotFound("No such category")
+    if current["parent_id"] == new_parent_id:
+        return
+    has_children = any(c["parent_id"] == category_id for c in category_tree.get(repo).values())
+    if has_children or repo.has_products(category_id):
+        raise InvalidState("Move or delete what is in this category before changing its parent")
 
 
 def save_brand(repo: CatalogRepository, write: BrandWrite, brand_id: str | None = None) -> dict[str, Any]:
@@ -122,7 +136,7 @@ def get_product(repo: CatalogRepository, product_id: str, views: ViewEvents | No
     product, skus = found
     if views is not None:
         views.product_viewed(product_id)
-    detail = {key: value for key, value in product.items() if key != "root_category_id"}
+    detail = {key: value for key, value in product.items() if key not in ("root_category_id", "version")}
     detail["skus"] = [
         {
             "sku_id": sku["sku_id"],
@@ -151,7 +165,7 @@ def save_product(repo: CatalogRepository, write: ProductWrite, product_id: str |
     existing_skus: dict[str, dict[str, Any]] = {}
     create = product_id is None
     if product_id is None:
-        product_id, created_at, counters = new_id("p"), now, {}
+        product_id, created_at, counters, version = new_id("p"), now, {}, 1
     else:
         found = repo.product_with_skus(product_id)
         if found is None:
@@ -160,6 +174,7 @@ def save_product(repo: CatalogRepository, write: ProductWrite, product_id: str |
         created_at = current["created_at"]
         counters = {k: current[k] for k in ("sales", "rating_avg", "review_count", "view_count", "favorite_count")}
         existing_skus = {sku["sku_id"]: sku for sku in current_skus}
+        version = current["version"] + 1
     unknown = [s.sku_id for s in write.skus if s.sku_id and s.sku_id not in existing_skus]
     if unknown:
         raise ValidationError(
@@ -188,6 +203,7 @@ def save_product(repo: CatalogRepository, write: ProductWrite, product_id: str |
         **counters,
         "created_at": created_at,
         "updated_at": now,
+        "version": version,
     }
     removed = [sid for sid in existing_skus if sid not in {s["sku_id"] for s in skus}]
     repo.save_product(product, skus, removed, create=create)
@@ -236,6 +252,7 @@ def import_product(repo: CatalogRepository, record: dict[str, Any]) -> bool:
         "favorite_count": 0,
         "created_at": created_at,
         "updated_at": created_at,
+        "version": 1,
     }
     repo.save_product(product, skus, [], create=True)
     return True

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 
 import boto3
+import pytest
 
+from chalicelib.catalog.repository import DynamoCatalogRepository
+from chalicelib.errors import Conflict
 from tests.functional.catalog_data import create_catalog, create_product, product_body
 from tests.functional.conftest import ShopClient
 
@@ -173,3 +176,22 @@ def test_views_are_queued_and_counted_in_batches_off_the_request_path(
     assert json.loads(messages[0]["Body"])["product_id"] == product_id
     assert result.payload == {"products": 1, "views": 4}
     assert client.call("GET", f"/products/{product_id}")[1]["view_count"] == 4
+
+
+def test_a_replacement_keeps_counters_bumped_since_it_read_and_refuses_a_stale_version(
+    client: ShopClient, admin_token: str
+) -> None:
+    create_catalog(client, admin_token)
+    product_id = create_product(client, admin_token, "华为 Mate 60 Pro")["product_id"]
+    repo = DynamoCatalogRepository()
+    product, skus = repo.product_with_skus(product_id) or ({}, [])
+    repo.add_view_counts({product_id: 5})  # a view batch lands between the admin's read and write
+
+    fresh = {**product, "title": "华为 Mate 60 Pro 新", "version": product["version"] + 1}
+    sku_writes = [{**sku, "existing": True} for sku in skus]
+    repo.save_product(fresh, sku_writes, [], create=False)
+    with pytest.raises(Conflict):
+        repo.save_product({**fresh, "title": "stale"}, sku_writes, [], create=False)
+
+    detail = client.call("GET", f"/products/{product_id}")[1]
+    assert (detail["title"], detail["view_count"]) == ("华为 Mate 60 Pro 新", 5)

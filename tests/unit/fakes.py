@@ -95,6 +95,8 @@ class FakeCatalogRepository:
         exists = product["product_id"] in self.products
         if exists == create:
             raise Conflict()
+        if exists and self.products[product["product_id"]]["version"] != product["version"] - 1:
+            raise Conflict("The product changed meanwhile")
         current = self.skus.get(product["product_id"], {})
         updated = {}
         for sku in skus:
@@ -111,6 +113,9 @@ class FakeCatalogRepository:
                 skus[sku_id]["stock"] = stock
                 return copy.deepcopy(skus[sku_id])
         return None
+
+    def has_products(self, category_id: str) -> bool:
+        return any(category_id in (p["category_id"], p["root_category_id"]) for p in self.products.values())
 
     def add_view_counts(self, counts: dict[str, int]) -> None:
         for product_id, count in counts.items():

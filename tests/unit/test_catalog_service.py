@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.catalog import service
 from chalicelib.catalog.schemas import BrandWrite, CategoryWrite, ProductListQuery, ProductWrite
-from chalicelib.errors import NotFound, ValidationError
+from chalicelib.errors import Conflict, InvalidState, NotFound, ValidationError
 from chalicelib.pagination import decode_cursor
 from tests.unit.fakes import FakeCatalogRepository, RecordingViewEvents
 
@@ -141,3 +141,44 @@ def test_setting_stock_of_an_unknown_sku_is_not_found(repo: FakeCatalogRepositor
 def test_a_category_cannot_hang_under_a_leaf(repo: FakeCatalogRepository) -> None:
     with pytest.raises(ValidationError):
         service.save_category(repo, CategoryWrite(name="折叠屏", parent_id="c_phone"))
+
+
+def test_a_category_with_products_or_children_cannot_change_parent(repo: FakeCatalogRepository) -> None:
+    service.save_category(repo, CategoryWrite(category_id="c_home", name="家用电器"))
+    service.save_product(repo, phone())
+
+    with pytest.raises(InvalidState):
+        service.save_category(repo, CategoryWrite(name="手机", parent_id="c_home"), "c_phone")
+    with pytest.raises(InvalidState):
+        service.save_category(repo, CategoryWrite(name="手机数码", parent_id="c_home"), "c_digital")
+    renamed = service.save_category(repo, CategoryWrite(name="手机通讯", parent_id="c_digital"), "c_phone")
+    assert renamed["name"] == "手机通讯"
+
+
+class ConcurrentWriterRepository(FakeCatalogRepository):
+    """Lets another admin's replacement land between our read and our write, once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.interleave: Any = None
+
+    def product_with_skus(self, product_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+        found = super().product_with_skus(product_id)
+        if self.interleave is not None:
+            other_write, self.interleave = self.interleave, None
+            other_write()
+        return found
+
+
+def test_two_replacements_from_the_same_read_conflict_instead_of_losing_one() -> None:
+    service.category_tree.forget()
+    repo = ConcurrentWriterRepository()
+    service.save_category(repo, CategoryWrite(category_id="c_digital", name="手机数码"))
+    service.save_category(repo, CategoryWrite(category_id="c_phone", name="手机", parent_id="c_digital"))
+    service.save_brand(repo, BrandWrite(brand_id="b_huawei", name="华为"))
+    product_id = service.save_product(repo, phone())["product_id"]
+    repo.interleave = lambda: service.save_product(repo, phone(title="别人的标题"), product_id)
+
+    with pytest.raises(Conflict):
+        service.save_product(repo, phone(title="我的标题"), product_id)
+    assert repo.products[product_id]["title"] == "别人的标题"
