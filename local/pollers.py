@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 # A short long-poll keeps shutdown quick; the moto server waits it out without holding its lock.
 RECEIVE_WAIT_SECONDS = 1
 IDLE_SLEEP_SECONDS = 0.2
+WINDOW_POLL_SECONDS = 0.1
 
 
 def sqs_handlers(app: Chalice) -> list[SQSEventConfig]:
@@ -122,6 +123,32 @@ class SqsPoller(threading.Thread):
                 logger.exception("SQS poller for %s failed; retrying", self.queue_name)
                 self._stopping.wait(1.0)
 
+    def receive_batch(self) -> list[dict[str, Any]]:
+        """Up to batch_size messages, gathered for at most the handler's batching window, as Lambda's poller does."""
+        batch_size = max(1, self.config.batch_size)
+        window = float(self.config.maximum_batching_window_in_seconds or 0)
+        messages: list[dict[str, Any]] = []
+        deadline: float | None = None
+        while len(messages) < batch_size and not self._stopping.is_set():
+            received = self._sqs.receive_message(
+                QueueUrl=self._queue_url,
+                MaxNumberOfMessages=min(10, batch_size - len(messages)),
+                # Long-poll for the first message only; within the window look again without waiting past it.
+                WaitTimeSeconds=RECEIVE_WAIT_SECONDS if deadline is None else 0,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            messages += received
+            if not messages:
+                break  # nothing waiting: the caller sleeps and polls again
+            if deadline is None:
+                deadline = time.monotonic() + window
+            if time.monotonic() >= deadline:
+                break
+            if not received:
+                self._stopping.wait(min(WINDOW_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+        return messages
+
     def _resolve_queue(self) -> None:
         self._queue_url = self._sqs.get_queue_url(QueueName=self.queue_name)["QueueUrl"]
         attributes = self._sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=["QueueArn"])
@@ -129,14 +156,7 @@ class SqsPoller(threading.Thread):
 
     def poll_once(self) -> bool:
         """Receive one batch and deliver it; False if the queue had nothing."""
-        response = self._sqs.receive_message(
-            QueueUrl=self._queue_url,
-            MaxNumberOfMessages=max(1, min(self.config.batch_size, 10)),
-            WaitTimeSeconds=RECEIVE_WAIT_SECONDS,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        )
-        messages = response.get("Messages", [])
+        messages = self.receive_batch()
         if not messages:
             return False
         region = self._sqs.meta.region_name
@@ -152,10 +172,12 @@ class SqsPoller(threading.Thread):
             return True  # the whole batch becomes visible again after the visibility timeout
         keep = failed_message_ids(json.loads(payload or b"null"), (m["MessageId"] for m in messages))
         done = [m for m in messages if m["MessageId"] not in keep]
-        if done:
+        for start in range(0, len(done), 10):  # DeleteMessageBatch takes 10 at a time
             self._sqs.delete_message_batch(
                 QueueUrl=self._queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])
+                ],
             )
         return True
 

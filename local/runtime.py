@@ -151,9 +151,16 @@ def _forget_cached_settings() -> None:
             reset()
 
 
+class _SkippedResourceFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("No Moto CloudFormation support")
+
+
 def _quiet_moto() -> None:
     """moto's CloudFormation warns about every resource type it only skips (alarms, secrets)."""
-    logging.getLogger("moto.cloudformation.parsing").setLevel(logging.ERROR)
+    moto_logger = logging.getLogger("moto")
+    if not any(isinstance(f, _SkippedResourceFilter) for f in moto_logger.filters):
+        moto_logger.addFilter(_SkippedResourceFilter())
     warnings.filterwarnings("ignore", message=r"Tried to parse .* not supported by moto", category=UserWarning)
 
 

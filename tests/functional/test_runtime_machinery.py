@@ -89,12 +89,13 @@ def call_supplier(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"confirmed": event["order_id"]}
 
 
-@probe.on_sqs_message(queue=f"shop-{STAGE}-product-views", batch_size=10)
+@probe.on_sqs_message(queue=f"shop-{STAGE}-product-views", batch_size=25, maximum_batching_window_in_seconds=1)
 def record_product_views(event: Any) -> dict[str, Any]:
     failures = []
-    for record in event:
+    records = list(event)
+    for record in records:
         body = json.loads(record.body)
-        calls.append(("record_product_views", {"body": body, "record": record.to_dict()}, ""))
+        calls.append(("record_product_views", {"body": body, "record": record.to_dict(), "batch": len(records)}, ""))
         if body.get("poison"):
             failures.append({"itemIdentifier": record.to_dict()["messageId"]})
     return {"batchItemFailures": failures}
@@ -203,7 +204,7 @@ def _provisioned(mode: str) -> Machinery:
     views_url = sqs.create_queue(
         QueueName=f"shop-{STAGE}-product-views",
         Attributes={
-            "VisibilityTimeout": "1",
+            "VisibilityTimeout": "2",
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"}),
         },
     )["QueueUrl"]
@@ -334,11 +335,12 @@ def test_invoking_a_deployed_function_name_runs_the_chalice_function(machinery: 
 def test_the_poller_delivers_lambda_shaped_batches_and_leaves_reported_failures_for_redrive(
     machinery: Machinery,
 ) -> None:
-    # GIVEN a good and a poisoned product view on the queue
+    # GIVEN twelve good product views and a poisoned one on the queue
     run = uuid.uuid4().hex
-    machinery.sqs.send_message(QueueUrl=machinery.views_queue_url, MessageBody=json.dumps({"run": run, "n": 1}))
+    for n in range(12):
+        machinery.sqs.send_message(QueueUrl=machinery.views_queue_url, MessageBody=json.dumps({"run": run, "n": n}))
     machinery.sqs.send_message(
-        QueueUrl=machinery.views_queue_url, MessageBody=json.dumps({"run": run, "n": 2, "poison": True})
+        QueueUrl=machinery.views_queue_url, MessageBody=json.dumps({"run": run, "n": 99, "poison": True})
     )
 
     # WHEN the runtime's pollers run for a while
@@ -354,17 +356,19 @@ def test_the_poller_delivers_lambda_shaped_batches_and_leaves_reported_failures_
     finally:
         stop_pollers(pollers)
 
-    # THEN the handler saw real SQS records, the good one once, the poisoned one until redrive gave up
+    # THEN the handler saw real SQS records in batches beyond SQS's 10 per receive (the batching window),
+    # every good view once, and the poisoned one until redrive gave up on it
     seen = [c[1] for c in calls_to("record_product_views") if c[1]["body"].get("run") == run]
-    good = [s for s in seen if s["body"]["n"] == 1]
-    poisoned = [s for s in seen if s["body"]["n"] == 2]
-    assert len(good) == 1
+    good = sorted(s["body"]["n"] for s in seen if s["body"]["n"] != 99)
+    poisoned = [s for s in seen if s["body"]["n"] == 99]
+    assert good == list(range(12))
     assert len(poisoned) == 2
-    record = good[0]["record"]
+    assert max(s["batch"] for s in seen) > 10
+    record = seen[0]["record"]
     assert record["eventSource"] == "aws:sqs"
     assert record["eventSourceARN"].endswith(f":shop-{STAGE}-product-views")
     assert {"messageId", "receiptHandle", "body", "attributes", "md5OfBody", "awsRegion"} <= set(record)
-    assert [json.loads(m["Body"])["n"] for m in dead] == [2]
+    assert [json.loads(m["Body"])["n"] for m in dead] == [99]
 
 
 def test_a_partial_batch_response_names_the_messages_to_keep() -> None:

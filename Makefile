@@ -1,0 +1,51 @@
+# One command per job. Every target first builds .venv from the requirements files when it is
+# missing or older than them (the stamp file records the last successful install).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.requirements-installed
+STAGE ?= dev
+# pytest-xdist workers; e2e tests share one local server, so they stay on one worker (loadgroup).
+PYTEST_WORKERS ?= 2
+# Per-test limit: a hung test fails with its stack instead of eating CI's time.
+PYTEST_TIMEOUT ?= 300
+
+.PHONY: run test lint bench deploy clean distclean venv
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m local
+
+test: $(STAMP)
+	$(BIN)/cfn-lint infra/template.yaml
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -p no:cacheprovider \
+		--timeout $(PYTEST_TIMEOUT) --durations 10 tests/
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy chalicelib
+	$(BIN)/cfn-lint infra/template.yaml
+
+bench: $(STAMP)
+	@set -e; for script in bench/*.py; do \
+		[ -e "$$script" ] || continue; \
+		echo "== $$script"; \
+		PYTHONPATH=. $(BIN)/python "$$script"; \
+	done
+
+deploy: $(STAMP)
+	PYTHONPATH=. $(BIN)/python infra/deploy.py --stage $(STAGE)
+
+clean:
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
+	rm -rf .pytest_cache .ruff_cache .mypy_cache .hypothesis .local-state build dist *.egg-info
+
+distclean: clean
+	rm -rf $(VENV)
