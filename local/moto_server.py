@@ -13,6 +13,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from moto.core.config import default_user_config
+from moto.dynamodb.exceptions import MockValidationException
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.stepfunctions.models import StateMachineInstance
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -48,6 +51,11 @@ def apply_moto_workarounds() -> None:
     """
     if "__deepcopy__" not in StateMachineInstance.__dict__:
         StateMachineInstance.__deepcopy__ = _deepcopy_without_executions  # type: ignore[attr-defined]
+    if DynamoDBBackend.transact_write_items is not _transact_write_items_with_item_undo:
+        global _original_transact_write_items
+        _original_transact_write_items = DynamoDBBackend.transact_write_items
+        DynamoDBBackend.transact_write_items = _transact_write_items_with_item_undo  # type: ignore[method-assign]
+        Table.__deepcopy__ = _table_deepcopy  # type: ignore[attr-defined]
 
 
 def _deepcopy_without_executions(self: Any, memo: dict[int, Any]) -> Any:
@@ -91,6 +99,75 @@ def outside_moto_lock() -> Iterator[None]:
     finally:
         _MOTO_LOCK.acquire()
         _holder.holds_lock = True
+
+
+# TransactWriteItems deep-copies every table it touches, once per action, to undo a cancelled
+# transaction; the copy includes all items and the table's whole stream history, so each
+# transaction costs O(table) and seeding 200 products took minutes. Keep undo records of only
+# the touched items instead (and the stream's length), and make the table copy a no-op inside.
+_transaction = threading.local()
+_original_transact_write_items: Callable[..., Any] = DynamoDBBackend.transact_write_items
+
+
+def _table_deepcopy(self: Any, memo: dict[int, Any]) -> Any:
+    if getattr(_transaction, "active", False):
+        return self
+    clone = self.__class__.__new__(self.__class__)
+    memo[id(self)] = clone
+    for key, value in self.__dict__.items():
+        setattr(clone, key, copy.deepcopy(value, memo))
+    return clone
+
+
+def _transact_write_items_with_item_undo(self: Any, transact_items: list[dict[str, Any]]) -> Any:
+    undo: list[tuple[Any, Any, Any, Any]] = []
+    touched: set[tuple[int, str, str]] = set()
+    streams: dict[int, tuple[Any, int]] = {}
+    for entry in transact_items:
+        try:
+            op_type, op = next(iter(entry.items()))
+            table = self.tables[op["TableName"]]
+            key = op["Key"] if op_type != "Put" else _key_of(table, op["Item"])
+            hash_value, range_value = self.get_keys_value(table, key)
+        except (KeyError, TypeError, ValueError, StopIteration, MockValidationException):
+            continue  # a malformed action: the original implementation rejects it
+        ident = (id(table), str(hash_value), str(range_value))
+        if ident not in touched:
+            touched.add(ident)
+            undo.append((table, hash_value, range_value, copy.deepcopy(table.get_item(hash_value, range_value))))
+        if table.stream_shard is not None:
+            streams.setdefault(id(table), (table.stream_shard, len(table.stream_shard.items)))
+    _transaction.active = True
+    try:
+        return _original_transact_write_items(self, transact_items)
+    except Exception:
+        for table, hash_value, range_value, previous in reversed(undo):
+            _restore_item(table, hash_value, range_value, previous)
+        for shard, length in streams.values():
+            del shard.items[length:]
+        raise
+    finally:
+        _transaction.active = False
+
+
+def _key_of(table: Any, item: dict[str, Any]) -> dict[str, Any]:
+    key = {table.hash_key_attr: item[table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = item[table.range_key_attr]
+    return key
+
+
+def _restore_item(table: Any, hash_value: Any, range_value: Any, previous: Any) -> None:
+    if table.has_range_key:
+        bucket = table.items[hash_value]
+        if previous is None:
+            bucket.pop(range_value, None)
+        else:
+            bucket[range_value] = previous
+    elif previous is None:
+        table.items.pop(hash_value, None)
+    else:
+        table.items[hash_value] = previous
 
 
 def _call_locked(app: WSGIApp, environ: dict[str, Any]) -> tuple[str, list[Any], bytes]:

@@ -1,4 +1,4 @@
-"""SQS event sources: one thread per on_sqs_message handler, delivering Lambda-shaped batches as AWS would."""
+"""Polled event sources: a thread per on_sqs_message / on_dynamodb_record handler, delivering batches as Lambda does."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import boto3
-from chalice.app import Chalice, SQSEventConfig
+from chalice.app import Chalice, DynamoDBEventConfig, SQSEventConfig
 
 from local.lambda_dispatch import deployed_name, invoke_chalice_function
 
@@ -182,16 +182,144 @@ class SqsPoller(threading.Thread):
         return True
 
 
-def start_pollers(app: Chalice, stage: str | None = None) -> list[SqsPoller]:
-    """Start a poller for every on_sqs_message handler of `app`."""
+def dynamodb_stream_handlers(app: Chalice) -> list[DynamoDBEventConfig]:
+    return [source for source in app.event_sources if isinstance(source, DynamoDBEventConfig)]
+
+
+def table_name_of_stream(stream_arn: str) -> str:
+    """`arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>` -> `<name>`."""
+    resource = stream_arn.split(":", 5)[-1]
+    parts = resource.split("/")
+    if len(parts) < 2 or parts[0] != "table":
+        raise ValueError(f"not a DynamoDB stream ARN: {stream_arn}")
+    return parts[1]
+
+
+def lambda_stream_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A DynamoDB Streams record in the shape Lambda's event source delivers it."""
+    change = dict(record.get("dynamodb", {}))
+    created = change.get("ApproximateCreationDateTime")
+    if hasattr(created, "timestamp"):
+        change["ApproximateCreationDateTime"] = float(int(created.timestamp()))
+    return {**record, "eventVersion": "1.1", "dynamodb": change, "eventSourceARN": stream_arn}
+
+
+class DynamoStreamPoller(threading.Thread):
+    """Reads one table's stream shard by shard and feeds the changes to one Chalice handler, in order.
+
+    A failing batch is retried (the shard waits, as with Lambda) a few times, then skipped with an
+    error in the log so that a broken handler cannot wedge the local server.
+    """
+
+    MAX_ATTEMPTS = 5
+
+    def __init__(self, app: Chalice, config: DynamoDBEventConfig, stage: str) -> None:
+        super().__init__(name=f"ddb-stream-poller-{config.name}", daemon=True)
+        self.app = app
+        self.config = config
+        self.stage = stage
+        self.batches_delivered = 0
+        self._stopping = threading.Event()
+        self._ready = threading.Event()
+        self._streams: Any = None
+        self._stream_arn = ""
+        self._iterators: dict[str, str | None] = {}
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def wait_ready(self, timeout: float = 10.0) -> bool:
+        """True once the poller holds its shard iterators (LATEST counts from then on)."""
+        return self._ready.wait(timeout)
+
+    def run(self) -> None:
+        session = boto3.session.Session()
+        self._streams = session.client("dynamodbstreams")
+        dynamodb = session.client("dynamodb")
+        while not self._stopping.is_set():
+            try:
+                if not self._stream_arn:
+                    self._stream_arn = self._resolve_stream(dynamodb)
+                    self._refresh_shards()
+                    self._ready.set()
+                if not self.poll_once():
+                    self._stopping.wait(IDLE_SLEEP_SECONDS)
+            except Exception:  # keep polling, as the event source mapping does
+                if self._stopping.is_set():
+                    break
+                logger.exception("DynamoDB stream poller for %s failed; retrying", self.config.name)
+                self._stopping.wait(1.0)
+
+    def _resolve_stream(self, dynamodb: Any) -> str:
+        """The handler's stream ARN, or the table's current stream if the label in it is not the live one."""
+        try:
+            self._streams.describe_stream(StreamArn=self.config.stream_arn)
+            return str(self.config.stream_arn)
+        except Exception:  # an ARN written before the table existed: find the table's stream by name
+            table = dynamodb.describe_table(TableName=table_name_of_stream(self.config.stream_arn))["Table"]
+            return str(table["LatestStreamArn"])
+
+    def _refresh_shards(self) -> None:
+        shards = self._streams.describe_stream(StreamArn=self._stream_arn)["StreamDescription"]["Shards"]
+        for shard in shards:
+            if shard["ShardId"] not in self._iterators:
+                self._iterators[shard["ShardId"]] = self._streams.get_shard_iterator(
+                    StreamArn=self._stream_arn,
+                    ShardId=shard["ShardId"],
+                    ShardIteratorType=self.config.starting_position or "LATEST",
+                )["ShardIterator"]
+
+    def poll_once(self) -> bool:
+        """Deliver what each shard has; False if nothing was there."""
+        delivered = False
+        for shard_id, iterator in list(self._iterators.items()):
+            if iterator is None:
+                continue
+            response = self._streams.get_records(
+                ShardIterator=iterator, Limit=max(1, min(self.config.batch_size, 1000))
+            )
+            records = response.get("Records", [])
+            if records:
+                self._deliver([lambda_stream_record(r, self._stream_arn) for r in records])
+                delivered = True
+            self._iterators[shard_id] = response.get("NextShardIterator")
+        return delivered
+
+    def _deliver(self, records: list[dict[str, Any]]) -> None:
+        for attempt in range(1, self.MAX_ATTEMPTS + 1):
+            _payload, failed = invoke_chalice_function(
+                self.app,
+                self.config.name,
+                {"Records": records},
+                function_name=deployed_name(self.stage, self.config.name),
+            )
+            self.batches_delivered += 1
+            if not failed:
+                return
+            if self._stopping.wait(min(2.0 ** (attempt - 1), 8.0)):
+                return
+        logger.error(
+            "%s failed %d times on a batch of %d stream records; skipping it",
+            self.config.name,
+            self.MAX_ATTEMPTS,
+            len(records),
+        )
+
+
+Poller = SqsPoller | DynamoStreamPoller
+
+
+def start_pollers(app: Chalice, stage: str | None = None) -> list[Poller]:
+    """Start a poller for every on_sqs_message and on_dynamodb_record handler of `app`."""
     stage = stage or os.environ.get("SHOP_STAGE", "local")
-    pollers = [SqsPoller(app, config, stage) for config in sqs_handlers(app)]
+    pollers: list[Poller] = [SqsPoller(app, config, stage) for config in sqs_handlers(app)]
+    pollers += [DynamoStreamPoller(app, config, stage) for config in dynamodb_stream_handlers(app)]
     for poller in pollers:
         poller.start()
     return pollers
 
 
-def stop_pollers(pollers: Iterable[SqsPoller], timeout: float = 5.0) -> None:
+def stop_pollers(pollers: Iterable[Poller], timeout: float = 5.0) -> None:
     pollers = list(pollers)
     for poller in pollers:
         poller.stop()

@@ -20,7 +20,7 @@ from typing import Any
 
 from local import lambda_dispatch
 from local.moto_server import MotoServer, start_moto_server
-from local.pollers import SqsPoller, start_pollers, stop_pollers
+from local.pollers import DynamoStreamPoller, Poller, start_pollers, stop_pollers
 from local.provision import DEFAULT_STATEMACHINES, DEFAULT_TEMPLATE, REPO_ROOT, provision, provision_stack
 from local.scheduler import ScheduledJob, schedule_speedup, start_scheduler, stop_scheduler
 
@@ -53,7 +53,7 @@ class LocalRuntime:
     seed_summary: Any = None
     moto: MotoServer | None = None
     http: Any = None
-    pollers: list[SqsPoller] = field(default_factory=list)
+    pollers: list[Poller] = field(default_factory=list)
     jobs: list[ScheduledJob] = field(default_factory=list)
     _http_thread: threading.Thread | None = None
 
@@ -78,10 +78,14 @@ class LocalRuntime:
         os.environ.update(self.env)
         _forget_cached_settings()
         lambda_dispatch.install(self.app, self.stage)
+        # Event sources first, as in a deployment: the demo data's writes reach the stream and queue handlers.
+        self.pollers = start_pollers(self.app, self.stage)
+        for poller in self.pollers:
+            if isinstance(poller, DynamoStreamPoller) and not poller.wait_ready(READY_TIMEOUT_SECONDS):
+                raise TimeoutError(f"the stream poller for {poller.config.name} found no stream")
+        self.jobs = start_scheduler(self.app, self.stage, schedule_speedup())
         if self.seed:
             self.seed_summary = seed(self.admin_password)
-        self.pollers = start_pollers(self.app, self.stage)
-        self.jobs = start_scheduler(self.app, self.stage, schedule_speedup())
         self._start_http()
         return self
 
@@ -121,7 +125,7 @@ class LocalRuntime:
         lines += [f"  {name:<24} {os.environ[name]}" for name in KNOBS]
         if self.seed_summary is not None:
             lines.append(f"  demo data    {self.seed_summary}")
-        lines.append(f"  SQS pollers  {', '.join(p.config.name for p in self.pollers) or '-'}")
+        lines.append(f"  pollers      {', '.join(p.config.name for p in self.pollers) or '-'}")
         lines.append(f"  schedules    {', '.join(j.config.name for j in self.jobs) or '-'}")
         machines = sorted(key for key in self.env if key.startswith("STATE_MACHINE_"))
         lines.append(f"  state machines {', '.join(machines) or '-'}")
