@@ -26,7 +26,7 @@ def seed_demo_data(admin_password: str) -> dict[str, Any]:
     for brand in demo_catalog.brands():
         with contextlib.suppress(Conflict):
             catalog.save_brand(repo, BrandWrite.model_validate(brand))
-    created = sum(catalog.import_product(repo, product) for product in demo_catalog.products())
+    created = catalog.import_products(repo, demo_catalog.products())
     admin_id = accounts.ensure_admin(DynamoAccountsRepository(), ADMIN_USERNAME, admin_password)
     return {
         "categories": len(categories),

@@ -49,6 +49,7 @@ class CatalogRepository(Protocol):
     ) -> None: ...
     def set_stock(self, sku_id: str, stock: int, updated_at: str) -> dict[str, Any] | None: ...
     def has_products(self, category_id: str) -> bool: ...
+    def import_products(self, products: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None: ...
     def add_view_counts(self, counts: dict[str, int]) -> None: ...
 
 
@@ -78,6 +79,34 @@ def _sku_dict(item: SkuItem) -> dict[str, Any]:
         "low_stock_threshold": int(item.low_stock_threshold or 0),
         "updated_at": item.updated_at,
     }
+
+
+def _product_item(product: dict[str, Any]) -> ProductItem:
+    return ProductItem(
+        product_pk(product["product_id"]),
+        "META",
+        **{name: product[name] for name in PRODUCT_FIELDS},
+        images=product["images"],
+        after_sales=product["after_sales"],
+        specs=product["specs"],
+        listing_pk=ON_SALE if product["on_sale"] else None,
+        listing_sk=f"{product['created_at']}#{product['product_id']}",
+        version=product["version"],
+    )
+
+
+def _sku_item(product: dict[str, Any], sku: dict[str, Any]) -> SkuItem:
+    return SkuItem(
+        product_pk(product["product_id"]),
+        sku_sk(sku["sku_id"]),
+        sku_id=sku["sku_id"],
+        product_id=product["product_id"],
+        attributes=sku["attributes"],
+        price_fen=sku["price_fen"],
+        stock=sku["stock"],
+        low_stock_threshold=sku["low_stock_threshold"],
+        updated_at=product["updated_at"],
+    )
 
 
 class DynamoCatalogRepository:
@@ -155,21 +184,19 @@ class DynamoCatalogRepository:
         items = [_product_dict(item) for item in results if isinstance(item, ProductItem)]
         return items, results.last_evaluated_key
 
+    def import_products(self, products: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
+        """Bulk load (data import, demo seed) with batch writes: no conditions, so only for products not yet there."""
+        with CatalogItem.batch_write() as batch:
+            for product, skus in products:
+                batch.save(_product_item(product))
+                for sku in skus:
+                    batch.save(_sku_item(product, sku))
+
     def save_product(
         self, product: dict[str, Any], skus: list[dict[str, Any]], removed_sku_ids: list[str], create: bool
     ) -> None:
         pk = product_pk(product["product_id"])
-        item = ProductItem(
-            pk,
-            "META",
-            **{name: product[name] for name in PRODUCT_FIELDS},
-            images=product["images"],
-            after_sales=product["after_sales"],
-            specs=product["specs"],
-            listing_pk=ON_SALE if product["on_sale"] else None,
-            listing_sk=f"{product['created_at']}#{product['product_id']}",
-            version=product["version"],
-        )
+        item = _product_item(product)
         try:
             with TransactWrite(connection=connection()) as transaction:
                 if create:
@@ -189,17 +216,7 @@ class DynamoCatalogRepository:
                         condition=ProductItem.version == product["version"] - 1,
                     )
                 for sku in skus:
-                    sku_item = SkuItem(
-                        pk,
-                        sku_sk(sku["sku_id"]),
-                        sku_id=sku["sku_id"],
-                        product_id=product["product_id"],
-                        attributes=sku["attributes"],
-                        price_fen=sku["price_fen"],
-                        stock=sku["stock"],
-                        low_stock_threshold=sku["low_stock_threshold"],
-                        updated_at=product["updated_at"],
-                    )
+                    sku_item = _sku_item(product, sku)
                     if sku.get("existing"):
                         # Keep the live stock: only price, attributes and threshold change here.
                         transaction.update(

@@ -224,35 +224,48 @@ def record_views(repo: CatalogRepository, product_ids: list[str]) -> dict[str, i
     return counts
 
 
-def import_product(repo: CatalogRepository, record: dict[str, Any]) -> bool:
-    """Create a product with the ids and dates it already has (data import, demo seed); False if it exists."""
-    write = ProductWrite.model_validate(
-        {k: v for k, v in record.items() if k in ProductWrite.model_fields and k != "skus"}
-        | {"skus": [{k: v for k, v in s.items() if k != "sku_id"} for s in record["skus"]]}
-    )
-    if repo.product_with_skus(record["product_id"]) is not None:
-        return False
-    category = category_tree.get(repo).get(write.category_id) or _fresh(repo).get(write.category_id)
-    if category is None or category["parent_id"] is None:
-        raise ValidationError(f"{record['product_id']}: category_id must name a leaf category")
-    skus = [
-        {**sku.model_dump(), "sku_id": raw["sku_id"], "existing": False}
-        for sku, raw in zip(write.skus, record["skus"], strict=True)
-    ]
-    created_at = record.get("created_at") or now_iso()
-    product = {
-        "product_id": record["product_id"],
-        **write.model_dump(exclude={"skus"}),
-        "root_category_id": category["parent_id"],
-        "price_fen": min(s["price_fen"] for s in skus),
-        "sales": int(record.get("sales", 0)),
-        "rating_avg": float(record.get("rating_avg", 0)),
-        "review_count": int(record.get("review_count", 0)),
-        "view_count": 0,
-        "favorite_count": 0,
-        "created_at": created_at,
-        "updated_at": created_at,
-        "version": 1,
-    }
-    repo.save_product(product, skus, [], create=True)
-    return True
+def import_products(repo: CatalogRepository, records: list[dict[str, Any]]) -> int:
+    """Create products with the ids and dates they already have (data import, demo seed), in batches.
+
+    Products that exist already are left alone; returns how many were created. Each record is validated by the
+    same rules as an admin's write. Batch writes, not a transaction per product: a bulk load has nobody to race
+    with, and a transaction per product costs a table copy each on moto.
+    """
+    fresh = []
+    for record in records:
+        write = ProductWrite.model_validate(
+            {k: v for k, v in record.items() if k in ProductWrite.model_fields and k != "skus"}
+            | {
+                "skus": [
+                    {"low_stock_threshold": record.get("low_stock_threshold", 10)}
+                    | {k: v for k, v in s.items() if k != "sku_id"}
+                    for s in record["skus"]
+                ]
+            }
+        )
+        if repo.product_with_skus(record["product_id"]) is not None:
+            continue
+        category = category_tree.get(repo).get(write.category_id) or _fresh(repo).get(write.category_id)
+        if category is None or category["parent_id"] is None:
+            raise ValidationError(f"{record['product_id']}: category_id must name a leaf category")
+        skus = [
+            {**sku.model_dump(), "sku_id": raw["sku_id"]} for sku, raw in zip(write.skus, record["skus"], strict=True)
+        ]
+        created_at = record.get("created_at") or now_iso()
+        product = {
+            "product_id": record["product_id"],
+            **write.model_dump(exclude={"skus"}),
+            "root_category_id": category["parent_id"],
+            "price_fen": min(s["price_fen"] for s in skus),
+            "sales": int(record.get("sales", 0)),
+            "rating_avg": float(record.get("rating_avg", 0)),
+            "review_count": int(record.get("review_count", 0)),
+            "view_count": 0,
+            "favorite_count": 0,
+            "created_at": created_at,
+            "updated_at": created_at,
+            "version": 1,
+        }
+        fresh.append((product, skus))
+    repo.import_products(fresh)
+    return len(fresh)

@@ -117,6 +117,11 @@ class FakeCatalogRepository:
     def has_products(self, category_id: str) -> bool:
         return any(category_id in (p["category_id"], p["root_category_id"]) for p in self.products.values())
 
+    def import_products(self, products: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
+        for product, skus in products:
+            self.products[product["product_id"]] = copy.deepcopy(product)
+            self.skus[product["product_id"]] = {s["sku_id"]: {**s, "product_id": product["product_id"]} for s in skus}
+
     def add_view_counts(self, counts: dict[str, int]) -> None:
         for product_id, count in counts.items():
             if product_id in self.products:
