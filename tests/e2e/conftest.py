@@ -72,6 +72,8 @@ def local_server() -> Iterator[LocalServer]:
             process.wait(10)
             returncode = None
         reader.join(5)
+        if log_path := os.environ.get("E2E_SERVER_LOG"):  # keep everything the server printed, for debugging
+            Path(log_path).write_text("".join(server.output), encoding="utf-8")
     assert returncode == 0, f"`python -m local` did not stop cleanly on SIGINT ({returncode}):\n{server.output_tail()}"
 
 
