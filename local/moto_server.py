@@ -300,4 +300,8 @@ def start_moto_server(host: str = "127.0.0.1", port: int = 0) -> MotoServer:
     # The state machine interpreter calls Lambda and SQS at localhost:$MOTO_PORT (default 5000).
     os.environ["MOTO_PORT"] = str(server.port)
     os.environ.update(aws_environment(server.endpoint_url))
+    # A developer's HTTP(S)_PROXY must not swallow the loopback calls to moto, from this process or the interpreter.
+    for name in ("NO_PROXY", "no_proxy"):
+        hosts = [h for h in os.environ.get(name, "").split(",") if h]
+        os.environ[name] = ",".join([*hosts, *(h for h in ("127.0.0.1", "localhost") if h not in hosts)])
     return server

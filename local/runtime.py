@@ -70,7 +70,7 @@ class LocalRuntime:
         os.environ["SHOP_STAGE"] = self.stage
         for name, default in KNOBS.items():
             os.environ.setdefault(name, default)
-        self.moto = start_moto_server(self.host)
+        self.moto = start_moto_server()  # always on loopback, whatever address the API binds
         # Table names and queue URLs must be in the environment before the app is imported.
         os.environ.update(provision_stack(self.stage, self.template))
         self.app = load_app()
@@ -168,11 +168,14 @@ def _quiet_moto() -> None:
     warnings.filterwarnings("ignore", message=r"Tried to parse .* not supported by moto", category=UserWarning)
 
 
+_NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def wait_until_answering(url: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - a loopback http URL we built
+            with _NO_PROXY_OPENER.open(url, timeout=2) as response:
                 if response.status < 500:
                     return
         except urllib.error.HTTPError as error:

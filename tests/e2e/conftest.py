@@ -85,6 +85,7 @@ def base_url(local_server: LocalServer) -> str:
 @pytest.fixture(scope="session")
 def http() -> Iterator[requests.Session]:
     with requests.Session() as session:
+        session.trust_env = False  # the server is on loopback: never through a proxy from the environment
         yield session
 
 

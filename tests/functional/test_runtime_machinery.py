@@ -48,6 +48,8 @@ AWS_ENV_KEYS = (
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "MOTO_PORT",
+    "NO_PROXY",
+    "no_proxy",
 )
 
 
