@@ -19,4 +19,7 @@ def client(service: str) -> Any:
 
 def reset_clients() -> None:
     """Drop cached clients (the local runtime and tests point AWS_ENDPOINT_URL elsewhere)."""
+    from chalicelib.dynamo import connection
+
     client.cache_clear()
+    connection.cache_clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -22,7 +23,9 @@ def table_meta(table_name: str) -> Any:
     return Meta
 
 
+@cache
 def connection() -> Connection:
+    """One pynamodb Connection per process for transactions (a new one would build a botocore client each time)."""
     return Connection(region=get_settings().region)
 
 

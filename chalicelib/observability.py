@@ -39,7 +39,8 @@ def observe_invocation(event: Any, get_response: Any) -> Any:
                 return get_response(event)
         return get_response(event)
     finally:
-        metrics.flush_metrics(raise_on_empty_metrics=False)
+        if metrics.metric_set:  # flushing nothing only logs a warning on every request
+            metrics.flush_metrics()
 
 
 def _request_id_of(event: Any) -> str | None:

@@ -12,7 +12,7 @@ os.environ.update(
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
         "SHOP_STAGE": "local",
-        "JWT_SECRET": "test-secret-0123456789abcdef0123456789abcdef",
+        "JWT_SECRET": "test-secret-0123456789abcdef0123456789abcdef-0123456789abcdef-0123",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_TRACE_DISABLED": "true",
