@@ -150,31 +150,59 @@ def get_product(repo: CatalogRepository, product_id: str, views: ViewEvents | No
     return detail
 
 
-def save_product(repo: CatalogRepository, write: ProductWrite, product_id: str | None = None) -> dict[str, Any]:
-    """Create (product_id None) or replace a product; SKUs named by id keep their stock, absent ones go."""
-    tree = category_tree.get(repo)
-    category = tree.get(write.category_id) or _fresh(repo).get(write.category_id)
+def _leaf_category(repo: CatalogRepository, category_id: str) -> dict[str, Any]:
+    category = category_tree.get(repo).get(category_id) or _fresh(repo).get(category_id)
     if category is None or category["parent_id"] is None:
         raise ValidationError(
             "category_id must name a leaf category",
-            errors=[{"field": "category_id", "message": "unknown or not a leaf"}],
+            errors=[{"field": "category_id", "message": f"{category_id}: unknown or not a leaf"}],
         )
+    return category
+
+
+def _product_record(
+    product_id: str,
+    write: ProductWrite,
+    category: dict[str, Any],
+    skus: list[dict[str, Any]],
+    created_at: str,
+    version: int,
+    counters: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The stored form of a product; counters are only written on creation (updates leave them to their owners)."""
+    return {
+        "product_id": product_id,
+        **write.model_dump(exclude={"skus"}),
+        "root_category_id": category["parent_id"],
+        "price_fen": min(s["price_fen"] for s in skus),
+        "sales": 0,
+        "rating_avg": 0.0,
+        "review_count": 0,
+        "view_count": 0,
+        "favorite_count": 0,
+        **(counters or {}),
+        "created_at": created_at,
+        "updated_at": created_at if version == 1 else now_iso(),
+        "version": version,
+    }
+
+
+def save_product(repo: CatalogRepository, write: ProductWrite, product_id: str | None = None) -> dict[str, Any]:
+    """Create (product_id None) or replace a product; SKUs named by id keep their stock, absent ones go."""
+    category = _leaf_category(repo, write.category_id)
     if write.brand_id not in {b["brand_id"] for b in repo.brands()}:
         raise ValidationError("No such brand", errors=[{"field": "brand_id", "message": "unknown"}])
-    now = now_iso()
     existing_skus: dict[str, dict[str, Any]] = {}
     create = product_id is None
     if product_id is None:
-        product_id, created_at, counters, version = new_id("p"), now, {}, 1
+        product_id, created_at, version = new_id("p"), now_iso(), 1
     else:
         found = repo.product_with_skus(product_id)
         if found is None:
             raise NotFound("No such product")
         current, current_skus = found
-        created_at = current["created_at"]
-        counters = {k: current[k] for k in ("sales", "rating_avg", "review_count", "view_count", "favorite_count")}
+        created_at, version = current["created_at"], current["version"] + 1
         existing_skus = {sku["sku_id"]: sku for sku in current_skus}
-        version = current["version"] + 1
     unknown = [s.sku_id for s in write.skus if s.sku_id and s.sku_id not in existing_skus]
     if unknown:
         raise ValidationError(
@@ -190,21 +218,7 @@ def save_product(repo: CatalogRepository, write: ProductWrite, product_id: str |
         else:
             sku_id, existing, next_number = f"{product_id}-{next_number:02d}", False, next_number + 1
         skus.append({**sku.model_dump(), "sku_id": sku_id, "existing": existing})
-    product = {
-        "product_id": product_id,
-        **write.model_dump(exclude={"skus"}),
-        "root_category_id": category["parent_id"],
-        "price_fen": min(s["price_fen"] for s in skus),
-        "sales": 0,
-        "rating_avg": 0.0,
-        "review_count": 0,
-        "view_count": 0,
-        "favorite_count": 0,
-        **counters,
-        "created_at": created_at,
-        "updated_at": now,
-        "version": version,
-    }
+    product = _product_record(product_id, write, category, skus, created_at, version)
     removed = [sid for sid in existing_skus if sid not in {s["sku_id"] for s in skus}]
     repo.save_product(product, skus, removed, create=create)
     return get_product(repo, product_id)
@@ -233,39 +247,19 @@ def import_products(repo: CatalogRepository, records: list[dict[str, Any]]) -> i
     """
     fresh = []
     for record in records:
+        threshold = {"low_stock_threshold": record.get("low_stock_threshold", 10)}
         write = ProductWrite.model_validate(
             {k: v for k, v in record.items() if k in ProductWrite.model_fields and k != "skus"}
-            | {
-                "skus": [
-                    {"low_stock_threshold": record.get("low_stock_threshold", 10)}
-                    | {k: v for k, v in s.items() if k != "sku_id"}
-                    for s in record["skus"]
-                ]
-            }
+            | {"skus": [threshold | {k: v for k, v in s.items() if k != "sku_id"} for s in record["skus"]]}
         )
         if repo.product_with_skus(record["product_id"]) is not None:
             continue
-        category = category_tree.get(repo).get(write.category_id) or _fresh(repo).get(write.category_id)
-        if category is None or category["parent_id"] is None:
-            raise ValidationError(f"{record['product_id']}: category_id must name a leaf category")
         skus = [
             {**sku.model_dump(), "sku_id": raw["sku_id"]} for sku, raw in zip(write.skus, record["skus"], strict=True)
         ]
+        counters: dict[str, Any] = {k: record[k] for k in ("sales", "rating_avg", "review_count") if k in record}
+        category = _leaf_category(repo, write.category_id)
         created_at = record.get("created_at") or now_iso()
-        product = {
-            "product_id": record["product_id"],
-            **write.model_dump(exclude={"skus"}),
-            "root_category_id": category["parent_id"],
-            "price_fen": min(s["price_fen"] for s in skus),
-            "sales": int(record.get("sales", 0)),
-            "rating_avg": float(record.get("rating_avg", 0)),
-            "review_count": int(record.get("review_count", 0)),
-            "view_count": 0,
-            "favorite_count": 0,
-            "created_at": created_at,
-            "updated_at": created_at,
-            "version": 1,
-        }
-        fresh.append((product, skus))
+        fresh.append((_product_record(record["product_id"], write, category, skus, created_at, 1, counters), skus))
     repo.import_products(fresh)
     return len(fresh)

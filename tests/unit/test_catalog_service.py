@@ -13,15 +13,19 @@ from chalicelib.pagination import decode_cursor
 from tests.unit.fakes import FakeCatalogRepository, RecordingViewEvents
 
 
-@pytest.fixture
-def repo() -> FakeCatalogRepository:
+def with_phone_categories(repo: FakeCatalogRepository) -> FakeCatalogRepository:
+    """手机数码 > 手机, brands 华为 and 小米."""
     service.category_tree.forget()
-    repo = FakeCatalogRepository()
     service.save_category(repo, CategoryWrite(category_id="c_digital", name="手机数码"))
     service.save_category(repo, CategoryWrite(category_id="c_phone", name="手机", parent_id="c_digital"))
     service.save_brand(repo, BrandWrite(brand_id="b_huawei", name="华为"))
     service.save_brand(repo, BrandWrite(brand_id="b_xiaomi", name="小米"))
     return repo
+
+
+@pytest.fixture
+def repo() -> FakeCatalogRepository:
+    return with_phone_categories(FakeCatalogRepository())
 
 
 def phone(title: str = "华为 Mate 60 Pro 5G手机", brand: str = "b_huawei", **overrides: Any) -> ProductWrite:
@@ -171,11 +175,7 @@ class ConcurrentWriterRepository(FakeCatalogRepository):
 
 
 def test_two_replacements_from_the_same_read_conflict_instead_of_losing_one() -> None:
-    service.category_tree.forget()
-    repo = ConcurrentWriterRepository()
-    service.save_category(repo, CategoryWrite(category_id="c_digital", name="手机数码"))
-    service.save_category(repo, CategoryWrite(category_id="c_phone", name="手机", parent_id="c_digital"))
-    service.save_brand(repo, BrandWrite(brand_id="b_huawei", name="华为"))
+    repo = with_phone_categories(ConcurrentWriterRepository())
     product_id = service.save_product(repo, phone())["product_id"]
     repo.interleave = lambda: service.save_product(repo, phone(title="别人的标题"), product_id)
 
