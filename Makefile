@@ -22,8 +22,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(BIN)/python -m local
 
-test: $(STAMP)
-	$(BIN)/cfn-lint infra/template.yaml
+test: lint
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -p no:cacheprovider \
 		--timeout $(PYTEST_TIMEOUT) --durations 10 tests/
 
