@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_]{3,32}$"
 PHONE_PATTERN = r"^(\+86)?1[3-9]\d{9}$"
+PROVIDERS = ("wechat", "weibo", "qq")
 
 
 def normalize_phone(phone: str) -> str:
@@ -31,6 +32,12 @@ class User:
     birthday: str | None = None
     roles: set[str] = field(default_factory=lambda: {"customer"})
     points_balance: int = 0
+    bindings: dict[str, dict[str, str]] = field(default_factory=dict)
+    version: int = 1
+
+    def sign_in_methods(self) -> int:
+        """Password, phone (SMS code) and each bound provider are each a way back into the account."""
+        return int(self.password_hash is not None) + int(self.phone is not None) + len(self.bindings)
 
     def public_view(self) -> dict[str, object]:
         return {"user_id": self.user_id, "username": self.username, "roles": sorted(self.roles)}

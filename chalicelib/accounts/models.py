@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.models import Model
 
 from chalicelib.config import get_settings
@@ -29,6 +29,8 @@ class UserModel(Model):
     roles = UnicodeSetAttribute(default=lambda: {"customer"})
     points_balance = NumberAttribute(default=0)
     created_at = UnicodeAttribute()
+    bindings: MapAttribute[str, object] = MapAttribute(default=dict)  # provider -> {subject, nickname, bound_at}
+    version = NumberAttribute(default=1)  # every change of sign-in methods is conditional on it
 
     @staticmethod
     def key(user_id: str) -> str:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
+from pynamodb.attributes import MapAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.accounts.domain import User
 from chalicelib.accounts.models import HandleModel, RefreshTokenModel, UserModel
 from chalicelib.dynamo import cancelled_conditions, connection
-from chalicelib.errors import Conflict
+from chalicelib.errors import Conflict, InvalidState
 
 
 class AccountsRepository(Protocol):
@@ -29,6 +30,13 @@ class AccountsRepository(Protocol):
         self, digest: str, user_id: str, family_id: str, created_at: str, expires_at: int
     ) -> None: ...
 
+    def bind_handle(self, user: User, kind: str, value: str, binding: dict[str, str] | None) -> None:
+        """Claim handle (kind, value) for the user and record it (binding for a provider, else the phone);
+        Conflict if another account holds it, InvalidState if the user changed since it was read."""
+
+    def unbind_handle(self, user: User, kind: str, value: str) -> None:
+        """Release the user's handle and forget it on the user; InvalidState if the user changed since read."""
+
 
 def _to_user(item: UserModel) -> User:
     return User(
@@ -43,7 +51,13 @@ def _to_user(item: UserModel) -> User:
         birthday=item.birthday,
         roles=set(item.roles or {"customer"}),
         points_balance=int(item.points_balance or 0),
+        bindings={k: dict(v) for k, v in (_plain(item.bindings) or {}).items()},
+        version=int(item.version or 1),
     )
+
+
+def _plain(value: Any) -> Any:
+    return value.as_dict() if isinstance(value, MapAttribute) else value
 
 
 class DynamoAccountsRepository:
@@ -58,6 +72,8 @@ class DynamoAccountsRepository:
             password_hash=user.password_hash,
             phone=user.phone,
             nickname=user.nickname,
+            avatar_url=user.avatar_url,
+            bindings=user.bindings,
             roles=set(user.roles),
             points_balance=user.points_balance,
             created_at=user.created_at,
@@ -106,3 +122,46 @@ class DynamoAccountsRepository:
             created_at=created_at,
             expires_at=expires_at,
         ).save(condition=RefreshTokenModel.pk.does_not_exist())
+
+    def bind_handle(self, user: User, kind: str, value: str, binding: dict[str, str] | None) -> None:
+        record = UserModel.phone.set(value) if binding is None else _binding_path(kind).set(binding)
+        try:
+            with TransactWrite(connection=connection()) as transaction:
+                transaction.save(
+                    HandleModel(HandleModel.key(kind, value), "HANDLE", user_id=user.user_id),
+                    condition=HandleModel.pk.does_not_exist(),
+                )
+                transaction.update(
+                    UserModel(UserModel.key(user.user_id), "PROFILE"),
+                    actions=[record, UserModel.version.set(user.version + 1)],
+                    condition=UserModel.version == user.version,
+                )
+        except TransactWriteError as error:
+            handle_taken, user_changed = ([*cancelled_conditions(error), False, False])[:2]
+            if handle_taken:
+                raise Conflict(f"This {kind} is bound to another account", field=kind) from error
+            if user_changed:
+                raise InvalidState("The account changed meanwhile, retry") from error
+            raise
+
+    def unbind_handle(self, user: User, kind: str, value: str) -> None:
+        forget = UserModel.phone.remove() if kind == "phone" else _binding_path(kind).remove()
+        try:
+            with TransactWrite(connection=connection()) as transaction:
+                transaction.delete(
+                    HandleModel(HandleModel.key(kind, value), "HANDLE"),
+                    condition=HandleModel.user_id == user.user_id,
+                )
+                transaction.update(
+                    UserModel(UserModel.key(user.user_id), "PROFILE"),
+                    actions=[forget, UserModel.version.set(user.version + 1)],
+                    condition=UserModel.version == user.version,
+                )
+        except TransactWriteError as error:
+            raise InvalidState("The account changed meanwhile, retry") from error
+
+
+def _binding_path(provider: str) -> Any:
+    """The document path bindings.<provider> (pynamodb's typing does not know map paths)."""
+    bindings: Any = UserModel.bindings
+    return bindings[provider]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.accounts import passwords, tokens
-from chalicelib.accounts.domain import User, normalize_phone
+from chalicelib.accounts.domain import PROVIDERS, User, mask_phone, normalize_phone
 from chalicelib.accounts.repository import AccountsRepository
 from chalicelib.clock import epoch_seconds, now_iso
-from chalicelib.errors import Conflict, Unauthorized, ValidationError
+from chalicelib.errors import Conflict, InvalidState, NotFound, Unauthorized, ValidationError
 from chalicelib.ids import new_id
 
 REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600
@@ -86,3 +87,97 @@ def ensure_admin(repo: AccountsRepository, username: str, password: str) -> str:
         repo.set_password_hash(user_id, passwords.hash_password(password))
     repo.add_role(user_id, "admin")
     return user_id
+
+
+def _generated_username(provider: str) -> str:
+    return f"{provider}_{secrets.token_hex(5)}"
+
+
+def sign_in_with_identity(
+    repo: AccountsRepository, provider: str, subject: str, nickname: str | None = None, avatar_url: str | None = None
+) -> tuple[Session, bool]:
+    """Sign in by a third-party identity (provider + its stable subject id); the first time creates the account.
+
+    Returns the session and whether the account is new. Two first sign-ins racing create one account.
+    """
+    for _ in range(2):
+        user_id = repo.find_user_id(provider, subject)
+        if user_id is not None:
+            user = repo.get_user(user_id)
+            if user is not None:
+                return start_session(repo, user), False
+        user = User(
+            user_id=new_id("u"),
+            username=_generated_username(provider),
+            created_at=now_iso(),
+            nickname=nickname or None,
+            avatar_url=avatar_url or None,
+            bindings={provider: {"subject": subject, "nickname": nickname or "", "bound_at": now_iso()}},
+        )
+        try:
+            repo.create_user(user, [(provider, subject), ("username", user.username)])
+        except Conflict:
+            continue  # someone signed in with the same identity at the same moment: use that account
+        return start_session(repo, user), True
+    raise Conflict("Could not sign in with this identity, retry")
+
+
+def bind_identity(
+    repo: AccountsRepository, user_id: str, provider: str, subject: str, nickname: str | None = None
+) -> dict[str, Any]:
+    """Bind a third-party identity to the account: 409 if another account holds it; binding it again is a no-op."""
+    user = _existing(repo, user_id)
+    if repo.find_user_id(provider, subject) == user_id:
+        return list_bindings(repo, user_id)
+    if provider in user.bindings:
+        raise Conflict(f"Another {provider} identity is bound to this account; unbind it first")
+    binding = {"subject": subject, "nickname": nickname or "", "bound_at": now_iso()}
+    repo.bind_handle(user, provider, subject, binding)
+    return list_bindings(repo, user_id)
+
+
+def bind_phone(repo: AccountsRepository, user_id: str, phone: str) -> dict[str, Any]:
+    """Bind (or change to) a verified phone: 409 if it belongs to another account."""
+    phone = normalize_phone(phone)
+    user = _existing(repo, user_id)
+    if user.phone == phone:
+        return list_bindings(repo, user_id)
+    if user.phone is not None:
+        repo.unbind_handle(user, "phone", user.phone)
+        user = _existing(repo, user_id)
+    repo.bind_handle(user, "phone", phone, None)
+    return list_bindings(repo, user_id)
+
+
+def unbind(repo: AccountsRepository, user_id: str, kind: str) -> dict[str, Any]:
+    """Remove a way of signing in; never the last one."""
+    user = _existing(repo, user_id)
+    value = user.phone if kind == "phone" else user.bindings.get(kind, {}).get("subject")
+    if value is None:
+        raise NotFound(f"No {kind} is bound to this account")
+    if user.sign_in_methods() <= 1:
+        raise InvalidState("This is the only way to sign in to this account: bind another one first")
+    repo.unbind_handle(user, kind, value)
+    return list_bindings(repo, user_id)
+
+
+def list_bindings(repo: AccountsRepository, user_id: str) -> dict[str, Any]:
+    user = _existing(repo, user_id)
+    providers = {
+        provider: {"bound": provider in user.bindings, **_binding_view(user.bindings.get(provider))}
+        for provider in PROVIDERS
+    }
+    return {"password": user.password_hash is not None, "phone": mask_phone(user.phone), "providers": providers}
+
+
+def _binding_view(binding: dict[str, str] | None) -> dict[str, Any]:
+    if not binding:
+        return {"nickname": None, "bound_at": None}
+    return {"nickname": binding.get("nickname") or None, "bound_at": binding.get("bound_at")}
+
+
+def _existing(repo: AccountsRepository, user_id: str) -> User:
+    user = repo.get_user(user_id)
+    if user is None:
+        raise NotFound("No such account")
+    return user

@@ -7,7 +7,7 @@ from typing import Any
 
 from chalicelib.accounts.domain import User
 from chalicelib.catalog.repository import ListingBy
-from chalicelib.errors import Conflict, NotFound
+from chalicelib.errors import Conflict, InvalidState, NotFound
 
 
 class FakeAccountsRepository:
@@ -38,6 +38,30 @@ class FakeAccountsRepository:
 
     def save_refresh_token(self, digest: str, user_id: str, family_id: str, created_at: str, expires_at: int) -> None:
         self.refresh_tokens[digest] = {"user_id": user_id, "family_id": family_id, "expires_at": expires_at}
+
+    def bind_handle(self, user: User, kind: str, value: str, binding: dict[str, str] | None) -> None:
+        if (kind, value) in self.handles:
+            raise Conflict(f"This {kind} is bound to another account", field=kind)
+        stored = self.users[user.user_id]
+        if stored.version != user.version:
+            raise InvalidState()
+        self.handles[(kind, value)] = user.user_id
+        if binding is None:
+            stored.phone = value
+        else:
+            stored.bindings[kind] = dict(binding)
+        stored.version += 1
+
+    def unbind_handle(self, user: User, kind: str, value: str) -> None:
+        stored = self.users[user.user_id]
+        if stored.version != user.version or self.handles.get((kind, value)) != user.user_id:
+            raise InvalidState()
+        del self.handles[(kind, value)]
+        if kind == "phone":
+            stored.phone = None
+        else:
+            stored.bindings.pop(kind)
+        stored.version += 1
 
 
 class FakeCatalogRepository:

@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.accounts import service, tokens
 from chalicelib.config import jwt_secret
-from chalicelib.errors import Conflict, Unauthorized
+from chalicelib.errors import Conflict, InvalidState, Unauthorized
 from tests.unit.fakes import FakeAccountsRepository
 
 
@@ -107,3 +107,39 @@ def test_tokens_with_alg_none_a_wrong_key_expired_or_tampered_claims_are_rejecte
         "not a token",
     ]
     assert [tokens.verify_access_token(token) for token in rejected] == [None] * len(rejected)
+
+
+def test_a_first_sign_in_with_an_identity_creates_the_account_and_the_next_finds_it(
+    repo: FakeAccountsRepository,
+) -> None:
+    first, is_new = service.sign_in_with_identity(repo, "wechat", "unionid-1", nickname="小王")
+    again, is_new_again = service.sign_in_with_identity(repo, "wechat", "unionid-1")
+
+    assert (is_new, is_new_again) == (True, False)
+    assert first.user.user_id == again.user.user_id
+    assert service.list_bindings(repo, first.user.user_id)["providers"]["wechat"]["nickname"] == "小王"
+
+
+def test_an_identity_held_by_another_account_cannot_be_bound(repo: FakeAccountsRepository) -> None:
+    alice = service.register(repo, "alice", "correct horse 1")
+    service.sign_in_with_identity(repo, "weibo", "uid-9")
+
+    with pytest.raises(Conflict):
+        service.bind_identity(repo, alice.user_id, "weibo", "uid-9")
+    bound = service.bind_identity(repo, alice.user_id, "qq", "openid-3", nickname="alice qq")
+    assert bound["providers"]["qq"]["bound"] is True
+    assert service.bind_identity(repo, alice.user_id, "qq", "openid-3") == bound
+
+
+def test_the_last_way_to_sign_in_cannot_be_unbound(repo: FakeAccountsRepository) -> None:
+    session, _ = service.sign_in_with_identity(repo, "qq", "openid-1")
+    user_id = session.user.user_id
+
+    with pytest.raises(InvalidState):
+        service.unbind(repo, user_id, "qq")
+    service.bind_phone(repo, user_id, "+8613800138000")
+    after = service.unbind(repo, user_id, "qq")
+
+    assert after["providers"]["qq"]["bound"] is False
+    assert after["phone"] == "138****8000"
+    assert repo.find_user_id("qq", "openid-1") is None
