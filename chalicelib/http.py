@@ -77,6 +77,12 @@ def use_authorizer(authorizer: Any, token_to_principal: Callable[[str], Principa
     _optional_principal[:] = [token_to_principal]
 
 
+def _jwt_authorizer() -> Any:
+    if not _authorizer:  # whichever context declares a protected route first brings the authorizer in
+        import chalicelib.accounts.authorizer  # noqa: F401 - registers itself through use_authorizer
+    return _authorizer[0]
+
+
 def request_id_of(request: Request | None) -> str:
     if request is None:
         return "unknown"
@@ -85,6 +91,12 @@ def request_id_of(request: Request | None) -> str:
         return str(context["requestId"])
     lambda_context = getattr(request, "lambda_context", None)
     return str(getattr(lambda_context, "aws_request_id", "unknown"))
+
+
+def source_ip(request: Request) -> str:
+    """The caller's address as API Gateway saw it (for per-network limits)."""
+    identity = (request.context or {}).get("identity") or {}
+    return str(identity.get("sourceIp") or "unknown")
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -203,11 +215,13 @@ def endpoint(
                 return error_response(error, request)
             if isinstance(result, Response):
                 return result
+            if status == 204:
+                return Response(body="", status_code=204, headers={})
             return json_response(result, status=status)
 
         route_kwargs: dict[str, Any] = {"methods": [method], "content_types": ["application/json", "*/*"]}
         if auth in ("customer", "admin"):
-            route_kwargs["authorizer"] = _authorizer[0]
+            route_kwargs["authorizer"] = _jwt_authorizer()
         blueprint.route(path, **route_kwargs)(handle)
         OPERATIONS.append(
             Operation(

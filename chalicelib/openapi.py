@@ -35,7 +35,8 @@ ERROR_DESCRIPTIONS = {
     409: "CONFLICT / OUT_OF_STOCK / INVALID_STATE",
     413: "PAYLOAD_TOO_LARGE: body over 1 MB",
     415: "UNSUPPORTED_MEDIA_TYPE: body is not JSON",
-    429: "RATE_LIMITED",
+    429: "RATE_LIMITED (retry_after_seconds tells how long, when known)",
+    502: "BAD_GATEWAY: a provider we depend on (SMS, OAuth, payment) failed",
 }
 
 
@@ -89,7 +90,7 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
             "required": True,
             "content": {"application/json": {"schema": _schema_ref(op.body, components, "validation")}},
         }
-    success: dict[str, Any] = {"description": "OK" if op.status == 200 else "Created"}
+    success: dict[str, Any] = {"description": {201: "Created", 202: "Accepted", 204: "No Content"}.get(op.status, "OK")}
     if op.response is not None:
         success["content"] = {"application/json": {"schema": _schema_ref(op.response, components, "serialization")}}
     responses: dict[str, Any] = {str(op.status): success}

@@ -34,6 +34,7 @@ class User:
     points_balance: int = 0
     bindings: dict[str, dict[str, str]] = field(default_factory=dict)
     version: int = 1
+    refresh_epoch: int = 0
 
     def sign_in_methods(self) -> int:
         """Password, phone (SMS code) and each bound provider are each a way back into the account."""
@@ -41,3 +42,29 @@ class User:
 
     def public_view(self) -> dict[str, object]:
         return {"user_id": self.user_id, "username": self.username, "roles": sorted(self.roles)}
+
+    def profile_view(self) -> dict[str, object]:
+        """What `GET /me` shows: the phone masked, never a hash."""
+        return {
+            **self.public_view(),
+            "nickname": self.nickname,
+            "phone": mask_phone(self.phone),
+            "avatar_url": self.avatar_url,
+            "gender": self.gender,
+            "birthday": self.birthday,
+            "points_balance": self.points_balance,
+            "has_password": self.password_hash is not None,
+            "created_at": self.created_at,
+        }
+
+
+@dataclass(frozen=True)
+class RefreshRecord:
+    """A stored refresh token (by digest) and the state of its family."""
+
+    user_id: str
+    family_id: str
+    expires_at: int
+    used: bool
+    family_revoked: bool
+    family_epoch: int

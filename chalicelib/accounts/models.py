@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
 from pynamodb.models import Model
 
 from chalicelib.config import get_settings
@@ -31,6 +37,7 @@ class UserModel(Model):
     created_at = UnicodeAttribute()
     bindings: MapAttribute[str, object] = MapAttribute(default=dict)  # provider -> {subject, nickname, bound_at}
     version = NumberAttribute(default=1)  # every change of sign-in methods is conditional on it
+    refresh_epoch = NumberAttribute(default=0)  # raised on a password change: older refresh families die
 
     @staticmethod
     def key(user_id: str) -> str:
@@ -65,7 +72,74 @@ class RefreshTokenModel(Model):
     family_id = UnicodeAttribute()
     created_at = UnicodeAttribute()
     expires_at = NumberAttribute()
+    used_at = UnicodeAttribute(null=True)  # set once, when it is exchanged: a second use is theft
 
     @staticmethod
     def key(digest: str) -> str:
         return f"REFRESH#{digest}"
+
+
+class RefreshFamilyModel(Model):
+    """pk=FAMILY#<family_id>, sk=FAMILY: one sign-in's chain of rotated refresh tokens; revoked as a whole."""
+
+    Meta = table_meta(ACCOUNTS_TABLE)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="FAMILY")
+    user_id = UnicodeAttribute()
+    refresh_epoch = NumberAttribute(default=0)
+    revoked = BooleanAttribute(default=False)
+    expires_at = NumberAttribute()
+
+    @staticmethod
+    def key(family_id: str) -> str:
+        return f"FAMILY#{family_id}"
+
+
+class SmsCodeModel(Model):
+    """pk=SMS#<purpose>#<phone>, sk=CODE: the one live code (an HMAC of it), replaced by a resend."""
+
+    Meta = table_meta(ACCOUNTS_TABLE)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="CODE")
+    code_digest = UnicodeAttribute()
+    attempts = NumberAttribute(default=0)
+    expires_at = NumberAttribute()
+
+    @staticmethod
+    def key(purpose: str, phone: str) -> str:
+        return f"SMS#{purpose}#{phone}"
+
+
+class GuardModel(Model):
+    """pk=GUARD#<what>#<subject>, sk=GUARD: a rate-limit counter, a cooldown or a login back-off; expires by TTL."""
+
+    Meta = table_meta(ACCOUNTS_TABLE)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="GUARD")
+    hits = NumberAttribute(default=0)
+    until = NumberAttribute(default=0)
+    expires_at = NumberAttribute()
+
+    @staticmethod
+    def key(what: str, subject: str) -> str:
+        return f"GUARD#{what}#{subject}"
+
+
+class OutboxModel(Model):
+    """pk=OUTBOX#<phone>, sk=<sent_at>#<id>: what was texted, kept a day on local and dev stages only."""
+
+    Meta = table_meta(ACCOUNTS_TABLE)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    to = UnicodeAttribute()
+    text = UnicodeAttribute()
+    sent_at = UnicodeAttribute()
+    expires_at = NumberAttribute()
+
+    @staticmethod
+    def key(phone: str) -> str:
+        return f"OUTBOX#{phone}"

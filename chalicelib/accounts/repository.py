@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from pynamodb.attributes import MapAttribute
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.accounts.domain import User
-from chalicelib.accounts.models import HandleModel, RefreshTokenModel, UserModel
+from chalicelib.accounts.domain import RefreshRecord, User
+from chalicelib.accounts.models import HandleModel, RefreshFamilyModel, RefreshTokenModel, UserModel
 from chalicelib.dynamo import cancelled_conditions, connection
-from chalicelib.errors import Conflict, InvalidState
+from chalicelib.errors import Conflict, InvalidState, NotFound
 
 
 class AccountsRepository(Protocol):
@@ -26,9 +26,24 @@ class AccountsRepository(Protocol):
 
     def add_role(self, user_id: str, role: str) -> None: ...
 
-    def save_refresh_token(
-        self, digest: str, user_id: str, family_id: str, created_at: str, expires_at: int
-    ) -> None: ...
+    def start_refresh_family(
+        self, digest: str, user_id: str, family_id: str, epoch: int, created_at: str, expires_at: int
+    ) -> None:
+        """Store a sign-in's first refresh token and its family."""
+
+    def get_refresh(self, digest: str) -> RefreshRecord | None: ...
+
+    def rotate_refresh_token(self, old_digest: str, new_digest: str, record: RefreshRecord, created_at: str) -> bool:
+        """Mark the old token used and store its successor, atomically; False if the old one was already used
+        or its family revoked (then nothing is written)."""
+
+    def revoke_family(self, family_id: str) -> None: ...
+
+    def update_profile(self, user_id: str, changes: dict[str, Any]) -> None:
+        """Set (value) or remove (None) the given profile fields."""
+
+    def change_password(self, user: User, password_hash: str) -> None:
+        """New hash and a new refresh epoch (every older refresh family dies); InvalidState if the user changed."""
 
     def bind_handle(self, user: User, kind: str, value: str, binding: dict[str, str] | None) -> None:
         """Claim handle (kind, value) for the user and record it (binding for a provider, else the phone);
@@ -53,6 +68,7 @@ def _to_user(item: UserModel) -> User:
         points_balance=int(item.points_balance or 0),
         bindings={k: dict(v) for k, v in (_plain(item.bindings) or {}).items()},
         version=int(item.version or 1),
+        refresh_epoch=int(item.refresh_epoch or 0),
     )
 
 
@@ -113,15 +129,103 @@ class DynamoAccountsRepository:
             actions=[UserModel.roles.add({role})], condition=UserModel.pk.exists()
         )
 
-    def save_refresh_token(self, digest: str, user_id: str, family_id: str, created_at: str, expires_at: int) -> None:
-        RefreshTokenModel(
+    def start_refresh_family(
+        self, digest: str, user_id: str, family_id: str, epoch: int, created_at: str, expires_at: int
+    ) -> None:
+        family = RefreshFamilyModel(
+            RefreshFamilyModel.key(family_id), "FAMILY", user_id=user_id, refresh_epoch=epoch, expires_at=expires_at
+        )
+        token = RefreshTokenModel(
             RefreshTokenModel.key(digest),
             "TOKEN",
             user_id=user_id,
             family_id=family_id,
             created_at=created_at,
             expires_at=expires_at,
-        ).save(condition=RefreshTokenModel.pk.does_not_exist())
+        )
+        with TransactWrite(connection=connection()) as transaction:
+            transaction.save(family, condition=RefreshFamilyModel.pk.does_not_exist())
+            transaction.save(token, condition=RefreshTokenModel.pk.does_not_exist())
+
+    def get_refresh(self, digest: str) -> RefreshRecord | None:
+        try:
+            token = RefreshTokenModel.get(RefreshTokenModel.key(digest), "TOKEN")
+            family = RefreshFamilyModel.get(RefreshFamilyModel.key(token.family_id), "FAMILY")
+        except DoesNotExist:
+            return None
+        return RefreshRecord(
+            user_id=token.user_id,
+            family_id=token.family_id,
+            expires_at=int(token.expires_at),
+            used=token.used_at is not None,
+            family_revoked=bool(family.revoked),
+            family_epoch=int(family.refresh_epoch or 0),
+        )
+
+    def rotate_refresh_token(self, old_digest: str, new_digest: str, record: RefreshRecord, created_at: str) -> bool:
+        successor = RefreshTokenModel(
+            RefreshTokenModel.key(new_digest),
+            "TOKEN",
+            user_id=record.user_id,
+            family_id=record.family_id,
+            created_at=created_at,
+            expires_at=record.expires_at,
+        )
+        try:
+            with TransactWrite(connection=connection()) as transaction:
+                transaction.update(
+                    RefreshTokenModel(RefreshTokenModel.key(old_digest), "TOKEN"),
+                    actions=[RefreshTokenModel.used_at.set(created_at)],
+                    condition=RefreshTokenModel.pk.exists() & RefreshTokenModel.used_at.does_not_exist(),
+                )
+                transaction.condition_check(
+                    RefreshFamilyModel,
+                    RefreshFamilyModel.key(record.family_id),
+                    "FAMILY",
+                    condition=RefreshFamilyModel.revoked == False,  # noqa: E712 - a condition, not a comparison
+                )
+                transaction.save(successor, condition=RefreshTokenModel.pk.does_not_exist())
+        except TransactWriteError:
+            return False
+        return True
+
+    def revoke_family(self, family_id: str) -> None:
+        try:
+            RefreshFamilyModel(RefreshFamilyModel.key(family_id), "FAMILY").update(
+                actions=[RefreshFamilyModel.revoked.set(True)], condition=RefreshFamilyModel.pk.exists()
+            )
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+
+    def update_profile(self, user_id: str, changes: dict[str, Any]) -> None:
+        actions = [
+            getattr(UserModel, name).set(value) if value is not None else getattr(UserModel, name).remove()
+            for name, value in changes.items()
+        ]
+        if not actions:
+            return
+        try:
+            UserModel(UserModel.key(user_id), "PROFILE").update(actions=actions, condition=UserModel.pk.exists())
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise NotFound("No such account") from error
+            raise
+
+    def change_password(self, user: User, password_hash: str) -> None:
+        try:
+            UserModel(UserModel.key(user.user_id), "PROFILE").update(
+                actions=[
+                    UserModel.password_hash.set(password_hash),
+                    UserModel.refresh_epoch.set(user.refresh_epoch + 1),
+                    UserModel.version.set(user.version + 1),
+                ],
+                condition=UserModel.version == user.version,
+            )
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise InvalidState("The account changed meanwhile, retry") from error
+            raise
 
     def bind_handle(self, user: User, kind: str, value: str, binding: dict[str, str] | None) -> None:
         record = UserModel.phone.set(value) if binding is None else _binding_path(kind).set(binding)

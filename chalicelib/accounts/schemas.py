@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.accounts.domain import PHONE_PATTERN, USERNAME_PATTERN
 
@@ -45,3 +48,99 @@ class TokenResponse(BaseModel):
     token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
     user: UserSummary
+
+
+class RefreshRequest(WriteModel):
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class SmsSendRequest(WriteModel):
+    phone: str = Field(pattern=PHONE_PATTERN)
+    purpose: Literal["login", "bind"]
+
+
+class SmsSent(BaseModel):
+    sent: bool
+    resend_after_seconds: int
+
+
+class SmsLoginRequest(WriteModel):
+    phone: str = Field(pattern=PHONE_PATTERN)
+    code: str = Field(pattern=r"^\d{6}$")
+
+
+class SmsLoginResponse(TokenResponse):
+    is_new_user: bool
+
+
+class Profile(BaseModel):
+    user_id: str
+    username: str
+    roles: list[str]
+    nickname: str | None
+    phone: str | None = Field(description="Masked: 138****0000")
+    avatar_url: str | None
+    gender: Literal["male", "female", "unknown"] | None
+    birthday: str | None
+    points_balance: int
+    has_password: bool
+    created_at: str
+
+
+class ProfileUpdate(WriteModel):
+    nickname: str | None = Field(None, min_length=1, max_length=20)
+    avatar_url: str | None = Field(None, pattern=r"^https://\S{1,490}$")
+    gender: Literal["male", "female", "unknown"] | None = None
+    birthday: date | None = None
+
+    @field_validator("birthday")
+    @classmethod
+    def plausible_birthday(cls, value: date | None) -> date | None:
+        if value is not None and not date(1900, 1, 1) <= value <= date.today():
+            raise ValueError("birthday must be between 1900-01-01 and today")
+        return value
+
+    def changes(self) -> dict[str, str | None]:
+        """The fields the request names: a value sets it, an explicit null clears it."""
+        return {
+            name: (value.isoformat() if isinstance(value, date) else value)
+            for name, value in self.model_dump(exclude_unset=True).items()
+        }
+
+
+class PasswordChange(WriteModel):
+    old_password: str | None = Field(None, min_length=1, max_length=128)
+    new_password: str = Field(min_length=8, max_length=128)
+
+
+class PhoneBindRequest(WriteModel):
+    phone: str = Field(pattern=PHONE_PATTERN)
+    code: str = Field(pattern=r"^\d{6}$")
+
+
+class ProviderBinding(BaseModel):
+    bound: bool
+    nickname: str | None
+    bound_at: str | None
+
+
+class Bindings(BaseModel):
+    password: bool
+    phone: str | None
+    providers: dict[str, ProviderBinding]
+
+
+class OutboxQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    to: str = Field(pattern=PHONE_PATTERN)
+
+
+class OutboxMessage(BaseModel):
+    to: str
+    text: str
+    sent_at: str
+
+
+class Outbox(BaseModel):
+    messages: list[OutboxMessage]

@@ -6,9 +6,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.accounts import passwords, tokens
+from chalicelib.accounts import guards, passwords, tokens
 from chalicelib.accounts.domain import PROVIDERS, User, mask_phone, normalize_phone
 from chalicelib.accounts.repository import AccountsRepository
+from chalicelib.accounts.security_repository import SecurityRepository
 from chalicelib.clock import epoch_seconds, now_iso
 from chalicelib.errors import Conflict, InvalidState, NotFound, Unauthorized, ValidationError
 from chalicelib.ids import new_id
@@ -51,27 +52,123 @@ def register(repo: AccountsRepository, username: str, password: str, phone: str 
     return user
 
 
-def login(repo: AccountsRepository, password: str, username: str | None = None, phone: str | None = None) -> Session:
-    """Password sign-in by username or phone; the same 401 whether the account or the password is wrong."""
+def login(
+    repo: AccountsRepository,
+    security: SecurityRepository,
+    password: str,
+    username: str | None = None,
+    phone: str | None = None,
+    source_ip: str = "",
+) -> Session:
+    """Password sign-in by username or phone; the same 401 whether the account or the password is wrong,
+    429 while the account backs off after repeated failures or the source IP failed too often."""
     if (username is None) == (phone is None):
         raise ValidationError("Give exactly one of username or phone")
     handle = ("username", username.lower()) if username else ("phone", normalize_phone(phone or ""))
+    account = "#".join(handle)
+    guards.check_login_allowed(security, account, source_ip)
     user_id = repo.find_user_id(*handle)
     user = repo.get_user(user_id) if user_id else None
     if not passwords.verify_password(user.password_hash if user else None, password) or user is None:
+        guards.record_login_failure(security, account, source_ip)
         raise Unauthorized("Wrong username, phone or password")
+    guards.record_login_success(security, account)
     if user.password_hash and passwords.needs_rehash(user.password_hash):
         repo.set_password_hash(user.user_id, passwords.hash_password(password))
     return start_session(repo, user)
 
 
-def start_session(repo: AccountsRepository, user: User, family_id: str | None = None) -> Session:
+def send_sms_code(
+    security: SecurityRepository, sender: guards.SmsSender, phone: str, purpose: str, source_ip: str
+) -> None:
+    guards.send_sms_code(security, sender, normalize_phone(phone), purpose, source_ip)
+
+
+def sms_login(repo: AccountsRepository, security: SecurityRepository, phone: str, code: str) -> tuple[Session, bool]:
+    """Sign in with a texted code; the first time creates the account (with no password)."""
+    phone = normalize_phone(phone)
+    guards.verify_sms_code(security, phone, "login", code)
+    for _ in range(2):
+        user_id = repo.find_user_id("phone", phone)
+        user = repo.get_user(user_id) if user_id else None
+        if user is not None:
+            return start_session(repo, user), False
+        user = User(
+            user_id=new_id("u"),
+            username=_generated_username("m"),
+            created_at=now_iso(),
+            phone=phone,
+            nickname=mask_phone(phone),
+        )
+        try:
+            repo.create_user(user, [("phone", phone), ("username", user.username)])
+        except Conflict:
+            continue  # the same phone signed up at the same moment: use that account
+        return start_session(repo, user), True
+    raise Conflict("Could not sign in with this phone, retry")
+
+
+def bind_verified_phone(
+    repo: AccountsRepository, security: SecurityRepository, user_id: str, phone: str, code: str
+) -> dict[str, Any]:
+    phone = normalize_phone(phone)
+    guards.verify_sms_code(security, phone, "bind", code)
+    return bind_phone(repo, user_id, phone)
+
+
+def start_session(repo: AccountsRepository, user: User) -> Session:
     access_token, expires_in = tokens.issue_access_token(user.user_id, user.username, user.roles)
     refresh_token, digest = tokens.new_refresh_token()
-    repo.save_refresh_token(
-        digest, user.user_id, family_id or new_id("rf"), now_iso(), epoch_seconds() + REFRESH_TOKEN_TTL_SECONDS
+    repo.start_refresh_family(
+        digest, user.user_id, new_id("rf"), user.refresh_epoch, now_iso(), epoch_seconds() + REFRESH_TOKEN_TTL_SECONDS
     )
     return Session(access_token=access_token, refresh_token=refresh_token, expires_in=expires_in, user=user)
+
+
+def refresh(repo: AccountsRepository, refresh_token: str) -> Session:
+    """Exchange a refresh token for new tokens. Each token works once: presenting a used one again means it was
+    copied, so the whole family (every token descended from that sign-in) is revoked."""
+    digest = tokens.refresh_token_digest(refresh_token)
+    record = repo.get_refresh(digest)
+    if record is None or record.expires_at <= epoch_seconds() or record.family_revoked:
+        raise Unauthorized("Invalid or expired refresh token")
+    if record.used:
+        repo.revoke_family(record.family_id)
+        raise Unauthorized("This refresh token was already used; every session from it is now signed out")
+    user = repo.get_user(record.user_id)
+    if user is None or user.refresh_epoch != record.family_epoch:
+        raise Unauthorized("Invalid or expired refresh token")
+    new_token, new_digest = tokens.new_refresh_token()
+    if not repo.rotate_refresh_token(digest, new_digest, record, now_iso()):
+        repo.revoke_family(record.family_id)  # lost a race with another use of the same token: treat as reuse
+        raise Unauthorized("This refresh token was already used; every session from it is now signed out")
+    access_token, expires_in = tokens.issue_access_token(user.user_id, user.username, user.roles)
+    return Session(access_token=access_token, refresh_token=new_token, expires_in=expires_in, user=user)
+
+
+def logout(repo: AccountsRepository, refresh_token: str) -> None:
+    """Sign this session out: its refresh family stops working (access tokens end with their short life)."""
+    record = repo.get_refresh(tokens.refresh_token_digest(refresh_token))
+    if record is not None:
+        repo.revoke_family(record.family_id)
+
+
+def change_password(repo: AccountsRepository, user_id: str, old_password: str | None, new_password: str) -> None:
+    """Needs the current password when there is one; every refresh token of the account stops working."""
+    user = _existing(repo, user_id)
+    if user.password_hash is not None and not passwords.verify_password(user.password_hash, old_password or ""):
+        raise Unauthorized("The current password is wrong")
+    repo.change_password(user, passwords.hash_password(new_password))
+
+
+def get_profile(repo: AccountsRepository, user_id: str) -> dict[str, Any]:
+    return _existing(repo, user_id).profile_view()
+
+
+def update_profile(repo: AccountsRepository, user_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    """Only nickname, avatar_url, gender and birthday are writable (the schema refuses anything else)."""
+    repo.update_profile(user_id, changes)
+    return get_profile(repo, user_id)
 
 
 def ensure_admin(repo: AccountsRepository, username: str, password: str) -> str:

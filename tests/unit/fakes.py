@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from chalicelib.accounts.domain import User
+from chalicelib.accounts.domain import RefreshRecord, User
 from chalicelib.catalog.repository import ListingBy
 from chalicelib.errors import Conflict, InvalidState, NotFound
 
@@ -15,6 +15,7 @@ class FakeAccountsRepository:
         self.users: dict[str, User] = {}
         self.handles: dict[tuple[str, str], str] = {}
         self.refresh_tokens: dict[str, dict[str, Any]] = {}
+        self.families: dict[str, dict[str, Any]] = {}
 
     def create_user(self, user: User, handles: list[tuple[str, str]]) -> None:
         for kind, value in handles:
@@ -36,8 +37,52 @@ class FakeAccountsRepository:
     def add_role(self, user_id: str, role: str) -> None:
         self.users[user_id].roles.add(role)
 
-    def save_refresh_token(self, digest: str, user_id: str, family_id: str, created_at: str, expires_at: int) -> None:
-        self.refresh_tokens[digest] = {"user_id": user_id, "family_id": family_id, "expires_at": expires_at}
+    def start_refresh_family(
+        self, digest: str, user_id: str, family_id: str, epoch: int, created_at: str, expires_at: int
+    ) -> None:
+        self.families[family_id] = {"revoked": False, "epoch": epoch}
+        self.refresh_tokens[digest] = {
+            "user_id": user_id,
+            "family_id": family_id,
+            "expires_at": expires_at,
+            "used": False,
+        }
+
+    def get_refresh(self, digest: str) -> RefreshRecord | None:
+        token = self.refresh_tokens.get(digest)
+        if token is None:
+            return None
+        family = self.families[token["family_id"]]
+        return RefreshRecord(
+            user_id=token["user_id"], family_id=token["family_id"], expires_at=token["expires_at"],
+            used=token["used"], family_revoked=family["revoked"], family_epoch=family["epoch"],
+        )  # fmt: skip
+
+    def rotate_refresh_token(self, old_digest: str, new_digest: str, record: RefreshRecord, created_at: str) -> bool:
+        old = self.refresh_tokens.get(old_digest)
+        if old is None or old["used"] or self.families[record.family_id]["revoked"]:
+            return False
+        old["used"] = True
+        self.refresh_tokens[new_digest] = {**old, "used": False}
+        return True
+
+    def revoke_family(self, family_id: str) -> None:
+        if family_id in self.families:
+            self.families[family_id]["revoked"] = True
+
+    def update_profile(self, user_id: str, changes: dict[str, Any]) -> None:
+        if user_id not in self.users:
+            raise NotFound()
+        for name, value in changes.items():
+            setattr(self.users[user_id], name, value)
+
+    def change_password(self, user: User, password_hash: str) -> None:
+        stored = self.users[user.user_id]
+        if stored.version != user.version:
+            raise InvalidState()
+        stored.password_hash = password_hash
+        stored.refresh_epoch += 1
+        stored.version += 1
 
     def bind_handle(self, user: User, kind: str, value: str, binding: dict[str, str] | None) -> None:
         if (kind, value) in self.handles:
@@ -158,3 +203,84 @@ class RecordingViewEvents:
 
     def product_viewed(self, product_id: str) -> None:
         self.viewed.append(product_id)
+
+
+class FakeSecurityRepository:
+    """Guards, codes and outbox in memory, with the same conditional semantics as the table."""
+
+    def __init__(self) -> None:
+        self.guards: dict[tuple[str, str], dict[str, int]] = {}
+        self.codes: dict[tuple[str, str], dict[str, Any]] = {}
+        self.sent: list[dict[str, Any]] = []
+
+    def take_cooldown(self, what: str, subject: str, now: int, seconds: int) -> bool:
+        guard = self.guards.get((what, subject))
+        if guard and guard["until"] > now:
+            return False
+        self.guards[(what, subject)] = {"hits": 0, "until": now + seconds, "expires_at": now + seconds}
+        return True
+
+    def count_hit(self, what: str, subject: str, limit: int, expires_at: int) -> bool:
+        guard = self.guards.setdefault((what, subject), {"hits": 0, "until": 0, "expires_at": expires_at})
+        if guard["hits"] >= limit:
+            return False
+        guard["hits"] += 1
+        return True
+
+    def hits(self, what: str, subject: str, now: int) -> tuple[int, int]:
+        guard = self.guards.get((what, subject))
+        if not guard or guard["expires_at"] <= now:
+            return 0, 0
+        return guard["hits"], guard["until"]
+
+    def bump(self, what: str, subject: str, now: int, window: int) -> int:
+        guard = self.guards.get((what, subject))
+        if not guard or guard["expires_at"] <= now:
+            guard = self.guards[(what, subject)] = {"hits": 0, "until": 0, "expires_at": 0}
+        guard["hits"] += 1
+        guard["expires_at"] = now + window
+        return guard["hits"]
+
+    def hold_until(self, what: str, subject: str, until: int) -> None:
+        self.guards[(what, subject)]["until"] = until
+
+    def clear_guard(self, what: str, subject: str) -> None:
+        self.guards.pop((what, subject), None)
+
+    def put_code(self, purpose: str, phone: str, code_digest: str, expires_at: int) -> None:
+        self.codes[(purpose, phone)] = {"digest": code_digest, "attempts": 0, "expires_at": expires_at}
+
+    def get_code(self, purpose: str, phone: str) -> tuple[str, int, int] | None:
+        code = self.codes.get((purpose, phone))
+        return (code["digest"], code["attempts"], code["expires_at"]) if code else None
+
+    def spend_attempt(self, purpose: str, phone: str, max_attempts: int) -> None:
+        code = self.codes.get((purpose, phone))
+        if code and code["attempts"] < max_attempts:
+            code["attempts"] += 1
+
+    def consume_code(self, purpose: str, phone: str, code_digest: str, max_attempts: int) -> bool:
+        code = self.codes.get((purpose, phone))
+        if code and code["digest"] == code_digest and code["attempts"] < max_attempts:
+            del self.codes[(purpose, phone)]
+            return True
+        return False
+
+    def record_outbox(self, phone: str, text: str, sent_at: str, expires_at: int) -> None:
+        self.sent.append({"to": phone, "text": text, "sent_at": sent_at})
+
+    def outbox(self, phone: str) -> list[dict[str, Any]]:
+        return [m for m in reversed(self.sent) if m["to"] == phone]
+
+
+class RecordingSmsSender:
+    def __init__(self) -> None:
+        self.texts: list[tuple[str, str]] = []
+
+    def send(self, phone: str, text: str) -> None:
+        self.texts.append((phone, text))
+
+    def last_code(self, phone: str) -> str:
+        import re
+
+        return re.findall(r"\d{6}", [text for to, text in self.texts if to == phone][-1])[0]

@@ -12,7 +12,7 @@ import pytest
 from chalicelib.accounts import service, tokens
 from chalicelib.config import jwt_secret
 from chalicelib.errors import Conflict, InvalidState, Unauthorized
-from tests.unit.fakes import FakeAccountsRepository
+from tests.unit.fakes import FakeAccountsRepository, FakeSecurityRepository
 
 
 @pytest.fixture
@@ -41,8 +41,8 @@ def test_usernames_are_unique_regardless_of_case_and_phones_are_unique(repo: Fak
 def test_signing_in_by_username_or_phone_gives_a_token_for_that_user(repo: FakeAccountsRepository) -> None:
     user = service.register(repo, "alice", "correct horse 1", "13800138000")
 
-    by_name = service.login(repo, "correct horse 1", username="Alice")
-    by_phone = service.login(repo, "correct horse 1", phone="+8613800138000")
+    by_name = service.login(repo, FakeSecurityRepository(), "correct horse 1", username="Alice")
+    by_phone = service.login(repo, FakeSecurityRepository(), "correct horse 1", phone="+8613800138000")
 
     for session in (by_name, by_phone):
         claims = tokens.verify_access_token(session.access_token)
@@ -59,7 +59,7 @@ def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(
     service.register(repo, "alice", "correct horse 1")
 
     with pytest.raises(Unauthorized, match="Wrong username, phone or password"):
-        service.login(repo, password, username=username)
+        service.login(repo, FakeSecurityRepository(), password, username=username)
 
 
 def test_ensuring_the_admin_twice_resets_its_password_and_keeps_one_account(repo: FakeAccountsRepository) -> None:
@@ -67,7 +67,7 @@ def test_ensuring_the_admin_twice_resets_its_password_and_keeps_one_account(repo
     second = service.ensure_admin(repo, "admin", "second password")
 
     assert first == second and repo.users[first].roles == {"customer", "admin"}
-    assert service.login(repo, "second password", username="admin").user.user_id == first
+    assert service.login(repo, FakeSecurityRepository(), "second password", username="admin").user.user_id == first
 
 
 def _forge(header: dict[str, object], claims: dict[str, object], signature: bytes = b"") -> str:
