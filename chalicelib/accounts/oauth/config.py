@@ -1,0 +1,111 @@
+"""Third-party sign-in settings read from the environment: app credentials, provider hosts, redirect allow-list."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from chalicelib.accounts.domain import PROVIDERS
+
+# Where each provider's authorization pages and its API live in production.
+REAL_HOSTS: dict[str, tuple[str, str]] = {
+    "wechat": ("https://open.weixin.qq.com", "https://api.weixin.qq.com"),
+    "weibo": ("https://api.weibo.com", "https://api.weibo.com"),
+    "qq": ("https://graph.qq.com", "https://graph.qq.com"),
+}
+LOCAL_REDIRECT_ALLOWLIST = ("http://127.0.0.1", "http://localhost")
+STATE_TTL_SECONDS = 600
+DEFAULT_HTTP_TIMEOUT_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """One provider's app credentials and hosts (WeChat's in-app H5 sign-in is a different app: an Official Account)."""
+
+    name: str
+    app_id: str
+    app_secret: str
+    authorize_base: str
+    api_base: str
+    h5_app_id: str
+    h5_app_secret: str
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.app_id and self.app_secret)
+
+    def credentials(self, client: str) -> tuple[str, str]:
+        """(app id, secret) of the app the user authorized on this client (pc QR page or h5)."""
+        if client == "h5":
+            return self.h5_app_id, self.h5_app_secret
+        return self.app_id, self.app_secret
+
+
+@dataclass(frozen=True)
+class OAuthSettings:
+    """Everything third-party sign-in reads from its environment."""
+
+    providers: dict[str, ProviderConfig]
+    redirect_allowlist: tuple[str, ...]
+    http_timeout_seconds: float
+    state_ttl_seconds: int = STATE_TTL_SECONDS
+
+    def provider(self, name: str) -> ProviderConfig:
+        return self.providers[name]
+
+    def redirect_allowed(self, redirect_uri: str) -> bool:
+        return any(_within(redirect_uri, prefix) for prefix in self.redirect_allowlist)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OAuthSettings:
+        e = os.environ if env is None else env
+        stage = e.get("SHOP_STAGE", "local")
+        providers = {}
+        for name in PROVIDERS:
+            prefix = f"OAUTH_{name.upper()}_"
+            authorize_host, api_host = REAL_HOSTS[name]
+            app_id, app_secret = e.get(prefix + "APP_ID", ""), e.get(prefix + "APP_SECRET", "")
+            providers[name] = ProviderConfig(
+                name=name,
+                app_id=app_id,
+                app_secret=app_secret,
+                authorize_base=(e.get(prefix + "AUTHORIZE_BASE") or authorize_host).rstrip("/"),
+                api_base=(e.get(prefix + "API_BASE") or api_host).rstrip("/"),
+                h5_app_id=e.get(prefix + "H5_APP_ID") or app_id,
+                h5_app_secret=e.get(prefix + "H5_APP_SECRET") or app_secret,
+            )
+        allowlist_text = e.get("OAUTH_REDIRECT_ALLOWLIST")
+        if allowlist_text is None:
+            allowlist: tuple[str, ...] = LOCAL_REDIRECT_ALLOWLIST if stage in ("local", "dev") else ()
+        else:
+            allowlist = tuple(item.strip() for item in allowlist_text.split(",") if item.strip())
+        return cls(
+            providers=providers,
+            redirect_allowlist=allowlist,
+            http_timeout_seconds=float(e.get("OAUTH_HTTP_TIMEOUT_SECONDS") or DEFAULT_HTTP_TIMEOUT_SECONDS),
+        )
+
+
+def _within(redirect_uri: str, prefix: str) -> bool:
+    """Whether redirect_uri lies under an allow-listed prefix: same scheme and host (and port, when the prefix names
+    one), and a path under the prefix's path. A plain string prefix would let http://localhost.evil.example through."""
+    try:
+        target, allowed = urlsplit(redirect_uri), urlsplit(prefix)
+        target_port, allowed_port = target.port, allowed.port
+    except ValueError:
+        return False
+    if target.scheme not in ("http", "https") or target.username is not None or target.password is not None:
+        return False
+    if (target.scheme, target.hostname) != (allowed.scheme, allowed.hostname) or not target.hostname:
+        return False
+    if allowed_port is not None and target_port != allowed_port:
+        return False
+    allowed_path = allowed.path.rstrip("/")
+    return not allowed_path or target.path == allowed_path or target.path.startswith(allowed_path + "/")
+
+
+def oauth_settings() -> OAuthSettings:
+    """Read per call: a handful of environment lookups, and tests and the local runtime may change them."""
+    return OAuthSettings.from_env()

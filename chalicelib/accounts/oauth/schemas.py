@@ -1,0 +1,61 @@
+"""Request and response models of third-party sign-in and binding (they also feed the OpenAPI spec)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.accounts.schemas import TokenResponse
+
+STATE_PATTERN = r"^[A-Za-z0-9]{16,128}$"
+
+
+class OAuthAuthorizeQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    redirect_uri: str = Field(
+        min_length=1, max_length=2048, description="Where the provider sends the browser back; must be allow-listed"
+    )
+    client: Literal["pc", "h5"] = Field(
+        "pc", description="pc: the provider's QR page; h5: its in-app / mobile authorization page"
+    )
+    purpose: Literal["login", "bind"] = Field(
+        "login", description="bind needs a bearer token: the state is then issued to that account"
+    )
+
+
+class OAuthAuthorizeResponse(BaseModel):
+    authorize_url: str
+    state: str
+    expires_in: int = Field(description="Seconds the state stays valid (single use)")
+
+
+class OAuthCallbackQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # providers may add their own parameters to the redirect
+
+    code: str = Field(min_length=1, max_length=512, description="The authorization code the provider redirected with")
+    state: str = Field(pattern=STATE_PATTERN, description="The state /authorize issued")
+
+
+class OAuthTokenResponse(TokenResponse):
+    is_new_user: bool
+
+
+class OAuthBindRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=512)
+    state: str = Field(pattern=STATE_PATTERN, description="A state issued by /authorize?purpose=bind to this account")
+
+
+class OAuthProviderBinding(BaseModel):
+    bound: bool
+    nickname: str | None
+    bound_at: str | None
+
+
+class OAuthBindingsResponse(BaseModel):
+    password: bool
+    phone: str | None = Field(description="Masked, e.g. 138****0000")
+    providers: dict[str, OAuthProviderBinding]
