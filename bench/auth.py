@@ -1,0 +1,101 @@
+"""Sign-in costs: argon2id hash time (OWASP: under 1 s), password login latency, access-token verification latency.
+
+Run: make bench (or .venv/bin/python bench/auth.py [--rounds N]).
+Login runs in-process through the Chalice test client on moto, so it includes the app's own work and moto's
+emulation of DynamoDB (no network); the hash and token figures are the real costs on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "SHOP_STAGE": "local",
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+warnings.filterwarnings("ignore")
+logging.getLogger("moto").setLevel(logging.ERROR)
+
+from chalice.test import Client  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from app import app  # noqa: E402
+from chalicelib.accounts import passwords, tokens  # noqa: E402
+from chalicelib.accounts.authorizer import jwt_auth  # noqa: E402
+from chalicelib.config import reset_caches  # noqa: E402
+from local.provision import provision  # noqa: E402
+
+HASH_BUDGET_SECONDS = 1.0
+
+
+def timed(action: Callable[[], object], rounds: int) -> list[float]:
+    timings = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        action()
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def row(name: str, timings: list[float]) -> str:
+    p99 = sorted(timings)[max(0, int(len(timings) * 0.99) - 1)]
+    return f"{name:<44} {statistics.median(timings):>10.3f} {p99:>10.3f} {len(timings):>7}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=30)
+    args = parser.parse_args()
+    rows = []
+    hash_times = timed(lambda: passwords.hash_password("correct horse battery staple"), args.rounds)
+    stored = passwords.hash_password("correct horse battery staple")
+    rows.append(row("argon2id hash (m=19 MiB, t=2, p=1)", hash_times))
+    rows.append(row("argon2id verify", timed(lambda: passwords.verify_password(stored, "correct horse"), args.rounds)))
+    token, _ = tokens.issue_access_token("u_bench", "bench", {"customer"})
+    rows.append(row("access token verify (PyJWT HS256)", timed(lambda: tokens.verify_access_token(token), 2000)))
+    event = {
+        "type": "TOKEN",
+        "authorizationToken": f"Bearer {token}",
+        "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/api/GET/me",
+    }
+    rows.append(row("authorizer Lambda (token -> policy)", timed(lambda: jwt_auth(event, {}), 2000)))
+    with mock_aws():
+        os.environ.update(provision(app, stage="local"))
+        reset_caches()
+        client = Client(app, stage_name="local")
+        body = json.dumps({"username": "bench_user", "password": "correct horse 1"}).encode()
+        headers = {"content-type": "application/json"}
+        assert client.http.post("/auth/register", headers=headers, body=body).status_code == 201
+
+        def login() -> None:
+            assert client.http.post("/auth/login", headers=headers, body=body).status_code == 200
+
+        rows.append(row("POST /auth/login (in-process, moto)", timed(login, args.rounds)))
+    print(f"{'operation':<44} {'p50 ms':>10} {'p99 ms':>10} {'rounds':>7}")
+    print("\n".join(rows))
+    worst_hash = max(hash_times) / 1000
+    verdict = "OK" if worst_hash < HASH_BUDGET_SECONDS else "OVER BUDGET"
+    print(f"slowest hash {worst_hash:.3f} s against the 1 s budget: {verdict}")
+    assert worst_hash < HASH_BUDGET_SECONDS
+
+
+if __name__ == "__main__":
+    main()
