@@ -23,7 +23,7 @@ from chalicelib.catalog.schemas import (
     SkuStock,
     StockWrite,
 )
-from chalicelib.http import endpoint
+from chalicelib.http import Principal, endpoint
 
 catalog_api = Blueprint(__name__)
 repo = DynamoCatalogRepository()
@@ -48,10 +48,10 @@ def list_products(query: ProductListQuery) -> dict[str, Any]:
     return service.list_products(repo, query)
 
 
-@endpoint(catalog_api, "/products/{product_id}", summary="Product detail with specs, SKUs and after-sales terms",
-          tags=TAGS, response=ProductDetail, errors=(404,))  # fmt: skip
-def get_product(product_id: str) -> dict[str, Any]:
-    return service.get_product(repo, product_id, views)
+@endpoint(catalog_api, "/products/{product_id}", summary="Product detail (a signed-in view leaves a footprint)",
+          tags=TAGS, auth="optional", response=ProductDetail, errors=(404,))  # fmt: skip
+def get_product(product_id: str, principal: Principal | None) -> dict[str, Any]:
+    return service.get_product(repo, product_id, views, principal.user_id if principal else None)
 
 
 @endpoint(catalog_api, "/admin/categories", "POST", summary="Create a category", tags=ADMIN_TAGS, auth="admin",

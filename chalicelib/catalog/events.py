@@ -13,6 +13,8 @@ from chalicelib.catalog.repository import DynamoCatalogRepository
 from chalicelib.clock import now_iso
 from chalicelib.config import get_settings, resource_name
 from chalicelib.observability import logger, metrics
+from chalicelib.profile import service as profile_service
+from chalicelib.profile.repository import DynamoProfileRepository
 
 catalog_events = Blueprint(__name__)
 PRODUCT_VIEWS_QUEUE = resource_name("product-views")
@@ -21,31 +23,35 @@ PRODUCT_VIEWS_QUEUE = resource_name("product-views")
 class SqsViewEvents:
     """ViewEvents on the product-views queue: one small message per view, never a table write on the request path."""
 
-    def product_viewed(self, product_id: str) -> None:
+    def product_viewed(self, product_id: str, user_id: str | None) -> None:
+        message = {"type": "product_viewed", "product_id": product_id, "user_id": user_id, "at": now_iso()}
         try:
-            client("sqs").send_message(
-                QueueUrl=get_settings().product_views_queue_url,
-                MessageBody=json.dumps({"type": "product_viewed", "product_id": product_id, "at": now_iso()}),
-            )
+            client("sqs").send_message(QueueUrl=get_settings().product_views_queue_url, MessageBody=json.dumps(message))
         except Exception:  # a lost view count must never fail the page
             logger.exception("could not queue a product view", extra={"product_id": product_id})
 
 
 @catalog_events.on_sqs_message(queue=PRODUCT_VIEWS_QUEUE, batch_size=100, maximum_batching_window_in_seconds=10)
 def count_product_views(event: SQSEvent) -> dict[str, Any]:
-    """Adds a batch of views to the products' view_count, one update per product.
+    """Adds a batch of views to the products' view_count, one update per product, and records signed-in
+    viewers' footprints (one per user and product, the newest view wins).
 
     A failure raises, so the whole batch comes back (and, after 5 tries, goes to the DLQ): Chalice cannot turn on
     partial batch responses, so a retried batch may count some views twice. That is the right side to err on for a
     popularity counter.
     """
     product_ids: list[str] = []
+    footprints: list[tuple[str, str, str]] = []
     for record in event:
         try:
             message = json.loads(record.body)
             product_ids.append(str(message["product_id"]))
+            if message.get("user_id"):
+                footprints.append((str(message["user_id"]), str(message["product_id"]), str(message["at"])))
         except (ValueError, KeyError, TypeError):
             logger.warning("dropping a malformed view message", extra={"body": record.body[:200]})
     counts = service.record_views(DynamoCatalogRepository(), product_ids) if product_ids else {}
+    if footprints:
+        profile_service.record_footprints(DynamoProfileRepository(), footprints)
     metrics.add_metric(name="ProductViewsCounted", unit="Count", value=len(product_ids))
-    return {"products": len(counts), "views": len(product_ids)}
+    return {"products": len(counts), "views": len(product_ids), "footprints": len(footprints)}

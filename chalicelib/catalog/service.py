@@ -19,7 +19,7 @@ TREE_TTL_SECONDS = 60.0
 class ViewEvents(Protocol):
     """Where product views go, to be counted off the request path."""
 
-    def product_viewed(self, product_id: str) -> None: ...
+    def product_viewed(self, product_id: str, user_id: str | None) -> None: ...
 
 
 class CategoryTree:
@@ -129,13 +129,16 @@ def list_products(repo: CatalogRepository, query: ProductListQuery) -> dict[str,
     return page([summary(p) for p in items], encode_cursor(last_key, scope))
 
 
-def get_product(repo: CatalogRepository, product_id: str, views: ViewEvents | None = None) -> dict[str, Any]:
+def get_product(
+    repo: CatalogRepository, product_id: str, views: ViewEvents | None = None, viewer: str | None = None
+) -> dict[str, Any]:
+    """Product detail; a view event (with the signed-in viewer, for footprints) goes out when `views` is given."""
     found = repo.product_with_skus(product_id)
     if found is None:
         raise NotFound("No such product")
     product, skus = found
     if views is not None:
-        views.product_viewed(product_id)
+        views.product_viewed(product_id, viewer)
     detail = {key: value for key, value in product.items() if key not in ("root_category_id", "version")}
     detail["skus"] = [
         {

@@ -154,13 +154,15 @@ def test_duplicate_categories_and_brands_are_conflicts(client: ShopClient, admin
 
 
 def test_views_are_queued_and_counted_in_batches_off_the_request_path(
-    client: ShopClient, admin_token: str, aws_env: dict[str, str]
+    client: ShopClient, admin_token: str, customer_token: str, aws_env: dict[str, str]
 ) -> None:
     create_catalog(client, admin_token)
     product_id = create_product(client, admin_token, "华为 Mate 60 Pro")["product_id"]
-    for _ in range(3):
+    for _ in range(2):
         assert client.call("GET", f"/products/{product_id}")[0] == 200
-    assert client.call("GET", f"/products/{product_id}")[1]["view_count"] == 0  # nothing written on the request path
+    assert client.call("GET", f"/products/{product_id}", token=customer_token)[0] == 200
+    assert client.call("GET", f"/products/{product_id}", token="expired-or-garbage")[0] == 200  # browsing goes on
+    assert client.call("GET", "/me/footprints", token=customer_token)[1]["items"] == []  # nothing on the request path
 
     sqs = boto3.client("sqs")
     messages = []
@@ -174,8 +176,10 @@ def test_views_are_queued_and_counted_in_batches_off_the_request_path(
     result = client.lambda_.invoke("count_product_views", event)
 
     assert json.loads(messages[0]["Body"])["product_id"] == product_id
-    assert result.payload == {"products": 1, "views": 4}
+    assert result.payload == {"products": 1, "views": 4, "footprints": 1}
     assert client.call("GET", f"/products/{product_id}")[1]["view_count"] == 4
+    footprints = client.call("GET", "/me/footprints", token=customer_token)[1]["items"]
+    assert [f["product_id"] for f in footprints] == [product_id]
 
 
 def test_a_replacement_keeps_counters_bumped_since_it_read_and_refuses_a_stale_version(

@@ -200,9 +200,11 @@ class FakeCatalogRepository:
 class RecordingViewEvents:
     def __init__(self) -> None:
         self.viewed: list[str] = []
+        self.viewers: list[str | None] = []
 
-    def product_viewed(self, product_id: str) -> None:
+    def product_viewed(self, product_id: str, user_id: str | None) -> None:
         self.viewed.append(product_id)
+        self.viewers.append(user_id)
 
 
 class FakeSecurityRepository:
