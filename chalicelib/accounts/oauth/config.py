@@ -16,6 +16,7 @@ REAL_HOSTS: dict[str, tuple[str, str]] = {
     "qq": ("https://graph.qq.com", "https://graph.qq.com"),
 }
 LOCAL_REDIRECT_ALLOWLIST = ("http://127.0.0.1", "http://localhost")
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 STATE_TTL_SECONDS = 600
 DEFAULT_HTTP_TIMEOUT_SECONDS = 5.0
 
@@ -89,8 +90,8 @@ class OAuthSettings:
 
 
 def _within(redirect_uri: str, prefix: str) -> bool:
-    """Whether redirect_uri lies under an allow-listed prefix: same scheme and host (and port, when the prefix names
-    one), and a path under the prefix's path. A plain string prefix would let http://localhost.evil.example through."""
+    """Whether redirect_uri lies under an allow-listed prefix: same scheme, host and port, and a path under the
+    prefix's path. A plain string prefix would let http://localhost.evil.example through."""
     try:
         target, allowed = urlsplit(redirect_uri), urlsplit(prefix)
         target_port, allowed_port = target.port, allowed.port
@@ -100,8 +101,11 @@ def _within(redirect_uri: str, prefix: str) -> bool:
         return False
     if (target.scheme, target.hostname) != (allowed.scheme, allowed.hostname) or not target.hostname:
         return False
-    if allowed_port is not None and target_port != allowed_port:
+    default_port = 443 if target.scheme == "https" else 80
+    if allowed_port is not None and (target_port or default_port) != allowed_port:
         return False
+    if allowed_port is None and target_port not in (None, default_port) and target.hostname not in LOOPBACK_HOSTS:
+        return False  # a prefix without a port means the default one, except on loopback where dev servers roam
     allowed_path = allowed.path.rstrip("/")
     return not allowed_path or target.path == allowed_path or target.path.startswith(allowed_path + "/")
 
