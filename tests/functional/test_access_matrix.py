@@ -1,0 +1,106 @@
+"""The access matrix over every declared route: anonymous 401, customer on admin 403, another user's object 404.
+
+New routes join the matrix by being declared: a protected route with an id in its path must be listed in
+OWNED_OBJECT_ROUTES (with how to make the victim's object and how to check it is untouched) or in
+NOT_OWNED_OBJECTS with the reason its id does not name someone else's object.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from chalicelib.http import OPERATIONS, Operation
+from tests.functional.catalog_data import create_catalog, create_product
+from tests.functional.conftest import ShopClient, register_and_login
+
+ADDRESS = {
+    "receiver": "张三", "phone": "13800138000", "province": "广东省", "city": "深圳市", "district": "南山区",
+    "detail": "科技园 1 号",
+}  # fmt: skip
+
+
+def victims_address(client: ShopClient, victim: str, _admin: str) -> tuple[dict[str, str], Callable[[], Any]]:
+    status, address, _ = client.call("POST", "/me/addresses", ADDRESS, token=victim)
+    assert status == 201, address
+
+    def unchanged() -> Any:
+        items = client.call("GET", "/me/addresses", token=victim)[1]["items"]
+        assert [(a["address_id"], a["detail"]) for a in items] == [(address["address_id"], ADDRESS["detail"])]
+
+    return {"address_id": address["address_id"]}, unchanged
+
+
+OWNED_OBJECT_ROUTES: dict[tuple[str, str], tuple[Callable[..., Any], dict[str, Any] | None]] = {
+    ("PUT", "/me/addresses/{address_id}"): (victims_address, ADDRESS | {"detail": "改掉"}),
+    ("DELETE", "/me/addresses/{address_id}"): (victims_address, None),
+}
+NOT_OWNED_OBJECTS = {
+    ("PUT", "/me/favorites/{product_id}"): "a product id: each user favorites for themselves",
+    ("DELETE", "/me/favorites/{product_id}"): "a product id: each user favorites for themselves",
+    ("POST", "/me/bindings/{provider}"): "a provider name: binds to the caller's own account",
+    ("DELETE", "/me/bindings/{provider}"): "a provider name: unbinds from the caller's own account",
+}
+
+PROTECTED = [op for op in OPERATIONS if op.auth in ("customer", "admin")]
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"{\w+}", "x_1", path)
+
+
+def op_id(op: Operation) -> str:
+    return f"{op.method} {op.path}"
+
+
+def test_every_protected_route_with_an_id_is_in_the_matrix() -> None:
+    with_ids = {(op.method, op.path) for op in PROTECTED if "{" in op.path and op.auth == "customer"}
+
+    assert with_ids == set(OWNED_OBJECT_ROUTES) | set(NOT_OWNED_OBJECTS)
+
+
+@pytest.mark.parametrize("op", PROTECTED, ids=op_id)
+def test_anonymous_callers_are_unauthorized(client: ShopClient, op: Operation) -> None:
+    status, body, _ = client.call(op.method, concrete(op.path), {})
+
+    assert (status, body["code"]) == (401, "UNAUTHORIZED")
+
+
+@pytest.mark.parametrize("op", [op for op in PROTECTED if op.auth == "admin"], ids=op_id)
+def test_customers_are_forbidden_on_admin_routes(client: ShopClient, customer_token: str, op: Operation) -> None:
+    status, body, _ = client.call(op.method, concrete(op.path), {}, token=customer_token)
+
+    assert (status, body["code"]) == (403, "FORBIDDEN")
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(OWNED_OBJECT_ROUTES))
+def test_another_users_object_is_not_found_and_stays_untouched(
+    client: ShopClient, admin_token: str, method: str, path: str
+) -> None:
+    victim = register_and_login(client, "victim")
+    intruder = register_and_login(client, "intruder")
+    make_object, body = OWNED_OBJECT_ROUTES[(method, path)]
+    ids, unchanged = make_object(client, victim, admin_token)
+
+    status, answer, _ = client.call(method, path.format(**ids), body, token=intruder)
+
+    assert (status, answer["code"]) == (404, "NOT_FOUND")
+    unchanged()
+
+
+def test_lists_show_only_the_callers_own_objects(client: ShopClient, admin_token: str) -> None:
+    create_catalog(client, admin_token)
+    product_id = create_product(client, admin_token, "华为 Mate 60 Pro")["product_id"]
+    victim = register_and_login(client, "victim")
+    intruder = register_and_login(client, "intruder")
+    client.call("POST", "/me/addresses", ADDRESS, token=victim)
+    client.call("PUT", f"/me/favorites/{product_id}", token=victim)
+
+    for path in ("/me/addresses", "/me/favorites", "/me/footprints", "/me/search-history"):
+        status, body, _ = client.call("GET", path, token=intruder)
+        assert (status, body["items"]) == (200, []), path
+    me = client.call("GET", "/me", token=intruder)[1]
+    assert me["username"] == "intruder"
