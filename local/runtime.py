@@ -20,6 +20,7 @@ from typing import Any
 
 from local import lambda_dispatch
 from local.moto_server import MotoServer, start_moto_server
+from local.oauth_emulator import OAuthEmulator, start_oauth_emulator
 from local.pollers import DynamoStreamPoller, Poller, start_pollers, stop_pollers
 from local.provision import DEFAULT_STATEMACHINES, DEFAULT_TEMPLATE, REPO_ROOT, provision, provision_stack
 from local.scheduler import ScheduledJob, schedule_speedup, start_scheduler, stop_scheduler
@@ -52,6 +53,7 @@ class LocalRuntime:
     env: dict[str, str] = field(default_factory=dict)
     seed_summary: Any = None
     moto: MotoServer | None = None
+    oauth: OAuthEmulator | None = None
     http: Any = None
     pollers: list[Poller] = field(default_factory=list)
     jobs: list[ScheduledJob] = field(default_factory=list)
@@ -71,6 +73,9 @@ class LocalRuntime:
         for name, default in KNOBS.items():
             os.environ.setdefault(name, default)
         self.moto = start_moto_server()  # always on loopback, whatever address the API binds
+        if os.environ.get("OAUTH_EMULATOR", "on") != "off":  # off: keep the OAUTH_* of real providers
+            self.oauth = start_oauth_emulator()  # the WeChat/Weibo/QQ stand-in, on loopback
+            os.environ.update(self.oauth.env())
         # Table names and queue URLs must be in the environment before the app is imported.
         os.environ.update(provision_stack(self.stage, self.template))
         self.app = load_app()
@@ -108,6 +113,9 @@ class LocalRuntime:
         stop_scheduler(self.jobs)
         self.pollers, self.jobs = [], []
         lambda_dispatch.uninstall()
+        if self.oauth is not None:
+            self.oauth.stop()
+            self.oauth = None
         if self.moto is not None:
             self.moto.stop()
             self.moto = None
@@ -119,6 +127,8 @@ class LocalRuntime:
             f"  health       {self.base_url}/health",
             f"  OpenAPI      {self.base_url}/openapi.json",
             f"  moto         {self.moto.endpoint_url if self.moto else '-'}  (AWS_ENDPOINT_URL for aws CLI / boto3)",
+            f"  OAuth        {self.oauth.url if self.oauth else '-'}  (WeChat/Weibo/QQ emulator: open an authorize_url"
+            " with &login_as=<openid> before any #fragment)",
             f"  admin login  username=admin password={self.admin_password}"
             + ("" if os.environ.get("SHOP_ADMIN_PASSWORD") else "  (local default; set SHOP_ADMIN_PASSWORD)"),
         ]

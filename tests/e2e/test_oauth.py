@@ -1,0 +1,60 @@
+"""Third-party sign-in against the real local server and the provider emulator `make run` starts with it."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from tests.e2e.support import LocalServer
+
+pytestmark = pytest.mark.xdist_group("e2e")
+
+REDIRECT_URI = "http://localhost:5173/oauth/qq"
+
+
+def test_the_start_banner_says_where_the_oauth_emulator_listens(local_server: LocalServer) -> None:
+    printed = "".join(local_server.output)
+
+    assert "OAuth        http://127.0.0.1:" in printed
+
+
+def test_a_qq_sign_in_goes_through_the_emulator_and_back_to_tokens(http: requests.Session, base_url: str) -> None:
+    login_as = f"e2e_{uuid.uuid4().hex[:10]}"
+
+    def sign_in() -> dict:
+        started = http.get(
+            f"{base_url}/auth/oauth/qq/authorize", params={"redirect_uri": REDIRECT_URI, "client": "h5"}, timeout=10
+        )
+        assert started.status_code == 200, started.text
+        page = http.get(f"{started.json()['authorize_url']}&login_as={login_as}", allow_redirects=False, timeout=10)
+        assert page.status_code == 302, page.text
+        location = page.headers["Location"]
+        assert location.startswith(REDIRECT_URI + "?")
+        back = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+        assert back["state"] == started.json()["state"]
+        answer = http.get(f"{base_url}/auth/oauth/qq/callback", params=back, timeout=10)
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    first, second = sign_in(), sign_in()
+
+    assert (first["is_new_user"], second["is_new_user"]) == (True, False)
+    assert first["user"]["user_id"] == second["user"]["user_id"]
+    me = http.get(f"{base_url}/me", headers={"Authorization": f"Bearer {second['access_token']}"}, timeout=10)
+    assert me.status_code == 200, me.text
+    assert me.json()["nickname"] == f"QQ用户{login_as}"
+
+
+def test_a_replayed_callback_is_refused_by_the_real_server(http: requests.Session, base_url: str) -> None:
+    started = http.get(f"{base_url}/auth/oauth/weibo/authorize", params={"redirect_uri": REDIRECT_URI}, timeout=10)
+    page = http.get(f"{started.json()['authorize_url']}&login_as=e2e_replay", allow_redirects=False, timeout=10)
+    back = {k: v[0] for k, v in parse_qs(urlsplit(page.headers["Location"]).query).items()}
+    http.get(f"{base_url}/auth/oauth/weibo/callback", params=back, timeout=10)
+
+    replayed = http.get(f"{base_url}/auth/oauth/weibo/callback", params=back, timeout=10)
+
+    assert replayed.status_code == 400
+    assert replayed.json()["code"] == "VALIDATION_ERROR"
