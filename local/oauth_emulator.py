@@ -243,10 +243,14 @@ def _control(shared: EmulatorState, params: dict[str, str]) -> _Answer:
     mode = params.get("mode", "none")
     if mode not in FAILURE_MODES:
         return _json({"error": f"mode must be one of {FAILURE_MODES}"}, 400)
+    try:
+        slow_seconds = float(params["slow_seconds"]) if params.get("slow_seconds") else None
+    except ValueError:
+        return _json({"error": "slow_seconds must be a number"}, 400)
     with shared.lock:
         shared.failure, shared.failure_provider = mode, params.get("provider") or None
-        if params.get("slow_seconds"):
-            shared.slow_seconds = float(params["slow_seconds"])
+        if slow_seconds is not None:
+            shared.slow_seconds = slow_seconds
     return _json({"mode": mode, "provider": shared.failure_provider})
 
 
