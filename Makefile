@@ -33,7 +33,7 @@ lint: $(STAMP)
 	$(BIN)/cfn-lint infra/template.yaml
 
 bench: $(STAMP)
-	@set -e; for script in bench/*.py; do \
+	@set -e; for script in bench/[!_]*.py; do \
 		[ -e "$$script" ] || continue; \
 		echo "== $$script"; \
 		PYTHONPATH=. $(BIN)/python "$$script"; \

@@ -9,39 +9,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
 import statistics
-import sys
 import time
-import warnings
 from collections.abc import Callable
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "SHOP_STAGE": "local",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }
-)
-os.environ.pop("AWS_ENDPOINT_URL", None)
-warnings.filterwarnings("ignore")
-logging.getLogger("moto").setLevel(logging.ERROR)
+from _inprocess import prepare_environment, provisioned_app
+
+prepare_environment()
 
 from chalice.test import Client  # noqa: E402
-from moto import mock_aws  # noqa: E402
 
-from app import app  # noqa: E402
 from chalicelib.accounts import passwords, tokens  # noqa: E402
 from chalicelib.accounts.authorizer import jwt_auth  # noqa: E402
-from chalicelib.config import reset_caches  # noqa: E402
-from local.provision import provision  # noqa: E402
 
 HASH_BUDGET_SECONDS = 1.0
 
@@ -77,9 +56,7 @@ def main() -> None:
         "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abc123/api/GET/me",
     }
     rows.append(row("authorizer Lambda (token -> policy)", timed(lambda: jwt_auth(event, {}), 2000)))
-    with mock_aws():
-        os.environ.update(provision(app, stage="local"))
-        reset_caches()
+    with provisioned_app() as app:
         client = Client(app, stage_name="local")
         body = json.dumps({"username": "bench_user", "password": "correct horse 1"}).encode()
         headers = {"content-type": "application/json"}

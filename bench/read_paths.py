@@ -9,41 +9,20 @@ relative figure between paths, and the call counts as the absolute ones.
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import statistics
-import sys
 import time
-import warnings
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "SHOP_STAGE": "local",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }
-)
-os.environ.pop("AWS_ENDPOINT_URL", None)
-warnings.filterwarnings("ignore")  # moto's notes on CloudFormation types it skips; the bench prints figures only
-logging.getLogger("moto").setLevel(logging.ERROR)
+from _inprocess import prepare_environment, provisioned_app
+
+prepare_environment()
 
 from chalice.test import Client  # noqa: E402
-from moto import mock_aws  # noqa: E402
 
-from app import app  # noqa: E402
 from chalicelib.accounts.models import HandleModel, RefreshTokenModel, UserModel  # noqa: E402
 from chalicelib.aws import client as aws_client  # noqa: E402
 from chalicelib.catalog.models import BrandItem, CatalogItem, CategoryItem, ProductItem, SkuItem  # noqa: E402
-from chalicelib.config import reset_caches  # noqa: E402
 from local.demo_catalog import products  # noqa: E402
-from local.provision import provision  # noqa: E402
 from local.seed import seed_demo_data  # noqa: E402
 
 MODELS = (CatalogItem, CategoryItem, BrandItem, ProductItem, SkuItem, UserModel, HandleModel, RefreshTokenModel)
@@ -94,9 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
-    with mock_aws():
-        os.environ.update(provision(app, stage="local"))
-        reset_caches()
+    with provisioned_app() as app:
         seed_demo_data(admin_password="bench-admin-password")
         sample = products()[0]
         counter = DynamoCallCounter()
