@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -58,3 +59,20 @@ def test_a_replayed_callback_is_refused_by_the_real_server(http: requests.Sessio
 
     assert replayed.status_code == 400
     assert replayed.json()["code"] == "VALIDATION_ERROR"
+
+
+def test_two_concurrent_callbacks_with_one_state_sign_in_once(http: requests.Session, base_url: str) -> None:
+    started = http.get(f"{base_url}/auth/oauth/wechat/authorize", params={"redirect_uri": REDIRECT_URI}, timeout=10)
+    page_url = started.json()["authorize_url"].split("#")[0]  # login_as goes before WeChat's #wechat_redirect
+    page = http.get(f"{page_url}&login_as=e2e_race", allow_redirects=False, timeout=10)
+    back = {k: v[0] for k, v in parse_qs(urlsplit(page.headers["Location"]).query).items()}
+
+    def call_back(_: int) -> int:
+        with requests.Session() as session:
+            session.trust_env = False
+            return session.get(f"{base_url}/auth/oauth/wechat/callback", params=back, timeout=10).status_code
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        statuses = sorted(pool.map(call_back, range(2)))
+
+    assert statuses == [200, 400]
