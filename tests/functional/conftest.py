@@ -19,6 +19,7 @@ from chalicelib.aws import reset_clients
 from chalicelib.catalog.service import category_tree
 from chalicelib.config import reset_caches
 from local.gateway import ContractLocalGateway
+from local.moto_server import apply_moto_workarounds
 from local.provision import provision
 
 ADMIN_PASSWORD = "admin-password-123"
@@ -58,6 +59,7 @@ class ShopClient(Client):
 @pytest.fixture(scope="module")
 def provisioned_aws() -> Iterator[dict[str, str]]:
     """A moto account with the stage's stack, functions and state machines, shared by one test module."""
+    apply_moto_workarounds()  # the same moto fixes the local runtime runs with (see local/moto_server.py)
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}):
         reset_clients()
         saved = dict(os.environ)
