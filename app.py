@@ -7,17 +7,28 @@ from chalice import Chalice
 from chalicelib.accounts.api import accounts_api
 from chalicelib.accounts.authorizer import auth_bp
 from chalicelib.accounts.oauth.api import oauth_api
+from chalicelib.cart.api import cart_api
 from chalicelib.catalog.api import catalog_api
 from chalicelib.catalog.events import catalog_events
 from chalicelib.config import APP_NAME
+from chalicelib.coupons.api import coupons_api
 from chalicelib.http import http_guard
+from chalicelib.inventory.api import inventory_api
+from chalicelib.inventory.events import inventory_events
 from chalicelib.observability import observe_invocation
 from chalicelib.ops.api import ops_api
+from chalicelib.points.api import points_api
 from chalicelib.profile.api import profile_api
+from chalicelib.promotions.api import promotions_api
+from chalicelib.themes.api import themes_api
 
 app = Chalice(app_name=APP_NAME)
 app.register_middleware(observe_invocation, "all")
 app.register_middleware(http_guard, "http")
 
-for blueprint in (auth_bp, ops_api, accounts_api, oauth_api, profile_api, catalog_api, catalog_events):
+BLUEPRINTS = (
+    auth_bp, ops_api, accounts_api, oauth_api, profile_api, catalog_api, catalog_events, cart_api, promotions_api,
+    coupons_api, points_api, inventory_api, inventory_events, themes_api,
+)  # fmt: skip
+for blueprint in BLUEPRINTS:
     app.register_blueprint(blueprint)

@@ -28,6 +28,7 @@ class Settings:
     region: str
     accounts_table: str
     catalog_table: str
+    marketing_table: str
     idempotency_table: str
     product_views_queue_url: str
     admin_alerts_topic_arn: str
@@ -50,6 +51,7 @@ class Settings:
             region=e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1",
             accounts_table=e.get("ACCOUNTS_TABLE") or resource_name("accounts", stage),
             catalog_table=e.get("CATALOG_TABLE") or resource_name("catalog", stage),
+            marketing_table=e.get("MARKETING_TABLE") or resource_name("marketing", stage),
             idempotency_table=e.get("IDEMPOTENCY_TABLE") or resource_name("idempotency", stage),
             product_views_queue_url=e.get("PRODUCT_VIEWS_QUEUE_URL", ""),
             admin_alerts_topic_arn=e.get("ADMIN_ALERTS_TOPIC_ARN", ""),

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 OUTPUT_ENV: dict[str, str] = {
     "AccountsTableName": "ACCOUNTS_TABLE",
     "CatalogTableName": "CATALOG_TABLE",
+    "MarketingTableName": "MARKETING_TABLE",
     "IdempotencyTableName": "IDEMPOTENCY_TABLE",
     "ProductViewsQueueUrl": "PRODUCT_VIEWS_QUEUE_URL",
     "AdminAlertsTopicArn": "ADMIN_ALERTS_TOPIC_ARN",

@@ -127,6 +127,12 @@ class SkuItem(CatalogItem, discriminator="sku"):
     stock = NumberAttribute(default=0)
     low_stock_threshold = NumberAttribute(default=10)
     updated_at = UnicodeAttribute()
+    # A copy of the product's card, so a cart or an order reads its SKUs in one BatchGetItem and nothing else.
+    title = UnicodeAttribute(default="")
+    image_url = UnicodeAttribute(null=True)
+    category_id = UnicodeAttribute(null=True)
+    brand_id = UnicodeAttribute(null=True)
+    on_sale = BooleanAttribute(default=True)
 
 
 def product_pk(product_id: str) -> str:

@@ -49,6 +49,9 @@ class CatalogRepository(Protocol):
     ) -> None: ...
     def set_stock(self, sku_id: str, stock: int, updated_at: str) -> dict[str, Any] | None: ...
     def has_products(self, category_id: str) -> bool: ...
+    def skus_by_ids(self, sku_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The SKUs that exist among these ids, each with its product's card, in one BatchGetItem (<= 100 ids)."""
+
     def import_products(self, products: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None: ...
     def add_view_counts(self, counts: dict[str, int]) -> None: ...
 
@@ -78,6 +81,11 @@ def _sku_dict(item: SkuItem) -> dict[str, Any]:
         "stock": int(item.stock),
         "low_stock_threshold": int(item.low_stock_threshold or 0),
         "updated_at": item.updated_at,
+        "title": item.title,
+        "image_url": item.image_url,
+        "category_id": item.category_id,
+        "brand_id": item.brand_id,
+        "on_sale": bool(item.on_sale),
     }
 
 
@@ -106,7 +114,18 @@ def _sku_item(product: dict[str, Any], sku: dict[str, Any]) -> SkuItem:
         stock=sku["stock"],
         low_stock_threshold=sku["low_stock_threshold"],
         updated_at=product["updated_at"],
+        **_sku_card(product),
     )
+
+
+def _sku_card(product: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "title": product["title"],
+        "image_url": product["images"][0] if product["images"] else None,
+        "category_id": product["category_id"],
+        "brand_id": product["brand_id"],
+        "on_sale": product["on_sale"],
+    }
 
 
 class DynamoCatalogRepository:
@@ -226,6 +245,7 @@ class DynamoCatalogRepository:
                                 SkuItem.price_fen.set(sku["price_fen"]),
                                 SkuItem.low_stock_threshold.set(sku["low_stock_threshold"]),
                                 SkuItem.updated_at.set(product["updated_at"]),
+                                *(getattr(SkuItem, name).set(value) for name, value in _sku_card(product).items()),
                             ],
                             condition=SkuItem.pk.exists(),
                         )
@@ -238,6 +258,10 @@ class DynamoCatalogRepository:
                 "This product already exists" if create else "The product changed meanwhile: read it again and retry"
             )
             raise Conflict(message) from error
+
+    def skus_by_ids(self, sku_ids: list[str]) -> dict[str, dict[str, Any]]:
+        keys = [(product_pk(product_id_of_sku(sku_id)), sku_sk(sku_id)) for sku_id in dict.fromkeys(sku_ids)]
+        return {item.sku_id: _sku_dict(item) for item in SkuItem.batch_get(keys) if isinstance(item, SkuItem)}
 
     def has_products(self, category_id: str) -> bool:
         for index in (CatalogItem.category_index, CatalogItem.root_category_index):

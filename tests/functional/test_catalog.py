@@ -199,3 +199,19 @@ def test_a_replacement_keeps_counters_bumped_since_it_read_and_refuses_a_stale_v
 
     detail = client.call("GET", f"/products/{product_id}")[1]
     assert (detail["title"], detail["view_count"]) == ("华为 Mate 60 Pro 新", 5)
+
+
+def test_skus_read_in_one_batch_carry_their_products_current_card(client: ShopClient, admin_token: str) -> None:
+    create_catalog(client, admin_token)
+    created = create_product(client, admin_token, "华为 Mate 60 Pro")
+    sku_ids = [s["sku_id"] for s in created["skus"]]
+    body = product_body("华为 Mate 60 Pro 改名", brand="b_xiaomi")
+    body["skus"] = [{"sku_id": sku_ids[0], "attributes": {"颜色": "雅川青"}, "price_fen": 599900}]
+    client.call("PUT", f"/admin/products/{created['product_id']}", body, token=admin_token)
+
+    skus = DynamoCatalogRepository().skus_by_ids([*sku_ids, "p_nothing-01"])
+
+    assert list(skus) == [sku_ids[0]]
+    assert {k: skus[sku_ids[0]][k] for k in ("title", "brand_id", "price_fen", "stock", "on_sale")} == {
+        "title": "华为 Mate 60 Pro 改名", "brand_id": "b_xiaomi", "price_fen": 599900, "stock": 10, "on_sale": True,
+    }  # fmt: skip

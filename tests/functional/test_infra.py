@@ -107,7 +107,12 @@ def test_the_tables_have_the_agreed_names_keys_indexes_ttl_and_stream() -> None:
     def keys(schema: list[dict[str, str]]) -> list[tuple[str, str]]:
         return [(key["AttributeName"], key["KeyType"]) for key in schema]
 
-    assert set(tables) == {"shop-${Stage}-accounts", "shop-${Stage}-catalog", "shop-${Stage}-idempotency"}
+    assert set(tables) == {
+        "shop-${Stage}-accounts",
+        "shop-${Stage}-catalog",
+        "shop-${Stage}-marketing",
+        "shop-${Stage}-idempotency",
+    }
     accounts = tables["shop-${Stage}-accounts"]
     catalog = tables["shop-${Stage}-catalog"]
     idempotency = tables["shop-${Stage}-idempotency"]

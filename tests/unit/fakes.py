@@ -183,6 +183,20 @@ class FakeCatalogRepository:
                 return copy.deepcopy(skus[sku_id])
         return None
 
+    def skus_by_ids(self, sku_ids: list[str]) -> dict[str, dict[str, Any]]:
+        found = {}
+        for product_id, skus in self.skus.items():
+            product = self.products[product_id]
+            card = {
+                "title": product["title"],
+                "image_url": product["images"][0] if product["images"] else None,
+                "category_id": product["category_id"],
+                "brand_id": product["brand_id"],
+                "on_sale": product["on_sale"],
+            }
+            found |= {sku_id: {**sku, **card} for sku_id, sku in skus.items() if sku_id in sku_ids}
+        return copy.deepcopy(found)
+
     def has_products(self, category_id: str) -> bool:
         return any(category_id in (p["category_id"], p["root_category_id"]) for p in self.products.values())
 

@@ -1,0 +1,1 @@
+"""The cart: lines per user, priced with the current catalog, promotions and coupons."""

@@ -1,0 +1,1 @@
+"""Coupons: admin templates, claiming, the user's coupons, locking one to an order."""

@@ -1,0 +1,1 @@
+"""Inventory: stock-change events, restock reservations and notifications, low-stock alerts."""

@@ -1,0 +1,1 @@
+"""Points: the ledger and balance, the rules, the exchange store."""

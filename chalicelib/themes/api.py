@@ -1,0 +1,7 @@
+"""HTTP routes of themes."""
+
+from __future__ import annotations
+
+from chalice.app import Blueprint
+
+themes_api = Blueprint(__name__)
