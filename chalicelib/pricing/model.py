@@ -1,0 +1,68 @@
+"""The values pricing works on: what a line costs, what a coupon offers, what a quote adds up to (no I/O here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+CouponType = Literal["amount_off", "percent_off"]
+CouponScope = Literal["all", "category", "product"]
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    """One cart or order line at today's prices."""
+
+    sku_id: str
+    product_id: str
+    category_id: str
+    brand_id: str
+    quantity: int
+    list_price_fen: int  # the SKU's catalog price
+    unit_price_fen: int  # after a time-limited promotional price, if one applies
+    promotion_id: str | None = None
+
+    @property
+    def total_fen(self) -> int:
+        return self.unit_price_fen * self.quantity
+
+
+@dataclass(frozen=True)
+class CouponOffer:
+    """One of the user's unused, currently valid coupons, as pricing needs to see it.
+
+    percent_off is the share taken off, 1..99 (15 = 15 % off, i.e. 八五折); max_discount_fen caps it.
+    scope_ids names the categories (leaf or root) or products the coupon is limited to.
+    """
+
+    coupon_id: str
+    template_id: str
+    name: str
+    type: CouponType
+    threshold_fen: int
+    scope: CouponScope = "all"
+    scope_ids: tuple[str, ...] = ()
+    amount_off_fen: int | None = None
+    percent_off: int | None = None
+    max_discount_fen: int | None = None
+    valid_to: str = ""
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What the customer pays, and why. Every amount in fen; payable_fen = items - discounts - points + shipping."""
+
+    lines: tuple[PricedLine, ...]
+    items_fen: int  # sum of line totals at list price
+    promotion_discount_fen: int  # time-limited prices and threshold (满减) discounts
+    coupon_discount_fen: int
+    points_used: int
+    points_deduction_fen: int
+    shipping_fen: int
+    payable_fen: int
+    coupon: CouponOffer | None = None
+    applied_promotions: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def discount_fen(self) -> int:
+        return self.promotion_discount_fen + self.coupon_discount_fen
