@@ -49,6 +49,9 @@ class CatalogRepository(Protocol):
     ) -> None: ...
     def set_stock(self, sku_id: str, stock: int, updated_at: str) -> dict[str, Any] | None: ...
     def has_products(self, category_id: str) -> bool: ...
+    def products_by_ids(self, product_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The products that exist among these ids (no SKUs), by BatchGetItem."""
+
     def skus_by_ids(self, sku_ids: list[str]) -> dict[str, dict[str, Any]]:
         """The SKUs that exist among these ids, each with its product's card, in one BatchGetItem (<= 100 ids)."""
 
@@ -258,6 +261,11 @@ class DynamoCatalogRepository:
                 "This product already exists" if create else "The product changed meanwhile: read it again and retry"
             )
             raise Conflict(message) from error
+
+    def products_by_ids(self, product_ids: list[str]) -> dict[str, dict[str, Any]]:
+        keys = [(product_pk(product_id), "META") for product_id in dict.fromkeys(product_ids)]
+        items = ProductItem.batch_get(keys)
+        return {item.product_id: _product_dict(item) for item in items if isinstance(item, ProductItem)}
 
     def skus_by_ids(self, sku_ids: list[str]) -> dict[str, dict[str, Any]]:
         keys = [(product_pk(product_id_of_sku(sku_id)), sku_sk(sku_id)) for sku_id in dict.fromkeys(sku_ids)]

@@ -183,6 +183,9 @@ class FakeCatalogRepository:
                 return copy.deepcopy(skus[sku_id])
         return None
 
+    def products_by_ids(self, product_ids: list[str]) -> dict[str, dict[str, Any]]:
+        return {pid: copy.deepcopy(self.products[pid]) for pid in product_ids if pid in self.products}
+
     def skus_by_ids(self, sku_ids: list[str]) -> dict[str, dict[str, Any]]:
         found = {}
         for product_id, skus in self.skus.items():
