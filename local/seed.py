@@ -10,8 +10,12 @@ from chalicelib.accounts.repository import DynamoAccountsRepository
 from chalicelib.catalog import service as catalog
 from chalicelib.catalog.repository import DynamoCatalogRepository
 from chalicelib.catalog.schemas import BrandWrite, CategoryWrite
+from chalicelib.clock import utcnow
 from chalicelib.errors import Conflict
-from local import demo_catalog
+from chalicelib.themes import service as themes
+from chalicelib.themes.repository import DynamoThemeRepository
+from chalicelib.themes.schemas import ThemeWrite
+from local import demo_catalog, demo_themes
 
 ADMIN_USERNAME = "admin"
 
@@ -27,11 +31,15 @@ def seed_demo_data(admin_password: str) -> dict[str, Any]:
         with contextlib.suppress(Conflict):
             catalog.save_brand(repo, BrandWrite.model_validate(brand))
     created = catalog.import_products(repo, demo_catalog.products())
+    for number, body in enumerate(demo_themes.themes(utcnow()), start=1):
+        with contextlib.suppress(Conflict):
+            themes.save_theme(DynamoThemeRepository(), repo, ThemeWrite.model_validate(body), f"t_demo{number}", True)
     admin_id = accounts.ensure_admin(DynamoAccountsRepository(), ADMIN_USERNAME, admin_password)
     return {
         "categories": len(categories),
         "brands": len(demo_catalog.brands()),
         "products": len(demo_catalog.products()),
         "products_created": created,
+        "themes": len(demo_themes.themes(utcnow())),
         "admin_user_id": admin_id,
     }

@@ -20,8 +20,13 @@ def _view(theme: dict[str, Any], now: str) -> dict[str, Any]:
 
 
 def save_theme(
-    repo: ThemeRepository, catalog_repo: CatalogRepository, write: ThemeWrite, theme_id: str | None = None
+    repo: ThemeRepository,
+    catalog_repo: CatalogRepository,
+    write: ThemeWrite,
+    theme_id: str | None = None,
+    create: bool | None = None,
 ) -> dict[str, Any]:
+    """Create (no theme_id, or create=True with a chosen id) or replace a theme."""
     if write.product_ids:
         found = catalog_repo.products_by_ids(write.product_ids)
         missing = [pid for pid in write.product_ids if pid not in found]
@@ -35,7 +40,7 @@ def save_theme(
         "ends_at": iso(write.ends_at),
         "updated_at": now_iso(),
     }
-    repo.save_theme(theme, create=theme_id is None)
+    repo.save_theme(theme, create=theme_id is None if create is None else create)
     return _view(theme, now_iso())
 
 
