@@ -21,10 +21,17 @@ class PricedLine:
     list_price_fen: int  # the SKU's catalog price
     unit_price_fen: int  # after a time-limited promotional price, if one applies
     promotion_id: str | None = None
+    root_category_id: str = ""  # the leaf category's root, so a scope naming a root category matches
+    threshold_discount_fen: int = 0  # this line's share of the threshold (满减) discounts applied to it
 
     @property
     def total_fen(self) -> int:
         return self.unit_price_fen * self.quantity
+
+    @property
+    def payable_fen(self) -> int:
+        """What the line costs after its promotional price and its share of threshold discounts."""
+        return self.total_fen - self.threshold_discount_fen
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,209 @@
+"""The one pricing engine (pure, no I/O): promotional prices, threshold discounts, coupons, points, shipping, quotes.
+
+The order of application, each step on what the previous one left:
+1. time-limited prices: each SKU's unit price is the lowest price of the flash_price promotions running for it,
+   or its list price when none is lower;
+2. threshold (满减) promotions: each line counts toward at most one of them. The running promotion that gives the
+   biggest discount on the lines not yet claimed (its best tier reached by their subtotal) takes all its in-scope
+   lines, then the next one among the lines left, and so on (ties: the smaller promotion id). A discount is shared
+   out over the lines it covers in proportion to their totals, so every line knows what it costs after it;
+3. one coupon, whose threshold counts what is payable after the promotions in its scope;
+4. points, at most max_points_for(what is left), never over it;
+5. shipping on the goods after discounts (points are a way to pay, not a discount): free from
+   FREE_SHIPPING_FROM_FEN, else SHIPPING_FEE_FEN; nothing to ship ships free.
+No amount is ever negative: each discount is capped by what is left, so payable_fen is at least the shipping fee,
+and 0 only when the discounts cover all the goods and no shipping is due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from chalicelib.pricing.model import CouponOffer, PricedLine, Quote
+from chalicelib.pricing.promotion import Promotion, PromotionScope, Tier
+
+try:
+    from chalicelib.points.rules import max_points_for, points_to_fen
+except ImportError:  # the points context is written in parallel; its published rules stand in until it lands
+    from chalicelib.pricing.points_stand_in import max_points_for, points_to_fen
+
+FREE_SHIPPING_FROM_FEN = 9900  # 99 yuan of goods after discounts
+SHIPPING_FEE_FEN = 1000  # 10 yuan
+
+
+def flash_prices(promotions: Iterable[Promotion], now: datetime) -> dict[str, tuple[int, str]]:
+    """sku_id -> (lowest running promotional price, its promotion id); equal prices go to the smaller id."""
+    best: dict[str, tuple[int, str]] = {}
+    for promotion in promotions:
+        if promotion.kind != "flash_price" or not promotion.is_running(now):
+            continue
+        for sku_id, price_fen in promotion.sku_prices:
+            offer = (price_fen, promotion.promotion_id)
+            if sku_id not in best or offer < best[sku_id]:
+                best[sku_id] = offer
+    return best
+
+
+def price_lines(
+    skus: Sequence[Mapping[str, Any]],
+    quantities: Mapping[str, int],
+    promotions: Iterable[Promotion],
+    now: datetime,
+    roots: Mapping[str, str] | None = None,
+) -> list[PricedLine]:
+    """One line per SKU (catalog SKU records, in their order), priced at the lowest running promotional price
+    below its list price. `roots` maps a leaf category id to its root, for scopes that name a root category."""
+    offers = flash_prices(promotions, now)
+    lines = []
+    for sku in skus:
+        list_price = int(sku["price_fen"])
+        unit_price, promotion_id = list_price, None
+        offer = offers.get(sku["sku_id"])
+        if offer is not None and offer[0] < list_price:
+            unit_price, promotion_id = offer
+        category_id = sku.get("category_id") or ""
+        lines.append(
+            PricedLine(
+                sku_id=sku["sku_id"],
+                product_id=sku["product_id"],
+                category_id=category_id,
+                brand_id=sku.get("brand_id") or "",
+                quantity=int(quantities[sku["sku_id"]]),
+                list_price_fen=list_price,
+                unit_price_fen=unit_price,
+                promotion_id=promotion_id,
+                root_category_id=(roots or {}).get(category_id, category_id),
+            )
+        )
+    return lines
+
+
+def in_scope(scope: PromotionScope, scope_ids: Sequence[str], line: PricedLine) -> bool:
+    """Whether a promotion's or coupon's scope covers a line: all, a leaf or root category, or a product."""
+    if scope == "all":
+        return True
+    if scope == "category":
+        return line.category_id in scope_ids or (bool(line.root_category_id) and line.root_category_id in scope_ids)
+    return line.product_id in scope_ids
+
+
+def tier_discount(tiers: Sequence[Tier], subtotal_fen: int) -> int:
+    """The best tier reached by subtotal_fen (exactly at a threshold reaches it), capped by the subtotal."""
+    reached = [tier.off_fen for tier in tiers if subtotal_fen >= tier.threshold_fen]
+    return min(max(reached, default=0), max(subtotal_fen, 0))
+
+
+def _share_out(amount_fen: int, weights: list[int]) -> list[int]:
+    """amount_fen split in proportion to weights, in whole fen adding up exactly (largest remainders first)."""
+    total = sum(weights)
+    if total <= 0:
+        return [0] * len(weights)
+    shares = [amount_fen * weight // total for weight in weights]
+    remainders = sorted(range(len(weights)), key=lambda i: (-(amount_fen * weights[i] % total), i))
+    for i in remainders[: amount_fen - sum(shares)]:
+        shares[i] += 1
+    return shares
+
+
+def apply_threshold_promotions(
+    lines: Sequence[PricedLine], promotions: Iterable[Promotion], now: datetime
+) -> tuple[list[PricedLine], tuple[str, ...]]:
+    """The lines with their share of threshold discounts, and the ids of the promotions applied (in that order)."""
+    running = sorted(
+        (p for p in promotions if p.kind == "threshold" and p.is_running(now)), key=lambda p: p.promotion_id
+    )
+    shares = [0] * len(lines)
+    claimed: set[int] = set()
+    applied: list[str] = []
+    while True:
+        best: tuple[int, Promotion, list[int]] | None = None
+        for promotion in running:
+            if promotion.promotion_id in applied:
+                continue
+            covered = [
+                i
+                for i, line in enumerate(lines)
+                if i not in claimed and in_scope(promotion.scope, promotion.scope_ids, line)
+            ]
+            discount = tier_discount(promotion.tiers, sum(lines[i].total_fen for i in covered))
+            if discount > 0 and (best is None or discount > best[0]):
+                best = (discount, promotion, covered)
+        if best is None:
+            break
+        discount, promotion, covered = best
+        for i, share in zip(covered, _share_out(discount, [lines[i].total_fen for i in covered]), strict=True):
+            shares[i] = share
+        claimed.update(covered)
+        applied.append(promotion.promotion_id)
+    return [replace(line, threshold_discount_fen=share) for line, share in zip(lines, shares, strict=True)], tuple(
+        applied
+    )
+
+
+def coupon_discount(offer: CouponOffer, lines: Sequence[PricedLine]) -> int:
+    """What a coupon takes off these lines (after promotions): 0 below its threshold or outside its scope."""
+    subtotal = sum(line.payable_fen for line in lines if in_scope(offer.scope, offer.scope_ids, line))
+    if subtotal <= 0 or subtotal < offer.threshold_fen:
+        return 0
+    if offer.type == "amount_off":
+        discount = offer.amount_off_fen or 0
+    else:
+        discount = subtotal * (offer.percent_off or 0) // 100
+        if offer.max_discount_fen is not None:
+            discount = min(discount, offer.max_discount_fen)
+    return max(min(discount, subtotal), 0)
+
+
+def best_coupon(offers: Iterable[CouponOffer], lines: Sequence[PricedLine]) -> tuple[CouponOffer | None, int]:
+    """The offer taking the most off (ties: the one expiring first, then the smaller coupon id), or (None, 0)."""
+    best: tuple[tuple[int, str, str], CouponOffer, int] | None = None
+    for offer in offers:
+        discount = coupon_discount(offer, lines)
+        if discount <= 0:
+            continue
+        rank = (-discount, offer.valid_to or "~", offer.coupon_id)  # no end date ranks after any date
+        if best is None or rank < best[0]:
+            best = (rank, offer, discount)
+    return (best[1], best[2]) if best else (None, 0)
+
+
+def shipping_fee(goods_fen: int, has_goods: bool = True) -> int:
+    """Free from FREE_SHIPPING_FROM_FEN of goods after discounts, else SHIPPING_FEE_FEN; nothing to ship is free."""
+    if not has_goods or goods_fen >= FREE_SHIPPING_FROM_FEN:
+        return 0
+    return SHIPPING_FEE_FEN
+
+
+def quote(
+    lines: Sequence[PricedLine],
+    threshold_promotions: Iterable[Promotion],
+    coupon: CouponOffer | None,
+    points: int,
+    now: datetime,
+) -> Quote:
+    """Every amount of an order (or a cart) of priced lines. A coupon that takes nothing off is left out
+    (quote.coupon is None); points beyond what the order allows are not used (quote.points_used says how many)."""
+    priced, applied_thresholds = apply_threshold_promotions(lines, threshold_promotions, now)
+    items_fen = sum(line.list_price_fen * line.quantity for line in priced)
+    promotion_discount = items_fen - sum(line.payable_fen for line in priced)
+    coupon_off = coupon_discount(coupon, priced) if coupon is not None else 0
+    goods_fen = items_fen - promotion_discount - coupon_off
+    points_used = min(max(points, 0), max_points_for(goods_fen))
+    points_deduction = min(points_to_fen(points_used), goods_fen)
+    shipping = shipping_fee(goods_fen, has_goods=bool(priced))
+    flash_ids = sorted({line.promotion_id for line in priced if line.promotion_id})
+    return Quote(
+        lines=tuple(priced),
+        items_fen=items_fen,
+        promotion_discount_fen=promotion_discount,
+        coupon_discount_fen=coupon_off,
+        points_used=points_used,
+        points_deduction_fen=points_deduction,
+        shipping_fen=shipping,
+        payable_fen=goods_fen - points_deduction + shipping,
+        coupon=coupon if coupon_off > 0 else None,
+        applied_promotions=(*flash_ids, *applied_thresholds),
+    )
