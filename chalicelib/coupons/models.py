@@ -1,0 +1,81 @@
+"""pynamodb models of coupons: templates in the marketing table, a user's coupons and claim counters in theirs."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.models import Model
+
+from chalicelib.config import get_settings
+from chalicelib.dynamo import table_meta
+
+TEMPLATES_PK = "COUPON_TEMPLATES"
+TEMPLATE_PREFIX = "TEMPLATE#"
+COUPON_PREFIX = "COUPON#"
+CLAIM_PREFIX = "COUPONCLAIM#"
+
+
+def user_pk(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+class CouponTemplateModel(Model):
+    """pk=COUPON_TEMPLATES, sk=TEMPLATE#<template_id>: terms, claim window, total and the issued counter."""
+
+    Meta = table_meta(get_settings().marketing_table)
+
+    pk = UnicodeAttribute(hash_key=True, default=TEMPLATES_PK)
+    sk = UnicodeAttribute(range_key=True)
+    template_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    type = UnicodeAttribute()
+    threshold_fen = NumberAttribute(default=0)
+    amount_off_fen = NumberAttribute(null=True)
+    percent_off = NumberAttribute(null=True)
+    max_discount_fen = NumberAttribute(null=True)
+    valid_from = UnicodeAttribute(null=True)
+    valid_to = UnicodeAttribute(null=True)
+    valid_days = NumberAttribute(null=True)
+    scope = UnicodeAttribute(default="all")
+    scope_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    per_user_limit = NumberAttribute(default=1)
+    total = NumberAttribute()
+    issued = NumberAttribute(default=0)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class UserCouponModel(Model):
+    """pk=USER#<user_id>, sk=COUPON#<coupon_id> (ids are time-ordered): one coupon the user holds."""
+
+    Meta = table_meta(get_settings().accounts_table)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    coupon_id = UnicodeAttribute()
+    template_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    type = UnicodeAttribute()
+    threshold_fen = NumberAttribute(default=0)
+    amount_off_fen = NumberAttribute(null=True)
+    percent_off = NumberAttribute(null=True)
+    max_discount_fen = NumberAttribute(null=True)
+    scope = UnicodeAttribute(default="all")
+    scope_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    valid_from = UnicodeAttribute()
+    valid_to = UnicodeAttribute()
+    status = UnicodeAttribute(default="unused")  # unused | used; locked and expired are derived
+    claimed_at = UnicodeAttribute()
+    source = UnicodeAttribute(default="claim")  # claim | exchange
+    locked_by = UnicodeAttribute(null=True)  # the order holding it; kept once used
+    locked_at = UnicodeAttribute(null=True)
+    used_at = UnicodeAttribute(null=True)
+
+
+class ClaimCounterModel(Model):
+    """pk=USER#<user_id>, sk=COUPONCLAIM#<template_id>: how many coupons of a template the user has claimed."""
+
+    Meta = table_meta(get_settings().accounts_table)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    claimed = NumberAttribute(default=0)

@@ -1,0 +1,304 @@
+"""The only module that touches the coupon models; add_issue / add_lock / add_release / add_mark_used put coupon
+writes into a caller's TransactWrite (the points exchange, orders)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.clock import iso, utcnow
+from chalicelib.coupons.domain import UNUSED, USED, ClaimLimitReached, NoneLeft, TemplateChanged
+from chalicelib.coupons.models import (
+    CLAIM_PREFIX,
+    COUPON_PREFIX,
+    TEMPLATE_PREFIX,
+    TEMPLATES_PK,
+    ClaimCounterModel,
+    CouponTemplateModel,
+    UserCouponModel,
+    user_pk,
+)
+from chalicelib.dynamo import cancelled_conditions, connection
+from chalicelib.errors import Conflict, NotFound
+
+TEMPLATE_FIELDS = (
+    "template_id", "name", "type", "threshold_fen", "amount_off_fen", "percent_off", "max_discount_fen", "valid_from",
+    "valid_to", "valid_days", "scope", "per_user_limit", "total", "issued", "created_at", "updated_at",
+)  # fmt: skip
+EDITABLE_TEMPLATE_FIELDS = ("name", "valid_from", "valid_to", "valid_days", "total", "updated_at")
+COUPON_FIELDS = (
+    "coupon_id", "template_id", "name", "type", "threshold_fen", "amount_off_fen", "percent_off", "max_discount_fen",
+    "scope", "valid_from", "valid_to", "status", "claimed_at", "source", "locked_by", "locked_at", "used_at",
+)  # fmt: skip
+INTEGER_FIELDS = ("threshold_fen", "amount_off_fen", "percent_off", "max_discount_fen", "valid_days", "per_user_limit",
+                  "total", "issued")  # fmt: skip
+
+
+class CouponsRepository(Protocol):
+    def create_template(self, template: dict[str, Any]) -> None:
+        """Store a new template; Conflict if its id is taken."""
+
+    def update_template(self, template_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Apply changes (EDITABLE_TEMPLATE_FIELDS; None removes) and return the template; NotFound if there is
+        none; Conflict if a new total is below what was issued."""
+
+    def template(self, template_id: str) -> dict[str, Any] | None: ...
+    def templates(
+        self, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
+    def templates_by_ids(self, template_ids: list[str]) -> dict[str, dict[str, Any]]: ...
+    def claim(self, user_id: str, coupon: dict[str, Any], per_user_limit: int) -> None:
+        """Issue one coupon to the user at once with counting it on the template (issued < total) and on the
+        user's counter (claimed < per_user_limit): NoneLeft, ClaimLimitReached, or TemplateChanged when the
+        template is no longer the one the coupon was made from."""
+
+    def claimed_counts(self, user_id: str, template_ids: list[str]) -> dict[str, int]: ...
+    def user_coupons(
+        self, user_id: str, limit: int | None, start: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """The user's coupons, newest first; limit None reads them all."""
+
+    def user_coupon(self, user_id: str, coupon_id: str) -> dict[str, Any] | None: ...
+    def lock(self, user_id: str, coupon_id: str, order_id: str, now: str) -> bool:
+        """Lock an unused, unlocked coupon valid at `now` to the order (already locked to it: True); False when the
+        condition fails."""
+
+    def release(self, user_id: str, coupon_id: str, order_id: str) -> bool:
+        """Unlock an unused coupon locked to the order; False when it is not."""
+
+    def mark_used(self, user_id: str, coupon_id: str, order_id: str, now: str) -> bool:
+        """Mark a coupon locked to the order used; False when it is not locked to it (or used already)."""
+
+
+def template_key(template_id: str) -> CouponTemplateModel:
+    return CouponTemplateModel(TEMPLATES_PK, f"{TEMPLATE_PREFIX}{template_id}")
+
+
+def coupon_key(user_id: str, coupon_id: str) -> UserCouponModel:
+    return UserCouponModel(user_pk(user_id), f"{COUPON_PREFIX}{coupon_id}")
+
+
+def _template_dict(item: CouponTemplateModel) -> dict[str, Any]:
+    template = {name: getattr(item, name) for name in TEMPLATE_FIELDS}
+    for name in INTEGER_FIELDS:
+        if name in template and template[name] is not None:
+            template[name] = int(template[name])
+    template["scope_ids"] = list(item.scope_ids or [])
+    return template
+
+
+def _coupon_dict(item: UserCouponModel) -> dict[str, Any]:
+    coupon = {name: getattr(item, name) for name in COUPON_FIELDS}
+    for name in INTEGER_FIELDS:
+        if name in coupon and coupon[name] is not None:
+            coupon[name] = int(coupon[name])
+    coupon["scope_ids"] = list(item.scope_ids or [])
+    return coupon
+
+
+def _coupon_item(user_id: str, coupon: dict[str, Any]) -> UserCouponModel:
+    item = coupon_key(user_id, coupon["coupon_id"])
+    for name in COUPON_FIELDS:
+        if coupon.get(name) is not None:
+            setattr(item, name, coupon[name])
+    item.scope_ids = list(coupon.get("scope_ids") or [])
+    return item
+
+
+def _usable_at(now: str) -> Condition:
+    return (
+        (UserCouponModel.status == UNUSED)
+        & UserCouponModel.locked_by.does_not_exist()
+        & (UserCouponModel.valid_from <= now)
+        & (UserCouponModel.valid_to > now)
+    )
+
+
+def add_issue(transaction: TransactWrite, user_id: str, coupon: dict[str, Any]) -> None:
+    """Two actions: count the coupon on its template (issued < total, template unchanged since the coupon was made
+    from it), then put the coupon."""
+    transaction.update(
+        template_key(coupon["template_id"]),
+        actions=[CouponTemplateModel.issued.add(1)],
+        condition=(CouponTemplateModel.issued < CouponTemplateModel.total)
+        & (CouponTemplateModel.updated_at == coupon["template_updated_at"]),
+    )
+    transaction.save(_coupon_item(user_id, coupon), condition=UserCouponModel.pk.does_not_exist())
+
+
+def add_lock(transaction: TransactWrite, user_id: str, coupon_id: str, order_id: str, now: str | None = None) -> None:
+    """One action: lock the coupon to the order, on condition that it is unused, unlocked and valid now."""
+    moment = now or iso(utcnow())
+    transaction.update(
+        coupon_key(user_id, coupon_id),
+        actions=[UserCouponModel.locked_by.set(order_id), UserCouponModel.locked_at.set(moment)],
+        condition=_usable_at(moment),
+    )
+
+
+def add_release(transaction: TransactWrite, user_id: str, coupon_id: str, order_id: str) -> None:
+    """One action: unlock the coupon, on condition that it is unused and locked to this order."""
+    transaction.update(
+        coupon_key(user_id, coupon_id),
+        actions=[UserCouponModel.locked_by.remove(), UserCouponModel.locked_at.remove()],
+        condition=(UserCouponModel.locked_by == order_id) & (UserCouponModel.status == UNUSED),
+    )
+
+
+def add_mark_used(
+    transaction: TransactWrite, user_id: str, coupon_id: str, order_id: str, now: str | None = None
+) -> None:
+    """One action: the coupon locked to this order is used (it stays locked to it, as the record of which order)."""
+    transaction.update(
+        coupon_key(user_id, coupon_id),
+        actions=[UserCouponModel.status.set(USED), UserCouponModel.used_at.set(now or iso(utcnow()))],
+        condition=(UserCouponModel.locked_by == order_id) & (UserCouponModel.status == UNUSED),
+    )
+
+
+def _is_condition_failure(error: PutError | UpdateError) -> bool:
+    return error.cause_response_code == "ConditionalCheckFailedException"
+
+
+class DynamoCouponsRepository:
+    """CouponsRepository on the marketing table (templates) and the accounts table (users' coupons, counters)."""
+
+    def create_template(self, template: dict[str, Any]) -> None:
+        item = template_key(template["template_id"])
+        for name in TEMPLATE_FIELDS:
+            if template.get(name) is not None:
+                setattr(item, name, template[name])
+        item.scope_ids = list(template.get("scope_ids") or [])
+        try:
+            item.save(condition=CouponTemplateModel.pk.does_not_exist())
+        except PutError as error:
+            if _is_condition_failure(error):
+                raise Conflict("A coupon template with this id exists", field="template_id") from error
+            raise
+
+    def update_template(self, template_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        item = template_key(template_id)
+        actions: list[Any] = []
+        for name in EDITABLE_TEMPLATE_FIELDS:
+            if name in changes:
+                attribute = getattr(CouponTemplateModel, name)
+                actions.append(attribute.remove() if changes[name] is None else attribute.set(changes[name]))
+        condition = CouponTemplateModel.pk.exists()
+        if changes.get("total") is not None:
+            condition = condition & (CouponTemplateModel.issued <= changes["total"])
+        try:
+            item.update(actions=actions, condition=condition)
+        except UpdateError as error:
+            if not _is_condition_failure(error):
+                raise
+            current = self.template(template_id)
+            if current is None:
+                raise NotFound("No such coupon template") from error
+            raise Conflict(
+                f"total cannot go below the {current['issued']} coupons already issued", field="total"
+            ) from error
+        return _template_dict(item)
+
+    def template(self, template_id: str) -> dict[str, Any] | None:
+        try:
+            item = CouponTemplateModel.get(TEMPLATES_PK, f"{TEMPLATE_PREFIX}{template_id}", consistent_read=True)
+        except DoesNotExist:
+            return None
+        return _template_dict(item)
+
+    def templates(self, limit: int, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        results = CouponTemplateModel.query(
+            TEMPLATES_PK,
+            CouponTemplateModel.sk.startswith(TEMPLATE_PREFIX),
+            scan_index_forward=False,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=start,
+        )
+        items = [_template_dict(item) for item in results]
+        return items, results.last_evaluated_key
+
+    def templates_by_ids(self, template_ids: list[str]) -> dict[str, dict[str, Any]]:
+        keys = [(TEMPLATES_PK, f"{TEMPLATE_PREFIX}{tid}") for tid in dict.fromkeys(template_ids)]
+        if not keys:
+            return {}
+        return {item.template_id: _template_dict(item) for item in CouponTemplateModel.batch_get(keys)}
+
+    def claim(self, user_id: str, coupon: dict[str, Any], per_user_limit: int) -> None:
+        counter = ClaimCounterModel(user_pk(user_id), f"{CLAIM_PREFIX}{coupon['template_id']}")
+        try:
+            with TransactWrite(connection=connection()) as transaction:
+                add_issue(transaction, user_id, coupon)
+                transaction.update(
+                    counter,
+                    actions=[ClaimCounterModel.claimed.add(1)],
+                    condition=ClaimCounterModel.claimed.does_not_exist() | (ClaimCounterModel.claimed < per_user_limit),
+                )
+        except TransactWriteError as error:
+            failed = [*cancelled_conditions(error), False, False, False][:3]
+            if failed[2]:
+                raise ClaimLimitReached() from error
+            if failed[0]:
+                current = self.template(coupon["template_id"])
+                if current is None or current["issued"] >= current["total"]:
+                    raise NoneLeft() from error
+                raise TemplateChanged() from error
+            raise TemplateChanged() from error  # cancelled by a concurrent transaction on the same items
+
+    def claimed_counts(self, user_id: str, template_ids: list[str]) -> dict[str, int]:
+        keys = [(user_pk(user_id), f"{CLAIM_PREFIX}{tid}") for tid in dict.fromkeys(template_ids)]
+        if not keys:
+            return {}
+        return {
+            item.sk.removeprefix(CLAIM_PREFIX): int(item.claimed or 0) for item in ClaimCounterModel.batch_get(keys)
+        }
+
+    def user_coupons(
+        self, user_id: str, limit: int | None, start: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        results = UserCouponModel.query(
+            user_pk(user_id),
+            UserCouponModel.sk.startswith(COUPON_PREFIX),
+            scan_index_forward=False,
+            consistent_read=True,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=start,
+        )
+        items = [_coupon_dict(item) for item in results]
+        return items, results.last_evaluated_key if limit is not None else None
+
+    def user_coupon(self, user_id: str, coupon_id: str) -> dict[str, Any] | None:
+        try:
+            item = UserCouponModel.get(user_pk(user_id), f"{COUPON_PREFIX}{coupon_id}", consistent_read=True)
+        except DoesNotExist:
+            return None
+        return _coupon_dict(item)
+
+    def lock(self, user_id: str, coupon_id: str, order_id: str, now: str) -> bool:
+        condition = (UserCouponModel.locked_by == order_id) | _usable_at(now)
+        actions = [UserCouponModel.locked_by.set(order_id), UserCouponModel.locked_at.set(now)]
+        return self._update_if(coupon_key(user_id, coupon_id), actions, UserCouponModel.pk.exists() & condition)
+
+    def release(self, user_id: str, coupon_id: str, order_id: str) -> bool:
+        condition = (UserCouponModel.locked_by == order_id) & (UserCouponModel.status == UNUSED)
+        actions = [UserCouponModel.locked_by.remove(), UserCouponModel.locked_at.remove()]
+        return self._update_if(coupon_key(user_id, coupon_id), actions, condition)
+
+    def mark_used(self, user_id: str, coupon_id: str, order_id: str, now: str) -> bool:
+        condition = (UserCouponModel.locked_by == order_id) & (UserCouponModel.status == UNUSED)
+        actions = [UserCouponModel.status.set(USED), UserCouponModel.used_at.set(now)]
+        return self._update_if(coupon_key(user_id, coupon_id), actions, condition)
+
+    @staticmethod
+    def _update_if(item: UserCouponModel, actions: list[Any], condition: Condition) -> bool:
+        try:
+            item.update(actions=actions, condition=condition)
+        except UpdateError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True

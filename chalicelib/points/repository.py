@@ -1,0 +1,285 @@
+"""The only module that touches the points models (and, inside an exchange's transaction, the coupon models through
+chalicelib.coupons.repository.add_issue); add_credit / add_debit put a posting into a caller's TransactWrite."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.clock import utcnow
+from chalicelib.coupons.repository import add_issue
+from chalicelib.dynamo import cancelled_conditions, connection
+from chalicelib.errors import Conflict, NotFound, OutOfStock
+from chalicelib.points.domain import AlreadyPosted, ExchangeChanged, NotEnoughPoints, new_entry
+from chalicelib.points.models import (
+    ENTRY_PREFIX,
+    EXCHANGE_PREFIX,
+    PROFILE_SK,
+    REF_PREFIX,
+    REWARD_PREFIX,
+    REWARDS_PK,
+    ExchangeModel,
+    PointsBalanceModel,
+    PointsEntryModel,
+    PointsRefModel,
+    RewardModel,
+    user_pk,
+)
+
+REWARD_FIELDS = ("reward_id", "kind", "title", "image_url", "points", "coupon_template_id", "stock", "exchanged",
+                 "active", "created_at", "updated_at")  # fmt: skip
+EDITABLE_REWARD_FIELDS = ("title", "image_url", "points", "stock", "active", "updated_at")
+POSTING_ACTIONS = 3  # add_credit / add_debit: balance update, reference put, entry put
+
+
+class PointsRepository(Protocol):
+    def balance(self, user_id: str) -> int | None:
+        """The user's balance; None when there is no such user."""
+
+    def post(self, user_id: str, entry: dict[str, Any]) -> None:
+        """Append the entry and move the balance by its delta at once: AlreadyPosted if its ref was posted,
+        NotEnoughPoints for a debit over the balance, NotFound for no such user."""
+
+    def ledger(
+        self, user_id: str, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """Entries newest first."""
+
+    def create_reward(self, reward: dict[str, Any]) -> None: ...
+    def update_reward(self, reward_id: str, changes: dict[str, Any]) -> dict[str, Any]: ...
+    def reward(self, reward_id: str) -> dict[str, Any] | None: ...
+    def rewards(
+        self, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
+    def exchange(
+        self,
+        user_id: str,
+        exchange: dict[str, Any],
+        entry: dict[str, Any],
+        reward: dict[str, Any],
+        coupon: dict[str, Any] | None,
+    ) -> None:
+        """In one transaction: debit entry (balance >= cost), the reward (active; goods: stock > 0, taken one),
+        the coupon issued (template: issued < total), the exchange record. NotEnoughPoints, OutOfStock, NotFound
+        (reward withdrawn), or ExchangeChanged when the reward or template changed since they were read."""
+
+    def exchanges(
+        self, user_id: str, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
+
+
+def _entry_sk(entry: dict[str, Any]) -> str:
+    return f"{ENTRY_PREFIX}{entry['order_key']}#{entry['entry_id']}"
+
+
+def _add_posting(transaction: TransactWrite, user_id: str, entry: dict[str, Any]) -> None:
+    condition = PointsBalanceModel.pk.exists()
+    if entry["delta"] < 0:
+        condition = condition & (PointsBalanceModel.points_balance >= -entry["delta"])
+    transaction.update(
+        PointsBalanceModel(user_pk(user_id), PROFILE_SK),
+        actions=[PointsBalanceModel.points_balance.add(entry["delta"])],
+        condition=condition,
+    )
+    transaction.save(
+        PointsRefModel(user_pk(user_id), f"{REF_PREFIX}{entry['ref']}", entry_id=entry["entry_id"]),
+        condition=PointsRefModel.pk.does_not_exist(),
+    )
+    transaction.save(
+        PointsEntryModel(
+            user_pk(user_id),
+            _entry_sk(entry),
+            entry_id=entry["entry_id"],
+            delta=entry["delta"],
+            reason=entry["reason"],
+            ref=entry["ref"],
+            at=entry["at"],
+        ),
+        condition=PointsEntryModel.pk.does_not_exist(),
+    )
+
+
+def add_credit(transaction: TransactWrite, user_id: str, points: int, reason: str, ref: str) -> dict[str, Any]:
+    """POSTING_ACTIONS actions: balance + points (the user exists), the ref (not posted before), the entry."""
+    entry = new_entry(points, reason, ref, utcnow())
+    _add_posting(transaction, user_id, entry)
+    return entry
+
+
+def add_debit(transaction: TransactWrite, user_id: str, points: int, reason: str, ref: str) -> dict[str, Any]:
+    """POSTING_ACTIONS actions: balance - points (on condition balance >= points), the ref, the entry."""
+    entry = new_entry(-points, reason, ref, utcnow())
+    _add_posting(transaction, user_id, entry)
+    return entry
+
+
+def _failed(error: TransactWriteError, actions: int) -> list[bool]:
+    if not getattr(error, "cancellation_reasons", None):
+        raise error
+    return [*cancelled_conditions(error), *[False] * actions][:actions]
+
+
+def _reward_dict(item: RewardModel) -> dict[str, Any]:
+    reward = {name: getattr(item, name) for name in REWARD_FIELDS}
+    for name in ("points", "stock", "exchanged"):
+        if reward[name] is not None:
+            reward[name] = int(reward[name])
+    reward["active"] = bool(reward["active"])
+    return reward
+
+
+def _reward_key(reward_id: str) -> RewardModel:
+    return RewardModel(REWARDS_PK, f"{REWARD_PREFIX}{reward_id}")
+
+
+class DynamoPointsRepository:
+    """PointsRepository on the accounts table (balance, ledger, exchanges) and the marketing table (rewards)."""
+
+    def balance(self, user_id: str) -> int | None:
+        try:
+            item = PointsBalanceModel.get(user_pk(user_id), PROFILE_SK, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return int(item.points_balance or 0)
+
+    def post(self, user_id: str, entry: dict[str, Any]) -> None:
+        try:
+            with TransactWrite(connection=connection()) as transaction:
+                _add_posting(transaction, user_id, entry)
+        except TransactWriteError as error:
+            balance_failed, ref_failed, _ = _failed(error, POSTING_ACTIONS)
+            if ref_failed:
+                raise AlreadyPosted() from error
+            if balance_failed:
+                if self.balance(user_id) is None:
+                    raise NotFound("No such user") from error
+                raise NotEnoughPoints() from error
+            raise
+
+    def ledger(
+        self, user_id: str, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        results = PointsEntryModel.query(
+            user_pk(user_id),
+            PointsEntryModel.sk.startswith(ENTRY_PREFIX),
+            scan_index_forward=False,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=start,
+        )
+        items = [
+            {"entry_id": e.entry_id, "delta": int(e.delta), "reason": e.reason, "ref": e.ref, "at": e.at}
+            for e in results
+        ]
+        return items, results.last_evaluated_key
+
+    def create_reward(self, reward: dict[str, Any]) -> None:
+        item = _reward_key(reward["reward_id"])
+        for name in REWARD_FIELDS:
+            if reward.get(name) is not None:
+                setattr(item, name, reward[name])
+        try:
+            item.save(condition=RewardModel.pk.does_not_exist())
+        except PutError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise Conflict("A reward with this id exists", field="reward_id") from error
+            raise
+
+    def update_reward(self, reward_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        item = _reward_key(reward_id)
+        actions = [getattr(RewardModel, name).set(changes[name]) for name in EDITABLE_REWARD_FIELDS if name in changes]
+        try:
+            item.update(actions=actions, condition=RewardModel.pk.exists())
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise NotFound("No such reward") from error
+            raise
+        return _reward_dict(item)
+
+    def reward(self, reward_id: str) -> dict[str, Any] | None:
+        try:
+            return _reward_dict(RewardModel.get(REWARDS_PK, f"{REWARD_PREFIX}{reward_id}", consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def rewards(self, limit: int, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        results = RewardModel.query(
+            REWARDS_PK,
+            RewardModel.sk.startswith(REWARD_PREFIX),
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=start,
+        )
+        items = [_reward_dict(item) for item in results]
+        return items, results.last_evaluated_key
+
+    def exchange(
+        self,
+        user_id: str,
+        exchange: dict[str, Any],
+        entry: dict[str, Any],
+        reward: dict[str, Any],
+        coupon: dict[str, Any] | None,
+    ) -> None:
+        reward_actions: list[Any] = [RewardModel.exchanged.add(1)]
+        reward_condition = (RewardModel.active == True) & (RewardModel.updated_at == reward["updated_at"])  # noqa: E712
+        if reward["kind"] == "goods":
+            reward_actions.append(RewardModel.stock.add(-1))
+            reward_condition = reward_condition & (RewardModel.stock > 0)
+        record = ExchangeModel(
+            user_pk(user_id),
+            f"{EXCHANGE_PREFIX}{exchange['exchange_id']}",
+            **{k: v for k, v in exchange.items() if k != "exchange_id" and v is not None},
+            exchange_id=exchange["exchange_id"],
+        )
+        actions = POSTING_ACTIONS + 2 + (2 if coupon else 0)
+        try:
+            with TransactWrite(connection=connection()) as transaction:
+                _add_posting(transaction, user_id, entry)
+                transaction.update(_reward_key(reward["reward_id"]), actions=reward_actions, condition=reward_condition)
+                if coupon is not None:
+                    add_issue(transaction, user_id, coupon)
+                transaction.save(record, condition=ExchangeModel.pk.does_not_exist())
+        except TransactWriteError as error:
+            failed = _failed(error, actions)
+            if failed[POSTING_ACTIONS]:
+                current = self.reward(reward["reward_id"])
+                if current is None or not current["active"]:
+                    raise NotFound("No such reward") from error
+                if current["kind"] == "goods" and (current["stock"] or 0) <= 0:
+                    raise OutOfStock("This reward is sold out") from error
+                raise ExchangeChanged() from error
+            if coupon is not None and failed[POSTING_ACTIONS + 1]:
+                raise ExchangeChanged() from error  # the service reads the template again and tells sold out
+            if failed[0]:
+                if self.balance(user_id) is None:
+                    raise NotFound("No such user") from error
+                raise NotEnoughPoints(f"Not enough points: this reward costs {reward['points']}") from error
+            raise ExchangeChanged() from error
+
+    def exchanges(
+        self, user_id: str, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        results = ExchangeModel.query(
+            user_pk(user_id),
+            ExchangeModel.sk.startswith(EXCHANGE_PREFIX),
+            scan_index_forward=False,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=start,
+        )
+        items = [
+            {
+                "exchange_id": item.exchange_id,
+                "reward_id": item.reward_id,
+                "kind": item.kind,
+                "title": item.title,
+                "points_spent": int(item.points_spent),
+                "coupon_id": item.coupon_id,
+                "at": item.at,
+            }
+            for item in results
+        ]
+        return items, results.last_evaluated_key

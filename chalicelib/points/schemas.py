@@ -1,0 +1,138 @@
+"""Request, query and response models of the points routes (they also feed the OpenAPI spec)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+
+ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
+REF_PATTERN = r"^[A-Za-z0-9_\-:.#]{1,100}$"
+MAX_POINTS = 100_000_000
+MAX_STOCK = 10_000_000
+
+
+class Rules(BaseModel):
+    points_per_yuan_earned: int
+    points_per_yuan_deduction: int
+    max_deduction_share_percent: int
+    deduction_step_points: int
+    earned_when: str
+    expires: bool
+    summary: list[str]
+
+
+class LedgerEntry(BaseModel):
+    entry_id: str
+    delta: int = Field(description="positive: credited, negative: spent")
+    reason: str
+    ref: str
+    at: str
+
+
+class MyPoints(BaseModel):
+    balance: int
+    items: list[LedgerEntry]
+    next_cursor: str | None
+
+
+class GrantWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    user_id: str = Field(pattern=ID_PATTERN)
+    points: int = Field(ge=1, le=MAX_POINTS)
+    reason: str = Field(min_length=1, max_length=100)
+    ref: str | None = Field(
+        None, pattern=REF_PATTERN, description="Idempotency: a grant with a ref already granted changes nothing"
+    )
+
+
+class Grant(BaseModel):
+    grant_id: str
+    user_id: str
+    points: int
+    ref: str
+    newly_granted: bool
+    balance: int
+
+
+class RewardWrite(BaseModel):
+    """A coupon reward issues one coupon of coupon_template_id; a goods reward has title, image_url and stock."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reward_id: str | None = Field(None, pattern=ID_PATTERN, description="Omit to have one generated")
+    kind: Literal["coupon", "goods"]
+    title: str | None = Field(None, min_length=1, max_length=60, description="goods: required; coupon: its name")
+    image_url: str | None = Field(None, max_length=500)
+    points: int = Field(ge=1, le=MAX_POINTS)
+    coupon_template_id: str | None = Field(None, pattern=ID_PATTERN)
+    stock: int | None = Field(None, ge=0, le=MAX_STOCK)
+    active: StrictBool = True
+
+    @model_validator(mode="after")
+    def kind_fields(self) -> RewardWrite:
+        if self.kind == "coupon" and (self.coupon_template_id is None or self.stock is not None):
+            raise ValueError("a coupon reward takes coupon_template_id (its stock is the template's)")
+        if self.kind == "goods" and (self.title is None or self.stock is None or self.coupon_template_id):
+            raise ValueError("a goods reward takes title and stock (and no coupon_template_id)")
+        return self
+
+
+class RewardUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str | None = Field(None, min_length=1, max_length=60)
+    image_url: str | None = Field(None, max_length=500)
+    points: int | None = Field(None, ge=1, le=MAX_POINTS)
+    stock: int | None = Field(None, ge=0, le=MAX_STOCK, description="goods only: the stock from now on")
+    active: StrictBool | None = None
+
+
+class Reward(BaseModel):
+    reward_id: str
+    kind: Literal["coupon", "goods"]
+    title: str
+    image_url: str | None = None
+    points: int
+    coupon_template_id: str | None = None
+    remaining: int = Field(description="goods: stock; coupon: coupons of the template left")
+
+
+class AdminReward(Reward):
+    stock: int | None = None
+    exchanged: int
+    active: bool
+    created_at: str
+    updated_at: str
+
+
+class RewardPage(BaseModel):
+    items: list[Reward]
+    next_cursor: str | None
+
+
+class AdminRewardPage(BaseModel):
+    items: list[AdminReward]
+    next_cursor: str | None
+
+
+class ExchangeWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reward_id: str = Field(pattern=ID_PATTERN)
+
+
+class Exchange(BaseModel):
+    exchange_id: str
+    reward_id: str
+    kind: Literal["coupon", "goods"]
+    title: str
+    points_spent: int
+    coupon_id: str | None = None
+    at: str
+
+
+class ExchangePage(BaseModel):
+    items: list[Exchange]
+    next_cursor: str | None

@@ -1,0 +1,200 @@
+"""Points rules: the ledger and balance (credit, debit, idempotent by reference), grants, rewards and exchanges."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.clock import iso, utcnow
+from chalicelib.coupons import service as coupons
+from chalicelib.coupons.domain import NoneLeft
+from chalicelib.coupons.repository import CouponsRepository
+from chalicelib.errors import NotFound, OutOfStock, ValidationError
+from chalicelib.ids import new_id
+from chalicelib.pagination import PageQuery, decode_cursor, encode_cursor, page
+from chalicelib.points.domain import MAX_POINTS_PER_POSTING, AlreadyPosted, ExchangeChanged, NotEnoughPoints, new_entry
+from chalicelib.points.repository import PointsRepository
+from chalicelib.points.schemas import GrantWrite, RewardUpdate, RewardWrite
+
+ATTEMPTS = 3
+MAX_REF_CHARS = 200
+
+
+def _check(points: int, ref: str) -> None:
+    if not 0 < points <= MAX_POINTS_PER_POSTING:
+        raise ValidationError(
+            "points must be a positive whole number", errors=[{"field": "points", "message": "range"}]
+        )
+    if not 0 < len(ref) <= MAX_REF_CHARS:
+        raise ValidationError("ref must be 1..200 characters", errors=[{"field": "ref", "message": "length"}])
+
+
+def credit(repo: PointsRepository, user_id: str, points: int, reason: str, ref: str) -> bool:
+    """Add points with a ledger entry; False (nothing changes) when this ref was posted before. 404: no user."""
+    _check(points, ref)
+    try:
+        repo.post(user_id, new_entry(points, reason, ref, utcnow()))
+    except AlreadyPosted:
+        return False
+    return True
+
+
+def debit(repo: PointsRepository, user_id: str, points: int, reason: str, ref: str) -> bool:
+    """Take points off with a ledger entry, never below zero (409 CONFLICT "not enough points"); False when this
+    ref was posted before."""
+    _check(points, ref)
+    try:
+        repo.post(user_id, new_entry(-points, reason, ref, utcnow()))
+    except AlreadyPosted:
+        return False
+    except NotEnoughPoints as error:
+        raise NotEnoughPoints(f"Not enough points: {points} needed, {repo.balance(user_id) or 0} held") from error
+    return True
+
+
+def my_points(repo: PointsRepository, user_id: str, query: PageQuery) -> dict[str, Any]:
+    """The balance and the ledger, newest first."""
+    scope = f"points|{user_id}"
+    entries, last_key = repo.ledger(user_id, query.page_size, decode_cursor(query.cursor, scope))
+    return {"balance": repo.balance(user_id) or 0, **page(entries, encode_cursor(last_key, scope))}
+
+
+def grant(repo: PointsRepository, write: GrantWrite) -> dict[str, Any]:
+    """Support and demo grants: idempotent by ref (a generated one when none is given)."""
+    grant_id = new_id("g")
+    ref = f"grant:{write.ref}" if write.ref else f"grant:{grant_id}"
+    if repo.balance(write.user_id) is None:
+        raise NotFound("No such user")
+    newly = credit(repo, write.user_id, write.points, write.reason, ref)
+    balance = repo.balance(write.user_id) or 0
+    return {"grant_id": grant_id, "user_id": write.user_id, "points": write.points, "ref": ref,
+            "newly_granted": newly, "balance": balance}  # fmt: skip
+
+
+# -- rewards --------------------------------------------------------------------------------------------------------
+
+
+def _remaining(reward: dict[str, Any], templates: dict[str, dict[str, Any]]) -> int:
+    if reward["kind"] == "goods":
+        return max(int(reward["stock"] or 0), 0)
+    template = templates.get(reward["coupon_template_id"])
+    return max(template["total"] - template["issued"], 0) if template else 0
+
+
+def _public(reward: dict[str, Any], templates: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    names = ("reward_id", "kind", "title", "image_url", "points", "coupon_template_id")
+    return {**{name: reward.get(name) for name in names}, "remaining": _remaining(reward, templates)}
+
+
+def _admin(reward: dict[str, Any], templates: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    names = ("stock", "exchanged", "active", "created_at", "updated_at")
+    return {**_public(reward, templates), **{name: reward[name] for name in names}}
+
+
+def create_reward(repo: PointsRepository, coupon_repo: CouponsRepository, write: RewardWrite) -> dict[str, Any]:
+    templates: dict[str, dict[str, Any]] = {}
+    title = write.title
+    if write.kind == "coupon":
+        template = coupon_repo.template(str(write.coupon_template_id))
+        if template is None:
+            raise NotFound("No such coupon template", field="coupon_template_id")
+        templates[template["template_id"]] = template
+        title = title or template["name"]
+    now = iso(utcnow())
+    reward = {
+        **write.model_dump(),
+        "reward_id": write.reward_id or new_id("rw"),
+        "title": title,
+        "exchanged": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    repo.create_reward(reward)
+    return _admin(reward, templates)
+
+
+def update_reward(
+    repo: PointsRepository, coupon_repo: CouponsRepository, reward_id: str, write: RewardUpdate
+) -> dict[str, Any]:
+    current = repo.reward(reward_id)
+    if current is None:
+        raise NotFound("No such reward")
+    changes = write.model_dump(exclude_unset=True)
+    if any(value is None for name, value in changes.items() if name != "image_url"):
+        raise ValidationError("Fields cannot be set to null", errors=[{"field": "(body)", "message": "null"}])
+    if "stock" in changes and current["kind"] != "goods":
+        raise ValidationError("Only goods rewards have stock", errors=[{"field": "stock", "message": "goods only"}])
+    changes["updated_at"] = iso(utcnow())
+    reward = repo.update_reward(reward_id, changes)
+    return _admin(reward, _templates_of(coupon_repo, [reward]))
+
+
+def _templates_of(coupon_repo: CouponsRepository, rewards: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    ids = [r["coupon_template_id"] for r in rewards if r["kind"] == "coupon" and r["coupon_template_id"]]
+    return coupon_repo.templates_by_ids(ids) if ids else {}
+
+
+def list_rewards(
+    repo: PointsRepository, coupon_repo: CouponsRepository, query: PageQuery, admin: bool = False
+) -> dict[str, Any]:
+    """The exchange store (active rewards, with what is left); admin: every reward with counts."""
+    scope = f"rewards|{'admin' if admin else 'public'}"
+    rewards, last_key = repo.rewards(query.page_size, decode_cursor(query.cursor, scope))
+    if not admin:
+        rewards = [r for r in rewards if r["active"]]
+    templates = _templates_of(coupon_repo, rewards)
+    view = _admin if admin else _public
+    return page([view(r, templates) for r in rewards], encode_cursor(last_key, scope))
+
+
+# -- exchanges ------------------------------------------------------------------------------------------------------
+
+
+def exchange(repo: PointsRepository, coupon_repo: CouponsRepository, user_id: str, reward_id: str) -> dict[str, Any]:
+    """Spend points on a reward, in one transaction with the reward's stock (or the coupon's issue) and the record:
+    409 CONFLICT when the points are short, 409 OUT_OF_STOCK when sold out, 404 for no such (active) reward."""
+    for attempt in range(ATTEMPTS):
+        reward = repo.reward(reward_id)
+        if reward is None or not reward["active"]:
+            raise NotFound("No such reward")
+        now = utcnow()
+        coupon = None
+        if reward["kind"] == "goods" and (reward["stock"] or 0) <= 0:
+            raise OutOfStock("This reward is sold out")
+        if reward["kind"] == "coupon":
+            template = coupon_repo.template(str(reward["coupon_template_id"]))
+            if template is None or template["issued"] >= template["total"]:
+                raise OutOfStock("This coupon is sold out")
+            try:
+                coupon = coupons.issue_for_exchange(template, now)
+            except NoneLeft as error:
+                raise OutOfStock("This coupon is sold out") from error
+        exchange_id = new_id("ex")
+        record = {
+            "exchange_id": exchange_id,
+            "reward_id": reward_id,
+            "kind": reward["kind"],
+            "title": reward["title"],
+            "points_spent": reward["points"],
+            "coupon_id": coupon["coupon_id"] if coupon else None,
+            "at": iso(now),
+        }
+        entry = new_entry(-reward["points"], f"兑换：{reward['title']}", f"exchange:{exchange_id}", now)
+        try:
+            repo.exchange(user_id, record, entry, reward, coupon)
+        except NotEnoughPoints as error:
+            held = repo.balance(user_id) or 0
+            raise NotEnoughPoints(
+                f"Not enough points: this reward costs {reward['points']}, you have {held}"
+            ) from error
+        except ExchangeChanged:
+            if attempt == ATTEMPTS - 1:
+                raise
+            continue
+        return {key: value for key, value in record.items() if value is not None}
+    raise AssertionError("unreachable")
+
+
+def my_exchanges(repo: PointsRepository, user_id: str, query: PageQuery) -> dict[str, Any]:
+    scope = f"exchanges|{user_id}"
+    items, last_key = repo.exchanges(user_id, query.page_size, decode_cursor(query.cursor, scope))
+    return page(items, encode_cursor(last_key, scope))
