@@ -1,7 +1,69 @@
-"""HTTP routes of cart."""
+"""HTTP routes of the cart: the signed-in user's lines, priced on every view."""
 
 from __future__ import annotations
 
-from chalice.app import Blueprint
+from datetime import datetime
+from typing import Any
+
+from chalice.app import Blueprint, Response
+
+from chalicelib.cart import service
+from chalicelib.cart.repository import DynamoCartRepository
+from chalicelib.cart.schemas import Cart, CartItemPatch, CartItemWrite, CartLine, MovedToFavorites
+from chalicelib.catalog.repository import DynamoCatalogRepository
+from chalicelib.coupons import service as coupons
+from chalicelib.coupons.repository import DynamoCouponsRepository
+from chalicelib.http import Principal, endpoint
+from chalicelib.pricing.model import CouponOffer
+from chalicelib.pricing.promotion import Promotion
+from chalicelib.profile.repository import DynamoProfileRepository
+from chalicelib.promotions import service as promotions
+from chalicelib.promotions.repository import DynamoPromotionsRepository
 
 cart_api = Blueprint(__name__)
+repo = DynamoCartRepository()
+catalog = DynamoCatalogRepository()
+profile = DynamoProfileRepository()
+promotion_repo = DynamoPromotionsRepository()
+coupon_repo = DynamoCouponsRepository()
+TAGS = ("cart",)
+
+
+def promotions_at(now: datetime) -> list[Promotion]:
+    return promotions.running_promotions(promotion_repo, now)
+
+
+def offers_for(user_id: str) -> list[CouponOffer]:
+    return coupons.usable_offers(coupon_repo, user_id)
+
+
+@endpoint(cart_api, "/cart", summary="My cart at today's prices, with totals and the coupons that apply", tags=TAGS,
+          auth="customer", response=Cart)  # fmt: skip
+def view_cart(principal: Principal) -> dict[str, Any]:
+    return service.view_cart(repo, catalog, principal.user_id, promotions_at, offers_for)
+
+
+@endpoint(cart_api, "/cart/items", "POST", summary="Add a SKU (merged with its line: 1..999 each, at most 99 "
+          "lines)", tags=TAGS, auth="customer", body=CartItemWrite, response=CartLine, status=201,
+          errors=(404, 409))  # fmt: skip
+def add_item(principal: Principal, body: CartItemWrite) -> dict[str, Any]:
+    return service.add_item(repo, catalog, principal.user_id, body.sku_id, body.quantity)
+
+
+@endpoint(cart_api, "/cart/items/{sku_id}", "PATCH", summary="Change a line's quantity and/or selection",
+          tags=TAGS, auth="customer", body=CartItemPatch, response=CartLine, errors=(404,))  # fmt: skip
+def update_item(principal: Principal, sku_id: str, body: CartItemPatch) -> dict[str, Any]:
+    return service.update_item(repo, principal.user_id, sku_id, body.quantity, body.selected)
+
+
+@endpoint(cart_api, "/cart/items/{sku_id}", "DELETE", summary="Remove a line (204 whether or not it was there)",
+          tags=TAGS, auth="customer", status=204, errors=(409,))  # fmt: skip
+def remove_item(principal: Principal, sku_id: str) -> Response:
+    service.remove_item(repo, principal.user_id, sku_id)
+    return Response(body="", status_code=204)
+
+
+@endpoint(cart_api, "/cart/items/{sku_id}/move-to-favorites", "POST", summary="Favorite the line's product and "
+          "take the line out", tags=TAGS, auth="customer", response=MovedToFavorites, errors=(404, 409))  # fmt: skip
+def move_to_favorites(principal: Principal, sku_id: str) -> dict[str, Any]:
+    return service.move_to_favorites(repo, profile, principal.user_id, sku_id)

@@ -22,13 +22,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from chalicelib.points.rules import max_points_for, points_to_fen
 from chalicelib.pricing.model import CouponOffer, PricedLine, Quote
 from chalicelib.pricing.promotion import Promotion, PromotionScope, Tier
-
-try:
-    from chalicelib.points.rules import max_points_for, points_to_fen
-except ImportError:  # the points context is written in parallel; its published rules stand in until it lands
-    from chalicelib.pricing.points_stand_in import max_points_for, points_to_fen
 
 FREE_SHIPPING_FROM_FEN = 9900  # 99 yuan of goods after discounts
 SHIPPING_FEE_FEN = 1000  # 10 yuan

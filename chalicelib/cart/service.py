@@ -1,0 +1,232 @@
+"""Cart rules: lines (1..999 each, at most 99), and the cart view priced with the catalog, promotions and coupons."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from chalicelib.cart.domain import MAX_LINES, MAX_QUANTITY, ChangedMeanwhile, added_key
+from chalicelib.cart.repository import CartRepository
+from chalicelib.catalog.models import product_id_of_sku
+from chalicelib.catalog.repository import CatalogRepository
+from chalicelib.catalog.service import category_tree
+from chalicelib.clock import iso, utcnow
+from chalicelib.errors import InvalidState, NotFound, OutOfStock, ValidationError
+from chalicelib.pricing.engine import apply_threshold_promotions, best_coupon, coupon_discount, price_lines, quote
+from chalicelib.pricing.model import CouponOffer
+from chalicelib.pricing.promotion import Promotion
+from chalicelib.profile import service as profile_service
+from chalicelib.profile.repository import ProfileRepository
+
+ATTEMPTS = 3
+T = TypeVar("T")
+PromotionsAt = Callable[[datetime], list[Promotion]]
+OffersFor = Callable[[str], list[CouponOffer]]
+
+
+def _retrying(attempt: Callable[[], T]) -> T:
+    """Run a read-then-conditional-write again when a concurrent write got in between (409 after ATTEMPTS)."""
+    for remaining in range(ATTEMPTS - 1, -1, -1):
+        try:
+            return attempt()
+        except ChangedMeanwhile:
+            if not remaining:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _public_line(line: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "sku_id": line["sku_id"],
+        "quantity": line["quantity"],
+        "selected": line["selected"],
+        "added_at": iso(datetime.fromisoformat(line["added_at"].replace("Z", "+00:00"))),
+    }
+
+
+# -- lines -------------------------------------------------------------------------------------------------------
+
+
+def add_item(
+    repo: CartRepository, catalog: CatalogRepository, user_id: str, sku_id: str, quantity: int
+) -> dict[str, Any]:
+    """Put quantity of a SKU in the cart, added to what is there (and selected). 404 for an unknown SKU, 409 for
+    one off sale or sold out, past MAX_QUANTITY of it, or for a new line past MAX_LINES."""
+    sku = catalog.skus_by_ids([sku_id]).get(sku_id)
+    if sku is None:
+        raise NotFound("No such SKU")
+    if not sku["on_sale"]:
+        raise InvalidState("This product is not on sale")
+    if sku["stock"] <= 0:
+        raise OutOfStock("This SKU is sold out", sku_ids=[sku_id])
+    card = {"title": sku["title"], "attributes": sku["attributes"]}
+
+    def attempt() -> dict[str, Any]:
+        if not repo.add_to_line(user_id, sku_id, quantity, MAX_QUANTITY, card):
+            line = {"sku_id": sku_id, "quantity": quantity, "selected": True, "added_at": added_key(utcnow()), **card}
+            repo.add_line(user_id, line, MAX_LINES)
+        stored = repo.line(user_id, sku_id)
+        if stored is None:
+            raise ChangedMeanwhile()  # removed between our write and this read
+        return _public_line(stored)
+
+    return _retrying(attempt)
+
+
+def update_item(
+    repo: CartRepository, user_id: str, sku_id: str, quantity: int | None, selected: bool | None
+) -> dict[str, Any]:
+    """Set a line's quantity (1..MAX_QUANTITY) and/or whether it is selected; 404 if the cart has no such line."""
+    if quantity is None and selected is None:
+        raise ValidationError("Give quantity and/or selected", errors=[{"field": "(body)", "message": "empty"}])
+    if not repo.update_line(user_id, sku_id, quantity, selected):
+        raise NotFound("No such line in the cart")
+    line = repo.line(user_id, sku_id)
+    if line is None:
+        raise NotFound("No such line in the cart")
+    return _public_line(line)
+
+
+def remove_lines(repo: CartRepository, user_id: str, sku_ids: list[str]) -> None:
+    """Remove these SKUs' lines from the user's cart; those not in it are ignored (orders call this once placed)."""
+    wanted = set(sku_ids)
+
+    def attempt() -> None:
+        present = [line["sku_id"] for line in repo.lines(user_id) if line["sku_id"] in wanted]
+        if present:
+            repo.remove_lines(user_id, present)
+
+    _retrying(attempt)
+
+
+def remove_item(repo: CartRepository, user_id: str, sku_id: str) -> None:
+    """Remove one line; a line that is not there is a no-op."""
+
+    def attempt() -> None:
+        if repo.line(user_id, sku_id) is not None:
+            repo.remove_lines(user_id, [sku_id])
+
+    _retrying(attempt)
+
+
+def move_to_favorites(repo: CartRepository, profile: ProfileRepository, user_id: str, sku_id: str) -> dict[str, Any]:
+    """Favorite the line's product, then take the line out of the cart (404 if there is no such line or product)."""
+    if repo.line(user_id, sku_id) is None:
+        raise NotFound("No such line in the cart")
+    product_id = product_id_of_sku(sku_id)
+    favorite = profile_service.add_favorite(profile, user_id, product_id)
+    remove_item(repo, user_id, sku_id)
+    return {"sku_id": sku_id, "product_id": product_id, "favorited_at": favorite["favorited_at"]}
+
+
+def selected_lines(repo: CartRepository, user_id: str) -> list[tuple[str, int]]:
+    """(sku_id, quantity) of the selected lines, oldest first: what an order `from_cart` buys."""
+    lines = sorted(repo.lines(user_id), key=lambda line: (line["added_at"], line["sku_id"]))
+    return [(line["sku_id"], line["quantity"]) for line in lines if line["selected"]]
+
+
+# -- the cart view -----------------------------------------------------------------------------------------------
+
+
+def _unavailable_reason(sku: dict[str, Any] | None, quantity: int) -> str | None:
+    """Why a line cannot be bought now: gone, off_sale, sold_out, or not_enough_stock (stock below its quantity)."""
+    if sku is None:
+        return "gone"
+    if not sku["on_sale"]:
+        return "off_sale"
+    if sku["stock"] <= 0:
+        return "sold_out"
+    if sku["stock"] < quantity:
+        return "not_enough_stock"
+    return None
+
+
+def _offer_view(offer: CouponOffer, discount_fen: int) -> dict[str, Any]:
+    return {
+        "coupon_id": offer.coupon_id,
+        "template_id": offer.template_id,
+        "name": offer.name,
+        "type": offer.type,
+        "threshold_fen": offer.threshold_fen,
+        "amount_off_fen": offer.amount_off_fen,
+        "percent_off": offer.percent_off,
+        "max_discount_fen": offer.max_discount_fen,
+        "scope": offer.scope,
+        "scope_ids": list(offer.scope_ids),
+        "valid_to": offer.valid_to,
+        "discount_fen": discount_fen,
+    }
+
+
+def view_cart(
+    repo: CartRepository,
+    catalog: CatalogRepository,
+    user_id: str,
+    promotions_at: PromotionsAt,
+    offers_for: OffersFor,
+) -> dict[str, Any]:
+    """The cart at today's prices, newest line first. Totals count the lines both selected and available; the
+    best coupon (if any applies) is counted in discount_fen and payable_fen, which includes shipping."""
+    now = utcnow()
+    lines = sorted(repo.lines(user_id), key=lambda line: (line["added_at"], line["sku_id"]), reverse=True)
+    skus = catalog.skus_by_ids([line["sku_id"] for line in lines]) if lines else {}
+    promotions = promotions_at(now)
+    roots = {c["category_id"]: c["parent_id"] or c["category_id"] for c in category_tree.get(catalog).values()}
+    quantities = {line["sku_id"]: line["quantity"] for line in lines}
+    priced = {
+        p.sku_id: p for p in price_lines([s for s in skus.values() if s["sku_id"] in quantities], quantities,
+                                         promotions, now, roots)
+    }  # fmt: skip
+    items = []
+    payable_lines = []
+    for line in lines:
+        sku = skus.get(line["sku_id"])
+        reason = _unavailable_reason(sku, line["quantity"])
+        priced_line = priced.get(line["sku_id"])
+        if reason is None and line["selected"] and priced_line is not None:
+            payable_lines.append(priced_line)
+        items.append(
+            {
+                "sku_id": line["sku_id"],
+                "product_id": product_id_of_sku(line["sku_id"]),
+                "title": sku["title"] if sku else line["title"],
+                "attributes": sku["attributes"] if sku else line["attributes"],
+                "image_url": sku["image_url"] if sku else None,
+                "price_fen": priced_line.unit_price_fen if priced_line else None,
+                "list_price_fen": priced_line.list_price_fen if priced_line else None,
+                "promotion_id": priced_line.promotion_id if priced_line else None,
+                "quantity": line["quantity"],
+                "selected": line["selected"],
+                "available": reason is None,
+                "unavailable_reason": reason,
+                "stock": int(sku["stock"]) if sku else 0,
+                "line_total_fen": priced_line.total_fen if priced_line else None,
+                "added_at": _public_line(line)["added_at"],
+            }
+        )
+    after_promotions, _ = apply_threshold_promotions(payable_lines, promotions, now)
+    offers = offers_for(user_id)
+    applicable = sorted(
+        ((offer, coupon_discount(offer, after_promotions)) for offer in offers),
+        key=lambda pair: (-pair[1], pair[0].valid_to or "~", pair[0].coupon_id),
+    )
+    best, best_discount = best_coupon(offers, after_promotions)
+    result = quote(payable_lines, promotions, best, 0, now)
+    return {
+        "items": items,
+        "summary": {
+            "subtotal_fen": result.items_fen,
+            "discount_fen": result.discount_fen,
+            "payable_fen": result.payable_fen,
+            "promotion_discount_fen": result.promotion_discount_fen,
+            "coupon_discount_fen": result.coupon_discount_fen,
+            "shipping_fen": result.shipping_fen,
+            "selected_quantity": sum(line.quantity for line in payable_lines),
+            "applied_promotions": list(result.applied_promotions),
+        },
+        "coupons": {
+            "applicable": [_offer_view(offer, discount) for offer, discount in applicable if discount > 0],
+            "best": _offer_view(best, best_discount) if best else None,
+        },
+    }
