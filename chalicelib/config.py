@@ -37,6 +37,8 @@ class Settings:
     payment_timeout_seconds: int
     auto_receive_seconds: int
     max_body_bytes: int
+    stock_events_queue_url: str = ""
+    catalog_stream_arn: str = ""
 
     @property
     def is_local_or_dev(self) -> bool:
@@ -60,6 +62,8 @@ class Settings:
             payment_timeout_seconds=int(e.get("PAYMENT_TIMEOUT_SECONDS", "1800")),
             auto_receive_seconds=int(e.get("AUTO_RECEIVE_SECONDS", "1209600")),
             max_body_bytes=int(e.get("MAX_BODY_BYTES", str(1024 * 1024))),
+            stock_events_queue_url=e.get("STOCK_EVENTS_QUEUE_URL", ""),
+            catalog_stream_arn=e.get("CATALOG_STREAM_ARN", ""),
         )
 
 

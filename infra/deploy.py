@@ -146,9 +146,19 @@ def chalice_deploy_command(stage: str) -> list[str]:
     return [_chalice_executable(), "deploy", "--stage", stage]
 
 
-def run_chalice_deploy(stage: str) -> None:
-    """Run `chalice deploy --stage <stage>` from the repository root with SHOP_STAGE set."""
-    environment = {**os.environ, "SHOP_STAGE": stage}
+def chalice_deploy_environment(stage: str, stack_environment: dict[str, str]) -> dict[str, str]:
+    """The environment `chalice deploy` imports app.py in: the stack's settings and SHOP_STAGE.
+
+    Event sources are resolved at import time (on_dynamodb_record needs the catalog stream's ARN,
+    CATALOG_STREAM_ARN), so the stack's Outputs must be in the process environment, not only in the
+    stage's Lambda environment variables.
+    """
+    return {**os.environ, **stack_environment, "SHOP_STAGE": stage}
+
+
+def run_chalice_deploy(stage: str, stack_environment: dict[str, str] | None = None) -> None:
+    """Run `chalice deploy --stage <stage>` from the repository root with SHOP_STAGE and the stack's settings set."""
+    environment = chalice_deploy_environment(stage, stack_environment or {})
     completed = subprocess.run(chalice_deploy_command(stage), cwd=REPO_ROOT, env=environment, check=False)
     if completed.returncode != 0:
         raise DeployError(f"chalice deploy --stage {stage} failed with exit code {completed.returncode}")
@@ -251,7 +261,8 @@ def print_plan(stage: str) -> None:
     print(f"  2. Write its Outputs into {config_name} stages.{stage}.environment_variables:")
     for key, env in OUTPUT_ENV.items():
         print(f"       {key} -> {env}")
-    print(f"  3. Run SHOP_STAGE={stage} {' '.join(chalice_deploy_command(stage))} in {REPO_ROOT}.")
+    print(f"  3. Run SHOP_STAGE={stage} {' '.join(chalice_deploy_command(stage))} in {REPO_ROOT},")
+    print("     with the Outputs in its environment too (event sources such as CATALOG_STREAM_ARN are read at import).")
     responses = load_gateway_responses()
     print(f"  4. Put {len(responses)} gateway responses on the REST API: {', '.join(responses)}")
     print(f"  5. Create a new deployment of API Gateway stage {_api_gateway_stage()!r}.")
@@ -275,7 +286,7 @@ def deploy(stage: str) -> None:
         raise DeployError(f"Stack {stack_name_for(stage)} did not output {', '.join(missing)}")
     write_stage_environment(CHALICE_CONFIG_PATH, stage, environment)
     print(f"Wrote {len(environment)} settings into {CHALICE_CONFIG_PATH.relative_to(REPO_ROOT)} stage {stage}.")
-    run_chalice_deploy(stage)
+    run_chalice_deploy(stage, environment)
     rest_api_id = deployed_rest_api_id(stage)
     applied = apply_gateway_responses(
         session.client("apigateway"), rest_api_id, load_gateway_responses(), stage_name=_api_gateway_stage()

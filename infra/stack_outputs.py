@@ -11,6 +11,8 @@ OUTPUT_ENV: dict[str, str] = {
     "MarketingTableName": "MARKETING_TABLE",
     "IdempotencyTableName": "IDEMPOTENCY_TABLE",
     "ProductViewsQueueUrl": "PRODUCT_VIEWS_QUEUE_URL",
+    "StockEventsQueueUrl": "STOCK_EVENTS_QUEUE_URL",
+    "CatalogStreamArn": "CATALOG_STREAM_ARN",
     "AdminAlertsTopicArn": "ADMIN_ALERTS_TOPIC_ARN",
     "SearchIndexBucketName": "SEARCH_INDEX_BUCKET",
     "AnalyticsBucketName": "ANALYTICS_BUCKET",
