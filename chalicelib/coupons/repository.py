@@ -238,15 +238,18 @@ class DynamoCouponsRepository:
                     condition=ClaimCounterModel.claimed.does_not_exist() | (ClaimCounterModel.claimed < per_user_limit),
                 )
         except TransactWriteError as error:
-            failed = [*cancelled_conditions(error), False, False, False][:3]
-            if failed[2]:
+            if not any(cancelled_conditions(error)):
+                if getattr(error, "cancellation_reasons", None):
+                    raise TemplateChanged() from error  # cancelled by a concurrent transaction on the same items
+                raise
+            # pynamodb sends puts before updates: which condition failed is told by reading again (counts only grow).
+            template_id = coupon["template_id"]
+            if self.claimed_counts(user_id, [template_id]).get(template_id, 0) >= per_user_limit:
                 raise ClaimLimitReached() from error
-            if failed[0]:
-                current = self.template(coupon["template_id"])
-                if current is None or current["issued"] >= current["total"]:
-                    raise NoneLeft() from error
-                raise TemplateChanged() from error
-            raise TemplateChanged() from error  # cancelled by a concurrent transaction on the same items
+            current = self.template(template_id)
+            if current is None or current["issued"] >= current["total"]:
+                raise NoneLeft() from error
+            raise TemplateChanged() from error
 
     def claimed_counts(self, user_id: str, template_ids: list[str]) -> dict[str, int]:
         keys = [(user_pk(user_id), f"{CLAIM_PREFIX}{tid}") for tid in dict.fromkeys(template_ids)]

@@ -115,10 +115,14 @@ def add_debit(transaction: TransactWrite, user_id: str, points: int, reason: str
     return entry
 
 
-def _failed(error: TransactWriteError, actions: int) -> list[bool]:
-    if not getattr(error, "cancellation_reasons", None):
-        raise error
-    return [*cancelled_conditions(error), *[False] * actions][:actions]
+def _condition_failed(error: TransactWriteError) -> None:
+    """Re-raise a transaction failure that is not a failed condition; one cancelled by a concurrent transaction on
+    the same items is ExchangeChanged (read again and retry)."""
+    if any(cancelled_conditions(error)):
+        return
+    if getattr(error, "cancellation_reasons", None):
+        raise ExchangeChanged() from error
+    raise error
 
 
 def _reward_dict(item: RewardModel) -> dict[str, Any]:
@@ -149,14 +153,23 @@ class DynamoPointsRepository:
             with TransactWrite(connection=connection()) as transaction:
                 _add_posting(transaction, user_id, entry)
         except TransactWriteError as error:
-            balance_failed, ref_failed, _ = _failed(error, POSTING_ACTIONS)
-            if ref_failed:
+            _condition_failed(error)
+            # pynamodb sends puts before updates: which condition failed is told by reading again.
+            if self.posted(user_id, entry["ref"]):
                 raise AlreadyPosted() from error
-            if balance_failed:
-                if self.balance(user_id) is None:
-                    raise NotFound("No such user") from error
+            balance = self.balance(user_id)
+            if balance is None:
+                raise NotFound("No such user") from error
+            if entry["delta"] < 0 and balance < -entry["delta"]:
                 raise NotEnoughPoints() from error
-            raise
+            raise ExchangeChanged("The balance changed meanwhile, retry") from error
+
+    def posted(self, user_id: str, ref: str) -> bool:
+        try:
+            PointsRefModel.get(user_pk(user_id), f"{REF_PREFIX}{ref}", consistent_read=True)
+        except DoesNotExist:
+            return False
+        return True
 
     def ledger(
         self, user_id: str, limit: int, start: dict[str, Any] | None
@@ -234,7 +247,6 @@ class DynamoPointsRepository:
             **{k: v for k, v in exchange.items() if k != "exchange_id" and v is not None},
             exchange_id=exchange["exchange_id"],
         )
-        actions = POSTING_ACTIONS + 2 + (2 if coupon else 0)
         try:
             with TransactWrite(connection=connection()) as transaction:
                 _add_posting(transaction, user_id, entry)
@@ -243,20 +255,19 @@ class DynamoPointsRepository:
                     add_issue(transaction, user_id, coupon)
                 transaction.save(record, condition=ExchangeModel.pk.does_not_exist())
         except TransactWriteError as error:
-            failed = _failed(error, actions)
-            if failed[POSTING_ACTIONS]:
-                current = self.reward(reward["reward_id"])
-                if current is None or not current["active"]:
-                    raise NotFound("No such reward") from error
-                if current["kind"] == "goods" and (current["stock"] or 0) <= 0:
-                    raise OutOfStock("This reward is sold out") from error
-                raise ExchangeChanged() from error
-            if coupon is not None and failed[POSTING_ACTIONS + 1]:
-                raise ExchangeChanged() from error  # the service reads the template again and tells sold out
-            if failed[0]:
-                if self.balance(user_id) is None:
-                    raise NotFound("No such user") from error
+            _condition_failed(error)
+            # Which condition failed is told by reading again (pynamodb sends puts before updates).
+            current = self.reward(reward["reward_id"])
+            if current is None or not current["active"]:
+                raise NotFound("No such reward") from error
+            if current["kind"] == "goods" and (current["stock"] or 0) <= 0:
+                raise OutOfStock("This reward is sold out") from error
+            balance = self.balance(user_id)
+            if balance is None:
+                raise NotFound("No such user") from error
+            if balance < reward["points"] and coupon is None:
                 raise NotEnoughPoints(f"Not enough points: this reward costs {reward['points']}") from error
+            # The service reads the reward and the template again: sold out, short of points, or just changed.
             raise ExchangeChanged() from error
 
     def exchanges(

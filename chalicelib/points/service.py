@@ -168,6 +168,11 @@ def exchange(repo: PointsRepository, coupon_repo: CouponsRepository, user_id: st
                 coupon = coupons.issue_for_exchange(template, now)
             except NoneLeft as error:
                 raise OutOfStock("This coupon is sold out") from error
+        held = repo.balance(user_id)
+        if held is None:
+            raise NotFound("No such user")
+        if held < reward["points"]:
+            raise NotEnoughPoints(f"Not enough points: this reward costs {reward['points']}, you have {held}")
         exchange_id = new_id("ex")
         record = {
             "exchange_id": exchange_id,
