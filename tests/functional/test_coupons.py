@@ -306,3 +306,13 @@ def test_an_orders_transaction_locks_the_coupon_once(held: tuple[str, str]) -> N
         add_lock(transaction, user_id, coupon_id, "o_2")
     coupon = DynamoCouponsRepository().user_coupon(user_id, coupon_id)
     assert coupon is not None and coupon["locked_by"] == "o_1"
+
+
+def test_another_users_coupons_never_show_in_my_list(client: ShopClient, admin_token: str) -> None:
+    template_id = create_template(client, admin_token)["template_id"]
+    victim = register_and_login(client, "victim")
+    intruder = register_and_login(client, "intruder")
+    claim(client, victim, template_id)
+
+    assert my_coupons(client, intruder) == []
+    assert len(my_coupons(client, victim)) == 1

@@ -252,3 +252,14 @@ def test_an_expired_coupon_template_cannot_be_exchanged_for(
 
     assert (status, body["code"]) == (409, "INVALID_STATE")
     assert my_points(client, customer_token)["balance"] == 100
+
+
+def test_another_users_points_and_exchanges_never_show_in_mine(client: ShopClient, admin_token: str) -> None:
+    victim = register_and_login(client, "victim")
+    intruder = register_and_login(client, "intruder")
+    goods = reward(client, admin_token, kind="goods", title="保温杯", points=100, stock=5)
+    grant(client, admin_token, user_id_of(victim), 500)
+    exchange(client, victim, goods["reward_id"])
+
+    assert my_points(client, intruder) == {"balance": 0, "items": [], "next_cursor": None}
+    assert client.call("GET", "/me/points/exchanges", token=intruder)[1]["items"] == []
