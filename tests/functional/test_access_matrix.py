@@ -34,9 +34,23 @@ def victims_address(client: ShopClient, victim: str, _admin: str) -> tuple[dict[
     return {"address_id": address["address_id"]}, unchanged
 
 
+def victims_reservation(client: ShopClient, victim: str, admin: str) -> tuple[dict[str, str], Callable[[], Any]]:
+    create_catalog(client, admin)
+    sku_id = f"{create_product(client, admin, '华为 Mate 60 Pro')['product_id']}-02"  # the sold-out one
+    status, reservation, _ = client.call("POST", "/me/reservations", {"sku_id": sku_id}, token=victim)
+    assert status == 201, reservation
+
+    def unchanged() -> Any:
+        items = client.call("GET", "/me/reservations", token=victim)[1]["items"]
+        assert [(r["sku_id"], r["reserved_at"]) for r in items] == [(sku_id, reservation["reserved_at"])]
+
+    return {"sku_id": sku_id}, unchanged
+
+
 OWNED_OBJECT_ROUTES: dict[tuple[str, str], tuple[Callable[..., Any], dict[str, Any] | None]] = {
     ("PUT", "/me/addresses/{address_id}"): (victims_address, ADDRESS | {"detail": "改掉"}),
     ("DELETE", "/me/addresses/{address_id}"): (victims_address, None),
+    ("DELETE", "/me/reservations/{sku_id}"): (victims_reservation, None),
 }
 NOT_OWNED_OBJECTS = {
     ("PUT", "/me/favorites/{product_id}"): "a product id: each user favorites for themselves",
@@ -102,8 +116,9 @@ def test_lists_show_only_the_callers_own_objects(client: ShopClient, admin_token
     intruder = register_and_login(client, "intruder")
     client.call("POST", "/me/addresses", ADDRESS, token=victim)
     client.call("PUT", f"/me/favorites/{product_id}", token=victim)
+    client.call("POST", "/me/reservations", {"sku_id": f"{product_id}-02"}, token=victim)
 
-    for path in ("/me/addresses", "/me/favorites", "/me/footprints", "/me/search-history"):
+    for path in ("/me/addresses", "/me/favorites", "/me/footprints", "/me/search-history", "/me/reservations"):
         status, body, _ = client.call("GET", path, token=intruder)
         assert (status, body["items"]) == (200, []), path
     me = client.call("GET", "/me", token=intruder)[1]
