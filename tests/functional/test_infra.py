@@ -140,15 +140,16 @@ def test_the_tables_have_the_agreed_names_keys_indexes_ttl_and_stream() -> None:
         assert declared == used
 
 
-def test_the_queue_sends_a_message_to_its_dead_letter_queue_after_five_failed_receives() -> None:
+@pytest.mark.parametrize("queue_name", ["product-views", "stock-events"])
+def test_the_queue_sends_a_message_to_its_dead_letter_queue_after_five_failed_receives(queue_name: str) -> None:
     template = load_template()
     queues = {
         properties["QueueName"]["Fn::Sub"]: (logical_id, properties)
         for logical_id, properties in resources_of_type(template, "AWS::SQS::Queue").items()
     }
 
-    dlq_id, dlq = queues["shop-${Stage}-product-views-dlq"]
-    _, queue = queues["shop-${Stage}-product-views"]
+    dlq_id, dlq = queues[f"shop-${{Stage}}-{queue_name}-dlq"]
+    _, queue = queues[f"shop-${{Stage}}-{queue_name}"]
     assert queue["VisibilityTimeout"] == 60
     assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]}, "maxReceiveCount": 5}
     assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
@@ -255,6 +256,12 @@ def test_the_template_deploys_into_moto_and_its_outputs_name_real_resources(aws:
         s3.head_bucket(Bucket=environment[bucket])
     assert environment["ADMIN_ALERTS_TOPIC_ARN"].endswith(":shop-local-admin-alerts")
     sns.get_topic_attributes(TopicArn=environment["ADMIN_ALERTS_TOPIC_ARN"])
+    stock_events = sqs.get_queue_attributes(QueueUrl=environment["STOCK_EVENTS_QUEUE_URL"], AttributeNames=["All"])
+    assert json.loads(stock_events["Attributes"]["RedrivePolicy"])["deadLetterTargetArn"].endswith(
+        ":shop-local-stock-events-dlq"
+    )
+    assert environment["CATALOG_STREAM_ARN"] == catalog["LatestStreamArn"]
+    aws.client("dynamodbstreams").describe_stream(StreamArn=environment["CATALOG_STREAM_ARN"])
 
 
 @MOTO_SKIPS_THEM
@@ -366,6 +373,16 @@ def test_the_deploy_dry_run_for_dev_succeeds_offline() -> None:
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "shop-dev" in completed.stdout
     assert "chalice deploy --stage dev" in completed.stdout
+
+
+def test_chalice_deploy_imports_the_app_with_the_stacks_settings_so_the_stream_handler_finds_its_stream() -> None:
+    stack_environment = {"CATALOG_STREAM_ARN": "arn:aws:dynamodb:us-east-1:1:table/shop-dev-catalog/stream/x"}
+
+    environment = deploy.chalice_deploy_environment("dev", stack_environment)
+
+    assert environment["CATALOG_STREAM_ARN"] == stack_environment["CATALOG_STREAM_ARN"]
+    assert environment["SHOP_STAGE"] == "dev"
+    assert "CatalogStreamArn" in OUTPUT_ENV
 
 
 def test_the_deploy_refuses_the_local_stage_which_lives_in_moto() -> None:
