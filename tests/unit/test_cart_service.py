@@ -1,0 +1,202 @@
+"""Cart rules on in-memory repositories, with concurrent writes slipped in between a read and a conditional write."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.cart import service
+from chalicelib.cart.domain import MAX_LINES, CartFull, ChangedMeanwhile, QuantityLimit
+from chalicelib.clock import utcnow
+from chalicelib.pricing.model import CouponOffer
+from chalicelib.pricing.promotion import Promotion, Tier
+from tests.unit.fakes import FakeCatalogRepository
+
+
+class FakeCartRepository:
+    """The same interface and write conditions as DynamoCartRepository; each `meanwhile` entry runs before one write."""
+
+    def __init__(self) -> None:
+        self.carts: dict[str, dict[str, dict[str, Any]]] = {}
+        self.meanwhile: list[Callable[[], None]] = []
+
+    def _race(self) -> None:
+        if self.meanwhile:
+            self.meanwhile.pop(0)()
+
+    def lines(self, user_id: str) -> list[dict[str, Any]]:
+        return copy.deepcopy(list(self.carts.get(user_id, {}).values()))
+
+    def line(self, user_id: str, sku_id: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.carts.get(user_id, {}).get(sku_id))
+
+    def add_to_line(self, user_id: str, sku_id: str, quantity: int, max_quantity: int, card: dict[str, Any]) -> bool:
+        self._race()
+        line = self.carts.get(user_id, {}).get(sku_id)
+        if line is None:
+            return False
+        if line["quantity"] + quantity > max_quantity:
+            raise QuantityLimit()
+        line.update(quantity=line["quantity"] + quantity, selected=True, **card)
+        return True
+
+    def add_line(self, user_id: str, line: dict[str, Any], max_lines: int) -> None:
+        self._race()
+        cart = self.carts.setdefault(user_id, {})
+        if line["sku_id"] in cart:
+            raise ChangedMeanwhile()
+        if len(cart) >= max_lines:
+            raise CartFull()
+        cart[line["sku_id"]] = copy.deepcopy(line)
+
+    def update_line(self, user_id: str, sku_id: str, quantity: int | None, selected: bool | None) -> bool:
+        line = self.carts.get(user_id, {}).get(sku_id)
+        if line is None:
+            return False
+        line.update({k: v for k, v in (("quantity", quantity), ("selected", selected)) if v is not None})
+        return True
+
+    def remove_lines(self, user_id: str, sku_ids: list[str]) -> None:
+        self._race()
+        cart = self.carts.get(user_id, {})
+        if any(sku_id not in cart for sku_id in sku_ids):
+            raise ChangedMeanwhile()
+        for sku_id in sku_ids:
+            del cart[sku_id]
+
+
+class SkuCatalog(FakeCatalogRepository):
+    """A catalog of SKU records as skus_by_ids returns them (each with its product's card)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sku_records: dict[str, dict[str, Any]] = {}
+        for category in (
+            {"category_id": "c_digital", "name": "手机数码", "parent_id": None, "sort_order": 1},
+            {"category_id": "c_phone", "name": "手机", "parent_id": "c_digital", "sort_order": 1},
+            {"category_id": "c_food", "name": "食品", "parent_id": None, "sort_order": 2},
+        ):
+            self.category_items[category["category_id"]] = category
+
+    def add(self, sku_id: str, price_fen: int, stock: int = 10, category_id: str = "c_phone", **card: Any) -> str:
+        self.sku_records[sku_id] = {
+            "sku_id": sku_id, "product_id": sku_id.rsplit("-", 1)[0], "attributes": {"颜色": "黑"},
+            "price_fen": price_fen, "stock": stock, "title": f"商品 {sku_id}", "image_url": None,
+            "category_id": category_id, "brand_id": "b_x", "on_sale": True, **card,
+        }  # fmt: skip
+        return sku_id
+
+    def skus_by_ids(self, sku_ids: list[str]) -> dict[str, dict[str, Any]]:
+        return {s: copy.deepcopy(self.sku_records[s]) for s in sku_ids if s in self.sku_records}
+
+
+@pytest.fixture(autouse=True)
+def fresh_category_tree() -> None:
+    from chalicelib.catalog.service import category_tree
+
+    category_tree.forget()
+
+
+def view(
+    repo: FakeCartRepository,
+    catalog: SkuCatalog,
+    promotions: list[Promotion] | None = None,
+    offers: list[CouponOffer] | None = None,
+) -> dict[str, Any]:
+    return service.view_cart(repo, catalog, "u_1", lambda now: promotions or [], lambda user_id: offers or [])
+
+
+def test_a_new_line_that_lost_the_race_for_the_last_place_is_refused() -> None:
+    repo, catalog = FakeCartRepository(), SkuCatalog()
+    for n in range(MAX_LINES - 1):
+        repo.add_line("u_1", {"sku_id": f"p_{n}-01", "quantity": 1, "selected": True, "added_at": "x"}, MAX_LINES)
+    sku_id, rival = catalog.add("p_a-01", 100), catalog.add("p_b-01", 100)
+    repo.meanwhile.append(lambda: service.add_item(repo, catalog, "u_1", rival, 1))
+
+    with pytest.raises(CartFull):
+        service.add_item(repo, catalog, "u_1", sku_id, 1)
+
+    assert len(repo.lines("u_1")) == MAX_LINES and repo.line("u_1", rival) is not None
+
+
+def test_the_same_sku_added_meanwhile_is_merged_not_lost() -> None:
+    repo, catalog = FakeCartRepository(), SkuCatalog()
+    sku_id = catalog.add("p_a-01", 100)
+    repo.meanwhile.extend([lambda: None, lambda: service.add_item(repo, catalog, "u_1", sku_id, 2)])
+
+    line = service.add_item(repo, catalog, "u_1", sku_id, 3)
+
+    assert line["quantity"] == 5
+
+
+def test_totals_count_selected_available_lines_with_promotions_and_the_best_coupon() -> None:
+    repo, catalog = FakeCartRepository(), SkuCatalog()
+    phone = catalog.add("p_phone-01", 30000)
+    snack = catalog.add("p_snack-01", 2000, category_id="c_food")
+    short = catalog.add("p_short-01", 5000, stock=1)
+    unselected = catalog.add("p_other-01", 9000)
+    for sku_id, quantity in ((phone, 1), (snack, 2), (short, 2), (unselected, 1)):
+        service.add_item(repo, catalog, "u_1", sku_id, quantity)
+    service.update_item(repo, "u_1", unselected, None, False)
+    now = utcnow()
+    promotions = [
+        Promotion("pr_f", "限时", "flash_price", now - timedelta(hours=1), now + timedelta(hours=1),
+                  sku_prices=((phone, 28000),)),
+        Promotion("pr_t", "数码满减", "threshold", now - timedelta(hours=1), now + timedelta(hours=1),
+                  tiers=(Tier(20000, 2000),), scope="category", scope_ids=("c_digital",)),
+    ]  # fmt: skip
+    coupon = CouponOffer("cp_1", "t_1", "食品券", "amount_off", 3000, scope="category", scope_ids=("c_food",),
+                         amount_off_fen=500, valid_to="2030-01-01T00:00:00Z")  # fmt: skip
+    unusable = CouponOffer("cp_2", "t_2", "大额券", "amount_off", 99900, amount_off_fen=5000, valid_to="2030")
+
+    body = view(repo, catalog, promotions, [coupon, unusable])
+
+    by_sku = {item["sku_id"]: item for item in body["items"]}
+    assert (by_sku[short]["available"], by_sku[short]["unavailable_reason"]) == (False, "not_enough_stock")
+    assert (by_sku[phone]["price_fen"], by_sku[phone]["promotion_id"]) == (28000, "pr_f")
+    # phone 28000 (list 30000) gets 满200减20 -> 26000; snacks 4000 take the 5 yuan coupon -> 3500; no shipping.
+    assert body["summary"]["subtotal_fen"] == 30000 + 4000
+    assert (body["summary"]["promotion_discount_fen"], body["summary"]["coupon_discount_fen"]) == (4000, 500)
+    assert (body["summary"]["shipping_fen"], body["summary"]["payable_fen"]) == (0, 29500)
+    assert [c["coupon_id"] for c in body["coupons"]["applicable"]] == ["cp_1"]
+    assert body["coupons"]["best"]["discount_fen"] == 500
+
+
+def test_orders_see_selected_lines_oldest_first_and_removing_ignores_lines_not_there() -> None:
+    repo, catalog = FakeCartRepository(), SkuCatalog()
+    first, second = catalog.add("p_a-01", 100), catalog.add("p_b-01", 100)
+    service.add_item(repo, catalog, "u_1", first, 2)
+    service.add_item(repo, catalog, "u_1", second, 1)
+
+    selected = service.selected_lines(repo, "u_1")
+    service.remove_lines(repo, "u_1", [first, "p_gone-01"])
+
+    assert selected == [(first, 2), (second, 1)]
+    assert [line["sku_id"] for line in repo.lines("u_1")] == [second]
+
+
+def test_off_sale_skus_cannot_be_added_and_show_why_once_in_the_cart() -> None:
+    repo, catalog = FakeCartRepository(), SkuCatalog()
+    sku_id = catalog.add("p_a-01", 100)
+    service.add_item(repo, catalog, "u_1", sku_id, 1)
+    catalog.sku_records[sku_id]["on_sale"] = False
+
+    [item] = view(repo, catalog)["items"]
+
+    assert (item["available"], item["unavailable_reason"]) == (False, "off_sale")
+    with pytest.raises(Exception, match="not on sale"):
+        service.add_item(repo, catalog, "u_1", sku_id, 1)
+
+
+def test_lines_show_newest_first() -> None:
+    repo, catalog = FakeCartRepository(), SkuCatalog()
+    ids = [catalog.add(f"p_{n}-01", 100) for n in range(3)]
+    for sku_id in ids:
+        service.add_item(repo, catalog, "u_1", sku_id, 1)
+
+    assert [item["sku_id"] for item in view(repo, catalog)["items"]] == list(reversed(ids))
+    assert isinstance(datetime.fromisoformat(view(repo, catalog)["items"][0]["added_at"]), datetime)
