@@ -32,6 +32,9 @@ class PromotionWrite(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    promotion_id: str | None = Field(
+        None, pattern=r"^pr_[A-Za-z0-9_\-]{1,60}$", description="POST: omit to have one generated; PUT: ignored"
+    )
     name: str = Field(min_length=1, max_length=40)
     kind: Literal["flash_price", "threshold"]
     starts_at: AwareDatetime = Field(description="ISO 8601 with a zone; the promotion runs from this instant")

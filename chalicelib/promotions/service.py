@@ -140,7 +140,7 @@ def _check_window(write: PromotionWrite) -> None:
 def create_promotion(repo: PromotionsRepository, catalog: CatalogRepository, write: PromotionWrite) -> dict[str, Any]:
     _check_window(write)
     _check_against_catalog(catalog, write)
-    record = _record(write, new_id("pr"), iso(utcnow()), 1)
+    record = _record(write, write.promotion_id or new_id("pr"), iso(utcnow()), 1)
     repo.save(record, expected_version=None)
     promotion_cache.forget()
     return _admin_view(record)
