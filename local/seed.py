@@ -11,11 +11,20 @@ from chalicelib.catalog import service as catalog
 from chalicelib.catalog.repository import DynamoCatalogRepository
 from chalicelib.catalog.schemas import BrandWrite, CategoryWrite
 from chalicelib.clock import utcnow
+from chalicelib.coupons import service as coupon_service
+from chalicelib.coupons.repository import DynamoCouponsRepository
+from chalicelib.coupons.schemas import TemplateWrite
 from chalicelib.errors import Conflict
+from chalicelib.points import service as points_service
+from chalicelib.points.repository import DynamoPointsRepository
+from chalicelib.points.schemas import GrantWrite, RewardWrite
+from chalicelib.promotions import service as promotion_service
+from chalicelib.promotions.repository import DynamoPromotionsRepository
+from chalicelib.promotions.schemas import PromotionWrite
 from chalicelib.themes import service as themes
 from chalicelib.themes.repository import DynamoThemeRepository
 from chalicelib.themes.schemas import ThemeWrite
-from local import demo_catalog, demo_themes
+from local import demo_catalog, demo_coupons, demo_promotions, demo_themes
 
 ADMIN_USERNAME = "admin"
 
@@ -35,6 +44,7 @@ def seed_demo_data(admin_password: str) -> dict[str, Any]:
         with contextlib.suppress(Conflict):
             themes.save_theme(DynamoThemeRepository(), repo, ThemeWrite.model_validate(body), f"t_demo{number}", True)
     admin_id = accounts.ensure_admin(DynamoAccountsRepository(), ADMIN_USERNAME, admin_password)
+    marketing = _seed_marketing(repo, admin_id)
     return {
         "categories": len(categories),
         "brands": len(demo_catalog.brands()),
@@ -42,4 +52,31 @@ def seed_demo_data(admin_password: str) -> dict[str, Any]:
         "products_created": created,
         "themes": len(demo_themes.themes(utcnow())),
         "admin_user_id": admin_id,
+        **marketing,
+    }
+
+
+def _seed_marketing(catalog_repo: DynamoCatalogRepository, admin_id: str) -> dict[str, int]:
+    """Running promotions, claimable coupons, points rewards and the admin's demo points."""
+    now = utcnow()
+    promotion_bodies = demo_promotions.promotions(now)
+    for body in promotion_bodies:
+        with contextlib.suppress(Conflict):
+            promotion_service.create_promotion(
+                DynamoPromotionsRepository(), catalog_repo, PromotionWrite.model_validate(body)
+            )
+    coupon_repo = DynamoCouponsRepository()
+    templates = demo_coupons.coupon_templates(demo_catalog.products()[0]["product_id"], now)
+    for body in templates:
+        with contextlib.suppress(Conflict):
+            coupon_service.create_template(coupon_repo, TemplateWrite.model_validate(body))
+    points_repo = DynamoPointsRepository()
+    for body in demo_coupons.rewards():
+        with contextlib.suppress(Conflict):
+            points_service.create_reward(points_repo, coupon_repo, RewardWrite.model_validate(body))
+    points_service.grant(points_repo, GrantWrite.model_validate(demo_coupons.admin_points_grant(admin_id)))
+    return {
+        "promotions": len(promotion_bodies),
+        "coupon_templates": len(templates),
+        "points_rewards": len(demo_coupons.rewards()),
     }

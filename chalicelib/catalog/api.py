@@ -24,6 +24,7 @@ from chalicelib.catalog.schemas import (
     StockWrite,
 )
 from chalicelib.http import Principal, endpoint
+from chalicelib.promotions import service as promotions
 
 catalog_api = Blueprint(__name__)
 repo = DynamoCatalogRepository()
@@ -51,7 +52,8 @@ def list_products(query: ProductListQuery) -> dict[str, Any]:
 @endpoint(catalog_api, "/products/{product_id}", summary="Product detail (a signed-in view leaves a footprint)",
           tags=TAGS, auth="optional", response=ProductDetail, errors=(404,))  # fmt: skip
 def get_product(product_id: str, principal: Principal | None) -> dict[str, Any]:
-    return service.get_product(repo, product_id, views, principal.user_id if principal else None)
+    viewer = principal.user_id if principal else None
+    return service.get_product(repo, product_id, views, viewer, promotions.effective_prices)
 
 
 @endpoint(catalog_api, "/admin/categories", "POST", summary="Create a category", tags=ADMIN_TAGS, auth="admin",

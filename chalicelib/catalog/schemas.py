@@ -135,7 +135,9 @@ class ProductPage(BaseModel):
 class Sku(BaseModel):
     sku_id: str
     attributes: dict[str, str]
-    price_fen: int
+    price_fen: int = Field(description="Today's price: a running promotional price, else the list price")
+    list_price_fen: int
+    promotion_id: str | None = Field(description="The promotion giving price_fen, if any")
     stock: int
     available: bool
 

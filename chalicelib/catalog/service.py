@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from chalicelib.catalog.repository import CatalogRepository, ListingBy
@@ -129,10 +130,23 @@ def list_products(repo: CatalogRepository, query: ProductListQuery) -> dict[str,
     return page([summary(p) for p in items], encode_cursor(last_key, scope))
 
 
+class PriceSource(Protocol):
+    """Today's price of each SKU given its list price (the promotions context answers it)."""
+
+    def __call__(
+        self, sku_ids: Iterable[str], *, list_prices: Mapping[str, int]
+    ) -> dict[str, tuple[int, str | None]]: ...
+
+
 def get_product(
-    repo: CatalogRepository, product_id: str, views: ViewEvents | None = None, viewer: str | None = None
+    repo: CatalogRepository,
+    product_id: str,
+    views: ViewEvents | None = None,
+    viewer: str | None = None,
+    prices: PriceSource | None = None,
 ) -> dict[str, Any]:
-    """Product detail; a view event (with the signed-in viewer, for footprints) goes out when `views` is given."""
+    """Product detail; a view event (with the signed-in viewer, for footprints) goes out when `views` is given,
+    and SKU prices are today's effective ones (promotional prices) when a price source is given."""
     found = repo.product_with_skus(product_id)
     if found is None:
         raise NotFound("No such product")
@@ -140,16 +154,22 @@ def get_product(
     if views is not None:
         views.product_viewed(product_id, viewer)
     detail = {key: value for key, value in product.items() if key not in ("root_category_id", "version")}
+    list_prices = {sku["sku_id"]: sku["price_fen"] for sku in skus}
+    effective = prices(list_prices, list_prices=list_prices) if prices is not None else {}
     detail["skus"] = [
         {
             "sku_id": sku["sku_id"],
             "attributes": sku["attributes"],
-            "price_fen": sku["price_fen"],
+            "price_fen": effective.get(sku["sku_id"], (sku["price_fen"], None))[0],
+            "list_price_fen": sku["price_fen"],
+            "promotion_id": effective.get(sku["sku_id"], (sku["price_fen"], None))[1],
             "stock": sku["stock"],
             "available": sku["stock"] > 0 and product["on_sale"],
         }
         for sku in sorted(skus, key=lambda s: s["sku_id"])
     ]
+    if detail["skus"]:
+        detail["price_fen"] = min(sku["price_fen"] for sku in detail["skus"])
     return detail
 
 

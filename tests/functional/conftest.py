@@ -18,6 +18,7 @@ from chalicelib.accounts.repository import DynamoAccountsRepository
 from chalicelib.aws import reset_clients
 from chalicelib.catalog.service import category_tree
 from chalicelib.config import reset_caches
+from chalicelib.promotions.service import promotion_cache
 from local.gateway import ContractLocalGateway
 from local.moto_server import apply_moto_workarounds
 from local.provision import provision
@@ -88,6 +89,7 @@ def aws_env(provisioned_aws: dict[str, str]) -> dict[str, str]:
     for queue_url in sqs.list_queues().get("QueueUrls", []):
         sqs.purge_queue(QueueUrl=queue_url)
     category_tree.forget()
+    promotion_cache.forget()
     return provisioned_aws
 
 

@@ -160,3 +160,20 @@ def test_replacing_and_deleting_a_promotion_change_prices_at_once(
     assert client.call("DELETE", path, token=admin_token)[0] == 404
     assert client.call("PUT", path, flash(sku_id), token=admin_token)[0] == 404
     assert client.call("GET", "/promotions")[1]["items"] == []
+
+
+def test_product_detail_shows_a_running_promotional_price_beside_the_list_price(
+    client: ShopClient, admin_token: str, sku_id: str
+) -> None:
+    product_id = sku_id.rsplit("-", 1)[0]
+    promotion = create(client, admin_token, flash(sku_id, 599900))
+    promotion_cache.forget()  # other warm containers see it within the cache's 30 s
+
+    detail = client.call("GET", f"/products/{product_id}")[1]
+
+    promoted = next(s for s in detail["skus"] if s["sku_id"] == sku_id)
+    other = next(s for s in detail["skus"] if s["sku_id"] != sku_id)
+    assert (promoted["price_fen"], promoted["list_price_fen"]) == (599900, 699900)
+    assert promoted["promotion_id"] == promotion["promotion_id"]
+    assert (other["price_fen"], other["promotion_id"]) == (other["list_price_fen"], None)
+    assert detail["price_fen"] == min(599900, other["price_fen"])
