@@ -108,8 +108,10 @@ def stock_change_of(record: dict[str, Any]) -> StockChange | None:
     """The stock change a catalog stream record carries, or None.
 
     A SKU item (kind "sku") that was modified so that its stock or its low-stock threshold differs is a
-    stock_changed; a SKU item removed is a sku_removed (it leaves the low-stock list). Inserts are not
-    changes (a new SKU has no one waiting for it), and every other item or edit is none of inventory's business.
+    stock_changed; a SKU item removed is a sku_removed (it leaves the low-stock list). A new SKU counts as a
+    change from its threshold to its stock: created under the threshold, it is listed (and alerted) as low stock,
+    while it can never look like a restock (nobody waits for a SKU that did not exist). Every other item or edit is
+    none of inventory's business.
     """
     change = record.get("dynamodb") or {}
     old, new = change.get("OldImage"), change.get("NewImage")
@@ -125,6 +127,11 @@ def stock_change_of(record: dict[str, Any]) -> StockChange | None:
         if old_stock == new_stock and old_threshold == threshold:
             return None
         kind = STOCK_CHANGED
+    elif name == "INSERT":
+        if new_stock is None:
+            return None
+        threshold = _number(new, "low_stock_threshold")
+        kind, old_stock = STOCK_CHANGED, max(int(threshold or 0), 1)
     elif name == "REMOVE":
         kind, new_stock, threshold = SKU_REMOVED, 0, _number(old, "low_stock_threshold")
         old_stock = old_stock or 0

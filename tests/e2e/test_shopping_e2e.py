@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 
@@ -49,3 +51,17 @@ def test_the_demo_admin_can_spend_seeded_points_in_the_exchange_store(http: requ
     assert before >= cheapest["points"]
     assert exchanged.status_code == 201
     assert after == before - cheapest["points"]
+
+
+def test_demo_skus_seeded_under_their_threshold_show_on_the_low_stock_list(
+    http: requests.Session, base_url: str
+) -> None:
+    auth = {"Authorization": f"Bearer {login(http, base_url, 'admin', ADMIN_PASSWORD)['access_token']}"}
+    deadline = time.monotonic() + 30
+    items: list[dict] = []
+    while time.monotonic() < deadline and not items:  # the seed's writes reach the list through stream and queue
+        items = http.get(f"{base_url}/admin/inventory/low-stock", headers=auth, timeout=10).json()["items"]
+        time.sleep(0.5)
+
+    assert items
+    assert all(item["stock"] < item["threshold"] for item in items)

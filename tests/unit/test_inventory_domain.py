@@ -57,6 +57,16 @@ def test_a_modified_sku_whose_stock_moved_is_a_stock_change_with_both_levels() -
     assert found.seq == "1100".rjust(40, "0")
 
 
+def test_a_sku_created_under_its_threshold_is_low_stock_but_never_a_restock() -> None:
+    low = stock_change_of(record("INSERT", None, sku_image(3)))
+    plenty = stock_change_of(record("INSERT", None, sku_image(50)))
+    empty = stock_change_of(record("INSERT", None, sku_image(0)))
+
+    assert low is not None and low.is_low and low.falls_under_threshold and not low.is_restock
+    assert plenty is not None and not plenty.is_low and not plenty.is_restock
+    assert empty is not None and empty.is_low and not empty.is_restock
+
+
 def test_a_threshold_change_alone_is_a_stock_change_too() -> None:
     found = stock_change_of(record("MODIFY", sku_image(8, threshold=5), sku_image(8, threshold=10)))
 
@@ -67,14 +77,13 @@ def test_a_threshold_change_alone_is_a_stock_change_too() -> None:
     "stream_record",
     [
         record("MODIFY", sku_image(5), sku_image(5, price_fen={"N": "100"})),  # a price edit
-        record("INSERT", None, sku_image(5)),  # a new SKU has no one waiting
         record(
             "MODIFY", {"kind": {"S": "product"}, "stock": {"N": "1"}}, {"kind": {"S": "product"}, "stock": {"N": "2"}}
         ),
         record("MODIFY", {"kind": {"S": "sku"}}, sku_image(5)),  # no stock before: not a diff we can read
         {"eventName": "MODIFY", "dynamodb": {}},
     ],
-    ids=["price-edit", "insert", "product-item", "no-old-stock", "empty"],
+    ids=["price-edit", "product-item", "no-old-stock", "empty"],
 )
 def test_records_that_do_not_move_a_skus_stock_are_no_stock_change(stream_record: dict[str, Any]) -> None:
     assert stock_change_of(stream_record) is None
