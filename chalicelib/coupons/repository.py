@@ -21,7 +21,7 @@ from chalicelib.coupons.models import (
     UserCouponModel,
     user_pk,
 )
-from chalicelib.dynamo import cancelled_conditions, connection
+from chalicelib.dynamo import cancelled_conditions, connection, newest_page
 from chalicelib.errors import Conflict, NotFound
 
 TEMPLATE_FIELDS = (
@@ -210,16 +210,8 @@ class DynamoCouponsRepository:
         return _template_dict(item)
 
     def templates(self, limit: int, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        results = CouponTemplateModel.query(
-            TEMPLATES_PK,
-            CouponTemplateModel.sk.startswith(TEMPLATE_PREFIX),
-            scan_index_forward=False,
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=start,
-        )
-        items = [_template_dict(item) for item in results]
-        return items, results.last_evaluated_key
+        results, last_key = newest_page(CouponTemplateModel, TEMPLATES_PK, TEMPLATE_PREFIX, limit, start)
+        return [_template_dict(item) for item in results], last_key
 
     def templates_by_ids(self, template_ids: list[str]) -> dict[str, dict[str, Any]]:
         keys = [(TEMPLATES_PK, f"{TEMPLATE_PREFIX}{tid}") for tid in dict.fromkeys(template_ids)]
@@ -262,17 +254,8 @@ class DynamoCouponsRepository:
     def user_coupons(
         self, user_id: str, limit: int | None, start: dict[str, Any] | None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        results = UserCouponModel.query(
-            user_pk(user_id),
-            UserCouponModel.sk.startswith(COUPON_PREFIX),
-            scan_index_forward=False,
-            consistent_read=True,
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=start,
-        )
-        items = [_coupon_dict(item) for item in results]
-        return items, results.last_evaluated_key if limit is not None else None
+        results, last_key = newest_page(UserCouponModel, user_pk(user_id), COUPON_PREFIX, limit, start, True)
+        return [_coupon_dict(item) for item in results], last_key
 
     def user_coupon(self, user_id: str, coupon_id: str) -> dict[str, Any] | None:
         try:

@@ -10,7 +10,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.clock import utcnow
 from chalicelib.coupons.repository import add_issue
-from chalicelib.dynamo import cancelled_conditions, connection
+from chalicelib.dynamo import cancelled_conditions, connection, newest_page
 from chalicelib.errors import Conflict, NotFound, OutOfStock
 from chalicelib.points.domain import AlreadyPosted, ExchangeChanged, NotEnoughPoints, new_entry
 from chalicelib.points.models import (
@@ -174,19 +174,12 @@ class DynamoPointsRepository:
     def ledger(
         self, user_id: str, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        results = PointsEntryModel.query(
-            user_pk(user_id),
-            PointsEntryModel.sk.startswith(ENTRY_PREFIX),
-            scan_index_forward=False,
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=start,
-        )
+        results, last_key = newest_page(PointsEntryModel, user_pk(user_id), ENTRY_PREFIX, limit, start)
         items = [
             {"entry_id": e.entry_id, "delta": int(e.delta), "reason": e.reason, "ref": e.ref, "at": e.at}
             for e in results
         ]
-        return items, results.last_evaluated_key
+        return items, last_key
 
     def create_reward(self, reward: dict[str, Any]) -> None:
         item = _reward_key(reward["reward_id"])
@@ -273,14 +266,7 @@ class DynamoPointsRepository:
     def exchanges(
         self, user_id: str, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        results = ExchangeModel.query(
-            user_pk(user_id),
-            ExchangeModel.sk.startswith(EXCHANGE_PREFIX),
-            scan_index_forward=False,
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=start,
-        )
+        results, last_key = newest_page(ExchangeModel, user_pk(user_id), EXCHANGE_PREFIX, limit, start)
         items = [
             {
                 "exchange_id": item.exchange_id,
@@ -293,4 +279,4 @@ class DynamoPointsRepository:
             }
             for item in results
         ]
-        return items, results.last_evaluated_key
+        return items, last_key

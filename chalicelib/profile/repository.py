@@ -10,7 +10,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.catalog.models import ProductItem, product_pk
-from chalicelib.dynamo import cancelled_conditions, connection
+from chalicelib.dynamo import cancelled_conditions, connection, newest_page
 from chalicelib.errors import NotFound
 from chalicelib.profile.domain import AddressBook, ChangedMeanwhile
 from chalicelib.profile.models import (
@@ -299,16 +299,8 @@ class DynamoProfileRepository:
     def favorites(
         self, user_id: str, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        results = FavoriteEntryModel.query(
-            user_pk(user_id),
-            FavoriteEntryModel.sk.startswith(FAVORITE_ENTRY_PREFIX),
-            scan_index_forward=False,
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=start,
-        )
-        items = [{"product_id": item.product_id, "favorited_at": item.favorited_at} for item in results]
-        return items, results.last_evaluated_key
+        results, last_key = newest_page(FavoriteEntryModel, user_pk(user_id), FAVORITE_ENTRY_PREFIX, limit, start)
+        return [{"product_id": item.product_id, "favorited_at": item.favorited_at} for item in results], last_key
 
     def product_summaries(self, product_ids: list[str]) -> dict[str, dict[str, Any]]:
         """The products that exist among these, as the fields a product card needs: one BatchGetItem per 100."""
