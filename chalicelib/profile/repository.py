@@ -10,6 +10,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.catalog.models import ProductItem, product_pk
+from chalicelib.catalog.repository import DynamoCatalogRepository
 from chalicelib.dynamo import cancelled_conditions, connection, newest_page
 from chalicelib.errors import NotFound
 from chalicelib.profile.domain import AddressBook, ChangedMeanwhile
@@ -31,7 +32,6 @@ from chalicelib.profile.models import (
 
 DefaultChange = Literal["set", "clear"] | None
 ADDRESS_FIELDS = ("receiver", "phone", "province", "city", "district", "detail")
-PRODUCT_SUMMARY_FIELDS = ("product_id", "title", "category_id", "brand_id", "on_sale")
 
 
 class ProfileRepository(Protocol):
@@ -303,23 +303,8 @@ class DynamoProfileRepository:
         return [{"product_id": item.product_id, "favorited_at": item.favorited_at} for item in results], last_key
 
     def product_summaries(self, product_ids: list[str]) -> dict[str, dict[str, Any]]:
-        """The products that exist among these, as the fields a product card needs: one BatchGetItem per 100."""
-        keys = [(product_pk(product_id), "META") for product_id in dict.fromkeys(product_ids)]
-        found: dict[str, dict[str, Any]] = {}
-        if not keys:
-            return found
-        for item in ProductItem.batch_get(keys):
-            if not isinstance(item, ProductItem):
-                continue
-            product = {name: getattr(item, name) for name in PRODUCT_SUMMARY_FIELDS}
-            product.update(
-                price_fen=int(item.price_fen or 0),
-                sales=int(item.sales or 0),
-                rating_avg=float(item.rating_avg or 0),
-                images=list(item.images or []),
-            )
-            found[item.product_id] = product
-        return found
+        """The products that exist among these (the catalog's own batch read)."""
+        return DynamoCatalogRepository().products_by_ids(product_ids) if product_ids else {}
 
     # -- footprints and search history -----------------------------------------------------------------------------
 
