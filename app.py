@@ -20,6 +20,7 @@ from chalicelib.ops.api import ops_api
 from chalicelib.points.api import points_api
 from chalicelib.profile.api import profile_api
 from chalicelib.promotions.api import promotions_api
+from chalicelib.reviews.api import reviews_api
 from chalicelib.themes.api import themes_api
 
 app = Chalice(app_name=APP_NAME)
@@ -29,6 +30,7 @@ app.register_middleware(http_guard, "http")
 BLUEPRINTS = (
     auth_bp, ops_api, accounts_api, oauth_api, profile_api, catalog_api, catalog_events, cart_api, promotions_api,
     coupons_api, points_api, inventory_api, inventory_events, themes_api,
+    reviews_api,
 )  # fmt: skip
 for blueprint in BLUEPRINTS:
     app.register_blueprint(blueprint)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from chalicelib.http import OPERATIONS, Operation
+from chalicelib.reviews.domain import ReviewableLine, received_lines, use_received_lines
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login
 
@@ -47,10 +48,41 @@ def victims_reservation(client: ShopClient, victim: str, admin: str) -> tuple[di
     return {"sku_id": sku_id}, unchanged
 
 
+class VictimsOrder:
+    """The victim's received order, whose every line is a product's, as orders will answer reviews (a stand-in
+    until the orders context registers itself)."""
+
+    def __init__(self, user_id: str, order_id: str, product_id: str) -> None:
+        self.owner, self.order_id, self.product_id = user_id, order_id, product_id
+
+    def line(self, user_id: str, order_id: str, sku_id: str) -> ReviewableLine | None:
+        if (user_id, order_id) != (self.owner, self.order_id):
+            return None
+        return ReviewableLine(product_id=self.product_id, title="华为 Mate 60 Pro", received=True)
+
+
+def victims_received_order(client: ShopClient, victim: str, admin: str) -> tuple[dict[str, str], Callable[[], Any]]:
+    create_catalog(client, admin)
+    product_id = create_product(client, admin, "华为 Mate 60 Pro")["product_id"]
+    victim_id = client.call("GET", "/me", token=victim)[1]["user_id"]
+    previous = received_lines()
+    use_received_lines(VictimsOrder(victim_id, "o_victim", product_id))
+
+    def unchanged() -> Any:
+        use_received_lines(previous)
+        assert client.call("GET", f"/products/{product_id}/reviews")[1]["items"] == []
+
+    return {"order_id": "o_victim"}, unchanged
+
+
 OWNED_OBJECT_ROUTES: dict[tuple[str, str], tuple[Callable[..., Any], dict[str, Any] | None]] = {
     ("PUT", "/me/addresses/{address_id}"): (victims_address, ADDRESS | {"detail": "改掉"}),
     ("DELETE", "/me/addresses/{address_id}"): (victims_address, None),
     ("DELETE", "/me/reservations/{sku_id}"): (victims_reservation, None),
+    ("POST", "/orders/{order_id}/reviews"): (
+        victims_received_order,
+        {"items": [{"sku_id": "p_x-01", "rating": 1, "content": "差评"}]},
+    ),
 }
 NOT_OWNED_OBJECTS = {
     ("PUT", "/me/favorites/{product_id}"): "a product id: each user favorites for themselves",
@@ -117,8 +149,17 @@ def test_lists_show_only_the_callers_own_objects(client: ShopClient, admin_token
     client.call("POST", "/me/addresses", ADDRESS, token=victim)
     client.call("PUT", f"/me/favorites/{product_id}", token=victim)
     client.call("POST", "/me/reservations", {"sku_id": f"{product_id}-02"}, token=victim)
+    previous = received_lines()
+    use_received_lines(VictimsOrder(client.call("GET", "/me", token=victim)[1]["user_id"], "o_victim", product_id))
+    try:
+        review = {"items": [{"sku_id": f"{product_id}-01", "rating": 5, "content": "好"}]}
+        assert client.call("POST", "/orders/o_victim/reviews", review, token=victim)[0] == 201
+    finally:
+        use_received_lines(previous)
 
-    for path in ("/me/addresses", "/me/favorites", "/me/footprints", "/me/search-history", "/me/reservations"):
+    for path in (
+        "/me/addresses", "/me/favorites", "/me/footprints", "/me/search-history", "/me/reservations", "/me/reviews",
+    ):  # fmt: skip
         status, body, _ = client.call("GET", path, token=intruder)
         assert (status, body["items"]) == (200, []), path
     me = client.call("GET", "/me", token=intruder)[1]

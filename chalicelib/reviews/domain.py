@@ -1,0 +1,93 @@
+"""What a review is, the order lines it may be written for (ReceivedLines, implemented by orders), and ratings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from chalicelib.errors import Conflict
+
+MAX_ITEMS_PER_REQUEST = 20  # 3 writes per review + 1 per product: at most 80 of a transaction's 100 actions
+MAX_CONTENT_CHARS = 500
+RATINGS = (1, 2, 3, 4, 5)
+
+
+@dataclass(frozen=True)
+class ReviewableLine:
+    """One line of a buyer's order as reviews need it: what was bought, and whether it has been received."""
+
+    product_id: str
+    title: str
+    attributes: dict[str, str] = field(default_factory=dict)
+    received: bool = False
+
+
+class ReceivedLines(Protocol):
+    """The orders context's answer to "may this user review this line?" (reviews never import orders)."""
+
+    def line(self, user_id: str, order_id: str, sku_id: str) -> ReviewableLine | None:
+        """The line of sku_id in the user's order; None if there is no such order of this user or no such line."""
+
+
+_received_lines: list[ReceivedLines] = []
+
+
+def use_received_lines(source: ReceivedLines | None) -> None:
+    """Register where order lines come from (the orders context does this at import); None unregisters."""
+    _received_lines[:] = [source] if source is not None else []
+
+
+def received_lines() -> ReceivedLines | None:
+    """The registered source of order lines, if any."""
+    return _received_lines[0] if _received_lines else None
+
+
+@dataclass(frozen=True)
+class Ratings:
+    """A product's rating counters as stored on its catalog META item: rating_avg is rating_sum / review_count."""
+
+    review_count: int = 0
+    rating_sum: int = 0
+    distribution: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
+
+    @property
+    def rating_avg(self) -> float:
+        """Two decimals, the one rounding used everywhere (the exact value is rating_sum / review_count)."""
+        return round(self.rating_sum / self.review_count, 2) if self.review_count else 0.0
+
+    def plus(self, ratings: list[int]) -> Ratings:
+        counts = list(self.distribution)
+        for rating in ratings:
+            counts[rating - 1] += 1
+        return Ratings(
+            review_count=self.review_count + len(ratings),
+            rating_sum=self.rating_sum + sum(ratings),
+            distribution=(counts[0], counts[1], counts[2], counts[3], counts[4]),
+        )
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "rating_avg": self.rating_avg,
+            "count": self.review_count,
+            "distribution": {str(rating): self.distribution[rating - 1] for rating in RATINGS},
+        }
+
+
+class AlreadyReviewed(Conflict):
+    """This order line has a review already: each line is reviewed once."""
+
+    default_message = "This order line has been reviewed already"
+
+
+class ChangedMeanwhile(Conflict):
+    """A product's ratings changed between their read and the write conditional on them: read again and retry."""
+
+    default_message = "The ratings changed meanwhile, retry"
+
+
+def masked_name(name: str) -> str:
+    """The reviewer as other shoppers see them: 小明明 -> 小***明, a single character -> 小***."""
+    name = name.strip()
+    if not name:
+        return "***"
+    return f"{name[0]}***{name[-1] if len(name) > 1 else ''}"

@@ -1,0 +1,94 @@
+"""Review rules: only the buyer's received lines, once per line, ratings counted with the review in one transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.clock import now_iso
+from chalicelib.errors import InvalidState, NotFound
+from chalicelib.ids import new_id
+from chalicelib.pagination import PageQuery, decode_cursor, encode_cursor, page
+from chalicelib.reviews.domain import ChangedMeanwhile, Ratings, ReceivedLines, masked_name
+from chalicelib.reviews.repository import ReviewsRepository
+from chalicelib.reviews.schemas import ReviewWrite
+
+ATTEMPTS = 5
+
+
+def write_reviews(
+    repo: ReviewsRepository, lines: ReceivedLines | None, user_id: str, order_id: str, items: list[ReviewWrite]
+) -> dict[str, Any]:
+    """Review lines of the user's received order, all or none.
+
+    404 for an order that is not the user's or a line it does not have, 409 INVALID_STATE before receipt,
+    409 CONFLICT for a line reviewed already (also when two requests race for it).
+    """
+    if lines is None:
+        raise InvalidState("orders are not available yet")
+    bought = []
+    for item in items:
+        line = lines.line(user_id, order_id, item.sku_id)
+        if line is None:
+            raise NotFound("No such order line")
+        bought.append(line)
+    if not all(line.received for line in bought):
+        raise InvalidState("Reviews open once the order is received")
+    user = masked_name(repo.reviewer_name(user_id))
+    created_at = now_iso()
+    reviews: list[dict[str, Any]] = [
+        {
+            "review_id": new_id("rv"),
+            "order_id": order_id,
+            "product_id": line.product_id,
+            "sku_id": item.sku_id,
+            "title": line.title,
+            "attributes": dict(line.attributes),
+            "rating": item.rating,
+            "content": item.content,
+            "user": user,
+            "created_at": created_at,
+        }
+        for item, line in zip(items, bought, strict=True)
+    ]
+    for remaining in range(ATTEMPTS - 1, -1, -1):
+        seen: dict[str, Ratings] = {}
+        for product_id in dict.fromkeys(review["product_id"] for review in reviews):
+            ratings = repo.ratings(product_id)
+            if ratings is None:
+                raise NotFound("This product is no longer in the catalog")
+            seen[product_id] = ratings
+        try:
+            repo.save_reviews(user_id, reviews, seen)
+            break
+        except ChangedMeanwhile:
+            if not remaining:
+                raise
+    return {"items": [_mine(review) for review in reviews]}
+
+
+def _mine(review: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: review[name]
+        for name in (
+            "review_id", "order_id", "product_id", "sku_id", "title", "attributes", "rating", "content", "created_at",
+        )
+    }  # fmt: skip
+
+
+def list_product_reviews(repo: ReviewsRepository, product_id: str, query: PageQuery) -> dict[str, Any]:
+    """Newest first, with the product's rating summary; 404 for a product that does not exist."""
+    ratings = repo.ratings(product_id)
+    if ratings is None:
+        raise NotFound("No such product")
+    scope = f"product-reviews|{product_id}"
+    reviews, last_key = repo.product_reviews(product_id, query.page_size, decode_cursor(query.cursor, scope))
+    items = [
+        {name: review[name] for name in ("rating", "content", "user", "created_at", "attributes")} for review in reviews
+    ]
+    return {**page(items, encode_cursor(last_key, scope)), "summary": ratings.summary()}
+
+
+def list_my_reviews(repo: ReviewsRepository, user_id: str, query: PageQuery) -> dict[str, Any]:
+    scope = f"my-reviews|{user_id}"
+    reviews, last_key = repo.user_reviews(user_id, query.page_size, decode_cursor(query.cursor, scope))
+    return page([_mine(review) for review in reviews], encode_cursor(last_key, scope))
