@@ -17,6 +17,8 @@ from chalicelib.inventory.api import inventory_api
 from chalicelib.inventory.events import inventory_events
 from chalicelib.observability import observe_invocation
 from chalicelib.ops.api import ops_api
+from chalicelib.orders.api import orders_api
+from chalicelib.orders.events import orders_events
 from chalicelib.points.api import points_api
 from chalicelib.profile.api import profile_api
 from chalicelib.promotions.api import promotions_api
@@ -29,7 +31,7 @@ app.register_middleware(http_guard, "http")
 
 BLUEPRINTS = (
     auth_bp, ops_api, accounts_api, oauth_api, profile_api, catalog_api, catalog_events, cart_api, promotions_api,
-    coupons_api, points_api, inventory_api, inventory_events, themes_api,
+    coupons_api, points_api, inventory_api, inventory_events, themes_api, orders_api, orders_events,
     reviews_api,
 )  # fmt: skip
 for blueprint in BLUEPRINTS:

@@ -39,6 +39,9 @@ class Settings:
     max_body_bytes: int
     stock_events_queue_url: str = ""
     catalog_stream_arn: str = ""
+    orders_table: str = ""
+    state_machine_order_arn: str = ""
+    order_tasks_dlq_url: str = ""
 
     @property
     def is_local_or_dev(self) -> bool:
@@ -64,6 +67,9 @@ class Settings:
             max_body_bytes=int(e.get("MAX_BODY_BYTES", str(1024 * 1024))),
             stock_events_queue_url=e.get("STOCK_EVENTS_QUEUE_URL", ""),
             catalog_stream_arn=e.get("CATALOG_STREAM_ARN", ""),
+            orders_table=e.get("ORDERS_TABLE") or resource_name("orders", stage),
+            state_machine_order_arn=e.get("STATE_MACHINE_ORDER_ARN", ""),
+            order_tasks_dlq_url=e.get("ORDER_TASKS_DLQ_URL", ""),
         )
 
 

@@ -10,6 +10,8 @@ OUTPUT_ENV: dict[str, str] = {
     "CatalogTableName": "CATALOG_TABLE",
     "MarketingTableName": "MARKETING_TABLE",
     "IdempotencyTableName": "IDEMPOTENCY_TABLE",
+    "OrdersTableName": "ORDERS_TABLE",
+    "OrderTasksDlqUrl": "ORDER_TASKS_DLQ_URL",
     "ProductViewsQueueUrl": "PRODUCT_VIEWS_QUEUE_URL",
     "StockEventsQueueUrl": "STOCK_EVENTS_QUEUE_URL",
     "CatalogStreamArn": "CATALOG_STREAM_ARN",

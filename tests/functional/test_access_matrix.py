@@ -75,10 +75,29 @@ def victims_received_order(client: ShopClient, victim: str, admin: str) -> tuple
     return {"order_id": "o_victim"}, unchanged
 
 
+def victims_order(client: ShopClient, victim: str, admin: str) -> tuple[dict[str, str], Callable[[], Any]]:
+    create_catalog(client, admin)
+    sku_id = f"{create_product(client, admin, '华为 Mate 60')['product_id']}-01"
+    address_id = client.call("POST", "/me/addresses", ADDRESS, token=victim)[1]["address_id"]
+    body = {"address_id": address_id, "items": [{"sku_id": sku_id, "quantity": 1}]}
+    status, order, _ = client.call("POST", "/orders", body, token=victim, **{"Idempotency-Key": "victim-1"})
+    assert status == 201, order
+
+    def unchanged() -> Any:
+        mine = client.call("GET", f"/orders/{order['order_id']}", token=victim)[1]
+        assert (mine["status"], len(mine["timeline"])) == ("PENDING_PAYMENT", 1)
+
+    return {"order_id": order["order_id"]}, unchanged
+
+
 OWNED_OBJECT_ROUTES: dict[tuple[str, str], tuple[Callable[..., Any], dict[str, Any] | None]] = {
     ("PUT", "/me/addresses/{address_id}"): (victims_address, ADDRESS | {"detail": "改掉"}),
     ("DELETE", "/me/addresses/{address_id}"): (victims_address, None),
     ("DELETE", "/me/reservations/{sku_id}"): (victims_reservation, None),
+    ("GET", "/orders/{order_id}"): (victims_order, None),
+    ("POST", "/orders/{order_id}/cancel"): (victims_order, None),
+    ("POST", "/orders/{order_id}/receive"): (victims_order, None),
+    ("GET", "/orders/{order_id}/tracking"): (victims_order, None),
     ("POST", "/orders/{order_id}/reviews"): (
         victims_received_order,
         {"items": [{"sku_id": "p_x-01", "rating": 1, "content": "差评"}]},

@@ -112,6 +112,7 @@ def test_the_tables_have_the_agreed_names_keys_indexes_ttl_and_stream() -> None:
         "shop-${Stage}-catalog",
         "shop-${Stage}-marketing",
         "shop-${Stage}-idempotency",
+        "shop-${Stage}-orders",
     }
     accounts = tables["shop-${Stage}-accounts"]
     catalog = tables["shop-${Stage}-catalog"]
@@ -131,6 +132,15 @@ def test_the_tables_have_the_agreed_names_keys_indexes_ttl_and_stream() -> None:
     assert {index["Projection"]["ProjectionType"] for index in catalog["GlobalSecondaryIndexes"]} == {"ALL"}
     assert keys(idempotency["KeySchema"]) == [("id", "HASH")]
     assert idempotency["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    orders = tables["shop-${Stage}-orders"]
+    assert keys(orders["KeySchema"]) == [("pk", "HASH"), ("sk", "RANGE")]
+    assert {index["IndexName"]: keys(index["KeySchema"]) for index in orders["GlobalSecondaryIndexes"]} == {
+        "gsi_user": [("user_id", "HASH"), ("created_key", "RANGE")],
+        "gsi_user_status": [("user_status", "HASH"), ("created_key", "RANGE")],
+        "gsi_status": [("status", "HASH"), ("created_key", "RANGE")],
+        "gsi_all": [("listing", "HASH"), ("created_key", "RANGE")],
+    }
+    assert orders["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     for table in tables.values():
         assert table["BillingMode"] == "PAY_PER_REQUEST"
         declared = {attribute["AttributeName"] for attribute in table["AttributeDefinitions"]}
@@ -153,6 +163,19 @@ def test_the_queue_sends_a_message_to_its_dead_letter_queue_after_five_failed_re
     assert queue["VisibilityTimeout"] == 60
     assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]}, "maxReceiveCount": 5}
     assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
+
+
+def test_every_order_task_retries_and_then_lands_in_the_order_tasks_dead_letter_queue() -> None:
+    machine = json.loads((Path(__file__).resolve().parents[2] / "infra/statemachines/order.asl.json").read_text())
+    tasks = {name: state for name, state in machine["States"].items() if "lambda:invoke" in state.get("Resource", "")}
+
+    assert len(tasks) == 6
+    for name, state in tasks.items():
+        assert state["Retry"] and state["Retry"][0]["BackoffRate"] > 1, name
+        assert state["Catch"][-1] == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",
+                                      "Next": "ToDeadLetterQueue"}, name  # fmt: skip
+    assert machine["States"]["ToDeadLetterQueue"]["Parameters"]["QueueUrl"] == "${OrderTasksDlqUrl}"
+    assert load_template()["Outputs"]["OrderTasksDlqUrl"]["Value"] == {"Ref": "OrderTasksDeadLetterQueue"}
 
 
 def test_every_dead_letter_queue_has_an_alarm_that_tells_the_admin_alerts_topic() -> None:

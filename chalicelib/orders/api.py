@@ -1,0 +1,72 @@
+"""HTTP routes of orders: place, read, list, cancel, receive, track; the admin's list, read and ship."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Blueprint, Request
+
+from chalicelib.http import Principal, endpoint
+from chalicelib.orders import service
+from chalicelib.orders.schemas import Order, OrderCreate, OrderPage, OrdersQuery, ShipmentWrite, Tracking
+from chalicelib.orders.wiring import promotions_now, shop
+
+orders_api = Blueprint(__name__)
+TAGS = ("orders",)
+KEY_HEADER = (("Idempotency-Key", True, "1..255 characters; the same key and body return the original order"),)
+
+
+@endpoint(orders_api, "/orders", "POST", summary="Place an order (priced on the server; 409 OUT_OF_STOCK names the "
+          "SKUs)", tags=TAGS, auth="customer", body=OrderCreate, response=Order, status=201,
+          errors=(400, 404, 409), headers=KEY_HEADER)  # fmt: skip
+def create_order(principal: Principal, body: OrderCreate, request: Request) -> dict[str, Any]:
+    key = request.headers.get("idempotency-key")
+    return service.create_order(shop(), principal.user_id, key, body, promotions_now())
+
+
+@endpoint(orders_api, "/orders/{order_id}", summary="One of my orders with its status and timeline", tags=TAGS,
+          auth="customer", response=Order, errors=(404,))  # fmt: skip
+def get_order(principal: Principal, order_id: str) -> dict[str, Any]:
+    return service.get_order(shop(), principal.user_id, order_id)
+
+
+@endpoint(orders_api, "/me/orders", summary="My orders, newest first, optionally in one status", tags=TAGS,
+          auth="customer", query=OrdersQuery, response=OrderPage)  # fmt: skip
+def list_my_orders(principal: Principal, query: OrdersQuery) -> dict[str, Any]:
+    return service.list_orders(shop(), principal.user_id, query)
+
+
+@endpoint(orders_api, "/orders/{order_id}/cancel", "POST", summary="Cancel an unpaid order (stock, coupon and "
+          "points come back)", tags=TAGS, auth="customer", response=Order, errors=(404, 409))  # fmt: skip
+def cancel_order(principal: Principal, order_id: str) -> dict[str, Any]:
+    return service.cancel_order(shop(), principal.user_id, order_id)
+
+
+@endpoint(orders_api, "/orders/{order_id}/receive", "POST", summary="Confirm receipt of a shipped order", tags=TAGS,
+          auth="customer", response=Order, errors=(404, 409))  # fmt: skip
+def receive_order(principal: Principal, order_id: str) -> dict[str, Any]:
+    return service.receive_order(shop(), principal.user_id, order_id)
+
+
+@endpoint(orders_api, "/orders/{order_id}/tracking", summary="Where my shipped order is, as its carrier reports",
+          tags=TAGS, auth="customer", response=Tracking, errors=(404, 409))  # fmt: skip
+def order_tracking(principal: Principal, order_id: str) -> dict[str, Any]:
+    return service.tracking(shop(), principal.user_id, order_id)
+
+
+@endpoint(orders_api, "/admin/orders", summary="Every order, newest first, optionally in one status", tags=TAGS,
+          auth="admin", query=OrdersQuery, response=OrderPage)  # fmt: skip
+def list_all_orders(query: OrdersQuery) -> dict[str, Any]:
+    return service.list_orders(shop(), None, query)
+
+
+@endpoint(orders_api, "/admin/orders/{order_id}", summary="Any order", tags=TAGS, auth="admin", response=Order,
+          errors=(404,))  # fmt: skip
+def admin_get_order(order_id: str) -> dict[str, Any]:
+    return service.get_order(shop(), None, order_id)
+
+
+@endpoint(orders_api, "/admin/orders/{order_id}/ship", "POST", summary="Ship a paid order", tags=TAGS, auth="admin",
+          body=ShipmentWrite, response=Order, errors=(404, 409))  # fmt: skip
+def ship_order(order_id: str, body: ShipmentWrite) -> dict[str, Any]:
+    return service.ship_order(shop(), order_id, body)

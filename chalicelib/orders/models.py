@@ -1,0 +1,119 @@
+"""pynamodb models of the orders table: orders and the idempotency records of order creation."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import JSONAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.config import get_settings
+from chalicelib.dynamo import table_meta
+
+ORDER_SK = "ORDER"
+IDEMPOTENCY_SK = "IDEMPOTENCY"
+ALL_ORDERS = "ORDERS"
+
+
+def order_pk(order_id: str) -> str:
+    return f"ORDER#{order_id}"
+
+
+def idempotency_pk(user_id: str, key: str) -> str:
+    return f"IDEMPOTENCY#{user_id}#{key}"
+
+
+class UserIndex(GlobalSecondaryIndex["OrderModel"]):
+    """A user's orders, newest first."""
+
+    class Meta:
+        index_name = "gsi_user"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class UserStatusIndex(GlobalSecondaryIndex["OrderModel"]):
+    """A user's orders in one status (`<user_id>#<STATUS>`), newest first."""
+
+    class Meta:
+        index_name = "gsi_user_status"
+        projection = AllProjection()
+
+    user_status = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class StatusIndex(GlobalSecondaryIndex["OrderModel"]):
+    """Every order in one status, newest first (the admin's list)."""
+
+    class Meta:
+        index_name = "gsi_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class AllOrdersIndex(GlobalSecondaryIndex["OrderModel"]):
+    """Every order, newest first (the admin's list without a status)."""
+
+    class Meta:
+        index_name = "gsi_all"
+        projection = AllProjection()
+
+    listing = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class TimelineEntry(MapAttribute[str, str]):
+    status = UnicodeAttribute()
+    at = UnicodeAttribute()
+
+
+class OrderModel(Model):
+    """pk=ORDER#<order_id>, sk=ORDER: the order, its line snapshots, amounts, status, timeline and task tokens."""
+
+    Meta = table_meta(get_settings().orders_table)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=ORDER_SK)
+    order_id = UnicodeAttribute()
+    order_no = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    user_status = UnicodeAttribute()
+    listing = UnicodeAttribute(default=ALL_ORDERS)
+    created_key = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    pay_deadline = UnicodeAttribute()
+    items = JSONAttribute()
+    amounts = JSONAttribute()
+    address = JSONAttribute()
+    remark = UnicodeAttribute(default="")
+    coupon_id = UnicodeAttribute(null=True)
+    points_used = NumberAttribute(default=0)
+    timeline = ListAttribute(of=TimelineEntry, default=list)
+    payment = JSONAttribute(null=True)
+    shipment = JSONAttribute(null=True)
+    payment_token = UnicodeAttribute(null=True)
+    shipment_token = UnicodeAttribute(null=True)
+    receipt_token = UnicodeAttribute(null=True)
+    settled_at = UnicodeAttribute(null=True)
+
+    user_index = UserIndex()
+    user_status_index = UserStatusIndex()
+    status_index = StatusIndex()
+    all_index = AllOrdersIndex()
+
+
+class IdempotencyModel(Model):
+    """pk=IDEMPOTENCY#<user_id>#<key>, sk=IDEMPOTENCY: which order a user's Idempotency-Key made, from which body."""
+
+    Meta = table_meta(get_settings().orders_table)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=IDEMPOTENCY_SK)
+    order_id = UnicodeAttribute()
+    body_hash = UnicodeAttribute()
+    created_at = UnicodeAttribute()

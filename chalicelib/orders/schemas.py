@@ -1,0 +1,115 @@
+"""Request, query and response models of the order routes (they also feed the OpenAPI spec)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+
+from chalicelib.orders.repository import MAX_LINES
+from chalicelib.pagination import PageQuery
+
+OrderStatus = Literal[
+    "PENDING_PAYMENT", "PAID", "SHIPPED", "RECEIVED", "COMPLETED", "CANCELLED", "REFUNDING", "REFUNDED"
+]  # fmt: skip
+ID_PATTERN = r"^[A-Za-z0-9_.\-]{1,128}$"
+
+
+class OrderLineWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku_id: str = Field(pattern=ID_PATTERN)
+    quantity: StrictInt = Field(ge=1, le=999)
+
+
+class OrderCreate(BaseModel):
+    """Either items or from_cart (the cart's selected lines); prices always come from the catalog."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    address_id: str = Field(pattern=ID_PATTERN)
+    items: list[OrderLineWrite] | None = Field(None, min_length=1, max_length=MAX_LINES)
+    from_cart: StrictBool = False
+    coupon_id: str | None = Field(None, pattern=ID_PATTERN)
+    points: StrictInt = Field(0, ge=0, le=100_000_000, description="A multiple of 100; at most half the goods")
+    remark: str = Field("", max_length=200)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> OrderCreate:
+        if (self.items is None) == (not self.from_cart):
+            raise ValueError("give either items or from_cart: true")
+        return self
+
+
+class Amounts(BaseModel):
+    items_fen: int
+    discount_fen: int
+    promotion_discount_fen: int
+    coupon_discount_fen: int
+    points_deduction_fen: int
+    shipping_fen: int
+    payable_fen: int
+
+
+class OrderLine(BaseModel):
+    sku_id: str
+    product_id: str
+    title: str
+    attributes: dict[str, str]
+    image_url: str | None
+    quantity: int
+    list_price_fen: int
+    unit_price_fen: int
+    promotion_id: str | None
+    line_total_fen: int
+    payable_fen: int
+
+
+class TimelineEntry(BaseModel):
+    status: OrderStatus
+    at: str
+
+
+class Order(BaseModel):
+    order_id: str
+    order_no: str
+    status: OrderStatus
+    items: list[OrderLine]
+    amounts: Amounts
+    pay_deadline: str
+    created_at: str
+    address: dict[str, object]
+    remark: str
+    coupon_id: str | None
+    points_used: int
+    timeline: list[TimelineEntry]
+    shipment: dict[str, object] | None
+
+
+class OrderPage(BaseModel):
+    items: list[Order]
+    next_cursor: str | None
+
+
+class OrdersQuery(PageQuery):
+    status: OrderStatus | None = None
+
+
+class ShipmentWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    carrier: str = Field(min_length=1, max_length=40)
+    tracking_no: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9\-]+$")
+
+
+class TrackingEvent(BaseModel):
+    status: str
+    description: str
+    at: str
+
+
+class Tracking(BaseModel):
+    order_id: str
+    carrier: str
+    tracking_no: str
+    events: list[TrackingEvent]

@@ -1,0 +1,54 @@
+"""The order's execution on Step Functions: start it named by the order id, and answer its task tokens."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from chalicelib.aws import client
+from chalicelib.config import get_settings
+from chalicelib.observability import logger
+
+GONE_TOKEN_ERRORS = ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist")
+
+
+class OrderWorkflow(Protocol):
+    def start(self, order_id: str, payload: dict[str, Any]) -> None: ...
+    def succeed(self, token: str, output: dict[str, Any]) -> bool:
+        """Complete the task waiting on this token; False if it is no longer waiting."""
+
+    def fail(self, token: str, error: str, cause: str) -> bool:
+        """Fail the task waiting on this token; False if it is no longer waiting."""
+
+
+class StepFunctionsOrderWorkflow:
+    """The state machine of infra/statemachines/order.asl.json (STATE_MACHINE_ORDER_ARN)."""
+
+    def start(self, order_id: str, payload: dict[str, Any]) -> None:
+        arn = get_settings().state_machine_order_arn
+        if not arn:
+            logger.warning("no order state machine configured; the order has no timers", extra={"order": order_id})
+            return
+        try:
+            client("stepfunctions").start_execution(stateMachineArn=arn, name=order_id, input=json.dumps(payload))
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
+                raise
+
+    def succeed(self, token: str, output: dict[str, Any]) -> bool:
+        return self._answer(lambda sfn: sfn.send_task_success(taskToken=token, output=json.dumps(output)))
+
+    def fail(self, token: str, error: str, cause: str) -> bool:
+        return self._answer(lambda sfn: sfn.send_task_failure(taskToken=token, error=error, cause=cause))
+
+    @staticmethod
+    def _answer(send: Any) -> bool:
+        try:
+            send(client("stepfunctions"))
+        except ClientError as error:
+            if error.response["Error"]["Code"] in GONE_TOKEN_ERRORS:
+                return False
+            raise
+        return True
