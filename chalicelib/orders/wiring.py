@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from chalicelib.cart.repository import DynamoCartRepository
 from chalicelib.catalog.repository import DynamoCatalogRepository
@@ -15,6 +16,9 @@ from chalicelib.pricing.promotion import Promotion
 from chalicelib.profile.repository import DynamoProfileRepository
 from chalicelib.promotions import service as promotions_service
 from chalicelib.promotions.repository import DynamoPromotionsRepository
+from chalicelib.reviews.domain import ReviewableLine, use_received_lines
+
+RECEIVED_STATUSES = ("RECEIVED", "COMPLETED")
 
 
 @cache
@@ -32,3 +36,24 @@ def shop() -> Shop:
 
 def promotions_now() -> list[Promotion]:
     return promotions_service.running_promotions(DynamoPromotionsRepository())
+
+
+class OrderLinesForReviews:
+    """What reviews may ask of orders: a line of the user's order, and whether the order was received."""
+
+    def line(self, user_id: str, order_id: str, sku_id: str) -> ReviewableLine | None:
+        order = shop().orders.order(order_id)
+        if order is None or order["user_id"] != user_id:
+            return None
+        found: dict[str, Any] | None = next((line for line in order["items"] if line["sku_id"] == sku_id), None)
+        if found is None:
+            return None
+        return ReviewableLine(
+            product_id=str(found["product_id"]),
+            title=str(found["title"]),
+            attributes=dict(found.get("attributes") or {}),
+            received=order["status"] in RECEIVED_STATUSES,
+        )
+
+
+use_received_lines(OrderLinesForReviews())

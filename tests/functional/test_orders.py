@@ -265,6 +265,8 @@ def test_a_paid_order_is_shipped_tracked_received_and_completed_with_points_and_
     assert execution_status(order_id) == "SUCCEEDED"
     admin_list = client.call("GET", "/admin/orders?status=COMPLETED", token=admin_token)[1]
     assert [o["order_id"] for o in admin_list["items"]] == [order_id]
+    review = {"items": [{"sku_id": shopper["sku_id"], "rating": 5, "content": "很好"}]}
+    assert client.call("POST", f"/orders/{order_id}/reviews", review, token=shopper["token"])[0] == 201
 
 
 def test_a_shipped_order_nobody_confirms_is_received_automatically_and_completed(
@@ -273,6 +275,8 @@ def test_a_shipped_order_nobody_confirms_is_received_automatically_and_completed
     timers(60, 1)
     order = place(client, shopper)[1]
     order_id = order["order_id"]
+    review = {"items": [{"sku_id": shopper["sku_id"], "rating": 5, "content": "很好"}]}
+    early_review = client.call("POST", f"/orders/{order_id}/reviews", review, token=shopper["token"])
     service.confirm_payment(shop(), order_id, "pay-1", order["amounts"]["payable_fen"])
     wait_for_token(order_id, "shipment_token")
     status, _, _ = client.call("POST", f"/admin/orders/{order_id}/ship", {"carrier": "sf", "tracking_no": "SF2"},
@@ -281,6 +285,7 @@ def test_a_shipped_order_nobody_confirms_is_received_automatically_and_completed
     completed = wait_for_status(client, shopper["token"], order_id, "COMPLETED")
 
     assert status == 200
+    assert early_review[0] == 409 and early_review[1]["code"] == "INVALID_STATE"
     assert [e["status"] for e in completed["timeline"]][-2:] == ["RECEIVED", "COMPLETED"]
     assert execution_status(order_id) == "SUCCEEDED"
 
