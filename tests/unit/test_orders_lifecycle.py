@@ -1,0 +1,277 @@
+"""Unit tests of the order lifecycle's rules on in-memory fakes: who wins between payment and cancel, what each
+execution task does when the order moved on first, and that compensation and settlement happen once."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, cast
+
+import pytest
+
+from chalicelib.errors import Conflict, InvalidState, NotFound
+from chalicelib.orders import service
+from chalicelib.orders.schemas import ShipmentWrite
+from chalicelib.orders.service import Shop
+
+ORDER_ID = "o_1"
+
+
+class FakeOrdersRepository:
+    """Orders in a dict; each status change is conditional on the expected status, as the Dynamo one is."""
+
+    def __init__(self) -> None:
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.stock_returned: dict[str, int] = {}
+        self.coupons_released: list[str] = []
+        self.coupons_used: list[str] = []
+        self.sales: dict[str, int] = {}
+
+    def order(self, order_id: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.orders.get(order_id))
+
+    def _move(self, order_id: str, expected: str, status: str, at: str) -> bool:
+        order = self.orders.get(order_id)
+        if order is None or order["status"] != expected:
+            return False
+        order["status"] = status
+        order["timeline"].append({"status": status, "at": at})
+        return True
+
+    def cancel(self, order: dict[str, Any], at: str) -> bool:
+        if not self._move(order["order_id"], "PENDING_PAYMENT", "CANCELLED", at):
+            return False
+        for line in order["items"]:
+            self.stock_returned[line["sku_id"]] = self.stock_returned.get(line["sku_id"], 0) + line["quantity"]
+        if order["coupon_id"]:
+            self.coupons_released.append(order["coupon_id"])
+        return True
+
+    def pay(self, order: dict[str, Any], payment: dict[str, Any], at: str) -> bool:
+        if not self._move(order["order_id"], "PENDING_PAYMENT", "PAID", at):
+            return False
+        self.orders[order["order_id"]]["payment"] = payment
+        if order["coupon_id"]:
+            self.coupons_used.append(order["coupon_id"])
+        return True
+
+    def transition(self, order_id: str, expected: str, status: str, at: str, changes: dict[str, Any]) -> bool:
+        if not self._move(order_id, expected, status, at):
+            return False
+        self.orders[order_id].update(changes)
+        return True
+
+    def hold_token(self, order_id: str, field: str, token: str, expected: str) -> bool:
+        order = self.orders.get(order_id)
+        if order is None or order["status"] != expected:
+            return False
+        order[field] = token
+        return True
+
+    def settle(self, order: dict[str, Any], at: str) -> bool:
+        if not self._move(order["order_id"], "RECEIVED", "COMPLETED", at):
+            return False
+        for line in order["items"]:
+            self.sales[line["product_id"]] = self.sales.get(line["product_id"], 0) + line["quantity"]
+        return True
+
+
+class RecordingWorkflow:
+    def __init__(self) -> None:
+        self.answers: list[tuple[str, str, Any]] = []
+
+    def start(self, order_id: str, payload: dict[str, Any]) -> None:
+        self.answers.append(("start", order_id, payload))
+
+    def succeed(self, token: str, output: dict[str, Any]) -> bool:
+        self.answers.append(("succeed", token, output))
+        return True
+
+    def fail(self, token: str, error: str, cause: str) -> bool:
+        self.answers.append(("fail", token, error))
+        return True
+
+
+class FakePoints:
+    """Postings by ref, once each."""
+
+    def __init__(self) -> None:
+        self.refs: dict[str, int] = {}
+
+    def post(self, user_id: str, entry: dict[str, Any]) -> None:
+        from chalicelib.points.domain import AlreadyPosted
+
+        if entry["ref"] in self.refs:
+            raise AlreadyPosted()
+        self.refs[entry["ref"]] = entry["delta"]
+
+    def balance(self, user_id: str) -> int | None:
+        return sum(self.refs.values())
+
+
+def an_order(status: str = "PENDING_PAYMENT", **overrides: Any) -> dict[str, Any]:
+    return {
+        "order_id": ORDER_ID, "user_id": "u_1", "status": status, "coupon_id": "c_1", "points_used": 0,
+        "items": [{"sku_id": "p_1-01", "product_id": "p_1", "quantity": 2}],
+        "amounts": {"payable_fen": 19800, "shipping_fen": 0}, "timeline": [{"status": status, "at": "t0"}],
+        "payment": None, "shipment": None, "payment_token": None, "shipment_token": None, "receipt_token": None,
+        **overrides,
+    }  # fmt: skip
+
+
+@pytest.fixture
+def orders() -> FakeOrdersRepository:
+    repo = FakeOrdersRepository()
+    repo.orders[ORDER_ID] = an_order()
+    return repo
+
+
+@pytest.fixture
+def workflow() -> RecordingWorkflow:
+    return RecordingWorkflow()
+
+
+@pytest.fixture
+def points() -> FakePoints:
+    return FakePoints()
+
+
+@pytest.fixture
+def shop(orders: FakeOrdersRepository, workflow: RecordingWorkflow, points: FakePoints) -> Shop:
+    unused: Any = None
+    return Shop(orders=orders, catalog=unused, profile=unused, cart=unused, coupons=unused, points=cast(Any, points),
+                workflow=workflow)  # fmt: skip
+
+
+def test_a_payment_after_the_cancel_is_marked_for_refund_and_changes_nothing(
+    shop: Shop, orders: FakeOrdersRepository
+) -> None:
+    service.cancel_order(shop, "u_1", ORDER_ID)
+
+    answer = service.confirm_payment(shop, ORDER_ID, "pay_1", 19800)
+
+    assert answer == {"order_id": ORDER_ID, "status": "CANCELLED", "refund_required": True}
+    assert orders.orders[ORDER_ID]["status"] == "CANCELLED"
+    assert orders.coupons_used == []
+
+
+def test_a_cancel_after_the_payment_is_refused_and_nothing_comes_back(shop: Shop, orders: FakeOrdersRepository) -> None:
+    service.confirm_payment(shop, ORDER_ID, "pay_1", 19800)
+
+    with pytest.raises(InvalidState):
+        service.cancel_order(shop, "u_1", ORDER_ID)
+    assert orders.stock_returned == {} and orders.coupons_released == []
+
+
+def test_a_payment_of_another_amount_is_refused(shop: Shop, orders: FakeOrdersRepository) -> None:
+    with pytest.raises(Conflict):
+        service.confirm_payment(shop, ORDER_ID, "pay_1", 100)
+    assert orders.orders[ORDER_ID]["status"] == "PENDING_PAYMENT"
+
+
+def test_the_same_payment_twice_answers_paid_and_another_payment_is_a_conflict(shop: Shop) -> None:
+    first = service.confirm_payment(shop, ORDER_ID, "pay_1", 19800)
+    again = service.confirm_payment(shop, ORDER_ID, "pay_1", 19800)
+
+    assert first == again == {"order_id": ORDER_ID, "status": "PAID", "refund_required": False}
+    with pytest.raises(Conflict):
+        service.confirm_payment(shop, ORDER_ID, "pay_2", 19800)
+
+
+def test_a_payment_answers_the_waiting_payment_task(shop: Shop, workflow: RecordingWorkflow) -> None:
+    service.await_payment(shop, ORDER_ID, "tok-pay")
+
+    service.confirm_payment(shop, ORDER_ID, "pay_1", 19800)
+
+    assert workflow.answers == [("succeed", "tok-pay", {"status": "PAID", "payment_id": "pay_1"})]
+
+
+def test_a_cancel_fails_the_waiting_payment_task_so_the_execution_compensates(
+    shop: Shop, workflow: RecordingWorkflow
+) -> None:
+    service.await_payment(shop, ORDER_ID, "tok-pay")
+
+    service.cancel_order(shop, "u_1", ORDER_ID)
+
+    assert workflow.answers == [("fail", "tok-pay", "OrderCancelled")]
+
+
+def test_the_payment_task_started_after_the_order_moved_on_says_which_way(
+    shop: Shop, orders: FakeOrdersRepository
+) -> None:
+    orders.orders[ORDER_ID]["status"] = "PAID"
+    with pytest.raises(service.OrderPaidMeanwhile):
+        service.await_payment(shop, ORDER_ID, "tok")
+    orders.orders[ORDER_ID]["status"] = "CANCELLED"
+    with pytest.raises(service.OrderCancelled):
+        service.await_payment(shop, ORDER_ID, "tok")
+
+
+def test_compensation_gives_everything_back_once_however_often_it_runs(
+    shop: Shop, orders: FakeOrdersRepository
+) -> None:
+    first = service.compensate(shop, ORDER_ID)
+    second = service.compensate(shop, ORDER_ID)
+
+    assert first == second == {"status": "CANCELLED"}
+    assert orders.stock_returned == {"p_1-01": 2}
+    assert orders.coupons_released == ["c_1"]
+
+
+def test_a_timeout_that_loses_to_a_payment_leaves_the_order_paid(shop: Shop, orders: FakeOrdersRepository) -> None:
+    service.confirm_payment(shop, ORDER_ID, "pay_1", 19800)
+
+    assert service.compensate(shop, ORDER_ID) == {"status": "PAID"}
+    assert orders.stock_returned == {}
+
+
+def test_shipping_needs_a_paid_order_and_answers_the_waiting_shipment_task(
+    shop: Shop, workflow: RecordingWorkflow
+) -> None:
+    write = ShipmentWrite(carrier="sf", tracking_no="SF1")
+    with pytest.raises(InvalidState):
+        service.ship_order(shop, ORDER_ID, write)
+    service.confirm_payment(shop, ORDER_ID, "pay_1", 19800)
+    service.await_shipment(shop, ORDER_ID, "tok-ship")
+
+    shipped = service.ship_order(shop, ORDER_ID, write)
+
+    assert shipped["status"] == "SHIPPED" and shipped["shipment"]["tracking_no"] == "SF1"
+    assert ("succeed", "tok-ship", {"status": "SHIPPED"}) in workflow.answers
+
+
+def test_settling_credits_points_and_counts_sales_once(
+    shop: Shop, orders: FakeOrdersRepository, points: FakePoints
+) -> None:
+    orders.orders[ORDER_ID]["status"] = "RECEIVED"
+
+    first = service.settle(shop, ORDER_ID)
+    second = service.settle(shop, ORDER_ID)
+
+    assert first == {"status": "COMPLETED", "points_earned": 198}
+    assert second == {"status": "COMPLETED"}
+    assert points.refs == {f"order:{ORDER_ID}:earn": 198}
+    assert orders.sales == {"p_1": 2}
+
+
+def test_automatic_receipt_receives_a_shipped_order_and_leaves_a_received_one(
+    shop: Shop, orders: FakeOrdersRepository
+) -> None:
+    orders.orders[ORDER_ID]["status"] = "SHIPPED"
+
+    assert service.auto_receive(shop, ORDER_ID) == {"status": "RECEIVED"}
+    assert service.auto_receive(shop, ORDER_ID) == {"status": "RECEIVED"}
+    assert [entry["status"] for entry in orders.orders[ORDER_ID]["timeline"]] == ["PENDING_PAYMENT", "RECEIVED"]
+
+
+def test_another_users_order_is_not_found(shop: Shop) -> None:
+    with pytest.raises(NotFound):
+        service.get_order(shop, "u_2", ORDER_ID)
+    with pytest.raises(NotFound):
+        service.cancel_order(shop, "u_2", ORDER_ID)
+
+
+def test_an_idempotency_key_is_required_and_limited_to_255_characters() -> None:
+    for key in (None, "", "x" * 256):
+        with pytest.raises(Exception, match="Idempotency-Key"):
+            service.check_key(key)
+    assert service.check_key("x" * 255) == "x" * 255
