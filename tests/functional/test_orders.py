@@ -19,6 +19,7 @@ from chalicelib.promotions.service import promotion_cache
 from local import lambda_dispatch
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login
+from tests.functional.test_coupons import claim, create_template, my_coupons
 
 PRICE = 699900  # the first SKU of catalog_data's products (stock 10)
 
@@ -301,3 +302,27 @@ def test_ordering_from_the_cart_buys_the_selected_lines_and_removes_them(
     assert [(line["sku_id"], line["quantity"]) for line in order["items"]] == [(shopper["sku_id"], 3)]
     assert client.call("GET", "/cart", token=shopper["token"])[1]["items"] == []
     assert stock_of(client, shopper["sku_id"]) == 7
+
+
+def test_a_coupon_is_locked_by_the_order_back_on_cancel_and_used_once_paid(
+    client: ShopClient, shopper: dict[str, Any], admin_token: str, timers: Callable[[int, int], None]
+) -> None:
+    timers(60, 60)
+    template = create_template(client, admin_token)
+    status, coupon = claim(client, shopper["token"], template["template_id"])
+    assert status == 201, coupon
+
+    first = place(client, shopper, key="c1", coupon_id=coupon["coupon_id"])[1]
+    second = place(client, shopper, key="c2", coupon_id=coupon["coupon_id"])
+    locked = my_coupons(client, shopper["token"])
+    client.call("POST", f"/orders/{first['order_id']}/cancel", token=shopper["token"])
+    released = my_coupons(client, shopper["token"])
+    third = place(client, shopper, key="c3", coupon_id=coupon["coupon_id"])[1]
+    service.confirm_payment(shop(), third["order_id"], "pay-3", third["amounts"]["payable_fen"])
+
+    assert first["amounts"]["coupon_discount_fen"] == 3000 and first["coupon_id"] == coupon["coupon_id"]
+    assert first["amounts"]["payable_fen"] == 2 * PRICE - 3000
+    assert second[0] == 409, second
+    assert [c["status"] for c in locked] == ["locked"]
+    assert [c["status"] for c in released] == ["unused"]
+    assert [c["status"] for c in my_coupons(client, shopper["token"])] == ["used"]
