@@ -175,7 +175,7 @@ class DynamoOrdersRepository:
             with TransactWrite(connection=connection()) as transaction:
                 transaction.update(
                     _order_key(order_id),
-                    actions=[*_status_actions(user_id, "CANCELLED", at), OrderModel.payment_token.remove()],
+                    actions=_status_actions(user_id, "CANCELLED", at),
                     condition=OrderModel.status == "PENDING_PAYMENT",
                 )
                 for line in order["items"]:

@@ -312,15 +312,22 @@ def tracking(shop: Shop, user_id: str, order_id: str) -> dict[str, Any]:
 # -- status changes ----------------------------------------------------------------------------------------------
 
 
+def _token_after_change(shop: Shop, order_id: str, field: str) -> str | None:
+    """The waiting task's token, read after the status change: a task that stored it before the change is answered
+    here; one that tries after finds the new status and moves on by itself (its Catch)."""
+    return (shop.orders.order(order_id) or {}).get(field)
+
+
 def cancel_order(shop: Shop, user_id: str, order_id: str) -> dict[str, Any]:
     """PENDING_PAYMENT -> CANCELLED with stock, coupon and points back; 409 INVALID_STATE in any other status."""
     order = _owned(shop, user_id, order_id)
     if not shop.orders.cancel(order, iso(utcnow())):
         current = _owned(shop, user_id, order_id)
         raise InvalidState(f"An order that is {current['status']} cannot be cancelled")
-    if order.get("payment_token"):
-        shop.workflow.fail(order["payment_token"], "OrderCancelled", "cancelled by the customer")
-    return public_view(_owned(shop, user_id, order_id))
+    cancelled = _owned(shop, user_id, order_id)
+    if cancelled.get("payment_token"):
+        shop.workflow.fail(cancelled["payment_token"], "OrderCancelled", "cancelled by the customer")
+    return public_view(cancelled)
 
 
 def confirm_payment(shop: Shop, order_id: str, payment_id: str, amount_fen: int) -> dict[str, Any]:
@@ -341,30 +348,30 @@ def confirm_payment(shop: Shop, order_id: str, payment_id: str, amount_fen: int)
         if (current.get("payment") or {}).get("payment_id") == payment_id:
             return {"order_id": order_id, "status": current["status"], "refund_required": False}
         raise Conflict("This order was paid by another payment")
-    if order.get("payment_token"):
-        shop.workflow.succeed(order["payment_token"], {"status": "PAID", "payment_id": payment_id})
+    if token := _token_after_change(shop, order_id, "payment_token"):
+        shop.workflow.succeed(token, {"status": "PAID", "payment_id": payment_id})
     return {"order_id": order_id, "status": "PAID", "refund_required": False}
 
 
 def ship_order(shop: Shop, order_id: str, write: ShipmentWrite) -> dict[str, Any]:
     """PAID -> SHIPPED with the carrier and tracking number; 409 INVALID_STATE otherwise."""
-    order = _owned(shop, None, order_id)
+    _owned(shop, None, order_id)
     at = iso(utcnow())
     shipment = {"carrier": write.carrier, "tracking_no": write.tracking_no, "shipped_at": at}
     if not shop.orders.transition(order_id, "PAID", "SHIPPED", at, {"shipment": shipment}):
         raise InvalidState(f"An order that is {_owned(shop, None, order_id)['status']} cannot be shipped")
-    if order.get("shipment_token"):
-        shop.workflow.succeed(order["shipment_token"], {"status": "SHIPPED"})
+    if token := _token_after_change(shop, order_id, "shipment_token"):
+        shop.workflow.succeed(token, {"status": "SHIPPED"})
     return get_order(shop, None, order_id)
 
 
 def receive_order(shop: Shop, user_id: str, order_id: str) -> dict[str, Any]:
     """SHIPPED -> RECEIVED by the customer; 409 INVALID_STATE otherwise."""
-    order = _owned(shop, user_id, order_id)
+    _owned(shop, user_id, order_id)
     if not shop.orders.transition(order_id, "SHIPPED", "RECEIVED", iso(utcnow()), {}):
         raise InvalidState(f"An order that is {_owned(shop, user_id, order_id)['status']} cannot be received")
-    if order.get("receipt_token"):
-        shop.workflow.succeed(order["receipt_token"], {"status": "RECEIVED"})
+    if token := _token_after_change(shop, order_id, "receipt_token"):
+        shop.workflow.succeed(token, {"status": "RECEIVED"})
     return public_view(_owned(shop, user_id, order_id))
 
 
