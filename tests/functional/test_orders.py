@@ -28,7 +28,17 @@ PRICE = 699900  # the first SKU of catalog_data's products (stock 10)
 def order_tasks_run_in_process(provisioned_aws: dict[str, str]) -> Iterator[None]:
     lambda_dispatch.install(app, "local")
     yield
+    stop_running_executions()
     lambda_dispatch.uninstall()
+
+
+def stop_running_executions() -> None:
+    """Executions still waiting (unshipped orders) would otherwise wake up in a later module's moto account."""
+    sfn = boto3.client("stepfunctions")
+    for machine in sfn.list_state_machines()["stateMachines"]:
+        running = sfn.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")
+        for execution in running["executions"]:
+            sfn.stop_execution(executionArn=execution["executionArn"])
 
 
 @pytest.fixture(autouse=True)
