@@ -98,6 +98,8 @@ def _replay(shop: Shop, user_id: str, key: str, digest: str) -> dict[str, Any] |
     order = shop.orders.order(record["order_id"])
     if order is None:  # the key and its order are written in one transaction
         raise Conflict("The order of this Idempotency-Key is not readable yet; try again")
+    if order["status"] == "PENDING_PAYMENT":
+        start_lifecycle(shop, order["order_id"])  # a retry after a failed StartExecution starts it (idempotent)
     return public_view(order)
 
 

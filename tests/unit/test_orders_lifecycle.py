@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.errors import Conflict, InvalidState, NotFound
 from chalicelib.orders import service
-from chalicelib.orders.schemas import ShipmentWrite
+from chalicelib.orders.schemas import OrderCreate, ShipmentWrite
 from chalicelib.orders.service import Shop
 
 ORDER_ID = "o_1"
@@ -25,6 +25,10 @@ class FakeOrdersRepository:
         self.coupons_released: list[str] = []
         self.coupons_used: list[str] = []
         self.sales: dict[str, int] = {}
+        self.keys: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def idempotency(self, user_id: str, key: str) -> dict[str, Any] | None:
+        return self.keys.get((user_id, key))
 
     def order(self, order_id: str) -> dict[str, Any] | None:
         return copy.deepcopy(self.orders.get(order_id))
@@ -275,3 +279,17 @@ def test_an_idempotency_key_is_required_and_limited_to_255_characters() -> None:
         with pytest.raises(Exception, match="Idempotency-Key"):
             service.check_key(key)
     assert service.check_key("x" * 255) == "x" * 255
+
+
+def test_a_replayed_key_returns_the_original_order_and_makes_sure_its_execution_runs(
+    shop: Shop, orders: FakeOrdersRepository, workflow: RecordingWorkflow
+) -> None:
+    body = OrderCreate(address_id="a_1", items=[{"sku_id": "p_1-01", "quantity": 2}])  # type: ignore[list-item]
+    orders.keys[("u_1", "k")] = {"order_id": ORDER_ID, "body_hash": service.body_hash(body), "created_at": "t0"}
+
+    replayed = service.create_order(shop, "u_1", "k", body, [])
+
+    assert replayed["order_id"] == ORDER_ID and replayed["status"] == "PENDING_PAYMENT"
+    assert [answer[:2] for answer in workflow.answers] == [("start", ORDER_ID)]
+    with pytest.raises(Conflict):
+        service.create_order(shop, "u_1", "k", body.model_copy(update={"remark": "other"}), [])
