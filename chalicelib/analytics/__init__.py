@@ -1,0 +1,1 @@
+"""Analytics: behaviour and order events collected, cleaned, rolled up and reported."""

@@ -1,0 +1,1 @@
+"""Recommendations: home page lists, similar items and personal picks, refreshed on a schedule."""

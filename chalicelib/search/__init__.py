@@ -1,0 +1,1 @@
+"""Search: Chinese full-text search over the catalog, suggestions, hot words."""
