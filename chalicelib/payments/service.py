@@ -1,0 +1,338 @@
+"""Payment rules: start a payment of an order, take a provider's notify, refund (the order saga's and late payments').
+
+A payment is one attempt to collect an order's payable amount through one channel. Its status:
+CREATED -> PAID (the order took it) | PAID_LATE (the order was cancelled, or paid by another payment, first: refunded
+automatically) | CLOSED (the provider closed it unpaid); then, once refunds are asked for, REFUNDING (a refund is
+pending at the provider) -> REFUNDED (all of it) or PARTIALLY_REFUNDED. Every write is conditional on the version
+read, so concurrent notifies and refunds never lose an update and refunds never add up to more than was paid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from chalicelib.clock import iso, utcnow
+from chalicelib.errors import Conflict, DependencyUnavailable, DomainError, InvalidState, NotFound, ValidationError
+from chalicelib.observability import logger, metrics
+from chalicelib.payments.channels import (
+    InvalidNotification,
+    PaymentChannel,
+    PaymentNotice,
+    PaymentRequest,
+    RefundRefused,
+)
+from chalicelib.payments.repository import PaymentsRepository
+
+PAID_STATUSES = frozenset({"PAID", "PAID_LATE", "REFUNDING", "PARTIALLY_REFUNDED", "REFUNDED"})
+UNPAID_STATUSES = frozenset({"CREATED", "CLOSED"})
+OPEN_REFUND_STATUSES = frozenset({"PENDING", "PROCESSING"})
+MAX_WRITE_ATTEMPTS = 8
+LATE_REFUND_PREFIX = "late-"
+
+
+class LateRefunds(Protocol):
+    """Where the refund of a late payment goes when it cannot finish during the notify (retried, then a DLQ)."""
+
+    def enqueue(self, payment_id: str) -> None: ...
+
+
+ConfirmPayment = Callable[[str, str, int], dict[str, Any]]  # (order_id, payment_id, amount_fen) -> orders' answer
+
+
+@dataclass(frozen=True)
+class Payments:
+    repo: PaymentsRepository
+    channels: Callable[[str], PaymentChannel]  # NotFound for an unknown or unconfigured channel
+    confirm: ConfirmPayment  # chalicelib.orders.service.confirm_payment on the production shop
+    late_refunds: LateRefunds
+
+
+def late_refund_id(payment_id: str) -> str:
+    """The one refund of a late payment: derived from the payment, so it is made once whoever retries it."""
+    return f"{LATE_REFUND_PREFIX}{payment_id}"
+
+
+def payment_view(payment: dict[str, Any]) -> dict[str, Any]:
+    names = ("payment_id", "order_id", "channel", "amount_fen", "status", "paid_at", "refunded_fen")
+    return {name: payment.get(name) for name in names}
+
+
+# -- starting a payment --------------------------------------------------------------------------------------------
+
+
+def _channel(payments: Payments, name: str) -> PaymentChannel:
+    try:
+        return payments.channels(name)
+    except NotFound:
+        raise ValidationError(f"Payment channel {name!r} is not available") from None
+
+
+def _subject(order: dict[str, Any]) -> str:
+    items = order.get("items") or []
+    title = str(items[0].get("title") or "") if items else ""
+    count = sum(int(line.get("quantity") or 1) for line in items)
+    return (f"{title} 等{count}件" if count > 1 else title) or f"订单 {order.get('order_no') or order['order_id']}"
+
+
+def _deadline(order: dict[str, Any]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(order["pay_deadline"]).replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return None
+
+
+def _open_payment(payments: Payments, order: dict[str, Any], user_id: str, name: str) -> dict[str, Any]:
+    """The order's open payment on this channel, made now if there is none (two racing requests make one)."""
+    from chalicelib.ids import new_id
+
+    amount = int(order["amounts"]["payable_fen"])
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        open_id = payments.repo.open_payment_id(order["order_id"], name)
+        current = payments.repo.payment(open_id) if open_id else None
+        if current is not None and current["status"] == "CREATED" and current["amount_fen"] == amount:
+            return current
+        if current is not None:  # closed, or paid meanwhile: it is no longer the open one
+            payments.repo.update(current, {"updated_at": iso(utcnow())}, close=True)
+            continue
+        now = iso(utcnow())
+        payment = {
+            "payment_id": new_id("pay"),  # 30 characters: fits WeChat Pay's out_trade_no (<= 32)
+            "order_id": order["order_id"],
+            "user_id": user_id,
+            "channel": name,
+            "amount_fen": amount,
+            "status": "CREATED",
+            "late_reason": None,
+            "transaction_id": None,
+            "created_at": now,
+            "updated_at": now,
+            "paid_at": None,
+            "refunded_fen": 0,
+        }
+        if payments.repo.create(payment):
+            return {**payment, "refunds": {}, "version": 0}
+    raise Conflict("The order's payment is being started by another request; try again")
+
+
+def start_payment(payments: Payments, order: dict[str, Any], user_id: str, name: str) -> dict[str, Any]:
+    """POST /orders/{id}/pay: the amount is the order's payable amount, never the client's. A repeated call for the
+    same order and channel reuses the open payment (same payment_id; the channel signs a fresh pay_url)."""
+    if order["status"] != "PENDING_PAYMENT":
+        raise InvalidState(f"An order that is {order['status']} cannot be paid")
+    channel = _channel(payments, name)
+    payment = _open_payment(payments, order, user_id, name)
+    request = PaymentRequest(
+        payment_id=payment["payment_id"],
+        order_id=order["order_id"],
+        amount_fen=payment["amount_fen"],
+        subject=_subject(order),
+        expires_at=_deadline(order),
+    )
+    started = channel.start(request)
+    metrics.add_metric(name="PaymentsStarted", unit="Count", value=1)
+    return {"payment_id": payment["payment_id"], "channel": name, "amount_fen": payment["amount_fen"], **started}
+
+
+# -- notifies ------------------------------------------------------------------------------------------------------
+
+
+def handle_notify(payments: Payments, name: str, headers: dict[str, str], body: bytes) -> PaymentChannel:
+    """Verify and apply a provider's notify; returns the channel (its ack answers the provider). Raises
+    InvalidNotification (bad signature, unknown payment, another amount: nothing changes) or a retryable error
+    (DependencyUnavailable: the provider must notify again; doing so is safe)."""
+    channel = payments.channels(name)
+    notice = channel.verify_notify(headers, body)
+    payment = payments.repo.payment(notice.payment_id)
+    if payment is None or payment["channel"] != name:
+        raise InvalidNotification("The notify names no payment of ours")
+    if notice.amount_fen != payment["amount_fen"]:
+        metrics.add_metric(name="PaymentNotifyWrongAmount", unit="Count", value=1)
+        raise InvalidNotification(f"The payment is of {payment['amount_fen']} fen, not {notice.amount_fen}")
+    if not notice.success:
+        _close(payments, payment)
+        return channel
+    payment = _record_paid(payments, payment, notice)
+    if payment.get("late_reason"):  # again on a duplicate notify: a no-op once the refund succeeded
+        refund_late_payment(payments, payment["payment_id"], queue_on_failure=True)
+    return channel
+
+
+def _close(payments: Payments, payment: dict[str, Any]) -> None:
+    """The provider closed the trade unpaid: the order may be paid again (a fresh payment)."""
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        if payment["status"] != "CREATED":
+            return
+        if payments.repo.update(payment, {"status": "CLOSED", "updated_at": iso(utcnow())}, close=True):
+            return
+        payment = payments.repo.payment(payment["payment_id"]) or payment
+    raise DependencyUnavailable("The payment is changing; notify again")
+
+
+def _record_paid(payments: Payments, payment: dict[str, Any], notice: PaymentNotice) -> dict[str, Any]:
+    """Tell the order, then record what it said (PAID or PAID_LATE). Confirming again is harmless (the order answers
+    the same for the same payment), so a notify that dies between the two is simply retried by the provider."""
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        if payment["status"] not in UNPAID_STATUSES:
+            return payment  # a duplicate: already recorded
+        late_reason = _confirm(payments, payment)
+        now = iso(utcnow())
+        changes = {
+            "status": "PAID_LATE" if late_reason else "PAID",
+            "late_reason": late_reason,
+            "transaction_id": notice.transaction_id,
+            "paid_at": notice.paid_at or now,
+            "updated_at": now,
+        }
+        if payments.repo.update(payment, changes, close=True):
+            metrics.add_metric(name="PaymentsLate" if late_reason else "PaymentsPaid", unit="Count", value=1)
+            logger.info("payment recorded", extra={"payment_id": payment["payment_id"], "status": changes["status"]})
+            return {**payment, **changes, "version": payment["version"] + 1}
+        payment = payments.repo.payment(payment["payment_id"]) or payment
+    raise DependencyUnavailable("The payment is changing; notify again")
+
+
+def _confirm(payments: Payments, payment: dict[str, Any]) -> str | None:
+    """None when the order took this payment; why not otherwise (the money must go back)."""
+    try:
+        answer = payments.confirm(payment["order_id"], payment["payment_id"], payment["amount_fen"])
+    except NotFound:
+        return "ORDER_NOT_FOUND"
+    except Conflict:
+        return "PAID_BY_ANOTHER_PAYMENT"
+    if answer.get("refund_required"):
+        return "ORDER_CANCELLED" if answer.get("status") == "CANCELLED" else "ORDER_REFUSED"
+    return None
+
+
+def refund_late_payment(payments: Payments, payment_id: str, queue_on_failure: bool = False) -> str:
+    """Refund all of a late payment (idempotent: its refund id is derived from the payment). SUCCESS, PROCESSING,
+    or REFUSED (logged for a person to look at). While unfinished, with queue_on_failure, it goes to the late-refund
+    queue, whose handler calls this again until it is done (then its DLQ and alarm)."""
+    payment = payments.repo.payment(payment_id)
+    if payment is None or not payment.get("late_reason"):
+        raise NotFound("No late payment of this id")
+    try:
+        outcome = refund_payment(payments, payment_id, late_refund_id(payment_id), payment["amount_fen"],
+                                 f"paid late: {payment['late_reason']}")  # fmt: skip
+    except RefundRefused as refused:
+        logger.error("a late payment's refund was refused", extra={"payment_id": payment_id, "why": refused.message})
+        metrics.add_metric(name="LateRefundsRefused", unit="Count", value=1)
+        return "REFUSED"
+    except DependencyUnavailable:
+        if not queue_on_failure:
+            raise
+        payments.late_refunds.enqueue(payment_id)  # failing too: the notify answers 5xx and the provider retries
+        return "QUEUED"
+    if outcome == "PROCESSING" and queue_on_failure:
+        payments.late_refunds.enqueue(payment_id)
+    metrics.add_metric(name="LateRefunds", unit="Count", value=1)
+    return outcome
+
+
+# -- refunds -------------------------------------------------------------------------------------------------------
+
+
+def _status_after(payment: dict[str, Any], refunds: dict[str, dict[str, Any]]) -> str:
+    succeeded = sum(int(r["amount_fen"]) for r in refunds.values() if r["status"] == "SUCCESS")
+    if any(r["status"] in OPEN_REFUND_STATUSES for r in refunds.values()):
+        return "REFUNDING"
+    if succeeded >= payment["amount_fen"]:
+        return "REFUNDED"
+    if succeeded > 0:
+        return "PARTIALLY_REFUNDED"
+    return "PAID_LATE" if payment.get("late_reason") else "PAID"
+
+
+def _reserve(payments: Payments, payment_id: str, refund_id: str, amount_fen: int, reason: str,
+             order_id: str | None) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
+    """(payment, refund): the refund recorded PENDING with its amount counted, or the one recorded before."""
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        payment = payments.repo.payment(payment_id)
+        if payment is None or (order_id is not None and payment["order_id"] != order_id):
+            raise NotFound("No such payment of this order")
+        if (existing := payment["refunds"].get(refund_id)) is not None:
+            return payment, existing
+        if payment["status"] not in PAID_STATUSES:
+            raise InvalidState(f"A payment that is {payment['status']} cannot be refunded")
+        if amount_fen <= 0:
+            raise ValidationError("A refund is of at least 1 fen")
+        left = payment["amount_fen"] - payment["refunded_fen"]
+        if amount_fen > left:
+            raise RefundRefused(f"Only {left} fen of this payment can still be refunded, not {amount_fen}")
+        now = iso(utcnow())
+        refund = {"amount_fen": amount_fen, "status": "PENDING", "reason": reason[:200], "requested_at": now,
+                  "updated_at": now}  # fmt: skip
+        refunds = {**payment["refunds"], refund_id: refund}
+        changes = {"refunds": refunds, "refunded_fen": payment["refunded_fen"] + amount_fen,
+                   "status": _status_after(payment, refunds), "updated_at": now}  # fmt: skip
+        if payments.repo.update(payment, changes):
+            return {**payment, **changes, "version": payment["version"] + 1}, refund
+    raise DependencyUnavailable("The payment is changing; try the refund again")
+
+
+def _settle_refund(payments: Payments, payment_id: str, refund_id: str, status: str, detail: dict[str, Any]) -> None:
+    """Record the provider's answer (SUCCESS, PROCESSING or REFUSED: then its amount is free again)."""
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        payment = payments.repo.payment(payment_id)
+        if payment is None:
+            raise NotFound("No such payment")
+        refund = payment["refunds"][refund_id]
+        if refund["status"] not in OPEN_REFUND_STATUSES or refund["status"] == status:
+            return
+        now = iso(utcnow())
+        refunds = {**payment["refunds"], refund_id: {**refund, **detail, "status": status, "updated_at": now}}
+        freed = int(refund["amount_fen"]) if status == "REFUSED" else 0
+        changes = {"refunds": refunds, "refunded_fen": payment["refunded_fen"] - freed,
+                   "status": _status_after(payment, refunds), "updated_at": now}  # fmt: skip
+        if payments.repo.update(payment, changes):
+            return
+    raise DependencyUnavailable("The payment is changing; try the refund again")
+
+
+def refund_payment(payments: Payments, payment_id: str, refund_id: str, amount_fen: int, reason: str = "",
+                   order_id: str | None = None) -> str:  # fmt: skip
+    """Refund amount_fen of a payment through its channel, once per refund_id: SUCCESS or PROCESSING (asking again
+    later asks the provider again, with the same refund id, and returns its new answer). RefundRefused (409) when
+    the provider refuses or more than what is left is asked; DependencyUnavailable (502) while it cannot be reached."""
+    payment, refund = _reserve(payments, payment_id, refund_id, amount_fen, reason, order_id)
+    if refund["status"] == "SUCCESS":
+        return "SUCCESS"
+    if refund["status"] == "REFUSED":
+        raise RefundRefused(str(refund.get("message") or "The payment provider refused this refund"))
+    try:
+        channel = payments.channels(payment["channel"])
+    except NotFound:
+        raise DependencyUnavailable(f"The {payment['channel']} channel is not configured") from None
+    try:
+        result = channel.refund(payment_id, refund_id, int(refund["amount_fen"]), payment["amount_fen"])
+    except RefundRefused as refused:
+        _settle_refund(payments, payment_id, refund_id, "REFUSED", {"message": refused.message})
+        metrics.add_metric(name="RefundsRefused", unit="Count", value=1)
+        raise
+    except DependencyUnavailable:
+        metrics.add_metric(name="RefundsUnreachable", unit="Count", value=1)
+        raise
+    _settle_refund(payments, payment_id, refund_id, result.status, {"provider_refund_id": result.provider_refund_id})
+    metrics.add_metric(name="Refunds" if result.status == "SUCCESS" else "RefundsProcessing", unit="Count", value=1)
+    return result.status
+
+
+def refund_order_payment(order: dict[str, Any], refund_id: str, amount_fen: int, reason: str = "") -> str:
+    """For the order refund saga: refund amount_fen of the payment that paid this order (order["payment"]
+    ["payment_id"]) through its channel, once per refund_id. "SUCCESS" or "PROCESSING" (call again later with the
+    same refund_id for the new state); DependencyUnavailable while the provider cannot be reached (retry);
+    chalicelib.payments.channels.RefundRefused (409) when it refuses, or more than what is left is asked."""
+    from chalicelib.payments.wiring import production_payments
+
+    payment_id = str((order.get("payment") or {}).get("payment_id") or "")
+    if not payment_id:
+        raise InvalidState("This order was not paid")
+    return refund_payment(production_payments(), payment_id, refund_id, amount_fen, reason, str(order["order_id"]))
+
+
+def notify_error_is_retryable(error: DomainError) -> bool:
+    """Whether the provider should notify again (our failure) rather than be told its notify is refused."""
+    return error.status >= 500

@@ -1,0 +1,197 @@
+"""WeChat Pay API v3: native pay (code_url), signed notifies with AES-256-GCM resources, domestic refunds."""
+
+from __future__ import annotations
+
+import functools
+import json
+import secrets
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from chalicelib.clock import epoch_seconds, iso
+from chalicelib.errors import DependencyUnavailable, InvalidState
+from chalicelib.payments.channels import (
+    InvalidNotification,
+    NotifyAck,
+    PaymentChannel,
+    PaymentNotice,
+    PaymentRequest,
+    RefundRefused,
+    RefundResult,
+    header,
+)
+from chalicelib.payments.config import WeChatPayConfig
+from chalicelib.payments.crypto import aes_gcm_decrypt, load_private_key, load_public_key, rsa_sign, rsa_verify
+from chalicelib.payments.transport import PaymentTransport, ProviderResponse
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
+
+AUTH_SCHEME = "WECHATPAY2-SHA256-RSA2048"
+MAX_CLOCK_SKEW_SECONDS = 300
+NATIVE_PATH, REFUND_PATH = "/v3/pay/transactions/native", "/v3/refund/domestic/refunds"
+# Answers that mean our own set-up is wrong or WeChat Pay is busy: the caller should retry later, not give up.
+UPSTREAM_CODES = frozenset({"SIGN_ERROR", "MCH_NOT_EXISTS", "NO_AUTH", "SYSTEM_ERROR", "FREQUENCY_LIMITED"})
+
+
+def request_message(method: str, url: str, timestamp: str, nonce: str, body: str) -> str:
+    """What a merchant signs: METHOD\\nURL (path and query)\\nTIMESTAMP\\nNONCE\\nBODY\\n."""
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    return f"{method}\n{target}\n{timestamp}\n{nonce}\n{body}\n"
+
+
+def answer_message(timestamp: str, nonce: str, body: bytes) -> bytes:
+    """What WeChat Pay signs on its answers and notifies: TIMESTAMP\\nNONCE\\nBODY\\n."""
+    return f"{timestamp}\n{nonce}\n".encode() + body + b"\n"
+
+
+def rfc3339_china(moment: datetime) -> str:
+    from chalicelib.payments.alipay import CHINA
+
+    return moment.astimezone(CHINA).isoformat(timespec="seconds")
+
+
+class WeChatPayChannel(PaymentChannel):
+    name = "wechat"
+
+    def __init__(self, config: WeChatPayConfig, notify_url: str, transport: PaymentTransport) -> None:
+        self.config, self.notify_url, self.transport = config, notify_url, transport
+
+    @functools.cached_property
+    def _private_key(self) -> RSAPrivateKey:
+        return load_private_key(self.config.private_key)
+
+    @functools.cached_property
+    def _platform_key(self) -> RSAPublicKey:
+        return load_public_key(self.config.platform_public_key)
+
+    def authorization(self, method: str, url: str, body: str, timestamp: int | None = None, nonce: str = "") -> str:
+        """The Authorization header of a v3 API call."""
+        stamp, nonce = str(epoch_seconds() if timestamp is None else timestamp), nonce or secrets.token_hex(16).upper()
+        signature = rsa_sign(self._private_key, request_message(method, url, stamp, nonce, body).encode())
+        return (
+            f'{AUTH_SCHEME} mchid="{self.config.mch_id}",nonce_str="{nonce}",signature="{signature}",'
+            f'timestamp="{stamp}",serial_no="{self.config.mch_serial_no}"'
+        )
+
+    def signed_by_wechat(self, headers: dict[str, str], body: bytes) -> bool:
+        """Whether WeChat Pay's platform key signed this body, recently, under the serial we know."""
+        stamp, nonce = header(headers, "Wechatpay-Timestamp"), header(headers, "Wechatpay-Nonce")
+        signature, serial = header(headers, "Wechatpay-Signature"), header(headers, "Wechatpay-Serial")
+        if not (stamp.isdigit() and nonce and signature) or serial != self.config.platform_serial:
+            return False
+        if abs(epoch_seconds() - int(stamp)) > MAX_CLOCK_SKEW_SECONDS:
+            return False
+        return rsa_verify(self._platform_key, answer_message(stamp, nonce, body), signature)
+
+    def _call(self, path: str, fields: dict[str, Any]) -> tuple[ProviderResponse, dict[str, Any]]:
+        url = f"{self.config.api_base}{path}"
+        body = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+        headers = {
+            "Authorization": self.authorization("POST", url, body),
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
+        response = self.transport.post(url, body.encode(), headers)
+        try:
+            answer = json.loads(response.body) if response.body else {}
+        except (ValueError, UnicodeDecodeError):
+            answer = None
+        if not isinstance(answer, dict) or response.status >= 500 or response.status == 429:
+            raise DependencyUnavailable("WeChat Pay failed or answered nonsense")
+        if response.status < 300 and not self.signed_by_wechat(response.headers, response.body):
+            raise DependencyUnavailable("WeChat Pay's answer is not signed by WeChat Pay")
+        if response.status >= 300 and response.status not in (400, 403, 404):
+            raise DependencyUnavailable(f"WeChat Pay answered {response.status}")
+        if response.status >= 300 and str(answer.get("code")) in UPSTREAM_CODES:
+            raise DependencyUnavailable(f"WeChat Pay refused our call: {answer.get('code')}")
+        return response, answer
+
+    def start(self, request: PaymentRequest) -> dict[str, Any]:
+        """pay_params.code_url: the weixin:// link the page shows as a QR code for the payer to scan."""
+        fields: dict[str, Any] = {
+            "appid": self.config.app_id,
+            "mchid": self.config.mch_id,
+            "description": request.subject[:127],
+            "out_trade_no": request.payment_id,
+            "notify_url": self.notify_url,
+            "amount": {"total": request.amount_fen, "currency": "CNY"},
+        }
+        if request.expires_at is not None:
+            fields["time_expire"] = rfc3339_china(request.expires_at)
+        response, answer = self._call(NATIVE_PATH, fields)
+        if response.status >= 300:
+            raise InvalidState(f"WeChat Pay: {answer.get('message') or answer.get('code')}")
+        code_url = answer.get("code_url")
+        if not isinstance(code_url, str) or not code_url:
+            raise DependencyUnavailable("WeChat Pay answered without a code_url")
+        return {"pay_params": {"code_url": code_url}}
+
+    def verify_notify(self, headers: dict[str, str], body: bytes) -> PaymentNotice:
+        if not self.signed_by_wechat(headers, body):
+            raise InvalidNotification("Bad, stale or unknown WeChat Pay signature")
+        try:
+            envelope = json.loads(body)
+            resource = envelope["resource"]
+            if resource.get("algorithm") != "AEAD_AES_256_GCM":
+                raise InvalidNotification("Unknown resource algorithm")
+            plain = aes_gcm_decrypt(
+                self.config.apiv3_key,
+                str(resource["nonce"]),
+                str(resource["ciphertext"]),
+                str(resource.get("associated_data") or ""),
+            )
+            if plain is None:
+                raise InvalidNotification("The notify's resource does not decrypt with our APIv3 key")
+            transaction = json.loads(plain)
+            total = transaction["amount"]["total"]
+            payment_id, transaction_id = transaction["out_trade_no"], transaction["transaction_id"]
+            state = transaction["trade_state"]
+        except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
+            raise InvalidNotification("The WeChat Pay notify is malformed") from None
+        if transaction.get("mchid") != self.config.mch_id or transaction.get("appid") != self.config.app_id:
+            raise InvalidNotification("The WeChat Pay notify is for another merchant or app")
+        if type(total) is not int or total < 0 or not isinstance(payment_id, str) or not isinstance(state, str):
+            raise InvalidNotification("The WeChat Pay notify has no valid amount")
+        success = state == "SUCCESS"
+        return PaymentNotice(
+            channel=self.name,
+            payment_id=payment_id,
+            amount_fen=total,
+            transaction_id=str(transaction_id),
+            paid_at=_utc(transaction.get("success_time")) if success else None,
+            success=success,
+            provider_status=state,
+        )
+
+    def notify_ack(self, ok: bool) -> NotifyAck:
+        """204 without a body on success; a 4xx with {"code": "FAIL", "message"} makes WeChat Pay retry."""
+        if ok:
+            return 204, "application/json", b""
+        return 400, "application/json", json.dumps({"code": "FAIL", "message": "失败"}, ensure_ascii=False).encode()
+
+    def refund(self, payment_id: str, refund_id: str, amount_fen: int, total_fen: int) -> RefundResult:
+        """POST /v3/refund/domestic/refunds; out_refund_no = refund_id, so a retry is the same refund."""
+        fields = {
+            "out_trade_no": payment_id,
+            "out_refund_no": refund_id,
+            "amount": {"refund": amount_fen, "total": total_fen, "currency": "CNY"},
+        }
+        response, answer = self._call(REFUND_PATH, fields)
+        if response.status >= 300:
+            raise RefundRefused(f"WeChat Pay: {answer.get('message') or answer.get('code')}")
+        status = answer.get("status")
+        if status in ("CLOSED", "ABNORMAL"):
+            raise RefundRefused(f"WeChat Pay: the refund is {status}")
+        if status not in ("SUCCESS", "PROCESSING") or answer.get("out_refund_no") != refund_id:
+            raise DependencyUnavailable("WeChat Pay answered a refund we did not ask for")
+        return RefundResult(refund_id, payment_id, amount_fen, status, str(answer.get("refund_id", "")))
+
+
+def _utc(text: Any) -> str | None:
+    try:
+        return iso(datetime.fromisoformat(str(text)).astimezone(UTC))
+    except ValueError:
+        return None
