@@ -21,6 +21,7 @@ from chalice.local import (
     LocalGatewayAuthorizer,
     LocalGatewayException,
     NotAuthorizedError,
+    ThreadedHTTPServer,
 )
 
 GATEWAY_RESPONSES = Path(__file__).resolve().parent.parent / "infra" / "gateway_responses.json"
@@ -123,4 +124,14 @@ def make_local_server(app: Chalice, host: str, port: int, stage: str = "local") 
         # What chalice.local.create_local_server does: make current_request thread-local for the threaded server.
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice
-    return LocalDevServer(app, local_config(stage), host, port, handler_cls=_ContractRequestHandler)
+    return LocalDevServer(
+        app, local_config(stage), host, port, handler_cls=_ContractRequestHandler, server_cls=_ShopHTTPServer
+    )
+
+
+class _ShopHTTPServer(ThreadedHTTPServer):
+    """Chalice's threaded server with a listen backlog for bursts: socketserver's default of 5 pending connections
+    resets clients when a dozen buyers connect at once (seen in the e2e race of 16 buyers on a loaded machine)."""
+
+    request_queue_size = 128
+    daemon_threads = True
