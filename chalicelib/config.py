@@ -42,6 +42,9 @@ class Settings:
     orders_table: str = ""
     state_machine_order_arn: str = ""
     order_tasks_dlq_url: str = ""
+    analytics_table: str = ""
+    analytics_events_queue_url: str = ""
+    analytics_bucket: str = ""
 
     @property
     def is_local_or_dev(self) -> bool:
@@ -70,6 +73,9 @@ class Settings:
             orders_table=e.get("ORDERS_TABLE") or resource_name("orders", stage),
             state_machine_order_arn=e.get("STATE_MACHINE_ORDER_ARN", ""),
             order_tasks_dlq_url=e.get("ORDER_TASKS_DLQ_URL", ""),
+            analytics_table=e.get("ANALYTICS_TABLE") or resource_name("analytics", stage),
+            analytics_events_queue_url=e.get("ANALYTICS_EVENTS_QUEUE_URL", ""),
+            analytics_bucket=e.get("ANALYTICS_BUCKET", ""),
         )
 
 

@@ -62,6 +62,7 @@ class Operation:
     headers: tuple[tuple[str, bool, str], ...] = ()  # (name, required, description)
     operation_id: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    media_type: str = "application/json"  # of the success body; a view returning another type returns a Response
 
 
 OPERATIONS: list[Operation] = []
@@ -179,10 +180,12 @@ def endpoint(
     status: int = 200,
     errors: tuple[int, ...] = (),
     headers: tuple[tuple[str, bool, str], ...] = (),
+    media_type: str = "application/json",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a route. The view gets path params, and `body`, `query`, `principal`, `request` when declared.
 
     It returns a JSON-able value (dict, list or pydantic model) or a chalice Response, and raises DomainErrors.
+    A route answering something else than JSON (a CSV download) declares its `media_type` and returns a Response.
     """
 
     def register(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -237,6 +240,7 @@ def endpoint(
                 errors=errors,
                 headers=headers,
                 operation_id=view.__name__,
+                media_type=media_type,
             )
         )
         return view

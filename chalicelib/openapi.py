@@ -93,6 +93,8 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
     success: dict[str, Any] = {"description": {201: "Created", 202: "Accepted", 204: "No Content"}.get(op.status, "OK")}
     if op.response is not None:
         success["content"] = {"application/json": {"schema": _schema_ref(op.response, components, "serialization")}}
+    elif op.media_type != "application/json":
+        success["content"] = {op.media_type: {"schema": {"type": "string"}}}
     responses: dict[str, Any] = {str(op.status): success}
     statuses = set(op.errors)
     if op.body is not None or op.query is not None or "{" in op.path:

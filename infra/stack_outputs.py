@@ -11,6 +11,8 @@ OUTPUT_ENV: dict[str, str] = {
     "MarketingTableName": "MARKETING_TABLE",
     "IdempotencyTableName": "IDEMPOTENCY_TABLE",
     "OrdersTableName": "ORDERS_TABLE",
+    "AnalyticsTableName": "ANALYTICS_TABLE",
+    "AnalyticsEventsQueueUrl": "ANALYTICS_EVENTS_QUEUE_URL",
     "OrderTasksDlqUrl": "ORDER_TASKS_DLQ_URL",
     "ProductViewsQueueUrl": "PRODUCT_VIEWS_QUEUE_URL",
     "StockEventsQueueUrl": "STOCK_EVENTS_QUEUE_URL",

@@ -113,6 +113,7 @@ def test_the_tables_have_the_agreed_names_keys_indexes_ttl_and_stream() -> None:
         "shop-${Stage}-marketing",
         "shop-${Stage}-idempotency",
         "shop-${Stage}-orders",
+        "shop-${Stage}-analytics",
     }
     accounts = tables["shop-${Stage}-accounts"]
     catalog = tables["shop-${Stage}-catalog"]
@@ -150,7 +151,7 @@ def test_the_tables_have_the_agreed_names_keys_indexes_ttl_and_stream() -> None:
         assert declared == used
 
 
-@pytest.mark.parametrize("queue_name", ["product-views", "stock-events"])
+@pytest.mark.parametrize("queue_name", ["product-views", "stock-events", "analytics-events"])
 def test_the_queue_sends_a_message_to_its_dead_letter_queue_after_five_failed_receives(queue_name: str) -> None:
     template = load_template()
     queues = {
@@ -169,7 +170,7 @@ def test_every_order_task_retries_and_then_lands_in_the_order_tasks_dead_letter_
     machine = json.loads((Path(__file__).resolve().parents[2] / "infra/statemachines/order.asl.json").read_text())
     tasks = {name: state for name, state in machine["States"].items() if "lambda:invoke" in state.get("Resource", "")}
 
-    assert len(tasks) == 6
+    assert len(tasks) == 11
     for name, state in tasks.items():
         assert state["Retry"] and state["Retry"][0]["BackoffRate"] > 1, name
         assert state["Catch"][-1] == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",

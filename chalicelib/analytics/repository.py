@@ -1,0 +1,97 @@
+"""The analytics table: seen-event markers and roll-up increments written together in one transaction, and reads."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.analytics.models import BuyerDayModel, RollupModel, SeenEventModel, seen_pk
+from chalicelib.analytics.rollup import BUYER_DAY_PK, DAY_PK, Increment
+from chalicelib.dynamo import cancelled_conditions, connection
+
+RANGE_END = "~"  # sorts after every character of our ids, so "<last day>#~" ends a day's keys
+
+
+class AnalyticsRepository(Protocol):
+    """Where the consumer records what it counted and the reports read it back."""
+
+    def seen(self, markers: list[str]) -> set[str]: ...
+    def record(self, markers: list[tuple[str, str]], increments: list[Increment], expires_at: int) -> set[str]:
+        """Add the increments and put the markers (marker, event type) in one transaction; return the markers that
+        already existed (then nothing at all was written)."""
+        ...
+
+    def add_buyer(self, day: str, user_id: str) -> bool:
+        """Mark the user as a buyer of the day and ADD 1 to the day's buyers, once; False if already marked."""
+        ...
+
+    def rollups(self, pk: str, first: str, last: str) -> list[dict[str, Any]]: ...
+    def buyers(self, first: str, last: str) -> set[str]: ...
+
+
+def _rollup_dict(item: RollupModel) -> dict[str, Any]:
+    data: dict[str, Any] = {"sk": item.sk}
+    for name, value in item.attribute_values.items():
+        if name in ("pk", "sk"):
+            continue
+        data[name] = int(value) if isinstance(value, int | float) else value
+    return data
+
+
+class DynamoAnalyticsRepository:
+    """The analytics table through pynamodb; every write is a conditional put or an atomic ADD."""
+
+    def seen(self, markers: list[str]) -> set[str]:
+        if not markers:
+            return set()
+        keys = [(seen_pk(marker), "SEEN") for marker in dict.fromkeys(markers)]
+        found = SeenEventModel.batch_get(keys, consistent_read=True)
+        return {item.pk.removeprefix("EVENT#") for item in found}
+
+    def record(self, markers: list[tuple[str, str]], increments: list[Increment], expires_at: int) -> set[str]:
+        try:
+            with TransactWrite(connection=connection()) as transaction:
+                for marker, event_type in markers:
+                    transaction.save(
+                        SeenEventModel(seen_pk(marker), type=event_type, expires_at=expires_at),
+                        condition=SeenEventModel.pk.does_not_exist(),
+                    )
+                for increment in increments:
+                    transaction.update(RollupModel(increment.pk, increment.sk), actions=_actions(increment))
+        except TransactWriteError as error:
+            refused = cancelled_conditions(error)[: len(markers)]
+            already = {marker for (marker, _), failed in zip(markers, refused, strict=False) if failed}
+            if not already:
+                raise
+            return already
+        return set()
+
+    def add_buyer(self, day: str, user_id: str) -> bool:
+        try:
+            with TransactWrite(connection=connection()) as transaction:
+                transaction.save(
+                    BuyerDayModel(BUYER_DAY_PK, f"{day}#{user_id}", user_id=user_id),
+                    condition=BuyerDayModel.pk.does_not_exist(),
+                )
+                transaction.update(RollupModel(DAY_PK, day), actions=[RollupModel.buyers.add(1)])
+        except TransactWriteError as error:
+            if any(cancelled_conditions(error)[:1]):
+                return False
+            raise
+        return True
+
+    def rollups(self, pk: str, first: str, last: str) -> list[dict[str, Any]]:
+        end = last if pk == DAY_PK else f"{last}#{RANGE_END}"
+        return [_rollup_dict(item) for item in RollupModel.query(pk, RollupModel.sk.between(first, end))]
+
+    def buyers(self, first: str, last: str) -> set[str]:
+        condition = BuyerDayModel.sk.between(first, f"{last}#{RANGE_END}")
+        return {item.user_id for item in BuyerDayModel.query(BUYER_DAY_PK, condition)}
+
+
+def _actions(increment: Increment) -> list[Any]:
+    actions: list[Any] = [getattr(RollupModel, name).add(value) for name, value in increment.counters.items()]
+    actions += [getattr(RollupModel, name).set(value) for name, value in increment.labels.items()]
+    return actions
