@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 from chalicelib.clock import iso, utcnow
-from chalicelib.errors import DependencyUnavailable
+from chalicelib.errors import DependencyUnavailable, DomainError
 from chalicelib.payments.channels import (
     InvalidNotification,
     NotifyAck,
@@ -144,9 +144,10 @@ class AlipayChannel(PaymentChannel):
             provider_status=status,
         )
 
-    def notify_ack(self, ok: bool) -> NotifyAck:
-        """Alipay reads the plain text success; anything else and it notifies again (up to 8 times over 25 hours)."""
-        return 200, "text/plain; charset=utf-8", b"success" if ok else b"failure"
+    def notify_ack(self, error: DomainError | None = None) -> NotifyAck | None:
+        """Alipay reads the plain text success; anything else and it notifies again (up to 8 times over 25 hours).
+        Alipay reads only the body, so a refusal is a 200 with failure (our error bodies would hide the word)."""
+        return 200, "text/plain; charset=utf-8", b"success" if error is None else b"failure"
 
     def refund(self, payment_id: str, refund_id: str, amount_fen: int, total_fen: int) -> RefundResult:
         """alipay.trade.refund; out_request_no = refund_id, so a retried refund is the same refund (fund_change N)."""

@@ -79,8 +79,9 @@ class PaymentChannel:
         """The notice if the provider signed it for this merchant; InvalidNotification (400) otherwise."""
         raise NotImplementedError
 
-    def notify_ack(self, ok: bool) -> NotifyAck:
-        """What the provider expects back: anything else makes it retry the notify."""
+    def notify_ack(self, error: DomainError | None = None) -> NotifyAck | None:
+        """What the provider expects back: its success answer, or (error) an answer that makes it notify again.
+        None: answer with the API's own error body (the sandbox)."""
         raise NotImplementedError
 
     def refund(self, payment_id: str, refund_id: str, amount_fen: int, total_fen: int) -> RefundResult:

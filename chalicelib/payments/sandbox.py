@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from chalicelib.clock import epoch_seconds, iso
-from chalicelib.errors import DependencyUnavailable
+from chalicelib.errors import DependencyUnavailable, DomainError
 from chalicelib.payments.channels import (
     InvalidNotification,
     NotifyAck,
@@ -99,9 +99,9 @@ class SandboxChannel(PaymentChannel):
             provider_status=str(status),
         )
 
-    def notify_ack(self, ok: bool) -> NotifyAck:
-        body = {"ok": True} if ok else {"ok": False, "message": "refused"}
-        return (200 if ok else 400), "application/json", json.dumps(body).encode()
+    def notify_ack(self, error: DomainError | None = None) -> NotifyAck | None:
+        """200 {"ok": true}; a refusal is the API's error body (the gateway never retries: the payer pays again)."""
+        return (200, "application/json", b'{"ok":true}') if error is None else None
 
     def refund(self, payment_id: str, refund_id: str, amount_fen: int, total_fen: int) -> RefundResult:
         fields = {"payment_id": payment_id, "refund_id": refund_id, "amount_fen": amount_fen, "total_fen": total_fen}

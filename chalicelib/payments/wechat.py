@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from chalicelib.clock import epoch_seconds, iso
-from chalicelib.errors import DependencyUnavailable, InvalidState
+from chalicelib.errors import DependencyUnavailable, DomainError, InvalidState
 from chalicelib.payments.channels import (
     InvalidNotification,
     NotifyAck,
@@ -166,11 +166,13 @@ class WeChatPayChannel(PaymentChannel):
             provider_status=state,
         )
 
-    def notify_ack(self, ok: bool) -> NotifyAck:
-        """204 without a body on success; a 4xx with {"code": "FAIL", "message"} makes WeChat Pay retry."""
-        if ok:
+    def notify_ack(self, error: DomainError | None = None) -> NotifyAck | None:
+        """204 without a body on success; a 4xx/5xx with {"code": "FAIL", "message"} makes WeChat Pay notify again
+        (up to 15 times over 24 hours): 400 for a notify we refuse, our 5xx when we failed after verifying it."""
+        if error is None:
             return 204, "application/json", b""
-        return 400, "application/json", json.dumps({"code": "FAIL", "message": "失败"}, ensure_ascii=False).encode()
+        body = json.dumps({"code": "FAIL", "message": error.message}, ensure_ascii=False).encode()
+        return (error.status if error.status >= 500 else 400), "application/json", body
 
     def refund(self, payment_id: str, refund_id: str, amount_fen: int, total_fen: int) -> RefundResult:
         """POST /v3/refund/domestic/refunds; out_refund_no = refund_id, so a retry is the same refund."""

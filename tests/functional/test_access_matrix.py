@@ -96,6 +96,7 @@ OWNED_OBJECT_ROUTES: dict[tuple[str, str], tuple[Callable[..., Any], dict[str, A
     ("DELETE", "/me/reservations/{sku_id}"): (victims_reservation, None),
     ("GET", "/orders/{order_id}"): (victims_order, None),
     ("POST", "/orders/{order_id}/cancel"): (victims_order, None),
+    ("POST", "/orders/{order_id}/pay"): (victims_order, {"channel": "sandbox"}),
     ("POST", "/orders/{order_id}/receive"): (victims_order, None),
     ("GET", "/orders/{order_id}/tracking"): (victims_order, None),
     ("POST", "/orders/{order_id}/reviews"): (

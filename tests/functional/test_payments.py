@@ -1,35 +1,337 @@
-"""Payments on moto: the Dynamo repository's conditional writes."""
+"""Payments through the HTTP API on moto, with the real order state machine and the gateway emulators: pay and the
+order is PAID (its execution goes on to await shipment); forged, wrong-amount, unknown and duplicate notifies change
+nothing; a payment after cancellation is refunded automatically; the refund function of the order saga."""
 
 from __future__ import annotations
 
+import json
+import urllib.request
+from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
+import pytest
+
+from app import app
+from chalicelib.payments import service
+from chalicelib.payments.channels import RefundRefused
 from chalicelib.payments.repository import DynamoPaymentsRepository
+from local import lambda_dispatch
+from local.payment_gateways import (
+    ALIPAY_APP_ID,
+    WECHAT_APP_ID,
+    WECHAT_MCH_ID,
+    GatewayKeys,
+    PaymentGateways,
+    alipay_notify_body,
+    alipay_notify_fields,
+    new_private_key,
+    wechat_notify,
+    wechat_transaction,
+)
+from local.payment_gateways import sandbox_signing as sandbox
+from tests.functional.conftest import ShopClient, register_and_login
+from tests.functional.test_orders import (  # noqa: F401 - fixtures
+    order_of,
+    place,
+    shopper,
+    stop_running_executions,
+    timers,
+    wait_for_status,
+    wait_for_token,
+)
+
+NOTIFY_BASE = "http://shop.test"
+Deliver = Callable[[str, bytes, dict[str, str]], tuple[int, str]]
 
 
-def _payment(payment_id: str, order_id: str = "o_1", channel: str = "sandbox") -> dict[str, Any]:
-    return {"payment_id": payment_id, "order_id": order_id, "user_id": "u_1", "channel": channel, "amount_fen": 500,
-            "status": "CREATED", "late_reason": None, "transaction_id": None, "created_at": "2026-01-01T00:00:00Z",
-            "updated_at": "2026-01-01T00:00:00Z", "paid_at": None, "refunded_fen": 0}  # fmt: skip
+@pytest.fixture(scope="module", autouse=True)
+def order_tasks_run_in_process(provisioned_aws: dict[str, str]) -> Iterator[None]:
+    lambda_dispatch.install(app, "local")
+    yield
+    stop_running_executions()
+    lambda_dispatch.uninstall()
 
 
-def test_an_order_has_one_open_payment_per_channel_and_writes_are_conditional_on_the_version(
-    aws_env: dict[str, str],
+@pytest.fixture(scope="module")
+def gateway_keys() -> GatewayKeys:
+    return GatewayKeys()
+
+
+@pytest.fixture
+def delivered() -> list[tuple[str, bytes, dict[str, str]]]:
+    return []
+
+
+@pytest.fixture
+def gateways(
+    client: ShopClient,
+    gateway_keys: GatewayKeys,
+    monkeypatch: pytest.MonkeyPatch,
+    delivered: list[tuple[str, bytes, dict[str, str]]],
+) -> Iterator[PaymentGateways]:
+    """The emulated providers on loopback; their notifies go into the app through the test client."""
+
+    def deliver(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        delivered.append((url, body, headers))
+        return post_notify(client, urlsplit(url).path, body, headers)
+
+    running = PaymentGateways(keys=gateway_keys, deliver=deliver).start()
+    for name, value in running.env(notify_base=NOTIFY_BASE).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("PAYMENT_HTTP_TIMEOUT_SECONDS", "2")
+    yield running
+    running.stop()
+
+
+def post_notify(client: ShopClient, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    response = client.http.request("POST", path, headers={k.lower(): v for k, v in headers.items()}, body=body)
+    text = response.body.decode() if isinstance(response.body, bytes) else str(response.body or "")
+    return response.status_code, text
+
+
+def start_paying(client: ShopClient, token: str, order_id: str, channel: str) -> dict[str, Any]:
+    status, body, _ = client.call("POST", f"/orders/{order_id}/pay", {"channel": channel}, token=token)
+    assert status == 200, body
+    return dict(body)
+
+
+def open_pay_page(started: dict[str, Any]) -> None:
+    """What the payer's browser does with a pay_url (the WeChat code_url needs nothing: the order was placed)."""
+    if started.get("pay_url"):
+        with urllib.request.urlopen(started["pay_url"], timeout=5) as page:  # noqa: S310 - the emulator on loopback
+            assert page.status == 200
+
+
+def new_order(client: ShopClient, buyer: dict[str, Any], key: str) -> dict[str, Any]:
+    status, order = place(client, buyer, key=key)
+    assert status == 201, order
+    return dict(order)
+
+
+def payment(payment_id: str) -> dict[str, Any]:
+    found = DynamoPaymentsRepository().payment(payment_id)
+    assert found is not None
+    return found
+
+
+def test_paying_through_the_sandbox_pay_url_pays_the_order_and_its_execution_goes_on_to_await_shipment(
+    client: ShopClient, shopper: dict[str, Any], gateways: PaymentGateways, timers: Any
 ) -> None:
-    repo = DynamoPaymentsRepository()
+    order = new_order(client, shopper, "k-pay")
+    started = start_paying(client, shopper["token"], order["order_id"], "sandbox")
+    assert started["amount_fen"] == order["amounts"]["payable_fen"] and started["channel"] == "sandbox"
+    again = start_paying(client, shopper["token"], order["order_id"], "sandbox")
+    assert again["payment_id"] == started["payment_id"]
 
-    assert repo.create(_payment("pay_a"))
-    assert not repo.create(_payment("pay_b"))  # the same order and channel: the open one stays
-    assert repo.create(_payment("pay_c", channel="alipay"))
-    assert repo.open_payment_id("o_1", "sandbox") == "pay_a"
-    read = repo.payment("pay_a")
-    assert read is not None and read["version"] == 0 and read["refunds"] == {}
+    request = urllib.request.Request(started["pay_url"], data=b"", method="POST")  # noqa: S310 - loopback
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - the emulator on loopback
+        assert json.loads(answer.read())["notify_status"] == 200
 
-    assert repo.update(read, {"status": "PAID", "refunds": {"r1": {"amount_fen": 1}}}, close=True)
-    assert not repo.update(read, {"status": "CLOSED"})  # a stale read
-    after = repo.payment("pay_a")
-    assert after is not None
-    assert (after["status"], after["version"], after["refunds"]) == ("PAID", 1, {"r1": {"amount_fen": 1}})
-    assert repo.open_payment_id("o_1", "sandbox") is None
-    assert repo.update(after, {"updated_at": "2026-01-02T00:00:00Z"}, close=True)  # closing twice is harmless
-    assert repo.payment("missing") is None
+    paid = order_of(client, shopper["token"], order["order_id"])
+    assert paid["status"] == "PAID"
+    wait_for_token(order["order_id"], "shipment_token")  # the execution left AwaitPayment
+    assert payment(started["payment_id"])["status"] == "PAID"
+    status, body, _ = client.call("POST", f"/orders/{order['order_id']}/pay", {"channel": "sandbox"},
+                                  token=shopper["token"])  # fmt: skip
+    assert (status, body["code"]) == (409, "INVALID_STATE")
+
+
+@pytest.mark.parametrize("channel", ["alipay", "wechat"])
+def test_paying_through_alipay_or_wechat_pay_pays_the_order(
+    client: ShopClient, shopper: dict[str, Any], gateways: PaymentGateways, channel: str
+) -> None:
+    order = new_order(client, shopper, f"k-{channel}")
+    started = start_paying(client, shopper["token"], order["order_id"], channel)
+    if channel == "wechat":
+        assert started["pay_params"]["code_url"].startswith("weixin://wxpay/bizpayurl")
+    open_pay_page(started)
+
+    status, answer = gateways.pay(channel, started["payment_id"])
+
+    assert (status, answer) == ((200, "success") if channel == "alipay" else (204, ""))
+    assert order_of(client, shopper["token"], order["order_id"])["status"] == "PAID"
+
+
+def forged_notify(channel: str, payment_id: str, amount: int) -> tuple[dict[str, str], bytes]:
+    """A well-formed notify signed with a key that is not the provider's."""
+    if channel == "alipay":
+        fields = alipay_notify_fields(ALIPAY_APP_ID, payment_id, amount, "2026000000")
+        return {"Content-Type": "application/x-www-form-urlencoded"}, alipay_notify_body(new_private_key(), fields)
+    if channel == "wechat":
+        transaction = wechat_transaction(WECHAT_APP_ID, WECHAT_MCH_ID, payment_id, amount, "4200000000")
+        return wechat_notify(new_private_key(), "PUB_KEY_ID_FORGED", b"0" * 32, transaction)
+    notice = {"payment_id": payment_id, "amount_fen": amount, "trade_no": "SBX1", "status": "SUCCESS",
+              "paid_at": "2026-01-01T00:00:00Z"}  # fmt: skip
+    return sandbox.signed_headers(b"not-the-secret", notice), sandbox.canonical(notice)
+
+
+def signed_notify(keys: GatewayKeys, channel: str, payment_id: str, amount: int) -> tuple[dict[str, str], bytes]:
+    """A notify signed as the provider signs it (for a payment it may never have seen)."""
+    if channel == "alipay":
+        fields = alipay_notify_fields(ALIPAY_APP_ID, payment_id, amount, "2026000001")
+        return {"Content-Type": "application/x-www-form-urlencoded"}, alipay_notify_body(keys.alipay, fields)
+    if channel == "wechat":
+        transaction = wechat_transaction(WECHAT_APP_ID, WECHAT_MCH_ID, payment_id, amount, "4200000001")
+        return wechat_notify(keys.wechat_platform, keys.wechat_platform_serial, keys.apiv3_key, transaction)
+    notice = {"payment_id": payment_id, "amount_fen": amount, "trade_no": "SBX2", "status": "SUCCESS",
+              "paid_at": "2026-01-01T00:00:00Z"}  # fmt: skip
+    return sandbox.signed_headers(keys.sandbox_secret, notice), sandbox.canonical(notice)
+
+
+def assert_refused(channel: str, status: int, text: str) -> None:
+    """Each provider is told the way it understands (and so notifies again, which changes nothing either)."""
+    if channel == "alipay":
+        assert (status, text) == (200, "failure")
+    elif channel == "wechat":
+        assert status == 400 and json.loads(text)["code"] == "FAIL"
+    else:
+        assert status == 400 and json.loads(text)["code"] == "INVALID_NOTIFICATION"
+
+
+@pytest.mark.parametrize("channel", ["sandbox", "alipay", "wechat"])
+@pytest.mark.parametrize("case", ["forged signature", "wrong amount", "unknown payment"])
+def test_a_forged_notify_one_of_another_amount_or_of_no_payment_is_refused_and_changes_nothing(
+    client: ShopClient,
+    shopper: dict[str, Any],
+    gateways: PaymentGateways,
+    gateway_keys: GatewayKeys,
+    channel: str,
+    case: str,
+) -> None:
+    order = new_order(client, shopper, f"k-{channel}-{case}")
+    started = start_paying(client, shopper["token"], order["order_id"], channel)
+    payable = started["amount_fen"]
+    if case == "forged signature":
+        headers, body = forged_notify(channel, started["payment_id"], payable)
+    elif case == "wrong amount":
+        headers, body = signed_notify(gateway_keys, channel, started["payment_id"], payable - 1)
+    else:
+        headers, body = signed_notify(gateway_keys, channel, "pay_00000000000000000000000000", payable)
+
+    status, text = post_notify(client, f"/payments/{channel}/notify", body, headers)
+
+    assert_refused(channel, status, text)
+    assert order_of(client, shopper["token"], order["order_id"])["status"] == "PENDING_PAYMENT"
+    assert payment(started["payment_id"])["status"] == "CREATED"
+
+
+def test_a_duplicate_notify_is_acknowledged_and_changes_nothing(
+    client: ShopClient,
+    shopper: dict[str, Any],
+    gateways: PaymentGateways,
+    delivered: list[tuple[str, bytes, dict[str, str]]],
+) -> None:
+    order = new_order(client, shopper, "k-dup")
+    started = start_paying(client, shopper["token"], order["order_id"], "wechat")
+    gateways.pay("wechat", started["payment_id"])
+    recorded = payment(started["payment_id"])
+    paid = order_of(client, shopper["token"], order["order_id"])
+
+    url, body, headers = delivered[-1]
+    status, _ = post_notify(client, urlsplit(url).path, body, headers)
+
+    assert status == 204
+    assert payment(started["payment_id"]) == recorded
+    assert order_of(client, shopper["token"], order["order_id"]) == paid
+
+
+@pytest.mark.parametrize("channel", ["sandbox", "alipay", "wechat"])
+def test_a_payment_arriving_after_the_order_was_cancelled_is_recorded_and_refunded_through_its_channel(
+    client: ShopClient, shopper: dict[str, Any], gateways: PaymentGateways, channel: str
+) -> None:
+    order = new_order(client, shopper, f"k-late-{channel}")
+    started = start_paying(client, shopper["token"], order["order_id"], channel)
+    open_pay_page(started)
+    status, body, _ = client.call("POST", f"/orders/{order['order_id']}/cancel", token=shopper["token"])
+    assert status == 200, body
+
+    status, _ = gateways.pay(channel, started["payment_id"])
+
+    assert 200 <= status < 300
+    late = payment(started["payment_id"])
+    assert (late["status"], late["late_reason"], late["refunded_fen"]) == (
+        "REFUNDED", "ORDER_CANCELLED", started["amount_fen"])  # fmt: skip
+    at_provider = gateways.payment(channel, started["payment_id"])
+    assert at_provider is not None and at_provider.refunded_fen == started["amount_fen"]
+    assert list(at_provider.refunds) == [service.late_refund_id(started["payment_id"])]
+    assert order_of(client, shopper["token"], order["order_id"])["status"] == "CANCELLED"
+
+
+def test_a_second_payment_of_a_paid_order_is_refunded_and_the_first_pays_it(
+    client: ShopClient, shopper: dict[str, Any], gateways: PaymentGateways
+) -> None:
+    order = new_order(client, shopper, "k-twice")
+    first = start_paying(client, shopper["token"], order["order_id"], "sandbox")
+    second = start_paying(client, shopper["token"], order["order_id"], "wechat")
+    open_pay_page(first)
+
+    gateways.pay("sandbox", first["payment_id"])
+    gateways.pay("wechat", second["payment_id"])
+
+    assert payment(first["payment_id"])["status"] == "PAID"
+    assert payment(second["payment_id"])["status"] == "REFUNDED"
+    at_provider = gateways.payment("wechat", second["payment_id"])
+    assert at_provider is not None and at_provider.refunded_fen == second["amount_fen"]
+
+
+def test_paying_is_only_for_my_unpaid_order_through_a_configured_channel(
+    client: ShopClient, shopper: dict[str, Any], gateways: PaymentGateways, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order = new_order(client, shopper, "k-rules")
+    path = f"/orders/{order['order_id']}/pay"
+    stranger = register_and_login(client, "mallory")
+
+    assert client.call("POST", path, {"channel": "sandbox"}, token=stranger)[0] == 404
+    assert client.call("POST", path, {"channel": "bitcoin"}, token=shopper["token"])[1]["code"] == "VALIDATION_ERROR"
+    monkeypatch.delenv("ALIPAY_APP_ID")
+    status, body, _ = client.call("POST", path, {"channel": "alipay"}, token=shopper["token"])
+    assert (status, body["code"]) == (400, "VALIDATION_ERROR")
+    assert client.call("POST", "/payments/bitcoin/notify", b"x")[0] == 404
+    assert client.call("POST", "/orders/o_missing/pay", {"channel": "sandbox"}, token=shopper["token"])[0] == 404
+
+
+def test_the_order_saga_refunds_through_the_paying_channel_once_per_refund_id_and_never_more_than_paid(
+    client: ShopClient, shopper: dict[str, Any], gateways: PaymentGateways
+) -> None:
+    placed = new_order(client, shopper, "k-refund")
+    started = start_paying(client, shopper["token"], placed["order_id"], "alipay")
+    open_pay_page(started)
+    gateways.pay("alipay", started["payment_id"])
+    from chalicelib.orders.wiring import shop
+
+    order = shop().orders.order(placed["order_id"])
+    assert order is not None and order["payment"]["payment_id"] == started["payment_id"]
+    amount = started["amount_fen"]
+
+    assert service.refund_order_payment(order, "rf_1", amount - 100, "退货") == "SUCCESS"
+    assert service.refund_order_payment(order, "rf_1", amount - 100, "退货") == "SUCCESS"
+    with pytest.raises(RefundRefused):
+        service.refund_order_payment(order, "rf_2", 101)
+    assert service.refund_order_payment(order, "rf_3", 100) == "SUCCESS"
+
+    at_provider = gateways.payment("alipay", started["payment_id"])
+    assert at_provider is not None and at_provider.refunds == {"rf_1": amount - 100, "rf_3": 100}
+    assert payment(started["payment_id"])["status"] == "REFUNDED"
+
+
+def test_a_refund_while_the_provider_is_down_is_retryable_and_the_retry_refunds_once(
+    client: ShopClient, shopper: dict[str, Any], gateways: PaymentGateways
+) -> None:
+    from chalicelib.errors import DependencyUnavailable
+    from chalicelib.orders.wiring import shop
+
+    placed = new_order(client, shopper, "k-down")
+    started = start_paying(client, shopper["token"], placed["order_id"], "wechat")
+    gateways.pay("wechat", started["payment_id"])
+    order = shop().orders.order(placed["order_id"])
+    assert order is not None
+    gateways.fail("error")
+
+    with pytest.raises(DependencyUnavailable):
+        service.refund_order_payment(order, "rf_1", started["amount_fen"])
+    gateways.fail("none")
+
+    assert service.refund_order_payment(order, "rf_1", started["amount_fen"]) == "SUCCESS"
+    at_provider = gateways.payment("wechat", started["payment_id"])
+    assert at_provider is not None and at_provider.refunds == {"rf_1": started["amount_fen"]}

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from chalicelib.errors import NotFound
+from chalicelib.errors import DependencyUnavailable, NotFound
 from chalicelib.payments.alipay import AlipayChannel, notify_sign_content, request_sign_content, signed_response
 from chalicelib.payments.channels import (
     InvalidNotification,
@@ -151,8 +151,8 @@ def test_a_notify_signed_by_alipay_is_a_successful_payment(
     assert (notice.payment_id, notice.amount_fen, notice.success) == ("P20261124001", 12345, True)
     assert notice.transaction_id == "2026112422001400001"
     assert notice.paid_at == "2026-11-24T08:00:05Z"
-    assert alipay.notify_ack(True) == (200, "text/plain; charset=utf-8", b"success")
-    assert alipay.notify_ack(False)[2] == b"failure"
+    assert alipay.notify_ack() == (200, "text/plain; charset=utf-8", b"success")
+    assert alipay.notify_ack(InvalidNotification("forged"))[2] == b"failure"
 
 
 def test_a_closed_alipay_trade_is_a_verified_notice_of_no_payment(
@@ -254,9 +254,10 @@ def test_a_wechat_notify_signed_by_the_platform_decrypts_to_a_successful_payment
     assert (notice.payment_id, notice.amount_fen, notice.success) == ("P20261124001", 12345, True)
     assert notice.transaction_id == "4200000000202611240001"
     assert notice.paid_at == "2026-11-24T08:00:05Z"
-    assert wechat.notify_ack(True)[0] == 204
-    status, _, fail_body = wechat.notify_ack(False)
-    assert status == 400 and json.loads(fail_body)["code"] == "FAIL"
+    assert wechat.notify_ack()[0] == 204
+    assert wechat.notify_ack(InvalidNotification("forged"))[:2] == (400, "application/json")
+    status, _, fail_body = wechat.notify_ack(DependencyUnavailable("down"))
+    assert status == 502 and json.loads(fail_body)["code"] == "FAIL"
 
 
 def test_wechat_notify_headers_are_read_whatever_their_case(

@@ -40,10 +40,16 @@ def _receiver_handler(receiver: NotifyReceiver) -> type[BaseHTTPRequestHandler]:
             channel = receiver.channels[self.path.split("/")[2]]
             try:
                 receiver.notices.append(channel.verify_notify(dict(self.headers.items()), body))
-                status, content_type, answer = channel.notify_ack(True)
+                ack = channel.notify_ack()
             except DomainError as error:
                 receiver.refusals.append(error.message)
-                status, content_type, answer = channel.notify_ack(False)
+                ack = channel.notify_ack(error) or (
+                    error.status,
+                    "application/json",
+                    b'{"code":"%s"}' % error.code.encode(),
+                )
+            assert ack is not None
+            status, content_type, answer = ack
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(answer)))

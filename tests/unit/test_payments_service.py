@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.errors import Conflict, DependencyUnavailable, InvalidState, NotFound, ValidationError
+from chalicelib.errors import Conflict, DependencyUnavailable, DomainError, InvalidState, NotFound, ValidationError
 from chalicelib.payments import service
 from chalicelib.payments.channels import (
     InvalidNotification,
@@ -77,7 +77,7 @@ class FakeChannel(PaymentChannel):
         payment_id, amount, status = body.decode().split(":")
         return PaymentNotice("sandbox", payment_id, int(amount), "T" + payment_id, None, status == "SUCCESS", status)
 
-    def notify_ack(self, ok: bool) -> NotifyAck:
+    def notify_ack(self, error: DomainError | None = None) -> NotifyAck | None:
         return 200, "application/json", b"{}"
 
     def refund(self, payment_id: str, refund_id: str, amount_fen: int, total_fen: int) -> RefundResult:
