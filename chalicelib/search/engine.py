@@ -31,22 +31,31 @@ COLUMNS = ("title", "brand", "category", "specs", "description", "pinyin")
 WEIGHTS = (10.0, 5.0, 5.0, 2.0, 1.0, 3.0)
 # Relevance: bm25 (negative, lower is better) scaled up by popularity, so that among equally good text
 # matches the better-selling product comes first.
-POPULARITY_WEIGHT = 0.08
+POPULARITY_WEIGHT = 0.02
+MAX_DROPPED_WORDS = 3  # a relaxed query drops at most this many words from the end
+RANK_WINDOW = MAX_PAGE * MAX_PAGE_SIZE  # relevance scores at most this many matches (the best sellers)
 SUGGEST_TOP_PREFIX = 3  # prefixes up to this many characters have their top suggestions precomputed
 SUGGEST_TOP_KEEP = 10
 QUERY_WEIGHT = 20  # a past query searched n times weighs as much as a product sold 20 * n times
 
+# Rowids follow sales (best seller first, see _write_index), so "by sales" is "by rowid": an index on
+# (category_id) or (brand_id) then already holds the order, since SQLite keeps the rowid as its last column.
 _ORDER = {
-    "sales": "p.sales DESC, p.rowid",
-    "price_asc": "p.price_fen ASC, p.rowid",
-    "price_desc": "p.price_fen DESC, p.rowid",
-    "newest": "p.created_at DESC, p.rowid",
-    "rating": "p.rating_avg DESC, p.review_count DESC, p.rowid",
+    "sales": "f.rowid",
+    "price_asc": "f.price ASC, f.rowid",
+    "price_desc": "f.price DESC, f.rowid",
+    "newest": "f.newest",
+    "rating": "f.rating",
 }
 _CARD_COLUMNS = (
-    "p.product_id, p.title, p.price_fen, p.image_url, p.sales, p.rating_avg, p.review_count, p.category_id,"
-    " p.brand_id, p.brand_name, p.in_stock"
+    "product_id, title, price_fen, image_url, sales, rating_avg, review_count, category_id, brand_id, brand_name,"
+    " in_stock"
 )
+_BM25_WEIGHTS = ", ".join(str(weight) for weight in WEIGHTS)
+
+
+def _no_facets() -> dict[str, list[dict[str, Any]]]:
+    return {"category": [], "brand": []}
 
 
 @dataclass(frozen=True)
@@ -122,9 +131,19 @@ def _write_index(
         CREATE TABLE products (
             rowid INTEGER PRIMARY KEY, product_id TEXT NOT NULL UNIQUE, title TEXT NOT NULL,
             price_fen INTEGER NOT NULL, image_url TEXT, sales INTEGER NOT NULL, rating_avg REAL NOT NULL,
-            review_count INTEGER NOT NULL, popularity REAL NOT NULL, category_id TEXT NOT NULL,
-            brand_id TEXT NOT NULL, brand_name TEXT NOT NULL, created_at TEXT NOT NULL, in_stock INTEGER NOT NULL
+            review_count INTEGER NOT NULL, category_id TEXT NOT NULL, brand_id TEXT NOT NULL,
+            brand_name TEXT NOT NULL, created_at TEXT NOT NULL, in_stock INTEGER NOT NULL
         );
+        -- The narrow twin of products that filters, facets and sorts read: a few integers a row, so scanning
+        -- thousands of matches touches few pages. pair numbers a (category, brand) couple; newest and rating
+        -- are ranks (1 = newest, best rated).
+        CREATE TABLE facets (
+            rowid INTEGER PRIMARY KEY, pair INTEGER NOT NULL, price INTEGER NOT NULL, stock INTEGER NOT NULL,
+            newest INTEGER NOT NULL, rating INTEGER NOT NULL, popularity REAL NOT NULL
+        );
+        CREATE TABLE pairs (pair INTEGER PRIMARY KEY, category_id TEXT NOT NULL, brand_id TEXT NOT NULL);
+        -- Facet counts of a browse without a price filter, precomputed: (pair, in stock) -> products.
+        CREATE TABLE browse_counts (pair INTEGER NOT NULL, stock INTEGER NOT NULL, n INTEGER NOT NULL);
         CREATE VIRTUAL TABLE product_text USING fts5(
             title, brand, category, specs, description, pinyin,
             content = '', tokenize = 'unicode61 remove_diacritics 0'
@@ -144,7 +163,11 @@ def _write_index(
     on_sale.sort(key=lambda d: (-d.sales, -d.review_count, d.product_id))
     categories: dict[str, tuple[str, str | None]] = {}
     brands: dict[str, str] = {}
+    pairs: dict[tuple[str, str], int] = {}
+    newest = _ranks(on_sale, key=lambda d: (d.created_at, d.sales), descending=True)
+    rating = _ranks(on_sale, key=lambda d: (d.rating_avg, d.review_count, d.sales), descending=True)
     product_rows = []
+    facet_rows = []
     text_rows = []
     for rowid, doc in enumerate(on_sale, start=1):
         for depth, (category_id, name) in enumerate(zip(doc.category_path, doc.category_names, strict=False)):
@@ -153,12 +176,19 @@ def _write_index(
         product_rows.append(
             (
                 rowid, doc.product_id, doc.title, doc.price_fen, doc.image_url, doc.sales, doc.rating_avg,
-                doc.review_count, math.log1p(max(doc.sales, 0) + max(doc.review_count, 0)), doc.category_id,
-                doc.brand_id, doc.brand_name, doc.created_at, int(doc.in_stock),
+                doc.review_count, doc.category_id, doc.brand_id, doc.brand_name, doc.created_at, int(doc.in_stock),
             )
         )  # fmt: skip
+        pair = pairs.setdefault((doc.category_id, doc.brand_id), len(pairs) + 1)
+        popularity = math.log1p(max(doc.sales, 0) + max(doc.review_count, 0))
+        facet_rows.append(
+            (rowid, pair, doc.price_fen, int(doc.in_stock), newest[rowid - 1], rating[rowid - 1], popularity)
+        )
         text_rows.append((rowid, *_document_columns(doc)))
-    conn.executemany("INSERT INTO products VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", product_rows)
+    conn.executemany("INSERT INTO products VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", product_rows)
+    conn.executemany("INSERT INTO facets VALUES (?, ?, ?, ?, ?, ?, ?)", facet_rows)
+    conn.executemany("INSERT INTO pairs VALUES (?, ?, ?)", [(n, c, b) for (c, b), n in pairs.items()])
+    conn.execute("INSERT INTO browse_counts SELECT pair, stock, count(*) FROM facets GROUP BY pair, stock")
     conn.executemany(
         "INSERT INTO product_text (rowid, title, brand, category, specs, description, pinyin)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -171,11 +201,10 @@ def _write_index(
     suggestion_count = _write_suggestions(conn, on_sale, popular_queries)
     conn.executescript(
         """
-        CREATE INDEX products_by_category ON products (category_id, sales);
-        CREATE INDEX products_by_brand ON products (brand_id, sales);
-        CREATE INDEX products_by_price ON products (price_fen);
-        CREATE INDEX products_by_created ON products (created_at);
-        CREATE INDEX products_by_rating ON products (rating_avg, review_count);
+        CREATE INDEX facets_by_pair ON facets (pair, stock, price);
+        CREATE INDEX facets_by_price ON facets (price);
+        CREATE INDEX facets_by_newest ON facets (newest);
+        CREATE INDEX facets_by_rating ON facets (rating);
         CREATE INDEX suggestions_by_key ON suggestions (key, weight);
         INSERT INTO product_text (product_text) VALUES ('optimize');
         """
@@ -184,6 +213,15 @@ def _write_index(
     conn.commit()
     conn.execute("VACUUM")
     return len(on_sale), skipped, suggestion_count
+
+
+def _ranks(docs: list[ProductDoc], key: Any, descending: bool) -> list[int]:
+    """Each doc's 1-based place in the order `key` gives (rowid order breaks ties)."""
+    order = sorted(range(len(docs)), key=lambda i: key(docs[i]), reverse=descending)
+    ranks = [0] * len(docs)
+    for place, index in enumerate(order, start=1):
+        ranks[index] = place
+    return ranks
 
 
 def brand_alias(brand_id: str) -> str:
@@ -243,7 +281,7 @@ def _write_suggestions(
     # Short prefixes match most keys: their best suggestions are computed once here, not per keystroke.
     tops: dict[str, list[str]] = defaultdict(list)
     for key, phrase, _weight in sorted(rows, key=lambda row: (-row[2], len(row[1]), row[1])):
-        for length in range(1, min(SUGGEST_TOP_PREFIX, len(key)) + 1):
+        for length in range(min(SUGGEST_TOP_PREFIX, len(key)) + 1):  # length 0: the overall best
             best = tops[key[:length]]
             if len(best) < SUGGEST_TOP_KEEP and phrase not in best:
                 best.append(phrase)
@@ -270,6 +308,9 @@ def _alternatives(word: str) -> list[str]:
         runs = text.latin_runs(variant)
         if len(runs) > 1:
             phrases.append(_quote(" ".join(runs)))
+        parts = text.compound_parts(variant) if variant == word else ()
+        if parts:
+            phrases.append("(" + " AND ".join(map(_quote, parts)) + ")")
     return list(dict.fromkeys(phrases))
 
 
@@ -281,15 +322,19 @@ def _term(word: str, with_pinyin: bool) -> str:
 
 
 def match_expressions(words: list[str]) -> list[tuple[str, bool]]:
-    """(FTS5 MATCH expression, relaxed) to try in turn: all words; all words or their pinyin; any word."""
+    """(FTS5 MATCH expression, relaxed) to try in turn until one matches.
+
+    All words; then all words, each also by its pinyin (a homophone typo such as 华维 still finds 华为); then
+    the query cut short from the end, one word at a time (people type the important word first). Dropping
+    words rather than OR-ing them keeps a relaxed result small and on topic.
+    """
     if not words:
         return []
-    strict = " AND ".join(_term(word, False) for word in words)
-    attempts = [(strict, False)]
+    attempts = [(" AND ".join(_term(word, False) for word in words), False)]
     if any(text.has_cjk(word) for word in words):
         attempts.append((" AND ".join(_term(word, True) for word in words), True))
-    if len(words) > 1:
-        attempts.append((" OR ".join(_term(word, True) for word in words), True))
+    for keep in range(len(words) - 1, 0, -1)[:MAX_DROPPED_WORDS]:
+        attempts.append((" AND ".join(_term(word, True) for word in words[:keep]), True))
     return attempts
 
 
@@ -310,6 +355,9 @@ class SearchIndex:
         for category in self.categories.values():
             children[category["parent_id"]].append(category["category_id"])
         self._children = dict(children)
+        self._pairs: dict[int, tuple[str, str]] = {
+            row[0]: (row[1], row[2]) for row in self._conn.execute("SELECT pair, category_id, brand_id FROM pairs")
+        }
 
     def close(self) -> None:
         self._conn.close()
@@ -339,17 +387,16 @@ class SearchIndex:
             raise SearchError(f"unknown sort {query.sort!r}")
         page = min(max(query.page, 1), MAX_PAGE)
         page_size = min(max(query.page_size, 1), MAX_PAGE_SIZE)
-        filters, params = self._filters(query)
         result: dict[str, Any] = {"items": [], "total": 0, "page": page, "facets": {"category": [], "brand": []}}
         relaxed = False
         suggestions: list[str] = []
         if not query.text.strip():
-            total, items, facets = self._run(None, filters, params, query.sort, page, page_size)
+            total, items, facets = self._run(None, query, page, page_size)
         else:
             words = text.query_words(query.text)
             total, items, facets = 0, [], {"category": [], "brand": []}
             for expression, is_relaxed in match_expressions(words):
-                total, items, facets = self._run(expression, filters, params, query.sort, page, page_size)
+                total, items, facets = self._run(expression, query, page, page_size)
                 if total:
                     relaxed = is_relaxed
                     break
@@ -361,61 +408,95 @@ class SearchIndex:
         result["suggestions"] = suggestions
         return result
 
-    def _filters(self, query: SearchQuery) -> tuple[list[str], list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if query.category_id is not None:
-            ids = self.subtree(query.category_id)
-            clauses.append(f"p.category_id IN ({', '.join('?' * len(ids))})")
-            params.extend(ids)
-        if query.brand_id is not None:
-            clauses.append("p.brand_id = ?")
-            params.append(query.brand_id)
-        if query.price_min_fen is not None:
-            clauses.append("p.price_fen >= ?")
-            params.append(query.price_min_fen)
-        if query.price_max_fen is not None:
-            clauses.append("p.price_fen <= ?")
-            params.append(query.price_max_fen)
-        if query.in_stock:
-            clauses.append("p.in_stock = 1")
-        return clauses, params
+    def _pairs_for(self, category_ids: list[str] | None, brand_id: str | None) -> list[int] | None:
+        """The (category, brand) pair numbers a filter allows; None when it allows all."""
+        if category_ids is None and brand_id is None:
+            return None
+        wanted = set(category_ids) if category_ids is not None else None
+        return [
+            pair
+            for pair, (category_id, pair_brand) in self._pairs.items()
+            if (wanted is None or category_id in wanted) and (brand_id is None or pair_brand == brand_id)
+        ]
 
     def _run(
-        self, expression: str | None, filters: list[str], params: list[Any], sort: str, page: int, page_size: int
+        self, expression: str | None, query: SearchQuery, page: int, page_size: int
     ) -> tuple[int, list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
-        where = list(filters)
-        args = list(params)
+        empty: tuple[int, list[dict[str, Any]], dict[str, list[dict[str, Any]]]] = (0, [], _no_facets())
+        category_ids = self.subtree(query.category_id) if query.category_id is not None else None
+        pairs = self._pairs_for(category_ids, query.brand_id)
+        where: list[str] = []
+        args: list[Any] = []
+        if pairs is not None:
+            if not pairs:
+                return empty
+            where.append(f"f.pair IN ({', '.join(map(str, pairs))})")  # integers from the index itself
+        priced = query.price_min_fen is not None or query.price_max_fen is not None
+        if query.price_min_fen is not None:
+            where.append("f.price >= ?")
+            args.append(query.price_min_fen)
+        if query.price_max_fen is not None:
+            where.append("f.price <= ?")
+            args.append(query.price_max_fen)
+        if query.in_stock:
+            where.append("f.stock = 1")
         if expression is None:
-            source = "products p"
-            order = _ORDER.get(sort, _ORDER["sales"])
+            # A price range matches most of the shop: scanning the covering (pair, stock, price) index beats a
+            # lookup per row through the price index.
+            source = "facets f INDEXED BY facets_by_pair" if priced else "facets f"
         else:
-            source = "product_text t JOIN products p ON p.rowid = t.rowid"
+            source = "product_text t CROSS JOIN facets f ON f.rowid = t.rowid"  # FTS drives: never a MATCH per row
             where.insert(0, "product_text MATCH ?")
             args.insert(0, expression)
-            if sort == "relevance":
-                weights = ", ".join(str(w) for w in WEIGHTS)
-                order = f"bm25(product_text, {weights}) * (1 + {POPULARITY_WEIGHT} * p.popularity), p.rowid"
-            else:
-                order = _ORDER[sort]
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        counts = self._conn.execute(
-            f"SELECT p.category_id, p.brand_id, count(*) FROM {source} {clause} GROUP BY 1, 2",  # noqa: S608
-            args,
-        ).fetchall()
-        total = sum(row[2] for row in counts)
+        if expression is None and not priced:
+            cube = [w.replace("f.", "") for w in where]
+            cube_clause = f"WHERE {' AND '.join(cube)}" if cube else ""
+            sql = f"SELECT pair, sum(n) FROM browse_counts {cube_clause} GROUP BY pair"  # noqa: S608
+        else:
+            sql = f"SELECT f.pair, count(*) FROM {source} {clause} GROUP BY f.pair"  # noqa: S608
+        counts = self._conn.execute(sql, args).fetchall()
+        total = sum(row[1] for row in counts)
         if not total:
-            return 0, [], {"category": [], "brand": []}
-        rows = self._conn.execute(
-            f"SELECT {_CARD_COLUMNS} FROM {source} {clause} ORDER BY {order} LIMIT ? OFFSET ?",  # noqa: S608
-            [*args, page_size, (page - 1) * page_size],
-        ).fetchall()
-        return total, [_card(row) for row in rows], self._facets(counts)
+            return empty
+        offset = (page - 1) * page_size
+        if offset >= total:
+            return total, [], self._facets(counts)
+        if expression is not None and query.sort == "relevance":
+            if total > RANK_WINDOW:
+                # Only the RANK_WINDOW best sellers among the matches are scored: bm25 over every match of a
+                # broad word costs milliseconds per thousand rows, and a page past them is never read.
+                cut = self._conn.execute(
+                    f"SELECT t.rowid FROM {source} {clause} ORDER BY t.rowid LIMIT 1 OFFSET ?",  # noqa: S608
+                    [*args, RANK_WINDOW - 1],
+                ).fetchone()
+                clause += f" AND t.rowid <= {int(cut[0])}"
+            order = f"bm25(product_text, {_BM25_WEIGHTS}) * (1 + {POPULARITY_WEIGHT} * f.popularity), f.rowid"
+        else:
+            order = _ORDER["sales" if query.sort == "relevance" else query.sort]
+        rowids = [
+            row[0]
+            for row in self._conn.execute(
+                f"SELECT f.rowid FROM {source} {clause} ORDER BY {order} LIMIT ? OFFSET ?",  # noqa: S608
+                [*args, page_size, offset],
+            )
+        ]
+        return total, self._cards(rowids), self._facets(counts)
 
-    def _facets(self, counts: list[tuple[str, str, int]]) -> dict[str, list[dict[str, Any]]]:
+    def _cards(self, rowids: list[int]) -> list[dict[str, Any]]:
+        if not rowids:
+            return []
+        rows = self._conn.execute(
+            f"SELECT rowid, {_CARD_COLUMNS} FROM products WHERE rowid IN ({', '.join(map(str, rowids))})"  # noqa: S608
+        ).fetchall()
+        by_rowid = {row[0]: _card(row[1:]) for row in rows}
+        return [by_rowid[rowid] for rowid in rowids if rowid in by_rowid]
+
+    def _facets(self, counts: list[tuple[int, int]]) -> dict[str, list[dict[str, Any]]]:
         by_category: Counter[str] = Counter()
         by_brand: Counter[str] = Counter()
-        for category_id, brand_id, count in counts:
+        for pair, count in counts:
+            category_id, brand_id = self._pairs[pair]
             by_category[category_id] += count
             by_brand[brand_id] += count
         return {
@@ -436,14 +517,17 @@ class SearchIndex:
         category_id = (
             items[0]["category_id"] if items else (facets["category"][0]["id"] if facets["category"] else None)
         )
-        shown = [item["product_id"] for item in items]
-        where = "WHERE p.category_id = ?" if category_id else ""
-        args: list[Any] = [category_id] if category_id else []
-        rows = self._conn.execute(
-            f"SELECT {_CARD_COLUMNS} FROM products p {where} ORDER BY p.sales DESC, p.rowid LIMIT ?",  # noqa: S608
-            [*args, RECOMMENDATIONS + len(shown)],
-        ).fetchall()
-        return [card for card in map(_card, rows) if card["product_id"] not in shown][:RECOMMENDATIONS]
+        shown = {item["product_id"] for item in items}
+        pairs = self._pairs_for([category_id], None) if category_id else None
+        where = f"WHERE pair IN ({', '.join(map(str, pairs))})" if pairs else ""
+        rowids = [
+            row[0]
+            for row in self._conn.execute(
+                f"SELECT rowid FROM facets {where} ORDER BY rowid LIMIT ?",  # noqa: S608
+                (RECOMMENDATIONS + len(shown),),
+            )
+        ]
+        return [card for card in self._cards(rowids) if card["product_id"] not in shown][:RECOMMENDATIONS]
 
     def _zero_result_suggestions(self, query_text: str) -> list[str]:
         """Suggestions for a query nothing matched: completions of it, else of its first word, else top ones."""
@@ -452,7 +536,7 @@ class SearchIndex:
             found = self.suggest(prefix, limit=5)
             if found:
                 return found
-        return self._overall_top(5)
+        return self._top_suggestions("", 5)
 
     # ------------------------------------------------------------------------------------------------ suggest
 
@@ -473,12 +557,6 @@ class SearchIndex:
     def _top_suggestions(self, key: str, limit: int) -> list[str]:
         row = self._conn.execute("SELECT texts FROM suggestion_tops WHERE prefix = ?", (key,)).fetchone()
         return list(json.loads(row[0]))[:limit] if row else []
-
-    def _overall_top(self, limit: int) -> list[str]:
-        rows = self._conn.execute(
-            "SELECT text FROM suggestions GROUP BY text ORDER BY max(weight) DESC, text LIMIT ?", (limit,)
-        ).fetchall()
-        return [row[0] for row in rows]
 
 
 def _card(row: tuple[Any, ...]) -> dict[str, Any]:

@@ -148,7 +148,11 @@ def pinyin_tokens(text: str) -> list[str]:
 
 
 def query_words(text: str) -> list[str]:
-    """The words of a user's query, precise mode: what each must match. Never empty strings, never FTS syntax."""
+    """The words of a user's query, precise mode: what each must match. Never empty, never FTS syntax.
+
+    A Latin word with inner punctuation (`2.2k`, `sk-ii`) stays one word whose pieces are space-joined: the
+    engine searches it as a phrase, as the index holds its pieces side by side.
+    """
     stops = stop_words()
     words: list[str] = []
     for word in segmenter().cut(normalize(text[:MAX_QUERY_CHARS])):
@@ -157,10 +161,37 @@ def query_words(text: str) -> list[str]:
         if has_cjk(word):
             words.extend(piece for piece in _cjk_pieces(word) if piece not in stops)
         else:
-            words.extend(_LATIN_PIECE.findall(word))
+            words.append(" ".join(_LATIN_PIECE.findall(word)))
     return list(dict.fromkeys(words))
 
 
+@lru_cache(maxsize=4096)
+def compound_parts(word: str) -> tuple[str, ...]:
+    """The shorter dictionary words that exactly cover a Chinese compound (无线鼠标 -> 无线 鼠标), or ().
+
+    A shop word such as 无线鼠标 stays whole in a query, but a title may say 无线蓝牙鼠标: the engine also
+    accepts all the parts. Only a full cover counts: 跑步鞋 has no part for 鞋, so it has none.
+    """
+    if not has_cjk(word) or len(word) < 3:
+        return ()
+    candidates = sorted(
+        {part for part in segmenter().cut_for_search(word) if part != word and len(part) >= 2},
+        key=len,
+        reverse=True,
+    )
+    parts: list[str] = []
+    position = 0
+    while position < len(word):
+        part = next((c for c in candidates if word.startswith(c, position)), None)
+        if part is None:
+            return ()
+        parts.append(part)
+        position += len(part)
+    return tuple(parts) if len(parts) > 1 else ()
+
+
 def latin_runs(word: str) -> list[str]:
-    """`iphone15` -> [iphone, 15]; a word of one kind -> [word]."""
+    """`iphone15` -> [iphone, 15]; a word of one kind, or a phrase of several pieces -> [word]."""
+    if " " in word:
+        return [word]
     return _ALNUM_RUN.findall(word) or [word]

@@ -1,0 +1,191 @@
+"""Search engine bench: a generated 100k-product catalog; index build time, query and suggest latency.
+
+Run: .venv/bin/python bench/search.py [--products N] [--queries N] [--seed N]
+The catalog is made from the demo catalog's vocabulary (local/demo_data): each product takes a demo product of
+the same leaf category as its template and reshuffles that category's title words, spec values and description
+sentences around it, with long-tailed sales. Queries mix Chinese words, brands, pinyin, Latin model words and
+empty-text browses with category/brand/price/stock filters, all six sorts and pages 1..3; every query computes
+facets. Goals on this machine: build <= 60 s, query p99 <= 10 ms, suggest p99 <= 2 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from chalicelib.search import text
+from chalicelib.search.documents import ProductDoc
+from chalicelib.search.engine import SORTS, SearchIndex, SearchQuery, build_index
+from tests.search_relevance.demo_docs import demo_docs
+
+GOALS = {"build_s": 60.0, "query_p99_ms": 10.0, "suggest_p99_ms": 2.0}
+
+
+def generate_catalog(count: int, rng: random.Random) -> list[ProductDoc]:
+    """`count` products in the demo catalog's words, spread over its leaf categories like the demo is."""
+    templates = list(demo_docs())
+    words_by_category: dict[str, list[str]] = defaultdict(list)
+    sentences_by_category: dict[str, list[str]] = defaultdict(list)
+    brands_by_category: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for doc in templates:
+        words_by_category[doc.category_id].extend(doc.title.split()[1:])
+        sentences_by_category[doc.category_id].extend(s for s in re.split(r"[。！；]", doc.description) if s)
+        brands_by_category[doc.category_id].append((doc.brand_id, doc.brand_name))
+    docs = []
+    for number in range(count):
+        template = rng.choice(templates)
+        category = template.category_id
+        brand_id, brand_name = rng.choice(brands_by_category[category])
+        words = rng.sample(words_by_category[category], k=min(6, len(words_by_category[category])))
+        title = " ".join([brand_name, *words[: rng.randint(3, 6)], f"{rng.choice('ABCDEFGHKMSX')}{rng.randint(1, 99)}"])
+        description = "。".join(
+            rng.sample(sentences_by_category[category], k=min(3, len(sentences_by_category[category])))
+        )
+        sales = int(rng.paretovariate(1.2) * 10) - 10
+        docs.append(
+            dataclasses.replace(
+                template,
+                product_id=f"p_bench{number:07d}",
+                title=title,
+                description=description,
+                brand_id=brand_id,
+                brand_name=brand_name,
+                price_fen=max(100, int(template.price_fen * rng.uniform(0.5, 1.5))),
+                sales=sales,
+                review_count=sales // 10,
+                rating_avg=round(rng.uniform(3.0, 5.0), 1),
+                created_at=f"2026-{rng.randint(1, 11):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:00:00Z",
+                in_stock=rng.random() > 0.05,
+                on_sale=rng.random() > 0.01,
+            )
+        )
+    return docs
+
+
+def query_words(docs: list[ProductDoc]) -> list[str]:
+    """Words people type: category and brand names, title words, pinyin of those, Latin model words."""
+    demo = demo_docs()
+    words = {name for doc in demo for name in doc.category_names} | {doc.brand_name for doc in demo}
+    for doc in demo:
+        words.update(w for w in doc.title.split() if 2 <= len(w) <= 8)
+    chinese = sorted(w for w in words if text.has_cjk(w))
+    pinyin = [text.pinyin_of(w)[0] for w in chinese[::5]]
+    return sorted(words) + pinyin
+
+
+def make_queries(docs: list[ProductDoc], count: int, rng: random.Random) -> list[SearchQuery]:
+    words = query_words(docs)
+    categories = sorted({c for doc in demo_docs() for c in doc.category_path})
+    brands = sorted({doc.brand_id for doc in demo_docs()})
+    queries = []
+    for _ in range(count):
+        roll = rng.random()
+        if roll < 0.1:
+            query_text = ""
+        elif roll < 0.7:
+            query_text = rng.choice(words)
+        else:
+            query_text = f"{rng.choice(words)} {rng.choice(words)}"
+        low = rng.choice([None, None, None, 10_000, 100_000])
+        queries.append(
+            SearchQuery(
+                text=query_text,
+                category_id=rng.choice(categories) if rng.random() < (0.9 if not query_text else 0.3) else None,
+                brand_id=rng.choice(brands) if rng.random() < 0.15 else None,
+                price_min_fen=low,
+                price_max_fen=(low or 0) + 500_000 if rng.random() < 0.2 else None,
+                in_stock=True if rng.random() < 0.3 else None,
+                sort=rng.choice(["relevance"] * 5 + list(SORTS[1:])) if query_text else rng.choice(SORTS[1:]),
+                page=rng.choice([1, 1, 1, 2, 3]),
+                page_size=20,
+            )
+        )
+    return queries
+
+
+def make_prefixes(count: int, rng: random.Random) -> list[str]:
+    demo = demo_docs()
+    names = sorted({n for doc in demo for n in doc.category_names} | {doc.brand_name for doc in demo})
+    prefixes = []
+    for _ in range(count):
+        name = rng.choice(names)
+        form = rng.choice(["text", "text", "pinyin", "initials"])
+        key = name if form == "text" else text.pinyin_of(name)[0 if form == "pinyin" else 1]
+        prefixes.append(key[: rng.randint(1, max(1, min(len(key), 6)))])
+    return prefixes
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=1_000)
+    parser.add_argument("--seed", type=int, default=6)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+
+    started = time.perf_counter()
+    docs = generate_catalog(args.products, rng)
+    print(f"generated {len(docs)} products in {time.perf_counter() - started:.1f} s")
+    popular = [(word, rng.randint(1, 500)) for word in rng.sample(query_words(docs), 200)]
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "search.sqlite")
+        stats = build_index(docs, path, popular)
+        print(
+            f"build: {stats.seconds:.1f} s for {stats.products} products ({stats.skipped_off_sale} off sale),"
+            f" {stats.suggestions} suggestions, {stats.bytes / 1e6:.1f} MB"
+        )
+        with SearchIndex(path) as index:
+            queries = make_queries(docs, args.queries, rng)
+            index.search(SearchQuery(text="预热"))
+            timings = []
+            totals = []
+            for query in queries:
+                t0 = time.perf_counter()
+                result = index.search(query)
+                timings.append((time.perf_counter() - t0) * 1000)
+                totals.append(result["total"])
+            slowest = sorted(zip(timings, queries, totals, strict=True), key=lambda row: -row[0])[:5]
+            prefixes = make_prefixes(args.queries, rng)
+            suggest_timings = []
+            for prefix in prefixes:
+                t0 = time.perf_counter()
+                index.suggest(prefix)
+                suggest_timings.append((time.perf_counter() - t0) * 1000)
+    query_p50, query_p99 = percentile(timings, 0.5), percentile(timings, 0.99)
+    suggest_p50, suggest_p99 = percentile(suggest_timings, 0.5), percentile(suggest_timings, 0.99)
+    print(
+        f"query ({len(queries)}): p50 {query_p50:.2f} ms, p99 {query_p99:.2f} ms, max {max(timings):.2f} ms;"
+        f" median hits {statistics.median(totals):.0f}, zero-hit {sum(1 for t in totals if t == 0)}"
+    )
+    print(f"suggest ({len(prefixes)}): p50 {suggest_p50:.3f} ms, p99 {suggest_p99:.3f} ms")
+    print("slowest queries:")
+    for ms, query, total in slowest:
+        print(f"  {ms:7.2f} ms  hits {total:6d}  {query}")
+    verdicts = {
+        "build_s": stats.seconds,
+        "query_p99_ms": query_p99,
+        "suggest_p99_ms": suggest_p99,
+    }
+    for name, value in verdicts.items():
+        goal = GOALS[name]
+        print(f"{name}: {value:.2f} (goal <= {goal}) {'OK' if value <= goal else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
