@@ -30,16 +30,9 @@ from local.payment_gateways import (
     wechat_transaction,
 )
 from local.payment_gateways import sandbox_signing as sandbox
+from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login
-from tests.functional.test_orders import (  # noqa: F401 - fixtures
-    order_of,
-    place,
-    shopper,
-    stop_running_executions,
-    timers,
-    wait_for_status,
-    wait_for_token,
-)
+from tests.functional.test_orders import ADDRESS, order_of, place, stop_running_executions, wait_for_token
 
 NOTIFY_BASE = "http://shop.test"
 Deliver = Callable[[str, bytes, dict[str, str]], tuple[int, str]]
@@ -51,6 +44,17 @@ def order_tasks_run_in_process(provisioned_aws: dict[str, str]) -> Iterator[None
     yield
     stop_running_executions()
     lambda_dispatch.uninstall()
+
+
+@pytest.fixture
+def shopper(client: ShopClient, admin_token: str) -> dict[str, Any]:
+    """A customer with an address, and a phone SKU with 10 in stock."""
+    create_catalog(client, admin_token)
+    sku_id = create_product(client, admin_token, "华为 Mate 60")["skus"][0]["sku_id"]
+    token = register_and_login(client, "alice")
+    status, address, _ = client.call("POST", "/me/addresses", ADDRESS, token=token)
+    assert status == 201, address
+    return {"token": token, "address_id": address["address_id"], "sku_id": sku_id}
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +120,7 @@ def payment(payment_id: str) -> dict[str, Any]:
 
 
 def test_paying_through_the_sandbox_pay_url_pays_the_order_and_its_execution_goes_on_to_await_shipment(
-    client: ShopClient, shopper: dict[str, Any], gateways: PaymentGateways, timers: Any
+    client: ShopClient, shopper: dict[str, Any], gateways: PaymentGateways
 ) -> None:
     order = new_order(client, shopper, "k-pay")
     started = start_paying(client, shopper["token"], order["order_id"], "sandbox")
