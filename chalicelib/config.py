@@ -42,6 +42,13 @@ class Settings:
     orders_table: str = ""
     state_machine_order_arn: str = ""
     order_tasks_dlq_url: str = ""
+    search_index_bucket: str = ""
+    search_log_queue_url: str = ""
+    search_reindex_queue_url: str = ""
+    search_index_check_seconds: float = 60.0
+    search_reindex_delay_seconds: int = 30
+    search_hot_refresh_seconds: int = 60
+    search_scan_segments: int = 4
     analytics_table: str = ""
     analytics_events_queue_url: str = ""
     analytics_bucket: str = ""
@@ -73,6 +80,13 @@ class Settings:
             orders_table=e.get("ORDERS_TABLE") or resource_name("orders", stage),
             state_machine_order_arn=e.get("STATE_MACHINE_ORDER_ARN", ""),
             order_tasks_dlq_url=e.get("ORDER_TASKS_DLQ_URL", ""),
+            search_index_bucket=e.get("SEARCH_INDEX_BUCKET", ""),
+            search_log_queue_url=e.get("SEARCH_LOG_QUEUE_URL", ""),
+            search_reindex_queue_url=e.get("SEARCH_REINDEX_QUEUE_URL", ""),
+            search_index_check_seconds=float(e.get("SEARCH_INDEX_CHECK_SECONDS", "2" if stage == "local" else "60")),
+            search_reindex_delay_seconds=int(e.get("SEARCH_REINDEX_DELAY_SECONDS", "2" if stage == "local" else "30")),
+            search_hot_refresh_seconds=int(e.get("SEARCH_HOT_REFRESH_SECONDS", "60")),
+            search_scan_segments=int(e.get("SEARCH_SCAN_SEGMENTS", "1" if stage == "local" else "4")),
             analytics_table=e.get("ANALYTICS_TABLE") or resource_name("analytics", stage),
             analytics_events_queue_url=e.get("ANALYTICS_EVENTS_QUEUE_URL", ""),
             analytics_bucket=e.get("ANALYTICS_BUCKET", ""),

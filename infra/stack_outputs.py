@@ -19,6 +19,8 @@ OUTPUT_ENV: dict[str, str] = {
     "CatalogStreamArn": "CATALOG_STREAM_ARN",
     "AdminAlertsTopicArn": "ADMIN_ALERTS_TOPIC_ARN",
     "SearchIndexBucketName": "SEARCH_INDEX_BUCKET",
+    "SearchReindexQueueUrl": "SEARCH_REINDEX_QUEUE_URL",
+    "SearchLogQueueUrl": "SEARCH_LOG_QUEUE_URL",
     "AnalyticsBucketName": "ANALYTICS_BUCKET",
     "JwtSecretArn": "JWT_SECRET_ARN",
 }

@@ -1,7 +1,137 @@
-"""Non-HTTP handlers of search: the search indexer and the search log consumer."""
+"""Non-HTTP handlers of search: the search indexer and the search log consumer.
+
+The engine (jieba/rjieba, pypinyin, SQLite FTS5) is imported inside the handlers that build an index, never at
+import: Chalice puts every route in one Lambda, and the other routes' cold start must not pay for it.
+"""
 
 from __future__ import annotations
 
-from chalice.app import Blueprint
+import json
+from typing import Any
+
+from chalice.app import Blueprint, CloudWatchEvent, DynamoDBEvent, SQSEvent
+from pydantic import ValidationError
+
+from chalicelib.aws import client
+from chalicelib.clock import utcnow
+from chalicelib.config import get_settings, resource_name
+from chalicelib.inventory.events import CATALOG_STREAM_ARN
+from chalicelib.observability import logger, metrics
+from chalicelib.profile.repository import DynamoProfileRepository
+from chalicelib.search import indexer, service
+from chalicelib.search.repository import DynamoCatalogSource, DynamoSearchRepository
+from chalicelib.search.schemas import SearchLogged
+from chalicelib.search.store import S3IndexStorage
 
 search_events = Blueprint(__name__)
+SEARCH_REINDEX_QUEUE = resource_name("search-reindex")
+SEARCH_LOG_QUEUE = resource_name("search-log")
+MAX_SQS_DELAY_SECONDS = 900
+
+
+class SqsSearchLog:
+    """SearchLog on the search-log queue: one small message per search, off the request's critical path."""
+
+    def searched(self, keyword: str, user_id: str | None, at: str, total: int) -> None:
+        message = {"type": "searched", "keyword": keyword, "user_id": user_id, "at": at, "total": total}
+        try:
+            client("sqs").send_message(
+                QueueUrl=get_settings().search_log_queue_url, MessageBody=json.dumps(message, ensure_ascii=False)
+            )
+        except Exception:  # a lost hot-word count or history entry must never fail the search
+            logger.exception("could not queue a search", extra={"keyword": keyword[:100]})
+
+
+def rebuild_now() -> indexer.RebuildOutcome:
+    """A full rebuild with the engine, published to S3 and pointed at."""
+    from chalicelib.search import documents, engine  # heavy: only the indexer and the search function load it
+
+    repo = DynamoSearchRepository()
+    return indexer.rebuild_index(
+        DynamoCatalogSource(get_settings().search_scan_segments),
+        repo,
+        S3IndexStorage(),
+        engine.build_index,
+        documents.doc_from_catalog,
+        service.popular_queries(repo),
+        utcnow,
+    )
+
+
+@search_events.on_dynamodb_record(stream_arn=CATALOG_STREAM_ARN, batch_size=100, starting_position="LATEST")
+def queue_search_reindex(event: DynamoDBEvent) -> dict[str, Any]:
+    """Turns a batch of catalog changes that matter to search into ONE delayed message on the search-reindex queue.
+
+    The delay and the consumer's batching window debounce: a burst of edits (an import, a sale) becomes a rebuild
+    or two, not one per item. The time stamped here comes after the changes, so a build whose catalog read starts
+    later has them. A failed send raises and the stream batch comes again.
+    """
+    records = [record.to_dict() for record in event]
+    relevant = sum(1 for record in records if indexer.is_search_relevant(record))
+    if relevant:
+        settings = get_settings()
+        message = {"type": "catalog_changed", "changed_at": indexer.stamp(utcnow()), "changes": relevant}
+        client("sqs").send_message(
+            QueueUrl=settings.search_reindex_queue_url,
+            MessageBody=json.dumps(message),
+            DelaySeconds=max(0, min(MAX_SQS_DELAY_SECONDS, settings.search_reindex_delay_seconds)),
+        )
+    return {"records": len(records), "relevant": relevant}
+
+
+@search_events.on_sqs_message(queue=SEARCH_REINDEX_QUEUE, batch_size=100, maximum_batching_window_in_seconds=5)
+def reindex_search_on_catalog_change(event: SQSEvent) -> dict[str, Any]:
+    """Rebuilds the index unless the published one already read the catalog after the latest change in the batch.
+
+    A failure raises: the batch comes back (5 tries, then the search-reindex DLQ), and the hourly rebuild catches
+    up regardless.
+    """
+    changed_at = ""
+    for record in event:
+        try:
+            changed_at = max(changed_at, str(json.loads(record.body)["changed_at"]))
+        except (ValueError, KeyError, TypeError):
+            logger.warning("dropping a malformed reindex message", extra={"body": record.body[:200]})
+    if not changed_at:
+        return {"rebuilt": False, "reason": "no change"}
+    if not indexer.needs_rebuild(DynamoSearchRepository().index_pointer(), changed_at):
+        metrics.add_metric(name="SearchRebuildsSkipped", unit="Count", value=1)
+        return {"rebuilt": False, "reason": "the published index is newer than the changes"}
+    outcome = rebuild_now()
+    metrics.add_metric(name="SearchRebuilds", unit="Count", value=1)
+    return {"rebuilt": True, **outcome.as_dict()}
+
+
+@search_events.schedule("rate(1 hour)")
+def rebuild_search_index(event: CloudWatchEvent) -> dict[str, Any]:
+    """Hourly: folds the hot words, then rebuilds the index whatever changed (view counts and popular queries only
+    reach it this way; it also gives a new stage its first index)."""
+    repo = DynamoSearchRepository()
+    service.refresh_hot_words(repo, utcnow())
+    outcome = rebuild_now()
+    metrics.add_metric(name="SearchRebuilds", unit="Count", value=1)
+    return {"rebuilt": True, **outcome.as_dict()}
+
+
+@search_events.on_sqs_message(queue=SEARCH_LOG_QUEUE, batch_size=100, maximum_batching_window_in_seconds=10)
+def record_searches(event: SQSEvent) -> dict[str, Any]:
+    """Counts a batch of logged searches towards hot words and keeps signed-in users' search history.
+
+    A failure raises, so the whole batch comes back (and after 5 tries goes to the DLQ): some searches may then
+    count twice, which a popularity counter tolerates; history writes are idempotent.
+    """
+    searches: list[SearchLogged] = []
+    for record in event:
+        try:
+            searches.append(SearchLogged.model_validate_json(record.body))
+        except ValidationError:
+            logger.warning("dropping a malformed search-log message", extra={"body": record.body[:200]})
+    outcome = service.record_searches(
+        DynamoSearchRepository(),
+        DynamoProfileRepository(),
+        searches,
+        utcnow(),
+        get_settings().search_hot_refresh_seconds,
+    )
+    metrics.add_metric(name="SearchesLogged", unit="Count", value=len(searches))
+    return outcome

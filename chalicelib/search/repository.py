@@ -1,0 +1,166 @@
+"""The only module touching search's models: the index pointer, hot-word counters, the catalog read for builds."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pynamodb.exceptions import PutError
+
+from chalicelib.catalog.models import CatalogItem, ProductItem, SkuItem
+from chalicelib.catalog.repository import DynamoCatalogRepository, _product_dict, _sku_dict
+from chalicelib.search.models import HOT_PK, HotCountModel, HotTopModel, IndexPointerModel, hot_day_pk
+
+
+@dataclass(frozen=True)
+class IndexPointer:
+    """Which published index readers load: its S3 key, and as of when it saw the catalog."""
+
+    version: str
+    key: str
+    catalog_as_of: str
+    built_at: str
+    documents: int = 0
+
+
+@dataclass(frozen=True)
+class CatalogRead:
+    """Everything an index build needs from the catalog, read in one pass."""
+
+    products: list[tuple[dict[str, Any], list[dict[str, Any]]]]
+    categories: dict[str, dict[str, Any]]
+    brands: dict[str, dict[str, Any]]
+
+
+class SearchRepository(Protocol):
+    def index_pointer(self) -> IndexPointer | None: ...
+    def move_index_pointer(self, pointer: IndexPointer) -> bool:
+        """Point readers at this index unless the current one saw the catalog as late or later; True if moved."""
+
+    def add_hot_counts(self, day: str, counts: dict[str, int], expires_at: int) -> None: ...
+    def hot_counts(self, days: list[str]) -> dict[str, dict[str, int]]:
+        """day -> keyword -> searches, for these days."""
+
+    def hot_top(self) -> tuple[list[dict[str, Any]], int]:
+        """The folded top list and when it was folded (epoch milliseconds; 0 if never)."""
+
+    def save_hot_top(self, items: list[dict[str, Any]], refreshed_at: int) -> bool:
+        """Store a fold unless a later one is there; True if stored."""
+
+
+class CatalogSource(Protocol):
+    def read_catalog(self) -> CatalogRead: ...
+
+
+class DynamoSearchRepository:
+    """SearchRepository on the marketing table."""
+
+    def index_pointer(self) -> IndexPointer | None:
+        try:
+            item = IndexPointerModel.get(IndexPointerModel.pk.default, IndexPointerModel.sk.default)
+        except IndexPointerModel.DoesNotExist:
+            return None
+        return IndexPointer(
+            version=item.version,
+            key=item.key,
+            catalog_as_of=item.catalog_as_of,
+            built_at=item.built_at,
+            documents=int(item.documents or 0),
+        )
+
+    def move_index_pointer(self, pointer: IndexPointer) -> bool:
+        item = IndexPointerModel(
+            version=pointer.version,
+            key=pointer.key,
+            catalog_as_of=pointer.catalog_as_of,
+            built_at=pointer.built_at,
+            documents=pointer.documents,
+        )
+        newer = IndexPointerModel.pk.does_not_exist() | (IndexPointerModel.catalog_as_of < pointer.catalog_as_of)
+        try:
+            item.save(condition=newer)
+        except PutError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def add_hot_counts(self, day: str, counts: dict[str, int], expires_at: int) -> None:
+        for keyword, count in counts.items():
+            HotCountModel(hot_day_pk(day), keyword).update(
+                actions=[HotCountModel.searches.add(count), HotCountModel.expires_at.set(expires_at)]
+            )
+
+    def hot_counts(self, days: list[str]) -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = defaultdict(dict)
+        for day in days:
+            for item in HotCountModel.query(hot_day_pk(day), attributes_to_get=["sk", "searches"]):
+                counts[day][item.sk] = int(item.searches or 0)
+        return dict(counts)
+
+    def hot_top(self) -> tuple[list[dict[str, Any]], int]:
+        try:
+            item = HotTopModel.get(HOT_PK, HotTopModel.sk.default)
+        except HotTopModel.DoesNotExist:
+            return [], 0
+        items = [entry.as_dict() if hasattr(entry, "as_dict") else dict(entry) for entry in item.items]
+        return items, int(item.refreshed_at or 0)
+
+    def save_hot_top(self, items: list[dict[str, Any]], refreshed_at: int) -> bool:
+        item = HotTopModel(items=items, refreshed_at=refreshed_at)
+        try:
+            # <=: two folds of the same moment read the same counters, either may stay
+            item.save(condition=HotTopModel.pk.does_not_exist() | (HotTopModel.refreshed_at <= refreshed_at))
+        except PutError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+
+class DynamoCatalogSource:
+    """CatalogSource on the catalog table: products and SKUs by one (parallel) Scan, the category tree and the
+    brands by their one-partition Queries -- never a request per product."""
+
+    def __init__(self, segments: int = 1) -> None:
+        self.segments = max(1, segments)
+
+    def read_catalog(self) -> CatalogRead:
+        if self.segments == 1:
+            parts = [self._scan_segment(None)]
+        else:
+            with ThreadPoolExecutor(max_workers=self.segments) as pool:
+                parts = list(pool.map(self._scan_segment, range(self.segments)))
+        products: dict[str, dict[str, Any]] = {}
+        skus: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for part_products, part_skus in parts:
+            products.update(part_products)
+            for product_id, some in part_skus.items():
+                skus[product_id].extend(some)
+        catalog = DynamoCatalogRepository()
+        return CatalogRead(
+            products=[
+                (product, sorted(skus.get(product_id, []), key=lambda s: s["sku_id"]))
+                for product_id, product in sorted(products.items())
+            ],
+            categories={c["category_id"]: c for c in catalog.categories()},
+            brands={b["brand_id"]: b for b in catalog.brands()},
+        )
+
+    def _scan_segment(self, segment: int | None) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+        products: dict[str, dict[str, Any]] = {}
+        skus: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        scan = CatalogItem.scan(
+            CatalogItem.kind.is_in(ProductItem, SkuItem),
+            segment=segment,
+            total_segments=self.segments if segment is not None else None,
+            consistent_read=True,  # the build's as-of time must cover every write acknowledged before it
+        )
+        for item in scan:
+            if isinstance(item, ProductItem):
+                products[item.product_id] = _product_dict(item)
+            elif isinstance(item, SkuItem):
+                skus[item.product_id].append(_sku_dict(item))
+        return products, skus

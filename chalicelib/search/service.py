@@ -1,0 +1,142 @@
+"""Search rules: answering a search from the held index, suggestions, the search log and the decayed hot words."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from chalicelib.observability import logger
+from chalicelib.profile import service as profile_service
+from chalicelib.profile.domain import MAX_KEYWORD_CHARS, normalize_keyword
+from chalicelib.profile.repository import ProfileRepository
+from chalicelib.search.repository import SearchRepository
+from chalicelib.search.schemas import SearchLogged, SearchParams
+
+SUGGESTIONS = 10
+HOT_DAYS = 7  # hot words look at today and the six days before
+HOT_DECAY = 0.7  # a search from yesterday weighs 0.7 of one today, from a week ago 0.12
+HOT_TOP_SIZE = 100  # the folded list: /search/hot shows the first few, index builds take all for suggestions
+HOT_SHOWN = 10
+COUNTER_TTL_DAYS = HOT_DAYS + 2
+
+
+class IndexSource(Protocol):
+    def use(self) -> AbstractContextManager[Any]: ...
+
+
+class SearchLog(Protocol):
+    def searched(self, keyword: str, user_id: str | None, at: str, total: int) -> None:
+        """Queue one search for hot words and history; never raises."""
+
+
+def empty_page(page: int) -> dict[str, Any]:
+    """What a search answers before the first index is published (a new stage): nothing, not an error."""
+    return {
+        "items": [],
+        "total": 0,
+        "page": page,
+        "facets": {"category": [], "brand": []},
+        "recommendations": [],
+        "relaxed": False,
+        "suggestions": [],
+    }
+
+
+def search(
+    index_source: IndexSource,
+    params: SearchParams,
+    to_query: Callable[[SearchParams], Any],
+    log: SearchLog,
+    user_id: str | None,
+    at: str,
+) -> dict[str, Any]:
+    """One page of results from the index this container holds; the first page of a worded search is logged."""
+    with index_source.use() as index:
+        result = empty_page(params.page) if index is None else index.search(to_query(params))
+    page = {**empty_page(params.page), **result, "page": params.page}
+    keyword = " ".join(params.q.split())
+    if keyword and params.page == 1:  # paging through one search is still one search
+        log.searched(keyword, user_id, at, int(page["total"]))
+    return page
+
+
+def suggest(index_source: IndexSource, prefix: str) -> dict[str, Any]:
+    text = " ".join(prefix.split())
+    if not text:
+        return {"suggestions": []}
+    with index_source.use() as index:
+        found = [] if index is None else list(index.suggest(text, SUGGESTIONS))
+    return {"suggestions": [{"text": suggestion} for suggestion in found[:SUGGESTIONS]]}
+
+
+def hot_words(repo: SearchRepository, limit: int = HOT_SHOWN) -> dict[str, Any]:
+    items, _ = repo.hot_top()
+    return {"items": [{"keyword": str(i["keyword"]), "count": int(i["count"])} for i in items[:limit]]}
+
+
+def popular_queries(repo: SearchRepository) -> list[tuple[str, int]]:
+    """The hot list, for index builds to rank suggestions by."""
+    items, _ = repo.hot_top()
+    return [(str(item["keyword"]), int(item["count"])) for item in items]
+
+
+def record_searches(
+    repo: SearchRepository,
+    profiles: ProfileRepository,
+    searches: list[SearchLogged],
+    now: datetime,
+    refresh_seconds: int,
+) -> dict[str, int]:
+    """Fold a batch of logged searches into the day counters and the searchers' histories, then the hot list.
+
+    Only searches that found something count towards hot words (typos and junk should not trend); every search
+    of a signed-in user goes to their history. A redelivered batch counts again, the safe side for a counter.
+    """
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    histories = 0
+    for logged in searches:
+        keyword = normalize_keyword(logged.keyword)
+        if not keyword:
+            continue
+        try:
+            moment = _moment(logged.at)
+        except ValueError:
+            logger.warning("dropping a search with a malformed time", extra={"at": logged.at[:64]})
+            continue
+        if logged.total > 0:
+            counts[moment.strftime("%Y-%m-%d")][keyword] += 1
+        if logged.user_id:
+            profile_service.record_search(profiles, logged.user_id, logged.keyword[:MAX_KEYWORD_CHARS], moment)
+            histories += 1
+    for day, day_counts in counts.items():
+        expires = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC) + timedelta(days=COUNTER_TTL_DAYS)
+        repo.add_hot_counts(day, dict(day_counts), int(expires.timestamp()))
+    refreshed = refresh_hot_words(repo, now, refresh_seconds) if counts else False
+    return {"counted": sum(sum(c.values()) for c in counts.values()), "histories": histories, "refreshed": refreshed}
+
+
+def refresh_hot_words(repo: SearchRepository, now: datetime, min_interval_seconds: int = 0) -> bool:
+    """Fold the last HOT_DAYS day counters into the top list, at most every min_interval_seconds; True if folded."""
+    now_ms = int(now.timestamp() * 1000)
+    _, refreshed_at = repo.hot_top()
+    if now_ms - refreshed_at < min_interval_seconds * 1000:
+        return False
+    days = [(now - timedelta(days=age)).astimezone(UTC).strftime("%Y-%m-%d") for age in range(HOT_DAYS)]
+    by_day = repo.hot_counts(days)
+    scores: dict[str, float] = defaultdict(float)
+    totals: Counter[str] = Counter()
+    for age, day in enumerate(days):
+        for keyword, count in by_day.get(day, {}).items():
+            scores[keyword] += count * HOT_DECAY**age
+            totals[keyword] += count
+    ranked = sorted(scores, key=lambda keyword: (-scores[keyword], keyword))[:HOT_TOP_SIZE]
+    top = [{"keyword": k, "count": totals[k], "score": round(scores[k], 4)} for k in ranked]
+    return repo.save_hot_top(top, now_ms)
+
+
+def _moment(value: str) -> datetime:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
