@@ -64,15 +64,16 @@ def emit(*events: EventBase) -> int:
     return sent
 
 
-def emit_as(build: Callable[..., EventBase], *args: Any, **kwargs: Any) -> int:
-    """emit(build(*args, **kwargs)), where a failure to build the event is swallowed too (for request paths)."""
+def emit_as(build: Callable[..., EventBase | list[EventBase]], *args: Any, **kwargs: Any) -> int:
+    """emit(build(*args, **kwargs)) (one event or a list), where a failure to build is swallowed too: for request
+    paths, which must not fail because of analytics."""
     try:
-        event = build(*args, **kwargs)
+        built = build(*args, **kwargs)
     except Exception:
         logger.exception("could not build an analytics event", extra={"builder": getattr(build, "__name__", "?")})
         _not_sent(1)
         return 0
-    return emit(event)
+    return emit(*built) if isinstance(built, list) else emit(built)
 
 
 def _send(queue_url: str, chunk: tuple[EventBase, ...]) -> int:
@@ -180,3 +181,11 @@ def review_posted(
 ) -> ReviewPosted:
     return ReviewPosted(event_id=f"review_posted:{order_id}:{sku_id}", occurred_at=_at(at), user_id=user_id,
                         order_id=order_id, product_id=product_id, sku_id=sku_id, rating=rating)  # fmt: skip
+
+
+def reviews_posted(user_id: str, order_id: str, reviews: list[dict[str, Any]]) -> list[EventBase]:
+    """One review_posted per created review (dicts with product_id, sku_id, rating, created_at)."""
+    return [
+        review_posted(user_id, order_id, r["product_id"], r["sku_id"], int(r["rating"]), r.get("created_at"))
+        for r in reviews
+    ]

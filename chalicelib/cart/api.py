@@ -7,9 +7,11 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
+from chalicelib.analytics import emitter as analytics
 from chalicelib.cart import service
 from chalicelib.cart.repository import DynamoCartRepository
 from chalicelib.cart.schemas import Cart, CartItemPatch, CartItemWrite, CartLine, MovedToFavorites
+from chalicelib.catalog.models import product_id_of_sku
 from chalicelib.catalog.repository import DynamoCatalogRepository
 from chalicelib.coupons import service as coupons
 from chalicelib.coupons.repository import DynamoCouponsRepository
@@ -47,7 +49,10 @@ def view_cart(principal: Principal) -> dict[str, Any]:
           "lines)", tags=TAGS, auth="customer", body=CartItemWrite, response=CartLine, status=201,
           errors=(404, 409))  # fmt: skip
 def add_item(principal: Principal, body: CartItemWrite) -> dict[str, Any]:
-    return service.add_item(repo, catalog, principal.user_id, body.sku_id, body.quantity)
+    line = service.add_item(repo, catalog, principal.user_id, body.sku_id, body.quantity)
+    analytics.emit_as(analytics.cart_item_added, principal.user_id, product_id_of_sku(body.sku_id), body.sku_id,
+                      body.quantity)  # fmt: skip
+    return line
 
 
 @endpoint(cart_api, "/cart/items/{sku_id}", "PATCH", summary="Change a line's quantity and/or selection",

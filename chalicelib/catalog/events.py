@@ -7,6 +7,7 @@ from typing import Any
 
 from chalice.app import Blueprint, SQSEvent
 
+from chalicelib.analytics import emitter as analytics
 from chalicelib.aws import client
 from chalicelib.catalog import service
 from chalicelib.catalog.repository import DynamoCatalogRepository
@@ -42,16 +43,22 @@ def count_product_views(event: SQSEvent) -> dict[str, Any]:
     """
     product_ids: list[str] = []
     footprints: list[tuple[str, str, str]] = []
+    viewed: list[Any] = []
     for record in event:
         try:
             message = json.loads(record.body)
             product_ids.append(str(message["product_id"]))
             if message.get("user_id"):
                 footprints.append((str(message["user_id"]), str(message["product_id"]), str(message["at"])))
+            view_id = record.to_dict().get("messageId")  # a redelivered view keeps its id: analytics counts it once
+            viewed.append(
+                analytics.product_viewed(message["product_id"], message.get("user_id"), message.get("at"), view_id)
+            )
         except (ValueError, KeyError, TypeError):
             logger.warning("dropping a malformed view message", extra={"body": record.body[:200]})
     counts = service.record_views(DynamoCatalogRepository(), product_ids) if product_ids else {}
     if footprints:
         profile_service.record_footprints(DynamoProfileRepository(), footprints)
     metrics.add_metric(name="ProductViewsCounted", unit="Count", value=len(product_ids))
+    analytics.emit(*viewed)  # the views also go on as analytics events (never raises)
     return {"products": len(counts), "views": len(product_ids), "footprints": len(footprints)}

@@ -6,6 +6,7 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
+from chalicelib.analytics import emitter as analytics
 from chalicelib.http import Principal, endpoint
 from chalicelib.pagination import PageQuery
 from chalicelib.profile import service
@@ -64,7 +65,10 @@ def list_favorites(principal: Principal, query: PageQuery) -> dict[str, Any]:
 @endpoint(profile_api, "/me/favorites/{product_id}", "PUT", summary="Favorite a product (idempotent: 200 "
           "either way)", tags=TAGS, auth="customer", response=FavoriteStatus, errors=(404, 409))  # fmt: skip
 def add_favorite(principal: Principal, product_id: str) -> dict[str, Any]:
-    return service.add_favorite(repo, principal.user_id, product_id)
+    favorite = service.add_favorite(repo, principal.user_id, product_id)
+    if favorite["newly_added"]:
+        analytics.emit_as(analytics.favorite_added, principal.user_id, product_id)
+    return favorite
 
 
 @endpoint(profile_api, "/me/favorites/{product_id}", "DELETE", summary="Unfavorite a product (idempotent: "

@@ -6,6 +6,7 @@ from typing import Any
 
 from chalice.app import Blueprint
 
+from chalicelib.analytics import emitter as analytics
 from chalicelib.http import Principal, endpoint
 from chalicelib.pagination import PageQuery
 from chalicelib.reviews import service
@@ -23,7 +24,9 @@ TAGS = ("reviews",)
           "reviewed already)", tags=TAGS, auth="customer", body=ReviewsWrite, response=CreatedReviews, status=201,
           errors=(404, 409))  # fmt: skip
 def create_reviews(principal: Principal, order_id: str, body: ReviewsWrite) -> dict[str, Any]:
-    return service.write_reviews(repo, received_lines(), principal.user_id, order_id, body.items)
+    created = service.write_reviews(repo, received_lines(), principal.user_id, order_id, body.items)
+    analytics.emit_as(analytics.reviews_posted, principal.user_id, order_id, created["items"])
+    return created
 
 
 @endpoint(reviews_api, "/products/{product_id}/reviews", summary="A product's reviews, newest first, with its "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import boto3
@@ -15,6 +15,7 @@ from chalicelib.analytics import emitter
 from chalicelib.analytics.lake import S3Lake, read_recent_events
 from chalicelib.config import get_settings, reset_caches
 from local.pollers import lambda_record
+from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient
 
 DAY = "2026-11-24"
@@ -187,3 +188,49 @@ def test_the_emitter_swallows_a_queue_that_is_not_there(client: ShopClient, monk
         reset_caches()
 
     assert (sent, one, unbuildable) == (0, 0, 0)
+
+
+def test_views_favorites_and_cart_adds_of_the_shop_reach_the_summary_once_each(
+    client: ShopClient, admin_token: str, customer_token: str, aws_env: dict[str, str]
+) -> None:
+    create_catalog(client, admin_token)
+    product_id = create_product(client, admin_token, "华为 Mate 60 Pro")["product_id"]
+    queue = AnalyticsQueue(client)
+    assert client.call("GET", f"/products/{product_id}")[0] == 200
+    assert client.call("GET", f"/products/{product_id}", token=customer_token)[0] == 200
+    for _ in range(2):  # the second favorite changes nothing, so it is no event
+        assert client.call("PUT", f"/me/favorites/{product_id}", token=customer_token)[0] in (200, 201)
+    cart = client.call("POST", "/cart/items", {"sku_id": f"{product_id}-01", "quantity": 3}, token=customer_token)
+    assert cart[0] == 201
+    sqs = boto3.client("sqs")
+    views = []
+    while batch := sqs.receive_message(QueueUrl=aws_env["PRODUCT_VIEWS_QUEUE_URL"], MaxNumberOfMessages=10).get(
+        "Messages"
+    ):
+        views += batch
+    arn = sqs.get_queue_attributes(QueueUrl=aws_env["PRODUCT_VIEWS_QUEUE_URL"], AttributeNames=["QueueArn"])
+    view_event = {"Records": [lambda_record(m, arn["Attributes"]["QueueArn"], "us-east-1") for m in views]}
+    client.lambda_.invoke("count_product_views", view_event)
+    client.lambda_.invoke("count_product_views", view_event)  # the view batch redelivered
+
+    outcome = queue.consume(queue.take())
+    status, figures = summary(client, admin_token, first=_yesterday(), last=_tomorrow())
+
+    assert outcome["counted"] == 4 and outcome["duplicates"] == 2
+    assert status == 200
+    assert figures["funnel"] == {"views": 2, "cart_adds": 1, "orders": 0, "payments": 0}
+    assert figures["behaviour"]["favorites"] == 1
+    (product,) = figures["top_products"]
+    assert (product["product_id"], product["views"], product["cart_adds"], product["favorites"]) == (
+        product_id, 2, 1, 1
+    )  # fmt: skip
+    assert product["category_id"] == "c_phone"
+    assert sum(day["views"] for day in figures["daily"]) == 2  # the range spans the days around today
+
+
+def _yesterday() -> str:
+    return (date.today() - timedelta(days=1)).isoformat()
+
+
+def _tomorrow() -> str:
+    return (date.today() + timedelta(days=1)).isoformat()
