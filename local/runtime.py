@@ -21,6 +21,7 @@ from typing import Any
 from local import lambda_dispatch
 from local.moto_server import MotoServer, start_moto_server
 from local.oauth_emulator import OAuthEmulator, start_oauth_emulator
+from local.payment_gateways import PaymentGateways, start_payment_gateways
 from local.pollers import DynamoStreamPoller, Poller, start_pollers, stop_pollers
 from local.provision import DEFAULT_STATEMACHINES, DEFAULT_TEMPLATE, REPO_ROOT, provision, provision_stack
 from local.scheduler import ScheduledJob, schedule_speedup, start_scheduler, stop_scheduler
@@ -54,6 +55,7 @@ class LocalRuntime:
     seed_summary: Any = None
     moto: MotoServer | None = None
     oauth: OAuthEmulator | None = None
+    payments: PaymentGateways | None = None
     http: Any = None
     pollers: list[Poller] = field(default_factory=list)
     jobs: list[ScheduledJob] = field(default_factory=list)
@@ -76,6 +78,9 @@ class LocalRuntime:
         if os.environ.get("OAUTH_EMULATOR", "on") != "off":  # off: keep the OAUTH_* of real providers
             self.oauth = start_oauth_emulator()  # the WeChat/Weibo/QQ stand-in, on loopback
             os.environ.update(self.oauth.env())
+        if os.environ.get("PAYMENT_EMULATOR", "on") != "off":  # off: keep the ALIPAY_*/WECHATPAY_* of real providers
+            self.payments = start_payment_gateways()  # sandbox gateway, Alipay and WeChat Pay stand-ins, on loopback
+            os.environ.update(self.payments.env())
         # Table names and queue URLs must be in the environment before the app is imported.
         os.environ.update(provision_stack(self.stage, self.template))
         self.app = load_app()
@@ -92,6 +97,8 @@ class LocalRuntime:
         if self.seed:
             self.seed_summary = seed(self.admin_password)
         self._start_http()
+        if self.payments is not None:  # the emulators notify this server (its port is known only now)
+            os.environ["PAYMENT_NOTIFY_BASE"] = self.base_url
         return self
 
     def _start_http(self) -> None:
@@ -116,6 +123,9 @@ class LocalRuntime:
         if self.oauth is not None:
             self.oauth.stop()
             self.oauth = None
+        if self.payments is not None:
+            self.payments.stop()
+            self.payments = None
         if self.moto is not None:
             self.moto.stop()
             self.moto = None
@@ -129,6 +139,8 @@ class LocalRuntime:
             f"  moto         {self.moto.endpoint_url if self.moto else '-'}  (AWS_ENDPOINT_URL for aws CLI / boto3)",
             f"  OAuth        {self.oauth.url if self.oauth else '-'}  (WeChat/Weibo/QQ emulator: open an authorize_url"
             " with &login_as=<openid> before any #fragment)",
+            f"  payments     {self.payments.url if self.payments else '-'}  (sandbox gateway and Alipay/WeChat Pay"
+            " emulators: POST a sandbox pay_url to pay)",
             f"  admin login  username=admin password={self.admin_password}"
             + ("" if os.environ.get("SHOP_ADMIN_PASSWORD") else "  (local default; set SHOP_ADMIN_PASSWORD)"),
         ]
