@@ -36,6 +36,8 @@ MAX_DROPPED_WORDS = 3  # a relaxed query drops at most this many words from the 
 RANK_WINDOW = MAX_PAGE * MAX_PAGE_SIZE  # relevance scores at most this many matches (the best sellers)
 SUGGEST_TOP_PREFIX = 3  # prefixes up to this many characters have their top suggestions precomputed
 SUGGEST_TOP_KEEP = 10
+SUGGEST_HOT_LENGTH = 16  # prefixes up to this long get precomputed tops when they are hot
+SUGGEST_SCAN = 64  # a prefix shared by more keys than this is hot
 QUERY_WEIGHT = 20  # a past query searched n times weighs as much as a product sold 20 * n times
 
 # Rowids follow sales (best seller first, see _write_index), so "by sales" is "by rowid": an index on
@@ -148,6 +150,7 @@ def _write_index(
             title, brand, category, specs, description, pinyin,
             content = '', tokenize = 'unicode61 remove_diacritics 0'
         );
+        CREATE VIRTUAL TABLE product_vocab USING fts5vocab(product_text, 'row');
         CREATE TABLE suggestions (key TEXT NOT NULL, text TEXT NOT NULL, weight INTEGER NOT NULL);
         CREATE TABLE suggestion_tops (prefix TEXT PRIMARY KEY, texts TEXT NOT NULL) WITHOUT ROWID;
         """
@@ -272,17 +275,36 @@ def suggestion_keys(phrase: str) -> set[str]:
     return keys
 
 
+def _hot_prefixes(keys: list[str]) -> set[str]:
+    """Prefixes (up to SUGGEST_HOT_LENGTH characters) shared by more than SUGGEST_SCAN of the sorted keys.
+
+    Keys i and i + SUGGEST_SCAN share a prefix exactly when more than SUGGEST_SCAN keys have it, so the
+    longest common prefixes of those pairs, and their own prefixes, are all the hot ones.
+    """
+    longest: set[str] = set()
+    for first, last in zip(keys, keys[SUGGEST_SCAN:], strict=False):
+        common = os.path.commonprefix([first[:SUGGEST_HOT_LENGTH], last[:SUGGEST_HOT_LENGTH]])  # noqa: RUF071
+        if common:
+            longest.add(common)
+    return {prefix[:length] for prefix in longest for length in range(1, len(prefix) + 1)}
+
+
 def _write_suggestions(
     conn: sqlite3.Connection, docs: list[ProductDoc], popular_queries: Iterable[tuple[str, int]]
 ) -> int:
     sources = _suggestion_sources(docs, popular_queries)
     rows = [(key, phrase, weight) for phrase, weight in sources.items() for key in suggestion_keys(phrase)]
     conn.executemany("INSERT INTO suggestions VALUES (?, ?, ?)", rows)
-    # Short prefixes match most keys: their best suggestions are computed once here, not per keystroke.
+    # A prefix that many keys share (short ones, a big brand's pinyin) would cost a wide scan per keystroke:
+    # its best suggestions are computed once here. Any other prefix leads to at most SUGGEST_SCAN keys.
+    hot = _hot_prefixes(sorted({row[0] for row in rows}))
     tops: dict[str, list[str]] = defaultdict(list)
     for key, phrase, _weight in sorted(rows, key=lambda row: (-row[2], len(row[1]), row[1])):
-        for length in range(min(SUGGEST_TOP_PREFIX, len(key)) + 1):  # length 0: the overall best
-            best = tops[key[:length]]
+        for length in range(min(SUGGEST_HOT_LENGTH, len(key)) + 1):  # length 0: the overall best
+            prefix = key[:length]
+            if length > SUGGEST_TOP_PREFIX and prefix not in hot:
+                break
+            best = tops[prefix]
             if len(best) < SUGGEST_TOP_KEEP and phrase not in best:
                 best.append(phrase)
     conn.executemany(
@@ -321,20 +343,26 @@ def _term(word: str, with_pinyin: bool) -> str:
     return phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")"
 
 
-def match_expressions(words: list[str]) -> list[tuple[str, bool]]:
+def match_expressions(words: list[str], unknown: frozenset[str] = frozenset()) -> list[tuple[str, bool]]:
     """(FTS5 MATCH expression, relaxed) to try in turn until one matches.
 
-    All words; then all words, each also by its pinyin (a homophone typo such as 华维 still finds 华为); then
-    the query cut short from the end, one word at a time (people type the important word first). Dropping
+    All words (unless some word is in no product at all: `unknown`); then all words, each also by its pinyin,
+    when an unknown word is Chinese (a homophone typo such as 华维 still finds 华为); then without the unknown
+    words; then cut short from the end one word at a time (people type the important word first). Dropping
     words rather than OR-ing them keeps a relaxed result small and on topic.
     """
     if not words:
         return []
-    attempts = [(" AND ".join(_term(word, False) for word in words), False)]
-    if any(text.has_cjk(word) for word in words):
-        attempts.append((" AND ".join(_term(word, True) for word in words), True))
-    for keep in range(len(words) - 1, 0, -1)[:MAX_DROPPED_WORDS]:
-        attempts.append((" AND ".join(_term(word, True) for word in words[:keep]), True))
+    attempts: list[tuple[str, bool]] = []
+    if not unknown:
+        attempts.append((" AND ".join(_term(word, False) for word in words), False))
+    elif any(text.has_cjk(word) for word in unknown):
+        attempts.append((" AND ".join(_term(word, word in unknown) for word in words), True))
+    known = [word for word in words if word not in unknown]
+    if unknown and known:
+        attempts.append((" AND ".join(_term(word, False) for word in known), True))
+    for keep in range(len(known) - 1, 0, -1)[:MAX_DROPPED_WORDS]:
+        attempts.append((" AND ".join(_term(word, False) for word in known[:keep]), True))
     return attempts
 
 
@@ -395,7 +423,8 @@ class SearchIndex:
         else:
             words = text.query_words(query.text)
             total, items, facets = 0, [], {"category": [], "brand": []}
-            for expression, is_relaxed in match_expressions(words):
+            unknown = frozenset(word for word in words if not self._in_some_product(word))
+            for expression, is_relaxed in match_expressions(words, unknown):
                 total, items, facets = self._run(expression, query, page, page_size)
                 if total:
                     relaxed = is_relaxed
@@ -407,6 +436,19 @@ class SearchIndex:
         result["relaxed"] = relaxed
         result["suggestions"] = suggestions
         return result
+
+    def _in_some_product(self, word: str) -> bool:
+        """Whether a query word (or a synonym, or its compound parts) is in the index at all: a cheap look-up
+        that spares a query that cannot match."""
+        if text.synonyms().get(word) or text.compound_parts(word):
+            return True
+        pieces = word.split()
+        if len(pieces) == 1 and len(text.latin_runs(word)) > 1:
+            pieces = text.latin_runs(word)
+        for piece in pieces:
+            if self._conn.execute("SELECT 1 FROM product_vocab WHERE term = ?", (piece,)).fetchone() is None:
+                return False
+        return True
 
     def _pairs_for(self, category_ids: list[str] | None, brand_id: str | None) -> list[int] | None:
         """The (category, brand) pair numbers a filter allows; None when it allows all."""
@@ -536,7 +578,7 @@ class SearchIndex:
             found = self.suggest(prefix, limit=5)
             if found:
                 return found
-        return self._top_suggestions("", 5)
+        return (self._top_suggestions("") or [])[:5]
 
     # ------------------------------------------------------------------------------------------------ suggest
 
@@ -545,18 +587,25 @@ class SearchIndex:
         key = "".join(text.normalize(prefix[: text.MAX_QUERY_CHARS]).split())
         if not key or limit <= 0:
             return []
-        if len(key) <= SUGGEST_TOP_PREFIX and limit <= SUGGEST_TOP_KEEP:
-            return self._top_suggestions(key, limit)
+        if limit <= SUGGEST_TOP_KEEP:
+            found = self._top_suggestions(key)
+            if found is not None:
+                return found[:limit]
+            if len(key) <= SUGGEST_TOP_PREFIX:
+                return []  # every short prefix that leads anywhere has its tops
+        # Not hot, so few keys start with it (a prefix longer than SUGGEST_HOT_LENGTH may have more: capped).
         rows = self._conn.execute(
-            "SELECT text, max(weight) AS w FROM suggestions WHERE key >= ? AND key < ?"
-            " GROUP BY text ORDER BY w DESC, length(text), text LIMIT ?",
-            (key, key + "\U0010ffff", limit),
+            "SELECT text, weight FROM suggestions WHERE key >= ? AND key < ? LIMIT ?",
+            (key, key + "\U0010ffff", SUGGEST_SCAN * 4),
         ).fetchall()
-        return [row[0] for row in rows]
+        best: dict[str, int] = {}
+        for phrase, weight in rows:
+            best[phrase] = max(weight, best.get(phrase, weight))
+        return sorted(best, key=lambda phrase: (-best[phrase], len(phrase), phrase))[:limit]
 
-    def _top_suggestions(self, key: str, limit: int) -> list[str]:
+    def _top_suggestions(self, key: str) -> list[str] | None:
         row = self._conn.execute("SELECT texts FROM suggestion_tops WHERE prefix = ?", (key,)).fetchone()
-        return list(json.loads(row[0]))[:limit] if row else []
+        return list(json.loads(row[0])) if row else None
 
 
 def _card(row: tuple[Any, ...]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.search import engine
 from chalicelib.search.engine import SearchIndex, SearchQuery, build_index
 from tests.search_relevance.demo_docs import demo_docs
 
@@ -157,3 +158,28 @@ def test_suggest_ranks_the_more_popular_first(index: SearchIndex) -> None:
     # 手机数码 (the root: every digital product's sales) outsells 手机 (one of its leaves).
     found = index.suggest("手机")
     assert found.index("手机数码") < found.index("手机")
+
+
+def test_relevance_over_a_broad_word_scores_only_the_best_selling_matches_but_counts_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = str(tmp_path / "i.sqlite")
+    build_index(demo_docs(), path)
+    with SearchIndex(path) as small:
+        full = small.search(SearchQuery(text="手机", page_size=50))
+        monkeypatch.setattr(engine, "RANK_WINDOW", 5)
+        windowed = small.search(SearchQuery(text="手机", page_size=50))
+    assert windowed["total"] == full["total"] > 5 and windowed["facets"] == full["facets"]
+    best_sellers = sorted(full["items"], key=lambda item: -item["sales"])[:5]
+    assert {item["product_id"] for item in windowed["items"]} == {item["product_id"] for item in best_sellers}
+
+
+def test_hot_long_prefixes_suggest_the_same_as_a_full_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    scanned, precomputed = str(tmp_path / "scan.sqlite"), str(tmp_path / "hot.sqlite")
+    build_index(demo_docs(), scanned)
+    monkeypatch.setattr(engine, "SUGGEST_SCAN", 2)  # nearly every prefix becomes hot
+    build_index(demo_docs(), precomputed)
+    monkeypatch.undo()
+    with SearchIndex(scanned) as by_scan, SearchIndex(precomputed) as by_tops:
+        for prefix in ("huawei", "华为", "xiaomi", "shouji", "sanxing"):
+            assert by_tops.suggest(prefix) == by_scan.suggest(prefix), prefix
