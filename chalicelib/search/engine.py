@@ -23,7 +23,7 @@ from chalicelib.search.documents import ProductDoc
 SCHEMA_VERSION = "1"
 SORTS = ("relevance", "sales", "price_asc", "price_desc", "newest", "rating")
 MAX_PAGE = 50  # deeper pages cost more and nobody reads them; the API clamps to this too
-MAX_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
 RECOMMENDATIONS = 6
 FACET_LIMIT = 20
 # bm25 column weights, in the column order of product_text: title > brand = category > specs > description.
@@ -33,7 +33,7 @@ WEIGHTS = (10.0, 5.0, 5.0, 2.0, 1.0, 3.0)
 # matches the better-selling product comes first.
 POPULARITY_WEIGHT = 0.02
 MAX_DROPPED_WORDS = 3  # a relaxed query drops at most this many words from the end
-RANK_WINDOW = MAX_PAGE * MAX_PAGE_SIZE  # relevance scores at most this many matches (the best sellers)
+RANK_WINDOW = 2_500  # relevance scores this many matches (the best sellers), or as many as the page reaches
 SUGGEST_TOP_PREFIX = 3  # prefixes up to this many characters have their top suggestions precomputed
 SUGGEST_TOP_KEEP = 10
 SUGGEST_HOT_LENGTH = 16  # prefixes up to this long get precomputed tops when they are hot
@@ -505,12 +505,13 @@ class SearchIndex:
         if offset >= total:
             return total, [], self._facets(counts)
         if expression is not None and query.sort == "relevance":
-            if total > RANK_WINDOW:
+            window = max(RANK_WINDOW, offset + page_size)
+            if total > window:
                 # Only the RANK_WINDOW best sellers among the matches are scored: bm25 over every match of a
                 # broad word costs milliseconds per thousand rows, and a page past them is never read.
                 cut = self._conn.execute(
                     f"SELECT t.rowid FROM {source} {clause} ORDER BY t.rowid LIMIT 1 OFFSET ?",  # noqa: S608
-                    [*args, RANK_WINDOW - 1],
+                    [*args, window - 1],
                 ).fetchone()
                 clause += f" AND t.rowid <= {int(cut[0])}"
             order = f"bm25(product_text, {_BM25_WEIGHTS}) * (1 + {POPULARITY_WEIGHT} * f.popularity), f.rowid"
