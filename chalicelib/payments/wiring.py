@@ -43,7 +43,7 @@ class SqsLateRefunds:
         try:
             sqs = client("sqs")
             url = sqs.get_queue_url(QueueName=resource_name(LATE_REFUNDS_QUEUE_SUFFIX))["QueueUrl"]
-            sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"payment_id": payment_id}), DelaySeconds=5)
+            sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"payment_id": payment_id}))
         except (BotoCoreError, ClientError) as error:
             raise DependencyUnavailable("The late-refund queue could not be reached") from error
 

@@ -339,3 +339,35 @@ def test_a_refund_while_the_provider_is_down_is_retryable_and_the_retry_refunds_
     assert service.refund_order_payment(order, "rf_1", started["amount_fen"]) == "SUCCESS"
     at_provider = gateways.payment("wechat", started["payment_id"])
     assert at_provider is not None and at_provider.refunds == {"rf_1": started["amount_fen"]}
+
+
+def test_a_late_refund_the_provider_cannot_take_now_is_queued_and_the_queue_handler_finishes_it(
+    client: ShopClient, shopper: dict[str, Any], gateways: PaymentGateways
+) -> None:
+    import boto3
+
+    from chalicelib.payments.events import refund_late_payments
+    from local.pollers import lambda_record
+
+    order = new_order(client, shopper, "k-queued")
+    started = start_paying(client, shopper["token"], order["order_id"], "sandbox")
+    open_pay_page(started)
+    client.call("POST", f"/orders/{order['order_id']}/cancel", token=shopper["token"])
+    gateways.fail("error")  # the refund API is down; the payer's side still works
+
+    status, _ = gateways.pay("sandbox", started["payment_id"])
+    assert status == 200  # recorded and queued: the gateway need not notify again
+    assert payment(started["payment_id"])["status"] == "REFUNDING"
+    gateways.fail("none")
+
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName="shop-local-payment-refunds")["QueueUrl"]
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    for message in messages:
+        refund_late_payments({"Records": [lambda_record(message, arn, "us-east-1")]}, None)
+
+    assert [json.loads(m["Body"]) for m in messages] == [{"payment_id": started["payment_id"]}]
+    assert payment(started["payment_id"])["status"] == "REFUNDED"
+    at_provider = gateways.payment("sandbox", started["payment_id"])
+    assert at_provider is not None and at_provider.refunded_fen == started["amount_fen"]

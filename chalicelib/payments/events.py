@@ -1,0 +1,46 @@
+"""Payments' asynchronous side: finishing the refunds of late payments (paid after the order was cancelled, or a
+second payment of a paid order) that could not finish while their notify was answered."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalice.app import Blueprint, SQSEvent
+
+from chalicelib.config import resource_name
+from chalicelib.errors import NotFound
+from chalicelib.observability import logger
+from chalicelib.payments import service
+from chalicelib.payments.wiring import LATE_REFUNDS_QUEUE_SUFFIX, production_payments
+
+payments_events = Blueprint(__name__)
+LATE_REFUNDS_QUEUE = resource_name(LATE_REFUNDS_QUEUE_SUFFIX)
+
+
+class LateRefundUnfinished(Exception):
+    """The provider is still processing the refund: the message comes back after the visibility timeout."""
+
+
+@payments_events.on_sqs_message(queue=LATE_REFUNDS_QUEUE, batch_size=1)
+def refund_late_payments(event: SQSEvent) -> dict[str, Any]:
+    """Refund each late payment in full through its channel, once (the refund id is derived from the payment).
+
+    An unreachable provider (DependencyUnavailable) or a refund still PROCESSING raises, so the message is delivered
+    again after the queue's visibility timeout; after 10 tries it lands in the DLQ, whose alarm tells the admins. A
+    refusal is logged and counted (LateRefundsRefused) for a person to settle with the payer."""
+    outcomes: dict[str, str] = {}
+    for record in event:
+        try:
+            payment_id = str(json.loads(record.body)["payment_id"])
+        except (ValueError, KeyError, TypeError):
+            logger.warning("dropping a malformed late-refund job", extra={"body": record.body[:200]})
+            continue
+        try:
+            outcomes[payment_id] = service.refund_late_payment(production_payments(), payment_id)
+        except NotFound:
+            logger.warning("a late-refund job names no late payment", extra={"payment_id": payment_id})
+            continue
+        if outcomes[payment_id] == "PROCESSING":
+            raise LateRefundUnfinished(f"the refund of {payment_id} is still processing")
+    return {"refunds": outcomes}
