@@ -42,6 +42,7 @@ class Settings:
     orders_table: str = ""
     state_machine_order_arn: str = ""
     order_tasks_dlq_url: str = ""
+    review_window_seconds: int = 604800
     search_index_bucket: str = ""
     search_log_queue_url: str = ""
     search_reindex_queue_url: str = ""
@@ -80,6 +81,7 @@ class Settings:
             orders_table=e.get("ORDERS_TABLE") or resource_name("orders", stage),
             state_machine_order_arn=e.get("STATE_MACHINE_ORDER_ARN", ""),
             order_tasks_dlq_url=e.get("ORDER_TASKS_DLQ_URL", ""),
+            review_window_seconds=int(e.get("REVIEW_WINDOW_SECONDS", "604800")),
             search_index_bucket=e.get("SEARCH_INDEX_BUCKET", ""),
             search_log_queue_url=e.get("SEARCH_LOG_QUEUE_URL", ""),
             search_reindex_queue_url=e.get("SEARCH_REINDEX_QUEUE_URL", ""),

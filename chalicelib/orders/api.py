@@ -1,4 +1,5 @@
-"""HTTP routes of orders: place, read, list, cancel, receive, track; the admin's list, read and ship."""
+"""HTTP routes of orders: place, read, list, cancel, receive, track, ask for a refund; the admin's list, read, ship
+and refund decisions."""
 
 from __future__ import annotations
 
@@ -8,7 +9,20 @@ from chalice.app import Blueprint, Request
 
 from chalicelib.http import Principal, endpoint
 from chalicelib.orders import service
-from chalicelib.orders.schemas import Order, OrderCreate, OrderPage, OrdersQuery, ShipmentWrite, Tracking
+from chalicelib.orders.schemas import (
+    Order,
+    OrderCreate,
+    OrderPage,
+    OrdersQuery,
+    Refund,
+    RefundList,
+    RefundPage,
+    RefundRejection,
+    RefundRequest,
+    RefundsQuery,
+    ShipmentWrite,
+    Tracking,
+)
 from chalicelib.orders.wiring import promotions_now, shop
 
 orders_api = Blueprint(__name__)
@@ -70,3 +84,36 @@ def admin_get_order(order_id: str) -> dict[str, Any]:
           body=ShipmentWrite, response=Order, errors=(404, 409))  # fmt: skip
 def ship_order(order_id: str, body: ShipmentWrite) -> dict[str, Any]:
     return service.ship_order(shop(), order_id, body)
+
+
+@endpoint(orders_api, "/orders/{order_id}/refunds", "POST", summary="Ask for a refund: refund_only while paid, "
+          "return_refund once shipped or received (within the return window); the admin decides", tags=TAGS,
+          auth="customer", body=RefundRequest, response=Refund, status=201, errors=(400, 404, 409))  # fmt: skip
+def request_refund(principal: Principal, order_id: str, body: RefundRequest) -> dict[str, Any]:
+    return service.request_refund(shop(), principal.user_id, order_id, body)
+
+
+@endpoint(orders_api, "/orders/{order_id}/refunds", summary="The refunds of one of my orders, oldest first",
+          tags=TAGS, auth="customer", response=RefundList, errors=(404,))  # fmt: skip
+def order_refunds(principal: Principal, order_id: str) -> dict[str, Any]:
+    return service.order_refunds(shop(), principal.user_id, order_id)
+
+
+@endpoint(orders_api, "/admin/refunds", summary="Refunds newest first, optionally in one status (PENDING: the "
+          "queue to decide)", tags=TAGS, auth="admin", query=RefundsQuery, response=RefundPage)  # fmt: skip
+def list_refunds(query: RefundsQuery) -> dict[str, Any]:
+    return service.list_refunds(shop(), query)
+
+
+@endpoint(orders_api, "/admin/refunds/{refund_id}/approve", "POST", summary="Approve a pending refund: the money "
+          "goes back through the paying channel, then stock and points", tags=TAGS, auth="admin", response=Refund,
+          errors=(404, 409))  # fmt: skip
+def approve_refund(refund_id: str) -> dict[str, Any]:
+    return service.approve_refund(shop(), refund_id)
+
+
+@endpoint(orders_api, "/admin/refunds/{refund_id}/reject", "POST", summary="Reject a pending refund with a reason: "
+          "the order goes back to where it was", tags=TAGS, auth="admin", body=RefundRejection, response=Refund,
+          errors=(400, 404, 409))  # fmt: skip
+def reject_refund(refund_id: str, body: RefundRejection) -> dict[str, Any]:
+    return service.reject_refund(shop(), refund_id, body)

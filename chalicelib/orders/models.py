@@ -1,4 +1,4 @@
-"""pynamodb models of the orders table: orders and the idempotency records of order creation."""
+"""pynamodb models of the orders table: orders, their refunds and the idempotency records of order creation."""
 
 from __future__ import annotations
 
@@ -12,10 +12,22 @@ from chalicelib.dynamo import table_meta
 ORDER_SK = "ORDER"
 IDEMPOTENCY_SK = "IDEMPOTENCY"
 ALL_ORDERS = "ORDERS"
+REFUND_SK = "REFUND"
+ALL_REFUNDS = "REFUNDS"
+REFUND_STATUS_PREFIX = "REFUND#"  # refunds share gsi_status / gsi_all with orders under their own hash keys
 
 
 def order_pk(order_id: str) -> str:
     return f"ORDER#{order_id}"
+
+
+def refund_pk(refund_id: str) -> str:
+    return f"REFUND#{refund_id}"
+
+
+def refund_status_key(status: str) -> str:
+    """A refund's status as gsi_status sees it (`REFUND#PENDING`): never one of the orders' statuses."""
+    return f"{REFUND_STATUS_PREFIX}{status}"
 
 
 def idempotency_pk(user_id: str, key: str) -> str:
@@ -99,12 +111,68 @@ class OrderModel(Model):
     payment_token = UnicodeAttribute(null=True)
     shipment_token = UnicodeAttribute(null=True)
     receipt_token = UnicodeAttribute(null=True)
+    window_token = UnicodeAttribute(null=True)
+    refund_token = UnicodeAttribute(null=True)
+    refund_id = UnicodeAttribute(null=True)
+    refund_from = UnicodeAttribute(null=True)
+    refund_ids = ListAttribute(of=UnicodeAttribute, null=True)
     settled_at = UnicodeAttribute(null=True)
 
     user_index = UserIndex()
     user_status_index = UserStatusIndex()
     status_index = StatusIndex()
     all_index = AllOrdersIndex()
+
+
+class RefundStatusIndex(GlobalSecondaryIndex["RefundModel"]):
+    """Refunds in one status (hash `REFUND#<STATUS>`), newest first: the admin's queue."""
+
+    class Meta:
+        index_name = "gsi_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class AllRefundsIndex(GlobalSecondaryIndex["RefundModel"]):
+    """Every refund (hash `REFUNDS`), newest first."""
+
+    class Meta:
+        index_name = "gsi_all"
+        projection = AllProjection()
+
+    listing = UnicodeAttribute(hash_key=True)
+    created_key = UnicodeAttribute(range_key=True)
+
+
+class RefundModel(Model):
+    """pk=REFUND#<refund_id>, sk=REFUND: a refund or return request of an order and the admin's decision.
+
+    Its owner is `owner_id`, not `user_id`, so refunds never enter gsi_user / gsi_user_status (the user's orders);
+    its `status` is `REFUND#<STATUS>`, so it never meets an order status in gsi_status."""
+
+    Meta = table_meta(get_settings().orders_table)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=REFUND_SK)
+    refund_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    reason = UnicodeAttribute(default="")
+    status = UnicodeAttribute()
+    from_status = UnicodeAttribute()
+    amount_fen = NumberAttribute()
+    listing = UnicodeAttribute(default=ALL_REFUNDS)
+    created_key = UnicodeAttribute()
+    requested_at = UnicodeAttribute()
+    decided_at = UnicodeAttribute(null=True)
+    reject_reason = UnicodeAttribute(null=True)
+    refunded_at = UnicodeAttribute(null=True)
+
+    status_index = RefundStatusIndex()
+    all_index = AllRefundsIndex()
 
 
 class IdempotencyModel(Model):

@@ -13,18 +13,24 @@ from chalicelib.coupons.repository import add_lock, add_mark_used, add_release
 from chalicelib.dynamo import connection
 from chalicelib.orders.models import (
     ALL_ORDERS,
+    ALL_REFUNDS,
     IDEMPOTENCY_SK,
     ORDER_SK,
+    REFUND_SK,
+    REFUND_STATUS_PREFIX,
     IdempotencyModel,
     OrderModel,
+    RefundModel,
     TimelineEntry,
     idempotency_pk,
     order_pk,
+    refund_pk,
+    refund_status_key,
 )
 from chalicelib.points.repository import add_credit, add_debit
 
 MAX_LINES = 50  # sku updates + order + idempotency + coupon + 3 points actions stay under the 100-action limit
-TOKEN_FIELDS = ("payment_token", "shipment_token", "receipt_token")
+TOKEN_FIELDS = ("payment_token", "shipment_token", "receipt_token", "window_token", "refund_token")
 
 
 class PlacementRefused(Exception):
@@ -50,8 +56,32 @@ class OrdersRepository(Protocol):
     def hold_token(self, order_id: str, field: str, token: str, expected: str) -> bool:
         """Keep a task token on the order while it is in `expected`; False otherwise."""
 
-    def settle(self, order: dict[str, Any], at: str) -> bool:
-        """RECEIVED -> COMPLETED and sales counted on the products, at once; False if not RECEIVED."""
+    def settle(self, order: dict[str, Any], at: str, earned_points: int) -> bool:
+        """RECEIVED -> COMPLETED, the earned points credited (ref order:<id>:earn) and sales counted on the products
+        that still exist, at once; False if not RECEIVED."""
+
+    def request_refund(self, order: dict[str, Any], refund: dict[str, Any], at: str) -> bool:
+        """refund["from_status"] -> REFUNDING with the refund put and remembered on the order, at once; False if the
+        order is no longer in that status."""
+
+    def refund(self, refund_id: str) -> dict[str, Any] | None: ...
+    def refunds_by_ids(self, refund_ids: list[str]) -> list[dict[str, Any]]:
+        """These refunds, in the order of the ids (missing ones left out)."""
+
+    def refunds_page(
+        self, status: str | None, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """Refunds newest first, all or in one status."""
+
+    def approve_refund(self, refund_id: str, at: str) -> bool:
+        """PENDING -> APPROVED; False if not PENDING."""
+
+    def reject_refund(self, refund: dict[str, Any], reason: str, at: str) -> bool:
+        """PENDING -> REJECTED and its order REFUNDING -> the status it came from, at once; False otherwise."""
+
+    def complete_refund(self, order: dict[str, Any], refund: dict[str, Any], at: str) -> bool:
+        """Its order REFUNDING -> REFUNDED, the refund APPROVED -> REFUNDED, the stock of the SKUs that still exist
+        back and the points used credited back (ref order:<id>:refund), at once; False otherwise."""
 
     def orders_page(
         self, index: str, hash_key: str, limit: int, start: dict[str, Any] | None
@@ -77,8 +107,32 @@ def order_dict(item: OrderModel) -> dict[str, Any]:
         "payment": item.payment,
         "shipment": item.shipment,
         **{name: getattr(item, name) for name in TOKEN_FIELDS},
+        "refund_id": item.refund_id,
+        "refund_from": item.refund_from,
+        "refund_ids": list(item.refund_ids or []),
         "settled_at": item.settled_at,
     }
+
+
+def refund_dict(item: RefundModel) -> dict[str, Any]:
+    return {
+        "refund_id": item.refund_id,
+        "order_id": item.order_id,
+        "user_id": item.owner_id,
+        "type": item.type,
+        "reason": item.reason,
+        "status": item.status.removeprefix(REFUND_STATUS_PREFIX),
+        "from_status": item.from_status,
+        "amount_fen": int(item.amount_fen),
+        "requested_at": item.requested_at,
+        "decided_at": item.decided_at,
+        "reject_reason": item.reject_reason,
+        "refunded_at": item.refunded_at,
+    }
+
+
+def _refund_key(refund_id: str) -> RefundModel:
+    return RefundModel(refund_pk(refund_id), REFUND_SK)
 
 
 def _order_key(order_id: str) -> OrderModel:
@@ -103,6 +157,18 @@ def _is_condition_failure(error: UpdateError) -> bool:
 
 def _points_ref(order_id: str, purpose: str) -> str:
     return f"order:{order_id}:{purpose}"
+
+
+def _existing_products(product_ids: list[str]) -> set[str]:
+    keys = [(product_pk(product_id), "META") for product_id in product_ids]
+    found = ProductItem.batch_get(keys, attributes_to_get=["pk", "sk", "kind"])
+    return {item.pk.removeprefix("PRODUCT#") for item in found}
+
+
+def _existing_skus(sku_ids: list[str]) -> set[str]:
+    keys = [(product_pk(product_id_of_sku(sku_id)), sku_sk(sku_id)) for sku_id in sku_ids]
+    found = SkuItem.batch_get(keys, attributes_to_get=["pk", "sk", "kind"])
+    return {item.sk.removeprefix("SKU#") for item in found}
 
 
 class DynamoOrdersRepository:
@@ -237,24 +303,151 @@ class DynamoOrdersRepository:
             raise
         return True
 
-    def settle(self, order: dict[str, Any], at: str) -> bool:
+    def settle(self, order: dict[str, Any], at: str, earned_points: int) -> bool:
         sales: dict[str, int] = {}
         for line in order["items"]:
             product_id = product_id_of_sku(line["sku_id"])
             sales[product_id] = sales.get(product_id, 0) + int(line["quantity"])
+        existing = _existing_products(list(sales))  # a product deleted since is not counted, nor blocks settlement
+        user_id, order_id = order["user_id"], order["order_id"]
         try:
             with TransactWrite(connection=connection()) as transaction:
                 transaction.update(
-                    _order_key(order["order_id"]),
-                    actions=[*_status_actions(order["user_id"], "COMPLETED", at), OrderModel.settled_at.set(at)],
+                    _order_key(order_id),
+                    actions=[*_status_actions(user_id, "COMPLETED", at), OrderModel.settled_at.set(at)],
                     condition=OrderModel.status == "RECEIVED",
                 )
+                if earned_points > 0:
+                    add_credit(transaction, user_id, earned_points, "订单完成", _points_ref(order_id, "earn"))
                 for product_id, quantity in sales.items():
-                    transaction.update(
-                        ProductItem(product_pk(product_id), "META"),
-                        actions=[ProductItem.sales.add(quantity)],
-                        condition=ProductItem.pk.exists(),
-                    )
+                    if product_id in existing:  # deleted meanwhile: the transaction fails and the task retries
+                        transaction.update(
+                            ProductItem(product_pk(product_id), "META"),
+                            actions=[ProductItem.sales.add(quantity)],
+                            condition=ProductItem.pk.exists(),
+                        )
+        except TransactWriteError:
+            return False
+        return True
+
+    # -- refunds ----------------------------------------------------------------------------------------------------
+
+    def request_refund(self, order: dict[str, Any], refund: dict[str, Any], at: str) -> bool:
+        user_id, order_id = order["user_id"], order["order_id"]
+        item = RefundModel(
+            refund_pk(refund["refund_id"]),
+            REFUND_SK,
+            refund_id=refund["refund_id"],
+            order_id=order_id,
+            owner_id=user_id,
+            type=refund["type"],
+            reason=refund["reason"],
+            status=refund_status_key(refund["status"]),
+            from_status=refund["from_status"],
+            amount_fen=refund["amount_fen"],
+            listing=ALL_REFUNDS,
+            created_key=f"{refund['requested_at']}#{refund['refund_id']}",
+            requested_at=refund["requested_at"],
+        )
+        try:
+            with TransactWrite(connection=connection()) as transaction:
+                transaction.update(
+                    _order_key(order_id),
+                    actions=[
+                        *_status_actions(user_id, "REFUNDING", at),
+                        OrderModel.refund_id.set(refund["refund_id"]),
+                        OrderModel.refund_from.set(refund["from_status"]),
+                        OrderModel.refund_ids.set((OrderModel.refund_ids | []).append([refund["refund_id"]])),
+                    ],
+                    condition=OrderModel.status == refund["from_status"],
+                )
+                transaction.save(item, condition=RefundModel.pk.does_not_exist())
+        except TransactWriteError:
+            return False
+        return True
+
+    def refund(self, refund_id: str) -> dict[str, Any] | None:
+        try:
+            return refund_dict(RefundModel.get(refund_pk(refund_id), REFUND_SK, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def refunds_by_ids(self, refund_ids: list[str]) -> list[dict[str, Any]]:
+        keys = [(refund_pk(refund_id), REFUND_SK) for refund_id in dict.fromkeys(refund_ids)]
+        found = {item.refund_id: refund_dict(item) for item in RefundModel.batch_get(keys, consistent_read=True)}
+        return [found[refund_id] for refund_id in refund_ids if refund_id in found]
+
+    def refunds_page(
+        self, status: str | None, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        options: dict[str, Any] = {"scan_index_forward": False, "limit": limit, "page_size": limit,
+                                   "last_evaluated_key": start}  # fmt: skip
+        if status:
+            results = RefundModel.status_index.query(refund_status_key(status), **options)
+        else:
+            results = RefundModel.all_index.query(ALL_REFUNDS, **options)
+        items = [refund_dict(item) for item in results]
+        return items, results.last_evaluated_key
+
+    def approve_refund(self, refund_id: str, at: str) -> bool:
+        try:
+            _refund_key(refund_id).update(
+                actions=[RefundModel.status.set(refund_status_key("APPROVED")), RefundModel.decided_at.set(at)],
+                condition=RefundModel.status == refund_status_key("PENDING"),
+            )
+        except UpdateError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def reject_refund(self, refund: dict[str, Any], reason: str, at: str) -> bool:
+        try:
+            with TransactWrite(connection=connection()) as transaction:
+                transaction.update(
+                    _refund_key(refund["refund_id"]),
+                    actions=[
+                        RefundModel.status.set(refund_status_key("REJECTED")),
+                        RefundModel.decided_at.set(at),
+                        RefundModel.reject_reason.set(reason),
+                    ],
+                    condition=RefundModel.status == refund_status_key("PENDING"),
+                )
+                transaction.update(
+                    _order_key(refund["order_id"]),
+                    actions=_status_actions(refund["user_id"], refund["from_status"], at),
+                    condition=(OrderModel.status == "REFUNDING") & (OrderModel.refund_id == refund["refund_id"]),
+                )
+        except TransactWriteError:
+            return False
+        return True
+
+    def complete_refund(self, order: dict[str, Any], refund: dict[str, Any], at: str) -> bool:
+        user_id, order_id = order["user_id"], order["order_id"]
+        restock: dict[str, int] = {}
+        for line in order["items"]:
+            restock[line["sku_id"]] = restock.get(line["sku_id"], 0) + int(line["quantity"])
+        existing = _existing_skus(list(restock))  # a SKU deleted since gets no stock back, nor blocks the refund
+        try:
+            with TransactWrite(connection=connection()) as transaction:
+                transaction.update(
+                    _order_key(order_id),
+                    actions=_status_actions(user_id, "REFUNDED", at),
+                    condition=(OrderModel.status == "REFUNDING") & (OrderModel.refund_id == refund["refund_id"]),
+                )
+                transaction.update(
+                    _refund_key(refund["refund_id"]),
+                    actions=[RefundModel.status.set(refund_status_key("REFUNDED")), RefundModel.refunded_at.set(at)],
+                    condition=RefundModel.status == refund_status_key("APPROVED"),
+                )
+                for sku_id, quantity in restock.items():
+                    if sku_id in existing:
+                        transaction.update(
+                            _sku_key(sku_id), actions=[SkuItem.stock.add(quantity)], condition=SkuItem.pk.exists()
+                        )
+                if order["points_used"]:
+                    refund_ref = _points_ref(order_id, "refund")
+                    add_credit(transaction, user_id, order["points_used"], "订单退款退回", refund_ref)
         except TransactWriteError:
             return False
         return True

@@ -84,6 +84,55 @@ class Order(BaseModel):
     points_used: int
     timeline: list[TimelineEntry]
     shipment: dict[str, object] | None
+    refund_id: str | None = Field(None, description="The order's latest refund (GET /orders/{order_id}/refunds)")
+
+
+RefundType = Literal["refund_only", "return_refund"]
+RefundStatus = Literal["PENDING", "APPROVED", "REJECTED", "REFUNDED"]
+
+
+class RefundRequest(BaseModel):
+    """refund_only while PAID (nothing shipped); return_refund once SHIPPED or RECEIVED, within the return window."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    type: RefundType
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class RefundRejection(BaseModel):
+    """Why the admin refuses (the customer sees it)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class Refund(BaseModel):
+    refund_id: str
+    order_id: str
+    type: RefundType
+    reason: str
+    status: RefundStatus
+    amount_fen: int = Field(description="What goes back through the paying channel, in fen")
+    requested_at: str
+    decided_at: str | None
+    reject_reason: str | None
+    refunded_at: str | None
+    user_id: str | None = Field(None, description="The customer (admin views only)")
+
+
+class RefundList(BaseModel):
+    items: list[Refund]
+
+
+class RefundPage(BaseModel):
+    items: list[Refund]
+    next_cursor: str | None
+
+
+class RefundsQuery(PageQuery):
+    status: RefundStatus | None = None
 
 
 class OrderPage(BaseModel):

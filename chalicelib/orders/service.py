@@ -1,5 +1,6 @@
 """Order rules: placing an order (priced on the server, stock, coupon and points taken at once, idempotent by key),
-its status changes (pay, cancel, ship, receive, settle) and the tasks of its Step Functions execution."""
+its status changes (pay, cancel, ship, receive, settle), its refunds and returns, and the tasks of its Step Functions
+execution."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.cart import service as cart_service
 from chalicelib.cart.repository import CartRepository
@@ -20,12 +21,20 @@ from chalicelib.config import get_settings
 from chalicelib.coupons import service as coupons_service
 from chalicelib.coupons.repository import CouponsRepository
 from chalicelib.errors import Conflict, InvalidState, NotFound, OutOfStock, ValidationError
+from chalicelib.ids import new_id
+from chalicelib.observability import logger
 from chalicelib.orders.carrier import carrier_for
 from chalicelib.orders.repository import MAX_LINES, OrdersRepository, PlacementRefused
-from chalicelib.orders.schemas import OrderCreate, OrdersQuery, ShipmentWrite
+from chalicelib.orders.schemas import (
+    OrderCreate,
+    OrdersQuery,
+    RefundRejection,
+    RefundRequest,
+    RefundsQuery,
+    ShipmentWrite,
+)
 from chalicelib.orders.workflow import OrderWorkflow
 from chalicelib.pagination import decode_cursor, encode_cursor, page
-from chalicelib.points import service as points_service
 from chalicelib.points.repository import PointsRepository
 from chalicelib.points.rules import is_usable_amount, points_earned_for
 from chalicelib.pricing.engine import price_lines, quote
@@ -35,7 +44,13 @@ from chalicelib.profile.repository import ProfileRepository
 
 MAX_KEY_CHARS = 255
 PUBLIC_FIELDS = ("order_id", "order_no", "status", "items", "amounts", "pay_deadline", "created_at", "address",
-                 "remark", "coupon_id", "points_used", "timeline", "shipment")  # fmt: skip
+                 "remark", "coupon_id", "points_used", "timeline", "shipment", "refund_id")  # fmt: skip
+REFUND_FIELDS = ("refund_id", "order_id", "type", "reason", "status", "amount_fen", "requested_at", "decided_at",
+                 "reject_reason", "refunded_at")  # fmt: skip
+REFUNDABLE_FROM = {"refund_only": ("PAID",), "return_refund": ("SHIPPED", "RECEIVED")}
+# The task token an execution waits on in each status a refund may interrupt.
+WAITING_TOKEN = {"PAID": "shipment_token", "SHIPPED": "receipt_token", "RECEIVED": "window_token"}
+MIN_TIMEOUT_SECONDS = 1
 
 
 class OrderCancelled(Exception):
@@ -58,6 +73,30 @@ class OrderNotReady(Exception):
     """A task found the order in a state it cannot act on yet (retried, then the dead-letter queue)."""
 
 
+class RefundRequested(Exception):
+    """A refund was requested while the execution waited (or before its task stored its token): it turns to the
+    refund's decision."""
+
+
+class RefundApprovedMeanwhile(Exception):
+    """The refund was approved before the decision task stored its token: the execution refunds."""
+
+
+class RefundRejectedMeanwhile(Exception):
+    """The refund was rejected before the decision task stored its token: the execution resumes where it was."""
+
+
+class RefundProcessing(Exception):
+    """The payment channel accepted the refund but has not finished it: the task is retried with backoff."""
+
+
+class PaymentRefunds(Protocol):
+    def refund(self, order: dict[str, Any], refund_id: str, amount_fen: int, reason: str) -> str:
+        """Refund through the channel that took the order's payment: "SUCCESS" or "PROCESSING"; the same refund_id
+        again answers that refund's state and never refunds twice. DependencyUnavailable while the provider cannot
+        be reached; chalicelib.payments.channels.RefundRefused when it refuses."""
+
+
 @dataclass(frozen=True)
 class Shop:
     """The repositories and the workflow an order touches."""
@@ -69,6 +108,7 @@ class Shop:
     coupons: CouponsRepository
     points: PointsRepository
     workflow: OrderWorkflow
+    refunds: PaymentRefunds
 
 
 def public_view(order: dict[str, Any]) -> dict[str, Any]:
@@ -197,6 +237,8 @@ def new_order_id() -> str:
 
 
 def start_lifecycle(shop: Shop, order_id: str) -> None:
+    """The execution's input: the timers as set now; `timeouts` are what the receipt and review-window waits use
+    (a rejected refund sets them to what was left)."""
     settings = get_settings()
     shop.workflow.start(
         order_id,
@@ -204,8 +246,17 @@ def start_lifecycle(shop: Shop, order_id: str) -> None:
             "order_id": order_id,
             "payment_timeout_seconds": settings.payment_timeout_seconds,
             "auto_receive_seconds": settings.auto_receive_seconds,
+            "review_window_seconds": settings.review_window_seconds,
+            "timeouts": {"receipt": settings.auto_receive_seconds, "window": settings.review_window_seconds},
         },
     )
+
+
+def emit_order_event(name: str, order: dict[str, Any], **details: Any) -> None:
+    """The one place order facts leave for analytics (issue 7 publishes them; until then a structured log line):
+    order_paid, order_settled, order_refunded."""
+    logger.info("order event", extra={"order_event": name, "order_id": order["order_id"],
+                                      "user_id": order["user_id"], **details})  # fmt: skip
 
 
 def _snapshot(line: Any, sku: dict[str, Any]) -> dict[str, Any]:
@@ -352,6 +403,7 @@ def confirm_payment(shop: Shop, order_id: str, payment_id: str, amount_fen: int)
         raise Conflict("This order was paid by another payment")
     if token := _token_after_change(shop, order_id, "payment_token"):
         shop.workflow.succeed(token, {"status": "PAID", "payment_id": payment_id})
+    emit_order_event("order_paid", order, payment_id=payment_id, amount_fen=amount_fen)
     return {"order_id": order_id, "status": "PAID", "refund_required": False}
 
 
@@ -390,16 +442,33 @@ def await_payment(shop: Shop, order_id: str, token: str) -> dict[str, Any]:
     raise OrderPaidMeanwhile(order_id)
 
 
+def _raise_if_refunding(shop: Shop, order_id: str) -> str:
+    status = str(_owned(shop, None, order_id)["status"])
+    if status == "REFUNDING":
+        raise RefundRequested(order_id)
+    return status
+
+
 def await_shipment(shop: Shop, order_id: str, token: str) -> dict[str, Any]:
     if shop.orders.hold_token(order_id, "shipment_token", token, "PAID"):
         return {"waiting": True}
+    _raise_if_refunding(shop, order_id)
     raise OrderShippedMeanwhile(order_id)
 
 
 def await_receipt(shop: Shop, order_id: str, token: str) -> dict[str, Any]:
     if shop.orders.hold_token(order_id, "receipt_token", token, "SHIPPED"):
         return {"waiting": True}
+    _raise_if_refunding(shop, order_id)
     raise OrderReceivedMeanwhile(order_id)
+
+
+def await_review_window(shop: Shop, order_id: str, token: str) -> dict[str, Any]:
+    """Received: keep the window's token while the order may still be returned (the wait times out into settle)."""
+    if shop.orders.hold_token(order_id, "window_token", token, "RECEIVED"):
+        return {"waiting": True}
+    status = _raise_if_refunding(shop, order_id)
+    raise OrderNotReady(f"order {order_id} is {status}, not received")
 
 
 def compensate(shop: Shop, order_id: str) -> dict[str, Any]:
@@ -416,22 +485,201 @@ def compensate(shop: Shop, order_id: str) -> dict[str, Any]:
 def auto_receive(shop: Shop, order_id: str) -> dict[str, Any]:
     """The receipt timer ran out: a shipped order is received (already received: nothing changes)."""
     shop.orders.transition(order_id, "SHIPPED", "RECEIVED", iso(utcnow()), {})
-    status = _owned(shop, None, order_id)["status"]
+    status = _raise_if_refunding(shop, order_id)
     if status not in ("RECEIVED", "COMPLETED"):
         raise OrderNotReady(f"order {order_id} is {status}, not received")
     return {"status": status}
 
 
 def settle(shop: Shop, order_id: str) -> dict[str, Any]:
-    """Received: points earned (once, by ref), sales counted and COMPLETED (once, with the status change)."""
+    """The review window closed: COMPLETED with the points earned and the sales counted, all in one transaction
+    (so a refund requested meanwhile wins cleanly and nothing is ever clawed back)."""
     order = _owned(shop, None, order_id)
     if order["status"] == "COMPLETED":
         return {"status": "COMPLETED"}
+    if order["status"] == "REFUNDING":
+        raise RefundRequested(order_id)
     if order["status"] != "RECEIVED":
         raise OrderNotReady(f"order {order_id} is {order['status']}, not received")
     earned = points_earned_for(int(order["amounts"]["payable_fen"]) - int(order["amounts"]["shipping_fen"]))
-    if earned > 0:
-        points_service.credit(shop.points, order["user_id"], earned, "订单完成", f"order:{order_id}:earn")
-    if not shop.orders.settle(order, iso(utcnow())) and _owned(shop, None, order_id)["status"] != "COMPLETED":
+    if not shop.orders.settle(order, iso(utcnow()), earned):
+        status = _raise_if_refunding(shop, order_id)
+        if status == "COMPLETED":
+            return {"status": "COMPLETED"}
         raise OrderNotReady(f"order {order_id} could not be settled")
+    emit_order_event("order_settled", order, points_earned=earned)
     return {"status": "COMPLETED", "points_earned": earned}
+
+
+# -- refunds and returns -----------------------------------------------------------------------------------------
+
+
+def refund_amount_fen(order: dict[str, Any], refund_type: str) -> int:
+    """refund_only (nothing shipped): everything paid; return_refund: everything paid but the shipping, which was
+    used up."""
+    amounts = order["amounts"]
+    if refund_type == "refund_only":
+        return int(amounts["payable_fen"])
+    return max(int(amounts["payable_fen"]) - int(amounts["shipping_fen"]), 0)
+
+
+def refund_view(refund: dict[str, Any], admin: bool = False) -> dict[str, Any]:
+    return {**{name: refund.get(name) for name in REFUND_FIELDS}, **({"user_id": refund["user_id"]} if admin else {})}
+
+
+def _received_at(order: dict[str, Any]) -> datetime:
+    """When it was received: the first RECEIVED of the timeline (a rejected return appends another)."""
+    at = next(entry["at"] for entry in order["timeline"] if entry["status"] == "RECEIVED")
+    return datetime.fromisoformat(str(at).replace("Z", "+00:00"))
+
+
+def _refusal(order: dict[str, Any], refund_type: str) -> Exception | None:
+    status = order["status"]
+    if status == "REFUNDING":
+        return Conflict("This order has an open refund already")
+    if status not in REFUNDABLE_FROM[refund_type]:
+        allowed = " or ".join(REFUNDABLE_FROM[refund_type])
+        return InvalidState(f"A {refund_type} refund needs an order that is {allowed}; this one is {status}")
+    window = timedelta(seconds=get_settings().review_window_seconds)
+    if status == "RECEIVED" and _received_at(order) + window <= utcnow():
+        return InvalidState("The return window of this order has closed")
+    return None
+
+
+def request_refund(shop: Shop, user_id: str, order_id: str, write: RefundRequest) -> dict[str, Any]:
+    """PAID (refund_only) or SHIPPED / RECEIVED within the window (return_refund) -> REFUNDING with a PENDING
+    refund; the execution stops waiting where it was and awaits the admin's decision. A second open refund: 409."""
+    order = _owned(shop, user_id, order_id)
+    if (refused := _refusal(order, write.type)) is not None:
+        raise refused
+    at = iso(utcnow())
+    refund = {
+        "refund_id": new_id("rf"), "order_id": order_id, "user_id": user_id, "type": write.type,
+        "reason": write.reason, "status": "PENDING", "from_status": order["status"],
+        "amount_fen": refund_amount_fen(order, write.type), "requested_at": at, "decided_at": None,
+        "reject_reason": None, "refunded_at": None,
+    }  # fmt: skip
+    if not shop.orders.request_refund(order, refund, at):
+        current = _owned(shop, user_id, order_id)
+        raise _refusal(current, write.type) or Conflict("The order changed meanwhile; try again")
+    if token := _token_after_change(shop, order_id, WAITING_TOKEN[order["status"]]):
+        shop.workflow.fail(token, "RefundRequested", f"refund {refund['refund_id']} requested")
+    return refund_view(refund)
+
+
+def order_refunds(shop: Shop, user_id: str, order_id: str) -> dict[str, Any]:
+    """The refunds of one of my orders, oldest first."""
+    order = _owned(shop, user_id, order_id)
+    return {"items": [refund_view(refund) for refund in shop.orders.refunds_by_ids(order.get("refund_ids") or [])]}
+
+
+def list_refunds(shop: Shop, query: RefundsQuery) -> dict[str, Any]:
+    """The admin's queue: refunds newest first, optionally in one status."""
+    scope = f"admin-refunds:{query.status or ''}"
+    items, last = shop.orders.refunds_page(query.status, query.page_size, decode_cursor(query.cursor, scope))
+    return page([refund_view(refund, admin=True) for refund in items], encode_cursor(last, scope))
+
+
+def _refund(shop: Shop, refund_id: str) -> dict[str, Any]:
+    refund = shop.orders.refund(refund_id)
+    if refund is None:
+        raise NotFound("No such refund")
+    return refund
+
+
+def approve_refund(shop: Shop, refund_id: str) -> dict[str, Any]:
+    """PENDING -> APPROVED: the execution refunds through the paying channel, then gives back; 409 otherwise."""
+    refund = _refund(shop, refund_id)
+    if not shop.orders.approve_refund(refund_id, iso(utcnow())):
+        raise InvalidState(f"A refund that is {_refund(shop, refund_id)['status']} cannot be approved")
+    if token := _token_after_change(shop, refund["order_id"], "refund_token"):
+        shop.workflow.succeed(token, {"decision": "APPROVED", "refund_id": refund_id})
+    return refund_view(_refund(shop, refund_id), admin=True)
+
+
+def reject_refund(shop: Shop, refund_id: str, write: RefundRejection) -> dict[str, Any]:
+    """PENDING -> REJECTED with the reason, and the order back in the status it came from (its execution waits
+    there again with what was left of its timers); 409 otherwise."""
+    refund = _refund(shop, refund_id)
+    if not shop.orders.reject_refund(refund, write.reason, iso(utcnow())):
+        raise InvalidState(f"A refund that is {_refund(shop, refund_id)['status']} cannot be rejected")
+    if token := _token_after_change(shop, refund["order_id"], "refund_token"):
+        shop.workflow.succeed(token, {"decision": "REJECTED", "refund_id": refund_id})
+    return refund_view(_refund(shop, refund_id), admin=True)
+
+
+def _current_refund(shop: Shop, order: dict[str, Any]) -> dict[str, Any]:
+    refund = shop.orders.refund(order["refund_id"]) if order.get("refund_id") else None
+    if refund is None:
+        raise OrderNotReady(f"order {order['order_id']} has no refund")
+    return refund
+
+
+def await_refund_decision(shop: Shop, order_id: str, token: str) -> dict[str, Any]:
+    """Keep the decision's token while the order is REFUNDING; a decision made before it was kept: say which."""
+    held = shop.orders.hold_token(order_id, "refund_token", token, "REFUNDING")
+    order = _owned(shop, None, order_id)
+    refund = _current_refund(shop, order)  # read after the token is kept: a decision made since answers the token
+    if refund["status"] == "REJECTED":
+        raise RefundRejectedMeanwhile(refund["refund_id"])
+    if refund["status"] in ("APPROVED", "REFUNDED"):
+        raise RefundApprovedMeanwhile(refund["refund_id"])
+    if held:
+        return {"waiting": True, "refund_id": refund["refund_id"]}
+    raise OrderNotReady(f"order {order_id} is {order['status']}, not refunding")
+
+
+def _seconds_left(since: datetime, total_seconds: int) -> int:
+    left = since + timedelta(seconds=total_seconds) - utcnow()
+    return max(int(left.total_seconds()), MIN_TIMEOUT_SECONDS)
+
+
+def resume_after_refund(
+    shop: Shop, order_id: str, auto_receive_seconds: int, review_window_seconds: int
+) -> dict[str, Any]:
+    """A refund was rejected: the status to wait in again and what is left of its timer (a rejection never extends
+    the receipt or the return window)."""
+    order = _owned(shop, None, order_id)
+    status = order["status"]
+    if status == "REFUNDING":  # another refund was requested since: the wait finds it and turns to it
+        status = order["refund_from"]
+    if status not in WAITING_TOKEN:
+        raise OrderNotReady(f"order {order_id} is {order['status']}: nothing to resume")
+    receipt, window = auto_receive_seconds, review_window_seconds
+    if status == "SHIPPED":
+        shipped_at = datetime.fromisoformat(str(order["shipment"]["shipped_at"]).replace("Z", "+00:00"))
+        receipt = _seconds_left(shipped_at, auto_receive_seconds)
+    if status == "RECEIVED":
+        window = _seconds_left(_received_at(order), review_window_seconds)
+    return {"status": status, "receipt_seconds": receipt, "window_seconds": window}
+
+
+def refund_payment(shop: Shop, order_id: str) -> dict[str, Any]:
+    """Approved: refund through the channel that took the payment (the refund id makes a retry the same refund)."""
+    order = _owned(shop, None, order_id)
+    refund = _current_refund(shop, order)
+    if refund["status"] == "REFUNDED":
+        return {"status": "SUCCESS", "refund_id": refund["refund_id"]}
+    if order["status"] != "REFUNDING" or refund["status"] != "APPROVED":
+        raise OrderNotReady(f"order {order_id} has no approved refund")
+    if refund["amount_fen"] > 0:
+        answer = shop.refunds.refund(order, refund["refund_id"], int(refund["amount_fen"]), refund["reason"])
+        if answer == "PROCESSING":
+            raise RefundProcessing(refund["refund_id"])
+        if answer != "SUCCESS":
+            raise OrderNotReady(f"refund {refund['refund_id']}: the channel answered {answer!r}")
+    return {"status": "SUCCESS", "refund_id": refund["refund_id"]}
+
+
+def complete_refund(shop: Shop, order_id: str) -> dict[str, Any]:
+    """Refunded through the channel: REFUNDED, with the stock and the points used back, once."""
+    order = _owned(shop, None, order_id)
+    if order["status"] == "REFUNDED":
+        return {"status": "REFUNDED"}
+    refund = _current_refund(shop, order)
+    if not shop.orders.complete_refund(order, refund, iso(utcnow())):
+        if _owned(shop, None, order_id)["status"] == "REFUNDED":
+            return {"status": "REFUNDED"}
+        raise OrderNotReady(f"order {order_id} could not be refunded")
+    emit_order_event("order_refunded", order, refund_id=refund["refund_id"], amount_fen=refund["amount_fen"])
+    return {"status": "REFUNDED"}

@@ -1,4 +1,5 @@
-"""The order context's production wiring: Dynamo repositories, the Step Functions workflow, running promotions."""
+"""The order context's production wiring: Dynamo repositories, the Step Functions workflow, refunds through the
+payments context, running promotions."""
 
 from __future__ import annotations
 
@@ -21,6 +22,15 @@ from chalicelib.reviews.domain import ReviewableLine, use_received_lines
 RECEIVED_STATUSES = ("RECEIVED", "COMPLETED")
 
 
+class ChannelRefunds:
+    """Refunds through chalicelib.payments, imported when first used (payment SDKs stay off the cold start)."""
+
+    def refund(self, order: dict[str, Any], refund_id: str, amount_fen: int, reason: str) -> str:
+        from chalicelib.payments.service import refund_order_payment
+
+        return refund_order_payment(order, refund_id, amount_fen, reason)
+
+
 @cache
 def shop() -> Shop:
     return Shop(
@@ -31,6 +41,7 @@ def shop() -> Shop:
         coupons=DynamoCouponsRepository(),
         points=DynamoPointsRepository(),
         workflow=StepFunctionsOrderWorkflow(),
+        refunds=ChannelRefunds(),
     )
 
 

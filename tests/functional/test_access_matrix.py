@@ -99,6 +99,8 @@ OWNED_OBJECT_ROUTES: dict[tuple[str, str], tuple[Callable[..., Any], dict[str, A
     ("POST", "/orders/{order_id}/pay"): (victims_order, {"channel": "sandbox"}),
     ("POST", "/orders/{order_id}/receive"): (victims_order, None),
     ("GET", "/orders/{order_id}/tracking"): (victims_order, None),
+    ("POST", "/orders/{order_id}/refunds"): (victims_order, {"type": "refund_only", "reason": "不想要了"}),
+    ("GET", "/orders/{order_id}/refunds"): (victims_order, None),
     ("POST", "/orders/{order_id}/reviews"): (
         victims_received_order,
         {"items": [{"sku_id": "p_x-01", "rating": 1, "content": "差评"}]},

@@ -16,11 +16,31 @@ from chalicelib.orders.service import Shop
 ORDER_ID = "o_1"
 
 
-class FakeOrdersRepository:
-    """Orders in a dict; each status change is conditional on the expected status, as the Dynamo one is."""
+class FakePoints:
+    """Postings by ref, once each."""
 
     def __init__(self) -> None:
+        self.refs: dict[str, int] = {}
+
+    def post(self, user_id: str, entry: dict[str, Any]) -> None:
+        from chalicelib.points.domain import AlreadyPosted
+
+        if entry["ref"] in self.refs:
+            raise AlreadyPosted()
+        self.refs[entry["ref"]] = entry["delta"]
+
+    def balance(self, user_id: str) -> int | None:
+        return sum(self.refs.values())
+
+
+class FakeOrdersRepository:
+    """Orders and refunds in dicts; each status change is conditional on the expected status, as the Dynamo one is,
+    and posts its points to the points fake as the Dynamo one does in the same transaction."""
+
+    def __init__(self, points: FakePoints | None = None) -> None:
+        self.points = points or FakePoints()
         self.orders: dict[str, dict[str, Any]] = {}
+        self.refunds: dict[str, dict[str, Any]] = {}
         self.stock_returned: dict[str, int] = {}
         self.coupons_released: list[str] = []
         self.coupons_used: list[str] = []
@@ -71,11 +91,71 @@ class FakeOrdersRepository:
         order[field] = token
         return True
 
-    def settle(self, order: dict[str, Any], at: str) -> bool:
+    def settle(self, order: dict[str, Any], at: str, earned_points: int) -> bool:
         if not self._move(order["order_id"], "RECEIVED", "COMPLETED", at):
             return False
+        if earned_points:
+            self.points.post(order["user_id"], {"ref": f"order:{order['order_id']}:earn", "delta": earned_points})
         for line in order["items"]:
             self.sales[line["product_id"]] = self.sales.get(line["product_id"], 0) + line["quantity"]
+        return True
+
+    def request_refund(self, order: dict[str, Any], refund: dict[str, Any], at: str) -> bool:
+        if not self._move(order["order_id"], refund["from_status"], "REFUNDING", at):
+            return False
+        stored = self.orders[order["order_id"]]
+        stored.update(refund_id=refund["refund_id"], refund_from=refund["from_status"])
+        stored["refund_ids"] = [*stored.get("refund_ids", []), refund["refund_id"]]
+        self.refunds[refund["refund_id"]] = copy.deepcopy(refund)
+        return True
+
+    def refund(self, refund_id: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.refunds.get(refund_id))
+
+    def refunds_by_ids(self, refund_ids: list[str]) -> list[dict[str, Any]]:
+        return [copy.deepcopy(self.refunds[refund_id]) for refund_id in refund_ids if refund_id in self.refunds]
+
+    def refunds_page(
+        self, status: str | None, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        chosen = [r for r in self.refunds.values() if status is None or r["status"] == status]
+        return copy.deepcopy(sorted(chosen, key=lambda r: r["requested_at"], reverse=True)[:limit]), None
+
+    def approve_refund(self, refund_id: str, at: str) -> bool:
+        refund = self.refunds.get(refund_id)
+        if refund is None or refund["status"] != "PENDING":
+            return False
+        refund.update(status="APPROVED", decided_at=at)
+        return True
+
+    def reject_refund(self, refund: dict[str, Any], reason: str, at: str) -> bool:
+        stored, order = self.refunds.get(refund["refund_id"]), self.orders.get(refund["order_id"])
+        if (
+            stored is None
+            or stored["status"] != "PENDING"
+            or order is None
+            or order["refund_id"] != stored["refund_id"]
+        ):
+            return False
+        if not self._move(order["order_id"], "REFUNDING", stored["from_status"], at):
+            return False
+        stored.update(status="REJECTED", decided_at=at, reject_reason=reason)
+        return True
+
+    def complete_refund(self, order: dict[str, Any], refund: dict[str, Any], at: str) -> bool:
+        stored = self.refunds[refund["refund_id"]]
+        current = self.orders[order["order_id"]]
+        if stored["status"] != "APPROVED" or current["refund_id"] != stored["refund_id"]:
+            return False
+        if not self._move(order["order_id"], "REFUNDING", "REFUNDED", at):
+            return False
+        stored.update(status="REFUNDED", refunded_at=at)
+        for line in order["items"]:
+            self.stock_returned[line["sku_id"]] = self.stock_returned.get(line["sku_id"], 0) + line["quantity"]
+        if order["points_used"]:
+            self.points.post(
+                order["user_id"], {"ref": f"order:{order['order_id']}:refund", "delta": order["points_used"]}
+            )
         return True
 
 
@@ -95,36 +175,38 @@ class RecordingWorkflow:
         return True
 
 
-class FakePoints:
-    """Postings by ref, once each."""
-
-    def __init__(self) -> None:
-        self.refs: dict[str, int] = {}
-
-    def post(self, user_id: str, entry: dict[str, Any]) -> None:
-        from chalicelib.points.domain import AlreadyPosted
-
-        if entry["ref"] in self.refs:
-            raise AlreadyPosted()
-        self.refs[entry["ref"]] = entry["delta"]
-
-    def balance(self, user_id: str) -> int | None:
-        return sum(self.refs.values())
-
-
 def an_order(status: str = "PENDING_PAYMENT", **overrides: Any) -> dict[str, Any]:
     return {
         "order_id": ORDER_ID, "user_id": "u_1", "status": status, "coupon_id": "c_1", "points_used": 0,
         "items": [{"sku_id": "p_1-01", "product_id": "p_1", "quantity": 2}],
         "amounts": {"payable_fen": 19800, "shipping_fen": 0}, "timeline": [{"status": status, "at": "t0"}],
         "payment": None, "shipment": None, "payment_token": None, "shipment_token": None, "receipt_token": None,
+        "window_token": None, "refund_token": None, "refund_id": None, "refund_from": None, "refund_ids": [],
         **overrides,
     }  # fmt: skip
 
 
+class FakeChannelRefunds:
+    """A paying channel that refunds each refund id once, answering `answers` in turn (then SUCCESS)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, int]] = []
+        self.refunded: dict[str, int] = {}
+        self.answers: list[str | Exception] = []
+
+    def refund(self, order: dict[str, Any], refund_id: str, amount_fen: int, reason: str) -> str:
+        self.calls.append((order["order_id"], refund_id, amount_fen))
+        answer = self.answers.pop(0) if self.answers else "SUCCESS"
+        if isinstance(answer, Exception):
+            raise answer
+        if answer == "SUCCESS":
+            self.refunded.setdefault(refund_id, amount_fen)
+        return answer
+
+
 @pytest.fixture
-def orders() -> FakeOrdersRepository:
-    repo = FakeOrdersRepository()
+def orders(points: FakePoints) -> FakeOrdersRepository:
+    repo = FakeOrdersRepository(points)
     repo.orders[ORDER_ID] = an_order()
     return repo
 
@@ -140,10 +222,17 @@ def points() -> FakePoints:
 
 
 @pytest.fixture
-def shop(orders: FakeOrdersRepository, workflow: RecordingWorkflow, points: FakePoints) -> Shop:
+def channel() -> FakeChannelRefunds:
+    return FakeChannelRefunds()
+
+
+@pytest.fixture
+def shop(
+    orders: FakeOrdersRepository, workflow: RecordingWorkflow, points: FakePoints, channel: FakeChannelRefunds
+) -> Shop:
     unused: Any = None
     return Shop(orders=orders, catalog=unused, profile=unused, cart=unused, coupons=unused, points=cast(Any, points),
-                workflow=workflow)  # fmt: skip
+                workflow=workflow, refunds=channel)  # fmt: skip
 
 
 def test_a_payment_after_the_cancel_is_marked_for_refund_and_changes_nothing(

@@ -1,0 +1,335 @@
+"""Unit tests of the refund and return saga on in-memory fakes: which orders may ask, one open refund at a time,
+the admin's decision (made before or after the execution waits for it), refunding once through the channel,
+giving back once, points and coupon rules, and the timers a rejection resumes with."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, cast
+
+import pytest
+
+from chalicelib.clock import iso, utcnow
+from chalicelib.errors import Conflict, DependencyUnavailable, InvalidState, NotFound
+from chalicelib.orders import service
+from chalicelib.orders.schemas import RefundRejection, RefundRequest
+from chalicelib.orders.service import Shop
+from tests.unit.test_orders_lifecycle import (
+    ORDER_ID,
+    FakeChannelRefunds,
+    FakeOrdersRepository,
+    FakePoints,
+    RecordingWorkflow,
+    an_order,
+)
+
+REFUND_ONLY = RefundRequest(type="refund_only", reason="不想要了")
+RETURN = RefundRequest(type="return_refund", reason="尺码不合适")
+WINDOW = 604800
+AUTO_RECEIVE = 1209600
+
+
+@pytest.fixture
+def points() -> FakePoints:
+    return FakePoints()
+
+
+@pytest.fixture
+def orders(points: FakePoints) -> FakeOrdersRepository:
+    repo = FakeOrdersRepository(points)
+    repo.orders[ORDER_ID] = an_order()
+    return repo
+
+
+@pytest.fixture
+def workflow() -> RecordingWorkflow:
+    return RecordingWorkflow()
+
+
+@pytest.fixture
+def channel() -> FakeChannelRefunds:
+    return FakeChannelRefunds()
+
+
+@pytest.fixture
+def shop(
+    orders: FakeOrdersRepository, workflow: RecordingWorkflow, points: FakePoints, channel: FakeChannelRefunds
+) -> Shop:
+    unused: Any = None
+    return Shop(orders=orders, catalog=unused, profile=unused, cart=unused, coupons=unused, points=cast(Any, points),
+                workflow=workflow, refunds=channel)  # fmt: skip
+
+
+def in_status(orders: FakeOrdersRepository, status: str, **fields: Any) -> dict[str, Any]:
+    """Put the order in `status`, paid (19800 fen of which 800 shipping, 300 points used) and, past PAID, shipped."""
+    now = utcnow()
+    order = orders.orders[ORDER_ID]
+    order.update(status=status, points_used=300, payment={"payment_id": "pay_1", "amount_fen": 19800, "paid_at": "t1"})
+    order["amounts"] = {"payable_fen": 19800, "shipping_fen": 800}
+    order["timeline"] = [{"status": "PENDING_PAYMENT", "at": "t0"}, {"status": "PAID", "at": "t1"}]
+    if status in ("SHIPPED", "RECEIVED"):
+        order["shipment"] = {"carrier": "sf", "tracking_no": "SF1", "shipped_at": iso(now - timedelta(days=2))}
+        order["timeline"].append({"status": "SHIPPED", "at": iso(now - timedelta(days=2))})
+    if status == "RECEIVED":
+        order["timeline"].append({"status": "RECEIVED", "at": iso(now - timedelta(days=1))})
+    order.update(fields)
+    return order
+
+
+def approved(shop: Shop, orders: FakeOrdersRepository, status: str, request: RefundRequest) -> dict[str, Any]:
+    in_status(orders, status)
+    refund = service.request_refund(shop, "u_1", ORDER_ID, request)
+    service.approve_refund(shop, refund["refund_id"])
+    return refund
+
+
+def test_a_refund_only_request_on_a_paid_order_is_pending_for_the_whole_payable_and_stops_the_shipment_wait(
+    shop: Shop, orders: FakeOrdersRepository, workflow: RecordingWorkflow
+) -> None:
+    in_status(orders, "PAID")
+    service.await_shipment(shop, ORDER_ID, "tok-ship")
+
+    refund = service.request_refund(shop, "u_1", ORDER_ID, REFUND_ONLY)
+
+    assert (refund["status"], refund["type"], refund["amount_fen"]) == ("PENDING", "refund_only", 19800)
+    order = service.get_order(shop, "u_1", ORDER_ID)
+    assert order["status"] == "REFUNDING" and order["refund_id"] == refund["refund_id"]
+    assert [entry["status"] for entry in order["timeline"]][-1] == "REFUNDING"
+    assert workflow.answers == [("fail", "tok-ship", "RefundRequested")]
+
+
+def test_a_return_refunds_what_was_paid_but_the_shipping_and_stops_the_wait_it_interrupts(
+    shop: Shop, orders: FakeOrdersRepository, workflow: RecordingWorkflow
+) -> None:
+    in_status(orders, "RECEIVED")
+    service.await_review_window(shop, ORDER_ID, "tok-window")
+
+    refund = service.request_refund(shop, "u_1", ORDER_ID, RETURN)
+
+    assert refund["amount_fen"] == 19800 - 800
+    assert workflow.answers == [("fail", "tok-window", "RefundRequested")]
+
+
+@pytest.mark.parametrize(
+    ("status", "request_"),
+    [
+        ("PENDING_PAYMENT", REFUND_ONLY), ("SHIPPED", REFUND_ONLY), ("RECEIVED", REFUND_ONLY),
+        ("PENDING_PAYMENT", RETURN), ("PAID", RETURN), ("COMPLETED", RETURN), ("CANCELLED", RETURN),
+        ("REFUNDED", RETURN),
+    ],
+)  # fmt: skip
+def test_a_refund_of_the_wrong_kind_for_the_orders_status_is_an_invalid_state_and_changes_nothing(
+    shop: Shop, orders: FakeOrdersRepository, status: str, request_: RefundRequest
+) -> None:
+    in_status(orders, status)
+
+    with pytest.raises(InvalidState):
+        service.request_refund(shop, "u_1", ORDER_ID, request_)
+    assert orders.orders[ORDER_ID]["status"] == status and orders.refunds == {}
+
+
+def test_a_return_after_the_return_window_closed_is_refused(shop: Shop, orders: FakeOrdersRepository) -> None:
+    in_status(orders, "RECEIVED")
+    orders.orders[ORDER_ID]["timeline"][-1]["at"] = iso(utcnow() - timedelta(seconds=WINDOW + 60))
+
+    with pytest.raises(InvalidState, match="window"):
+        service.request_refund(shop, "u_1", ORDER_ID, RETURN)
+
+
+def test_a_second_open_refund_on_the_same_order_is_a_conflict(shop: Shop, orders: FakeOrdersRepository) -> None:
+    in_status(orders, "SHIPPED")
+    service.request_refund(shop, "u_1", ORDER_ID, RETURN)
+
+    with pytest.raises(Conflict, match="open refund") as refused:
+        service.request_refund(shop, "u_1", ORDER_ID, RETURN)
+    assert not isinstance(refused.value, InvalidState)
+    assert len(orders.refunds) == 1
+
+
+def test_another_users_order_cannot_be_refunded_nor_its_refunds_read(shop: Shop, orders: FakeOrdersRepository) -> None:
+    in_status(orders, "PAID")
+
+    with pytest.raises(NotFound):
+        service.request_refund(shop, "u_2", ORDER_ID, REFUND_ONLY)
+    with pytest.raises(NotFound):
+        service.order_refunds(shop, "u_2", ORDER_ID)
+    assert orders.orders[ORDER_ID]["status"] == "PAID"
+
+
+def test_a_rejection_puts_the_order_back_answers_the_decision_and_a_new_request_is_possible_again(
+    shop: Shop, orders: FakeOrdersRepository, workflow: RecordingWorkflow
+) -> None:
+    in_status(orders, "SHIPPED")
+    first = service.request_refund(shop, "u_1", ORDER_ID, RETURN)
+    service.await_refund_decision(shop, ORDER_ID, "tok-decide")
+
+    rejected = service.reject_refund(shop, first["refund_id"], RefundRejection(reason="商品已拆封"))
+    second = service.request_refund(shop, "u_1", ORDER_ID, RETURN)
+
+    assert (rejected["status"], rejected["reject_reason"]) == ("REJECTED", "商品已拆封")
+    assert ("succeed", "tok-decide", {"decision": "REJECTED", "refund_id": first["refund_id"]}) in workflow.answers
+    statuses = [entry["status"] for entry in orders.orders[ORDER_ID]["timeline"]]
+    assert statuses[-3:] == ["REFUNDING", "SHIPPED", "REFUNDING"]
+    listed = service.order_refunds(shop, "u_1", ORDER_ID)["items"]
+    assert [(r["refund_id"], r["status"]) for r in listed] == [(first["refund_id"], "REJECTED"),
+                                                              (second["refund_id"], "PENDING")]  # fmt: skip
+
+
+def test_a_decided_refund_cannot_be_decided_again(shop: Shop, orders: FakeOrdersRepository) -> None:
+    refund = approved(shop, orders, "PAID", REFUND_ONLY)
+
+    with pytest.raises(InvalidState):
+        service.approve_refund(shop, refund["refund_id"])
+    with pytest.raises(InvalidState):
+        service.reject_refund(shop, refund["refund_id"], RefundRejection(reason="no"))
+    with pytest.raises(NotFound):
+        service.approve_refund(shop, "rf_none")
+    assert orders.orders[ORDER_ID]["status"] == "REFUNDING"
+
+
+def test_the_decision_task_started_after_the_decision_says_which_way_and_a_pending_one_waits(
+    shop: Shop, orders: FakeOrdersRepository
+) -> None:
+    in_status(orders, "PAID")
+    first = service.request_refund(shop, "u_1", ORDER_ID, REFUND_ONLY)
+    assert service.await_refund_decision(shop, ORDER_ID, "tok-1")["waiting"] is True
+    assert orders.orders[ORDER_ID]["refund_token"] == "tok-1"
+
+    service.reject_refund(shop, first["refund_id"], RefundRejection(reason="已发货"))
+    with pytest.raises(service.RefundRejectedMeanwhile):
+        service.await_refund_decision(shop, ORDER_ID, "tok-2")
+
+    second = service.request_refund(shop, "u_1", ORDER_ID, REFUND_ONLY)
+    service.approve_refund(shop, second["refund_id"])
+    with pytest.raises(service.RefundApprovedMeanwhile):
+        service.await_refund_decision(shop, ORDER_ID, "tok-3")
+
+
+def test_every_wait_a_refund_interrupts_turns_to_the_decision_when_it_starts_after_the_request(
+    shop: Shop, orders: FakeOrdersRepository
+) -> None:
+    in_status(orders, "REFUNDING")
+
+    for wait in (service.await_shipment, service.await_receipt, service.await_review_window):
+        with pytest.raises(service.RefundRequested):
+            wait(shop, ORDER_ID, "tok")
+    for task in (service.auto_receive, service.settle):
+        with pytest.raises(service.RefundRequested):
+            task(shop, ORDER_ID)
+
+
+def test_a_refund_requested_before_settlement_means_no_points_are_ever_earned_on_the_order(
+    shop: Shop, orders: FakeOrdersRepository, points: FakePoints
+) -> None:
+    refund = approved(shop, orders, "RECEIVED", RETURN)
+
+    with pytest.raises(service.RefundRequested):
+        service.settle(shop, ORDER_ID)
+    service.refund_payment(shop, ORDER_ID)
+    service.complete_refund(shop, ORDER_ID)
+
+    assert f"order:{ORDER_ID}:earn" not in points.refs
+    assert points.refs == {f"order:{ORDER_ID}:refund": 300}
+    assert orders.refunds[refund["refund_id"]]["status"] == "REFUNDED"
+
+
+def test_an_approved_refund_goes_back_through_the_channel_once_and_gives_stock_and_points_back_once(
+    shop: Shop, orders: FakeOrdersRepository, points: FakePoints, channel: FakeChannelRefunds
+) -> None:
+    refund = approved(shop, orders, "PAID", REFUND_ONLY)
+
+    first = service.refund_payment(shop, ORDER_ID)
+    again = service.refund_payment(shop, ORDER_ID)  # the task ran twice (a retry after a lost answer)
+    done = service.complete_refund(shop, ORDER_ID)
+    done_again = service.complete_refund(shop, ORDER_ID)
+    after = service.refund_payment(shop, ORDER_ID)
+
+    assert first == again == after == {"status": "SUCCESS", "refund_id": refund["refund_id"]}
+    assert {call[1] for call in channel.calls} == {refund["refund_id"]} and len(channel.calls) == 2
+    assert channel.refunded == {refund["refund_id"]: 19800}
+    assert done == done_again == {"status": "REFUNDED"}
+    assert orders.stock_returned == {"p_1-01": 2}
+    assert points.refs == {f"order:{ORDER_ID}:refund": 300}
+    assert orders.orders[ORDER_ID]["status"] == "REFUNDED"
+    assert [entry["status"] for entry in orders.orders[ORDER_ID]["timeline"]][-2:] == ["REFUNDING", "REFUNDED"]
+
+
+def test_the_coupon_of_a_refunded_order_is_not_given_back(shop: Shop, orders: FakeOrdersRepository) -> None:
+    approved(shop, orders, "PAID", REFUND_ONLY)
+
+    service.refund_payment(shop, ORDER_ID)
+    service.complete_refund(shop, ORDER_ID)
+
+    assert orders.orders[ORDER_ID]["coupon_id"] == "c_1" and orders.coupons_released == []
+
+
+def test_a_refund_still_processing_or_a_provider_out_of_reach_is_retried_with_the_same_refund_id(
+    shop: Shop, orders: FakeOrdersRepository, channel: FakeChannelRefunds
+) -> None:
+    refund = approved(shop, orders, "SHIPPED", RETURN)
+    channel.answers = ["PROCESSING", DependencyUnavailable("provider down")]
+
+    with pytest.raises(service.RefundProcessing):
+        service.refund_payment(shop, ORDER_ID)
+    with pytest.raises(DependencyUnavailable):
+        service.refund_payment(shop, ORDER_ID)
+    assert service.refund_payment(shop, ORDER_ID)["status"] == "SUCCESS"
+
+    assert [call[1:] for call in channel.calls] == [(refund["refund_id"], 19000)] * 3
+
+
+def test_nothing_is_refunded_or_given_back_before_the_admin_approves(
+    shop: Shop, orders: FakeOrdersRepository, channel: FakeChannelRefunds
+) -> None:
+    in_status(orders, "PAID")
+    service.request_refund(shop, "u_1", ORDER_ID, REFUND_ONLY)
+
+    with pytest.raises(service.OrderNotReady):
+        service.refund_payment(shop, ORDER_ID)
+    with pytest.raises(service.OrderNotReady):
+        service.complete_refund(shop, ORDER_ID)
+    assert channel.calls == [] and orders.stock_returned == {}
+
+
+def test_a_rejection_resumes_each_wait_with_what_was_left_of_its_timer(
+    shop: Shop, orders: FakeOrdersRepository
+) -> None:
+    for status, expected in (
+        ("PAID", (AUTO_RECEIVE, WINDOW)),
+        ("SHIPPED", (AUTO_RECEIVE - 2 * 86400, WINDOW)),
+        ("RECEIVED", (AUTO_RECEIVE, WINDOW - 86400)),
+    ):
+        orders.orders[ORDER_ID] = an_order()
+        in_status(orders, status)
+        refund = service.request_refund(shop, "u_1", ORDER_ID, REFUND_ONLY if status == "PAID" else RETURN)
+        service.reject_refund(shop, refund["refund_id"], RefundRejection(reason="no"))
+
+        resumed = service.resume_after_refund(shop, ORDER_ID, AUTO_RECEIVE, WINDOW)
+
+        assert resumed["status"] == status
+        assert abs(resumed["receipt_seconds"] - expected[0]) <= 5 and abs(resumed["window_seconds"] - expected[1]) <= 5
+
+
+def test_a_timer_that_ran_out_while_the_refund_was_decided_resumes_with_one_second(
+    shop: Shop, orders: FakeOrdersRepository
+) -> None:
+    in_status(orders, "RECEIVED")
+    refund = service.request_refund(shop, "u_1", ORDER_ID, RETURN)
+    service.reject_refund(shop, refund["refund_id"], RefundRejection(reason="no"))
+
+    resumed = service.resume_after_refund(shop, ORDER_ID, AUTO_RECEIVE, 60)  # received a day ago, a 60 s window
+
+    assert (resumed["status"], resumed["window_seconds"]) == ("RECEIVED", 1)
+
+
+def test_the_admins_queue_lists_refunds_in_one_status_with_their_customer(
+    shop: Shop, orders: FakeOrdersRepository
+) -> None:
+    in_status(orders, "PAID")
+    refund = service.request_refund(shop, "u_1", ORDER_ID, REFUND_ONLY)
+
+    pending = service.list_refunds(shop, service.RefundsQuery(status="PENDING"))
+    approved_ = service.list_refunds(shop, service.RefundsQuery(status="APPROVED"))
+
+    assert [(r["refund_id"], r["user_id"]) for r in pending["items"]] == [(refund["refund_id"], "u_1")]
+    assert approved_["items"] == []
