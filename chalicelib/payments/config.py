@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,6 +14,9 @@ ALIPAY_GATEWAY = "https://openapi.alipay.com/gateway.do"
 WECHATPAY_API_BASE = "https://api.mch.weixin.qq.com"
 LOCAL_NOTIFY_BASE = "http://127.0.0.1:8000"
 DEFAULT_HTTP_TIMEOUT_SECONDS = 5.0
+# Names a Secrets Manager secret (PAYMENT_SECRETS_ARN, a JSON object) may hold instead of the environment.
+SECRET_NAMES = frozenset({"PAYMENT_SANDBOX_SECRET", "ALIPAY_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY", "WECHATPAY_PRIVATE_KEY",
+                          "WECHATPAY_PLATFORM_PUBLIC_KEY", "WECHATPAY_APIV3_KEY"})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,7 @@ class PaymentSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> PaymentSettings:
-        e = os.environ if env is None else env
+        e = _with_secrets(os.environ if env is None else env)
         stage = e.get("SHOP_STAGE", "local")
         sandbox_allowed = stage in ("local", "dev")
         return cls(
@@ -119,3 +124,25 @@ def _sandbox_secret(e: Mapping[str, str]) -> bytes:
         return hmac.new(jwt_secret().encode(), b"payment-sandbox", hashlib.sha256).digest()
     except RuntimeError:
         return b""  # dev without a token secret: no sandbox rather than a guessable one
+
+
+def _with_secrets(e: Mapping[str, str]) -> Mapping[str, str]:
+    """The environment, with the keys of the PAYMENT_SECRETS_ARN secret (read once per cold start) over it."""
+    arn = e.get("PAYMENT_SECRETS_ARN")
+    return {**e, **_secret_values(arn)} if arn else e
+
+
+@functools.lru_cache(maxsize=4)
+def _secret_values(arn: str) -> dict[str, str]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from chalicelib.aws import client
+    from chalicelib.errors import DependencyUnavailable
+
+    try:
+        values = json.loads(client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+        if not isinstance(values, dict):
+            raise ValueError("not a JSON object")
+    except (BotoCoreError, ClientError, ValueError, KeyError) as error:
+        raise DependencyUnavailable("The payment secrets could not be read") from error
+    return {name: str(value) for name, value in values.items() if name in SECRET_NAMES}

@@ -371,3 +371,23 @@ def test_a_late_refund_the_provider_cannot_take_now_is_queued_and_the_queue_hand
     assert payment(started["payment_id"])["status"] == "REFUNDED"
     at_provider = gateways.payment("sandbox", started["payment_id"])
     assert at_provider is not None and at_provider.refunded_fen == started["amount_fen"]
+
+
+def test_production_keys_can_come_from_a_secrets_manager_secret_named_by_arn(
+    aws_env: dict[str, str], gateway_keys: GatewayKeys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    from chalicelib.payments.config import PaymentSettings
+    from local.payment_gateways import private_pem, public_pem
+
+    secret = {"ALIPAY_PRIVATE_KEY": private_pem(gateway_keys.alipay_app),
+              "ALIPAY_PUBLIC_KEY": public_pem(gateway_keys.alipay), "UNRELATED": "ignored"}  # fmt: skip
+    secrets = boto3.client("secretsmanager")
+    arn = secrets.create_secret(Name="shop/prod/payments", SecretString=json.dumps(secret))["ARN"]
+    env = {"SHOP_STAGE": "prod", "PAYMENT_NOTIFY_BASE": "https://api.shop.example", "ALIPAY_APP_ID": ALIPAY_APP_ID}
+
+    assert PaymentSettings.from_env(env).available() == ()
+    settings = PaymentSettings.from_env(env | {"PAYMENT_SECRETS_ARN": arn})
+    assert settings.available() == ("alipay",)  # never the sandbox on prod
+    assert settings.alipay.private_key == secret["ALIPAY_PRIVATE_KEY"]
