@@ -37,6 +37,7 @@ class Settings:
     payment_timeout_seconds: int
     auto_receive_seconds: int
     max_body_bytes: int
+    recommend_behaviour_days: int = 30
     stock_events_queue_url: str = ""
     catalog_stream_arn: str = ""
     orders_table: str = ""
@@ -72,6 +73,7 @@ class Settings:
             product_views_queue_url=e.get("PRODUCT_VIEWS_QUEUE_URL", ""),
             admin_alerts_topic_arn=e.get("ADMIN_ALERTS_TOPIC_ARN", ""),
             jwt_secret_arn=e.get("JWT_SECRET_ARN", ""),
+            recommend_behaviour_days=int(e.get("RECOMMEND_BEHAVIOUR_DAYS", "30")),
             access_token_ttl_seconds=int(e.get("ACCESS_TOKEN_TTL_SECONDS", "900")),
             payment_timeout_seconds=int(e.get("PAYMENT_TIMEOUT_SECONDS", "1800")),
             auto_receive_seconds=int(e.get("AUTO_RECEIVE_SECONDS", "1209600")),

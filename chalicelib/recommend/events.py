@@ -1,7 +1,39 @@
-"""Non-HTTP handlers of recommend: the scheduled refresh of recommendations."""
+"""Non-HTTP handlers of recommend: the scheduled refresh of recommendations.
+
+numpy/scipy are loaded by refresh.compute when it runs, never when this module is imported.
+"""
 
 from __future__ import annotations
 
-from chalice.app import Blueprint
+from typing import Any
+
+from chalice.app import Blueprint, CloudWatchEvent
+
+from chalicelib.analytics.lake import read_recent_events
+from chalicelib.clock import utcnow
+from chalicelib.config import get_settings
+from chalicelib.observability import metrics
+from chalicelib.promotions.repository import DynamoPromotionsRepository
+from chalicelib.recommend import service
+from chalicelib.recommend.repository import DynamoCatalogFacts, DynamoRecommendationStore
+from chalicelib.themes.repository import DynamoThemeRepository
 
 recommend_events = Blueprint(__name__)
+
+
+@recommend_events.schedule("rate(1 hour)")
+def refresh_recommendations(event: CloudWatchEvent) -> dict[str, Any]:
+    """Hourly (the local runtime: soon after start, then every LOCAL_RECOMMEND_REFRESH_SECONDS): reads the last
+    RECOMMEND_BEHAVIOUR_DAYS of behaviour from the analytics lake, the catalog (one Scan), promotions and themes,
+    and stores hot, new, promotions, themes, similar items, hot per category and every active shopper's picks."""
+    outcome = service.refresh_recommendations(
+        read_recent_events(get_settings().recommend_behaviour_days),
+        DynamoCatalogFacts(),
+        DynamoPromotionsRepository(),
+        DynamoThemeRepository(),
+        DynamoRecommendationStore(),
+        utcnow(),
+    )
+    metrics.add_metric(name="RecommendationRefreshes", unit="Count", value=1)
+    metrics.add_metric(name="RecommendationShoppers", unit="Count", value=outcome["shoppers"])
+    return outcome

@@ -1,0 +1,293 @@
+"""The scheduled refresh's computation: lake events and catalog facts in, every list to store out.
+
+Pure apart from numpy/scipy, which only `compute` imports (inside its body: `import app` must never load them).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from chalicelib.catalog.models import product_id_of_sku
+from chalicelib.clock import iso
+from chalicelib.pricing.promotion import Promotion
+from chalicelib.recommend import ranking
+from chalicelib.recommend.behaviour import SECONDS_PER_DAY, Interaction, Kind, purchases
+
+ListKind = Literal["similar", "hot", "for_you"]
+ListKey = tuple[ListKind, str]
+
+HOME_LIST = 50  # stored per home list; the page shows fewer and skips what went off sale since
+NEW_AT_LEAST = 12  # "new" is topped up with the newest older products so the section is never empty
+SIMILAR_K = 20
+FOR_YOU_K = 20
+HOT_PER_CATEGORY = 20
+THEME_ITEMS = 50
+ACTIVE_DAYS = 30.0  # shoppers with behaviour this recent get a for-you list
+
+# Analytics event types -> behaviour kinds; order events count once per line. search_performed names no product and
+# order_refunded changes nothing here (the purchase stays excluded from the shopper's picks).
+PRODUCT_EVENT_KINDS: dict[str, Kind] = {
+    "product_viewed": "view",
+    "favorite_added": "favorite",
+    "cart_item_added": "cart_add",
+    "review_posted": "review",
+}
+ORDER_EVENT_KINDS: dict[str, Kind] = {"order_placed": "order", "order_paid": "pay"}
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogProduct:
+    """A product as the refresh sees it: ranking facts plus what the rules of promotions and themes look at."""
+
+    product_id: str
+    category_id: str
+    root_category_id: str
+    brand_id: str
+    created_at: float
+    on_sale: bool
+    in_stock: bool
+    sales: int = 0
+    rating_avg: float = 0.0
+    price_fen: int = 0
+
+    @property
+    def sellable(self) -> bool:
+        return self.on_sale and self.in_stock
+
+    def facts(self) -> ranking.ProductFacts:
+        return ranking.ProductFacts(
+            self.product_id, self.category_id, self.brand_id, self.created_at, self.in_stock, self.on_sale,
+            self.sales, self.rating_avg,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CatalogSnapshot:
+    products: list[CatalogProduct]
+    sku_prices: dict[str, int] = field(default_factory=dict)  # sku_id -> list price (fen)
+
+
+@dataclass
+class RefreshResult:
+    """What to store: the home lists (one item) and the per-product, per-category and per-shopper lists."""
+
+    home: dict[str, Any]
+    lists: dict[ListKey, list[str]]
+    interactions: int = 0
+    shoppers: int = 0
+
+    def count(self, kind: ListKind) -> int:
+        return sum(1 for key in self.lists if key[0] == kind)
+
+
+def _epoch(value: Any) -> float:
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+
+
+def interactions_from_events(events: Iterable[Mapping[str, Any]]) -> tuple[list[Interaction], int]:
+    """The lake's events as interactions (anonymous views keep user_id ""), and how many lines were unusable.
+
+    order_received names no products: it counts as `receive` for the lines of the same order's order_placed or
+    order_paid seen in the window (an order placed before the window is not received here).
+    """
+    interactions: list[Interaction] = []
+    order_lines: dict[str, list[str]] = {}
+    received: list[tuple[str, str, float]] = []
+    skipped = 0
+    for event in events:
+        try:
+            kind_name = str(event["type"])
+            at = _epoch(event["occurred_at"])
+            user_id = str(event.get("user_id") or "")
+            if kind_name in PRODUCT_EVENT_KINDS:
+                if kind_name != "product_viewed" and not user_id:
+                    continue
+                interactions.append(Interaction(user_id, str(event["product_id"]), PRODUCT_EVENT_KINDS[kind_name], at))
+            elif kind_name in ORDER_EVENT_KINDS:
+                products = list(dict.fromkeys(str(line["product_id"]) for line in event.get("lines") or []))
+                order_lines.setdefault(str(event["order_id"]), products)
+                if user_id:
+                    kind = ORDER_EVENT_KINDS[kind_name]
+                    interactions.extend(Interaction(user_id, product_id, kind, at) for product_id in products)
+            elif kind_name == "order_received" and user_id:
+                received.append((user_id, str(event["order_id"]), at))
+        except (KeyError, TypeError, ValueError):
+            skipped += 1
+    for user_id, order_id, at in received:
+        products = order_lines.get(order_id, [])
+        interactions.extend(Interaction(user_id, product_id, "receive", at) for product_id in products)
+    return interactions, skipped
+
+
+def popular_order(interactions: Sequence[Interaction], products: Sequence[CatalogProduct], now: float) -> list[str]:
+    """Every sellable product, hottest first: decayed behaviour (views, carts, sales...), then the catalog's sales,
+    then the newest, so a shop without any behaviour yet still has a hot list."""
+    sellable = {p.product_id: p for p in products if p.sellable}
+    ranked = [pid for pid, _ in ranking.hot(interactions, now, limit=sys.maxsize) if pid in sellable]
+    taken = set(ranked)
+    rest = sorted(
+        (p for p in sellable.values() if p.product_id not in taken),
+        key=lambda p: (-p.sales, -p.created_at, p.product_id),
+    )
+    return ranked + [p.product_id for p in rest]
+
+
+def new_list(products: Sequence[CatalogProduct], now: float) -> list[str]:
+    """Sellable products listed in the last 30 days, newest first; topped up with the next newest if that is short."""
+    fresh = ranking.new_arrivals([p.facts() for p in products], now, limit=HOME_LIST)
+    if len(fresh) >= NEW_AT_LEAST:
+        return fresh
+    taken = set(fresh)
+    older = sorted((p for p in products if p.sellable and p.product_id not in taken and p.created_at <= now),
+                   key=lambda p: (-p.created_at, p.product_id))  # fmt: skip
+    return fresh + [p.product_id for p in older[: NEW_AT_LEAST - len(fresh)]]
+
+
+def hot_by_category(popular: list[str], products: Sequence[CatalogProduct]) -> dict[str, list[str]]:
+    """category_id (leaf and top-level) -> its hottest sellable products."""
+    by_id = {p.product_id: p for p in products}
+    lists: dict[str, list[str]] = {}
+    for product_id in popular:
+        product = by_id[product_id]
+        for category_id in dict.fromkeys((product.category_id, product.root_category_id)):
+            chosen = lists.setdefault(category_id, [])
+            if len(chosen) < HOT_PER_CATEGORY:
+                chosen.append(product_id)
+    return lists
+
+
+def _in_scope(promotion: Promotion, product: CatalogProduct) -> bool:
+    if promotion.scope == "all":
+        return True
+    if promotion.scope == "category":
+        return product.category_id in promotion.scope_ids or product.root_category_id in promotion.scope_ids
+    return product.product_id in promotion.scope_ids
+
+
+def promotion_entries(
+    promotions: Sequence[Promotion], snapshot: CatalogSnapshot, popular: list[str], now: datetime
+) -> list[dict[str, str]]:
+    """Sellable products of the running promotions: flash-price ones first, deepest discount first, then those in a
+    threshold promotion's scope, hottest first. Each with its promotion and when that ends (the page skips ended
+    ones between refreshes)."""
+    rank = {product_id: position for position, product_id in enumerate(popular)}
+    by_id = {p.product_id: p for p in snapshot.products}
+    flash: dict[str, tuple[float, Promotion]] = {}
+    threshold: dict[str, Promotion] = {}
+    for promotion in sorted(promotions, key=lambda p: p.promotion_id):
+        if not promotion.is_running(now):
+            continue
+        if promotion.kind == "flash_price":
+            for sku_id, price_fen in promotion.sku_prices:
+                product_id = product_id_of_sku(sku_id)
+                list_price = snapshot.sku_prices.get(sku_id)
+                if product_id not in rank or not list_price:
+                    continue
+                discount = 1.0 - price_fen / list_price
+                if product_id not in flash or discount > flash[product_id][0]:
+                    flash[product_id] = (discount, promotion)
+        else:
+            for product_id in rank:
+                if product_id not in threshold and _in_scope(promotion, by_id[product_id]):
+                    threshold[product_id] = promotion
+    ordered = sorted(flash, key=lambda pid: (-flash[pid][0], rank[pid]))
+    ordered += sorted((pid for pid in threshold if pid not in flash), key=rank.__getitem__)
+    chosen = [(pid, flash[pid][1] if pid in flash else threshold[pid]) for pid in ordered[:HOME_LIST]]
+    return [{"product_id": pid, "promotion_id": p.promotion_id, "ends_at": iso(p.ends_at)} for pid, p in chosen]
+
+
+def _theme_matches(rule: Mapping[str, Any], product: CatalogProduct) -> bool:
+    category_id, brand_id, cap = rule.get("category_id"), rule.get("brand_id"), rule.get("max_price_fen")
+    if category_id and category_id not in (product.category_id, product.root_category_id):
+        return False
+    if brand_id and brand_id != product.brand_id:
+        return False
+    return cap is None or product.price_fen <= int(cap)
+
+
+def theme_entries(
+    themes: Sequence[Mapping[str, Any]], products: Sequence[CatalogProduct], popular: list[str], now: float
+) -> list[dict[str, Any]]:
+    """Every theme not yet ended (the page shows those whose window is open) with its sellable items: curated ones in
+    their order, or the products its rule picks (category leaf or top-level, brand, price cap), hottest first."""
+    sellable = {p.product_id: p for p in products if p.sellable}
+    entries = []
+    for theme in sorted(themes, key=lambda t: (int(t.get("sort_order") or 0), t["starts_at"], t["theme_id"])):
+        if _epoch(theme["ends_at"]) <= now:
+            continue
+        if theme.get("product_ids"):
+            items = [pid for pid in dict.fromkeys(theme["product_ids"]) if pid in sellable]
+        else:
+            rule = theme.get("rule") or {}
+            items = [pid for pid in popular if _theme_matches(rule, sellable[pid])] if rule else []
+        entries.append({
+            "theme_id": theme["theme_id"], "title": theme["title"], "subtitle": theme.get("subtitle") or "",
+            "banner_url": theme.get("banner_url"), "sort_order": int(theme.get("sort_order") or 0),
+            "starts_at": theme["starts_at"], "ends_at": theme["ends_at"], "product_ids": items[:THEME_ITEMS],
+        })  # fmt: skip
+    return entries
+
+
+def _sellable_top(picks: list[str], sellable: set[str], exclude: set[str], popular: list[str], k: int) -> list[str]:
+    chosen = [pid for pid in picks if pid in sellable and pid not in exclude][:k]
+    taken = set(chosen)
+    for product_id in popular:
+        if len(chosen) >= k:
+            break
+        if product_id not in taken and product_id not in exclude:
+            taken.add(product_id)
+            chosen.append(product_id)
+    return chosen
+
+
+def compute(
+    events: Iterable[Mapping[str, Any]],
+    snapshot: CatalogSnapshot,
+    promotions: Sequence[Promotion],
+    themes: Sequence[Mapping[str, Any]],
+    now: datetime,
+) -> RefreshResult:
+    """Every list the shop shows, from the behaviour window and the catalog as it is now."""
+    from chalicelib.recommend import personal, similarity  # numpy/scipy: only the refresh loads them
+
+    moment = now.timestamp()
+    interactions, _skipped = interactions_from_events(events)
+    products = snapshot.products
+    catalog_ids = {p.product_id for p in products}
+    sellable = {p.product_id for p in products if p.sellable}
+    popular = popular_order(interactions, products, moment)
+    home = {
+        "hot": popular[:HOME_LIST],
+        "new": new_list(products, moment),
+        "promotions": promotion_entries(promotions, snapshot, popular, now),
+        "themes": theme_entries(themes, products, popular, moment),
+    }
+    lists: dict[ListKey, list[str]] = {("hot", c): ids for c, ids in hot_by_category(popular, products).items()}
+
+    # Similarity and personal picks need to know who did what: anonymous views only count towards hot.
+    shoppers_behaviour = [i for i in interactions if i.user_id and i.product_id in catalog_ids]
+    content = ranking.content_neighbours([p.facts() for p in products], limit=SIMILAR_K)
+    encoded = similarity.encode(shoppers_behaviour) if shoppers_behaviour else None
+    behavioural = (
+        similarity.item_item(encoded, moment, k=SIMILAR_K, candidates=sorted(sellable)) if encoded is not None else {}
+    )
+    neighbours = similarity.with_fallback(behavioural, content, k=SIMILAR_K)
+    for product_id in sorted(catalog_ids):
+        lists[("similar", product_id)] = [pid for pid, _ in neighbours.get(product_id, []) if pid in sellable]
+
+    shoppers = 0
+    if encoded is not None:
+        bought = purchases(shoppers_behaviour)
+        picks = personal.for_all_users(
+            encoded, neighbours, bought, popular[: FOR_YOU_K * 2], k=FOR_YOU_K * 2,
+            active_since=moment - ACTIVE_DAYS * SECONDS_PER_DAY, now=moment,
+        )  # fmt: skip
+        for user_id, ranked in picks.items():
+            exclude = bought.get(user_id, set())
+            lists[("for_you", user_id)] = _sellable_top(ranked, sellable, exclude, popular, FOR_YOU_K)
+        shoppers = len(picks)
+    return RefreshResult(home=home, lists=lists, interactions=len(interactions), shoppers=shoppers)

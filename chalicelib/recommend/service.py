@@ -1,0 +1,182 @@
+"""Recommendation rules: the refresh (read behaviour, catalog, promotions, themes; store every list) and the reads
+of the home page, similar items and search recommendations, each in one or two requests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.catalog.repository import CatalogRepository
+from chalicelib.catalog.service import summary
+from chalicelib.clock import iso, utcnow
+from chalicelib.errors import NotFound
+from chalicelib.promotions.repository import PromotionsRepository
+from chalicelib.promotions.service import promotion_value
+from chalicelib.recommend import refresh
+from chalicelib.recommend.refresh import ListKey
+from chalicelib.recommend.repository import CatalogFacts, RecommendationStore
+from chalicelib.themes.repository import ThemeRepository
+
+HOME_SHOWN = 10  # products per home list
+HOME_THEMES = 3  # theme shelves on the home page
+# Candidates read beyond what is shown, so a product taken off sale since the refresh leaves no hole. With these
+# numbers the home page needs at most 4 x 12 + 3 x 12 = 84 cards: one BatchGetItem (100 keys).
+SLACK = 2
+SEARCH_SEEDS = 3  # the search results whose similar lists feed the search's recommendations
+LIST_TTL = timedelta(days=3)  # per-product, per-category and per-shopper lists a refresh no longer writes expire
+FALLBACK_LISTING = 40  # products read for the home page before the first refresh
+
+
+def refresh_recommendations(
+    events: Iterable[Mapping[str, Any]],
+    catalog: CatalogFacts,
+    promotions: PromotionsRepository,
+    themes: ThemeRepository,
+    store: RecommendationStore,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Compute every list from the behaviour window and the catalog as it is now, and store them whole.
+
+    Lists are written before the home item, so a home page that shows a refresh's time has its lists too. Two
+    refreshes running at once both write whole lists: the last writer wins on each, and either one is a complete
+    answer, so the overlap is harmless.
+    """
+    started = time.monotonic()
+    moment = now or utcnow()
+    snapshot = catalog.catalog_snapshot()
+    running = [promotion_value(record) for record in promotions.all()]
+    result = refresh.compute(events, snapshot, running, themes.themes(), moment)
+    generated_at = iso(moment)
+    written = store.save_lists(result.lists, generated_at, int((moment + LIST_TTL).timestamp()))
+    store.save_home(result.home, generated_at)
+    return {
+        "generated_at": generated_at,
+        "interactions": result.interactions,
+        "products": len(snapshot.products),
+        "sellable": sum(1 for p in snapshot.products if p.sellable),
+        "shoppers": result.shoppers,
+        "similar_lists": result.count("similar"),
+        "category_lists": result.count("hot"),
+        "for_you_lists": result.count("for_you"),
+        "lists_written": written,
+        "hot": len(result.home["hot"]),
+        "seconds": round(time.monotonic() - started, 3),
+    }
+
+
+def _cards(catalog: CatalogRepository, product_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Cards of the products still there and on sale, read now (one BatchGetItem up to 100 ids)."""
+    wanted = list(dict.fromkeys(product_ids))
+    found = catalog.products_by_ids(wanted) if wanted else {}
+    return {pid: summary(product) for pid, product in found.items() if product.get("on_sale")}
+
+
+def _shown(ids: Iterable[str], cards: Mapping[str, dict[str, Any]], limit: int = HOME_SHOWN) -> list[dict[str, Any]]:
+    return [cards[pid] for pid in ids if pid in cards][:limit]
+
+
+def home(
+    store: RecommendationStore, catalog: CatalogRepository, user_id: str | None, now: datetime | None = None
+) -> dict[str, Any]:
+    """The home page: one BatchGetItem of the home lists (and the shopper's picks), one of the cards."""
+    stored, lists = store.read(True, [("for_you", user_id)] if user_id else [])
+    if stored is None:
+        return _home_before_first_refresh(catalog)
+    at = iso(now or utcnow())
+    take = HOME_SHOWN + SLACK
+    personal = lists.get(("for_you", user_id)) if user_id else None
+    sections = {
+        "hot": stored.get("hot", [])[:take],
+        "new": stored.get("new", [])[:take],
+        "promotions": [e["product_id"] for e in stored.get("promotions", []) if e["ends_at"] > at][:take],
+        "for_you": (personal if personal is not None else stored.get("hot", []))[:take],
+    }
+    themes = [t for t in stored.get("themes", []) if t["starts_at"] <= at < t["ends_at"]][:HOME_THEMES]
+    cards = _cards(catalog, [pid for ids in sections.values() for pid in ids] +
+                   [pid for t in themes for pid in t["product_ids"][:take]])  # fmt: skip
+    answer: dict[str, Any] = {name: _shown(ids, cards) for name, ids in sections.items()}
+    answer["themes"] = [
+        {key: theme[key] for key in ("theme_id", "title", "subtitle", "banner_url")}
+        | {"items": _shown(theme["product_ids"][:take], cards)}
+        for theme in themes
+    ]
+    answer["personal"] = personal is not None
+    answer["generated_at"] = stored.get("generated_at")
+    return answer
+
+
+def _home_before_first_refresh(catalog: CatalogRepository) -> dict[str, Any]:
+    """No refresh has run yet (a new stage): the newest products on sale, and those by sales as the hot list."""
+    newest, _ = catalog.list_products("all", None, None, FALLBACK_LISTING, None)
+    by_sales = sorted(newest, key=lambda p: -int(p.get("sales") or 0))  # stable: newest first among equals
+    hot = [summary(p) for p in by_sales[:HOME_SHOWN]]
+    return {
+        "hot": hot,
+        "new": [summary(p) for p in newest[:HOME_SHOWN]],
+        "promotions": [],
+        "themes": [],
+        "for_you": hot,
+        "personal": False,
+        "generated_at": None,
+    }
+
+
+def similar_items(
+    store: RecommendationStore, catalog: CatalogRepository, product_id: str, limit: int
+) -> dict[str, Any]:
+    """Products similar to this one: its stored list (one GetItem) and the cards with the product itself (one
+    BatchGetItem: an unknown product is 404). Without a stored list (listed since the last refresh, or no refresh
+    yet) the newest of its category stand in."""
+    key: ListKey = ("similar", product_id)
+    _, lists = store.read(False, [key])
+    stored = lists.get(key)
+    ids = [pid for pid in (stored or []) if pid != product_id][: limit + SLACK]
+    found = catalog.products_by_ids([product_id, *ids])
+    product = found.get(product_id)
+    if product is None:
+        raise NotFound("No such product")
+    if stored is None:
+        same_category, _ = catalog.list_products("category", product["category_id"], None, limit + 1, None)
+        return {"items": [summary(p) for p in same_category if p["product_id"] != product_id][:limit]}
+    cards = {pid: summary(p) for pid, p in found.items() if p.get("on_sale") and pid != product_id}
+    return {"items": _shown(ids, cards, limit)}
+
+
+def _interleaved(lists: list[list[str]]) -> list[str]:
+    """The first of every list, then the second of every list, ...: each result's neighbours get a turn."""
+    merged: list[str] = []
+    for rank in range(max((len(ids) for ids in lists), default=0)):
+        merged.extend(ids[rank] for ids in lists if rank < len(ids))
+    return merged
+
+
+def recommendations_for_search(
+    product_ids: list[str],
+    category_id: str | None,
+    limit: int = 10,
+    store: RecommendationStore | None = None,
+    catalog: CatalogRepository | None = None,
+) -> list[dict[str, Any]]:
+    """Cards to suggest beside search results: the similar lists of the top results taken in turn, then the hot
+    list of the category, then the shop's hot list; never a product of the results. Two requests (a BatchGetItem of
+    the lists, one of the cards). Empty before the first refresh: the caller keeps its own fallback then."""
+    if store is None:
+        from chalicelib.recommend.repository import DynamoRecommendationStore
+
+        store = DynamoRecommendationStore()
+    if catalog is None:
+        from chalicelib.catalog.repository import DynamoCatalogRepository
+
+        catalog = DynamoCatalogRepository()
+    seeds = list(dict.fromkeys(product_ids))[:SEARCH_SEEDS]
+    keys: list[ListKey] = [("similar", pid) for pid in seeds] + ([("hot", category_id)] if category_id else [])
+    stored_home, lists = store.read(True, keys)
+    merged = _interleaved([lists[("similar", pid)] for pid in seeds if ("similar", pid) in lists])
+    if category_id:
+        merged += lists.get(("hot", category_id), [])
+    merged += (stored_home or {}).get("hot", [])
+    shown = set(product_ids)
+    candidates = [pid for pid in dict.fromkeys(merged) if pid not in shown][: limit + SLACK]
+    return _shown(candidates, _cards(catalog, candidates), limit)
