@@ -24,7 +24,7 @@ from local.oauth_emulator import OAuthEmulator, start_oauth_emulator
 from local.payment_gateways import PaymentGateways, start_payment_gateways
 from local.pollers import DynamoStreamPoller, Poller, start_pollers, stop_pollers
 from local.provision import DEFAULT_STATEMACHINES, DEFAULT_TEMPLATE, REPO_ROOT, provision, provision_stack
-from local.scheduler import ScheduledJob, schedule_speedup, start_scheduler, stop_scheduler
+from local.scheduler import ScheduledJob, fire_soon, schedule_speedup, start_scheduler, stop_scheduler
 
 DEFAULT_PORT = 8000
 DEFAULT_ADMIN_PASSWORD = "admin12345"  # noqa: S105 - printed at start; only ever the local stage's default
@@ -34,6 +34,7 @@ KNOBS = {
     "AUTO_RECEIVE_SECONDS": "1209600",
     "REVIEW_WINDOW_SECONDS": "604800",
     "LOCAL_SCHEDULE_SPEEDUP": "1",
+    "LOCAL_RECOMMEND_REFRESH_SECONDS": "60",
 }
 READY_TIMEOUT_SECONDS = 30.0
 
@@ -97,6 +98,7 @@ class LocalRuntime:
         self.jobs = start_scheduler(self.app, self.stage, schedule_speedup())
         if self.seed:
             self.seed_summary = seed(self.admin_password)
+        fire_soon(self.jobs)  # e.g. the recommendations refresh: the home page is filled within seconds of start
         self._start_http()
         if self.payments is not None:  # the emulators notify this server (its port is known only now)
             os.environ["PAYMENT_NOTIFY_BASE"] = self.base_url

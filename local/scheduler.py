@@ -30,6 +30,9 @@ _MONTHS |= {"JUL": 7, "AUG": 8, "SEP": 9, "OCT": 10, "NOV": 11, "DEC": 12}
 _DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
 # How far ahead a cron expression is searched for its next match (a year that never comes is an error).
 _CRON_HORIZON_DAYS = 366 * 5
+# Handlers the local runtime runs once the demo data is in (fire_soon) and then every N wall-clock seconds instead of
+# on their deployed schedule: handler -> (environment variable, default seconds); 0 keeps the deployed schedule.
+LOCAL_PERIODS = {"refresh_recommendations": ("LOCAL_RECOMMEND_REFRESH_SECONDS", "60")}
 
 
 class VirtualClock:
@@ -223,6 +226,8 @@ class ScheduledJob(threading.Thread):
         self.stage = stage
         self.clock = clock
         self.schedule = parse_expression(config.schedule_expression)
+        if every := local_period(config.name):  # wall-clock seconds, so scaled to the virtual clock
+            self.schedule = RateSchedule(timedelta(seconds=every * clock.speedup))
         self.fired = 0
         self._on_fire = on_fire
         self._stopping = threading.Event()
@@ -254,6 +259,27 @@ class ScheduledJob(threading.Thread):
             logger.warning("scheduled handler %s failed at %s", self.config.name, event["time"])
         if self._on_fire is not None:
             self._on_fire(self.config.name, at)
+
+
+def local_period(name: str) -> float | None:
+    """The local runtime's period of this handler in wall-clock seconds, if it runs on one."""
+    if name not in LOCAL_PERIODS:
+        return None
+    variable, default = LOCAL_PERIODS[name]
+    seconds = float(os.environ.get(variable) or default)
+    return seconds if seconds > 0 else None
+
+
+def fire_soon(jobs: list[ScheduledJob]) -> list[threading.Thread]:
+    """Run every job with a local period once now, each in its own thread (the server need not wait for it)."""
+    threads = [
+        threading.Thread(target=job.fire, args=(job.clock.now(),), name=f"first-{job.config.name}", daemon=True)
+        for job in jobs
+        if local_period(job.config.name)
+    ]
+    for thread in threads:
+        thread.start()
+    return threads
 
 
 def schedule_speedup() -> float:

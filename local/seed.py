@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any
 
 from chalicelib.accounts import service as accounts
@@ -24,7 +25,7 @@ from chalicelib.promotions.schemas import PromotionWrite
 from chalicelib.themes import service as themes
 from chalicelib.themes.repository import DynamoThemeRepository
 from chalicelib.themes.schemas import ThemeWrite
-from local import demo_catalog, demo_coupons, demo_promotions, demo_themes
+from local import demo_behaviour, demo_catalog, demo_coupons, demo_promotions, demo_themes
 
 ADMIN_USERNAME = "admin"
 
@@ -45,6 +46,9 @@ def seed_demo_data(admin_password: str) -> dict[str, Any]:
             themes.save_theme(DynamoThemeRepository(), repo, ThemeWrite.model_validate(body), f"t_demo{number}", True)
     admin_id = accounts.ensure_admin(DynamoAccountsRepository(), ADMIN_USERNAME, admin_password)
     marketing = _seed_marketing(repo, admin_id)
+    behaviour = 0  # synthetic views, carts and orders in the analytics lake, for the first recommendations refresh
+    if os.environ.get("LOCAL_DEMO_BEHAVIOUR", "on") != "off":
+        behaviour = demo_behaviour.seed_behaviour(demo_catalog.products(), (admin_id,))
     return {
         "categories": len(categories),
         "brands": len(demo_catalog.brands()),
@@ -53,6 +57,7 @@ def seed_demo_data(admin_password: str) -> dict[str, Any]:
         "themes": len(demo_themes.themes(utcnow())),
         "admin_user_id": admin_id,
         **marketing,
+        "behaviour_events": behaviour,
     }
 
 
