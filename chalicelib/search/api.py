@@ -12,6 +12,7 @@ from chalice.app import Blueprint
 from chalicelib.clock import utcnow
 from chalicelib.config import get_settings
 from chalicelib.http import Principal, endpoint
+from chalicelib.recommend.service import recommendations_for_search
 from chalicelib.search import service
 from chalicelib.search.events import SqsSearchLog
 from chalicelib.search.indexer import stamp
@@ -59,7 +60,9 @@ index_holder = IndexHolder(
           auth="optional", query=SearchParams, response=SearchPage, errors=(400,))  # fmt: skip
 def search(query: SearchParams, principal: Principal | None) -> dict[str, Any]:
     user_id = principal.user_id if principal else None
-    return service.search(index_holder, query, engine_query, search_log, user_id, stamp(utcnow()))
+    return service.search(
+        index_holder, query, engine_query, search_log, user_id, stamp(utcnow()), recommendations_for_search
+    )
 
 
 @endpoint(search_api, "/search/suggest", summary="Complete a prefix (Chinese, full pinyin or initials)", tags=TAGS,

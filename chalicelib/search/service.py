@@ -23,6 +23,12 @@ HOT_SHOWN = 10
 COUNTER_TTL_DAYS = HOT_DAYS + 2
 
 
+# (product ids of the results, category id, how many) -> product cards: the recommendations refresh's picks
+# (chalicelib.recommend.service.recommendations_for_search); empty until its first refresh.
+Recommend = Callable[[list[str], str | None, int], list[dict[str, Any]]]
+RECOMMENDATIONS = 6  # as many as the engine's own popular-in-category list
+
+
 class IndexSource(Protocol):
     def use(self) -> AbstractContextManager[Any]: ...
 
@@ -52,15 +58,31 @@ def search(
     log: SearchLog,
     user_id: str | None,
     at: str,
+    recommend: Recommend | None = None,
 ) -> dict[str, Any]:
     """One page of results from the index this container holds; the first page of a worded search is logged."""
     with index_source.use() as index:
         result = empty_page(params.page) if index is None else index.search(to_query(params))
     page = {**empty_page(params.page), **result, "page": params.page}
+    if recommend is not None:
+        page["recommendations"] = _behavioural_recommendations(recommend, page, params)
     keyword = " ".join(params.q.split())
     if keyword and params.page == 1:  # paging through one search is still one search
         log.searched(keyword, user_id, at, int(page["total"]))
     return page
+
+
+def _behavioural_recommendations(recommend: Recommend, page: dict[str, Any], params: SearchParams) -> list[Any]:
+    """Picks from behaviour (products similar to the top results, then the category's hot ones); the engine's
+    popular-in-category list stays when there are none yet (before the first refresh) or they cannot be read."""
+    items = page["items"]
+    category_id = params.category_id or (items[0].get("category_id") if items else None)
+    try:
+        picks = recommend([item["product_id"] for item in items], category_id, RECOMMENDATIONS)
+    except Exception:  # recommendations must never fail a search
+        logger.exception("could not read recommendations for a search")
+        return list(page["recommendations"])
+    return picks or list(page["recommendations"])
 
 
 def suggest(index_source: IndexSource, prefix: str) -> dict[str, Any]:
