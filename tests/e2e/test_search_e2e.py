@@ -4,10 +4,13 @@ reindex queue and S3 on the embedded moto; Chinese and pinyin queries, filters, 
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import pytest
 import requests
+
+from tests.e2e.support import login
 
 pytestmark = pytest.mark.xdist_group("e2e")
 INDEX_WAIT_SECONDS = 60
@@ -64,9 +67,12 @@ def test_suggest_completes_initials_and_full_pinyin_to_chinese(
 
 
 def test_a_signed_in_search_shows_up_in_the_users_history_through_the_search_log(
-    http: requests.Session, base_url: str, customer_token: str, indexed: None
+    http: requests.Session, base_url: str, indexed: None
 ) -> None:
-    auth = {"Authorization": f"Bearer {customer_token}"}
+    username, password = f"e2e_search_{uuid.uuid4().hex[:8]}", "search-password-1"
+    registered = http.post(f"{base_url}/auth/register", json={"username": username, "password": password}, timeout=10)
+    assert registered.status_code == 201, registered.text
+    auth = {"Authorization": f"Bearer {login(http, base_url, username, password)['access_token']}"}
     assert http.get(f"{base_url}/search", params={"q": "华为 耳机"}, headers=auth, timeout=30).status_code == 200
 
     deadline = time.monotonic() + 30  # the search-log consumer gathers for up to 10 s
