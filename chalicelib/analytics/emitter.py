@@ -189,3 +189,18 @@ def reviews_posted(user_id: str, order_id: str, reviews: list[dict[str, Any]]) -
         review_posted(user_id, order_id, r["product_id"], r["sku_id"], int(r["rating"]), r.get("created_at"))
         for r in reviews
     ]
+
+
+def order_fact(name: str, order: dict[str, Any], details: dict[str, Any]) -> list[EventBase]:
+    """The analytics events of an order fact as orders.service.emit_order_event names it (others: none)."""
+    user_id = order.get("user_id")
+    if name == "order_placed":
+        return [order_placed(order)]
+    if name == "order_paid":
+        return [order_paid(order, details.get("paid_at"), details.get("payment_id"), details.get("channel"))]
+    if name == "order_received":
+        return [order_received(order["order_id"], user_id, details.get("received_at"))]
+    if name == "order_refunded":
+        refund = order_refunded(order["order_id"], details["refund_id"], int(details["amount_fen"]), user_id)
+        return [refund]
+    return []

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from chalicelib.analytics import emitter as analytics
 from chalicelib.cart import service as cart_service
 from chalicelib.cart.repository import CartRepository
 from chalicelib.catalog.models import product_id_of_sku
@@ -227,6 +228,7 @@ def place_order(
     if body.from_cart:
         cart_service.remove_lines(shop.cart, user_id, [sku_id for sku_id, _ in wanted])
     start_lifecycle(shop, order_id)
+    emit_order_event("order_placed", order)
     return public_view(order)
 
 
@@ -257,6 +259,7 @@ def emit_order_event(name: str, order: dict[str, Any], **details: Any) -> None:
     order_paid, order_settled, order_refunded."""
     logger.info("order event", extra={"order_event": name, "order_id": order["order_id"],
                                       "user_id": order["user_id"], **details})  # fmt: skip
+    analytics.emit_as(analytics.order_fact, name, order, details)  # never raises
 
 
 def _snapshot(line: Any, sku: dict[str, Any]) -> dict[str, Any]:
@@ -421,11 +424,12 @@ def ship_order(shop: Shop, order_id: str, write: ShipmentWrite) -> dict[str, Any
 
 def receive_order(shop: Shop, user_id: str, order_id: str) -> dict[str, Any]:
     """SHIPPED -> RECEIVED by the customer; 409 INVALID_STATE otherwise."""
-    _owned(shop, user_id, order_id)
+    order = _owned(shop, user_id, order_id)
     if not shop.orders.transition(order_id, "SHIPPED", "RECEIVED", iso(utcnow()), {}):
         raise InvalidState(f"An order that is {_owned(shop, user_id, order_id)['status']} cannot be received")
     if token := _token_after_change(shop, order_id, "receipt_token"):
         shop.workflow.succeed(token, {"status": "RECEIVED"})
+    emit_order_event("order_received", order)
     return public_view(_owned(shop, user_id, order_id))
 
 
@@ -484,7 +488,8 @@ def compensate(shop: Shop, order_id: str) -> dict[str, Any]:
 
 def auto_receive(shop: Shop, order_id: str) -> dict[str, Any]:
     """The receipt timer ran out: a shipped order is received (already received: nothing changes)."""
-    shop.orders.transition(order_id, "SHIPPED", "RECEIVED", iso(utcnow()), {})
+    if shop.orders.transition(order_id, "SHIPPED", "RECEIVED", iso(utcnow()), {}):
+        emit_order_event("order_received", _owned(shop, None, order_id))
     status = _raise_if_refunding(shop, order_id)
     if status not in ("RECEIVED", "COMPLETED"):
         raise OrderNotReady(f"order {order_id} is {status}, not received")

@@ -5,18 +5,24 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
 import boto3
 import pytest
 
+from app import app
 from chalicelib.analytics import emitter
 from chalicelib.analytics.lake import S3Lake, read_recent_events
 from chalicelib.config import get_settings, reset_caches
+from chalicelib.orders import service as orders_service
+from chalicelib.orders.wiring import shop as orders_shop
+from local import lambda_dispatch
 from local.pollers import lambda_record
 from tests.functional.catalog_data import create_catalog, create_product
-from tests.functional.conftest import ShopClient
+from tests.functional.conftest import ShopClient, register_and_login
+from tests.functional.test_orders import ADDRESS, stop_running_executions
 
 DAY = "2026-11-24"
 
@@ -234,3 +240,86 @@ def _yesterday() -> str:
 
 def _tomorrow() -> str:
     return (date.today() + timedelta(days=1)).isoformat()
+
+
+@pytest.fixture
+def order_tasks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Orders start real executions: their tasks run in process, nothing times out during the test, and the
+    executions are stopped at the end (so none wakes up in a later module's moto account)."""
+    monkeypatch.setenv("PAYMENT_TIMEOUT_SECONDS", "600")
+    reset_caches()
+    lambda_dispatch.install(app, "local")
+    try:
+        yield
+    finally:
+        stop_running_executions()
+        lambda_dispatch.uninstall()
+        monkeypatch.undo()
+        reset_caches()
+
+
+def test_given_real_orders_paid_or_not_the_summary_matches_the_orders_exactly(
+    client: ShopClient, admin_token: str, order_tasks: None
+) -> None:
+    create_catalog(client, admin_token)
+    phone = create_product(client, admin_token, "华为 Mate 60")["skus"][0]["sku_id"]
+    earphones = create_product(client, admin_token, "华为 FreeBuds", category="c_earphone")["skus"][0]["sku_id"]
+    buyers = []
+    for name in ("alice", "bob"):
+        token = register_and_login(client, name)
+        status, address, _ = client.call("POST", "/me/addresses", ADDRESS, token=token)
+        assert status == 201, address
+        buyers.append((token, address["address_id"]))
+    wanted = [
+        (buyers[0], [(phone, 1), (earphones, 2)]),
+        (buyers[0], [(earphones, 1)]),
+        (buyers[1], [(phone, 2)]),
+    ]
+    orders = []
+    for index, ((token, address_id), lines) in enumerate(wanted):
+        body = {"address_id": address_id, "items": [{"sku_id": s, "quantity": q} for s, q in lines]}
+        status, placed, _ = client.call("POST", "/orders", body, token=token, **{"Idempotency-Key": f"k-{index}"})
+        assert status == 201, placed
+        orders.append(placed)
+    paid = [orders[0], orders[2]]
+    for order in paid:
+        service_confirm(order)
+    service_confirm(orders[0])  # a duplicate notify: the same payment again
+
+    AnalyticsQueue(client).consume(AnalyticsQueue(client).take())
+    today = business_today()
+    status, figures = summary(client, admin_token, today, today)
+
+    gmv = sum(order["amounts"]["payable_fen"] for order in paid)
+    assert status == 200
+    assert (figures["orders"], figures["paid_orders"], figures["buyers"]) == (3, 2, 2)
+    assert figures["gmv_fen"] == gmv
+    assert figures["aov_fen"] == (2 * gmv + 2) // 4
+    assert figures["funnel"]["orders"] == 3 and figures["funnel"]["payments"] == 2
+    assert figures["daily"] == [
+        {"date": today, "gmv_fen": gmv, "orders": 3, "paid_orders": 2, "buyers": 2, "aov_fen": figures["aov_fen"],
+         "views": 0, "cart_adds": 0, "payments": 2, "refunds": 0, "refunded_fen": 0}
+    ]  # fmt: skip
+    lines_paid = [item for order in paid for item in order["items"]]
+    by_product = {p["product_id"]: p for p in figures["top_products"]}
+    for product_id in {item["sku_id"].rsplit("-", 1)[0] for item in lines_paid}:
+        its_lines = [item for item in lines_paid if item["sku_id"].rsplit("-", 1)[0] == product_id]
+        assert by_product[product_id]["units"] == sum(item["quantity"] for item in its_lines)
+        assert by_product[product_id]["gmv_fen"] == sum(item["payable_fen"] for item in its_lines)
+    assert by_product[earphones.rsplit("-", 1)[0]]["orders"] == 2  # placed twice, paid once
+    shares = {s["category_id"]: s["gmv_fen"] for s in figures["share_by_category"]}
+    assert sum(shares.values()) == sum(item["payable_fen"] for item in lines_paid)
+    assert set(shares) == {"c_phone", "c_earphone"}
+
+
+def service_confirm(order: dict[str, Any]) -> None:
+    answer = orders_service.confirm_payment(
+        orders_shop(), order["order_id"], f"pay-{order['order_id']}", order["amounts"]["payable_fen"]
+    )
+    assert answer["status"] == "PAID", answer
+
+
+def business_today() -> str:
+    from chalicelib.analytics.rollup import today
+
+    return today().isoformat()
