@@ -46,10 +46,10 @@ def describe() -> dict[str, Any]:
         "points_per_yuan_deduction": POINTS_PER_YUAN_DEDUCTION,
         "max_deduction_share_percent": MAX_DEDUCTION_SHARE_PERCENT,
         "deduction_step_points": DEDUCTION_STEP_POINTS,
-        "earned_when": "order_received",
+        "earned_when": "order_completed",
         "expires": POINTS_EXPIRE,
         "summary": [
-            f"每实付 1 元得 {POINTS_PER_YUAN_EARNED} 积分，订单确认收货后到账",
+            f"每实付 1 元得 {POINTS_PER_YUAN_EARNED} 积分，订单完成（确认收货且退货期结束）后到账",
             f"{POINTS_PER_YUAN_DEDUCTION} 积分抵 1 元，按整元使用",
             f"积分最多抵扣订单应付金额的 {MAX_DEDUCTION_SHARE_PERCENT}%",
             "积分长期有效，可在积分商城兑换优惠券或礼品",

@@ -69,6 +69,7 @@ def test_the_rules_are_served_from_the_one_definition(client: ShopClient) -> Non
     assert body["max_deduction_share_percent"] == rules.MAX_DEDUCTION_SHARE_PERCENT == 50
     assert body["points_per_yuan_earned"] == rules.POINTS_PER_YUAN_EARNED == 1
     assert body["expires"] is False and body["summary"]
+    assert body["earned_when"] == "order_completed"  # credited by settlement, after the return window
 
 
 def test_a_new_customer_has_no_points_and_an_empty_ledger(client: ShopClient, customer_token: str) -> None:
