@@ -98,8 +98,10 @@ class LocalRuntime:
         self.jobs = start_scheduler(self.app, self.stage, schedule_speedup())
         if self.seed:
             self.seed_summary = seed(self.admin_password)
-        fire_soon(self.jobs)  # e.g. the recommendations refresh: the home page is filled within seconds of start
         self._start_http()
+        # After the HTTP server answers, so READY is not delayed: e.g. the recommendations refresh fills the home page
+        # within seconds of start.
+        fire_soon(self.jobs)
         if self.payments is not None:  # the emulators notify this server (its port is known only now)
             os.environ["PAYMENT_NOTIFY_BASE"] = self.base_url
         return self
