@@ -22,6 +22,7 @@ from chalicelib.ops.api import ops_api
 from chalicelib.orders.api import orders_api
 from chalicelib.orders.events import orders_events
 from chalicelib.payments.api import payments_api
+from chalicelib.payments.events import payments_events
 from chalicelib.points.api import points_api
 from chalicelib.profile.api import profile_api
 from chalicelib.promotions.api import promotions_api
@@ -39,8 +40,8 @@ app.register_middleware(http_guard, "http")
 BLUEPRINTS = (
     auth_bp, ops_api, accounts_api, oauth_api, profile_api, catalog_api, catalog_events, cart_api, promotions_api,
     coupons_api, points_api, inventory_api, inventory_events, themes_api, orders_api, orders_events,
-    reviews_api, payments_api, search_api, search_events, recommend_api, recommend_events, analytics_api,
-    analytics_events,
+    reviews_api, payments_api, payments_events, search_api, search_events, recommend_api, recommend_events,
+    analytics_api, analytics_events,
 )  # fmt: skip
 for blueprint in BLUEPRINTS:
     app.register_blueprint(blueprint)
