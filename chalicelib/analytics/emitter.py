@@ -107,9 +107,11 @@ def product_viewed(
 
 
 def search_performed(
-    keyword: str, user_id: str | None, results: int | None = None, at: Moment = None
+    keyword: str, user_id: str | None, results: int | None = None, at: Moment = None, search_id: str | None = None
 ) -> SearchPerformed:
-    return SearchPerformed(event_id=new_id("ev"), occurred_at=_at(at), user_id=user_id, keyword=keyword[:200],
+    """search_id: something unique to this search that a retry repeats (the search-log message's SQS id)."""
+    event_id = f"search_performed:{search_id}" if search_id else new_id("ev")
+    return SearchPerformed(event_id=event_id, occurred_at=_at(at), user_id=user_id, keyword=keyword[:200],
                            results=results)  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from chalice.app import Blueprint, CloudWatchEvent, DynamoDBEvent, SQSEvent
 from pydantic import ValidationError
 
+from chalicelib.analytics import emitter as analytics
 from chalicelib.aws import client
 from chalicelib.clock import utcnow
 from chalicelib.config import get_settings, resource_name
@@ -121,11 +122,16 @@ def record_searches(event: SQSEvent) -> dict[str, Any]:
     count twice, which a popularity counter tolerates; history writes are idempotent.
     """
     searches: list[SearchLogged] = []
+    performed: list[tuple[str, str | None, int, str, str | None]] = []
     for record in event:
         try:
-            searches.append(SearchLogged.model_validate_json(record.body))
+            logged = SearchLogged.model_validate_json(record.body)
         except ValidationError:
             logger.warning("dropping a malformed search-log message", extra={"body": record.body[:200]})
+            continue
+        searches.append(logged)
+        search_id = record.to_dict().get("messageId")  # a redelivered batch keeps its ids: analytics counts it once
+        performed.append((logged.keyword, logged.user_id, logged.total, logged.at, search_id))
     outcome = service.record_searches(
         DynamoSearchRepository(),
         DynamoProfileRepository(),
@@ -134,4 +140,5 @@ def record_searches(event: SQSEvent) -> dict[str, Any]:
         get_settings().search_hot_refresh_seconds,
     )
     metrics.add_metric(name="SearchesLogged", unit="Count", value=len(searches))
+    analytics.emit_as(lambda: [analytics.search_performed(*search) for search in performed])  # never raises
     return outcome

@@ -406,3 +406,30 @@ def test_a_search_log_that_cannot_be_sent_never_fails_the_search(
     status, body = search(client, "?q=手机")
 
     assert status == 200 and body["total"] == 3
+
+
+def test_logged_searches_go_on_to_analytics_once_each_even_when_the_log_is_redelivered(
+    client: ShopClient, shop: dict[str, str], customer_token: str
+) -> None:
+    search(client, "?q=手机", token=customer_token)
+    search(client, "?q=zzzz不存在")
+    sqs = boto3.client("sqs")
+    log_url = sqs.get_queue_url(QueueName=SEARCH_LOG_QUEUE)["QueueUrl"]
+    logged = sqs.receive_message(QueueUrl=log_url, MaxNumberOfMessages=10)["Messages"]
+    records = [lambda_record(m, f"arn:aws:sqs:us-east-1:123456789012:{SEARCH_LOG_QUEUE}", "us-east-1") for m in logged]
+
+    for _ in range(2):  # the same batch twice, as a redelivery would
+        client.lambda_.invoke("record_searches", {"Records": records})
+
+    analytics_url = sqs.get_queue_url(QueueName="shop-local-analytics-events")["QueueUrl"]
+    events = [
+        json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=analytics_url, MaxNumberOfMessages=10)["Messages"]
+    ]
+    searched = [e for e in events if e["type"] == "search_performed"]
+    assert sorted((e["keyword"], e["results"], e.get("user_id") is not None) for e in searched) == [
+        ("zzzz不存在", 0, False),
+        ("zzzz不存在", 0, False),
+        ("手机", 3, True),
+        ("手机", 3, True),
+    ]
+    assert len({e["event_id"] for e in searched}) == 2  # a redelivery repeats the ids: the consumer counts it once
