@@ -71,4 +71,7 @@ def remove_item(principal: Principal, sku_id: str) -> Response:
 @endpoint(cart_api, "/cart/items/{sku_id}/move-to-favorites", "POST", summary="Favorite the line's product and "
           "take the line out", tags=TAGS, auth="customer", response=MovedToFavorites, errors=(404, 409))  # fmt: skip
 def move_to_favorites(principal: Principal, sku_id: str) -> dict[str, Any]:
-    return service.move_to_favorites(repo, profile, principal.user_id, sku_id)
+    moved = service.move_to_favorites(repo, profile, principal.user_id, sku_id)
+    if moved.pop("newly_favorited"):
+        analytics.emit_as(analytics.favorite_added, principal.user_id, moved["product_id"])
+    return moved

@@ -117,7 +117,8 @@ def move_to_favorites(repo: CartRepository, profile: ProfileRepository, user_id:
     product_id = product_id_of_sku(sku_id)
     favorite = profile_service.add_favorite(profile, user_id, product_id)
     remove_item(repo, user_id, sku_id)
-    return {"sku_id": sku_id, "product_id": product_id, "favorited_at": favorite["favorited_at"]}
+    return {"sku_id": sku_id, "product_id": product_id, "favorited_at": favorite["favorited_at"],
+            "newly_favorited": favorite["newly_added"]}  # fmt: skip
 
 
 def selected_lines(repo: CartRepository, user_id: str) -> list[tuple[str, int]]:

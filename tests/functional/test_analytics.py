@@ -323,3 +323,25 @@ def business_today() -> str:
     from chalicelib.analytics.rollup import today
 
     return today().isoformat()
+
+
+def test_moving_a_cart_line_to_favorites_counts_as_a_favorite_once(
+    client: ShopClient, admin_token: str, customer_token: str
+) -> None:
+    create_catalog(client, admin_token)
+    first = create_product(client, admin_token, "华为 Mate 60 Pro")["product_id"]
+    second = create_product(client, admin_token, "小米 14")["product_id"]
+    queue = AnalyticsQueue(client)
+    assert client.call("PUT", f"/me/favorites/{second}", token=customer_token)[0] in (200, 201)
+    for product_id in (first, second):
+        line = {"sku_id": f"{product_id}-01", "quantity": 1}
+        assert client.call("POST", "/cart/items", line, token=customer_token)[0] == 201
+        moved = client.call("POST", f"/cart/items/{product_id}-01/move-to-favorites", token=customer_token)
+        assert moved[0] == 200 and set(moved[1]) == {"sku_id", "product_id", "favorited_at"}
+
+    queue.consume(queue.take())
+    status, figures = summary(client, admin_token, first=_yesterday(), last=_tomorrow())
+
+    assert status == 200
+    assert figures["behaviour"]["favorites"] == 2  # the second product was a favorite already: no new event
+    assert {p["product_id"]: p["favorites"] for p in figures["top_products"]} == {first: 1, second: 1}
