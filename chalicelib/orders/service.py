@@ -21,7 +21,7 @@ from chalicelib.clock import iso, utcnow
 from chalicelib.config import get_settings
 from chalicelib.coupons import service as coupons_service
 from chalicelib.coupons.repository import CouponsRepository
-from chalicelib.errors import Conflict, InvalidState, NotFound, OutOfStock, ValidationError
+from chalicelib.errors import Conflict, DomainError, InvalidState, NotFound, OutOfStock, ValidationError
 from chalicelib.ids import new_id
 from chalicelib.observability import logger
 from chalicelib.orders.carrier import carrier_for
@@ -166,11 +166,24 @@ def _order_no(now: datetime) -> str:
 def place_order(
     shop: Shop, user_id: str, key: str | None, body: OrderCreate, promotions: list[Promotion]
 ) -> dict[str, Any]:
-    """Create an order from the catalog's prices; the same key and body again returns the same order."""
+    """Create an order from the catalog's prices; the same key and body again returns the same order.
+
+    The key is looked up only when placing fails: the transaction's own condition on the key refuses a second
+    order, and a retry that can no longer be placed (stock sold, cart emptied, coupon taken by the first order)
+    is answered with the original order. The common path reads twice: the address and the SKUs."""
     key = check_key(key)
     digest = body_hash(body)
-    if (replayed := _replay(shop, user_id, key, digest)) is not None:
-        return replayed
+    try:
+        return _place_new(shop, user_id, key, digest, body, promotions)
+    except DomainError:
+        if (replayed := _replay(shop, user_id, key, digest)) is not None:
+            return replayed
+        raise
+
+
+def _place_new(
+    shop: Shop, user_id: str, key: str, digest: str, body: OrderCreate, promotions: list[Promotion]
+) -> dict[str, Any]:
     if not is_usable_amount(body.points):
         raise ValidationError("points must be a multiple of 100", errors=[{"field": "points", "message": "step"}])
     wanted = _wanted_lines(shop, user_id, body)

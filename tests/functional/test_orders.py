@@ -184,6 +184,20 @@ def test_the_same_key_and_body_return_the_original_order_and_another_body_is_a_c
     assert len(client.call("GET", "/me/orders", token=shopper["token"])[1]["items"]) == 1
 
 
+def test_a_retry_that_could_no_longer_be_placed_still_returns_the_original_order(
+    client: ShopClient, admin_token: str, shopper: dict[str, Any], timers: Callable[[int, int], None]
+) -> None:
+    first = place(client, shopper, key="retry", items=[{"sku_id": shopper["sku_id"], "quantity": 10}], points=500)
+    assert first[0] == 201 and stock_of(client, shopper["sku_id"]) == 0
+
+    again = place(client, shopper, key="retry", items=[{"sku_id": shopper["sku_id"], "quantity": 10}], points=500)
+    sold_out = place(client, shopper, key="another", items=[{"sku_id": shopper["sku_id"], "quantity": 10}])
+
+    assert again == first  # the stock, and the points, went to the first order: the retry is answered with it
+    assert sold_out[0] == 409 and sold_out[1]["code"] == "OUT_OF_STOCK"
+    assert len(client.call("GET", "/me/orders", token=shopper["token"])[1]["items"]) == 1
+
+
 def test_an_order_without_an_idempotency_key_is_a_validation_error(client: ShopClient, shopper: dict[str, Any]) -> None:
     body = {"address_id": shopper["address_id"], "items": [{"sku_id": shopper["sku_id"], "quantity": 1}]}
     status, answer, _ = client.call("POST", "/orders", body, token=shopper["token"])

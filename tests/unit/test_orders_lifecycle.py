@@ -4,6 +4,7 @@ execution task does when the order moved on first, and that compensation and set
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any, cast
 
 import pytest
@@ -12,6 +13,7 @@ from chalicelib.errors import Conflict, InvalidState, NotFound
 from chalicelib.orders import service
 from chalicelib.orders.schemas import OrderCreate, ShipmentWrite
 from chalicelib.orders.service import Shop
+from tests.unit.profile_fakes import FakeProfileRepository
 
 ORDER_ID = "o_1"
 
@@ -373,6 +375,8 @@ def test_an_idempotency_key_is_required_and_limited_to_255_characters() -> None:
 def test_a_replayed_key_returns_the_original_order_and_makes_sure_its_execution_runs(
     shop: Shop, orders: FakeOrdersRepository, workflow: RecordingWorkflow
 ) -> None:
+    # GIVEN the order of key "k" was placed, and its address has been deleted since (the retry cannot be placed)
+    shop = dataclasses.replace(shop, profile=FakeProfileRepository())
     body = OrderCreate(address_id="a_1", items=[{"sku_id": "p_1-01", "quantity": 2}])  # type: ignore[list-item]
     orders.keys[("u_1", "k")] = {"order_id": ORDER_ID, "body_hash": service.body_hash(body), "created_at": "t0"}
 
