@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import functools
-import ipaddress
 import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode
 
+from chalicelib import outbound
 from chalicelib.accounts.oauth.config import OAuthSettings, ProviderConfig
 from chalicelib.errors import DependencyUnavailable, NotFound, ValidationError
 
 if TYPE_CHECKING:
-    import httpx
+    pass
 
 SUBJECT_PATTERN = re.compile(r"[A-Za-z0-9_.\-=+/@]{1,128}")
 MAX_NICKNAME_LENGTH = 64
@@ -62,37 +61,8 @@ class HttpxTransport(ProviderTransport):
         return self._send("POST", url, data=data)
 
     def _send(self, method: str, url: str, **kwargs: Any) -> ProviderAnswer:
-        import httpx  # only the sign-in functions pay for it, never another function's cold start
-
-        host = urlsplit(url).netloc
-        try:
-            response = _http_client(self.timeout_seconds, trust_env=not _is_loopback(url)).request(
-                method, url, **kwargs
-            )
-            return ProviderAnswer(response.status_code, response.text)
-        except httpx.TimeoutException as error:
-            raise DependencyUnavailable(f"{host} did not answer in time") from error
-        except httpx.HTTPError as error:
-            raise DependencyUnavailable(f"{host} could not be reached") from error
-
-
-@functools.cache
-def _http_client(timeout_seconds: float, trust_env: bool) -> httpx.Client:
-    import httpx
-
-    timeout = httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 3.0))
-    return httpx.Client(timeout=timeout, trust_env=trust_env, follow_redirects=False)
-
-
-def _is_loopback(url: str) -> bool:
-    """Loopback (the local emulator) is never reached through a proxy named in the environment."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        response = outbound.request(method, url, self.timeout_seconds, **kwargs)
+        return ProviderAnswer(response.status_code, response.text)
 
 
 class OAuthProvider:
