@@ -8,9 +8,11 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
+
+from local.loopback import LoopbackService
 
 # The apps the emulator knows: provider -> {client id: secret}. WeChat's H5 sign-in is a separate Official Account app.
 APPS: dict[str, dict[str, str]] = {
@@ -47,31 +49,14 @@ class EmulatorState:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class OAuthEmulator:
+class OAuthEmulator(LoopbackService):
     """A threaded HTTP server on a loopback port; `env()` is what points the app at it."""
+
+    thread_name = "oauth-emulator"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.state = EmulatorState()
-        self.server = ThreadingHTTPServer((host, port), _handler_for(self.state))
-        self.server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> OAuthEmulator:
-        self._thread = threading.Thread(target=self.server.serve_forever, name="oauth-emulator", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
-            self._thread = None
+        super().__init__(_handler_for(self.state), host, port)
 
     def fail(self, mode: str, provider: str | None = None, slow_seconds: float | None = None) -> None:
         """Make the providers' APIs (all, or one) answer an error, garbage, slowly, or drop the connection."""

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from chalicelib.payments import sandbox as sandbox_signing
+from local.loopback import LoopbackService
 
 CHINA = timezone(timedelta(hours=8))
 ALIPAY_APP_ID = "2021000000000001"
@@ -235,8 +236,10 @@ class GatewayState:
     deliver: Callable[[str, bytes, dict[str, str]], tuple[int, str]] | None = None
 
 
-class PaymentGateways:
+class PaymentGateways(LoopbackService):
     """A threaded HTTP server on a loopback port; `env()` points the app's payment settings at it."""
+
+    thread_name = "payment-gateways"
 
     def __init__(
         self,
@@ -246,30 +249,7 @@ class PaymentGateways:
         deliver: Callable[[str, bytes, dict[str, str]], tuple[int, str]] | None = None,
     ) -> None:
         self.state = GatewayState(keys or GatewayKeys(), deliver=deliver)
-        self.server = ThreadingHTTPServer((host, port), _handler_for(self.state))
-        self.server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> PaymentGateways:
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="payment-gateways", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving; harmless when never started or already stopped (shutdown() of a server that is not
-        serving would wait forever for serve_forever to say it ended)."""
-        if self._thread is not None:
-            self.server.shutdown()
-            self._thread.join(5)
-            self._thread = None
-        self.server.server_close()
+        super().__init__(_handler_for(self.state), host, port)
 
     def fail(self, mode: str, slow_seconds: float | None = None) -> None:
         """Make the gateways' APIs answer an error, garbage, slowly, or drop the connection."""
