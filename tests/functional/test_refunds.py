@@ -197,7 +197,7 @@ def test_a_return_after_receipt_refunds_all_but_shipping_gives_stock_and_points_
 def test_a_rejected_return_puts_the_order_back_and_it_is_still_received_automatically_and_completed(
     client: ShopClient, buyer: dict[str, Any], admin_token: str, timers: Any, channel: FakeChannel
 ) -> None:
-    timers(60, 3, 1)
+    timers(60, 6, 1)  # receipt after 6 s: enough for the return to be asked first on a loaded machine
     order = paid_order(client, buyer)
     order_id, token = order["order_id"], buyer["token"]
     ship(client, admin_token, order_id)
@@ -207,7 +207,7 @@ def test_a_rejected_return_puts_the_order_back_and_it_is_still_received_automati
     status, rejected, _ = client.call("POST", f"/admin/refunds/{refund['refund_id']}/reject",
                                       {"reason": "商品已拆封"}, token=admin_token)  # fmt: skip
     back = order_of(client, token, order_id)
-    completed = wait_for_status(client, token, order_id, "COMPLETED")
+    completed = wait_for_status(client, token, order_id, "COMPLETED", timeout=30)
 
     assert status == 200 and (rejected["status"], rejected["reject_reason"]) == ("REJECTED", "商品已拆封")
     assert back["status"] == "SHIPPED"
