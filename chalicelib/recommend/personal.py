@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -125,7 +126,7 @@ def for_all_users(
     if len(behaviour.at) == 0:
         return {}
     moment = now if now is not None else float(behaviour.at.max())
-    active = np.arange(len(behaviour.user_ids))
+    active: np.ndarray[Any, Any] = np.arange(len(behaviour.user_ids))
     if active_since is not None:
         active = np.flatnonzero(behaviour.last_seen() >= active_since)
     vocabulary, neighbour_matrix, moved = _neighbour_matrix(neighbours, behaviour)

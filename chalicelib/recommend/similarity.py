@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -162,7 +163,7 @@ def item_item_matrix(
     norms = np.asarray(weights.multiply(weights).sum(axis=0)).ravel()
     norms[norms == 0] = 1.0
     source_scale, target_scale = norms**-asymmetry, norms ** -(1.0 - asymmetry)
-    allowed = np.ones(len(behaviour.product_ids), dtype=bool)
+    allowed: np.ndarray[Any, Any] = np.ones(len(behaviour.product_ids), dtype=bool)
     if candidates is not None:
         wanted = set(candidates)
         allowed = np.fromiter((p in wanted for p in behaviour.product_ids), bool, len(behaviour.product_ids))
