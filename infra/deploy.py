@@ -156,6 +156,47 @@ def chalice_deploy_environment(stage: str, stack_environment: dict[str, str]) ->
     return {**os.environ, **stack_environment, "SHOP_STAGE": stage}
 
 
+MISSING_WHEELS_HEADER = "Could not install dependencies:"
+MISSING_WHEELS_END = "You will have to build these yourself"
+
+
+def missing_lambda_dependencies(package_output: str) -> list[str]:
+    """The requirements `chalice package` printed it could not get as wheels for the Lambda runtime.
+
+    Chalice only warns ("Your deployment will continue but may not work correctly") and ships the package without
+    them: a pin whose wheels need a newer glibc than the runtime's (numpy >= 2.3 for python3.11) then fails at import
+    in the deployed function only."""
+    _, found, rest = package_output.partition(MISSING_WHEELS_HEADER)
+    if not found:
+        return []
+    listed = rest.split(MISSING_WHEELS_END, 1)[0]
+    return [line.strip() for line in listed.splitlines() if line.strip()]
+
+
+def check_lambda_package(stage: str, stack_environment: dict[str, str] | None = None) -> None:
+    """Build the deployment package once before touching AWS; stop if any requirement is missing from it."""
+    import tempfile
+
+    environment = chalice_deploy_environment(stage, stack_environment or {})
+    with tempfile.TemporaryDirectory(prefix="shop-package-") as out_dir:
+        completed = subprocess.run(
+            [_chalice_executable(), "package", "--stage", stage, out_dir],
+            cwd=REPO_ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    output = completed.stdout + completed.stderr
+    if completed.returncode != 0:
+        raise DeployError(f"chalice package --stage {stage} failed:\n{output[-2000:]}")
+    if missing := missing_lambda_dependencies(output):
+        raise DeployError(
+            f"No Lambda-compatible wheels for {', '.join(missing)} (the runtime's glibc is older than they need): "
+            "pin a release with manylinux2014 wheels, see docs/deploy.md"
+        )
+
+
 def run_chalice_deploy(stage: str, stack_environment: dict[str, str] | None = None) -> None:
     """Run `chalice deploy --stage <stage>` from the repository root with SHOP_STAGE and the stack's settings set."""
     environment = chalice_deploy_environment(stage, stack_environment or {})
@@ -255,6 +296,7 @@ def print_plan(stage: str) -> None:
     """Say what a real run would do, in order."""
     stack_name = stack_name_for(stage)
     print(f"Plan for stage {stage} (dry run, no AWS calls):")
+    print("  0. Build the Lambda package (`chalice package`); stop if a requirement has no wheel for the runtime.")
     print(f"  1. Create or update CloudFormation stack {stack_name} from {TEMPLATE_PATH.relative_to(REPO_ROOT)}")
     print(f"     with Stage={stage}, and wait for it to complete.")
     config_name = CHALICE_CONFIG_PATH.relative_to(REPO_ROOT)
@@ -278,6 +320,7 @@ def deploy(stage: str) -> None:
     session = boto3.session.Session()
     if session.region_name is None:
         raise DeployError("No AWS region configured; set AWS_DEFAULT_REGION or AWS_PROFILE.")
+    check_lambda_package(stage)  # before any AWS change: a package missing a dependency would deploy anyway
     template_body = TEMPLATE_PATH.read_text(encoding="utf-8")
     outputs = deploy_stack(session.client("cloudformation"), stage, template_body)
     environment = env_from_outputs(outputs)

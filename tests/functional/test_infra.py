@@ -376,6 +376,15 @@ def test_writing_a_stage_environment_keeps_the_rest_of_the_chalice_config(tmp_pa
 # ---------------------------------------------------------------- deploy.py
 
 
+def test_a_requirement_chalice_could_not_package_for_lambda_is_named_and_stops_the_deploy() -> None:
+    from chalice.constants import MISSING_DEPENDENCIES_TEMPLATE
+
+    warned = "Creating deployment package.\n" + MISSING_DEPENDENCIES_TEMPLATE % "numpy==2.4.6\nscipy==1.17.1"
+
+    assert deploy.missing_lambda_dependencies(warned) == ["numpy==2.4.6", "scipy==1.17.1"]
+    assert deploy.missing_lambda_dependencies("Creating deployment package.\nWrote sam.json\n") == []
+
+
 def test_the_deploy_dry_run_for_dev_succeeds_offline() -> None:
     # Any AWS call would go to a closed port and fail; there are no credentials either.
     offline = {
