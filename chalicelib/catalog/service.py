@@ -269,13 +269,14 @@ def import_products(repo: CatalogRepository, records: list[dict[str, Any]]) -> i
     with, and a transaction per product costs a table copy each on moto.
     """
     fresh = []
+    existing = repo.products_by_ids([record["product_id"] for record in records])  # batched, not one read each
     for record in records:
         threshold = {"low_stock_threshold": record.get("low_stock_threshold", 10)}
         write = ProductWrite.model_validate(
             {k: v for k, v in record.items() if k in ProductWrite.model_fields and k != "skus"}
             | {"skus": [threshold | {k: v for k, v in s.items() if k != "sku_id"} for s in record["skus"]]}
         )
-        if repo.product_with_skus(record["product_id"]) is not None:
+        if record["product_id"] in existing:
             continue
         skus = [
             {**sku.model_dump(), "sku_id": raw["sku_id"]} for sku, raw in zip(write.skus, record["skus"], strict=True)
