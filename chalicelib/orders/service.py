@@ -163,10 +163,10 @@ def _order_no(now: datetime) -> str:
     return now.strftime("%Y%m%d%H%M%S") + f"{secrets.randbelow(10**6):06d}"
 
 
-def place_order(
+def create_order(
     shop: Shop, user_id: str, key: str | None, body: OrderCreate, promotions: list[Promotion]
 ) -> dict[str, Any]:
-    """Create an order from the catalog's prices; the same key and body again returns the same order.
+    """POST /orders: an order from the catalog's prices; the same key and body again returns the same order.
 
     The key is looked up only when placing fails: the transaction's own condition on the key refuses a second
     order, and a retry that can no longer be placed (stock sold, cart emptied, coupon taken by the first order)
@@ -236,7 +236,7 @@ def _place_new(
     try:
         shop.orders.place(order, key, digest)
     except PlacementRefused:
-        _explain_refusal(shop, user_id, key, digest, wanted, body, priced.points_used)
+        _explain_refusal(shop, user_id, wanted, body, priced.points_used)
         raise
     if body.from_cart:
         cart_service.remove_lines(shop.cart, user_id, [sku_id for sku_id, _ in wanted])
@@ -291,18 +291,11 @@ def _snapshot(line: Any, sku: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _explain_refusal(
-    shop: Shop,
-    user_id: str,
-    key: str,
-    digest: str,
-    wanted: list[tuple[str, int]],
-    body: OrderCreate,
-    points: int,
-) -> None:
-    """Why the order's transaction was refused, read back (its cancellation reasons do not say in a stable order)."""
-    if (replayed := _replay(shop, user_id, key, digest)) is not None:
-        raise _Replayed(replayed)
+def _explain_refusal(shop: Shop, user_id: str, wanted: list[tuple[str, int]], body: OrderCreate, points: int) -> None:
+    """Why the order's transaction was refused, read back (its cancellation reasons do not say in a stable order).
+
+    A refusal by the key's own condition (a concurrent request with the same key won) is answered by create_order,
+    which looks the key up whenever placing fails."""
     skus = shop.catalog.skus_by_ids([sku_id for sku_id, _ in wanted])
     short = [sku_id for sku_id, quantity in wanted if int((skus.get(sku_id) or {}).get("stock", 0)) < quantity]
     if short:
@@ -312,24 +305,6 @@ def _explain_refusal(
     if points and (shop.points.balance(user_id) or 0) < points:
         raise Conflict(f"Not enough points: {points} needed")
     raise Conflict("The order changed meanwhile; try again")
-
-
-class _Replayed(Exception):
-    """A concurrent request with the same key and body placed the order first."""
-
-    def __init__(self, order: dict[str, Any]) -> None:
-        super().__init__("replayed")
-        self.order = order
-
-
-def create_order(
-    shop: Shop, user_id: str, key: str | None, body: OrderCreate, promotions: list[Promotion]
-) -> dict[str, Any]:
-    """POST /orders: place_order, where losing a race to the same key and body answers with the winner's order."""
-    try:
-        return place_order(shop, user_id, key, body, promotions)
-    except _Replayed as replayed:
-        return replayed.order
 
 
 # -- reads -------------------------------------------------------------------------------------------------------
