@@ -5,7 +5,7 @@ giving back once, points and coupon rules, and the timers a rejection resumes wi
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
@@ -14,7 +14,7 @@ from chalicelib.errors import Conflict, DependencyUnavailable, InvalidState, Not
 from chalicelib.orders import service
 from chalicelib.orders.schemas import RefundRejection, RefundRequest
 from chalicelib.orders.service import Shop
-from tests.unit.test_orders_lifecycle import (
+from tests.unit.orders.fakes import (
     ORDER_ID,
     FakeChannelRefunds,
     FakeOrdersRepository,
@@ -27,37 +27,6 @@ REFUND_ONLY = RefundRequest(type="refund_only", reason="不想要了")
 RETURN = RefundRequest(type="return_refund", reason="尺码不合适")
 WINDOW = 604800
 AUTO_RECEIVE = 1209600
-
-
-@pytest.fixture
-def points() -> FakePoints:
-    return FakePoints()
-
-
-@pytest.fixture
-def orders(points: FakePoints) -> FakeOrdersRepository:
-    repo = FakeOrdersRepository(points)
-    repo.orders[ORDER_ID] = an_order()
-    return repo
-
-
-@pytest.fixture
-def workflow() -> RecordingWorkflow:
-    return RecordingWorkflow()
-
-
-@pytest.fixture
-def channel() -> FakeChannelRefunds:
-    return FakeChannelRefunds()
-
-
-@pytest.fixture
-def shop(
-    orders: FakeOrdersRepository, workflow: RecordingWorkflow, points: FakePoints, channel: FakeChannelRefunds
-) -> Shop:
-    unused: Any = None
-    return Shop(orders=orders, catalog=unused, profile=unused, cart=unused, coupons=unused, points=cast(Any, points),
-                workflow=workflow, refunds=channel)  # fmt: skip
 
 
 def in_status(orders: FakeOrdersRepository, status: str, **fields: Any) -> dict[str, Any]:
