@@ -14,6 +14,12 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def parse_iso(value: str | datetime) -> datetime:
+    """An ISO 8601 time as an aware datetime (`Z` or an offset; naive means UTC); ValueError if it is not one."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def now_iso() -> str:
     return iso(utcnow())
 

@@ -9,7 +9,7 @@ Usage from any context (docs/analytics.md lists every kind and its id):
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from chalicelib.analytics.schemas import (
@@ -26,7 +26,7 @@ from chalicelib.analytics.schemas import (
     SearchPerformed,
 )
 from chalicelib.aws import client
-from chalicelib.clock import utcnow
+from chalicelib.clock import parse_iso, utcnow
 from chalicelib.config import get_settings
 from chalicelib.ids import new_id
 from chalicelib.observability import logger, metrics
@@ -39,8 +39,7 @@ def _at(moment: Moment) -> datetime:
     """An aware moment from a datetime or an ISO 8601 string (a naive one is taken as UTC)."""
     if moment is None:
         return utcnow()
-    parsed = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return parse_iso(moment)
 
 
 def emit(*events: EventBase) -> int:

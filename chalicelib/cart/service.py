@@ -11,7 +11,7 @@ from chalicelib.cart.repository import CartRepository
 from chalicelib.catalog.models import product_id_of_sku
 from chalicelib.catalog.repository import CatalogRepository
 from chalicelib.catalog.service import category_tree
-from chalicelib.clock import iso, utcnow
+from chalicelib.clock import iso, parse_iso, utcnow
 from chalicelib.errors import InvalidState, NotFound, OutOfStock, ValidationError
 from chalicelib.pricing.engine import apply_threshold_promotions, best_coupon, coupon_discount, price_lines, quote
 from chalicelib.pricing.model import CouponOffer
@@ -41,7 +41,7 @@ def _public_line(line: dict[str, Any]) -> dict[str, Any]:
         "sku_id": line["sku_id"],
         "quantity": line["quantity"],
         "selected": line["selected"],
-        "added_at": iso(datetime.fromisoformat(line["added_at"].replace("Z", "+00:00"))),
+        "added_at": iso(parse_iso(line["added_at"])),
     }
 
 

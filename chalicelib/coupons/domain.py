@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from chalicelib.clock import iso
+from chalicelib.clock import iso, parse_iso
 from chalicelib.errors import Conflict, InvalidState
 from chalicelib.pricing.model import CouponOffer
 
@@ -38,20 +38,14 @@ class NotClaimable(InvalidState):
     default_message = "This coupon cannot be claimed now"
 
 
-def parse_moment(value: str) -> datetime:
-    """An ISO 8601 time as stored (naive means UTC)."""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def is_claimable(template: dict[str, Any], now: datetime) -> bool:
     """Inside the claim window: a fixed-validity template until its valid_to; a valid_days one inside its optional
     valid_from..valid_to window. A sold-out template is not claimable either."""
     if template["issued"] >= template["total"]:
         return False
-    if template.get("valid_days") and template.get("valid_from") and now < parse_moment(template["valid_from"]):
+    if template.get("valid_days") and template.get("valid_from") and now < parse_iso(template["valid_from"]):
         return False
-    return not (template.get("valid_to") and now >= parse_moment(template["valid_to"]))
+    return not (template.get("valid_to") and now >= parse_iso(template["valid_to"]))
 
 
 def coupon_validity(template: dict[str, Any], claimed_at: datetime) -> tuple[str, str]:
@@ -86,14 +80,14 @@ def status_of(coupon: dict[str, Any], now: datetime) -> CouponStatus:
         return "used"
     if coupon.get("locked_by"):
         return "locked"
-    if now >= parse_moment(coupon["valid_to"]):
+    if now >= parse_iso(coupon["valid_to"]):
         return "expired"
     return "unused"
 
 
 def is_usable(coupon: dict[str, Any], now: datetime) -> bool:
     """Unused, unlocked and inside its validity window: what the cart and an order may apply."""
-    return status_of(coupon, now) == "unused" and parse_moment(coupon["valid_from"]) <= now
+    return status_of(coupon, now) == "unused" and parse_iso(coupon["valid_from"]) <= now
 
 
 def offer_of(coupon: dict[str, Any]) -> CouponOffer:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chalicelib.clock import iso, utcnow
+from chalicelib.clock import iso, parse_iso, utcnow
 from chalicelib.coupons.domain import (
     NoneLeft,
     NotClaimable,
@@ -15,7 +15,6 @@ from chalicelib.coupons.domain import (
     is_usable,
     new_coupon,
     offer_of,
-    parse_moment,
     status_of,
 )
 from chalicelib.coupons.repository import CouponsRepository
@@ -78,7 +77,7 @@ def update_template(repo: CouponsRepository, template_id: str, write: TemplateUp
         changes["valid_days"] = given["valid_days"]
     valid_from = changes.get("valid_from", current.get("valid_from"))
     valid_to = changes.get("valid_to", current.get("valid_to"))
-    if valid_from and valid_to and parse_moment(valid_to) <= parse_moment(valid_from):
+    if valid_from and valid_to and parse_iso(valid_to) <= parse_iso(valid_from):
         raise ValidationError("valid_to must be after valid_from", errors=[{"field": "valid_to", "message": "order"}])
     changes["updated_at"] = iso(utcnow())
     return _admin_view(repo.update_template(template_id, changes))

@@ -17,7 +17,7 @@ from chalicelib.cart.repository import CartRepository
 from chalicelib.catalog.models import product_id_of_sku
 from chalicelib.catalog.repository import CatalogRepository
 from chalicelib.catalog.service import category_tree
-from chalicelib.clock import iso, utcnow
+from chalicelib.clock import iso, parse_iso, utcnow
 from chalicelib.config import get_settings
 from chalicelib.coupons import service as coupons_service
 from chalicelib.coupons.repository import CouponsRepository
@@ -347,7 +347,7 @@ def tracking(shop: Shop, user_id: str, order_id: str) -> dict[str, Any]:
     shipment = order.get("shipment")
     if not shipment:
         raise InvalidState("This order has not been shipped yet")
-    shipped_at = datetime.fromisoformat(str(shipment["shipped_at"]).replace("Z", "+00:00"))
+    shipped_at = parse_iso(shipment["shipped_at"])
     events = carrier_for(str(shipment["carrier"])).tracking(str(shipment["tracking_no"]), shipped_at, utcnow())
     return {"order_id": order_id, "carrier": shipment["carrier"], "tracking_no": shipment["tracking_no"],
             "events": events}  # fmt: skip
@@ -523,7 +523,7 @@ def refund_view(refund: dict[str, Any], admin: bool = False) -> dict[str, Any]:
 def _received_at(order: dict[str, Any]) -> datetime:
     """When it was received: the first RECEIVED of the timeline (a rejected return appends another)."""
     at = next(entry["at"] for entry in order["timeline"] if entry["status"] == "RECEIVED")
-    return datetime.fromisoformat(str(at).replace("Z", "+00:00"))
+    return parse_iso(at)
 
 
 def _refusal(order: dict[str, Any], refund_type: str) -> Exception | None:
@@ -640,7 +640,7 @@ def resume_after_refund(
         raise OrderNotReady(f"order {order_id} is {order['status']}: nothing to resume")
     receipt, window = auto_receive_seconds, review_window_seconds
     if status == "SHIPPED":
-        shipped_at = datetime.fromisoformat(str(order["shipment"]["shipped_at"]).replace("Z", "+00:00"))
+        shipped_at = parse_iso(order["shipment"]["shipped_at"])
         receipt = _seconds_left(shipped_at, auto_receive_seconds)
     if status == "RECEIVED":
         window = _seconds_left(_received_at(order), review_window_seconds)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from chalicelib.clock import iso, utcnow
+from chalicelib.clock import iso, parse_iso, utcnow
 from chalicelib.errors import Conflict, DependencyUnavailable, DomainError, InvalidState, NotFound, ValidationError
 from chalicelib.observability import logger, metrics
 from chalicelib.payments.channels import (
@@ -79,7 +79,7 @@ def _subject(order: dict[str, Any]) -> str:
 
 def _deadline(order: dict[str, Any]) -> datetime | None:
     try:
-        return datetime.fromisoformat(str(order["pay_deadline"]).replace("Z", "+00:00"))
+        return parse_iso(order["pay_deadline"])
     except (KeyError, ValueError):
         return None
 

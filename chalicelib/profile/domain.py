@@ -33,12 +33,6 @@ def order_key(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def parse_moment(value: str | datetime) -> datetime:
-    """An ISO 8601 time (naive means UTC) as an aware datetime; ValueError if it is not one."""
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def normalize_keyword(keyword: str) -> str:
     """The form two searches are the same in: whitespace collapsed, case folded, at most MAX_KEYWORD_CHARS."""
     return " ".join(keyword.split()).casefold()[:MAX_KEYWORD_CHARS]

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from chalicelib.catalog.service import summary
-from chalicelib.clock import epoch_seconds, iso, utcnow
+from chalicelib.clock import epoch_seconds, iso, parse_iso, utcnow
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.ids import new_id
 from chalicelib.observability import logger
@@ -21,7 +21,6 @@ from chalicelib.profile.domain import (
     ChangedMeanwhile,
     normalize_keyword,
     order_key,
-    parse_moment,
 )
 from chalicelib.profile.repository import DefaultChange, ProfileRepository
 from chalicelib.profile.schemas import AddressWrite
@@ -170,7 +169,7 @@ def _parse_view(user_id: Any, product_id: Any, viewed_at: Any) -> datetime | Non
     if not (0 < len(user_id) <= MAX_ID_CHARS and 0 < len(product_id) <= MAX_ID_CHARS):
         return None
     try:
-        return parse_moment(viewed_at)
+        return parse_iso(viewed_at)
     except (ValueError, TypeError):
         return None
 
@@ -244,7 +243,7 @@ def record_search(repo: ProfileRepository, user_id: str, keyword: str, searched_
     if not normalized:
         return
     try:
-        moment = parse_moment(searched_at)
+        moment = parse_iso(searched_at)
     except (ValueError, TypeError):
         logger.warning("dropping a search with a malformed time", extra={"searched_at": str(searched_at)[:64]})
         return

@@ -9,7 +9,7 @@ from typing import Any
 
 from chalicelib.catalog.repository import CatalogRepository
 from chalicelib.catalog.service import category_tree
-from chalicelib.clock import iso, utcnow
+from chalicelib.clock import iso, parse_iso, utcnow
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.ids import new_id
 from chalicelib.pagination import page
@@ -43,18 +43,14 @@ class PromotionCache:
 promotion_cache = PromotionCache()
 
 
-def _moment(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 def promotion_value(record: Mapping[str, Any]) -> Promotion:
     """A stored promotion as the pricing engine sees it."""
     return Promotion(
         promotion_id=record["promotion_id"],
         name=record["name"],
         kind=record["kind"],
-        starts_at=_moment(record["starts_at"]),
-        ends_at=_moment(record["ends_at"]),
+        starts_at=parse_iso(record["starts_at"]),
+        ends_at=parse_iso(record["ends_at"]),
         sku_prices=tuple((entry["sku_id"], int(entry["price_fen"])) for entry in record["sku_prices"]),
         tiers=tuple(Tier(int(tier["threshold_fen"]), int(tier["off_fen"])) for tier in record["tiers"]),
         scope=record["scope"],
@@ -63,9 +59,9 @@ def promotion_value(record: Mapping[str, Any]) -> Promotion:
 
 
 def status_of(record: Mapping[str, Any], now: datetime) -> str:
-    if now < _moment(record["starts_at"]):
+    if now < parse_iso(record["starts_at"]):
         return "scheduled"
-    return "running" if now < _moment(record["ends_at"]) else "ended"
+    return "running" if now < parse_iso(record["ends_at"]) else "ended"
 
 
 def _public(record: Mapping[str, Any], now: datetime) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from chalicelib.catalog.models import product_id_of_sku
-from chalicelib.clock import iso
+from chalicelib.clock import iso, parse_iso
 from chalicelib.pricing.promotion import Promotion
 from chalicelib.recommend import ranking
 from chalicelib.recommend.behaviour import SECONDS_PER_DAY, Interaction, Kind, purchases
@@ -85,7 +85,7 @@ class RefreshResult:
 
 
 def _epoch(value: Any) -> float:
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    return parse_iso(value).timestamp()
 
 
 def interactions_from_events(events: Iterable[Mapping[str, Any]]) -> tuple[list[Interaction], int]:

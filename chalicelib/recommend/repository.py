@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, Protocol
 
 from chalicelib.catalog.models import CatalogItem, ProductItem, SkuItem
+from chalicelib.clock import parse_iso
 from chalicelib.recommend.models import HOME_PK, LIST_SK, RecommendationItem
 from chalicelib.recommend.refresh import CatalogProduct, CatalogSnapshot, ListKey, ListKind
 
@@ -74,7 +74,7 @@ class DynamoRecommendationStore:
 def _epoch(moment: str | None) -> float:
     if not moment:
         return 0.0
-    return datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
+    return parse_iso(moment).timestamp()
 
 
 class DynamoCatalogFacts:

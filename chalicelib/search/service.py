@@ -8,6 +8,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from chalicelib.clock import parse_iso
 from chalicelib.observability import logger
 from chalicelib.profile import service as profile_service
 from chalicelib.profile.domain import MAX_KEYWORD_CHARS, normalize_keyword
@@ -124,7 +125,7 @@ def record_searches(
         if not keyword:
             continue
         try:
-            moment = _moment(logged.at)
+            moment = parse_iso(logged.at).astimezone(UTC)
         except ValueError:
             logger.warning("dropping a search with a malformed time", extra={"at": logged.at[:64]})
             continue
@@ -157,8 +158,3 @@ def refresh_hot_words(repo: SearchRepository, now: datetime, min_interval_second
     ranked = sorted(scores, key=lambda keyword: (-scores[keyword], keyword))[:HOT_TOP_SIZE]
     top = [{"keyword": k, "count": totals[k], "score": round(scores[k], 4)} for k in ranked]
     return repo.save_hot_top(top, now_ms)
-
-
-def _moment(value: str) -> datetime:
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
