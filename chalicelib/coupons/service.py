@@ -25,6 +25,12 @@ from chalicelib.pagination import PageQuery, decode_cursor, encode_cursor, page
 from chalicelib.pricing.model import CouponOffer
 
 ATTEMPTS = 3
+UNUSABLE = {
+    "used": "This coupon has been used: choose another one",
+    "locked": "This coupon is held by another unpaid order: pay or cancel that order, or choose another coupon",
+    "expired": "This coupon expired at {valid_to}: choose another one",
+}
+NOT_YET_VALID = "This coupon can be used from {valid_from}: choose another one until then"
 PUBLIC_FIELDS = (
     "template_id", "name", "type", "threshold_fen", "amount_off_fen", "percent_off", "max_discount_fen", "valid_from",
     "valid_to", "valid_days", "scope", "scope_ids", "per_user_limit", "total",
@@ -170,8 +176,9 @@ def usable_offer(repo: CouponsRepository, user_id: str, coupon_id: str, now: dat
     coupon = repo.user_coupon(user_id, coupon_id)
     if coupon is None:
         raise NotFound("No such coupon")
-    if not is_usable(coupon, now or utcnow()):
-        raise InvalidState(f"This coupon is {status_of(coupon, now or utcnow())}, it cannot be used")
+    moment = now or utcnow()
+    if not is_usable(coupon, moment):
+        raise InvalidState(UNUSABLE.get(status_of(coupon, moment), NOT_YET_VALID).format(**coupon))
     return offer_of(coupon)
 
 

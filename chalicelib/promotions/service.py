@@ -13,7 +13,7 @@ from chalicelib.clock import iso, parse_iso, utcnow
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.ids import new_id
 from chalicelib.pagination import page
-from chalicelib.pricing.engine import flash_prices
+from chalicelib.pricing.engine import flash_prices, unit_prices
 from chalicelib.pricing.promotion import Promotion, Tier
 from chalicelib.promotions.repository import PromotionsRepository
 from chalicelib.promotions.schemas import PromotionWrite
@@ -212,13 +212,9 @@ def effective_prices(
         from chalicelib.promotions.repository import DynamoPromotionsRepository
 
         repo = DynamoPromotionsRepository()
-    offers = flash_prices(running_promotions(repo, now), now or utcnow())
-    prices: dict[str, tuple[int, str | None]] = {}
-    for sku_id in sku_ids:
-        offer = offers.get(sku_id)
-        list_price = None if list_prices is None else list_prices.get(sku_id)
-        if offer is not None and (list_price is None or offer[0] < list_price):
-            prices[sku_id] = offer
-        elif list_price is not None:
-            prices[sku_id] = (list_price, None)
-    return prices
+    moment = now or utcnow()
+    running = running_promotions(repo, moment)
+    if list_prices is not None:  # the one rule the cart, the preview and orders price units by
+        return unit_prices({s: list_prices[s] for s in sku_ids if s in list_prices}, running, moment)
+    offers = flash_prices(running, moment)
+    return {sku_id: offers[sku_id] for sku_id in sku_ids if sku_id in offers}
