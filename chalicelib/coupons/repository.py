@@ -26,9 +26,9 @@ from chalicelib.errors import Conflict, NotFound
 
 TEMPLATE_FIELDS = (
     "template_id", "name", "type", "threshold_fen", "amount_off_fen", "percent_off", "max_discount_fen", "valid_from",
-    "valid_to", "valid_days", "scope", "per_user_limit", "total", "issued", "created_at", "updated_at",
+    "valid_to", "valid_days", "scope", "per_user_limit", "total", "issued", "claimable", "created_at", "updated_at",
 )  # fmt: skip
-EDITABLE_TEMPLATE_FIELDS = ("name", "valid_from", "valid_to", "valid_days", "total", "updated_at")
+EDITABLE_TEMPLATE_FIELDS = ("name", "valid_from", "valid_to", "valid_days", "total", "claimable", "updated_at")
 COUPON_FIELDS = (
     "coupon_id", "template_id", "name", "type", "threshold_fen", "amount_off_fen", "percent_off", "max_discount_fen",
     "scope", "valid_from", "valid_to", "status", "claimed_at", "source", "locked_by", "locked_at", "used_at",
@@ -87,6 +87,7 @@ def _template_dict(item: CouponTemplateModel) -> dict[str, Any]:
         if name in template and template[name] is not None:
             template[name] = int(template[name])
     template["scope_ids"] = list(item.scope_ids or [])
+    template["claimable"] = item.claimable is not False  # absent on templates stored before the flag: the default
     return template
 
 

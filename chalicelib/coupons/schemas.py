@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from chalicelib.pagination import PageQuery
 
@@ -35,6 +35,8 @@ class TemplateWrite(BaseModel):
     scope_ids: list[str] = Field(default_factory=list, max_length=50, description="categories or products")
     per_user_limit: int = Field(1, ge=1, le=100)
     total: int = Field(ge=1, le=MAX_TOTAL, description="how many coupons may be issued, claims and exchanges")
+    claimable: StrictBool = Field(True, description="false: not listed by GET /coupons nor claimable (409 "
+                                  "NOT_CLAIMABLE), only issued otherwise, e.g. sold in the points store")  # fmt: skip
 
     @model_validator(mode="after")
     def terms_are_consistent(self) -> TemplateWrite:
@@ -63,6 +65,7 @@ class TemplateUpdate(BaseModel):
     valid_to: AwareDatetime | None = None
     valid_days: int | None = Field(None, ge=1, le=365, description="only on a template that has valid_days")
     total: int | None = Field(None, ge=1, le=MAX_TOTAL)
+    claimable: StrictBool | None = Field(None, description="whether customers may claim it (GET /coupons)")
 
 
 def _is_id(value: str) -> bool:
@@ -92,6 +95,7 @@ class Template(BaseModel):
     per_user_limit: int
     total: int
     remaining: int
+    claimable: bool = Field(description="false: only issued otherwise (e.g. sold in the points store)")
 
 
 class AdminTemplate(Template):

@@ -94,6 +94,7 @@ def create_reward(repo: PointsRepository, coupon_repo: CouponsRepository, write:
     templates: dict[str, dict[str, Any]] = {}
     title = write.title
     if write.kind == "coupon":
+        coupons.make_exchange_only(coupon_repo, str(write.coupon_template_id))  # sold here, so not free to claim
         template = coupon_repo.template(str(write.coupon_template_id))
         if template is None:
             raise NotFound("No such coupon template", field="coupon_template_id")
