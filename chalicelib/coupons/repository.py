@@ -1,5 +1,5 @@
-"""The only module that touches the coupon models; add_issue / add_lock / add_release / add_mark_used put coupon
-writes into a caller's TransactWrite (the points exchange, orders)."""
+"""The only module that touches the coupon models; add_issue / add_lock / add_release / add_mark_used /
+add_give_back put coupon writes into a caller's TransactWrite (the points exchange, orders)."""
 
 from __future__ import annotations
 
@@ -157,6 +157,22 @@ def add_mark_used(
         coupon_key(user_id, coupon_id),
         actions=[UserCouponModel.status.set(USED), UserCouponModel.used_at.set(now or iso(utcnow()))],
         condition=(UserCouponModel.locked_by == order_id) & (UserCouponModel.status == UNUSED),
+    )
+
+
+def add_give_back(transaction: TransactWrite, user_id: str, coupon_id: str, order_id: str) -> None:
+    """One action: the coupon this order used is unused and free again (its order was refunded in full before
+    shipping), on condition that it is used by this order: with the order's own status change in the same
+    transaction, it comes back once."""
+    transaction.update(
+        coupon_key(user_id, coupon_id),
+        actions=[
+            UserCouponModel.status.set(UNUSED),
+            UserCouponModel.locked_by.remove(),
+            UserCouponModel.locked_at.remove(),
+            UserCouponModel.used_at.remove(),
+        ],
+        condition=(UserCouponModel.locked_by == order_id) & (UserCouponModel.status == USED),
     )
 
 

@@ -735,13 +735,27 @@ def refund_payment(shop: Shop, order_id: str) -> dict[str, Any]:
     return {"status": "SUCCESS", "refund_id": refund["refund_id"]}
 
 
+def _coupon_to_give_back(shop: Shop, order: dict[str, Any], refund: dict[str, Any]) -> str | None:
+    """The order's coupon, when this refund gives it back: a refund of everything paid before the order shipped
+    (from PAID), while the coupon is still valid. A partial refund, or one after shipping, keeps it used."""
+    coupon_id = order.get("coupon_id")
+    full = int(refund["amount_fen"]) >= int(order["amounts"]["payable_fen"])
+    if not coupon_id or refund["from_status"] != "PAID" or not full:
+        return None
+    coupon = shop.coupons.user_coupon(order["user_id"], coupon_id)
+    if coupon is None or coupon.get("locked_by") != order["order_id"] or coupon["status"] != "used":
+        return None  # given back already (a retried task), or not this order's to give
+    return str(coupon_id) if utcnow() < parse_iso(coupon["valid_to"]) else None
+
+
 def complete_refund(shop: Shop, order_id: str) -> dict[str, Any]:
-    """Refunded through the channel: REFUNDED, with the stock and the points used back, once."""
+    """Refunded through the channel: REFUNDED, with the stock and the points used back, and the coupon too when the
+    whole order is refunded before it shipped, once."""
     order = _owned(shop, None, order_id)
     if order["status"] == "REFUNDED":
         return {"status": "REFUNDED"}
     refund = _current_refund(shop, order)
-    if not shop.orders.complete_refund(order, refund, iso(utcnow())):
+    if not shop.orders.complete_refund(order, refund, iso(utcnow()), _coupon_to_give_back(shop, order, refund)):
         if _owned(shop, None, order_id)["status"] == "REFUNDED":
             return {"status": "REFUNDED"}
         raise OrderNotReady(f"order {order_id} could not be refunded")
