@@ -32,7 +32,7 @@ class LoginRequest(WriteModel):
     @model_validator(mode="after")
     def one_identifier(self) -> LoginRequest:
         if (self.username is None) == (self.phone is None):
-            raise ValueError("give exactly one of username or phone")
+            raise ValueError("Give exactly one of username or phone")
         return self
 
 
@@ -97,7 +97,7 @@ class ProfileUpdate(WriteModel):
     @classmethod
     def plausible_birthday(cls, value: date | None) -> date | None:
         if value is not None and not date(1900, 1, 1) <= value <= date.today():
-            raise ValueError("birthday must be between 1900-01-01 and today")
+            raise ValueError("The birthday must be between 1900-01-01 and today")
         return value
 
     def changes(self) -> dict[str, str | None]:

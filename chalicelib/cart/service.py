@@ -78,7 +78,9 @@ def update_item(
 ) -> dict[str, Any]:
     """Set a line's quantity (1..MAX_QUANTITY) and/or whether it is selected; 404 if the cart has no such line."""
     if quantity is None and selected is None:
-        raise ValidationError("Give quantity and/or selected", errors=[{"field": "(body)", "message": "empty"}])
+        raise ValidationError(
+            "Give quantity and/or selected", errors=[{"field": "(body)", "message": "Give quantity, selected or both."}]
+        )
     if not repo.update_line(user_id, sku_id, quantity, selected):
         raise NotFound("No such line in the cart")
     line = repo.line(user_id, sku_id)

@@ -41,16 +41,16 @@ class TemplateWrite(BaseModel):
     @model_validator(mode="after")
     def terms_are_consistent(self) -> TemplateWrite:
         if self.type == "amount_off" and (self.amount_off_fen is None or self.percent_off is not None):
-            raise ValueError("amount_off takes amount_off_fen (and no percent_off)")
+            raise ValueError("An amount_off coupon takes amount_off_fen (and no percent_off)")
         if self.type == "percent_off" and (self.percent_off is None or self.amount_off_fen is not None):
-            raise ValueError("percent_off takes percent_off (and no amount_off_fen)")
+            raise ValueError("A percent_off coupon takes percent_off (and no amount_off_fen)")
         if self.type == "amount_off" and self.max_discount_fen is not None:
-            raise ValueError("max_discount_fen is for percent_off coupons")
+            raise ValueError("Only percent_off coupons take max_discount_fen")
         _check_window(self.valid_from, self.valid_to, self.valid_days)
         if (self.scope == "all") != (not self.scope_ids):
-            raise ValueError("scope_ids names 1..50 ids for a category or product scope, none for all")
+            raise ValueError("A category or product scope names 1..50 scope_ids; the scope all names none")
         if any(not _is_id(value) for value in self.scope_ids):
-            raise ValueError("scope_ids must be ids")
+            raise ValueError("Every scope_ids entry must be an id")
         return self
 
 
@@ -74,9 +74,9 @@ def _is_id(value: str) -> bool:
 
 def _check_window(valid_from: datetime | None, valid_to: datetime | None, valid_days: int | None) -> None:
     if valid_days is None and (valid_from is None or valid_to is None):
-        raise ValueError("give valid_from and valid_to, or valid_days")
+        raise ValueError("Give valid_from and valid_to, or valid_days")
     if valid_from is not None and valid_to is not None and valid_to <= valid_from:
-        raise ValueError("valid_to must be after valid_from")
+        raise ValueError("Give a valid_to after valid_from")
 
 
 class Template(BaseModel):

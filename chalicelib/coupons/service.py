@@ -90,7 +90,9 @@ def update_template(repo: CouponsRepository, template_id: str, write: TemplateUp
     valid_from = changes.get("valid_from", current.get("valid_from"))
     valid_to = changes.get("valid_to", current.get("valid_to"))
     if valid_from and valid_to and parse_iso(valid_to) <= parse_iso(valid_from):
-        raise ValidationError("valid_to must be after valid_from", errors=[{"field": "valid_to", "message": "order"}])
+        raise ValidationError(
+            "valid_to must be after valid_from", errors=[{"field": "valid_to", "message": "Must be after valid_from."}]
+        )
     changes["updated_at"] = iso(utcnow())
     return _admin_view(repo.update_template(template_id, changes))
 

@@ -133,7 +133,7 @@ def check_key(key: str | None) -> str:
     if key is None or not 1 <= len(key) <= MAX_KEY_CHARS or not key.isprintable():
         raise ValidationError(
             "The Idempotency-Key header is required (1..255 printable characters)",
-            errors=[{"field": "Idempotency-Key", "message": "required, 1..255 characters"}],
+            errors=[{"field": "Idempotency-Key", "message": "Send this header with 1..255 printable characters."}],
         )
     return key
 

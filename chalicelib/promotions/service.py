@@ -77,9 +77,9 @@ def _check_against_catalog(catalog: CatalogRepository, write: PromotionWrite) ->
         for i, entry in enumerate(write.sku_prices):
             sku = skus.get(entry.sku_id)
             if sku is None:
-                errors.append({"field": f"sku_prices.{i}.sku_id", "message": "no such SKU"})
+                errors.append({"field": f"sku_prices.{i}.sku_id", "message": "No SKU has this id."})
             elif entry.price_fen >= sku["price_fen"]:
-                errors.append({"field": f"sku_prices.{i}.price_fen", "message": "must be below the list price"})
+                errors.append({"field": f"sku_prices.{i}.price_fen", "message": "Must be below the list price."})
         if errors:
             raise ValidationError("Invalid promotional prices", errors=errors)
     if write.scope == "category":
@@ -94,7 +94,7 @@ def _check_against_catalog(catalog: CatalogRepository, write: PromotionWrite) ->
     else:
         unknown = []
     if unknown:
-        errors = [{"field": "scope_ids", "message": f"no such {write.scope}: {i}"} for i in unknown]
+        errors = [{"field": "scope_ids", "message": f"No {write.scope} has the id {i}."} for i in unknown]
         raise ValidationError(f"Unknown {write.scope} ids in scope_ids", errors=errors)
 
 
@@ -130,7 +130,7 @@ def _admin_view(record: dict[str, Any]) -> dict[str, Any]:
 def _check_window(write: PromotionWrite) -> None:
     if write.ends_at <= utcnow():
         raise ValidationError("The promotion would have ended already", errors=[{"field": "ends_at",
-                              "message": "must be in the future"}])  # fmt: skip
+                              "message": "Must be in the future."}])  # fmt: skip
 
 
 def create_promotion(repo: PromotionsRepository, catalog: CatalogRepository, write: PromotionWrite) -> dict[str, Any]:
