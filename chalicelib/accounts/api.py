@@ -40,10 +40,11 @@ TAGS = ("accounts",)
 ME = ("me",)
 
 
-@endpoint(accounts_api, "/auth/register", "POST", summary="Create an account", tags=TAGS, body=RegisterRequest,
-          response=RegisterResponse, status=201, errors=(409,))  # fmt: skip
+@endpoint(accounts_api, "/auth/register", "POST", summary="Create an account, signed in (the body of a sign-in)",
+          tags=TAGS, body=RegisterRequest, response=RegisterResponse, status=201, errors=(409,))  # fmt: skip
 def register(body: RegisterRequest) -> dict[str, Any]:
-    return {"user_id": service.register(repo, body.username, body.password, body.phone).user_id}
+    user = service.register(repo, body.username, body.password, body.phone)
+    return {"user_id": user.user_id, **service.start_session(repo, user).as_dict()}
 
 
 @endpoint(accounts_api, "/auth/login", "POST", summary="Sign in with a password", tags=TAGS, body=LoginRequest,

@@ -20,10 +20,6 @@ class RegisterRequest(WriteModel):
     phone: str | None = Field(None, pattern=PHONE_PATTERN, description="Mainland mobile, optional +86")
 
 
-class RegisterResponse(BaseModel):
-    user_id: str
-
-
 class LoginRequest(WriteModel):
     username: str | None = Field(None, min_length=1, max_length=32)
     phone: str | None = Field(None, pattern=PHONE_PATTERN)
@@ -48,6 +44,12 @@ class TokenResponse(BaseModel):
     token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
     user: UserSummary
+
+
+class RegisterResponse(TokenResponse):
+    """A new account, signed in: the body of a sign-in plus its user_id."""
+
+    user_id: str
 
 
 class RefreshRequest(WriteModel):
