@@ -57,8 +57,15 @@ class RefreshRequest(WriteModel):
 
 
 class SmsSendRequest(WriteModel):
-    phone: str = Field(pattern=PHONE_PATTERN)
-    purpose: Literal["login", "bind"]
+    phone: str | None = Field(None, pattern=PHONE_PATTERN, description="Where to text the code; delete_account: "
+                              "leave it out (the code goes to the signed-in account's own phone)")  # fmt: skip
+    purpose: Literal["login", "bind", "delete_account"] = Field(description="delete_account needs the caller's token")
+
+    @model_validator(mode="after")
+    def phone_unless_own(self) -> SmsSendRequest:
+        if self.phone is None and self.purpose != "delete_account":
+            raise ValueError("Give the phone to text the code to")
+        return self
 
 
 class SmsSent(BaseModel):
@@ -113,6 +120,13 @@ class ProfileUpdate(WriteModel):
 class PasswordChange(WriteModel):
     old_password: str | None = Field(None, min_length=1, max_length=128)
     new_password: str = Field(min_length=8, max_length=128)
+
+
+class AccountDeletion(WriteModel):
+    """Confirm with the password, or with a code texted for purpose delete_account: exactly one."""
+
+    password: str | None = Field(None, min_length=1, max_length=128)
+    sms_code: str | None = Field(None, pattern=r"^\d{6}$")
 
 
 class PhoneBindRequest(WriteModel):

@@ -101,6 +101,11 @@ def remove_lines(repo: CartRepository, user_id: str, sku_ids: list[str]) -> None
     _retrying(attempt)
 
 
+def empty_cart(repo: CartRepository, user_id: str) -> None:
+    """Remove every line (the account is being deleted)."""
+    remove_lines(repo, user_id, [line["sku_id"] for line in repo.lines(user_id)])
+
+
 def remove_item(repo: CartRepository, user_id: str, sku_id: str) -> None:
     """Remove one line; a line that is not there is a no-op."""
 

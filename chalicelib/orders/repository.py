@@ -90,6 +90,9 @@ class OrdersRepository(Protocol):
         self, index: str, hash_key: str, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
 
+    def forget_buyer(self, order_id: str, address: dict[str, Any]) -> None:
+        """Replace the order's address with `address` (what is kept of it) and empty its remark."""
+
 
 def order_dict(item: OrderModel) -> dict[str, Any]:
     return {
@@ -473,3 +476,8 @@ class DynamoOrdersRepository:
         )
         items = [order_dict(item) for item in results]
         return items, results.last_evaluated_key
+
+    def forget_buyer(self, order_id: str, address: dict[str, Any]) -> None:
+        _order_key(order_id).update(
+            actions=[OrderModel.address.set(address), OrderModel.remark.set("")], condition=OrderModel.pk.exists()
+        )

@@ -424,6 +424,35 @@ def tracking(shop: Shop, user_id: str, order_id: str) -> dict[str, Any]:
             "events": events}  # fmt: skip
 
 
+# -- the buyer's account ---------------------------------------------------------------------------------------
+
+OPEN_STATUSES = ("PENDING_PAYMENT", "PAID", "SHIPPED", "RECEIVED", "REFUNDING")  # not final: COMPLETED, CANCELLED,
+# REFUNDED. REFUNDING is an open after-sales case; RECEIVED is still in its return window.
+KEPT_ADDRESS_FIELDS = ("province",)  # what the books (and the order export) keep of a deleted buyer's address
+
+
+def has_orders_in_progress(shop: Shop, user_id: str) -> bool:
+    """Whether the user has an order not yet final or an open after-sales case (one Query of at most one item per
+    open status, on gsi_user_status)."""
+    return any(shop.orders.orders_page("user_status", f"{user_id}#{status}", 1, None)[0] for status in OPEN_STATUSES)
+
+
+def forget_buyer(shop: Shop, user_id: str) -> int:
+    """The user deleted their account: their orders stay for the books without the receiver's name, phone, street
+    address or remark (only the province stays). Idempotent; returns how many orders changed."""
+    changed, start = 0, None
+    while True:
+        orders, start = shop.orders.orders_page("user", user_id, 100, start)
+        for order in orders:
+            address = order.get("address") or {}
+            kept = {name: address[name] for name in KEPT_ADDRESS_FIELDS if address.get(name)}
+            if address != kept or order.get("remark"):
+                shop.orders.forget_buyer(order["order_id"], kept)
+                changed += 1
+        if not start:
+            return changed
+
+
 # -- status changes ----------------------------------------------------------------------------------------------
 
 
