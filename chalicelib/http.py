@@ -117,10 +117,39 @@ def error_response(error: DomainError, request: Request | None) -> Response:
     return json_response(error.body(request_id_of(request)), status=error.status)
 
 
+FRAMEWORK_PREFIXES = ("Value error, ", "Assertion failed, ")  # what pydantic puts before a validator's own message
+PLAIN_MESSAGES = {
+    "missing": "This field is required.",
+    "extra_forbidden": "This field is not accepted here: leave it out.",
+    "model_type": "Must be a JSON object.",
+    "model_attributes_type": "Must be a JSON object.",
+    "dict_type": "Must be a JSON object.",
+}
+
+
+def sentence(text: str) -> str:
+    """A message as a plain sentence: capitalised, with a full stop."""
+    text = text.strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def field_message(error: Any) -> str:
+    """One pydantic error (an ErrorDetails) as a plain sentence for `errors[].message`: no framework prefix."""
+    if error["type"] in PLAIN_MESSAGES:
+        return PLAIN_MESSAGES[error["type"]]
+    if error["type"] == "string_pattern_mismatch" and "pattern" in (error.get("ctx") or {}):
+        return f"Must match the pattern {error['ctx']['pattern']}."
+    text = str(error["msg"])
+    for prefix in FRAMEWORK_PREFIXES:
+        text = text.removeprefix(prefix)
+    return sentence(text)
+
+
 def _field_errors(exc: pydantic.ValidationError) -> list[dict[str, str]]:
     return [
-        {"field": ".".join(str(part) for part in err["loc"]) or "(body)", "message": err["msg"]}
-        for err in exc.errors(include_url=False, include_input=False, include_context=False)
+        {"field": ".".join(str(part) for part in err["loc"]) or "(body)", "message": field_message(err)}
+        for err in exc.errors(include_url=False, include_input=False)
     ]
 
 
@@ -131,15 +160,20 @@ def parse_body(request: Request, model: type[pydantic.BaseModel]) -> Any:
         raise UnsupportedMediaType()
     raw = request.raw_body or b""
     if not raw.strip():
-        raise ValidationError("A JSON body is required", errors=[{"field": "(body)", "message": "missing"}])
+        raise ValidationError(
+            "A JSON body is required", errors=[{"field": "(body)", "message": "A JSON body is required."}]
+        )
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError("Malformed JSON body", errors=[{"field": "(body)", "message": str(exc)}]) from exc
+        message = sentence(f"Not valid JSON: {exc}")
+        raise ValidationError("Malformed JSON body", errors=[{"field": "(body)", "message": message}]) from exc
     try:
         return model.model_validate(data)
     except pydantic.ValidationError as exc:
-        raise ValidationError("Invalid request body", errors=_field_errors(exc)) from exc
+        raise ValidationError(
+            "Invalid request body: fix the fields listed in errors", errors=_field_errors(exc)
+        ) from exc
 
 
 def parse_query(request: Request, model: type[pydantic.BaseModel]) -> Any:
@@ -147,7 +181,9 @@ def parse_query(request: Request, model: type[pydantic.BaseModel]) -> Any:
     try:
         return model.model_validate(params)
     except pydantic.ValidationError as exc:
-        raise ValidationError("Invalid query parameters", errors=_field_errors(exc)) from exc
+        raise ValidationError(
+            "Invalid query parameters: fix the ones listed in errors", errors=_field_errors(exc)
+        ) from exc
 
 
 def _principal_from_authorizer(request: Request) -> Principal:

@@ -50,7 +50,10 @@ def decode_cursor(cursor: str | None, scope: str) -> dict[str, Any] | None:
             raise ValueError("wrong scope")
         return dict(data["k"])
     except (ValueError, TypeError, UnicodeDecodeError) as exc:
-        raise ValidationError("Invalid cursor", errors=[{"field": "cursor", "message": "invalid cursor"}]) from exc
+        raise ValidationError(
+            "Invalid cursor",
+            errors=[{"field": "cursor", "message": "This cursor is not valid here: start again without it."}],
+        ) from exc
 
 
 def page(items: list[Any], next_cursor: str | None) -> dict[str, Any]:

@@ -35,7 +35,8 @@ def coupon_templates(product_id: str | None = None, now: datetime | None = None)
          "max_discount_fen": 10000, "threshold_fen": 0, **window, "scope": "category",
          "scope_ids": [PHONE_CATEGORY_ID], "per_user_limit": 1, "total": 20000},
         {"template_id": "demo_points_50_10", "name": "积分兑换 满50减10", "type": "amount_off",
-         "amount_off_fen": 1000, "threshold_fen": 5000, "valid_days": 30, "per_user_limit": 1, "total": 10000},
+         "amount_off_fen": 1000, "threshold_fen": 5000, "valid_days": 30, "per_user_limit": 1, "total": 10000,
+         "claimable": False},  # sold in the points store (rewards()), never free
     ]  # fmt: skip
     if product_id:
         templates.append(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Blueprint, Request
+from chalice.app import Blueprint, Request, Response
 
-from chalicelib.accounts import service
+from chalicelib.accounts import deletion, service
+from chalicelib.accounts.deletion_wiring import StoredAccountData
 from chalicelib.accounts.repository import DynamoAccountsRepository
 from chalicelib.accounts.schemas import (
+    AccountDeletion,
     Bindings,
     LoginRequest,
     Outbox,
@@ -36,14 +38,16 @@ accounts_api = Blueprint(__name__)
 repo = DynamoAccountsRepository()
 security = DynamoSecurityRepository()
 sms = SnsSmsSender(security)
+account_data = StoredAccountData()
 TAGS = ("accounts",)
 ME = ("me",)
 
 
-@endpoint(accounts_api, "/auth/register", "POST", summary="Create an account", tags=TAGS, body=RegisterRequest,
-          response=RegisterResponse, status=201, errors=(409,))  # fmt: skip
+@endpoint(accounts_api, "/auth/register", "POST", summary="Create an account, signed in (the body of a sign-in)",
+          tags=TAGS, body=RegisterRequest, response=RegisterResponse, status=201, errors=(409,))  # fmt: skip
 def register(body: RegisterRequest) -> dict[str, Any]:
-    return {"user_id": service.register(repo, body.username, body.password, body.phone).user_id}
+    user = service.register(repo, body.username, body.password, body.phone)
+    return {"user_id": user.user_id, **service.start_session(repo, user).as_dict()}
 
 
 @endpoint(accounts_api, "/auth/login", "POST", summary="Sign in with a password", tags=TAGS, body=LoginRequest,
@@ -65,10 +69,16 @@ def logout(body: RefreshRequest) -> None:
     service.logout(repo, body.refresh_token)
 
 
-@endpoint(accounts_api, "/auth/sms/send", "POST", summary="Text a 6-digit code (login or bind)", tags=TAGS,
-          body=SmsSendRequest, response=SmsSent, status=202, errors=(429, 502))  # fmt: skip
-def send_sms_code(body: SmsSendRequest, request: Request) -> dict[str, Any]:
-    service.send_sms_code(security, sms, body.phone, body.purpose, source_ip(request))
+@endpoint(accounts_api, "/auth/sms/send", "POST", summary="Text a 6-digit code (login, bind; delete_account: to "
+          "the signed-in account's own phone)", tags=TAGS, auth="optional", body=SmsSendRequest, response=SmsSent,
+          status=202, errors=(400, 401, 409, 429, 502))  # fmt: skip
+def send_sms_code(body: SmsSendRequest, request: Request, principal: Principal | None) -> dict[str, Any]:
+    if body.purpose == deletion.SMS_PURPOSE:
+        deletion.send_code(
+            repo, security, sms, principal.user_id if principal else None, body.phone, source_ip(request)
+        )
+    else:
+        service.send_sms_code(security, sms, str(body.phone), body.purpose, source_ip(request))
     return {"sent": True, "resend_after_seconds": 60}
 
 
@@ -88,6 +98,14 @@ def get_me(principal: Principal) -> dict[str, Any]:
           auth="customer", body=ProfileUpdate, response=Profile, errors=(404,))  # fmt: skip
 def update_me(principal: Principal, body: ProfileUpdate) -> dict[str, Any]:
     return service.update_profile(repo, principal.user_id, body.changes())
+
+
+@endpoint(accounts_api, "/me", "DELETE", summary="Delete my account (注销), confirmed by my password or a texted code "
+          "(purpose delete_account); refused while an order or after-sales case is open", tags=ME, auth="customer",
+          body=AccountDeletion, status=204, errors=(400, 401, 409))  # fmt: skip
+def delete_me(principal: Principal, body: AccountDeletion) -> Response:
+    deletion.delete_account(repo, security, account_data, principal.user_id, body.password, body.sms_code)
+    return Response(body="", status_code=204)
 
 
 @endpoint(accounts_api, "/me/password", "PUT", summary="Change (or first set) my password; signs out everywhere",

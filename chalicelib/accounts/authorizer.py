@@ -1,18 +1,25 @@
-"""The API Gateway custom authorizer: a valid access token allows the API, with the caller's roles in the context."""
+"""The API Gateway custom authorizer: a valid access token of a live account allows the API, with the caller's roles in
+the context."""
 
 from __future__ import annotations
 
 from chalice.app import AuthRequest, AuthResponse, Blueprint
 
+from chalicelib.accounts.repository import DynamoAccountsRepository
 from chalicelib.accounts.tokens import verify_access_token
 from chalicelib.http import Principal, use_authorizer
 
 auth_bp = Blueprint(__name__)
 
 
+accounts = DynamoAccountsRepository()
+
+
 def principal_for_token(token: str) -> Principal | None:
+    """The caller of a valid access token whose account still exists: a deleted account's tokens die with it (one
+    small read; API Gateway caches the authorizer's answer per token for its ttl)."""
     claims = verify_access_token(token)
-    if claims is None:
+    if claims is None or accounts.account_status(claims.user_id) != "ACTIVE":
         return None
     return Principal(user_id=claims.user_id, username=claims.username, roles=claims.roles)
 

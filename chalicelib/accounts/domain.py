@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 USERNAME_PATTERN = r"^[A-Za-z0-9_]{3,32}$"
 PHONE_PATTERN = r"^(\+86)?1[3-9]\d{9}$"
 PROVIDERS = ("wechat", "weibo", "qq")
+DELETED = "DELETED"  # the status staff see of an account its customer deleted
+DELETED_USERNAME = "已注销用户"  # what stays of a deleted account's name (reviews show it)
 
 
 def normalize_phone(phone: str) -> str:
@@ -35,6 +37,14 @@ class User:
     bindings: dict[str, dict[str, str]] = field(default_factory=dict)
     version: int = 1
     refresh_epoch: int = 0
+
+    def handles(self) -> list[tuple[str, str]]:
+        """Every (kind, value) that finds this account: its username, phone and third-party identities."""
+        found = [("username", self.username.lower())]
+        if self.phone:
+            found.append(("phone", self.phone))
+        found.extend((provider, binding["subject"]) for provider, binding in self.bindings.items())
+        return found
 
     def sign_in_methods(self) -> int:
         """Password, phone (SMS code) and each bound provider are each a way back into the account."""

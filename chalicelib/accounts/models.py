@@ -38,6 +38,8 @@ class UserModel(Model):
     bindings: MapAttribute[str, object] = MapAttribute(default=dict)  # provider -> {subject, nickname, bound_at}
     version = NumberAttribute(default=1)  # every change of sign-in methods is conditional on it
     refresh_epoch = NumberAttribute(default=0)  # raised on a password change: older refresh families die
+    status = UnicodeAttribute(null=True)  # DELETED once the customer deleted the account; absent: ACTIVE
+    deleted_at = UnicodeAttribute(null=True)
 
     @staticmethod
     def key(user_id: str) -> str:

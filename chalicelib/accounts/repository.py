@@ -8,7 +8,7 @@ from pynamodb.attributes import MapAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.accounts.domain import RefreshRecord, User
+from chalicelib.accounts.domain import DELETED, DELETED_USERNAME, RefreshRecord, User
 from chalicelib.accounts.models import HandleModel, RefreshFamilyModel, RefreshTokenModel, UserModel
 from chalicelib.dynamo import cancelled_conditions, connection
 from chalicelib.errors import Conflict, InvalidState, NotFound
@@ -52,8 +52,18 @@ class AccountsRepository(Protocol):
     def unbind_handle(self, user: User, kind: str, value: str) -> None:
         """Release the user's handle and forget it on the user; InvalidState if the user changed since read."""
 
+    def close_account(self, user: User, at: str) -> None:
+        """At once: every handle of the user released, its profile emptied (username, password, phone, nickname,
+        avatar, gender, birthday, bindings), its status DELETED and its refresh epoch raised (every refresh family
+        dies); InvalidState if the user changed since read (a bind, a password change, another deletion)."""
 
-def _to_user(item: UserModel) -> User:
+    def account_status(self, user_id: str) -> str | None:
+        """ACTIVE or DELETED, for staff; None when there is no such account."""
+
+
+def _to_user(item: UserModel) -> User | None:
+    if item.status == DELETED:
+        return None  # a deleted account is no one: no sign-in, token or profile reaches it
     return User(
         user_id=item.user_id,
         username=item.username,
@@ -115,7 +125,7 @@ class DynamoAccountsRepository:
 
     def get_user(self, user_id: str) -> User | None:
         try:
-            return _to_user(UserModel.get(UserModel.key(user_id), "PROFILE"))
+            return _to_user(UserModel.get(UserModel.key(user_id), "PROFILE", consistent_read=True))
         except DoesNotExist:
             return None
 
@@ -263,6 +273,42 @@ class DynamoAccountsRepository:
                 )
         except TransactWriteError as error:
             raise InvalidState("The account changed meanwhile, retry") from error
+
+    def close_account(self, user: User, at: str) -> None:
+        try:
+            with TransactWrite(connection=connection()) as transaction:
+                transaction.update(
+                    UserModel(UserModel.key(user.user_id), "PROFILE"),
+                    actions=[
+                        UserModel.status.set(DELETED),
+                        UserModel.deleted_at.set(at),
+                        UserModel.username.set(DELETED_USERNAME),
+                        UserModel.password_hash.remove(),
+                        UserModel.phone.remove(),
+                        UserModel.nickname.remove(),
+                        UserModel.avatar_url.remove(),
+                        UserModel.gender.remove(),
+                        UserModel.birthday.remove(),
+                        UserModel.bindings.set({}),
+                        UserModel.refresh_epoch.set(user.refresh_epoch + 1),
+                        UserModel.version.set(user.version + 1),
+                    ],
+                    condition=(UserModel.version == user.version) & UserModel.status.does_not_exist(),
+                )
+                for kind, value in user.handles():
+                    transaction.delete(
+                        HandleModel(HandleModel.key(kind, value), "HANDLE"),
+                        condition=HandleModel.user_id == user.user_id,
+                    )
+        except TransactWriteError as error:
+            raise InvalidState("The account changed meanwhile, retry") from error
+
+    def account_status(self, user_id: str) -> str | None:
+        try:
+            item = UserModel.get(UserModel.key(user_id), "PROFILE", attributes_to_get=["pk", "status"])
+        except DoesNotExist:
+            return None
+        return item.status or "ACTIVE"
 
 
 def _binding_path(provider: str) -> Any:

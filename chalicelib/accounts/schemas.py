@@ -20,10 +20,6 @@ class RegisterRequest(WriteModel):
     phone: str | None = Field(None, pattern=PHONE_PATTERN, description="Mainland mobile, optional +86")
 
 
-class RegisterResponse(BaseModel):
-    user_id: str
-
-
 class LoginRequest(WriteModel):
     username: str | None = Field(None, min_length=1, max_length=32)
     phone: str | None = Field(None, pattern=PHONE_PATTERN)
@@ -32,7 +28,7 @@ class LoginRequest(WriteModel):
     @model_validator(mode="after")
     def one_identifier(self) -> LoginRequest:
         if (self.username is None) == (self.phone is None):
-            raise ValueError("give exactly one of username or phone")
+            raise ValueError("Give exactly one of username or phone")
         return self
 
 
@@ -50,13 +46,26 @@ class TokenResponse(BaseModel):
     user: UserSummary
 
 
+class RegisterResponse(TokenResponse):
+    """A new account, signed in: the body of a sign-in plus its user_id."""
+
+    user_id: str
+
+
 class RefreshRequest(WriteModel):
     refresh_token: str = Field(min_length=1, max_length=200)
 
 
 class SmsSendRequest(WriteModel):
-    phone: str = Field(pattern=PHONE_PATTERN)
-    purpose: Literal["login", "bind"]
+    phone: str | None = Field(None, pattern=PHONE_PATTERN, description="Where to text the code; delete_account: "
+                              "leave it out (the code goes to the signed-in account's own phone)")  # fmt: skip
+    purpose: Literal["login", "bind", "delete_account"] = Field(description="delete_account needs the caller's token")
+
+    @model_validator(mode="after")
+    def phone_unless_own(self) -> SmsSendRequest:
+        if self.phone is None and self.purpose != "delete_account":
+            raise ValueError("Give the phone to text the code to")
+        return self
 
 
 class SmsSent(BaseModel):
@@ -97,7 +106,7 @@ class ProfileUpdate(WriteModel):
     @classmethod
     def plausible_birthday(cls, value: date | None) -> date | None:
         if value is not None and not date(1900, 1, 1) <= value <= date.today():
-            raise ValueError("birthday must be between 1900-01-01 and today")
+            raise ValueError("The birthday must be between 1900-01-01 and today")
         return value
 
     def changes(self) -> dict[str, str | None]:
@@ -111,6 +120,13 @@ class ProfileUpdate(WriteModel):
 class PasswordChange(WriteModel):
     old_password: str | None = Field(None, min_length=1, max_length=128)
     new_password: str = Field(min_length=8, max_length=128)
+
+
+class AccountDeletion(WriteModel):
+    """Confirm with the password, or with a code texted for purpose delete_account: exactly one."""
+
+    password: str | None = Field(None, min_length=1, max_length=128)
+    sms_code: str | None = Field(None, pattern=r"^\d{6}$")
 
 
 class PhoneBindRequest(WriteModel):

@@ -166,7 +166,7 @@ class RangeQuery(BaseModel):
     @classmethod
     def strict_calendar_date(cls, value: object) -> object:
         if not isinstance(value, str) or len(value) != 10:
-            raise ValueError("a date is YYYY-MM-DD")
+            raise ValueError("A date is written YYYY-MM-DD")
         return value
 
 

@@ -197,10 +197,11 @@ def _commit(repo: AnalyticsRepository, chunk: list[CountingUnit]) -> set[str]:
 
 def check_range(query: RangeQuery) -> tuple[date, date]:
     if query.from_ > query.to:
-        raise ValidationError("from is after to", errors=[{"field": "from", "message": "after to"}])
+        raise ValidationError("from is after to", errors=[{"field": "from", "message": "Must not be after to."}])
     if (query.to - query.from_).days + 1 > MAX_RANGE_DAYS:
         raise ValidationError(
-            f"A range is at most {MAX_RANGE_DAYS} days", errors=[{"field": "to", "message": "range too long"}]
+            f"A range is at most {MAX_RANGE_DAYS} days",
+            errors=[{"field": "to", "message": f"At most {MAX_RANGE_DAYS} days after from."}],
         )
     return query.from_, query.to
 

@@ -13,10 +13,9 @@ from chalicelib.cart.repository import DynamoCartRepository
 from chalicelib.cart.schemas import Cart, CartItemPatch, CartItemWrite, CartLine, MovedToFavorites
 from chalicelib.catalog.models import product_id_of_sku
 from chalicelib.catalog.repository import DynamoCatalogRepository
-from chalicelib.coupons import service as coupons
 from chalicelib.coupons.repository import DynamoCouponsRepository
 from chalicelib.http import Principal, endpoint
-from chalicelib.pricing.model import CouponOffer
+from chalicelib.pricing.checkout import StoredCoupons
 from chalicelib.pricing.promotion import Promotion
 from chalicelib.profile.repository import DynamoProfileRepository
 from chalicelib.promotions import service as promotions
@@ -27,7 +26,7 @@ repo = DynamoCartRepository()
 catalog = DynamoCatalogRepository()
 profile = DynamoProfileRepository()
 promotion_repo = DynamoPromotionsRepository()
-coupon_repo = DynamoCouponsRepository()
+coupons = StoredCoupons(DynamoCouponsRepository())
 TAGS = ("cart",)
 
 
@@ -35,14 +34,10 @@ def promotions_at(now: datetime) -> list[Promotion]:
     return promotions.running_promotions(promotion_repo, now)
 
 
-def offers_for(user_id: str) -> list[CouponOffer]:
-    return coupons.usable_offers(coupon_repo, user_id)
-
-
 @endpoint(cart_api, "/cart", summary="My cart at today's prices, with totals and the coupons that apply", tags=TAGS,
           auth="customer", response=Cart)  # fmt: skip
 def view_cart(principal: Principal) -> dict[str, Any]:
-    return service.view_cart(repo, catalog, principal.user_id, promotions_at, offers_for)
+    return service.view_cart(repo, catalog, profile, principal.user_id, promotions_at, coupons)
 
 
 @endpoint(cart_api, "/cart/items", "POST", summary="Add a SKU (merged with its line: 1..999 each, at most 99 "

@@ -10,10 +10,10 @@ from chalicelib.cart.domain import MAX_LINES, MAX_QUANTITY, ChangedMeanwhile, ad
 from chalicelib.cart.repository import CartRepository
 from chalicelib.catalog.models import product_id_of_sku
 from chalicelib.catalog.repository import CatalogRepository
-from chalicelib.catalog.service import category_tree
 from chalicelib.clock import iso, parse_iso, utcnow
 from chalicelib.errors import InvalidState, NotFound, OutOfStock, ValidationError
-from chalicelib.pricing.engine import apply_threshold_promotions, best_coupon, coupon_discount, price_lines, quote
+from chalicelib.pricing import checkout as pricing
+from chalicelib.pricing.checkout import CouponSource
 from chalicelib.pricing.model import CouponOffer
 from chalicelib.pricing.promotion import Promotion
 from chalicelib.profile import service as profile_service
@@ -22,7 +22,6 @@ from chalicelib.profile.repository import ProfileRepository
 ATTEMPTS = 3
 T = TypeVar("T")
 PromotionsAt = Callable[[datetime], list[Promotion]]
-OffersFor = Callable[[str], list[CouponOffer]]
 
 
 def _retrying(attempt: Callable[[], T]) -> T:
@@ -79,7 +78,9 @@ def update_item(
 ) -> dict[str, Any]:
     """Set a line's quantity (1..MAX_QUANTITY) and/or whether it is selected; 404 if the cart has no such line."""
     if quantity is None and selected is None:
-        raise ValidationError("Give quantity and/or selected", errors=[{"field": "(body)", "message": "empty"}])
+        raise ValidationError(
+            "Give quantity and/or selected", errors=[{"field": "(body)", "message": "Give quantity, selected or both."}]
+        )
     if not repo.update_line(user_id, sku_id, quantity, selected):
         raise NotFound("No such line in the cart")
     line = repo.line(user_id, sku_id)
@@ -98,6 +99,11 @@ def remove_lines(repo: CartRepository, user_id: str, sku_ids: list[str]) -> None
             repo.remove_lines(user_id, present)
 
     _retrying(attempt)
+
+
+def empty_cart(repo: CartRepository, user_id: str) -> None:
+    """Remove every line (the account is being deleted)."""
+    remove_lines(repo, user_id, [line["sku_id"] for line in repo.lines(user_id)])
 
 
 def remove_item(repo: CartRepository, user_id: str, sku_id: str) -> None:
@@ -163,22 +169,21 @@ def _offer_view(offer: CouponOffer, discount_fen: int) -> dict[str, Any]:
 def view_cart(
     repo: CartRepository,
     catalog: CatalogRepository,
+    profile: ProfileRepository,
     user_id: str,
     promotions_at: PromotionsAt,
-    offers_for: OffersFor,
+    coupons: CouponSource,
 ) -> dict[str, Any]:
-    """The cart at today's prices, newest line first. Totals count the lines both selected and available; the
-    best coupon (if any applies) is counted in discount_fen and payable_fen, which includes shipping."""
+    """The cart at today's prices, newest line first. Totals count the lines both selected and available, priced
+    by the one pricing path of the preview and orders (chalicelib.pricing.checkout) with the best coupon and the
+    default address (none: no shipping yet), so payable_fen is what the preview of `from_cart` shows."""
     now = utcnow()
     lines = sorted(repo.lines(user_id), key=lambda line: (line["added_at"], line["sku_id"]), reverse=True)
     skus = catalog.skus_by_ids([line["sku_id"] for line in lines]) if lines else {}
     promotions = promotions_at(now)
-    roots = {c["category_id"]: c["parent_id"] or c["category_id"] for c in category_tree.get(catalog).values()}
     quantities = {line["sku_id"]: line["quantity"] for line in lines}
-    priced = {
-        p.sku_id: p for p in price_lines([s for s in skus.values() if s["sku_id"] in quantities], quantities,
-                                         promotions, now, roots)
-    }  # fmt: skip
+    listed = [s for s in skus.values() if s["sku_id"] in quantities]
+    priced = {p.sku_id: p for p in pricing.priced_lines(catalog, listed, quantities, promotions, now)}
     items = []
     payable_lines = []
     for line in lines:
@@ -206,14 +211,12 @@ def view_cart(
                 "added_at": _public_line(line)["added_at"],
             }
         )
-    after_promotions, _ = apply_threshold_promotions(payable_lines, promotions, now)
-    offers = offers_for(user_id)
-    applicable = sorted(
-        ((offer, coupon_discount(offer, after_promotions)) for offer in offers),
-        key=lambda pair: (-pair[1], pair[0].valid_to or "~", pair[0].coupon_id),
-    )
-    best, best_discount = best_coupon(offers, after_promotions)
-    result = quote(payable_lines, promotions, best, 0, now)
+    payable_lines.reverse()  # oldest first, as an order `from_cart` lists them
+    ships = profile.address_book(user_id).default_id is not None
+    checkout = pricing.price(payable_lines, promotions, coupons, user_id, ships=ships, now=now)
+    result = checkout.quote
+    best = next((v for v in checkout.applicable if result.coupon and v.offer.coupon_id == result.coupon.coupon_id),
+                None)  # fmt: skip
     return {
         "items": items,
         "summary": {
@@ -227,7 +230,7 @@ def view_cart(
             "applied_promotions": list(result.applied_promotions),
         },
         "coupons": {
-            "applicable": [_offer_view(offer, discount) for offer, discount in applicable if discount > 0],
-            "best": _offer_view(best, best_discount) if best else None,
+            "applicable": [_offer_view(v.offer, v.discount_fen) for v in checkout.applicable],
+            "best": _offer_view(best.offer, best.discount_fen) if best else None,
         },
     }

@@ -57,7 +57,7 @@ class Spec(BaseModel):
     @classmethod
     def values_are_distinct_and_short(cls, values: list[str]) -> list[str]:
         if any(not 1 <= len(value) <= 40 for value in values) or len(set(values)) != len(values):
-            raise ValueError("spec values must be distinct, 1..40 characters")
+            raise ValueError("Spec values must be distinct, each 1..40 characters")
         return values
 
 
@@ -85,25 +85,25 @@ class ProductWrite(WriteModel):
     @classmethod
     def short_strings(cls, values: list[str]) -> list[str]:
         if any(not 1 <= len(value) <= 500 for value in values):
-            raise ValueError("each entry must be 1..500 characters")
+            raise ValueError("Each entry must be 1..500 characters")
         return values
 
     @model_validator(mode="after")
     def skus_match_specs(self) -> ProductWrite:
         allowed = {spec.name: set(spec.values) for spec in self.specs}
         if len(allowed) != len(self.specs):
-            raise ValueError("spec names must be distinct")
+            raise ValueError("Spec names must be distinct")
         combos = set()
         for sku in self.skus:
             if set(sku.attributes) != set(allowed) or any(v not in allowed[k] for k, v in sku.attributes.items()):
-                raise ValueError("every SKU must pick exactly one value of every spec")
+                raise ValueError("Every SKU must pick exactly one value of every spec")
             combo = tuple(sorted(sku.attributes.items()))
             if combo in combos:
-                raise ValueError("two SKUs have the same attributes")
+                raise ValueError("Two SKUs have the same attributes: give each its own")
             combos.add(combo)
         ids = [sku.sku_id for sku in self.skus if sku.sku_id]
         if len(ids) != len(set(ids)):
-            raise ValueError("sku ids must be distinct")
+            raise ValueError("SKU ids must be distinct")
         return self
 
 

@@ -63,7 +63,9 @@ def save_category(repo: CatalogRepository, write: CategoryWrite, category_id: st
     if write.parent_id is not None:
         parent = category_tree.get(repo).get(write.parent_id) or _fresh(repo).get(write.parent_id)
         if parent is None:
-            raise ValidationError("No such parent category", errors=[{"field": "parent_id", "message": "unknown"}])
+            raise ValidationError(
+                "No such parent category", errors=[{"field": "parent_id", "message": "No category has this id."}]
+            )
         if parent["parent_id"] is not None or write.parent_id == category_id:
             raise ValidationError("Categories are two levels deep: the parent must be a root category")
     category = {
@@ -178,7 +180,12 @@ def _leaf_category(repo: CatalogRepository, category_id: str) -> dict[str, Any]:
     if category is None or category["parent_id"] is None:
         raise ValidationError(
             "category_id must name a leaf category",
-            errors=[{"field": "category_id", "message": f"{category_id}: unknown or not a leaf"}],
+            errors=[
+                {
+                    "field": "category_id",
+                    "message": f"{category_id} is not a leaf category: choose a category with no children.",
+                }
+            ],
         )
     return category
 
@@ -214,7 +221,7 @@ def save_product(repo: CatalogRepository, write: ProductWrite, product_id: str |
     """Create (product_id None) or replace a product; SKUs named by id keep their stock, absent ones go."""
     category = _leaf_category(repo, write.category_id)
     if write.brand_id not in {b["brand_id"] for b in repo.brands()}:
-        raise ValidationError("No such brand", errors=[{"field": "brand_id", "message": "unknown"}])
+        raise ValidationError("No such brand", errors=[{"field": "brand_id", "message": "No brand has this id."}])
     existing_skus: dict[str, dict[str, Any]] = {}
     create = product_id is None
     if product_id is None:
@@ -229,7 +236,8 @@ def save_product(repo: CatalogRepository, write: ProductWrite, product_id: str |
     unknown = [s.sku_id for s in write.skus if s.sku_id and s.sku_id not in existing_skus]
     if unknown:
         raise ValidationError(
-            "Unknown sku_id for this product", errors=[{"field": "skus", "message": ", ".join(unknown)}]
+            "Unknown sku_id for this product",
+            errors=[{"field": "skus", "message": f"This product has no SKU {', '.join(unknown)}."}],
         )
     next_number = 1 + max(
         (int(sid.rsplit("-", 1)[1]) for sid in existing_skus if sid.rsplit("-", 1)[1].isdigit()), default=0

@@ -59,8 +59,8 @@ def list_templates(query: PageQuery) -> dict[str, Any]:
     return service.list_templates(repo, query)
 
 
-@endpoint(coupons_api, "/admin/coupons/{template_id}", "PUT", summary="Change a template's name, window or total "
-          "(never below what was issued); its terms never change", tags=ADMIN_TAGS, auth="admin",
+@endpoint(coupons_api, "/admin/coupons/{template_id}", "PUT", summary="Change a template's name, window, total "
+          "(never below what was issued) or claimable; its terms never change", tags=ADMIN_TAGS, auth="admin",
           body=TemplateUpdate, response=AdminTemplate, errors=(404, 409))  # fmt: skip
 def update_template(template_id: str, body: TemplateUpdate) -> dict[str, Any]:
     return service.update_template(repo, template_id, body)

@@ -38,6 +38,15 @@ class NotClaimable(InvalidState):
     default_message = "This coupon cannot be claimed now"
 
 
+class ExchangeOnly(Conflict):
+    """The template is not claimable: its coupons are only issued otherwise (sold in the points store, say)."""
+
+    code, default_message = (
+        "NOT_CLAIMABLE",
+        "This coupon cannot be claimed: it is only given out another way, such as the points store",
+    )
+
+
 def is_claimable(template: dict[str, Any], now: datetime) -> bool:
     """Inside the claim window: a fixed-validity template until its valid_to; a valid_days one inside its optional
     valid_from..valid_to window. A sold-out template is not claimable either."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 from chalicelib.config import get_settings
@@ -40,6 +40,7 @@ class CouponTemplateModel(Model):
     per_user_limit = NumberAttribute(default=1)
     total = NumberAttribute()
     issued = NumberAttribute(default=0)
+    claimable = BooleanAttribute(null=True)  # false: only issued otherwise (points store); absent (older items): true
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
 

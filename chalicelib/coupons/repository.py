@@ -1,5 +1,5 @@
-"""The only module that touches the coupon models; add_issue / add_lock / add_release / add_mark_used put coupon
-writes into a caller's TransactWrite (the points exchange, orders)."""
+"""The only module that touches the coupon models; add_issue / add_lock / add_release / add_mark_used /
+add_give_back put coupon writes into a caller's TransactWrite (the points exchange, orders)."""
 
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ from chalicelib.errors import Conflict, NotFound
 
 TEMPLATE_FIELDS = (
     "template_id", "name", "type", "threshold_fen", "amount_off_fen", "percent_off", "max_discount_fen", "valid_from",
-    "valid_to", "valid_days", "scope", "per_user_limit", "total", "issued", "created_at", "updated_at",
+    "valid_to", "valid_days", "scope", "per_user_limit", "total", "issued", "claimable", "created_at", "updated_at",
 )  # fmt: skip
-EDITABLE_TEMPLATE_FIELDS = ("name", "valid_from", "valid_to", "valid_days", "total", "updated_at")
+EDITABLE_TEMPLATE_FIELDS = ("name", "valid_from", "valid_to", "valid_days", "total", "claimable", "updated_at")
 COUPON_FIELDS = (
     "coupon_id", "template_id", "name", "type", "threshold_fen", "amount_off_fen", "percent_off", "max_discount_fen",
     "scope", "valid_from", "valid_to", "status", "claimed_at", "source", "locked_by", "locked_at", "used_at",
@@ -87,6 +87,7 @@ def _template_dict(item: CouponTemplateModel) -> dict[str, Any]:
         if name in template and template[name] is not None:
             template[name] = int(template[name])
     template["scope_ids"] = list(item.scope_ids or [])
+    template["claimable"] = item.claimable is not False  # absent on templates stored before the flag: the default
     return template
 
 
@@ -156,6 +157,22 @@ def add_mark_used(
         coupon_key(user_id, coupon_id),
         actions=[UserCouponModel.status.set(USED), UserCouponModel.used_at.set(now or iso(utcnow()))],
         condition=(UserCouponModel.locked_by == order_id) & (UserCouponModel.status == UNUSED),
+    )
+
+
+def add_give_back(transaction: TransactWrite, user_id: str, coupon_id: str, order_id: str) -> None:
+    """One action: the coupon this order used is unused and free again (its order was refunded in full before
+    shipping), on condition that it is used by this order: with the order's own status change in the same
+    transaction, it comes back once."""
+    transaction.update(
+        coupon_key(user_id, coupon_id),
+        actions=[
+            UserCouponModel.status.set(UNUSED),
+            UserCouponModel.locked_by.remove(),
+            UserCouponModel.locked_at.remove(),
+            UserCouponModel.used_at.remove(),
+        ],
+        condition=(UserCouponModel.locked_by == order_id) & (UserCouponModel.status == USED),
     )
 
 

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from chalicelib.pagination import PageQuery
 
@@ -35,20 +35,22 @@ class TemplateWrite(BaseModel):
     scope_ids: list[str] = Field(default_factory=list, max_length=50, description="categories or products")
     per_user_limit: int = Field(1, ge=1, le=100)
     total: int = Field(ge=1, le=MAX_TOTAL, description="how many coupons may be issued, claims and exchanges")
+    claimable: StrictBool = Field(True, description="false: not listed by GET /coupons nor claimable (409 "
+                                  "NOT_CLAIMABLE), only issued otherwise, e.g. sold in the points store")  # fmt: skip
 
     @model_validator(mode="after")
     def terms_are_consistent(self) -> TemplateWrite:
         if self.type == "amount_off" and (self.amount_off_fen is None or self.percent_off is not None):
-            raise ValueError("amount_off takes amount_off_fen (and no percent_off)")
+            raise ValueError("An amount_off coupon takes amount_off_fen (and no percent_off)")
         if self.type == "percent_off" and (self.percent_off is None or self.amount_off_fen is not None):
-            raise ValueError("percent_off takes percent_off (and no amount_off_fen)")
+            raise ValueError("A percent_off coupon takes percent_off (and no amount_off_fen)")
         if self.type == "amount_off" and self.max_discount_fen is not None:
-            raise ValueError("max_discount_fen is for percent_off coupons")
+            raise ValueError("Only percent_off coupons take max_discount_fen")
         _check_window(self.valid_from, self.valid_to, self.valid_days)
         if (self.scope == "all") != (not self.scope_ids):
-            raise ValueError("scope_ids names 1..50 ids for a category or product scope, none for all")
+            raise ValueError("A category or product scope names 1..50 scope_ids; the scope all names none")
         if any(not _is_id(value) for value in self.scope_ids):
-            raise ValueError("scope_ids must be ids")
+            raise ValueError("Every scope_ids entry must be an id")
         return self
 
 
@@ -63,6 +65,7 @@ class TemplateUpdate(BaseModel):
     valid_to: AwareDatetime | None = None
     valid_days: int | None = Field(None, ge=1, le=365, description="only on a template that has valid_days")
     total: int | None = Field(None, ge=1, le=MAX_TOTAL)
+    claimable: StrictBool | None = Field(None, description="whether customers may claim it (GET /coupons)")
 
 
 def _is_id(value: str) -> bool:
@@ -71,9 +74,9 @@ def _is_id(value: str) -> bool:
 
 def _check_window(valid_from: datetime | None, valid_to: datetime | None, valid_days: int | None) -> None:
     if valid_days is None and (valid_from is None or valid_to is None):
-        raise ValueError("give valid_from and valid_to, or valid_days")
+        raise ValueError("Give valid_from and valid_to, or valid_days")
     if valid_from is not None and valid_to is not None and valid_to <= valid_from:
-        raise ValueError("valid_to must be after valid_from")
+        raise ValueError("Give a valid_to after valid_from")
 
 
 class Template(BaseModel):
@@ -92,6 +95,7 @@ class Template(BaseModel):
     per_user_limit: int
     total: int
     remaining: int
+    claimable: bool = Field(description="false: only issued otherwise (e.g. sold in the points store)")
 
 
 class AdminTemplate(Template):

@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib.clock import iso, parse_iso, utcnow
 from chalicelib.coupons.domain import (
+    ExchangeOnly,
     NoneLeft,
     NotClaimable,
     TemplateChanged,
@@ -25,9 +26,15 @@ from chalicelib.pagination import PageQuery, decode_cursor, encode_cursor, page
 from chalicelib.pricing.model import CouponOffer
 
 ATTEMPTS = 3
+UNUSABLE = {
+    "used": "This coupon has been used: choose another one",
+    "locked": "This coupon is held by another unpaid order: pay or cancel that order, or choose another coupon",
+    "expired": "This coupon expired at {valid_to}: choose another one",
+}
+NOT_YET_VALID = "This coupon can be used from {valid_from}: choose another one until then"
 PUBLIC_FIELDS = (
     "template_id", "name", "type", "threshold_fen", "amount_off_fen", "percent_off", "max_discount_fen", "valid_from",
-    "valid_to", "valid_days", "scope", "scope_ids", "per_user_limit", "total",
+    "valid_to", "valid_days", "scope", "scope_ids", "per_user_limit", "total", "claimable",
 )  # fmt: skip
 
 
@@ -60,14 +67,19 @@ def create_template(repo: CouponsRepository, write: TemplateWrite) -> dict[str, 
 
 
 def update_template(repo: CouponsRepository, template_id: str, write: TemplateUpdate) -> dict[str, Any]:
-    """Change the name, the window or the total; the terms of a template never change (issued coupons keep theirs)."""
+    """Change the name, the window, the total or whether it is claimable; the terms of a template never change
+    (issued coupons keep theirs)."""
     current = repo.template(template_id)
     if current is None:
         raise NotFound("No such coupon template")
     given = write.model_dump(exclude_unset=True)
     if any(value is None for value in given.values()):
-        raise ValidationError("Fields cannot be set to null", errors=[{"field": "(body)", "message": "null"}])
-    changes: dict[str, Any] = {name: given[name] for name in ("name", "total") if name in given}
+        nulls = [name for name, value in given.items() if value is None]
+        raise ValidationError(
+            "Fields cannot be set to null: leave them out to keep them",
+            errors=[{"field": name, "message": "Cannot be null: leave it out to keep it."} for name in nulls],
+        )
+    changes: dict[str, Any] = {name: given[name] for name in ("name", "total", "claimable") if name in given}
     for name in ("valid_from", "valid_to"):
         if name in given:
             changes[name] = iso(given[name])
@@ -78,7 +90,9 @@ def update_template(repo: CouponsRepository, template_id: str, write: TemplateUp
     valid_from = changes.get("valid_from", current.get("valid_from"))
     valid_to = changes.get("valid_to", current.get("valid_to"))
     if valid_from and valid_to and parse_iso(valid_to) <= parse_iso(valid_from):
-        raise ValidationError("valid_to must be after valid_from", errors=[{"field": "valid_to", "message": "order"}])
+        raise ValidationError(
+            "valid_to must be after valid_from", errors=[{"field": "valid_to", "message": "Must be after valid_from."}]
+        )
     changes["updated_at"] = iso(utcnow())
     return _admin_view(repo.update_template(template_id, changes))
 
@@ -95,7 +109,7 @@ def list_claimable(repo: CouponsRepository, user_id: str | None, query: PageQuer
     scope = "coupon-templates|claimable"
     templates, last_key = repo.templates(query.page_size, decode_cursor(query.cursor, scope))
     now = utcnow()
-    open_ones = [t for t in templates if is_claimable(t, now)]
+    open_ones = [t for t in templates if t["claimable"] and is_claimable(t, now)]
     counts = repo.claimed_counts(user_id, [t["template_id"] for t in open_ones]) if user_id else {}
     items = [{**_public(t), "claimed": counts.get(t["template_id"], 0) if user_id else None} for t in open_ones]
     return page(items, encode_cursor(last_key, scope))
@@ -105,12 +119,16 @@ def list_claimable(repo: CouponsRepository, user_id: str | None, query: PageQuer
 
 
 def claim(repo: CouponsRepository, user_id: str, template_id: str) -> dict[str, Any]:
-    """Issue one coupon of the template to the user: 404 no template, 409 INVALID_STATE outside the claim window,
-    409 CONFLICT when none are left or the user is at the per-user limit."""
+    """Issue one coupon of the template to the user: 404 no template, 409 NOT_CLAIMABLE for one that is not
+    claimable (the points store's), 409 INVALID_STATE outside the claim window, 409 CONFLICT when none are left or
+    the user is at the per-user limit. The issue is conditional on the template being unchanged since read, so a
+    template made unclaimable meanwhile is read again and refused."""
     for attempt in range(ATTEMPTS):
         template = repo.template(template_id)
         if template is None:
             raise NotFound("No such coupon template")
+        if not template["claimable"]:
+            raise ExchangeOnly()
         now = utcnow()
         if not is_claimable({**template, "issued": 0}, now):
             raise NotClaimable()
@@ -125,6 +143,16 @@ def claim(repo: CouponsRepository, user_id: str, template_id: str) -> dict[str, 
             continue
         return {key: coupon[key] for key in ("coupon_id", "template_id", "valid_from", "valid_to")}
     raise AssertionError("unreachable")
+
+
+def make_exchange_only(repo: CouponsRepository, template_id: str) -> None:
+    """The template's coupons are sold in the points store from now on: no longer claimable (a claim reading it
+    before this change fails its condition on updated_at, reads it again and is refused)."""
+    current = repo.template(template_id)
+    if current is None:
+        raise NotFound("No such coupon template", field="coupon_template_id")
+    if current["claimable"]:
+        repo.update_template(template_id, {"claimable": False, "updated_at": iso(utcnow())})
 
 
 def issue_for_exchange(template: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -170,8 +198,9 @@ def usable_offer(repo: CouponsRepository, user_id: str, coupon_id: str, now: dat
     coupon = repo.user_coupon(user_id, coupon_id)
     if coupon is None:
         raise NotFound("No such coupon")
-    if not is_usable(coupon, now or utcnow()):
-        raise InvalidState(f"This coupon is {status_of(coupon, now or utcnow())}, it cannot be used")
+    moment = now or utcnow()
+    if not is_usable(coupon, moment):
+        raise InvalidState(UNUSABLE.get(status_of(coupon, moment), NOT_YET_VALID).format(**coupon))
     return offer_of(coupon)
 
 

@@ -135,6 +135,18 @@ def cancel_reservation(repo: InventoryRepository, user_id: str, sku_id: str) -> 
     _retrying(attempt)
 
 
+def forget_user(repo: InventoryRepository, user_id: str) -> None:
+    """The user deleted their account: their reservations go (nobody is texted for them). Idempotent."""
+    for held in repo.reservations(user_id):
+
+        def attempt(sku_id: str = held["sku_id"]) -> None:
+            reservation = repo.reservation(user_id, sku_id)
+            if reservation is not None:
+                repo.remove_reservation(user_id, reservation)
+
+        _retrying(attempt)
+
+
 # -- stock changes -----------------------------------------------------------------------------------------------
 
 

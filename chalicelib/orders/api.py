@@ -13,6 +13,8 @@ from chalicelib.orders.schemas import (
     Order,
     OrderCreate,
     OrderPage,
+    OrderPreview,
+    OrderPreviewRequest,
     OrdersQuery,
     Refund,
     RefundList,
@@ -36,6 +38,14 @@ KEY_HEADER = (("Idempotency-Key", True, "1..255 characters; the same key and bod
 def create_order(principal: Principal, body: OrderCreate, request: Request) -> dict[str, Any]:
     key = request.headers.get("idempotency-key")
     return service.create_order(shop(), principal.user_id, key, body, promotions_now())
+
+
+@endpoint(orders_api, "/orders/preview", "POST", summary="Price an order body as POST /orders would charge it "
+          "now (coupons, points, shipping to the default address when none is named); writes and reserves nothing, "
+          "refuses what the order would refuse", tags=TAGS, auth="customer", body=OrderPreviewRequest,
+          response=OrderPreview, errors=(400, 404, 409))  # fmt: skip
+def preview_order(principal: Principal, body: OrderPreviewRequest) -> dict[str, Any]:
+    return service.preview_order(shop(), principal.user_id, body, promotions_now())
 
 
 @endpoint(orders_api, "/orders/{order_id}", summary="One of my orders with its status and timeline", tags=TAGS,

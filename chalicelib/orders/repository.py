@@ -9,7 +9,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.catalog.models import ProductItem, SkuItem, product_id_of_sku, product_pk, sku_sk
-from chalicelib.coupons.repository import add_lock, add_mark_used, add_release
+from chalicelib.coupons.repository import add_give_back, add_lock, add_mark_used, add_release
 from chalicelib.dynamo import connection
 from chalicelib.orders.models import (
     ALL_ORDERS,
@@ -79,13 +79,19 @@ class OrdersRepository(Protocol):
     def reject_refund(self, refund: dict[str, Any], reason: str, at: str) -> bool:
         """PENDING -> REJECTED and its order REFUNDING -> the status it came from, at once; False otherwise."""
 
-    def complete_refund(self, order: dict[str, Any], refund: dict[str, Any], at: str) -> bool:
+    def complete_refund(
+        self, order: dict[str, Any], refund: dict[str, Any], at: str, coupon_back: str | None = None
+    ) -> bool:
         """Its order REFUNDING -> REFUNDED, the refund APPROVED -> REFUNDED, the stock of the SKUs that still exist
-        back and the points used credited back (ref order:<id>:refund), at once; False otherwise."""
+        back, the points used credited back (ref order:<id>:refund) and the coupon `coupon_back` (the order's,
+        used by it) unused again, at once; False otherwise."""
 
     def orders_page(
         self, index: str, hash_key: str, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
+
+    def forget_buyer(self, order_id: str, address: dict[str, Any]) -> None:
+        """Replace the order's address with `address` (what is kept of it) and empty its remark."""
 
 
 def order_dict(item: OrderModel) -> dict[str, Any]:
@@ -422,7 +428,9 @@ class DynamoOrdersRepository:
             return False
         return True
 
-    def complete_refund(self, order: dict[str, Any], refund: dict[str, Any], at: str) -> bool:
+    def complete_refund(
+        self, order: dict[str, Any], refund: dict[str, Any], at: str, coupon_back: str | None = None
+    ) -> bool:
         user_id, order_id = order["user_id"], order["order_id"]
         restock: dict[str, int] = {}
         for line in order["items"]:
@@ -448,6 +456,8 @@ class DynamoOrdersRepository:
                 if order["points_used"]:
                     refund_ref = _points_ref(order_id, "refund")
                     add_credit(transaction, user_id, order["points_used"], "订单退款退回", refund_ref)
+                if coupon_back:
+                    add_give_back(transaction, user_id, coupon_back, order_id)
         except TransactWriteError:
             return False
         return True
@@ -466,3 +476,8 @@ class DynamoOrdersRepository:
         )
         items = [order_dict(item) for item in results]
         return items, results.last_evaluated_key
+
+    def forget_buyer(self, order_id: str, address: dict[str, Any]) -> None:
+        _order_key(order_id).update(
+            actions=[OrderModel.address.set(address), OrderModel.remark.set("")], condition=OrderModel.pk.exists()
+        )

@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_
 
 from chalicelib.orders.repository import MAX_LINES
 from chalicelib.pagination import PageQuery
+from chalicelib.pricing.checkout import CouponRequest
+from chalicelib.pricing.model import BEST_COUPON
 
 OrderStatus = Literal[
     "PENDING_PAYMENT", "PAID", "SHIPPED", "RECEIVED", "COMPLETED", "CANCELLED", "REFUNDING", "REFUNDED"
@@ -22,23 +24,42 @@ class OrderLineWrite(BaseModel):
     quantity: StrictInt = Field(ge=1, le=999)
 
 
-class OrderCreate(BaseModel):
-    """Either items or from_cart (the cart's selected lines); prices always come from the catalog."""
+class _OrderBody(BaseModel):
+    """What POST /orders and its preview share: either items or from_cart (the cart's selected lines); prices
+    always come from the catalog."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    address_id: str = Field(pattern=ID_PATTERN)
     items: list[OrderLineWrite] | None = Field(None, min_length=1, max_length=MAX_LINES)
     from_cart: StrictBool = False
-    coupon_id: str | None = Field(None, pattern=ID_PATTERN)
+    coupon_id: str | None = Field(None, pattern=ID_PATTERN, description="Omitted: the best applicable coupon (the "
+                                  "cart's `best`); null: no coupon; an id: that coupon (409 COUPON_NOT_APPLICABLE "
+                                  "when it takes nothing off)")  # fmt: skip
     points: StrictInt = Field(0, ge=0, le=100_000_000, description="A multiple of 100; at most half the goods")
     remark: str = Field("", max_length=200)
+    expected_payable_fen: StrictInt | None = Field(None, ge=0, le=10**12, description="What the preview showed: "
+                                                   "another amount -> 409 PRICE_CHANGED, nothing reserved")  # fmt: skip
 
     @model_validator(mode="after")
-    def _one_source(self) -> OrderCreate:
+    def _one_source(self) -> _OrderBody:
         if (self.items is None) == (not self.from_cart):
-            raise ValueError("give either items or from_cart: true")
+            raise ValueError("Give either items or from_cart: true")
         return self
+
+    def coupon_request(self) -> CouponRequest:
+        """The coupon asked for: BEST_COUPON when coupon_id is omitted, None when it is null, else that id."""
+        return self.coupon_id if "coupon_id" in self.model_fields_set else BEST_COUPON
+
+
+class OrderCreate(_OrderBody):
+    address_id: str = Field(pattern=ID_PATTERN)
+
+
+class OrderPreviewRequest(_OrderBody):
+    """The body of POST /orders; without address_id the default address prices the shipping."""
+
+    address_id: str | None = Field(None, pattern=ID_PATTERN, description="Omitted or null: the default address "
+                                   "(none: no shipping yet)")  # fmt: skip
 
 
 class Amounts(BaseModel):
@@ -63,6 +84,42 @@ class OrderLine(BaseModel):
     promotion_id: str | None
     line_total_fen: int
     payable_fen: int
+
+
+class CouponApplicable(BaseModel):
+    coupon_id: str
+    name: str
+    discount_fen: int = Field(description="What it takes off this order")
+
+
+class CouponUnavailable(BaseModel):
+    coupon_id: str
+    name: str
+    reason: str = Field(description="Why it takes nothing off this order, e.g. how much is missing to its threshold")
+
+
+class PreviewCoupons(BaseModel):
+    applicable: list[CouponApplicable] = Field(description="My usable coupons that take something off, best first")
+    unavailable: list[CouponUnavailable] = Field(description="My usable coupons that take nothing off this order")
+
+
+class PreviewPoints(BaseModel):
+    balance: int
+    max_usable: int = Field(description="The most points this order may use: half its goods, at most the balance, "
+                            "in whole yuan")  # fmt: skip
+    used: int
+    deduction_fen: int
+
+
+class OrderPreview(BaseModel):
+    """What POST /orders would charge for the same body, now; nothing is written or reserved."""
+
+    items: list[OrderLine]
+    amounts: Amounts
+    coupon_id: str | None = Field(description="The coupon applied (the best one when the body names none)")
+    coupons: PreviewCoupons
+    points: PreviewPoints
+    address_id: str | None = Field(description="The address shipping is priced to (null: none, shipping 0)")
 
 
 class TimelineEntry(BaseModel):

@@ -16,7 +16,6 @@ from chalicelib.cart import service as cart_service
 from chalicelib.cart.repository import CartRepository
 from chalicelib.catalog.models import product_id_of_sku
 from chalicelib.catalog.repository import CatalogRepository
-from chalicelib.catalog.service import category_tree
 from chalicelib.clock import iso, parse_iso, utcnow
 from chalicelib.config import get_settings
 from chalicelib.coupons import service as coupons_service
@@ -28,6 +27,7 @@ from chalicelib.orders.carrier import carrier_for
 from chalicelib.orders.repository import MAX_LINES, OrdersRepository, PlacementRefused
 from chalicelib.orders.schemas import (
     OrderCreate,
+    OrderPreviewRequest,
     OrdersQuery,
     RefundRejection,
     RefundRequest,
@@ -36,9 +36,11 @@ from chalicelib.orders.schemas import (
 )
 from chalicelib.orders.workflow import OrderWorkflow
 from chalicelib.pagination import decode_cursor, encode_cursor, page
+from chalicelib.points.domain import NotEnoughPoints
 from chalicelib.points.repository import PointsRepository
-from chalicelib.points.rules import is_usable_amount, points_earned_for
-from chalicelib.pricing.engine import price_lines, quote
+from chalicelib.points.rules import points_earned_for
+from chalicelib.pricing import checkout as pricing
+from chalicelib.pricing.model import Checkout, Quote
 from chalicelib.pricing.promotion import Promotion
 from chalicelib.profile import service as profile_service
 from chalicelib.profile.repository import ProfileRepository
@@ -117,7 +119,13 @@ def public_view(order: dict[str, Any]) -> dict[str, Any]:
 
 
 def body_hash(body: OrderCreate) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The body's digest for the Idempotency-Key: an omitted coupon_id (the best one) is not a null one (none)."""
+    fields = body.model_dump(mode="json")
+    if "coupon_id" not in body.model_fields_set:
+        del fields["coupon_id"]
+    if body.expected_payable_fen is None:
+        del fields["expected_payable_fen"]  # a body without it hashes as it did before the field existed
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -125,7 +133,7 @@ def check_key(key: str | None) -> str:
     if key is None or not 1 <= len(key) <= MAX_KEY_CHARS or not key.isprintable():
         raise ValidationError(
             "The Idempotency-Key header is required (1..255 printable characters)",
-            errors=[{"field": "Idempotency-Key", "message": "required, 1..255 characters"}],
+            errors=[{"field": "Idempotency-Key", "message": "Send this header with 1..255 printable characters."}],
         )
     return key
 
@@ -144,7 +152,7 @@ def _replay(shop: Shop, user_id: str, key: str, digest: str) -> dict[str, Any] |
     return public_view(order)
 
 
-def _wanted_lines(shop: Shop, user_id: str, body: OrderCreate) -> list[tuple[str, int]]:
+def _wanted_lines(shop: Shop, user_id: str, body: OrderCreate | OrderPreviewRequest) -> list[tuple[str, int]]:
     if body.from_cart:
         lines = cart_service.selected_lines(shop.cart, user_id)
         if not lines:
@@ -181,13 +189,25 @@ def create_order(
         raise
 
 
-def _place_new(
-    shop: Shop, user_id: str, key: str, digest: str, body: OrderCreate, promotions: list[Promotion]
-) -> dict[str, Any]:
-    if not is_usable_amount(body.points):
-        raise ValidationError("points must be a multiple of 100", errors=[{"field": "points", "message": "step"}])
+@dataclass(frozen=True)
+class _PricedOrder:
+    """An order body priced through the one pricing path, before anything is written."""
+
+    wanted: list[tuple[str, int]]
+    skus: dict[str, dict[str, Any]]
+    address: dict[str, Any] | None
+    balance: int
+    checkout: Checkout
+
+
+def _price_order(
+    shop: Shop, user_id: str, body: OrderCreate | OrderPreviewRequest, promotions: list[Promotion], now: datetime
+) -> _PricedOrder:
+    """What placing this body would charge now, or the refusal placing it would get: the order and its preview both
+    come through here, so they agree to the fen and refuse alike (404 SKU or address, 409 OUT_OF_STOCK, 409
+    COUPON_NOT_APPLICABLE, 409 PRICE_CHANGED, ...). Reads only."""
     wanted = _wanted_lines(shop, user_id, body)
-    address = profile_service.get_address(shop.profile, user_id, body.address_id)
+    address = _address_of(shop, user_id, body.address_id)
     skus = shop.catalog.skus_by_ids([sku_id for sku_id, _ in wanted])
     missing = [sku_id for sku_id, _ in wanted if sku_id not in skus]
     if missing:
@@ -198,14 +218,70 @@ def _place_new(
     short = [sku_id for sku_id, quantity in wanted if int(skus[sku_id]["stock"]) < quantity]
     if short:
         raise OutOfStock(f"Not enough stock: {', '.join(short)}", sku_ids=short)
+    lines = pricing.priced_lines(shop.catalog, [skus[sku_id] for sku_id, _ in wanted], dict(wanted), promotions, now)
+    balance = shop.points.balance(user_id) or 0
+    priced = pricing.price(lines, promotions, pricing.StoredCoupons(shop.coupons), user_id,
+                           coupon=body.coupon_request(), points=body.points, balance=balance,
+                           ships=address is not None, now=now)  # fmt: skip
+    pricing.check_expected(priced, body.expected_payable_fen)
+    return _PricedOrder(wanted=wanted, skus=skus, address=address, balance=balance, checkout=priced)
+
+
+def _address_of(shop: Shop, user_id: str, address_id: str | None) -> dict[str, Any] | None:
+    """The named address (404 if not the user's), else the default one, else None (a preview's only)."""
+    if address_id is not None:
+        return profile_service.get_address(shop.profile, user_id, address_id)
+    default_id = shop.profile.address_book(user_id).default_id
+    return shop.profile.address(user_id, default_id) if default_id else None
+
+
+def _amounts(priced: Quote) -> dict[str, int]:
+    return {
+        "items_fen": priced.items_fen,
+        "discount_fen": priced.discount_fen,
+        "promotion_discount_fen": priced.promotion_discount_fen,
+        "coupon_discount_fen": priced.coupon_discount_fen,
+        "points_deduction_fen": priced.points_deduction_fen,
+        "shipping_fen": priced.shipping_fen,
+        "payable_fen": priced.payable_fen,
+    }
+
+
+def preview_order(shop: Shop, user_id: str, body: OrderPreviewRequest, promotions: list[Promotion]) -> dict[str, Any]:
+    """POST /orders/preview: the lines and amounts POST /orders would charge for this body now, the coupons that
+    apply or why not, and the points usable; writes and reserves nothing."""
+    order = _price_order(shop, user_id, body, promotions, utcnow())
+    priced = order.checkout.quote
+    return {
+        "items": [_snapshot(line, order.skus[line.sku_id]) for line in priced.lines],
+        "amounts": _amounts(priced),
+        "coupon_id": priced.coupon.coupon_id if priced.coupon else None,
+        "coupons": {
+            "applicable": [
+                {"coupon_id": v.offer.coupon_id, "name": v.offer.name, "discount_fen": v.discount_fen}
+                for v in order.checkout.applicable
+            ],
+            "unavailable": [
+                {"coupon_id": v.offer.coupon_id, "name": v.offer.name, "reason": v.reason or ""}
+                for v in order.checkout.unavailable
+            ],
+        },
+        "points": {
+            "balance": order.balance,
+            "max_usable": pricing.max_usable_points(order.checkout, order.balance),
+            "used": priced.points_used,
+            "deduction_fen": priced.points_deduction_fen,
+        },
+        "address_id": order.address["address_id"] if order.address else None,
+    }
+
+
+def _place_new(
+    shop: Shop, user_id: str, key: str, digest: str, body: OrderCreate, promotions: list[Promotion]
+) -> dict[str, Any]:
     now = utcnow()
-    quantities = dict(wanted)
-    roots = {c["category_id"]: c["parent_id"] or c["category_id"] for c in category_tree.get(shop.catalog).values()}
-    lines = price_lines([skus[sku_id] for sku_id, _ in wanted], quantities, promotions, now, roots)
-    offer = coupons_service.usable_offer(shop.coupons, user_id, body.coupon_id, now) if body.coupon_id else None
-    priced = quote(lines, promotions, offer, body.points, now)
-    if offer is not None and priced.coupon is None:
-        raise InvalidState("This coupon does not apply to these items")
+    placing = _price_order(shop, user_id, body, promotions, now)
+    wanted, skus, priced = placing.wanted, placing.skus, placing.checkout.quote
     order_id = new_order_id()
     created_at = iso(now)
     order = {
@@ -217,16 +293,8 @@ def _place_new(
         "created_key": f"{created_at}#{order_id}",
         "pay_deadline": iso(now + timedelta(seconds=get_settings().payment_timeout_seconds)),
         "items": [_snapshot(line, skus[line.sku_id]) for line in priced.lines],
-        "amounts": {
-            "items_fen": priced.items_fen,
-            "discount_fen": priced.discount_fen,
-            "promotion_discount_fen": priced.promotion_discount_fen,
-            "coupon_discount_fen": priced.coupon_discount_fen,
-            "points_deduction_fen": priced.points_deduction_fen,
-            "shipping_fen": priced.shipping_fen,
-            "payable_fen": priced.payable_fen,
-        },
-        "address": address,
+        "amounts": _amounts(priced),
+        "address": placing.address,
         "remark": body.remark,
         "coupon_id": priced.coupon.coupon_id if priced.coupon else None,
         "points_used": priced.points_used,
@@ -236,7 +304,7 @@ def _place_new(
     try:
         shop.orders.place(order, key, digest)
     except PlacementRefused:
-        _explain_refusal(shop, user_id, wanted, body, priced.points_used)
+        _explain_refusal(shop, user_id, wanted, priced.coupon.coupon_id if priced.coupon else None, priced.points_used)
         raise
     if body.from_cart:
         cart_service.remove_lines(shop.cart, user_id, [sku_id for sku_id, _ in wanted])
@@ -291,7 +359,9 @@ def _snapshot(line: Any, sku: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _explain_refusal(shop: Shop, user_id: str, wanted: list[tuple[str, int]], body: OrderCreate, points: int) -> None:
+def _explain_refusal(
+    shop: Shop, user_id: str, wanted: list[tuple[str, int]], coupon_id: str | None, points: int
+) -> None:
     """Why the order's transaction was refused, read back (its cancellation reasons do not say in a stable order).
 
     A refusal by the key's own condition (a concurrent request with the same key won) is answered by create_order,
@@ -300,10 +370,11 @@ def _explain_refusal(shop: Shop, user_id: str, wanted: list[tuple[str, int]], bo
     short = [sku_id for sku_id, quantity in wanted if int((skus.get(sku_id) or {}).get("stock", 0)) < quantity]
     if short:
         raise OutOfStock(f"Not enough stock: {', '.join(short)}", sku_ids=short)
-    if body.coupon_id:
-        coupons_service.usable_offer(shop.coupons, user_id, body.coupon_id)  # raises if it is no longer usable
-    if points and (shop.points.balance(user_id) or 0) < points:
-        raise Conflict(f"Not enough points: {points} needed")
+    if coupon_id:
+        coupons_service.usable_offer(shop.coupons, user_id, coupon_id)  # raises if it is no longer usable
+    held = shop.points.balance(user_id) or 0
+    if points and held < points:
+        raise NotEnoughPoints(f"You have {held} points now, fewer than the {points} this order uses: preview it again")
     raise Conflict("The order changed meanwhile; try again")
 
 
@@ -351,6 +422,35 @@ def tracking(shop: Shop, user_id: str, order_id: str) -> dict[str, Any]:
     events = carrier_for(str(shipment["carrier"])).tracking(str(shipment["tracking_no"]), shipped_at, utcnow())
     return {"order_id": order_id, "carrier": shipment["carrier"], "tracking_no": shipment["tracking_no"],
             "events": events}  # fmt: skip
+
+
+# -- the buyer's account ---------------------------------------------------------------------------------------
+
+OPEN_STATUSES = ("PENDING_PAYMENT", "PAID", "SHIPPED", "RECEIVED", "REFUNDING")  # not final: COMPLETED, CANCELLED,
+# REFUNDED. REFUNDING is an open after-sales case; RECEIVED is still in its return window.
+KEPT_ADDRESS_FIELDS = ("province",)  # what the books (and the order export) keep of a deleted buyer's address
+
+
+def has_orders_in_progress(shop: Shop, user_id: str) -> bool:
+    """Whether the user has an order not yet final or an open after-sales case (one Query of at most one item per
+    open status, on gsi_user_status)."""
+    return any(shop.orders.orders_page("user_status", f"{user_id}#{status}", 1, None)[0] for status in OPEN_STATUSES)
+
+
+def forget_buyer(shop: Shop, user_id: str) -> int:
+    """The user deleted their account: their orders stay for the books without the receiver's name, phone, street
+    address or remark (only the province stays). Idempotent; returns how many orders changed."""
+    changed, start = 0, None
+    while True:
+        orders, start = shop.orders.orders_page("user", user_id, 100, start)
+        for order in orders:
+            address = order.get("address") or {}
+            kept = {name: address[name] for name in KEPT_ADDRESS_FIELDS if address.get(name)}
+            if address != kept or order.get("remark"):
+                shop.orders.forget_buyer(order["order_id"], kept)
+                changed += 1
+        if not start:
+            return changed
 
 
 # -- status changes ----------------------------------------------------------------------------------------------
@@ -664,13 +764,27 @@ def refund_payment(shop: Shop, order_id: str) -> dict[str, Any]:
     return {"status": "SUCCESS", "refund_id": refund["refund_id"]}
 
 
+def _coupon_to_give_back(shop: Shop, order: dict[str, Any], refund: dict[str, Any]) -> str | None:
+    """The order's coupon, when this refund gives it back: a refund of everything paid before the order shipped
+    (from PAID), while the coupon is still valid. A partial refund, or one after shipping, keeps it used."""
+    coupon_id = order.get("coupon_id")
+    full = int(refund["amount_fen"]) >= int(order["amounts"]["payable_fen"])
+    if not coupon_id or refund["from_status"] != "PAID" or not full:
+        return None
+    coupon = shop.coupons.user_coupon(order["user_id"], coupon_id)
+    if coupon is None or coupon.get("locked_by") != order["order_id"] or coupon["status"] != "used":
+        return None  # given back already (a retried task), or not this order's to give
+    return str(coupon_id) if utcnow() < parse_iso(coupon["valid_to"]) else None
+
+
 def complete_refund(shop: Shop, order_id: str) -> dict[str, Any]:
-    """Refunded through the channel: REFUNDED, with the stock and the points used back, once."""
+    """Refunded through the channel: REFUNDED, with the stock and the points used back, and the coupon too when the
+    whole order is refunded before it shipped, once."""
     order = _owned(shop, None, order_id)
     if order["status"] == "REFUNDED":
         return {"status": "REFUNDED"}
     refund = _current_refund(shop, order)
-    if not shop.orders.complete_refund(order, refund, iso(utcnow())):
+    if not shop.orders.complete_refund(order, refund, iso(utcnow()), _coupon_to_give_back(shop, order, refund)):
         if _owned(shop, None, order_id)["status"] == "REFUNDED":
             return {"status": "REFUNDED"}
         raise OrderNotReady(f"order {order_id} could not be refunded")

@@ -73,9 +73,9 @@ class RewardWrite(BaseModel):
     @model_validator(mode="after")
     def kind_fields(self) -> RewardWrite:
         if self.kind == "coupon" and (self.coupon_template_id is None or self.stock is not None):
-            raise ValueError("a coupon reward takes coupon_template_id (its stock is the template's)")
+            raise ValueError("A coupon reward takes coupon_template_id (its stock is the template's)")
         if self.kind == "goods" and (self.title is None or self.stock is None or self.coupon_template_id):
-            raise ValueError("a goods reward takes title and stock (and no coupon_template_id)")
+            raise ValueError("A goods reward takes title and stock (and no coupon_template_id)")
         return self
 
 

@@ -22,10 +22,14 @@ MAX_REF_CHARS = 200
 def _check(points: int, ref: str) -> None:
     if not 0 < points <= MAX_POINTS_PER_POSTING:
         raise ValidationError(
-            "points must be a positive whole number", errors=[{"field": "points", "message": "range"}]
+            "points must be a positive whole number",
+            errors=[{"field": "points", "message": f"Must be 1..{MAX_POINTS_PER_POSTING}."}],
         )
     if not 0 < len(ref) <= MAX_REF_CHARS:
-        raise ValidationError("ref must be 1..200 characters", errors=[{"field": "ref", "message": "length"}])
+        raise ValidationError(
+            "ref must be 1..200 characters",
+            errors=[{"field": "ref", "message": f"Must be 1..{MAX_REF_CHARS} characters."}],
+        )
 
 
 def credit(repo: PointsRepository, user_id: str, points: int, reason: str, ref: str) -> bool:
@@ -94,6 +98,7 @@ def create_reward(repo: PointsRepository, coupon_repo: CouponsRepository, write:
     templates: dict[str, dict[str, Any]] = {}
     title = write.title
     if write.kind == "coupon":
+        coupons.make_exchange_only(coupon_repo, str(write.coupon_template_id))  # sold here, so not free to claim
         template = coupon_repo.template(str(write.coupon_template_id))
         if template is None:
             raise NotFound("No such coupon template", field="coupon_template_id")
@@ -120,9 +125,15 @@ def update_reward(
         raise NotFound("No such reward")
     changes = write.model_dump(exclude_unset=True)
     if any(value is None for name, value in changes.items() if name != "image_url"):
-        raise ValidationError("Fields cannot be set to null", errors=[{"field": "(body)", "message": "null"}])
+        raise ValidationError(
+            "Fields cannot be set to null",
+            errors=[{"field": "(body)", "message": "Fields cannot be null: leave them out to keep them."}],
+        )
     if "stock" in changes and current["kind"] != "goods":
-        raise ValidationError("Only goods rewards have stock", errors=[{"field": "stock", "message": "goods only"}])
+        raise ValidationError(
+            "Only goods rewards have stock",
+            errors=[{"field": "stock", "message": "Only goods rewards have stock: leave it out."}],
+        )
     changes["updated_at"] = iso(utcnow())
     reward = repo.update_reward(reward_id, changes)
     return _admin(reward, _templates_of(coupon_repo, [reward]))

@@ -10,9 +10,14 @@ The order of application, each step on what the previous one left:
 3. one coupon, whose threshold counts what is payable after the promotions in its scope;
 4. points, at most max_points_for(what is left), never over it;
 5. shipping on the goods after discounts (points are a way to pay, not a discount): free from
-   FREE_SHIPPING_FROM_FEN, else SHIPPING_FEE_FEN; nothing to ship ships free.
+   FREE_SHIPPING_FROM_FEN, else SHIPPING_FEE_FEN; nothing to ship ships free, and so does an order with no address
+   yet (a cart or a preview of a customer who has none: shipping is priced once there is one).
 No amount is ever negative: each discount is capped by what is left, so payable_fen is at least the shipping fee,
 and 0 only when the discounts cover all the goods and no shipping is due.
+
+checkout() is the one function the cart view, the checkout preview and order placement price through (by way of
+chalicelib.pricing.checkout, which reads their inputs); unit_prices() is the one rule for a SKU's price today, which
+product detail shows.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.points.rules import max_points_for, points_to_fen
-from chalicelib.pricing.model import CouponOffer, PricedLine, Quote
+from chalicelib.pricing.model import BEST_COUPON, Checkout, CouponChoice, CouponOffer, CouponVerdict, PricedLine, Quote
 from chalicelib.pricing.promotion import Promotion, PromotionScope, Tier
 
 FREE_SHIPPING_FROM_FEN = 9900  # 99 yuan of goods after discounts
@@ -43,6 +48,19 @@ def flash_prices(promotions: Iterable[Promotion], now: datetime) -> dict[str, tu
     return best
 
 
+def unit_prices(
+    list_prices: Mapping[str, int], promotions: Iterable[Promotion], now: datetime
+) -> dict[str, tuple[int, str | None]]:
+    """sku_id -> (its unit price today, the promotion giving it or None): the lowest running promotional price when
+    it is below the list price, else the list price."""
+    offers = flash_prices(promotions, now)
+    prices: dict[str, tuple[int, str | None]] = {}
+    for sku_id, list_price in list_prices.items():
+        offer = offers.get(sku_id)
+        prices[sku_id] = offer if offer is not None and offer[0] < int(list_price) else (int(list_price), None)
+    return prices
+
+
 def price_lines(
     skus: Sequence[Mapping[str, Any]],
     quantities: Mapping[str, int],
@@ -50,16 +68,13 @@ def price_lines(
     now: datetime,
     roots: Mapping[str, str] | None = None,
 ) -> list[PricedLine]:
-    """One line per SKU (catalog SKU records, in their order), priced at the lowest running promotional price
-    below its list price. `roots` maps a leaf category id to its root, for scopes that name a root category."""
-    offers = flash_prices(promotions, now)
+    """One line per SKU (catalog SKU records, in their order), priced at unit_prices(). `roots` maps a leaf
+    category id to its root, for scopes that name a root category."""
+    prices = unit_prices({sku["sku_id"]: int(sku["price_fen"]) for sku in skus}, promotions, now)
     lines = []
     for sku in skus:
         list_price = int(sku["price_fen"])
-        unit_price, promotion_id = list_price, None
-        offer = offers.get(sku["sku_id"])
-        if offer is not None and offer[0] < list_price:
-            unit_price, promotion_id = offer
+        unit_price, promotion_id = prices[sku["sku_id"]]
         category_id = sku.get("category_id") or ""
         lines.append(
             PricedLine(
@@ -166,9 +181,10 @@ def best_coupon(offers: Iterable[CouponOffer], lines: Sequence[PricedLine]) -> t
     return (best[1], best[2]) if best else (None, 0)
 
 
-def shipping_fee(goods_fen: int, has_goods: bool = True) -> int:
-    """Free from FREE_SHIPPING_FROM_FEN of goods after discounts, else SHIPPING_FEE_FEN; nothing to ship is free."""
-    if not has_goods or goods_fen >= FREE_SHIPPING_FROM_FEN:
+def shipping_fee(goods_fen: int, has_goods: bool = True, ships: bool = True) -> int:
+    """Free from FREE_SHIPPING_FROM_FEN of goods after discounts, else SHIPPING_FEE_FEN; nothing to ship is free, and
+    so is a cart or preview with no address to ship to yet (ships False)."""
+    if not has_goods or not ships or goods_fen >= FREE_SHIPPING_FROM_FEN:
         return 0
     return SHIPPING_FEE_FEN
 
@@ -179,6 +195,7 @@ def quote(
     coupon: CouponOffer | None,
     points: int,
     now: datetime,
+    ships: bool = True,
 ) -> Quote:
     """Every amount of an order (or a cart) of priced lines. A coupon that takes nothing off is left out
     (quote.coupon is None); points beyond what the order allows are not used (quote.points_used says how many)."""
@@ -189,7 +206,7 @@ def quote(
     goods_fen = items_fen - promotion_discount - coupon_off
     points_used = min(max(points, 0), max_points_for(goods_fen))
     points_deduction = min(points_to_fen(points_used), goods_fen)
-    shipping = shipping_fee(goods_fen, has_goods=bool(priced))
+    shipping = shipping_fee(goods_fen, has_goods=bool(priced), ships=ships)
     flash_ids = sorted({line.promotion_id for line in priced if line.promotion_id})
     return Quote(
         lines=tuple(priced),
@@ -203,3 +220,53 @@ def quote(
         coupon=coupon if coupon_off > 0 else None,
         applied_promotions=(*flash_ids, *applied_thresholds),
     )
+
+
+def yuan(fen: int) -> str:
+    """An amount for a message: ¥1234.50."""
+    return f"¥{fen // 100}.{fen % 100:02d}"
+
+
+def coupon_refusal(offer: CouponOffer, lines: Sequence[PricedLine]) -> str | None:
+    """Why a coupon takes nothing off these lines (after promotions), in words a shopper can act on; None if it
+    applies."""
+    if coupon_discount(offer, lines) > 0:
+        return None
+    eligible = [line for line in lines if in_scope(offer.scope, offer.scope_ids, line)]
+    if not eligible:
+        return "It applies to none of these items"
+    goods_fen = sum(line.payable_fen for line in eligible)
+    if goods_fen < offer.threshold_fen:
+        where = "goods" if offer.scope == "all" else "goods it applies to"
+        return (
+            f"It needs {yuan(offer.threshold_fen)} of {where} and these come to {yuan(goods_fen)}: add "
+            f"{yuan(offer.threshold_fen - goods_fen)} more, or choose another coupon"
+        )
+    return "It takes nothing off these items"
+
+
+def checkout(
+    lines: Sequence[PricedLine],
+    promotions: Iterable[Promotion],
+    offers: Sequence[CouponOffer],
+    coupon: CouponChoice,
+    points: int,
+    now: datetime,
+    ships: bool = True,
+) -> Checkout:
+    """A cart, a preview or an order priced: the quote with the chosen coupon (BEST_COUPON: the offer taking the
+    most off, as best_coupon; None: none; an offer: that one, left out of the quote if it takes nothing off), what
+    every offer would take off or why it would not, and the most points these goods allow."""
+    promotions = list(promotions)
+    after_promotions, _ = apply_threshold_promotions(lines, promotions, now)
+    verdicts = sorted(
+        (
+            CouponVerdict(offer, coupon_discount(offer, after_promotions), coupon_refusal(offer, after_promotions))
+            for offer in offers
+        ),
+        key=lambda v: (-v.discount_fen, v.offer.valid_to or "~", v.offer.coupon_id),
+    )
+    chosen = best_coupon(offers, after_promotions)[0] if coupon is BEST_COUPON else coupon
+    priced = quote(lines, promotions, chosen if isinstance(chosen, CouponOffer) else None, points, now, ships)
+    goods_fen = priced.items_fen - priced.discount_fen
+    return Checkout(quote=priced, coupons=tuple(verdicts), points_cap=max_points_for(goods_fen))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from enum import Enum
+from typing import Final, Literal
 
 CouponType = Literal["amount_off", "percent_off"]
 CouponScope = Literal["all", "category", "product"]
@@ -73,3 +74,39 @@ class Quote:
     @property
     def discount_fen(self) -> int:
         return self.promotion_discount_fen + self.coupon_discount_fen
+
+
+class BestCoupon(Enum):
+    """The coupon of a request that names none: the one taking the most off."""
+
+    BEST = "best"
+
+
+BEST_COUPON: Final = BestCoupon.BEST
+CouponChoice = CouponOffer | BestCoupon | None  # that coupon, the best one, or none
+
+
+@dataclass(frozen=True)
+class CouponVerdict:
+    """What one of the customer's usable coupons would do for these lines."""
+
+    offer: CouponOffer
+    discount_fen: int  # what it would take off (0: it does not apply)
+    reason: str | None  # why it does not apply, for the shopper; None when it does
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """A priced cart, preview or order: the quote, every usable coupon's verdict (best first), the points cap."""
+
+    quote: Quote
+    coupons: tuple[CouponVerdict, ...]
+    points_cap: int  # the most points these goods allow (MAX_DEDUCTION_SHARE_PERCENT of them, whole yuan)
+
+    @property
+    def applicable(self) -> tuple[CouponVerdict, ...]:
+        return tuple(v for v in self.coupons if v.discount_fen > 0)
+
+    @property
+    def unavailable(self) -> tuple[CouponVerdict, ...]:
+        return tuple(v for v in self.coupons if v.discount_fen <= 0)

@@ -9,6 +9,8 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.accounts.domain import DELETED
+from chalicelib.accounts.models import UserModel
 from chalicelib.catalog.models import ProductItem, product_pk
 from chalicelib.catalog.repository import DynamoCatalogRepository
 from chalicelib.dynamo import cancelled_conditions, connection, newest_page
@@ -80,6 +82,11 @@ class ProfileRepository(Protocol):
         """Delete these searches unless they were repeated since they were read."""
 
     def clear_searches(self, user_id: str) -> None: ...
+    def clear_addresses(self, user_id: str) -> None:
+        """Delete every address of the user and their address book (the account is being deleted)."""
+
+    def account_closed(self, user_id: str) -> bool:
+        """Whether the user deleted their account (late footprints and searches of it are dropped)."""
 
 
 def _address_dict(item: AddressModel) -> dict[str, Any]:
@@ -356,6 +363,26 @@ class DynamoProfileRepository:
 
     def clear_searches(self, user_id: str) -> None:
         _clear(SearchModel, user_id, SEARCH_PREFIX)
+
+    def clear_addresses(self, user_id: str) -> None:
+        query = AddressModel.query(
+            user_pk(user_id), AddressModel.sk.startswith(ADDRESS_PREFIX), attributes_to_get=["pk", "sk"]
+        )
+        with AddressModel.batch_write() as batch:
+            for item in query:
+                batch.delete(item)
+        try:
+            AddressBookModel(user_pk(user_id), ADDRESS_BOOK_SK).delete()
+        except DeleteError as error:
+            if not _is_condition_failure(error):
+                raise
+
+    def account_closed(self, user_id: str) -> bool:
+        try:
+            item = UserModel.get(UserModel.key(user_id), "PROFILE", attributes_to_get=["pk", "status"])
+        except DoesNotExist:
+            return True
+        return item.status == DELETED
 
 
 def _save_if_newer(item: FootprintModel | SearchModel, model: type[FootprintModel] | type[SearchModel]) -> None:

@@ -188,6 +188,8 @@ def record_footprints(repo: ProfileRepository, views: list[tuple[str, str, str]]
             continue
         if latest.get((user_id, product_id), moment) <= moment:
             latest[(user_id, product_id)] = moment
+    closed = {user_id for user_id in {user_id for user_id, _ in latest} if repo.account_closed(user_id)}
+    latest = {key: moment for key, moment in latest.items() if key[0] not in closed}  # deleted since the view
     now = epoch_seconds()
     kept = 0
     for (user_id, product_id), moment in latest.items():
@@ -247,6 +249,8 @@ def record_search(repo: ProfileRepository, user_id: str, keyword: str, searched_
     except (ValueError, TypeError):
         logger.warning("dropping a search with a malformed time", extra={"searched_at": str(searched_at)[:64]})
         return
+    if repo.account_closed(user_id):
+        return  # the account was deleted after this search was logged
     search = {
         "normalized": normalized,
         "keyword": " ".join(keyword.split())[:MAX_KEYWORD_CHARS],
@@ -265,4 +269,22 @@ def list_search_history(repo: ProfileRepository, user_id: str) -> dict[str, Any]
 
 
 def clear_search_history(repo: ProfileRepository, user_id: str) -> None:
+    repo.clear_searches(user_id)
+
+
+# -- account deletion --------------------------------------------------------------------------------------------
+
+
+def erase_user(repo: ProfileRepository, user_id: str) -> None:
+    """The user deleted their account: their addresses, favorites (uncounted on the products), footprints and
+    search history go. Idempotent."""
+    start = None
+    while True:
+        entries, start = repo.favorites(user_id, 100, start)
+        for entry in entries:
+            remove_favorite(repo, user_id, entry["product_id"])
+        if not start:
+            break
+    repo.clear_addresses(user_id)
+    repo.clear_footprints(user_id)
     repo.clear_searches(user_id)

@@ -47,24 +47,24 @@ class PromotionWrite(BaseModel):
     @model_validator(mode="after")
     def consistent(self) -> PromotionWrite:
         if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
+            raise ValueError("Give an ends_at after starts_at")
         if self.kind == "flash_price":
             if not self.sku_prices or self.tiers or self.scope != "all" or self.scope_ids:
-                raise ValueError("a flash_price promotion has sku_prices and no tiers or scope")
+                raise ValueError("A flash_price promotion has sku_prices and no tiers or scope")
             if len({entry.sku_id for entry in self.sku_prices}) != len(self.sku_prices):
-                raise ValueError("each SKU at most once in sku_prices")
+                raise ValueError("Name each SKU at most once in sku_prices")
             return self
         if not self.tiers or self.sku_prices:
-            raise ValueError("a threshold promotion has tiers and no sku_prices")
+            raise ValueError("A threshold promotion has tiers and no sku_prices")
         for lower, higher in zip(self.tiers, self.tiers[1:], strict=False):
             if not (lower.threshold_fen < higher.threshold_fen and lower.off_fen < higher.off_fen):
-                raise ValueError("tiers must be ascending: each threshold and discount above the previous one")
+                raise ValueError("Tiers must be ascending: each threshold and discount above the previous one")
         if any(tier.off_fen >= tier.threshold_fen for tier in self.tiers):
-            raise ValueError("a tier's discount must be less than its threshold")
+            raise ValueError("A tier's discount must be less than its threshold")
         if (self.scope == "all") != (not self.scope_ids):
-            raise ValueError("scope all takes no scope_ids; category and product scopes need them")
+            raise ValueError("The scope all takes no scope_ids; category and product scopes need them")
         if any(not isinstance(i, str) or not 1 <= len(i) <= 128 for i in self.scope_ids):
-            raise ValueError("scope_ids must be ids")
+            raise ValueError("Every scope_ids entry must be an id")
         return self
 
 

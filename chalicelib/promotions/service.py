@@ -13,7 +13,7 @@ from chalicelib.clock import iso, parse_iso, utcnow
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.ids import new_id
 from chalicelib.pagination import page
-from chalicelib.pricing.engine import flash_prices
+from chalicelib.pricing.engine import flash_prices, unit_prices
 from chalicelib.pricing.promotion import Promotion, Tier
 from chalicelib.promotions.repository import PromotionsRepository
 from chalicelib.promotions.schemas import PromotionWrite
@@ -77,9 +77,9 @@ def _check_against_catalog(catalog: CatalogRepository, write: PromotionWrite) ->
         for i, entry in enumerate(write.sku_prices):
             sku = skus.get(entry.sku_id)
             if sku is None:
-                errors.append({"field": f"sku_prices.{i}.sku_id", "message": "no such SKU"})
+                errors.append({"field": f"sku_prices.{i}.sku_id", "message": "No SKU has this id."})
             elif entry.price_fen >= sku["price_fen"]:
-                errors.append({"field": f"sku_prices.{i}.price_fen", "message": "must be below the list price"})
+                errors.append({"field": f"sku_prices.{i}.price_fen", "message": "Must be below the list price."})
         if errors:
             raise ValidationError("Invalid promotional prices", errors=errors)
     if write.scope == "category":
@@ -94,7 +94,7 @@ def _check_against_catalog(catalog: CatalogRepository, write: PromotionWrite) ->
     else:
         unknown = []
     if unknown:
-        errors = [{"field": "scope_ids", "message": f"no such {write.scope}: {i}"} for i in unknown]
+        errors = [{"field": "scope_ids", "message": f"No {write.scope} has the id {i}."} for i in unknown]
         raise ValidationError(f"Unknown {write.scope} ids in scope_ids", errors=errors)
 
 
@@ -130,7 +130,7 @@ def _admin_view(record: dict[str, Any]) -> dict[str, Any]:
 def _check_window(write: PromotionWrite) -> None:
     if write.ends_at <= utcnow():
         raise ValidationError("The promotion would have ended already", errors=[{"field": "ends_at",
-                              "message": "must be in the future"}])  # fmt: skip
+                              "message": "Must be in the future."}])  # fmt: skip
 
 
 def create_promotion(repo: PromotionsRepository, catalog: CatalogRepository, write: PromotionWrite) -> dict[str, Any]:
@@ -212,13 +212,9 @@ def effective_prices(
         from chalicelib.promotions.repository import DynamoPromotionsRepository
 
         repo = DynamoPromotionsRepository()
-    offers = flash_prices(running_promotions(repo, now), now or utcnow())
-    prices: dict[str, tuple[int, str | None]] = {}
-    for sku_id in sku_ids:
-        offer = offers.get(sku_id)
-        list_price = None if list_prices is None else list_prices.get(sku_id)
-        if offer is not None and (list_price is None or offer[0] < list_price):
-            prices[sku_id] = offer
-        elif list_price is not None:
-            prices[sku_id] = (list_price, None)
-    return prices
+    moment = now or utcnow()
+    running = running_promotions(repo, moment)
+    if list_prices is not None:  # the one rule the cart, the preview and orders price units by
+        return unit_prices({s: list_prices[s] for s in sku_ids if s in list_prices}, running, moment)
+    offers = flash_prices(running, moment)
+    return {sku_id: offers[sku_id] for sku_id in sku_ids if sku_id in offers}

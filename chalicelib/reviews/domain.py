@@ -86,8 +86,10 @@ class ChangedMeanwhile(Conflict):
 
 
 def masked_name(name: str) -> str:
-    """The reviewer as other shoppers see them: 小明明 -> 小***明, a single character -> 小***."""
+    """The reviewer as other shoppers see them, never more than half of it: the first len // 2 characters, a star
+    for each other one (小明 -> 小*, 张小明 -> 张**, 欧阳小明 -> 欧阳**, a single character -> *)."""
     name = name.strip()
     if not name:
         return "***"
-    return f"{name[0]}***{name[-1] if len(name) > 1 else ''}"
+    shown = len(name) // 2
+    return name[:shown] + "*" * (len(name) - shown)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from pynamodb.attributes import MapAttribute
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
@@ -45,6 +45,8 @@ class ReviewsRepository(Protocol):
     def user_reviews(
         self, user_id: str, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
+    def rename_reviewer(self, product_id: str, review_id: str, name: str) -> None:
+        """Show the review under another name (a review that is gone is left alone)."""
 
 
 def _plain(value: Any) -> dict[str, str]:
@@ -151,6 +153,15 @@ class DynamoReviewsRepository:
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         items, last_key = newest_page(UserReviewModel, user_pk(user_id), REVIEW_PREFIX, limit, start)
         return [{name: _value(item, name) for name in _USER_FIELDS} for item in items], last_key
+
+    def rename_reviewer(self, product_id: str, review_id: str, name: str) -> None:
+        try:
+            ProductReviewModel(product_reviews_pk(product_id), f"{REVIEW_PREFIX}{review_id}").update(
+                actions=[ProductReviewModel.user.set(name)], condition=ProductReviewModel.pk.exists()
+            )
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
 
 
 _PRODUCT_FIELDS = ("review_id", "product_id", "sku_id", "rating", "content", "user", "attributes", "created_at")

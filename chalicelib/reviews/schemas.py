@@ -12,7 +12,7 @@ from chalicelib.reviews.domain import MAX_CONTENT_CHARS, MAX_ITEMS_PER_REQUEST
 
 def _no_control_characters(text: str) -> str:
     if any(unicodedata.category(char) == "Cc" and char != "\n" for char in text):
-        raise ValueError("control characters are not allowed (line breaks are)")
+        raise ValueError("Control characters are not allowed (line breaks are)")
     return text
 
 
@@ -42,7 +42,7 @@ class ReviewsWrite(BaseModel):
     @classmethod
     def _distinct_skus(cls, items: list[ReviewWrite]) -> list[ReviewWrite]:
         if len({item.sku_id for item in items}) != len(items):
-            raise ValueError("each sku_id at most once")
+            raise ValueError("Name each sku_id at most once")
         return items
 
 

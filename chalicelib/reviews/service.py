@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.accounts.domain import DELETED_USERNAME
 from chalicelib.clock import now_iso
 from chalicelib.errors import InvalidState, NotFound
 from chalicelib.ids import new_id
@@ -92,3 +93,15 @@ def list_my_reviews(repo: ReviewsRepository, user_id: str, query: PageQuery) -> 
     scope = f"my-reviews|{user_id}"
     reviews, last_key = repo.user_reviews(user_id, query.page_size, decode_cursor(query.cursor, scope))
     return page([_mine(review) for review in reviews], encode_cursor(last_key, scope))
+
+
+def forget_reviewer(repo: ReviewsRepository, user_id: str) -> None:
+    """The user deleted their account: their reviews stay (ratings and words are the shop's to keep) and show
+    DELETED_USERNAME instead of their masked nickname. Idempotent."""
+    start = None
+    while True:
+        reviews, start = repo.user_reviews(user_id, 100, start)
+        for review in reviews:
+            repo.rename_reviewer(review["product_id"], review["review_id"], DELETED_USERNAME)
+        if not start:
+            return

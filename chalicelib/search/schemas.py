@@ -32,7 +32,7 @@ class SearchParams(BaseModel):
     def price_range_is_ordered(self) -> SearchParams:
         low, high = self.price_min_fen, self.price_max_fen
         if low is not None and high is not None and low > high:
-            raise ValueError("price_min_fen must not be over price_max_fen")
+            raise ValueError("Give a price_min_fen no higher than price_max_fen")
         return self
 
 

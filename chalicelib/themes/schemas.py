@@ -34,13 +34,13 @@ class ThemeWrite(BaseModel):
     @model_validator(mode="after")
     def items_and_window(self) -> ThemeWrite:
         if bool(self.product_ids) == (self.rule is not None):
-            raise ValueError("give either product_ids or a rule")
+            raise ValueError("Give either product_ids or a rule")
         if self.rule is not None and not (self.rule.category_id or self.rule.brand_id):
-            raise ValueError("a rule needs a category_id or a brand_id")
+            raise ValueError("A rule needs a category_id or a brand_id")
         if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
-            raise ValueError("times need a time zone, e.g. 2026-11-24T08:00:00Z")
+            raise ValueError("Times need a time zone, e.g. 2026-11-24T08:00:00Z")
         if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
+            raise ValueError("Give an ends_at after starts_at")
         return self
 
 

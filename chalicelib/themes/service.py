@@ -31,7 +31,10 @@ def save_theme(
         found = catalog_repo.products_by_ids(write.product_ids)
         missing = [pid for pid in write.product_ids if pid not in found]
         if missing:
-            raise ValidationError("Unknown products", errors=[{"field": "product_ids", "message": ", ".join(missing)}])
+            raise ValidationError(
+                "Unknown products",
+                errors=[{"field": "product_ids", "message": f"No product has the id {', '.join(missing)}."}],
+            )
     theme = {
         "theme_id": theme_id or new_id("t"),
         **write.model_dump(exclude={"starts_at", "ends_at", "rule"}),

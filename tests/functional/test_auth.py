@@ -28,6 +28,18 @@ def test_a_registered_user_signs_in_and_gets_tokens_and_roles(client: ShopClient
     assert session["access_token"] and session["refresh_token"]
 
 
+def test_registering_answers_a_sign_in_whose_tokens_work_at_once(client: ShopClient) -> None:
+    status, registered, _ = client.call("POST", "/auth/register", {"username": "carol", "password": "correct horse 1"})
+
+    assert status == 201, registered
+    assert {"user_id", "access_token", "refresh_token", "expires_in", "user"} <= set(registered)
+    assert registered["user"] == {"user_id": registered["user_id"], "username": "carol", "roles": ["customer"]}
+    me = client.call("GET", "/me", token=registered["access_token"])
+    refreshed = client.call("POST", "/auth/refresh", {"refresh_token": registered["refresh_token"]})
+    assert (me[0], me[1]["user_id"]) == (200, registered["user_id"])
+    assert refreshed[0] == 200 and refreshed[1]["user"]["user_id"] == registered["user_id"]
+
+
 def test_a_taken_username_or_phone_is_a_conflict(client: ShopClient) -> None:
     client.call("POST", "/auth/register", {"username": "alice", "password": "correct horse 1", "phone": "13800138000"})
 

@@ -143,6 +143,94 @@ def test_closing_the_window_takes_a_template_off_the_claimable_list(
     assert (status, body["code"]) == (409, "INVALID_STATE")
 
 
+def test_a_template_that_is_not_claimable_is_not_listed_and_claiming_it_is_refused(
+    client: ShopClient, admin_token: str, customer_token: str
+) -> None:
+    hidden = create_template(client, admin_token, template_id="service_only", claimable=False)
+    shown = create_template(client, admin_token, template_id="for_all")
+
+    listed = client.call("GET", "/coupons")[1]["items"]
+    status, body = claim(client, customer_token, "service_only")
+
+    assert (hidden["claimable"], shown["claimable"]) == (False, True)
+    assert [(t["template_id"], t["claimable"]) for t in listed] == [("for_all", True)]
+    assert (status, body["code"]) == (409, "NOT_CLAIMABLE")
+    assert my_coupons(client, customer_token) == []
+
+
+def test_an_admin_turns_claiming_off_and_on(client: ShopClient, admin_token: str, customer_token: str) -> None:
+    template_id = create_template(client, admin_token)["template_id"]
+
+    off = client.call("PUT", f"/admin/coupons/{template_id}", {"claimable": False}, token=admin_token)
+    refused = claim(client, customer_token, template_id)
+    listed_off = client.call("GET", "/coupons")[1]["items"]
+    on = client.call("PUT", f"/admin/coupons/{template_id}", {"claimable": True}, token=admin_token)
+
+    assert (off[0], off[1]["claimable"], refused[1]["code"], listed_off) == (200, False, "NOT_CLAIMABLE", [])
+    assert (on[0], on[1]["claimable"]) == (200, True)
+    assert claim(client, customer_token, template_id)[0] == 201
+
+
+def test_a_coupon_put_in_the_points_store_can_no_longer_be_claimed_only_exchanged(
+    client: ShopClient, admin_token: str, customer_token: str
+) -> None:
+    # GIVEN a claimable template
+    template_id = create_template(client, admin_token, template_id="points_10")["template_id"]
+
+    # WHEN the admin sells it in the points store
+    reward = {"kind": "coupon", "title": "满300减30 优惠券", "points": 500, "coupon_template_id": template_id}
+    status, created, _ = client.call("POST", "/admin/points/rewards", reward, token=admin_token)
+
+    # THEN claiming it is refused and it leaves the claimable list; the points store still issues it
+    assert status == 201, created
+    assert claim(client, customer_token, template_id)[1]["code"] == "NOT_CLAIMABLE"
+    assert client.call("GET", "/coupons")[1]["items"] == []
+    grant = {"user_id": user_id_of(customer_token), "points": 500, "reason": "test"}
+    assert client.call("POST", "/admin/points/grants", grant, token=admin_token)[0] in (200, 201)
+    exchanged = client.call("POST", "/points/exchange", {"reward_id": created["reward_id"]}, token=customer_token)
+    assert exchanged[0] == 201, exchanged[1]
+    assert [c["template_id"] for c in my_coupons(client, customer_token)] == [template_id]
+
+
+def test_the_migration_makes_templates_stored_before_the_flag_claimable_unless_the_points_store_sells_them(
+    client: ShopClient, admin_token: str, customer_token: str
+) -> None:
+    # GIVEN two templates stored without the flag, one of them sold by a points reward stored directly
+    from chalicelib.points.repository import DynamoPointsRepository
+    from infra.migrations import coupon_claimable
+
+    coupons_repo, points_repo = DynamoCouponsRepository(), DynamoPointsRepository()
+    now = iso(utcnow())
+    for template_id in ("old_sold", "old_free"):
+        body = {
+            **template_body(),
+            "template_id": template_id,
+            "issued": 0,
+            "created_at": now,
+            "updated_at": now,
+            "valid_days": None,
+            "scope": "all",
+            "scope_ids": [],
+            "percent_off": None,
+            "max_discount_fen": None,
+        }
+        coupons_repo.create_template(body)  # no "claimable": as stored before the flag existed
+    points_repo.create_reward({"reward_id": "rw_old", "kind": "coupon", "title": "积分券", "points": 500,
+                               "coupon_template_id": "old_sold", "exchanged": 0, "active": True,
+                               "created_at": now, "updated_at": now})  # fmt: skip
+    before = {t["template_id"]: t["claimable"] for t in client.call("GET", "/coupons")[1]["items"]}
+
+    # WHEN the migration runs, twice
+    first = coupon_claimable.run(coupons_repo, points_repo, now)
+    second = coupon_claimable.run(coupons_repo, points_repo, now)
+
+    # THEN the flag missing reads as claimable; the migration turns off only the sold one, and the rerun does nothing
+    assert before == {"old_sold": True, "old_free": True}
+    assert first["changed"] == {"old_sold": False} and second["changed"] == {}
+    assert [t["template_id"] for t in client.call("GET", "/coupons")[1]["items"]] == ["old_free"]
+    assert claim(client, customer_token, "old_sold")[1]["code"] == "NOT_CLAIMABLE"
+
+
 # -- claiming -------------------------------------------------------------------------------------------------------
 
 

@@ -152,13 +152,13 @@ def test_an_orders_transaction_carries_the_debit_and_fails_whole_when_points_are
 # -- the exchange store ---------------------------------------------------------------------------------------------
 
 
-def test_exchanging_for_a_coupon_spends_the_points_and_issues_one_coupon_beyond_the_claim_limit(
+def test_exchanging_for_a_coupon_spends_the_points_and_issues_coupons_beyond_the_claim_limit_never_free(
     client: ShopClient, admin_token: str, customer_token: str
 ) -> None:
     template_id = coupon_template(client, admin_token)
     offered = reward(client, admin_token, kind="coupon", points=500, coupon_template_id=template_id)
     grant(client, admin_token, user_id_of(customer_token), 1200)
-    client.call("POST", f"/coupons/{template_id}/claim", token=customer_token)  # the one claim allowed
+    free = client.call("POST", f"/coupons/{template_id}/claim", token=customer_token)  # sold here: not claimable
 
     first = exchange(client, customer_token, offered["reward_id"])
     second = exchange(client, customer_token, offered["reward_id"])
@@ -169,9 +169,10 @@ def test_exchanging_for_a_coupon_spends_the_points_and_issues_one_coupon_beyond_
     assert (short[0], short[1]["code"]) == (409, "CONFLICT") and "points" in short[1]["message"]
     assert my_points(client, customer_token)["balance"] == 200
     coupons = client.call("GET", "/me/coupons?status=unused", token=customer_token)[1]["items"]
-    assert sorted(c["source"] for c in coupons) == ["claim", "exchange", "exchange"]
+    assert (free[0], free[1]["code"]) == (409, "NOT_CLAIMABLE")
+    assert sorted(c["source"] for c in coupons) == ["exchange", "exchange"]  # per_user_limit 1 binds claims only
     [listed] = client.call("GET", "/points/rewards")[1]["items"]
-    assert (listed["title"], listed["remaining"]) == ("积分兑换 满50减10", 2)
+    assert (listed["title"], listed["remaining"]) == ("积分兑换 满50减10", 3)
     exchanges = client.call("GET", "/me/points/exchanges", token=customer_token)[1]["items"]
     assert [e["exchange_id"] for e in exchanges] == [second[1]["exchange_id"], first[1]["exchange_id"]]
 

@@ -120,8 +120,9 @@ def test_promotional_prices_must_be_below_the_list_price_of_skus_that_exist(
     unknown = client.call("POST", "/admin/promotions", flash("p_nothing-01"), token=admin_token)
 
     assert at_list[0] == 400 and at_list[1]["errors"] == [
-        {"field": "sku_prices.0.price_fen", "message": "must be below the list price"}]  # fmt: skip
-    assert unknown[0] == 400 and unknown[1]["errors"] == [{"field": "sku_prices.0.sku_id", "message": "no such SKU"}]
+        {"field": "sku_prices.0.price_fen", "message": "Must be below the list price."}]  # fmt: skip
+    assert unknown[0] == 400
+    assert unknown[1]["errors"] == [{"field": "sku_prices.0.sku_id", "message": "No SKU has this id."}]
     assert client.call("GET", "/admin/promotions", token=admin_token)[1]["items"] == []
 
 

@@ -5,6 +5,7 @@ pays and refunds through the real sandbox channel and its gateway emulator; the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import urllib.request
@@ -17,13 +18,16 @@ import pytest
 from app import app
 from chalicelib.catalog.models import ProductItem, product_pk
 from chalicelib.config import reset_caches
+from chalicelib.errors import DependencyUnavailable
 from chalicelib.orders import service
+from chalicelib.orders.repository import DynamoOrdersRepository
 from chalicelib.orders.wiring import shop
 from chalicelib.promotions.service import promotion_cache
 from local import lambda_dispatch
 from tests.functional import test_payments
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login
+from tests.functional.test_coupons import claim, create_template, my_coupons
 from tests.functional.test_orders import (
     ADDRESS,
     execution_status,
@@ -192,6 +196,87 @@ def test_a_return_after_receipt_refunds_all_but_shipping_gives_stock_and_points_
     assert sales_of(client, buyer["sku_id"]) == 0
     assert late_review[0] == 409
     assert execution_status(order_id) == "SUCCEEDED"
+
+
+def with_coupon(client: ShopClient, admin_token: str, buyer: dict[str, Any]) -> str:
+    """A claimed 满300减30 coupon of the buyer's, valid 30 days."""
+    template = create_template(client, admin_token, name="满300减30")
+    status, coupon = claim(client, buyer["token"], template["template_id"])
+    assert status == 201, coupon
+    return str(coupon["coupon_id"])
+
+
+def coupon_status(client: ShopClient, token: str, coupon_id: str) -> str:
+    return next(c["status"] for c in my_coupons(client, token) if c["coupon_id"] == coupon_id)
+
+
+def test_an_order_refunded_in_full_before_shipping_gives_its_coupon_back_and_a_return_after_shipping_does_not(
+    client: ShopClient, buyer: dict[str, Any], admin_token: str, timers: Any, channel: FakeChannel
+) -> None:
+    # GIVEN two paid orders, each with a coupon; the second is shipped
+    kept, returned = with_coupon(client, admin_token, buyer), with_coupon(client, admin_token, buyer)
+    unshipped = paid_order(client, buyer, coupon_id=kept)
+    shipped = paid_order(client, buyer, key="k-2", coupon_id=returned)
+    ship(client, admin_token, shipped["order_id"])
+
+    # WHEN the first is refunded (refund_only: everything paid) and the second returned after shipping
+    for order, kind in ((unshipped, "refund_only"), (shipped, "return_refund")):
+        refund = ask_refund(client, buyer["token"], order["order_id"], kind)[1]
+        assert client.call("POST", f"/admin/refunds/{refund['refund_id']}/approve", token=admin_token)[0] == 200
+        wait_for_status(client, buyer["token"], order["order_id"], "REFUNDED")
+
+    # THEN only the unshipped order's coupon is unused again, and it applies to a new order
+    assert coupon_status(client, buyer["token"], kept) == "unused"
+    assert coupon_status(client, buyer["token"], returned) == "used"
+    again = place(client, buyer, key="k-3", coupon_id=kept)
+    assert again[0] == 201 and again[1]["amounts"]["coupon_discount_fen"] == 3000
+
+
+def test_a_coupon_comes_back_once_when_two_completions_race_and_a_cancel_comes_in_between(
+    client: ShopClient, buyer: dict[str, Any], admin_token: str, timers: Any, channel: FakeChannel
+) -> None:
+    # GIVEN a paid order with a coupon whose refund is approved, the channel still busy (the execution retries)
+    coupon_id = with_coupon(client, admin_token, buyer)
+    order_id = paid_order(client, buyer, points=300, coupon_id=coupon_id)["order_id"]
+    channel.failure = DependencyUnavailable("provider busy")
+    refund = ask_refund(client, buyer["token"], order_id, "refund_only")[1]
+    assert client.call("POST", f"/admin/refunds/{refund['refund_id']}/approve", token=admin_token)[0] == 200
+
+    # WHEN a completion runs while another completes first, and the customer tries to cancel meanwhile
+    cancels: list[tuple[int, Any]] = []
+
+    def rival() -> None:
+        service.complete_refund(shop(), order_id)
+        status, body, _ = client.call("POST", f"/orders/{order_id}/cancel", token=buyer["token"])
+        cancels.append((status, body))
+
+    racing = dataclasses.replace(shop(), orders=CompletionWithARival(rival))
+    outcome = service.complete_refund(racing, order_id)
+    channel.failure = None  # the execution's own retries now find the order refunded
+
+    # THEN the order is refunded once: the coupon is back unused, the points used credited once, no cancel
+    assert outcome == {"status": "REFUNDED"}
+    assert (cancels[0][0], cancels[0][1]["code"]) == (409, "INVALID_STATE")
+    assert coupon_status(client, buyer["token"], coupon_id) == "unused"
+    assert points_of(client, buyer["token"]) == 1000
+    ledger = client.call("GET", "/me/points", token=buyer["token"])[1]["items"]
+    assert [entry["delta"] for entry in ledger] == [300, -300, 1000]
+    assert execution_status(order_id, timeout=30) == "SUCCEEDED"
+
+
+class CompletionWithARival(DynamoOrdersRepository):
+    """Dynamo orders where another completion of the same refund commits between this one's reads and its write."""
+
+    def __init__(self, rival: Callable[[], None]) -> None:
+        self.rival: Callable[[], None] | None = rival
+
+    def complete_refund(
+        self, order: dict[str, Any], refund: dict[str, Any], at: str, coupon_back: str | None = None
+    ) -> bool:
+        if self.rival is not None:
+            rival, self.rival = self.rival, None
+            rival()
+        return super().complete_refund(order, refund, at, coupon_back)
 
 
 def test_a_rejected_return_puts_the_order_back_and_it_is_still_received_automatically_and_completed(

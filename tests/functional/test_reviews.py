@@ -84,7 +84,7 @@ def test_a_buyer_reviews_a_received_order_and_everyone_sees_it_on_the_product(
         {
             "rating": 4,
             "content": "很好用，续航不错",
-            "user": "小***明",
+            "user": "小**",
             "created_at": created["items"][0]["created_at"],
             "attributes": {"颜色": "雅川青"},
         }

@@ -16,6 +16,7 @@ class FakeAccountsRepository:
         self.handles: dict[tuple[str, str], str] = {}
         self.refresh_tokens: dict[str, dict[str, Any]] = {}
         self.families: dict[str, dict[str, Any]] = {}
+        self.closed: dict[str, dict[str, Any]] = {}
 
     def create_user(self, user: User, handles: list[tuple[str, str]]) -> None:
         for kind, value in handles:
@@ -107,6 +108,21 @@ class FakeAccountsRepository:
         else:
             stored.bindings.pop(kind)
         stored.version += 1
+
+    def close_account(self, user: User, at: str) -> None:
+        stored = self.users.get(user.user_id)
+        if stored is None or stored.version != user.version:
+            raise InvalidState()
+        for handle in user.handles():
+            if self.handles.get(handle) == user.user_id:
+                del self.handles[handle]
+        self.closed[user.user_id] = {"status": "DELETED", "deleted_at": at, "epoch": stored.refresh_epoch + 1}
+        del self.users[user.user_id]
+
+    def account_status(self, user_id: str) -> str | None:
+        if user_id in self.closed:
+            return "DELETED"
+        return "ACTIVE" if user_id in self.users else None
 
 
 class FakeCatalogRepository:

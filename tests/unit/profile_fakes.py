@@ -19,6 +19,7 @@ class FakeProfileRepository:
         self.products: dict[str, dict[str, Any]] = {}
         self.footprint_items: dict[str, dict[str, dict[str, Any]]] = {}
         self.search_items: dict[str, dict[str, dict[str, Any]]] = {}
+        self.closed_accounts: set[str] = set()
 
     def add_product(self, product_id: str, title: str = "华为 Mate 60", on_sale: bool = True) -> None:
         self.products[product_id] = {
@@ -160,6 +161,13 @@ class FakeProfileRepository:
 
     def clear_searches(self, user_id: str) -> None:
         self.search_items.pop(user_id, None)
+
+    def clear_addresses(self, user_id: str) -> None:
+        self.address_items.pop(user_id, None)
+        self.books.pop(user_id, None)
+
+    def account_closed(self, user_id: str) -> bool:
+        return user_id in self.closed_accounts
 
 
 def _save_if_newer(store: dict[str, dict[str, Any]], key: str, value: dict[str, Any]) -> None:

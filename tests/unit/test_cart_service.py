@@ -12,9 +12,12 @@ import pytest
 from chalicelib.cart import service
 from chalicelib.cart.domain import MAX_LINES, CartFull, ChangedMeanwhile, QuantityLimit
 from chalicelib.clock import utcnow
+from chalicelib.errors import NotFound
+from chalicelib.pricing.checkout import CouponSource
 from chalicelib.pricing.model import CouponOffer
 from chalicelib.pricing.promotion import Promotion, Tier
 from tests.unit.fakes import FakeCatalogRepository
+from tests.unit.profile_fakes import FakeProfileRepository
 
 
 class FakeCartRepository:
@@ -101,13 +104,28 @@ def fresh_category_tree() -> None:
     category_tree.forget()
 
 
+class OfferList(CouponSource):
+    """The user's usable coupons, as given."""
+
+    def __init__(self, offers: list[CouponOffer]) -> None:
+        self.offers = offers
+
+    def usable(self, user_id: str, now: datetime) -> list[CouponOffer]:
+        return list(self.offers)
+
+    def named(self, user_id: str, coupon_id: str, now: datetime) -> CouponOffer:
+        raise NotFound("No such coupon")
+
+
 def view(
     repo: FakeCartRepository,
     catalog: SkuCatalog,
     promotions: list[Promotion] | None = None,
     offers: list[CouponOffer] | None = None,
+    profile: FakeProfileRepository | None = None,
 ) -> dict[str, Any]:
-    return service.view_cart(repo, catalog, "u_1", lambda now: promotions or [], lambda user_id: offers or [])
+    return service.view_cart(repo, catalog, profile or FakeProfileRepository(), "u_1", lambda now: promotions or [],
+                             OfferList(offers or []))  # fmt: skip
 
 
 def test_a_new_line_that_lost_the_race_for_the_last_place_is_refused() -> None:

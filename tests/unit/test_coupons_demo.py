@@ -30,3 +30,10 @@ def test_the_demo_is_the_same_each_time_and_its_coupons_are_claimable_today() ->
     for body in demo_coupons.coupon_templates("p_1"):
         template = TemplateWrite.model_validate(body).model_dump(mode="json") | {"issued": 0}
         assert is_claimable(template, utcnow()), body["template_id"]
+
+
+def test_the_coupon_sold_in_the_points_store_is_the_only_demo_template_not_claimable() -> None:
+    sold = {reward["coupon_template_id"] for reward in demo_coupons.rewards() if reward["kind"] == "coupon"}
+    templates = [TemplateWrite.model_validate(body) for body in demo_coupons.coupon_templates("p_1")]
+
+    assert sold and {t.template_id for t in templates if not t.claimable} == sold

@@ -103,3 +103,12 @@ class FakeCouponsRepository:
                 return False
             coupon.update(status="used", used_at=now)
             return True
+
+    def give_back(self, user_id: str, coupon_id: str, order_id: str) -> bool:
+        """add_give_back's action (an order's transaction calls it): used by this order -> unused and free."""
+        with self.lock_:
+            coupon = self.coupon_items.get(user_id, {}).get(coupon_id)
+            if coupon is None or coupon.get("locked_by") != order_id or coupon["status"] != "used":
+                return False
+            coupon.update(status="unused", locked_by=None, locked_at=None, used_at=None)
+            return True

@@ -9,11 +9,13 @@ from chalicelib.pricing.engine import (
     SHIPPING_FEE_FEN,
     apply_threshold_promotions,
     best_coupon,
+    checkout,
     coupon_discount,
     price_lines,
     quote,
+    unit_prices,
 )
-from chalicelib.pricing.model import CouponOffer, PricedLine
+from chalicelib.pricing.model import BEST_COUPON, CouponOffer, PricedLine
 from chalicelib.pricing.promotion import Promotion, Tier
 
 NOW = datetime(2026, 11, 11, 12, 0, tzinfo=UTC)
@@ -216,3 +218,52 @@ def test_an_empty_quote_is_all_zero() -> None:
 
     assert (result.items_fen, result.discount_fen, result.shipping_fen, result.payable_fen) == (0, 0, 0, 0)
     assert result.coupon is None
+
+
+# -- checkout: the one call the cart, the preview and orders price through -----------------------------------------
+
+
+def test_unit_prices_take_a_promotional_price_only_below_the_list_price() -> None:
+    promotions = [flash("pr_a", {"p_1-01": 8000, "p_2-01": 12000})]
+
+    prices = unit_prices({"p_1-01": 9000, "p_2-01": 10000, "p_3-01": 500}, promotions, NOW)
+
+    assert prices == {"p_1-01": (8000, "pr_a"), "p_2-01": (10000, None), "p_3-01": (500, None)}
+
+
+def test_checkout_takes_the_best_coupon_none_or_the_one_named_and_judges_every_offer() -> None:
+    lines = [line("p_1-01", 30000)]
+    small, big = amount_coupon("cp_s", 1000), amount_coupon("cp_b", 3000, threshold_fen=30000)
+    far = amount_coupon("cp_far", 5000, threshold_fen=50000)
+    offers = [small, big, far]
+
+    best = checkout(lines, [], offers, BEST_COUPON, 0, NOW)
+    none = checkout(lines, [], offers, None, 0, NOW)
+    named = checkout(lines, [], offers, small, 0, NOW)
+
+    assert best.quote.coupon == big and best.quote.payable_fen == 27000
+    assert none.quote.coupon is None and none.quote.payable_fen == 30000
+    assert named.quote.coupon == small and named.quote.payable_fen == 29000
+    assert [(v.offer.coupon_id, v.discount_fen) for v in best.applicable] == [("cp_b", 3000), ("cp_s", 1000)]
+    [unavailable] = best.unavailable
+    assert unavailable.offer == far
+    assert unavailable.reason == (
+        "It needs ¥500.00 of goods and these come to ¥300.00: add ¥200.00 more, or choose another coupon"
+    )
+
+
+def test_a_coupon_out_of_scope_is_refused_for_its_scope_and_the_points_cap_is_half_the_goods_after_it() -> None:
+    lines = [line("p_1-01", 10000)]
+    snacks = amount_coupon("cp_food", 500, scope="category", scope_ids=("c_food",))
+
+    result = checkout(lines, [], [snacks], snacks, 10000, NOW)
+
+    assert result.quote.coupon is None and result.coupons[0].reason == "It applies to none of these items"
+    assert result.points_cap == 5000 and result.quote.points_used == 5000
+
+
+def test_without_an_address_there_is_no_shipping_yet() -> None:
+    lines = [line("p_1-01", 5000)]
+
+    assert checkout(lines, [], [], None, 0, NOW, ships=False).quote.shipping_fen == 0
+    assert checkout(lines, [], [], None, 0, NOW).quote.shipping_fen == SHIPPING_FEE_FEN

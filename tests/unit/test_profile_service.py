@@ -341,3 +341,38 @@ def test_a_search_with_a_malformed_time_is_dropped(repo: FakeProfileRepository) 
     service.record_search(repo, ALICE, "华为", "not a time")
 
     assert service.list_search_history(repo, ALICE)["items"] == []
+
+
+# -- account deletion --------------------------------------------------------------------------------------------
+
+
+def test_erasing_a_user_removes_addresses_favorites_footprints_and_searches_and_uncounts_favorites(
+    repo: FakeProfileRepository,
+) -> None:
+    repo.add_product("p_1")
+    service.create_address(repo, ALICE, address())
+    service.add_favorite(repo, ALICE, "p_1")
+    service.add_favorite(repo, BOB, "p_1")
+    service.record_footprints(repo, [(ALICE, "p_1", iso(utcnow()))])
+    service.record_search(repo, ALICE, "华为", iso(utcnow()))
+
+    service.erase_user(repo, ALICE)
+    service.erase_user(repo, ALICE)  # again: nothing left, nothing fails
+
+    assert service.list_addresses(repo, ALICE)["items"] == [] and repo.address_book(ALICE) == AddressBook()
+    assert service.list_favorites(repo, ALICE, PageQuery())["items"] == [] and repo.favorite_counts["p_1"] == 1
+    assert service.list_footprints(repo, ALICE)["items"] == []
+    assert service.list_search_history(repo, ALICE)["items"] == []
+
+
+def test_footprints_and_searches_of_a_deleted_account_that_arrive_late_are_dropped(
+    repo: FakeProfileRepository,
+) -> None:
+    repo.add_product("p_1")
+    repo.closed_accounts.add(ALICE)
+
+    kept = service.record_footprints(repo, [(ALICE, "p_1", iso(utcnow())), (BOB, "p_1", iso(utcnow()))])
+    service.record_search(repo, ALICE, "华为", iso(utcnow()))
+
+    assert kept == 1 and repo.footprints(ALICE) == [] and len(repo.footprints(BOB)) == 1
+    assert repo.searches(ALICE) == []

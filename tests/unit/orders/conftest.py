@@ -13,13 +13,23 @@ from tests.unit.orders.fakes import (
     FakeOrdersRepository,
     FakePoints,
     RecordingWorkflow,
+    a_used_coupon,
     an_order,
 )
+from tests.unit.test_coupons_fakes import FakeCouponsRepository
 
 
 @pytest.fixture
-def orders(points: FakePoints) -> FakeOrdersRepository:
-    repo = FakeOrdersRepository(points)
+def coupons() -> FakeCouponsRepository:
+    """The user's coupon c_1, which the order used (an_order() names it), still valid for 30 days."""
+    repo = FakeCouponsRepository()
+    repo.coupon_items["u_1"] = {"c_1": a_used_coupon()}
+    return repo
+
+
+@pytest.fixture
+def orders(points: FakePoints, coupons: FakeCouponsRepository) -> FakeOrdersRepository:
+    repo = FakeOrdersRepository(points, coupons)
     repo.orders[ORDER_ID] = an_order()
     return repo
 
@@ -41,8 +51,12 @@ def channel() -> FakeChannelRefunds:
 
 @pytest.fixture
 def shop(
-    orders: FakeOrdersRepository, workflow: RecordingWorkflow, points: FakePoints, channel: FakeChannelRefunds
+    orders: FakeOrdersRepository,
+    workflow: RecordingWorkflow,
+    points: FakePoints,
+    channel: FakeChannelRefunds,
+    coupons: FakeCouponsRepository,
 ) -> Shop:
     unused: Any = None
-    return Shop(orders=orders, catalog=unused, profile=unused, cart=unused, coupons=unused, points=cast(Any, points),
+    return Shop(orders=orders, catalog=unused, profile=unused, cart=unused, coupons=coupons, points=cast(Any, points),
                 workflow=workflow, refunds=channel)  # fmt: skip

@@ -1,9 +1,11 @@
-"""In-memory fakes of what an order touches (orders and refunds, points, the workflow, the paying channel)."""
+"""In-memory fakes of what an order touches (orders and refunds, points, coupons, the workflow, the paying channel)."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
+
+from tests.unit.test_coupons_fakes import FakeCouponsRepository
 
 ORDER_ID = "o_1"
 
@@ -29,8 +31,9 @@ class FakeOrdersRepository:
     """Orders and refunds in dicts; each status change is conditional on the expected status, as the Dynamo one is,
     and posts its points to the points fake as the Dynamo one does in the same transaction."""
 
-    def __init__(self, points: FakePoints | None = None) -> None:
+    def __init__(self, points: FakePoints | None = None, coupons: FakeCouponsRepository | None = None) -> None:
         self.points = points or FakePoints()
+        self.coupons = coupons or FakeCouponsRepository()
         self.orders: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
         self.stock_returned: dict[str, int] = {}
@@ -134,11 +137,17 @@ class FakeOrdersRepository:
         stored.update(status="REJECTED", decided_at=at, reject_reason=reason)
         return True
 
-    def complete_refund(self, order: dict[str, Any], refund: dict[str, Any], at: str) -> bool:
+    def complete_refund(
+        self, order: dict[str, Any], refund: dict[str, Any], at: str, coupon_back: str | None = None
+    ) -> bool:
         stored = self.refunds[refund["refund_id"]]
         current = self.orders[order["order_id"]]
         if stored["status"] != "APPROVED" or current["refund_id"] != stored["refund_id"]:
             return False
+        if current["status"] != "REFUNDING":
+            return False
+        if coupon_back and not self.coupons.give_back(order["user_id"], coupon_back, order["order_id"]):
+            return False  # the transaction's condition on the coupon failed: nothing changes
         if not self._move(order["order_id"], "REFUNDING", "REFUNDED", at):
             return False
         stored.update(status="REFUNDED", refunded_at=at)
@@ -194,3 +203,17 @@ class FakeChannelRefunds:
         if answer == "SUCCESS":
             self.refunded.setdefault(refund_id, amount_fen)
         return answer
+
+
+def a_used_coupon(days_left: int = 30, coupon_id: str = "c_1", order_id: str = ORDER_ID) -> dict[str, Any]:
+    """The order's coupon once it was paid: used by it, valid for `days_left` more days (negative: expired)."""
+    from datetime import timedelta
+
+    from chalicelib.clock import iso, utcnow
+
+    now = utcnow()
+    return {"coupon_id": coupon_id, "template_id": "t_1", "name": "满99减10", "type": "amount_off",
+            "threshold_fen": 9900, "amount_off_fen": 1000, "scope": "all", "scope_ids": [],
+            "valid_from": iso(now - timedelta(days=40)), "valid_to": iso(now + timedelta(days=days_left)),
+            "status": "used", "claimed_at": iso(now - timedelta(days=40)), "source": "claim",
+            "locked_by": order_id, "locked_at": iso(now), "used_at": iso(now)}  # fmt: skip

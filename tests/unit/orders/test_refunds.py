@@ -20,8 +20,10 @@ from tests.unit.orders.fakes import (
     FakeOrdersRepository,
     FakePoints,
     RecordingWorkflow,
+    a_used_coupon,
     an_order,
 )
+from tests.unit.test_coupons_fakes import FakeCouponsRepository
 
 REFUND_ONLY = RefundRequest(type="refund_only", reason="不想要了")
 RETURN = RefundRequest(type="return_refund", reason="尺码不合适")
@@ -223,13 +225,63 @@ def test_an_approved_refund_goes_back_through_the_channel_once_and_gives_stock_a
     assert [entry["status"] for entry in orders.orders[ORDER_ID]["timeline"]][-2:] == ["REFUNDING", "REFUNDED"]
 
 
-def test_the_coupon_of_a_refunded_order_is_not_given_back(shop: Shop, orders: FakeOrdersRepository) -> None:
-    approved(shop, orders, "PAID", REFUND_ONLY)
+def coupon_status(coupons: FakeCouponsRepository) -> tuple[str, str | None]:
+    coupon = coupons.user_coupon("u_1", "c_1") or {}
+    return coupon["status"], coupon.get("locked_by")
 
+
+def test_an_order_refunded_in_full_before_shipping_gives_its_coupon_back_once(
+    shop: Shop, orders: FakeOrdersRepository, coupons: FakeCouponsRepository
+) -> None:
+    # GIVEN a paid order, unshipped, whose still-valid coupon is used; its refund_only refund (everything) approved
+    approved(shop, orders, "PAID", REFUND_ONLY)
     service.refund_payment(shop, ORDER_ID)
+
+    # WHEN the refund completes, and the task runs again
+    service.complete_refund(shop, ORDER_ID)
+    given_back = coupon_status(coupons)
+    coupons.coupon_items["u_1"]["c_1"].update(locked_by="o_next")  # meanwhile another order takes it
     service.complete_refund(shop, ORDER_ID)
 
-    assert orders.orders[ORDER_ID]["coupon_id"] == "c_1" and orders.coupons_released == []
+    # THEN the coupon came back unused and free, once: the retry did not touch the next order's hold
+    assert given_back == ("unused", None)
+    assert coupon_status(coupons) == ("unused", "o_next")
+    assert orders.orders[ORDER_ID]["status"] == "REFUNDED"
+
+
+@pytest.mark.parametrize(
+    ("status", "request_", "days_left"),
+    [("SHIPPED", RETURN, 30), ("RECEIVED", RETURN, 30), ("PAID", REFUND_ONLY, -1)],
+    ids=["after shipping", "after receipt", "expired coupon"],
+)
+def test_a_refund_after_shipping_or_of_an_expired_coupon_keeps_the_coupon_used(
+    shop: Shop,
+    orders: FakeOrdersRepository,
+    coupons: FakeCouponsRepository,
+    status: str,
+    request_: RefundRequest,
+    days_left: int,
+) -> None:
+    coupons.coupon_items["u_1"]["c_1"] = a_used_coupon(days_left)
+    approved(shop, orders, status, request_)
+    service.refund_payment(shop, ORDER_ID)
+
+    service.complete_refund(shop, ORDER_ID)
+
+    assert orders.orders[ORDER_ID]["status"] == "REFUNDED"
+    assert coupon_status(coupons) == ("used", ORDER_ID)
+
+
+def test_a_partial_refund_keeps_the_coupon_used(
+    shop: Shop, orders: FakeOrdersRepository, coupons: FakeCouponsRepository
+) -> None:
+    refund = approved(shop, orders, "PAID", REFUND_ONLY)
+    orders.refunds[refund["refund_id"]]["amount_fen"] = 9900  # some of what was paid (after-sales of some units)
+    service.refund_payment(shop, ORDER_ID)
+
+    service.complete_refund(shop, ORDER_ID)
+
+    assert coupon_status(coupons) == ("used", ORDER_ID)
 
 
 def test_a_refund_still_processing_or_a_provider_out_of_reach_is_retried_with_the_same_refund_id(

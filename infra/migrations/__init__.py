@@ -1,0 +1,1 @@
+"""Data migrations: idempotent scripts run against a deployed stage after `make deploy` (see docs/deploy.md)."""
