@@ -25,6 +25,7 @@ from chalicelib.errors import (
     ValidationError,
     error_for_status,
 )
+from chalicelib.inputs import TooDeep, loads_json
 from chalicelib.observability import logger
 
 Auth = Literal["public", "optional", "customer", "admin"]
@@ -63,6 +64,7 @@ class Operation:
     operation_id: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     media_type: str = "application/json"  # of the success body; a view returning another type returns a Response
+    # extra["cookies"]: [(name, description)] the route reads; extra["response_headers"]: {name: description}
 
 
 OPERATIONS: list[Operation] = []
@@ -133,7 +135,9 @@ def parse_body(request: Request, model: type[pydantic.BaseModel]) -> Any:
     if not raw.strip():
         raise ValidationError("A JSON body is required", errors=[{"field": "(body)", "message": "missing"}])
     try:
-        data = json.loads(raw)
+        data = loads_json(raw)
+    except TooDeep as exc:
+        raise ValidationError("JSON body nested too deeply", errors=[{"field": "(body)", "message": str(exc)}]) from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationError("Malformed JSON body", errors=[{"field": "(body)", "message": str(exc)}]) from exc
     try:
@@ -181,6 +185,7 @@ def endpoint(
     errors: tuple[int, ...] = (),
     headers: tuple[tuple[str, bool, str], ...] = (),
     media_type: str = "application/json",
+    extra: dict[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a route. The view gets path params, and `body`, `query`, `principal`, `request` when declared.
 
@@ -241,6 +246,7 @@ def endpoint(
                 headers=headers,
                 operation_id=view.__name__,
                 media_type=media_type,
+                extra=dict(extra or {}),
             )
         )
         return view
