@@ -7,11 +7,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.catalog.models import CatalogItem, ProductItem, SkuItem
 from chalicelib.catalog.repository import DynamoCatalogRepository, _product_dict, _sku_dict
-from chalicelib.search.models import HOT_PK, HotCountModel, HotTopModel, IndexPointerModel, hot_day_pk
+from chalicelib.dynamo import cancelled_conditions, connection
+from chalicelib.search.models import (
+    HOT_PK,
+    HOT_SOURCE_TALLY_SK,
+    HotCountModel,
+    HotSourceModel,
+    HotTopModel,
+    IndexPointerModel,
+    hot_day_pk,
+    hot_source_pk,
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,10 @@ class SearchRepository(Protocol):
         """Point readers at this index unless the current one saw the catalog as late or later; True if moved."""
 
     def add_hot_counts(self, day: str, counts: dict[str, int], expires_at: int) -> None: ...
+    def claim_hot_count(self, day: str, source: str, keyword: str, cap: int, expires_at: int) -> bool:
+        """True (and remembered) the first time this source counts this keyword on this day, while the source has
+        counted fewer than `cap` keywords that day; False otherwise."""
+
     def hot_counts(self, days: list[str]) -> dict[str, dict[str, int]]:
         """day -> keyword -> searches, for these days."""
 
@@ -92,6 +107,25 @@ class DynamoSearchRepository:
             HotCountModel(hot_day_pk(day), keyword).update(
                 actions=[HotCountModel.searches.add(count), HotCountModel.expires_at.set(expires_at)]
             )
+
+    def claim_hot_count(self, day: str, source: str, keyword: str, cap: int, expires_at: int) -> bool:
+        pk = hot_source_pk(day, source)
+        try:
+            with TransactWrite(connection=connection()) as transaction:
+                transaction.save(
+                    HotSourceModel(pk, keyword, counted=1, expires_at=expires_at),
+                    condition=HotSourceModel.pk.does_not_exist(),
+                )
+                transaction.update(
+                    HotSourceModel(pk, HOT_SOURCE_TALLY_SK),
+                    actions=[HotSourceModel.counted.add(1), HotSourceModel.expires_at.set(expires_at)],
+                    condition=HotSourceModel.pk.does_not_exist() | (HotSourceModel.counted < cap),
+                )
+        except TransactWriteError as error:
+            if any(cancelled_conditions(error)):
+                return False  # counted already today, or the source used up its cap
+            raise
+        return True
 
     def hot_counts(self, days: list[str]) -> dict[str, dict[str, int]]:
         counts: dict[str, dict[str, int]] = defaultdict(dict)
