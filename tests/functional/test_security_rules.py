@@ -320,3 +320,15 @@ def test_a_product_viewed_again_moves_to_the_top_of_the_footprints(
 
     footprints = client.call("GET", "/me/footprints", token=customer_token)[1]["items"]
     assert [f["product_id"] for f in footprints] == [again_first, other]
+
+
+def test_the_deployed_gateways_own_answers_carry_x_request_id_too() -> None:
+    """API Gateway answers some requests itself (401, 404, 413, 429): its responses map the header as the body's
+    request_id is mapped, from $context.requestId."""
+    from infra import deploy
+
+    for response_type, response in deploy.load_gateway_responses().items():
+        request = deploy.gateway_response_request("api1", response_type, response)
+
+        assert request["responseParameters"] == {"gatewayresponse.header.X-Request-Id": "context.requestId"}
+        assert "$context.requestId" in request["responseTemplates"]["application/json"]
