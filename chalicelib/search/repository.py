@@ -7,12 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pynamodb.exceptions import PutError, TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.catalog.models import CatalogItem, ProductItem, SkuItem
 from chalicelib.catalog.repository import DynamoCatalogRepository, _product_dict, _sku_dict
-from chalicelib.dynamo import cancelled_conditions, connection
 from chalicelib.search.models import (
     HOT_PK,
     HOT_SOURCE_TALLY_SK,
@@ -109,21 +107,21 @@ class DynamoSearchRepository:
             )
 
     def claim_hot_count(self, day: str, source: str, keyword: str, cap: int, expires_at: int) -> bool:
+        # Two conditional writes, not a transaction: a crash between them leaves a claim that was not counted, which
+        # only ever undercounts (the safe side for a guard), and each stays one cheap write (moto copies the whole
+        # table on every transaction, which would stall the local stack as claims pile up).
         pk = hot_source_pk(day, source)
         try:
-            with TransactWrite(connection=connection()) as transaction:
-                transaction.save(
-                    HotSourceModel(pk, keyword, counted=1, expires_at=expires_at),
-                    condition=HotSourceModel.pk.does_not_exist(),
-                )
-                transaction.update(
-                    HotSourceModel(pk, HOT_SOURCE_TALLY_SK),
-                    actions=[HotSourceModel.counted.add(1), HotSourceModel.expires_at.set(expires_at)],
-                    condition=HotSourceModel.pk.does_not_exist() | (HotSourceModel.counted < cap),
-                )
-        except TransactWriteError as error:
-            if any(cancelled_conditions(error)):
-                return False  # counted already today, or the source used up its cap
+            HotSourceModel(pk, keyword, counted=1, expires_at=expires_at).save(
+                condition=HotSourceModel.pk.does_not_exist()
+            )
+            HotSourceModel(pk, HOT_SOURCE_TALLY_SK).update(
+                actions=[HotSourceModel.counted.add(1), HotSourceModel.expires_at.set(expires_at)],
+                condition=HotSourceModel.pk.does_not_exist() | (HotSourceModel.counted < cap),
+            )
+        except (PutError, UpdateError) as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False  # counted already today, or the searcher used up its keywords for the day
             raise
         return True
 
