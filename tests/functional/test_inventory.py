@@ -11,8 +11,8 @@ from moto.sns.models import sns_backends
 
 from chalicelib.config import get_settings
 from local.pollers import lambda_record, lambda_stream_record
-from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional import conftest
+from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login
 
 ALICE_PHONE = "13912345678"
