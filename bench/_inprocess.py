@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import sys
 import warnings
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ def prepare_environment() -> None:
             "POWERTOOLS_METRICS_DISABLED": "true",
         }
     )
+    os.environ.setdefault("JWT_SECRET", secrets.token_urlsafe(48))  # a throwaway one: no stage has a constant
     os.environ.pop("AWS_ENDPOINT_URL", None)
     warnings.filterwarnings("ignore")  # moto's notes on CloudFormation types it skips; benches print figures only
     logging.getLogger("moto").setLevel(logging.ERROR)

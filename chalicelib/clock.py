@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
+
+SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")  # China has one time zone and no daylight saving
 
 
 def utcnow() -> datetime:
@@ -14,10 +16,20 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def precise_iso(moment: datetime) -> str:
+    """2026-11-24T08:00:00.123456Z: to the microsecond, for ordering events that share a second (sortable)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def parse_iso(value: str | datetime) -> datetime:
     """An ISO 8601 time as an aware datetime (`Z` or an offset; naive means UTC); ValueError if it is not one."""
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def shanghai_day(moment: datetime) -> str:
+    """The Asia/Shanghai calendar day of a moment, yyyy-mm-dd: the day the shop's customers live in."""
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d")
 
 
 def now_iso() -> str:

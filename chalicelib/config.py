@@ -3,16 +3,33 @@
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
 APP_NAME = "shop"
-LOCAL_JWT_SECRET = "local-dev-secret-change-me-0123456789abcdef"  # noqa: S105 - only ever used on the local stage
+STAGE_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,15}", re.ASCII)
+
+
+class MissingStage(RuntimeError):
+    """A deployed function started without SHOP_STAGE: it must not guess (guessing `local` opens dev-only routes)."""
+
+
+def stage_of(env: Mapping[str, str]) -> str:
+    """The one reading of SHOP_STAGE. A deployed function (AWS_LAMBDA_FUNCTION_NAME is set) refuses to start
+    without an explicit, well-formed stage; elsewhere (a developer's shell, a script) it is `local`."""
+    stage = env.get("SHOP_STAGE")
+    if stage is None and not env.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return "local"
+    if not stage or not STAGE_PATTERN.fullmatch(stage):
+        raise MissingStage(f"SHOP_STAGE must name the stage (e.g. dev, prod), got {stage!r}: refusing to start")
+    return stage
 
 
 def current_stage() -> str:
     """The deployment stage (local, dev, prod); import-time safe, so handlers can name their queues."""
-    return os.environ.get("SHOP_STAGE", "local")
+    return stage_of(os.environ)
 
 
 def resource_name(suffix: str, stage: str | None = None) -> str:
@@ -59,10 +76,15 @@ class Settings:
     def is_local_or_dev(self) -> bool:
         return self.stage in ("local", "dev")
 
+    @property
+    def is_local(self) -> bool:
+        """The local runtime (`make run`, tests): the only stage with dev-only routes such as /dev/outbox."""
+        return self.stage == "local"
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         e = os.environ if env is None else env
-        stage = e.get("SHOP_STAGE", "local")
+        stage = stage_of(e)
         return cls(
             stage=stage,
             region=e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1",
@@ -102,19 +124,24 @@ def get_settings() -> Settings:
     return Settings.from_env()
 
 
+MIN_JWT_SECRET_CHARS = 32
+
+
 @lru_cache(maxsize=1)
 def jwt_secret() -> str:
-    """The token signing secret: JWT_SECRET if set, else Secrets Manager (JWT_SECRET_ARN), else the local default."""
-    if secret := os.environ.get("JWT_SECRET"):
-        return secret
-    settings = get_settings()
-    if settings.jwt_secret_arn:
+    """The token signing secret: JWT_SECRET if set (the local runtime sets one generated per install), else the
+    Secrets Manager secret JWT_SECRET_ARN names (deployed stages). No stage falls back to a constant: a secret in
+    the repository would sign admin tokens for every install."""
+    secret = os.environ.get("JWT_SECRET")
+    if not secret and (arn := get_settings().jwt_secret_arn):
         from chalicelib.aws import client
 
-        return str(client("secretsmanager").get_secret_value(SecretId=settings.jwt_secret_arn)["SecretString"])
-    if settings.stage != "local":
-        raise RuntimeError("JWT_SECRET or JWT_SECRET_ARN must be set outside the local stage")
-    return LOCAL_JWT_SECRET
+        secret = str(client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+    if not secret:
+        raise RuntimeError("No token secret: set JWT_SECRET_ARN (deployed stages) or JWT_SECRET (`make run` does)")
+    if len(secret) < MIN_JWT_SECRET_CHARS:
+        raise RuntimeError(f"The token secret is shorter than {MIN_JWT_SECRET_CHARS} characters")
+    return secret
 
 
 def reset_caches() -> None:

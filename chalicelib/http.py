@@ -25,6 +25,7 @@ from chalicelib.errors import (
     ValidationError,
     error_for_status,
 )
+from chalicelib.inputs import TooDeep, loads_json
 from chalicelib.observability import logger
 
 Auth = Literal["public", "optional", "customer", "admin"]
@@ -63,6 +64,7 @@ class Operation:
     operation_id: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     media_type: str = "application/json"  # of the success body; a view returning another type returns a Response
+    # extra["cookies"]: [(name, description)] the route reads; extra["response_headers"]: {name: description}
 
 
 OPERATIONS: list[Operation] = []
@@ -164,7 +166,9 @@ def parse_body(request: Request, model: type[pydantic.BaseModel]) -> Any:
             "A JSON body is required", errors=[{"field": "(body)", "message": "A JSON body is required."}]
         )
     try:
-        data = json.loads(raw)
+        data = loads_json(raw)
+    except TooDeep as exc:
+        raise ValidationError("JSON body nested too deeply", errors=[{"field": "(body)", "message": str(exc)}]) from exc
     except (ValueError, UnicodeDecodeError) as exc:
         message = sentence(f"Not valid JSON: {exc}")
         raise ValidationError("Malformed JSON body", errors=[{"field": "(body)", "message": message}]) from exc
@@ -217,6 +221,7 @@ def endpoint(
     errors: tuple[int, ...] = (),
     headers: tuple[tuple[str, bool, str], ...] = (),
     media_type: str = "application/json",
+    extra: dict[str, Any] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a route. The view gets path params, and `body`, `query`, `principal`, `request` when declared.
 
@@ -277,6 +282,7 @@ def endpoint(
                 headers=headers,
                 operation_id=view.__name__,
                 media_type=media_type,
+                extra=dict(extra or {}),
             )
         )
         return view

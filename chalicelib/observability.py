@@ -8,6 +8,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 
+from chalicelib.config import current_stage
+
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "shop"))
 metrics = Metrics(
     namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Shop"),
@@ -17,7 +19,7 @@ metrics = Metrics(
 
 def tracing_enabled() -> bool:
     flag = os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower()
-    return flag not in ("1", "true") and os.environ.get("SHOP_STAGE", "local") != "local"
+    return flag not in ("1", "true") and current_stage() != "local"
 
 
 @cache

@@ -26,8 +26,15 @@ ERROR_SCHEMA: dict[str, Any] = {
     },
 }
 
+REQUEST_ID_HEADER = "X-Request-Id"
+REQUEST_ID = {
+    "description": "On every response, errors included: the request_id of an error body, for support to find it",
+    "schema": {"type": "string"},
+}
+
 ERROR_DESCRIPTIONS = {
-    400: "VALIDATION_ERROR: malformed JSON, wrong types, unknown fields, out-of-range values, bad cursor",
+    400: "VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, "
+    "out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password",
     401: "UNAUTHORIZED: missing, invalid or expired access token, or wrong credentials",
     403: "FORBIDDEN: signed in but not allowed (customer on an admin route)",
     404: "NOT_FOUND: no such object (or not yours)",
@@ -82,6 +89,10 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
                 "schema": {"type": "string", "minLength": 1, "maxLength": 255},
             }
         )
+    for name, description in op.extra.get("cookies", ()):
+        parameters.append(
+            {"name": name, "in": "cookie", "required": False, "description": description, "schema": {"type": "string"}}
+        )
     spec: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary, "tags": list(op.tags)}
     if parameters:
         spec["parameters"] = parameters
@@ -90,7 +101,16 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
             "required": True,
             "content": {"application/json": {"schema": _schema_ref(op.body, components, "validation")}},
         }
-    success: dict[str, Any] = {"description": {201: "Created", 202: "Accepted", 204: "No Content"}.get(op.status, "OK")}
+    success: dict[str, Any] = {
+        "description": {201: "Created", 202: "Accepted", 204: "No Content"}.get(op.status, "OK"),
+        "headers": {
+            REQUEST_ID_HEADER: {"$ref": f"#/components/headers/{REQUEST_ID_HEADER}"},
+            **{
+                name: {"description": description, "schema": {"type": "string"}}
+                for name, description in op.extra.get("response_headers", {}).items()
+            },
+        },
+    }
     if op.response is not None:
         success["content"] = {"application/json": {"schema": _schema_ref(op.response, components, "serialization")}}
     elif op.media_type != "application/json":
@@ -134,10 +154,12 @@ def build_document(server_url: str | None = None) -> dict[str, Any]:
             "responses": {
                 f"E{status}": {
                     "description": description,
+                    "headers": {REQUEST_ID_HEADER: {"$ref": f"#/components/headers/{REQUEST_ID_HEADER}"}},
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
                 }
                 for status, description in ERROR_DESCRIPTIONS.items()
             },
+            "headers": {REQUEST_ID_HEADER: REQUEST_ID},
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
     }

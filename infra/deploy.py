@@ -233,6 +233,8 @@ def gateway_response_request(rest_api_id: str, response_type: str, response: dic
         "restApiId": rest_api_id,
         "responseType": response_type,
         "responseTemplates": {"application/json": json.dumps(body, ensure_ascii=False)},
+        # The same id as the body's request_id, as every answer of the app carries it.
+        "responseParameters": {"gatewayresponse.header.X-Request-Id": "context.requestId"},
     }
     if response.get("status") is not None:
         request["statusCode"] = str(response["status"])

@@ -52,7 +52,7 @@ def render_gateway_response(response_type: str, request_id: str) -> dict[str, An
     body = {"code": spec["code"], "message": spec["message"], "request_id": request_id}
     return {
         "statusCode": status,
-        "headers": {"Content-Type": "application/json", "x-amzn-RequestId": request_id},
+        "headers": {"Content-Type": "application/json", "x-amzn-RequestId": request_id, "X-Request-Id": request_id},
         "multiValueHeaders": {},
         "body": json.dumps(body),
     }
@@ -79,19 +79,27 @@ class ContractLocalGateway(LocalGateway):
     def __init__(self, app_object: Chalice, config: Config) -> None:
         super().__init__(app_object, config)
         self._authorizer = _ContractAuthorizer(app_object)
+        self._request_id = ""
 
     def _generate_lambda_event(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
         event = super()._generate_lambda_event(method, path, headers, body)
-        event["requestContext"].setdefault("requestId", str(uuid.uuid4()))
+        event["requestContext"].setdefault("requestId", self._request_id or str(uuid.uuid4()))
         event["requestContext"].setdefault("stage", "api")
         return event
 
     def handle_request(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
+        # One id per request (a handler serves its connection's requests one at a time), on every answer: the app's
+        # own, a gateway error, and what chalice.local answers without the app (CORS preflights).
+        self._request_id = str(uuid.uuid4())
         try:
-            return super().handle_request(method, path, headers, body)
+            response = super().handle_request(method, path, headers, body)
         except LocalGatewayException as error:
-            request_id = error.headers.get("x-amzn-RequestId") or str(uuid.uuid4())
+            request_id = error.headers.get("x-amzn-RequestId") or self._request_id
             return render_gateway_response(response_type_for(error), request_id)
+        response.setdefault("headers", {})
+        if not any(name.lower() == "x-request-id" for name in response["headers"]):
+            response["headers"]["X-Request-Id"] = self._request_id
+        return response
 
 
 class _ContractRequestHandler(ChaliceRequestHandler):

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from chalicelib.inputs import is_ascii_digits
 from chalicelib.payments import sandbox as sandbox_signing
 from local.loopback import LoopbackService
 
@@ -617,7 +618,7 @@ def _sandbox_started(shared: GatewayState, query: dict[str, str]) -> EmulatedPay
     fields = {k: v for k, v in query.items() if k != "sign"}
     if not sandbox_signing.same(sandbox_signing.sign(shared.keys.sandbox_secret, 0, fields), query.get("sign", "")):
         return None
-    if not fields.get("amount_fen", "").isdigit() or not fields.get("payment_id"):
+    if not is_ascii_digits(fields.get("amount_fen", "")) or not fields.get("payment_id"):
         return None
     return _record(shared, "sandbox", fields["payment_id"], int(fields["amount_fen"]), fields.get("notify_url", ""))
 

@@ -15,8 +15,8 @@ import boto3
 from botocore.exceptions import ClientError
 from chalice.app import Chalice
 
-from chalicelib.config import LOCAL_JWT_SECRET
 from infra.stack_outputs import env_from_outputs
+from local.install_secret import local_jwt_secret
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATE = Path("infra/template.yaml")
@@ -63,7 +63,7 @@ def provision(
     env.update(create_state_machines(stage, statemachines, substitutions))
     env["SHOP_STAGE"] = stage
     if stage == "local":
-        env["JWT_SECRET"] = os.environ.get("JWT_SECRET") or LOCAL_JWT_SECRET
+        env["JWT_SECRET"] = os.environ.get("JWT_SECRET") or local_jwt_secret()  # per install, never a constant
     return env
 
 

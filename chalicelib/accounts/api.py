@@ -43,10 +43,11 @@ TAGS = ("accounts",)
 ME = ("me",)
 
 
-@endpoint(accounts_api, "/auth/register", "POST", summary="Create an account, signed in (the body of a sign-in)",
-          tags=TAGS, body=RegisterRequest, response=RegisterResponse, status=201, errors=(409,))  # fmt: skip
+@endpoint(accounts_api, "/auth/register", "POST", summary="Create an account, signed in (the body of a sign-in; "
+          "a phone needs its texted sms_code)", tags=TAGS, body=RegisterRequest, response=RegisterResponse, status=201,
+          errors=(401, 409))  # fmt: skip
 def register(body: RegisterRequest) -> dict[str, Any]:
-    user = service.register(repo, body.username, body.password, body.phone)
+    user = service.register(repo, body.username, body.password, body.phone, security=security, sms_code=body.sms_code)
     return {"user_id": user.user_id, **service.start_session(repo, user).as_dict()}
 
 
@@ -69,9 +70,9 @@ def logout(body: RefreshRequest) -> None:
     service.logout(repo, body.refresh_token)
 
 
-@endpoint(accounts_api, "/auth/sms/send", "POST", summary="Text a 6-digit code (login, bind; delete_account: to "
-          "the signed-in account's own phone)", tags=TAGS, auth="optional", body=SmsSendRequest, response=SmsSent,
-          status=202, errors=(400, 401, 409, 429, 502))  # fmt: skip
+@endpoint(accounts_api, "/auth/sms/send", "POST", summary="Text a 6-digit code (login, bind, register, "
+          "set_password; delete_account: to the signed-in account's own phone)", tags=TAGS, auth="optional",
+          body=SmsSendRequest, response=SmsSent, status=202, errors=(400, 401, 409, 429, 502))  # fmt: skip
 def send_sms_code(body: SmsSendRequest, request: Request, principal: Principal | None) -> dict[str, Any]:
     if body.purpose == deletion.SMS_PURPOSE:
         deletion.send_code(
@@ -108,10 +109,12 @@ def delete_me(principal: Principal, body: AccountDeletion) -> Response:
     return Response(body="", status_code=204)
 
 
-@endpoint(accounts_api, "/me/password", "PUT", summary="Change (or first set) my password; signs out everywhere",
-          tags=ME, auth="customer", body=PasswordChange, status=204, errors=(409,))  # fmt: skip
+@endpoint(accounts_api, "/me/password", "PUT", summary="Change (or first set, with a texted code) my password; "
+          "signs out everywhere", tags=ME, auth="customer", body=PasswordChange, status=204,
+          errors=(401, 409))  # fmt: skip
 def change_password(principal: Principal, body: PasswordChange) -> None:
-    service.change_password(repo, principal.user_id, body.old_password, body.new_password)
+    service.change_password(repo, principal.user_id, body.old_password, body.new_password, security=security,
+                            sms_code=body.sms_code)  # fmt: skip
 
 
 @endpoint(accounts_api, "/me/bindings", summary="How I can sign in: password, phone, WeChat, Weibo, QQ", tags=ME,
@@ -140,9 +143,9 @@ def unbind_provider(principal: Principal, provider: str) -> dict[str, Any]:
     return service.unbind(repo, principal.user_id, provider)
 
 
-@endpoint(accounts_api, "/dev/outbox", summary="Texts the app sent (local and dev stages only)", tags=("dev",),
-          query=OutboxQuery, response=Outbox, errors=(404,))  # fmt: skip
+@endpoint(accounts_api, "/dev/outbox", summary="Texts the app sent (the local stage only: 404 on every deployed "
+          "stage)", tags=("dev",), query=OutboxQuery, response=Outbox, errors=(404,))  # fmt: skip
 def outbox(query: OutboxQuery) -> dict[str, Any]:
-    if not get_settings().is_local_or_dev:
+    if not get_settings().is_local:  # it hands out every sign-in code: never on a stage the internet can reach
         raise NotFound("No such route")
     return {"messages": security.outbox(query.to.removeprefix("+86"))}

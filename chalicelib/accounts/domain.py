@@ -6,7 +6,9 @@ import re
 from dataclasses import dataclass, field
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_]{3,32}$"
-PHONE_PATTERN = r"^(\+86)?1[3-9]\d{9}$"
+# [0-9], never \d: pydantic's (Rust) and Python's \d also match full-width and Arabic-Indic digits.
+PHONE_PATTERN = r"^(\+86)?1[3-9][0-9]{9}$"
+SMS_CODE_PATTERN = r"^[0-9]{6}$"
 PROVIDERS = ("wechat", "weibo", "qq")
 DELETED = "DELETED"  # the status staff see of an account its customer deleted
 DELETED_USERNAME = "已注销用户"  # what stays of a deleted account's name (reviews show it)
@@ -18,7 +20,7 @@ def normalize_phone(phone: str) -> str:
 
 
 def mask_phone(phone: str | None) -> str | None:
-    return f"{phone[:3]}****{phone[-4:]}" if phone and re.fullmatch(r"\d{11}", phone) else phone
+    return f"{phone[:3]}****{phone[-4:]}" if phone and re.fullmatch(r"[0-9]{11}", phone) else phone
 
 
 @dataclass

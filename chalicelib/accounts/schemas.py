@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from chalicelib.accounts.domain import PHONE_PATTERN, USERNAME_PATTERN
+from chalicelib.accounts.domain import PHONE_PATTERN, SMS_CODE_PATTERN, USERNAME_PATTERN
 
 
 class WriteModel(BaseModel):
@@ -18,6 +18,15 @@ class RegisterRequest(WriteModel):
     username: str = Field(pattern=USERNAME_PATTERN, description="3..32 of [A-Za-z0-9_]")
     password: str = Field(min_length=8, max_length=128)
     phone: str | None = Field(None, pattern=PHONE_PATTERN, description="Mainland mobile, optional +86")
+    sms_code: str | None = Field(
+        None, pattern=SMS_CODE_PATTERN, description="Required with phone: the code texted for purpose register"
+    )
+
+    @model_validator(mode="after")
+    def phone_needs_its_code(self) -> RegisterRequest:
+        if self.phone is not None and self.sms_code is None:
+            raise ValueError("A phone needs its SMS code (sms_code, sent for purpose register).")
+        return self
 
 
 class LoginRequest(WriteModel):
@@ -59,7 +68,11 @@ class RefreshRequest(WriteModel):
 class SmsSendRequest(WriteModel):
     phone: str | None = Field(None, pattern=PHONE_PATTERN, description="Where to text the code; delete_account: "
                               "leave it out (the code goes to the signed-in account's own phone)")  # fmt: skip
-    purpose: Literal["login", "bind", "delete_account"] = Field(description="delete_account needs the caller's token")
+    purpose: Literal["login", "bind", "register", "set_password", "delete_account"] = Field(
+        description="login: sign in by code; bind: bind the phone; register: register with it; "
+        "set_password: a first password on an account that has this phone; delete_account: confirm deleting the "
+        "signed-in account (needs the caller's token)"
+    )
 
     @model_validator(mode="after")
     def phone_unless_own(self) -> SmsSendRequest:
@@ -75,7 +88,7 @@ class SmsSent(BaseModel):
 
 class SmsLoginRequest(WriteModel):
     phone: str = Field(pattern=PHONE_PATTERN)
-    code: str = Field(pattern=r"^\d{6}$")
+    code: str = Field(pattern=SMS_CODE_PATTERN)
 
 
 class SmsLoginResponse(TokenResponse):
@@ -118,20 +131,27 @@ class ProfileUpdate(WriteModel):
 
 
 class PasswordChange(WriteModel):
-    old_password: str | None = Field(None, min_length=1, max_length=128)
-    new_password: str = Field(min_length=8, max_length=128)
+    old_password: str | None = Field(
+        None, min_length=1, max_length=128, description="Required when the account has a password"
+    )
+    new_password: str = Field(min_length=8, max_length=128, description="Not a common password (400 WEAK_PASSWORD)")
+    sms_code: str | None = Field(
+        None,
+        pattern=SMS_CODE_PATTERN,
+        description="A first password (no password yet): the code texted to the account's phone, purpose set_password",
+    )
 
 
 class AccountDeletion(WriteModel):
     """Confirm with the password, or with a code texted for purpose delete_account: exactly one."""
 
     password: str | None = Field(None, min_length=1, max_length=128)
-    sms_code: str | None = Field(None, pattern=r"^\d{6}$")
+    sms_code: str | None = Field(None, pattern=SMS_CODE_PATTERN)
 
 
 class PhoneBindRequest(WriteModel):
     phone: str = Field(pattern=PHONE_PATTERN)
-    code: str = Field(pattern=r"^\d{6}$")
+    code: str = Field(pattern=SMS_CODE_PATTERN)
 
 
 class ProviderBinding(BaseModel):

@@ -36,19 +36,42 @@ class Session:
         }
 
 
-def register(repo: AccountsRepository, username: str, password: str, phone: str | None = None) -> User:
+def register(
+    repo: AccountsRepository,
+    username: str,
+    password: str,
+    phone: str | None = None,
+    *,
+    security: SecurityRepository | None = None,
+    sms_code: str | None = None,
+) -> User:
+    """A new account. A phone needs the code texted to it for `register` (proof the phone is the registrant's, or
+    anyone could park a victim's number on their account): missing 400, wrong or dead 401, and then no account is
+    made. The code is used up only once the account exists, so a taken username can be fixed with the same code."""
+    passwords.refuse_common(password)
+    phone = normalize_phone(phone) if phone else None
+    code_digest = None
+    if phone:
+        if not sms_code or security is None:
+            raise ValidationError(
+                "A phone needs the code texted to it (POST /auth/sms/send, purpose register)",
+                errors=[{"field": "sms_code", "message": "A phone needs its SMS code."}],
+            )
+        code_digest = guards.check_sms_code(security, phone, "register", sms_code)
     user = User(
         user_id=new_id("u"),
         username=username,
         created_at=now_iso(),
         password_hash=passwords.hash_password(password),
-        phone=normalize_phone(phone) if phone else None,
+        phone=phone,
         nickname=username,
     )
     handles = [("username", username.lower())]
     if user.phone:
         handles.append(("phone", user.phone))
     repo.create_user(user, handles)
+    if phone and security is not None and code_digest is not None:
+        guards.consume_sms_code(security, phone, "register", code_digest)
     return user
 
 
@@ -65,9 +88,9 @@ def login(
     if (username is None) == (phone is None):
         raise ValidationError("Give exactly one of username or phone")
     handle = ("username", username.lower()) if username else ("phone", normalize_phone(phone or ""))
-    account = "#".join(handle)
-    guards.check_login_allowed(security, account, source_ip)
     user_id = repo.find_user_id(*handle)
+    account = guards.login_account_key(user_id, handle)  # one count per account, whichever name was typed
+    guards.check_login_allowed(security, account, source_ip)
     user = repo.get_user(user_id) if user_id else None
     if not passwords.verify_password(user.password_hash if user else None, password) or user is None:
         guards.record_login_failure(security, account, source_ip)
@@ -153,11 +176,32 @@ def logout(repo: AccountsRepository, refresh_token: str) -> None:
         repo.revoke_family(record.family_id)
 
 
-def change_password(repo: AccountsRepository, user_id: str, old_password: str | None, new_password: str) -> None:
-    """Needs the current password when there is one; every refresh token of the account stops working."""
+def change_password(
+    repo: AccountsRepository,
+    user_id: str,
+    old_password: str | None,
+    new_password: str,
+    *,
+    security: SecurityRepository | None = None,
+    sms_code: str | None = None,
+) -> None:
+    """Needs the current password when there is one; a first password (an account made by SMS code or a provider)
+    needs a fresh code texted to the account's phone (purpose `set_password`), never the access token alone: a
+    stolen token must not turn into a password that outlives it. Every refresh token of the account stops working."""
+    passwords.refuse_common(new_password, field="new_password")
     user = _existing(repo, user_id)
-    if user.password_hash is not None and not passwords.verify_password(user.password_hash, old_password or ""):
-        raise Unauthorized("The current password is wrong")
+    if user.password_hash is not None:
+        if not passwords.verify_password(user.password_hash, old_password or ""):
+            raise Unauthorized("The current password is wrong")
+    elif user.phone is None:
+        raise InvalidState("Bind a phone first: a first password needs a code texted to the account's phone")
+    elif not sms_code or security is None:
+        raise ValidationError(
+            "A first password needs the code texted to this account's phone (purpose set_password)",
+            errors=[{"field": "sms_code", "message": "A first password needs an SMS code."}],
+        )
+    else:
+        guards.verify_sms_code(security, user.phone, "set_password", sms_code)
     repo.change_password(user, passwords.hash_password(new_password))
 
 
@@ -173,6 +217,7 @@ def update_profile(repo: AccountsRepository, user_id: str, changes: dict[str, An
 
 def ensure_admin(repo: AccountsRepository, username: str, password: str) -> str:
     """The operator account: created on first call, its password reset to `password` and role ensured later on."""
+    passwords.refuse_common(password)
     try:
         user = register(repo, username, password)
         user_id = user.user_id

@@ -1,4 +1,4 @@
-"""Text messages through SNS Publish to the phone number; local and dev stages also keep them in an outbox."""
+"""Text messages through SNS Publish to the phone number; the local stage also keeps them in an outbox."""
 
 from __future__ import annotations
 
@@ -28,5 +28,5 @@ class SnsSmsSender:
         except Exception as error:
             logger.exception("SMS could not be sent")
             raise DependencyUnavailable("The SMS could not be sent, try again shortly") from error
-        if get_settings().is_local_or_dev:
+        if get_settings().is_local:  # /dev/outbox reads them: local only (a deployed dev stage texts for real)
             self._security.record_outbox(phone, text, now_iso(), epoch_seconds() + OUTBOX_SECONDS)

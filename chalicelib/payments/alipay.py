@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
@@ -32,6 +33,10 @@ CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 PAID_STATUSES = frozenset({"TRADE_SUCCESS", "TRADE_FINISHED"})
 UNPAID_STATUSES = frozenset({"WAIT_BUYER_PAY", "TRADE_CLOSED"})
 REQUIRED_NOTIFY_FIELDS = ("sign", "app_id", "out_trade_no", "trade_no", "trade_status", "total_amount")
+# 40004 (business failure) answers whose sub_code is Alipay's trouble, not a refusal of the refund asked for: 502.
+# Every other 40004 (ACQ.TRADE_NOT_EXIST, ACQ.TRADE_STATUS_ERROR, ACQ.REFUND_AMT_NOT_EQUAL_TOTAL, ...) is a 409.
+RETRYABLE_SUB_CODES = frozenset({"ACQ.SYSTEM_ERROR"})
+GMT_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}", re.ASCII)
 PAGE_PAY, WAP_PAY = ("alipay.trade.page.pay", "FAST_INSTANT_TRADE_PAY"), ("alipay.trade.wap.pay", "QUICK_WAP_WAY")
 
 
@@ -166,7 +171,7 @@ class AlipayChannel(PaymentChannel):
         code = str(value.get("code", ""))
         if code in ("10000", "40004") and not rsa_verify(self._alipay_key, content.encode(), sign):
             raise DependencyUnavailable("Alipay's answer is not signed by Alipay")
-        if code == "40004":
+        if code == "40004" and str(value.get("sub_code", "")) not in RETRYABLE_SUB_CODES:
             raise RefundRefused(f"Alipay: {value.get('sub_msg') or value.get('msg') or value.get('sub_code')}")
         if code != "10000" or value.get("out_trade_no") != payment_id:
             raise DependencyUnavailable(f"Alipay could not refund: {value.get('sub_code') or code}")
@@ -174,6 +179,8 @@ class AlipayChannel(PaymentChannel):
 
 
 def _utc(china_text: str) -> str | None:
+    if not GMT_PATTERN.fullmatch(china_text):  # strptime would also read full-width and Arabic-Indic digits
+        return None
     try:
         return iso(datetime.strptime(china_text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA).astimezone(UTC))
     except ValueError:

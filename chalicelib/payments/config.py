@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from chalicelib.config import stage_of
+
 ALIPAY_GATEWAY = "https://openapi.alipay.com/gateway.do"
 WECHATPAY_API_BASE = "https://api.mch.weixin.qq.com"
 LOCAL_NOTIFY_BASE = "http://127.0.0.1:8000"
@@ -84,7 +86,7 @@ class PaymentSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> PaymentSettings:
         e = _with_secrets(os.environ if env is None else env)
-        stage = e.get("SHOP_STAGE", "local")
+        stage = stage_of(e)
         sandbox_allowed = stage in ("local", "dev")
         return cls(
             stage=stage,

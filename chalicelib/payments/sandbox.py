@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from chalicelib.clock import epoch_seconds, iso
 from chalicelib.errors import DependencyUnavailable, DomainError
+from chalicelib.inputs import is_ascii_digits, loads_json
 from chalicelib.payments.channels import (
     InvalidNotification,
     NotifyAck,
@@ -48,13 +49,13 @@ def signed_headers(secret: bytes, fields: dict[str, Any], timestamp: int | None 
 def check_signed(secret: bytes, headers: dict[str, str], body: bytes) -> dict[str, Any] | None:
     """The JSON object if its signature is good and fresh (5 minutes either way), else None."""
     timestamp_text, signature = header(headers, TIMESTAMP_HEADER), header(headers, SIGNATURE_HEADER)
-    if not timestamp_text.isdigit() or abs(epoch_seconds() - int(timestamp_text)) > MAX_CLOCK_SKEW_SECONDS:
+    if not is_ascii_digits(timestamp_text) or abs(epoch_seconds() - int(timestamp_text)) > MAX_CLOCK_SKEW_SECONDS:
         return None
     try:
-        fields = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(fields, dict) or not same(sign(secret, int(timestamp_text), fields), signature):
+        fields = loads_json(body)  # nested past 32 levels: refused like any malformed body
+        if not isinstance(fields, dict) or not same(sign(secret, int(timestamp_text), fields), signature):
+            return None
+    except ValueError:  # malformed JSON, or text that cannot be signed (a lone surrogate): UnicodeError is one
         return None
     return fields
 

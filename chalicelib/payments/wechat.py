@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from chalicelib.clock import epoch_seconds, iso
 from chalicelib.errors import DependencyUnavailable, DomainError, InvalidState
+from chalicelib.inputs import is_ascii_digits, loads_json
 from chalicelib.payments.channels import (
     InvalidNotification,
     NotifyAck,
@@ -31,8 +32,14 @@ if TYPE_CHECKING:
 AUTH_SCHEME = "WECHATPAY2-SHA256-RSA2048"
 MAX_CLOCK_SKEW_SECONDS = 300
 NATIVE_PATH, REFUND_PATH = "/v3/pay/transactions/native", "/v3/refund/domestic/refunds"
-# Answers that mean our own set-up is wrong or WeChat Pay is busy: the caller should retry later, not give up.
-UPSTREAM_CODES = frozenset({"SIGN_ERROR", "MCH_NOT_EXISTS", "NO_AUTH", "SYSTEM_ERROR", "FREQUENCY_LIMITED"})
+# Answers that mean our own set-up is wrong or WeChat Pay is busy: the caller should retry later, not give up (502).
+# Every other documented refusal (PARAM_ERROR, INVALID_REQUEST, ORDER_CLOSED, ORDERPAID, OUT_TRADE_NO_USED,
+# RULE_LIMIT, TRADE_ERROR, ORDER_NOT_EXIST, NOT_ENOUGH, USER_ACCOUNT_ABNORMAL, RESOURCE_NOT_EXISTS) refuses what the
+# request asked for: 409, never a 5xx.
+UPSTREAM_CODES = frozenset(
+    {"SIGN_ERROR", "MCH_NOT_EXISTS", "APPID_MCHID_NOT_MATCH", "NO_AUTH", "SYSTEM_ERROR", "BANK_ERROR",
+     "FREQUENCY_LIMITED"}
+)  # fmt: skip
 
 
 def request_message(method: str, url: str, timestamp: str, nonce: str, body: str) -> str:
@@ -80,7 +87,9 @@ class WeChatPayChannel(PaymentChannel):
         """Whether WeChat Pay's platform key signed this body, recently, under the serial we know."""
         stamp, nonce = header(headers, "Wechatpay-Timestamp"), header(headers, "Wechatpay-Nonce")
         signature, serial = header(headers, "Wechatpay-Signature"), header(headers, "Wechatpay-Serial")
-        if not (stamp.isdigit() and nonce and signature) or serial != self.config.platform_serial:
+        if not (is_ascii_digits(stamp) and nonce.isascii() and nonce and signature.isascii() and signature):
+            return False  # only ASCII 0-9 make a timestamp: int() would also take '²' and full-width digits
+        if serial != self.config.platform_serial:
             return False
         if abs(epoch_seconds() - int(stamp)) > MAX_CLOCK_SKEW_SECONDS:
             return False
@@ -133,7 +142,7 @@ class WeChatPayChannel(PaymentChannel):
         if not self.signed_by_wechat(headers, body):
             raise InvalidNotification("Bad, stale or unknown WeChat Pay signature")
         try:
-            envelope = json.loads(body)
+            envelope = loads_json(body)
             resource = envelope["resource"]
             if resource.get("algorithm") != "AEAD_AES_256_GCM":
                 raise InvalidNotification("Unknown resource algorithm")
@@ -145,7 +154,7 @@ class WeChatPayChannel(PaymentChannel):
             )
             if plain is None:
                 raise InvalidNotification("The notify's resource does not decrypt with our APIv3 key")
-            transaction = json.loads(plain)
+            transaction = loads_json(plain)
             total = transaction["amount"]["total"]
             payment_id, transaction_id = transaction["out_trade_no"], transaction["transaction_id"]
             state = transaction["trade_state"]

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Blueprint
+from chalice.app import Blueprint, Request
 
 from chalicelib.clock import utcnow
 from chalicelib.config import get_settings
-from chalicelib.http import Principal, endpoint
+from chalicelib.http import Principal, endpoint, source_ip
 from chalicelib.recommend.service import recommendations_for_search
 from chalicelib.search import service
 from chalicelib.search.events import SqsSearchLog
@@ -58,10 +58,11 @@ index_holder = IndexHolder(
 
 @endpoint(search_api, "/search", summary="Search goods (Chinese, pinyin) with filters, facets and sorts", tags=TAGS,
           auth="optional", query=SearchParams, response=SearchPage, errors=(400,))  # fmt: skip
-def search(query: SearchParams, principal: Principal | None) -> dict[str, Any]:
+def search(query: SearchParams, principal: Principal | None, request: Request) -> dict[str, Any]:
     user_id = principal.user_id if principal else None
+    source = service.search_source(user_id, source_ip(request))
     return service.search(
-        index_holder, query, engine_query, search_log, user_id, stamp(utcnow()), recommendations_for_search
+        index_holder, query, engine_query, search_log, user_id, stamp(utcnow()), recommendations_for_search, source
     )
 
 

@@ -33,8 +33,9 @@ MAX_SQS_DELAY_SECONDS = 900
 class SqsSearchLog:
     """SearchLog on the search-log queue: one small message per search, off the request's critical path."""
 
-    def searched(self, keyword: str, user_id: str | None, at: str, total: int) -> None:
-        message = {"type": "searched", "keyword": keyword, "user_id": user_id, "at": at, "total": total}
+    def searched(self, keyword: str, user_id: str | None, at: str, total: int, relaxed: bool, source: str) -> None:
+        message = {"type": "searched", "keyword": keyword, "user_id": user_id, "at": at, "total": total,
+                   "relaxed": relaxed, "source": source}  # fmt: skip
         try:
             client("sqs").send_message(
                 QueueUrl=get_settings().search_log_queue_url, MessageBody=json.dumps(message, ensure_ascii=False)

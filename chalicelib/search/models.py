@@ -16,8 +16,16 @@ HOT_TOP_SK = "TOP"
 
 
 def hot_day_pk(day: str) -> str:
-    """One partition of counters per UTC day (yyyy-mm-dd)."""
+    """One partition of counters per Asia/Shanghai day (yyyy-mm-dd)."""
     return f"{HOT_PK}#{day}"
+
+
+def hot_source_pk(day: str, source: str) -> str:
+    """One partition per searcher (a user, or an anonymous one's address) and day: what it counted in hot words."""
+    return f"HOT_SOURCE#{day}#{source}"
+
+
+HOT_SOURCE_TALLY_SK = "#TALLY"  # never a keyword: keywords are case-folded
 
 
 class IndexPointerModel(Model):
@@ -42,6 +50,18 @@ class HotCountModel(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     searches = NumberAttribute(default=0)
+    expires_at = NumberAttribute(null=True)
+
+
+class HotSourceModel(Model):
+    """pk=HOT_SOURCE#<day>#<source>, sk=<keyword>: this source already counted this keyword today (one count per
+    source, keyword and day); sk=#TALLY: how many keywords it counted today (capped). Expires after the day."""
+
+    Meta = table_meta(MARKETING_TABLE)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    counted = NumberAttribute(default=0)
     expires_at = NumberAttribute(null=True)
 
 

@@ -7,11 +7,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.catalog.models import CatalogItem, ProductItem, SkuItem
 from chalicelib.catalog.repository import DynamoCatalogRepository, _product_dict, _sku_dict
-from chalicelib.search.models import HOT_PK, HotCountModel, HotTopModel, IndexPointerModel, hot_day_pk
+from chalicelib.search.models import (
+    HOT_PK,
+    HOT_SOURCE_TALLY_SK,
+    HotCountModel,
+    HotSourceModel,
+    HotTopModel,
+    IndexPointerModel,
+    hot_day_pk,
+    hot_source_pk,
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,10 @@ class SearchRepository(Protocol):
         """Point readers at this index unless the current one saw the catalog as late or later; True if moved."""
 
     def add_hot_counts(self, day: str, counts: dict[str, int], expires_at: int) -> None: ...
+    def claim_hot_count(self, day: str, source: str, keyword: str, cap: int, expires_at: int) -> bool:
+        """True (and remembered) the first time this source counts this keyword on this day, while the source has
+        counted fewer than `cap` keywords that day; False otherwise."""
+
     def hot_counts(self, days: list[str]) -> dict[str, dict[str, int]]:
         """day -> keyword -> searches, for these days."""
 
@@ -92,6 +105,25 @@ class DynamoSearchRepository:
             HotCountModel(hot_day_pk(day), keyword).update(
                 actions=[HotCountModel.searches.add(count), HotCountModel.expires_at.set(expires_at)]
             )
+
+    def claim_hot_count(self, day: str, source: str, keyword: str, cap: int, expires_at: int) -> bool:
+        # Two conditional writes, not a transaction: a crash between them leaves a claim that was not counted, which
+        # only ever undercounts (the safe side for a guard), and each stays one cheap write (moto copies the whole
+        # table on every transaction, which would stall the local stack as claims pile up).
+        pk = hot_source_pk(day, source)
+        try:
+            HotSourceModel(pk, keyword, counted=1, expires_at=expires_at).save(
+                condition=HotSourceModel.pk.does_not_exist()
+            )
+            HotSourceModel(pk, HOT_SOURCE_TALLY_SK).update(
+                actions=[HotSourceModel.counted.add(1), HotSourceModel.expires_at.set(expires_at)],
+                condition=HotSourceModel.pk.does_not_exist() | (HotSourceModel.counted < cap),
+            )
+        except (PutError, UpdateError) as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False  # counted already today, or the searcher used up its keywords for the day
+            raise
+        return True
 
     def hot_counts(self, days: list[str]) -> dict[str, dict[str, int]]:
         counts: dict[str, dict[str, int]] = defaultdict(dict)

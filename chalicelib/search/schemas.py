@@ -105,3 +105,5 @@ class SearchLogged(BaseModel):
     user_id: str | None = None
     at: str
     total: int = 0
+    relaxed: bool = False  # the results came only through relaxed matching: not the query's own
+    source: str | None = None  # who searched, for hot words: u:<user_id>, or ip:<hash> for an anonymous searcher

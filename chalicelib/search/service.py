@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from chalicelib.clock import parse_iso
+from chalicelib.clock import SHANGHAI, parse_iso, shanghai_day
 from chalicelib.observability import logger
 from chalicelib.profile import service as profile_service
 from chalicelib.profile.domain import MAX_KEYWORD_CHARS, normalize_keyword
@@ -22,6 +23,10 @@ HOT_DECAY = 0.7  # a search from yesterday weighs 0.7 of one today, from a week 
 HOT_TOP_SIZE = 100  # the folded list: /search/hot shows the first few, index builds take all for suggestions
 HOT_SHOWN = 10
 COUNTER_TTL_DAYS = HOT_DAYS + 2
+# One searcher (a user, or the address of anonymous ones) counts a keyword at most once a day, and at most this many
+# keywords a day: repeating junk from one client, or from one script with many keywords, cannot make it trend.
+HOT_KEYWORDS_PER_SOURCE_PER_DAY = 30
+ANONYMOUS_SOURCE = "anonymous"
 
 
 # (product ids of the results, category id, how many) -> product cards: the recommendations refresh's picks
@@ -35,8 +40,17 @@ class IndexSource(Protocol):
 
 
 class SearchLog(Protocol):
-    def searched(self, keyword: str, user_id: str | None, at: str, total: int) -> None:
+    def searched(self, keyword: str, user_id: str | None, at: str, total: int, relaxed: bool, source: str) -> None:
         """Queue one search for hot words and history; never raises."""
+
+
+def search_source(user_id: str | None, source_ip: str | None) -> str:
+    """Who a search counts for in hot words: the user, else the address it came from (hashed: no IPs are kept)."""
+    if user_id:
+        return f"u:{user_id}"
+    if source_ip:
+        return "ip:" + hashlib.sha256(source_ip.encode("utf-8", "replace")).hexdigest()[:20]
+    return ANONYMOUS_SOURCE
 
 
 def empty_page(page: int) -> dict[str, Any]:
@@ -60,6 +74,7 @@ def search(
     user_id: str | None,
     at: str,
     recommend: Recommend | None = None,
+    source: str = ANONYMOUS_SOURCE,
 ) -> dict[str, Any]:
     """One page of results from the index this container holds; the first page of a worded search is logged."""
     with index_source.use() as index:
@@ -69,7 +84,7 @@ def search(
         page["recommendations"] = _behavioural_recommendations(recommend, page, params)
     keyword = " ".join(params.q.split())
     if keyword and params.page == 1:  # paging through one search is still one search
-        log.searched(keyword, user_id, at, int(page["total"]))
+        log.searched(keyword, user_id, at, int(page["total"]), bool(page.get("relaxed")), source)
     return page
 
 
@@ -115,8 +130,10 @@ def record_searches(
 ) -> dict[str, int]:
     """Fold a batch of logged searches into the day counters and the searchers' histories, then the hot list.
 
-    Only searches that found something count towards hot words (typos and junk should not trend); every search
-    of a signed-in user goes to their history. A redelivered batch counts again, the safe side for a counter.
+    Only searches that found something on their own terms count towards hot words (typos, junk, and queries whose
+    results came only through relaxed matching should not trend), each at most once per searcher and Asia/Shanghai
+    day, and at most HOT_KEYWORDS_PER_SOURCE_PER_DAY keywords per searcher and day (so a redelivered batch counts
+    nothing twice). Every search of a signed-in user goes to their history.
     """
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     histories = 0
@@ -129,16 +146,24 @@ def record_searches(
         except ValueError:
             logger.warning("dropping a search with a malformed time", extra={"at": logged.at[:64]})
             continue
-        if logged.total > 0:
-            counts[moment.strftime("%Y-%m-%d")][keyword] += 1
+        if logged.total > 0 and not logged.relaxed:
+            day = shanghai_day(moment)
+            source = logged.source or (f"u:{logged.user_id}" if logged.user_id else ANONYMOUS_SOURCE)
+            if repo.claim_hot_count(day, source, keyword, HOT_KEYWORDS_PER_SOURCE_PER_DAY, _day_expiry(day)):
+                counts[day][keyword] += 1
         if logged.user_id:
             profile_service.record_search(profiles, logged.user_id, logged.keyword[:MAX_KEYWORD_CHARS], moment)
             histories += 1
     for day, day_counts in counts.items():
-        expires = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC) + timedelta(days=COUNTER_TTL_DAYS)
-        repo.add_hot_counts(day, dict(day_counts), int(expires.timestamp()))
+        repo.add_hot_counts(day, dict(day_counts), _day_expiry(day, COUNTER_TTL_DAYS))
     refreshed = refresh_hot_words(repo, now, refresh_seconds) if counts else False
     return {"counted": sum(sum(c.values()) for c in counts.values()), "histories": histories, "refreshed": refreshed}
+
+
+def _day_expiry(day: str, days_after: int = 1) -> int:
+    """Epoch seconds `days_after` days past the end of an Asia/Shanghai day."""
+    start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=SHANGHAI)
+    return int((start + timedelta(days=1 + days_after)).timestamp())
 
 
 def refresh_hot_words(repo: SearchRepository, now: datetime, min_interval_seconds: int = 0) -> bool:
@@ -147,7 +172,7 @@ def refresh_hot_words(repo: SearchRepository, now: datetime, min_interval_second
     _, refreshed_at = repo.hot_top()
     if now_ms - refreshed_at < min_interval_seconds * 1000:
         return False
-    days = [(now - timedelta(days=age)).astimezone(UTC).strftime("%Y-%m-%d") for age in range(HOT_DAYS)]
+    days = [shanghai_day(now - timedelta(days=age)) for age in range(HOT_DAYS)]
     by_day = repo.hot_counts(days)
     scores: dict[str, float] = defaultdict(float)
     totals: Counter[str] = Counter()

@@ -36,7 +36,8 @@ def test_a_qq_sign_in_goes_through_the_emulator_and_back_to_tokens(http: request
         assert location.startswith(REDIRECT_URI + "?")
         back = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
         assert back["state"] == started.json()["state"]
-        answer = http.get(f"{base_url}/auth/oauth/qq/callback", params=back, timeout=10)
+        key = {"X-OAuth-State-Key": started.json()["state_key"]}
+        answer = http.get(f"{base_url}/auth/oauth/qq/callback", params=back, headers=key, timeout=10)
         assert answer.status_code == 200, answer.text
         return dict(answer.json())
 
@@ -53,9 +54,10 @@ def test_a_replayed_callback_is_refused_by_the_real_server(http: requests.Sessio
     started = http.get(f"{base_url}/auth/oauth/weibo/authorize", params={"redirect_uri": REDIRECT_URI}, timeout=10)
     page = http.get(f"{started.json()['authorize_url']}&login_as=e2e_replay", allow_redirects=False, timeout=10)
     back = {k: v[0] for k, v in parse_qs(urlsplit(page.headers["Location"]).query).items()}
-    http.get(f"{base_url}/auth/oauth/weibo/callback", params=back, timeout=10)
+    key = {"X-OAuth-State-Key": started.json()["state_key"]}
+    http.get(f"{base_url}/auth/oauth/weibo/callback", params=back, headers=key, timeout=10)
 
-    replayed = http.get(f"{base_url}/auth/oauth/weibo/callback", params=back, timeout=10)
+    replayed = http.get(f"{base_url}/auth/oauth/weibo/callback", params=back, headers=key, timeout=10)
 
     assert replayed.status_code == 400
     assert replayed.json()["code"] == "VALIDATION_ERROR"
@@ -66,13 +68,36 @@ def test_two_concurrent_callbacks_with_one_state_sign_in_once(http: requests.Ses
     page_url = started.json()["authorize_url"].split("#")[0]  # login_as goes before WeChat's #wechat_redirect
     page = http.get(f"{page_url}&login_as=e2e_race", allow_redirects=False, timeout=10)
     back = {k: v[0] for k, v in parse_qs(urlsplit(page.headers["Location"]).query).items()}
+    key = {"X-OAuth-State-Key": started.json()["state_key"]}
 
     def call_back(_: int) -> int:
         with requests.Session() as session:
             session.trust_env = False
-            return session.get(f"{base_url}/auth/oauth/wechat/callback", params=back, timeout=10).status_code
+            answer = session.get(f"{base_url}/auth/oauth/wechat/callback", params=back, headers=key, timeout=10)
+            return answer.status_code
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         statuses = sorted(pool.map(call_back, range(2)))
 
     assert statuses == [200, 400]
+
+
+def test_a_browser_landing_on_the_callback_signs_in_with_its_cookie_and_another_browser_cannot(
+    base_url: str,
+) -> None:
+    """GIVEN a browser that started a sign-in (it holds the oauth_state_key cookie /authorize set) WHEN another
+    browser (an attacker with the leaked redirect) opens the callback first THEN 401 and the state stays usable;
+    the browser that started it lands on the callback and is signed in, through its cookie alone."""
+    with requests.Session() as browser, requests.Session() as attacker:
+        browser.trust_env = attacker.trust_env = False
+        started = browser.get(f"{base_url}/auth/oauth/qq/authorize", params={"redirect_uri": REDIRECT_URI}, timeout=10)
+        assert "oauth_state_key" in browser.cookies
+        page = browser.get(f"{started.json()['authorize_url']}&login_as=e2e_cookie", allow_redirects=False, timeout=10)
+        back = {k: v[0] for k, v in parse_qs(urlsplit(page.headers["Location"]).query).items()}
+
+        stolen = attacker.get(f"{base_url}/auth/oauth/qq/callback", params=back, timeout=10)
+        landed = browser.get(f"{base_url}/auth/oauth/qq/callback", params=back, timeout=10)
+
+    assert stolen.status_code == 401 and stolen.json()["code"] == "UNAUTHORIZED"
+    assert landed.status_code == 200, landed.text
+    assert landed.json()["user"]["username"].startswith("qq_")

@@ -11,6 +11,7 @@ from moto.sns.models import sns_backends
 
 from chalicelib.config import get_settings
 from local.pollers import lambda_record, lambda_stream_record
+from tests.functional import conftest
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login
 
@@ -105,8 +106,7 @@ def restock_texts(client: ShopClient, phone: str) -> list[str]:
 
 def register_with_phone(client: ShopClient, username: str, phone: str) -> str:
     password = "correct horse 1"
-    account = {"username": username, "password": password, "phone": phone}
-    status, body, _ = client.call("POST", "/auth/register", account)
+    status, body = conftest.register_with_phone(client, username, phone, password)  # with the texted code
     assert status == 201, body
     return str(client.call("POST", "/auth/login", {"username": username, "password": password})[1]["access_token"])
 

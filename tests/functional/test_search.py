@@ -22,7 +22,7 @@ from chalicelib.search.repository import DynamoCatalogSource, DynamoSearchReposi
 from chalicelib.search.store import S3IndexStorage
 from local.pollers import lambda_record, lambda_stream_record
 from tests.functional.catalog_data import product_body
-from tests.functional.conftest import ShopClient
+from tests.functional.conftest import ShopClient, register_and_login
 
 SCHEDULED = {"version": "0", "id": "1", "detail-type": "Scheduled Event", "source": "aws.events", "account": "1",
              "time": "2026-11-24T09:00:00Z", "region": "us-east-1", "resources": [], "detail": {}}  # fmt: skip
@@ -360,17 +360,18 @@ def test_hot_words_rank_what_was_searched_most_once_the_search_log_is_counted(
     client: ShopClient, shop: dict[str, str], settings_env: Any
 ) -> None:
     settings_env(SEARCH_HOT_REFRESH_SECONDS="0")
-    for query in (
-        "?q=手机",
-        "?q=手机",
-        "?q=%20%E6%89%8B%E6%9C%BA%20",
-        "?q=华为",
-        "?q=Mate",
-        "?q=mate",
-        "?q=zzzz不存在",
+    first, second, third = (register_and_login(client, name) for name in ("reader1", "reader2", "reader3"))
+    for query, token in (
+        ("?q=手机", first),
+        ("?q=手机", second),
+        ("?q=%20%E6%89%8B%E6%9C%BA%20", third),
+        ("?q=华为", first),
+        ("?q=Mate", first),
+        ("?q=mate", second),
+        ("?q=zzzz不存在", None),
     ):
-        assert search(client, query)[0] == 200
-    search(client, "?q=手机&page=2")  # the same search, paged: not counted again
+        assert search(client, query, token)[0] == 200
+    search(client, "?q=手机&page=2", first)  # the same search, paged: not counted again
 
     assert client.call("GET", "/search/hot")[1] == {"items": []}
     deliver(client, SEARCH_LOG_QUEUE, "record_searches")
@@ -380,6 +381,30 @@ def test_hot_words_rank_what_was_searched_most_once_the_search_log_is_counted(
     assert body["items"][:2] == [{"keyword": "手机", "count": 3}, {"keyword": "mate", "count": 2}]
     assert {"keyword": "华为", "count": 1} in body["items"]
     assert all(item["keyword"] != "zzzz不存在" for item in body["items"])
+
+
+def test_a_client_repeating_junk_cannot_push_it_onto_the_hot_words(
+    client: ShopClient, shop: dict[str, str], settings_env: Any
+) -> None:
+    """GIVEN two shoppers searching 小米 WHEN one anonymous client repeats a query found only through relaxed
+    matching, another query found on its own terms, and a run of made-up queries, hundreds of times THEN the relaxed
+    one never trends, the repeated one counts once (one searcher, one day), and 小米 stays on top."""
+    settings_env(SEARCH_HOT_REFRESH_SECONDS="0")
+    for name in ("buyer1", "buyer2"):
+        search(client, "?q=小米", register_and_login(client, name))
+    for _ in range(40):
+        assert search(client, "?q=华为 电视")[1]["relaxed"] is True
+        search(client, "?q=华为 耳机")
+    for n in range(40):
+        search(client, f"?q=华为 {n}")
+
+    deliver(client, SEARCH_LOG_QUEUE, "record_searches")
+    hot = client.call("GET", "/search/hot")[1]["items"]
+
+    assert hot[0] == {"keyword": "小米", "count": 2}
+    assert all(item["keyword"] != "华为 电视" for item in hot)
+    assert {"keyword": "华为 耳机", "count": 1} in hot
+    assert all(item["count"] <= 2 for item in hot)
 
 
 def test_a_signed_in_users_searches_become_their_history_and_can_be_cleared(

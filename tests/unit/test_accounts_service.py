@@ -10,9 +10,10 @@ import jwt
 import pytest
 
 from chalicelib.accounts import service, tokens
+from chalicelib.accounts.domain import User
 from chalicelib.config import jwt_secret
 from chalicelib.errors import Conflict, InvalidState, Unauthorized
-from tests.unit.fakes import FakeAccountsRepository, FakeSecurityRepository
+from tests.unit.fakes import FakeAccountsRepository, FakeSecurityRepository, RecordingSmsSender
 
 
 @pytest.fixture
@@ -20,8 +21,16 @@ def repo() -> FakeAccountsRepository:
     return FakeAccountsRepository()
 
 
+def register_with_phone(repo: FakeAccountsRepository, username: str, phone: str) -> User:
+    """Register as a client does: a code texted for `register` to the phone first."""
+    security, sender = FakeSecurityRepository(), RecordingSmsSender()
+    service.send_sms_code(security, sender, phone, "register", "10.0.0.1")
+    code = sender.last_code(phone.removeprefix("+86"))
+    return service.register(repo, username, "correct horse 1", phone, security=security, sms_code=code)
+
+
 def test_registering_stores_an_argon2id_hash_never_the_password(repo: FakeAccountsRepository) -> None:
-    user = service.register(repo, "Alice_01", "correct horse 1", "+8613800138000")
+    user = register_with_phone(repo, "Alice_01", "+8613800138000")
 
     stored = repo.users[user.user_id]
     assert stored.password_hash and stored.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
@@ -30,16 +39,16 @@ def test_registering_stores_an_argon2id_hash_never_the_password(repo: FakeAccoun
 
 
 def test_usernames_are_unique_regardless_of_case_and_phones_are_unique(repo: FakeAccountsRepository) -> None:
-    service.register(repo, "alice", "correct horse 1", "13800138000")
+    register_with_phone(repo, "alice", "13800138000")
 
     with pytest.raises(Conflict):
         service.register(repo, "ALICE", "correct horse 1")
     with pytest.raises(Conflict):
-        service.register(repo, "bob", "correct horse 1", "+8613800138000")
+        register_with_phone(repo, "bob", "+8613800138000")
 
 
 def test_signing_in_by_username_or_phone_gives_a_token_for_that_user(repo: FakeAccountsRepository) -> None:
-    user = service.register(repo, "alice", "correct horse 1", "13800138000")
+    user = register_with_phone(repo, "alice", "13800138000")
 
     by_name = service.login(repo, FakeSecurityRepository(), "correct horse 1", username="Alice")
     by_phone = service.login(repo, FakeSecurityRepository(), "correct horse 1", phone="+8613800138000")

@@ -29,6 +29,7 @@ class FakeSearchRepository:
         self.pointer: IndexPointer | None = None
         self.counts: dict[str, dict[str, int]] = {}
         self.top: tuple[list[dict[str, Any]], int] = ([], 0)
+        self.claimed: dict[tuple[str, str], set[str]] = {}
 
     def index_pointer(self) -> IndexPointer | None:
         return self.pointer
@@ -46,6 +47,13 @@ class FakeSearchRepository:
 
     def hot_counts(self, days: list[str]) -> dict[str, dict[str, int]]:
         return {day: dict(self.counts[day]) for day in days if day in self.counts}
+
+    def claim_hot_count(self, day: str, source: str, keyword: str, cap: int, expires_at: int) -> bool:
+        counted = self.claimed.setdefault((day, source), set())
+        if keyword in counted or len(counted) >= cap:
+            return False
+        counted.add(keyword)
+        return True
 
     def hot_top(self) -> tuple[list[dict[str, Any]], int]:
         return self.top
@@ -246,6 +254,7 @@ def test_before_any_index_is_published_a_search_answers_an_empty_page_not_an_err
 
     assert page == service.empty_page(1)
     assert log.searches == [("手机", None, "2026-11-24T12:00:00Z", 0)]
+    assert log.sources == [(False, service.ANONYMOUS_SOURCE)]
 
 
 def test_a_newer_index_is_picked_up_only_once_the_check_interval_has_passed(
@@ -294,9 +303,11 @@ def test_a_failed_download_keeps_the_index_in_hand(bucket: FakeStorage, tmp_path
 class RecordingLog:
     def __init__(self) -> None:
         self.searches: list[tuple[str, str | None, str, int]] = []
+        self.sources: list[tuple[bool, str]] = []
 
-    def searched(self, keyword: str, user_id: str | None, at: str, total: int) -> None:
+    def searched(self, keyword: str, user_id: str | None, at: str, total: int, relaxed: bool, source: str) -> None:
         self.searches.append((keyword, user_id, at, total))
+        self.sources.append((relaxed, source))
 
 
 class StaticIndexSource:
@@ -343,14 +354,36 @@ def test_a_price_range_upside_down_an_unknown_sort_and_a_page_past_the_last_are_
 # -- hot words and history ----------------------------------------------------------------------------------------
 
 
-def logged(keyword: str, at: datetime = NOON, user_id: str | None = None, total: int = 5) -> SearchLogged:
-    return SearchLogged(keyword=keyword, user_id=user_id, at=at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), total=total)
+SEARCHERS = itertools.count()
+
+
+def logged(
+    keyword: str,
+    at: datetime = NOON,
+    user_id: str | None = None,
+    total: int = 5,
+    source: str | None = None,
+    relaxed: bool = False,
+) -> SearchLogged:
+    """One logged search; by default each by another anonymous searcher (another address)."""
+    return SearchLogged(
+        keyword=keyword,
+        user_id=user_id,
+        at=at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        total=total,
+        relaxed=relaxed,
+        source=source or (f"u:{user_id}" if user_id else f"ip:{next(SEARCHERS)}"),
+    )
 
 
 def test_hot_words_count_searches_case_and_spacing_aside_and_rank_recent_ones_higher() -> None:
     repo = FakeSearchRepository()
     week_ago = NOON - timedelta(days=5)
-    searches = [logged("华为 手机", week_ago)] * 3 + [logged("iPhone"), logged(" iphone "), logged("华为  手机")]
+    searches = [logged("华为 手机", week_ago) for _ in range(3)] + [
+        logged("iPhone"),
+        logged(" iphone "),
+        logged("华为  手机"),
+    ]
 
     service.record_searches(repo, FakeProfileRepository(), searches, NOON, refresh_seconds=0)
 
@@ -362,7 +395,9 @@ def test_hot_words_count_searches_case_and_spacing_aside_and_rank_recent_ones_hi
 
 def test_searches_older_than_the_window_and_searches_that_found_nothing_do_not_trend() -> None:
     repo = FakeSearchRepository()
-    searches = [logged("旧货", NOON - timedelta(days=service.HOT_DAYS))] * 5 + [logged("asdfgh", total=0)] * 5
+    searches = [logged("旧货", NOON - timedelta(days=service.HOT_DAYS)) for _ in range(5)] + [
+        logged("asdfgh", total=0) for _ in range(5)
+    ]
 
     service.record_searches(repo, FakeProfileRepository(), searches, NOON, refresh_seconds=0)
     service.refresh_hot_words(repo, NOON)
@@ -375,7 +410,9 @@ def test_the_hot_list_is_folded_at_most_once_per_interval() -> None:
     profiles = FakeProfileRepository()
     service.record_searches(repo, profiles, [logged("手机")], NOON, refresh_seconds=60)
 
-    service.record_searches(repo, profiles, [logged("耳机")] * 2, NOON + timedelta(seconds=30), refresh_seconds=60)
+    service.record_searches(
+        repo, profiles, [logged("耳机"), logged("耳机")], NOON + timedelta(seconds=30), refresh_seconds=60
+    )
     assert [i["keyword"] for i in service.hot_words(repo)["items"]] == ["手机"]
     service.record_searches(repo, profiles, [], NOON + timedelta(seconds=61), refresh_seconds=60)
     assert [i["keyword"] for i in service.hot_words(repo)["items"]] == ["手机"]  # nothing new counted: no fold
@@ -399,3 +436,37 @@ def test_a_signed_in_users_searches_go_to_their_history_newest_first_and_anonymo
     history = profile_service.list_search_history(profiles, "u_1")["items"]
     assert [entry["keyword"] for entry in history] == ["耳机", "手机"]
     assert outcome["histories"] == 2 and outcome["counted"] == 2
+
+
+def test_one_searcher_repeating_junk_counts_once_a_day_and_within_a_cap_so_it_cannot_trend() -> None:
+    """GIVEN real searches by a few people WHEN one client repeats a junk query hundreds of times, and a script sends
+    hundreds of distinct junk queries from one address THEN each counts once for that searcher that day, the script
+    adds at most the cap, and neither outranks what several people searched."""
+    repo = FakeSearchRepository()
+    people = [logged("手机", source=f"u:person{n}") for n in range(3)]
+    repeater = [logged("zz刷榜", source="ip:bot") for _ in range(500)]
+    script = [logged(f"junk{n}", source="ip:script") for n in range(500)]
+
+    outcome = service.record_searches(repo, FakeProfileRepository(), people + repeater + script, NOON, 0)
+
+    counts = {item["keyword"]: item["count"] for item in service.hot_words(repo, limit=1000)["items"]}
+    assert counts["手机"] == 3 and counts["zz刷榜"] == 1
+    assert sum(1 for keyword in counts if keyword.startswith("junk")) == service.HOT_KEYWORDS_PER_SOURCE_PER_DAY
+    assert service.hot_words(repo)["items"][0] == {"keyword": "手机", "count": 3}
+    assert outcome["counted"] == 3 + 1 + service.HOT_KEYWORDS_PER_SOURCE_PER_DAY
+
+
+def test_a_query_found_only_through_relaxed_matching_does_not_count_and_a_new_shanghai_day_counts_again() -> None:
+    repo = FakeSearchRepository()
+    before_midnight = datetime(2026, 11, 24, 15, 59, tzinfo=UTC)  # 23:59 in Shanghai
+    after_midnight = datetime(2026, 11, 24, 16, 1, tzinfo=UTC)  # 00:01 the next day there
+    searches = [
+        logged("红色 不存在的词 手机", relaxed=True, source="u:a"),
+        logged("耳机", before_midnight, source="u:a"),
+        logged("耳机", before_midnight, source="u:a"),
+        logged("耳机", after_midnight, source="u:a"),
+    ]
+
+    service.record_searches(repo, FakeProfileRepository(), searches, after_midnight, refresh_seconds=0)
+
+    assert repo.counts == {"2026-11-24": {"耳机": 1}, "2026-11-25": {"耳机": 1}}

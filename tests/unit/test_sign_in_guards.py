@@ -152,7 +152,7 @@ def test_sms_sending_is_limited_per_minute_per_day_and_per_network(security: Fak
 def test_repeated_password_failures_back_off_briefly_and_a_success_resets(
     repo: FakeAccountsRepository, security: FakeSecurityRepository
 ) -> None:
-    service.register(repo, "alice", "correct horse 1")
+    alice = service.register(repo, "alice", "correct horse 1")
     for _ in range(guards.LOGIN_FREE_FAILURES + 1):
         with pytest.raises(Unauthorized):
             service.login(repo, security, "wrong password", username="alice", source_ip="10.0.0.1")
@@ -161,9 +161,9 @@ def test_repeated_password_failures_back_off_briefly_and_a_success_resets(
         service.login(repo, security, "correct horse 1", username="alice", source_ip="10.0.0.2")
     assert 0 < backing_off.value.details["retry_after_seconds"] <= guards.LOGIN_BACKOFF_BASE_SECONDS
 
-    security.guards[("login", "username#alice")]["until"] = 0  # the back-off has passed
+    security.guards[("login", f"user#{alice.user_id}")]["until"] = 0  # the back-off has passed
     assert service.login(repo, security, "correct horse 1", username="alice").user.username == "alice"
-    assert security.hits("login", "username#alice", epoch_seconds()) == (0, 0)
+    assert security.hits("login", f"user#{alice.user_id}", epoch_seconds()) == (0, 0)
 
 
 def test_the_back_off_never_exceeds_five_minutes(
@@ -176,10 +176,62 @@ def test_the_back_off_never_exceeds_five_minutes(
     assert until - epoch_seconds() <= guards.LOGIN_BACKOFF_MAX_SECONDS
 
 
-def test_a_network_with_too_many_failures_is_refused(security: FakeSecurityRepository) -> None:
-    for n in range(guards.LOGIN_FAILURES_PER_IP_PER_HOUR):
-        guards.record_login_failure(security, f"username#user{n}", "10.6.6.6")
+def test_a_shared_address_takes_hundreds_of_failures_before_it_waits_and_then_waits_seconds_not_hours(
+    security: FakeSecurityRepository,
+) -> None:
+    """GIVEN a campus NAT: thousands of people, one address WHEN they mistype passwords, many accounts each a few
+    times THEN the address is never held while under its (high) free failures, and past them it waits a second,
+    doubling to at most a minute; other addresses are not affected."""
+    for n in range(guards.LOGIN_IP_FREE_FAILURES):
+        guards.record_login_failure(security, f"username#student{n}", "10.6.6.6")
+    guards.check_login_allowed(security, "username#someone_else", "10.6.6.6")  # still free
 
-    with pytest.raises(RateLimited, match="network"):
+    guards.record_login_failure(security, "username#one_more", "10.6.6.6")
+
+    with pytest.raises(RateLimited, match="network") as held:
         guards.check_login_allowed(security, "username#someone_else", "10.6.6.6")
+    assert 0 < held.value.details["retry_after_seconds"] <= 1
+    for _ in range(20):
+        guards.record_login_failure(security, "username#scripted", "10.6.6.6")
+    with pytest.raises(RateLimited) as longest:
+        guards.check_login_allowed(security, "username#someone_else", "10.6.6.6")
+    assert longest.value.details["retry_after_seconds"] <= guards.LOGIN_IP_BACKOFF_MAX_SECONDS
     guards.check_login_allowed(security, "username#someone_else", "10.7.7.7")
+
+
+def test_password_failures_count_per_account_whichever_login_name_was_typed(
+    repo: FakeAccountsRepository, security: FakeSecurityRepository
+) -> None:
+    """GIVEN an account with a username and a phone WHEN a guesser alternates between them THEN both names share one
+    count: the account backs off after the same number of guesses as through one name."""
+    sender = RecordingSmsSender()
+    service.send_sms_code(security, sender, PHONE, "register", "10.0.0.1")
+    service.register(repo, "alice", "correct horse 1", PHONE, security=security, sms_code=sender.last_code(PHONE))
+    names = [{"username": "alice"}, {"phone": PHONE}, {"username": "ALICE"}, {"phone": "+86" + PHONE}]
+
+    for n in range(guards.LOGIN_FREE_FAILURES + 1):
+        with pytest.raises(Unauthorized):
+            service.login(repo, security, "wrong password", source_ip=f"10.0.0.{n}", **names[n % len(names)])
+
+    for name in names:
+        with pytest.raises(RateLimited):
+            service.login(repo, security, "correct horse 1", source_ip="10.9.9.9", **name)
+
+
+def test_an_account_backing_off_from_password_guesses_still_signs_in_by_texted_code(
+    repo: FakeAccountsRepository, security: FakeSecurityRepository
+) -> None:
+    sender = RecordingSmsSender()
+    service.send_sms_code(security, sender, PHONE, "login", "10.0.0.1")
+    owner, _ = service.sms_login(repo, security, PHONE, sender.last_code(PHONE))
+    for _ in range(guards.LOGIN_FREE_FAILURES + 1):
+        with pytest.raises(Unauthorized):
+            service.login(repo, security, "a guess 123", phone=PHONE, source_ip="10.6.6.6")
+    with pytest.raises(RateLimited):
+        service.login(repo, security, "another guess 1", phone=PHONE, source_ip="10.6.6.6")
+
+    security.guards.pop(("sms-resend", PHONE))  # a minute later
+    service.send_sms_code(security, sender, PHONE, "login", "10.0.0.2")
+    session, is_new = service.sms_login(repo, security, PHONE, sender.last_code(PHONE))
+
+    assert (session.user.user_id, is_new) == (owner.user.user_id, False)

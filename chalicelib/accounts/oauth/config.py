@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from chalicelib.accounts.domain import PROVIDERS
+from chalicelib.config import stage_of
 
 # Where each provider's authorization pages and its API live in production.
 REAL_HOSTS: dict[str, tuple[str, str]] = {
@@ -57,12 +59,14 @@ class OAuthSettings:
         return self.providers[name]
 
     def redirect_allowed(self, redirect_uri: str) -> bool:
-        return any(_within(redirect_uri, prefix) for prefix in self.redirect_allowlist)
+        """Exactly as sent: a URI that needs any cleaning (whitespace, CR/LF, a fragment, dot segments, odd case
+        or encoding) is refused, never cleaned, so what we check is byte for byte what the browser is sent to."""
+        return is_exact_uri(redirect_uri) and any(_within(redirect_uri, prefix) for prefix in self.redirect_allowlist)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OAuthSettings:
         e = os.environ if env is None else env
-        stage = e.get("SHOP_STAGE", "local")
+        stage = stage_of(e)
         providers = {}
         for name in PROVIDERS:
             prefix = f"OAUTH_{name.upper()}_"
@@ -87,6 +91,27 @@ class OAuthSettings:
             redirect_allowlist=allowlist,
             http_timeout_seconds=float(e.get("OAUTH_HTTP_TIMEOUT_SECONDS") or DEFAULT_HTTP_TIMEOUT_SECONDS),
         )
+
+
+# RFC 3986's characters, less '#' (a redirect URI has no fragment: RFC 6749 section 3.1.2) and less '\\', spaces,
+# controls and anything non-ASCII, which browsers and urlsplit clean up (urlsplit silently drops tab, CR and LF).
+_URI_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?\[\]@!$&'()*+,;=%]+", re.ASCII)
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})", re.ASCII)
+
+
+def is_exact_uri(uri: str) -> bool:
+    """Whether `uri` is an absolute http(s) URI in the one form it would have after parsing: nothing to clean."""
+    if not _URI_CHARACTERS.fullmatch(uri) or _BAD_PERCENT.search(uri):
+        return False
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not parts.netloc or urlunsplit(parts) != uri:
+        return False
+    segments = [unquote(segment) for segment in parts.path.split("/")]
+    return not any(segment in (".", "..") or "/" in segment or "\\" in segment for segment in segments)
 
 
 def _within(redirect_uri: str, prefix: str) -> bool:

@@ -21,6 +21,7 @@ class OAuthStateModel(Model):
     purpose = UnicodeAttribute()  # login | bind
     client = UnicodeAttribute()  # pc | h5: which app the code will come from
     user_id = UnicodeAttribute(null=True)  # the account a bind state was issued to
+    key_hash = UnicodeAttribute(null=True)  # SHA-256 of the state_key handed to the client that started the flow
     created_at = UnicodeAttribute()
     expires_at = NumberAttribute()  # the table's TTL attribute; also checked on read (TTL deletion lags)
 

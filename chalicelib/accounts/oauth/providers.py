@@ -10,7 +10,8 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from chalicelib import outbound
 from chalicelib.accounts.oauth.config import OAuthSettings, ProviderConfig
-from chalicelib.errors import DependencyUnavailable, NotFound, ValidationError
+from chalicelib.errors import DependencyUnavailable, DomainError, NotFound, ValidationError
+from chalicelib.inputs import is_ascii_digits
 
 if TYPE_CHECKING:
     pass
@@ -70,6 +71,7 @@ class OAuthProvider:
 
     name: ClassVar[str]
     display_name: ClassVar[str]
+    REFUSED_INPUT_ERRORS: ClassVar[dict[int, str]] = {}  # documented error codes that refuse the client's input
 
     def __init__(self, config: ProviderConfig, transport: ProviderTransport) -> None:
         self.config = config
@@ -88,7 +90,17 @@ class WeChatProvider(OAuthProvider):
 
     name, display_name = "wechat", "WeChat"
     QR_PAGE = ("/connect/qrconnect", "snsapi_login")
-    INVALID_CODE_ERRORS = frozenset({40029, 40163, 41008})  # invalid code, code been used, missing code
+    # WeChat's documented answers that refuse what the client brought (the code, or the user behind it): 400.
+    # Every other errcode (-1 busy, 40001/40013/40125 our credentials, 40164 our IP, 45011 our quota, 48001 our
+    # app's rights, 42001 a token expired) is about us or WeChat: 502.
+    REFUSED_INPUT_ERRORS: ClassVar[dict[int, str]] = {
+        40029: "invalid code",
+        40163: "code been used",
+        41008: "missing code",
+        42003: "code expired",
+        40226: "WeChat blocks this high-risk user from signing in",
+        50001: "the user did not authorize this",
+    }
 
     def authorize_url(self, state: str, redirect_uri: str, client: str) -> str:
         app_id, _secret = self.config.credentials(client)
@@ -115,7 +127,16 @@ class WeiboProvider(OAuthProvider):
     """Weibo OAuth 2.0 web sign-in (pc) and its mobile page (h5, display=mobile)."""
 
     name, display_name = "weibo", "Weibo"
-    INVALID_CODE_ERRORS = frozenset({21325})  # invalid_grant: the code is wrong, expired or used
+    # Weibo's documented OAuth2 errors that refuse the client's code or the user's choice: 400. The others (21323
+    # invalid_request, 21324 invalid_client, 21326 unauthorized_client, 21327 expired_token, 21328/21329
+    # unsupported types, 21331 temporarily_unavailable, 21332 invalid_access_token, 10001 system error...): 502.
+    REFUSED_INPUT_ERRORS: ClassVar[dict[int, str]] = {
+        21322: "redirect_uri_mismatch: the code was issued for another redirect",
+        21325: "invalid_grant: the code is wrong, expired or used",
+        21330: "access_denied: the user refused",
+    }
+    ERROR_NUMBERS: ClassVar[dict[str, int]] = {"redirect_uri_mismatch": 21322, "invalid_grant": 21325,
+                                               "access_denied": 21330}  # fmt: skip
 
     def authorize_url(self, state: str, redirect_uri: str, client: str) -> str:
         app_id, _secret = self.config.credentials(client)
@@ -147,7 +168,16 @@ class QQProvider(OAuthProvider):
     """QQ Connect web sign-in (pc) and its mobile page (h5, display=mobile)."""
 
     name, display_name = "qq", "QQ"
-    INVALID_CODE_ERRORS = frozenset({100019, 100020})  # code to access token error, code is reused
+    # QQ Connect's documented errors that refuse the client's code or the user's choice: 400. The others (100000-4,
+    # 100006-9, 100011-17, 100021-29, 100031: our parameters, credentials, app state or tokens): 502.
+    REFUSED_INPUT_ERRORS: ClassVar[dict[int, str]] = {
+        100005: "missing code",
+        100010: "the code was issued for another redirect",
+        100018: "no code could be read",
+        100019: "the code could not be exchanged (invalid or expired)",
+        100020: "code is reused",
+        100030: "the user did not authorize this",
+    }
 
     def authorize_url(self, state: str, redirect_uri: str, client: str) -> str:
         app_id, _secret = self.config.credentials(client)
@@ -248,10 +278,24 @@ def _optional_text(value: Any, limit: int = 1024) -> str | None:
 
 
 def _error_code(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
+    """A provider's error number, from JSON or form text (ASCII digits only); None when there is none."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = value.strip() if isinstance(value, str) else ""
+    digits = text.removeprefix("-")
+    if not is_ascii_digits(digits):
         return None
+    return -int(digits) if text.startswith("-") else int(digits)
+
+
+def refusal(provider: type[OAuthProvider], code: int | None, what: str) -> DomainError:
+    """The one mapping of a provider's error answer: a documented refusal of what the client brought (the code,
+    the redirect it was issued for, the user's choice) is 400, never a 5xx (anyone could set off the 5xx alarms
+    with a made-up code); anything else is the provider's or our set-up's failure, 502."""
+    reason = provider.REFUSED_INPUT_ERRORS.get(code) if code is not None else None
+    if reason is not None:
+        return ValidationError(INVALID_CODE_MESSAGE, errors=[{"field": "code", "message": f"{code}: {reason}"}])
+    return DependencyUnavailable(f"{provider.display_name} {what}".strip())
 
 
 def parse_wechat_token(answer: ProviderAnswer) -> dict[str, str]:
@@ -259,9 +303,7 @@ def parse_wechat_token(answer: ProviderAnswer) -> dict[str, str]:
     body = _json_object(answer, "WeChat")
     errcode = _error_code(body.get("errcode"))
     if errcode:
-        if errcode in WeChatProvider.INVALID_CODE_ERRORS:
-            raise ValidationError(INVALID_CODE_MESSAGE, errors=[{"field": "code", "message": str(body.get("errmsg"))}])
-        raise DependencyUnavailable(f"WeChat refused the code exchange: {errcode} {body.get('errmsg', '')}".strip())
+        raise refusal(WeChatProvider, errcode, f"refused the code exchange: {errcode} {body.get('errmsg', '')}")
     token = {
         "access_token": _required_text(body, "access_token", "WeChat"),
         "openid": _subject(_required_text(body, "openid", "WeChat"), "WeChat"),
@@ -276,7 +318,7 @@ def parse_wechat_user(answer: ProviderAnswer, token: dict[str, str]) -> Provider
     body = _json_object(answer, "WeChat")
     errcode = _error_code(body.get("errcode"))
     if errcode:
-        raise DependencyUnavailable(f"WeChat refused the user info: {errcode} {body.get('errmsg', '')}".strip())
+        raise refusal(WeChatProvider, errcode, f"refused the user info: {errcode} {body.get('errmsg', '')}")
     unionid = _optional_text(body.get("unionid")) or token.get("unionid")
     subject = _subject(unionid, "WeChat") if unionid else token["openid"]
     return ProviderIdentity(
@@ -292,10 +334,9 @@ def parse_weibo_token(answer: ProviderAnswer) -> tuple[str, str]:
     body = _json_object(answer, "Weibo")
     if "error" in body or "error_code" in body:
         code = _error_code(body.get("error_code"))
-        if code in WeiboProvider.INVALID_CODE_ERRORS or body.get("error") == "invalid_grant":
-            message = str(body.get("error_description") or body.get("error"))
-            raise ValidationError(INVALID_CODE_MESSAGE, errors=[{"field": "code", "message": message}])
-        raise DependencyUnavailable(f"Weibo refused the code exchange: {code} {body.get('error', '')}".strip())
+        if code is None:  # an answer naming the OAuth error without its number
+            code = WeiboProvider.ERROR_NUMBERS.get(str(body.get("error")))
+        raise refusal(WeiboProvider, code, f"refused the code exchange: {code} {body.get('error', '')}")
     if answer.status >= 400:
         raise DependencyUnavailable(f"Weibo answered HTTP {answer.status}")
     return _required_text(body, "access_token", "Weibo"), _subject(_required_text(body, "uid", "Weibo"), "Weibo")
@@ -305,7 +346,8 @@ def parse_weibo_user(answer: ProviderAnswer, uid: str) -> ProviderIdentity:
     """2/users/show.json -> the identity keyed on the uid the token came with."""
     body = _json_object(answer, "Weibo")
     if "error" in body or "error_code" in body or answer.status >= 400:
-        raise DependencyUnavailable(f"Weibo refused the user info: {body.get('error_code')} {body.get('error', '')}")
+        code = _error_code(body.get("error_code"))
+        raise refusal(WeiboProvider, code, f"refused the user info: {code} {body.get('error', '')}")
     return ProviderIdentity(
         provider="weibo",
         subject=uid,
@@ -322,20 +364,17 @@ def _qq_body(answer: ProviderAnswer) -> dict[str, Any]:
     return _json_object(answer, "QQ")
 
 
-def _raise_qq_error(body: dict[str, Any], what: str, invalid_code_errors: frozenset[int] = frozenset()) -> None:
-    code = _error_code(body.get("error"))
+def _raise_qq_error(body: dict[str, Any], what: str) -> None:
     if "error" not in body:
         return
-    if code in invalid_code_errors:
-        message = str(body.get("error_description") or code)
-        raise ValidationError(INVALID_CODE_MESSAGE, errors=[{"field": "code", "message": message}])
-    raise DependencyUnavailable(f"QQ refused the {what}: {body.get('error')} {body.get('error_description', '')}")
+    code = _error_code(body.get("error"))
+    raise refusal(QQProvider, code, f"refused the {what}: {body.get('error')} {body.get('error_description', '')}")
 
 
 def parse_qq_token(answer: ProviderAnswer) -> str:
     """oauth2.0/token -> access_token."""
     body = _qq_body(answer)
-    _raise_qq_error(body, "code exchange", QQProvider.INVALID_CODE_ERRORS)
+    _raise_qq_error(body, "code exchange")
     return _required_text(body, "access_token", "QQ")
 
 

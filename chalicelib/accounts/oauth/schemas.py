@@ -15,7 +15,10 @@ class OAuthAuthorizeQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     redirect_uri: str = Field(
-        min_length=1, max_length=2048, description="Where the provider sends the browser back; must be allow-listed"
+        min_length=1,
+        max_length=2048,
+        description="Where the provider sends the browser back: exactly an allow-listed URI, as sent (no whitespace, "
+        "control characters, fragment or dot segments; nothing is cleaned up)",
     )
     client: Literal["pc", "h5"] = Field(
         "pc", description="pc: the provider's QR page; h5: its in-app / mobile authorization page"
@@ -28,6 +31,10 @@ class OAuthAuthorizeQuery(BaseModel):
 class OAuthAuthorizeResponse(BaseModel):
     authorize_url: str
     state: str
+    state_key: str = Field(
+        description="A secret binding the state to this client: keep it (never put it in a URL) and send it to the "
+        "callback as X-OAuth-State-Key; the response also sets it as the HttpOnly oauth_state_key cookie"
+    )
     expires_in: int = Field(description="Seconds the state stays valid (single use)")
 
 

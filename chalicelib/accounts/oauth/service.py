@@ -1,7 +1,13 @@
-"""Third-party sign-in rules: issue a state, check it once on the way back, sign in or bind the provider's identity."""
+"""Third-party sign-in rules: issue a state, check it once on the way back, sign in or bind the provider's identity.
+
+A sign-in state is bound to the client that started the flow (RFC 9700 section 4.7): /authorize hands that client a
+random state_key, and only a callback that brings it back (header or cookie) may use the state. A code that leaks, or
+an attacker's own code planted in a victim's browser, then cannot finish a flow that another client started.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from typing import Any
 
@@ -34,6 +40,7 @@ def begin_authorization(
             errors=[{"field": "redirect_uri", "message": "not an allowed redirect URI"}],
         )
     state = secrets.token_hex(20)  # WeChat takes only [a-zA-Z0-9] in state, at most 128 bytes
+    state_key = secrets.token_urlsafe(32)  # 256 bits; the client keeps it, we keep its hash
     states.save_state(
         OAuthState(
             state=state,
@@ -44,13 +51,19 @@ def begin_authorization(
             user_id=user_id if purpose == "bind" else None,
             created_at=now_iso(),
             expires_at=epoch_seconds() + settings.state_ttl_seconds,
+            key_hash=state_key_hash(state_key),
         )
     )
     return {
         "authorize_url": oauth_provider.authorize_url(state, redirect_uri, client),
         "state": state,
+        "state_key": state_key,
         "expires_in": settings.state_ttl_seconds,
     }
+
+
+def state_key_hash(state_key: str) -> str:
+    return hashlib.sha256(state_key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def sign_in_with_provider(
@@ -60,9 +73,21 @@ def sign_in_with_provider(
     provider: str,
     code: str,
     state: str,
+    state_key: str | None,
 ) -> dict[str, Any]:
-    """The callback: tokens exactly as a password sign-in answers, plus whether the account was just created."""
-    identity = _identity_for(states, directory, provider, code, state, purpose="login", user_id=None)
+    """The callback (and any in-app sign-in): tokens exactly as a password sign-in answers, plus whether the account
+    was just created. Only the client holding the state's state_key may use it: missing or wrong key 401, and the
+    state stays usable by its own client."""
+    if not state_key:
+        raise Unauthorized("The state_key that /authorize returned is missing (X-OAuth-State-Key or its cookie)")
+    oauth_provider = directory.get(provider)
+    issued = states.take_state(state, state_key_hash(state_key))
+    if issued is None:
+        if states.state_exists(state):
+            raise Unauthorized("This state was issued to another client: its state_key does not match")
+        raise _bad_state("Unknown or already used state; start the sign-in again")
+    _check_state(issued, provider, "login", None)
+    identity = oauth_provider.identity(code, issued.redirect_uri, issued.client)
     session, is_new = accounts_service.sign_in_with_identity(
         repo, provider, identity.subject, identity.nickname, identity.avatar_url
     )
@@ -104,6 +129,11 @@ def _take_state(
     issued = states.take_state(state)
     if issued is None:
         raise _bad_state("Unknown or already used state; start the sign-in again")
+    _check_state(issued, provider, purpose, user_id)
+    return issued
+
+
+def _check_state(issued: OAuthState, provider: str, purpose: str, user_id: str | None) -> None:
     if issued.expires_at <= epoch_seconds():
         raise _bad_state("This state has expired; start the sign-in again")
     if issued.provider != provider:
@@ -112,7 +142,6 @@ def _take_state(
         raise _bad_state(f"This state was issued for {issued.purpose}, not {purpose}")
     if purpose == "bind" and issued.user_id != user_id:
         raise _bad_state("This state was issued to another account")
-    return issued
 
 
 def _bad_state(message: str) -> ValidationError:
