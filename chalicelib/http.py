@@ -8,7 +8,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import pydantic
 from chalice.app import Blueprint, Request, Response
@@ -65,7 +65,36 @@ class Operation:
     media_type: str = "application/json"  # of the success body; a view returning another type returns a Response
 
 
-OPERATIONS: list[Operation] = []
+class _DeclaredOperations(list[Operation]):
+    """Every declared operation. Routes may be registered on first use (chalicelib.lazy_app): reading the list first
+    registers the ones not loaded yet, so the OpenAPI document and the access matrix always see all of them."""
+
+    loaders: ClassVar[list[Callable[[], None]]] = []
+
+    def _complete(self) -> None:
+        for load in self.loaders:
+            load()
+
+    def __iter__(self) -> Any:
+        self._complete()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._complete()
+        return super().__len__()
+
+    def __getitem__(self, index: Any) -> Any:
+        self._complete()
+        return super().__getitem__(index)
+
+
+OPERATIONS: list[Operation] = _DeclaredOperations()
+
+
+def complete_operations_with(loader: Callable[[], None]) -> None:
+    """Have `loader` (registering every route) run before OPERATIONS is read."""
+    _DeclaredOperations.loaders.append(loader)
+
 
 # Filled by chalicelib.accounts.authorizer; kept here so every context's routes can name it without import cycles.
 _authorizer: list[Any] = []

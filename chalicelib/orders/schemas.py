@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from chalicelib.orders.repository import MAX_LINES
 from chalicelib.pagination import PageQuery
+from chalicelib.schema import BaseModel
 
 OrderStatus = Literal[
     "PENDING_PAYMENT", "PAID", "SHIPPED", "RECEIVED", "COMPLETED", "CANCELLED", "REFUNDING", "REFUNDED"
