@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
+from chalicelib.cors import parse_origins
+
 APP_NAME = "shop"
 LOCAL_JWT_SECRET = "local-dev-secret-change-me-0123456789abcdef"  # noqa: S105 - only ever used on the local stage
 
@@ -54,6 +56,7 @@ class Settings:
     analytics_table: str = ""
     analytics_events_queue_url: str = ""
     analytics_bucket: str = ""
+    cors_allowed_origins: tuple[str, ...] = ()
 
     @property
     def is_local_or_dev(self) -> bool:
@@ -94,6 +97,7 @@ class Settings:
             analytics_table=e.get("ANALYTICS_TABLE") or resource_name("analytics", stage),
             analytics_events_queue_url=e.get("ANALYTICS_EVENTS_QUEUE_URL", ""),
             analytics_bucket=e.get("ANALYTICS_BUCKET", ""),
+            cors_allowed_origins=parse_origins(e.get("CORS_ALLOWED_ORIGINS"), stage),
         )
 
 

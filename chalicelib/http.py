@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Literal
 import pydantic
 from chalice.app import Blueprint, Request, Response
 
+from chalicelib import cors
 from chalicelib.config import get_settings
 from chalicelib.errors import (
     DomainError,
@@ -284,11 +285,24 @@ def _is_contract_error(response: Response) -> bool:
     return isinstance(body, dict) and "code" in body and "request_id" in body
 
 
+def _preflight(event: Request) -> Response:
+    """OPTIONS on a route: the CORS preflight, answered here for every route (API Gateway sends OPTIONS of every path
+    to this function, infra/package.py); an origin outside the stage's allow-list is refused."""
+    origin = event.headers.get("origin")
+    allowed = get_settings().cors_allowed_origins
+    if origin and not cors.origin_allowed(origin, allowed):
+        return error_response(Forbidden("This origin may not call the API"), event)
+    return Response(body="", status_code=204, headers={"Allow": ", ".join(cors.ALLOWED_METHODS)})
+
+
 def http_guard(event: Request, get_response: Callable[[Request], Response]) -> Response:
-    """Chalice 'http' middleware: body size limit, access log, and contract-shaped bodies for framework errors."""
+    """Chalice 'http' middleware: CORS (preflights, headers), body size limit, access log, and contract-shaped bodies
+    for framework errors (405 for a method the route does not have)."""
     started = time.perf_counter()
     raw_length = len(event.raw_body or b"") if event.method in ("POST", "PUT", "PATCH", "DELETE") else 0
-    if raw_length > get_settings().max_body_bytes:
+    if event.method == "OPTIONS":
+        response = _preflight(event)
+    elif raw_length > get_settings().max_body_bytes:
         response = error_response(PayloadTooLarge(), event)
     else:
         try:
@@ -303,6 +317,11 @@ def http_guard(event: Request, get_response: Callable[[Request], Response]) -> R
             response = error_response(error_for_status(response.status_code, message), event)
             response.headers.update(original_headers)
     response.headers.setdefault("X-Request-Id", request_id_of(event))
+    origin = event.headers.get("origin")
+    if event.method == "OPTIONS" and response.status_code == 204:
+        response.headers.update(cors.preflight_headers(origin, get_settings().cors_allowed_origins))
+    else:
+        response.headers.update(cors.response_headers(origin, get_settings().cors_allowed_origins))
     logger.info(
         "http",
         extra={

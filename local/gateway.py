@@ -24,6 +24,9 @@ from chalice.local import (
     ThreadedHTTPServer,
 )
 
+from chalicelib import cors
+from chalicelib.config import get_settings
+
 GATEWAY_RESPONSES = Path(__file__).resolve().parent.parent / "infra" / "gateway_responses.json"
 
 
@@ -45,17 +48,26 @@ def response_type_for(error: LocalGatewayException) -> str:
     return "AUTHORIZER_CONFIGURATION_ERROR"
 
 
-def render_gateway_response(response_type: str, request_id: str) -> dict[str, Any]:
-    """A Lambda-proxy-shaped response for one gateway response type, as API Gateway renders it."""
+def render_gateway_response(response_type: str, request_id: str, origin: str | None = None) -> dict[str, Any]:
+    """A Lambda-proxy-shaped response for one gateway response type, as API Gateway renders it (with the CORS headers
+    infra/package.py puts on the deployed gateway responses, for the stage's allow-list)."""
     spec = gateway_responses()[response_type]
     status = spec["status"] or (500 if response_type.endswith("5XX") else 400)
     body = {"code": spec["code"], "message": spec["message"], "request_id": request_id}
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json", "x-amzn-RequestId": request_id},
-        "multiValueHeaders": {},
-        "body": json.dumps(body),
-    }
+    headers = {"Content-Type": "application/json", "x-amzn-RequestId": request_id}
+    for name, value in cors.gateway_response_headers(get_settings().cors_allowed_origins).items():
+        if value.startswith("'"):
+            headers[name] = value.strip("'")
+        elif origin:  # method.request.header.Origin
+            headers[name] = origin
+    return {"statusCode": status, "headers": headers, "multiValueHeaders": {}, "body": json.dumps(body)}
+
+
+def _header(headers: Any, name: str) -> str | None:
+    for key, value in dict(headers or {}).items():
+        if key.lower() == name:
+            return str(value)
+    return None
 
 
 class _ContractAuthorizer(LocalGatewayAuthorizer):
@@ -88,10 +100,23 @@ class ContractLocalGateway(LocalGateway):
 
     def handle_request(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
         try:
-            return super().handle_request(method, path, headers, body)
+            return self._route(method, path, headers, body)
         except LocalGatewayException as error:
             request_id = error.headers.get("x-amzn-RequestId") or str(uuid.uuid4())
-            return render_gateway_response(response_type_for(error), request_id)
+            return render_gateway_response(response_type_for(error), request_id, _header(headers, "origin"))
+
+    def _route(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
+        """As deployed (infra/package.py): a path's own methods go through their authorizer; any other method of a
+        known path (OPTIONS preflights, TRACE, ...) reaches the API function unauthorized, which answers preflights
+        and 405s itself. chalice.local would answer OPTIONS with its own CORS headers instead."""
+        lambda_context = self._generate_lambda_context()
+        try:
+            lambda_event = self._generate_lambda_event(method, path, headers, body)
+        except ValueError:
+            return super().handle_request(method, path, headers, body)  # no such path: the gateway's own 404
+        if method in self._app_object.routes[lambda_event["requestContext"]["resourcePath"]]:
+            return super().handle_request(method, path, headers, body)
+        return self._app_object(lambda_event, lambda_context)
 
 
 class _ContractRequestHandler(ChaliceRequestHandler):
@@ -108,6 +133,13 @@ class _ContractRequestHandler(ChaliceRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Access lines go through the app's logger, not stderr."""
+
+    def __getattr__(self, name: str) -> Any:
+        """`do_TRACE`, `do_CONNECT`, any method: http.server would answer 501 with an HTML page; API Gateway passes
+        them on to the function, which answers 405 with the error contract's body."""
+        if name.startswith("do_") and name[3:].isalpha() and name[3:].isupper():
+            return self._generic_handle
+        raise AttributeError(name)
 
 
 def local_config(stage: str = "local") -> Config:
