@@ -33,7 +33,7 @@ if str(REPO_ROOT) not in sys.path:  # run as `python infra/package.py` as well a
     sys.path.insert(0, str(REPO_ROOT))
 
 from infra import templates  # noqa: E402
-from infra.lambda_deps import install_for_lambda  # noqa: E402
+from infra.lambda_deps import cache_dir, install_for_lambda, requirements_digest  # noqa: E402
 from infra.stack_outputs import OUTPUT_ENV  # noqa: E402
 
 BUILD_DIR = REPO_ROOT / "build"
@@ -170,17 +170,20 @@ def chalice_package(project_dir: Path, out_dir: Path, stage: str) -> dict[str, A
 # ---------------------------------------------------------------- zips
 
 
+def _add_entries(archive: zipfile.ZipFile, files: Iterable[tuple[str, Path | bytes]]) -> None:
+    """Sorted names, one timestamp, readable by everyone (Lambda runs the code as another user)."""
+    for name, content in sorted(files, key=lambda item: item[0]):
+        info = zipfile.ZipInfo(name, ZIP_DATE)
+        info.external_attr = 0o644 << 16
+        info.compress_type = zipfile.ZIP_DEFLATED
+        archive.writestr(info, content if isinstance(content, bytes) else content.read_bytes(), compresslevel=6)
+
+
 def _write_zip(destination: Path, files: Iterable[tuple[str, Path | bytes]]) -> None:
-    """A deterministic zip: sorted names, one timestamp, readable by everyone (Lambda runs as another user)."""
-    entries = sorted(files, key=lambda item: item[0])
+    """A deterministic zip: its bytes depend on the files' names and contents only."""
     destination.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
-        for name, content in entries:
-            info = zipfile.ZipInfo(name, ZIP_DATE)
-            info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            data = content if isinstance(content, bytes) else content.read_bytes()
-            archive.writestr(info, data)
+    with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        _add_entries(archive, files)
 
 
 def _tree_files(root: Path, prefix: str = "", *, for_layer: bool = False) -> list[tuple[str, Path]]:
@@ -197,57 +200,74 @@ def _tree_files(root: Path, prefix: str = "", *, for_layer: bool = False) -> lis
     return files
 
 
-def _bytecode(name: str, source: bytes, work_dir: Path) -> tuple[str, bytes] | None:
-    """`pkg/mod.py` -> (`pkg/__pycache__/mod.cpython-311.pyc`, its bytes), checked against nothing: the package
-    directory is read-only on Lambda, so without shipped bytecode every cold start compiles every module it imports.
-    Unchecked-hash pycs are used whatever the files' times are after unzipping."""
-    source_path = work_dir / name
-    source_path.parent.mkdir(parents=True, exist_ok=True)
-    source_path.write_bytes(source)
-    compiled = work_dir / "__compiled__.pyc"
-    try:
-        py_compile.compile(
-            str(source_path),
-            cfile=str(compiled),
-            dfile=name,
-            doraise=True,
-            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-        )
-    except py_compile.PyCompileError:
-        return None  # a file that is not Python 3.11 (a template, a py2 leftover): shipped as source only
-    directory, _, filename = name.rpartition("/")
+def _with_bytecode(files: dict[str, Path | bytes], work_dir: Path) -> dict[str, Path | bytes]:
+    """The files and, for each Python module, its bytecode: the package directory is read-only on Lambda, so
+    without shipped bytecode every cold start compiles every module it imports. Unchecked-hash pycs are used
+    whatever the files' times are after unzipping."""
+    shutil.rmtree(work_dir, ignore_errors=True)
+    compiled: dict[str, Path | bytes] = {}
     tag = sys.implementation.cache_tag
-    target = (
-        f"{directory}/__pycache__/{filename[:-3]}.{tag}.pyc" if directory else f"__pycache__/{filename[:-3]}.{tag}.pyc"
-    )
-    return target, compiled.read_bytes()
+    for name, content in files.items():
+        if not name.endswith(".py"):
+            continue
+        source_path = work_dir / name
+        source_path.parent.mkdir(parents=True, exist_ok=True)
+        source_path.write_bytes(content if isinstance(content, bytes) else content.read_bytes())
+        target = work_dir / "__compiled__.pyc"
+        try:
+            py_compile.compile(
+                str(source_path),
+                cfile=str(target),
+                dfile=name,
+                doraise=True,
+                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+            )
+        except py_compile.PyCompileError:
+            continue  # not Python 3.11 (a template, a py2 leftover): shipped as source only
+        directory, _, filename = name.rpartition("/")
+        cached_name = f"__pycache__/{filename[:-3]}.{tag}.pyc"
+        compiled[f"{directory}/{cached_name}" if directory else cached_name] = target.read_bytes()
+    shutil.rmtree(work_dir, ignore_errors=True)
+    return {**files, **compiled}
+
+
+def dependencies_zip(dependencies: Path, work_dir: Path) -> Path:
+    """The dependencies with their bytecode, zipped once per requirements hash (the tree's name carries it)."""
+    cached = cache_dir() / "code" / f"{dependencies.name}-{sys.implementation.cache_tag}.zip"
+    if not cached.exists():
+        partial = cached.with_suffix(".partial")
+        _write_zip(partial, _with_bytecode(dict(_tree_files(dependencies)), work_dir).items())
+        partial.rename(cached)
+    return cached
 
 
 def code_package(chalice_zip: Path, dependencies: Path, destination: Path, work_dir: Path) -> None:
-    """Chalice's package (the app, chalicelib, chalice's runtime) plus the Lambda dependencies and bytecode."""
+    """The dependencies and chalice's package (the app, chalicelib, chalice's runtime), with bytecode."""
     if sys.version_info[:2] != (3, 11):
         raise PackageError("package with Python 3.11, the Lambda runtime's version (bytecode must match it)")
-    shutil.rmtree(work_dir, ignore_errors=True)
-    files: dict[str, Path | bytes] = dict(_tree_files(dependencies))
+    shutil.copyfile(dependencies_zip(dependencies, work_dir), destination)
+    app_files: dict[str, Path | bytes] = {}
     with zipfile.ZipFile(chalice_zip) as archive:
         for info in archive.infolist():
             if not info.is_dir():
-                files[info.filename] = archive.read(info)
-    compiled: dict[str, bytes] = {}
-    for name, content in list(files.items()):
-        if name.endswith(".py"):
-            data = content if isinstance(content, bytes) else content.read_bytes()
-            found = _bytecode(name, data, work_dir)
-            if found:
-                compiled[found[0]] = found[1]
-    files.update(compiled)
-    _write_zip(destination, files.items())
-    shutil.rmtree(work_dir, ignore_errors=True)
+                app_files[info.filename] = archive.read(info)
+    with zipfile.ZipFile(destination, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        taken = set(archive.namelist())
+        clashes = sorted(taken.intersection(app_files))
+        if clashes:
+            raise PackageError(f"the app and its dependencies both ship {clashes[:5]}")
+        _add_entries(archive, _with_bytecode(app_files, work_dir).items())
 
 
 def layer_package(dependencies: Path, destination: Path) -> None:
     """A Lambda layer: the libraries under `python/` (on the runtime's path as /opt/python)."""
     _write_zip(destination, _tree_files(dependencies, "python/", for_layer=True))
+
+
+def measure_file(path: Path) -> Artifact:
+    """A file uploaded as it is (the template)."""
+    data = path.read_bytes()
+    return Artifact(path, len(data), len(data), hashlib.sha256(data).hexdigest())
 
 
 def measure(path: Path) -> Artifact:
@@ -592,7 +612,11 @@ def build(stage: str, out_dir: Path | None = None, *, with_dependencies: bool = 
         for layer_id, (requirements, _) in LAYERS.items():
             log(f"  layer {layer_id} ({requirements.name}) ...")
             layer = out_dir / "recommend-layer.zip"
-            layer_package(install_for_lambda(requirements), layer)
+            cached = cache_dir() / "layers" / f"{layer_id}-{requirements_digest(requirements)}.zip"
+            if not cached.exists():  # zipping 150 MB takes a while; its bytes depend on the requirements only
+                layer_package(install_for_lambda(requirements), cached.with_suffix(".partial"))
+                cached.with_suffix(".partial").rename(cached)
+            shutil.copyfile(cached, layer)
             result.artifacts[layer.name] = measure(layer)
     write_manifest(result)
     shutil.rmtree(project, ignore_errors=True)
