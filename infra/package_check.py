@@ -8,7 +8,9 @@ deploy fail or the deployed functions break, without AWS:
   deployed environment and tracing on, and `GET /health` answers 200 through the API handler;
 - the order state machine is in the template, every task resolved to a function of the app, its ARN in every
   function's environment;
-- cfn-lint passes on every template the deploy sends (the stage's template and infra/artifacts.yaml).
+- the AWS::Serverless transform (the translator CloudFormation runs) accepts the template, within a stack's 500
+  resources, and cfn-lint passes on every template the deploy sends (the stage's template, as sent and as
+  expanded, and infra/artifacts.yaml).
 
     .venv/bin/python -m infra.package_check --stage dev
 """
@@ -193,11 +195,13 @@ def lambda_environment(properties: Mapping[str, Any], logical_id: str, stage: st
 IMPORT_AND_CALL = """
 import importlib, json, sys
 sys.path[:0] = {paths!r}
-module_name, _, attribute = {handler!r}.rpartition(".")
-handler = getattr(importlib.import_module(module_name), attribute)
-assert callable(handler), {handler!r}
-heavy = sorted(name for name in ("numpy", "scipy") if name in sys.modules)
-result = {{"handler": {handler!r}, "heavy_at_import": heavy}}
+result = {{"handlers": []}}
+for handler_string in {handlers!r}:
+    module_name, _, attribute = handler_string.rpartition(".")
+    handler = getattr(importlib.import_module(module_name), attribute)
+    assert callable(handler), handler_string
+    result["handlers"].append(handler_string)
+result["heavy_at_import"] = sorted(name for name in ("numpy", "scipy") if name in sys.modules)
 if {call_health}:
     class Context:
         function_name = "shop"; memory_limit_in_mb = 1024; aws_request_id = "req-package-check"
@@ -214,6 +218,8 @@ if {call_health}:
     result["tracing"] = "aws_xray_sdk" in sys.modules
 print("RESULT " + json.dumps(result))
 """
+# Set per function by Lambda; everything else of a function's environment decides what its import sees.
+PER_FUNCTION_VARIABLES = {"AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "_HANDLER"}
 
 
 def unpack(archive: Path, destination: Path) -> Path:
@@ -224,48 +230,58 @@ def unpack(archive: Path, destination: Path) -> Path:
 
 
 def check_handlers(build: package.Build) -> list[str]:
-    """Import every function's handler in its own interpreter, from the artifacts alone, as Lambda would."""
+    """Import every function's handler from the artifacts alone, as Lambda would: functions whose handler module,
+    layers and environment are the same share one interpreter (so do the non-HTTP functions, all `app.<name>`), the
+    API handler gets its own and answers GET /health with tracing on."""
     work = build.out_dir / "check"
     task_root = unpack(build.artifacts["deployment.zip"].path, work / "task")
     layer_roots = {
         layer_id: unpack(build.artifacts[layer_artifact(layer_id)].path, work / layer_id) / "python"
         for layer_id in package.LAYERS
     }
-    functions = serverless_functions(build.template)
+    groups: dict[tuple[Any, ...], list[tuple[str, dict[str, Any]]]] = {}
+    for logical_id, properties in sorted(serverless_functions(build.template).items()):
+        environment = lambda_environment(properties, logical_id, build.stage, task_root)
+        shared = frozenset((k, v) for k, v in environment.items() if k not in PER_FUNCTION_VARIABLES)
+        module = properties["Handler"].rpartition(".")[0]
+        key = (logical_id == package.API_FUNCTION_ID, module, tuple(function_layers(properties)), shared)
+        groups.setdefault(key, []).append((logical_id, properties))
 
-    def run(item: tuple[str, dict[str, Any]]) -> str:
-        logical_id, properties = item
-        paths = [str(task_root), *(str(layer_roots[layer]) for layer in function_layers(properties))]
-        is_api = logical_id == package.API_FUNCTION_ID
-        code = IMPORT_AND_CALL.format(paths=paths, handler=properties["Handler"], call_health=is_api)
+    def run(members: list[tuple[str, dict[str, Any]]]) -> str:
+        first_id, first = members[0]
+        paths = [str(task_root), *(str(layer_roots[layer]) for layer in function_layers(first))]
+        is_api = first_id == package.API_FUNCTION_ID
+        handlers = [properties["Handler"] for _, properties in members]
+        code = IMPORT_AND_CALL.format(paths=paths, handlers=handlers, call_health=is_api)
         started = time.perf_counter()
         completed = subprocess.run(
             [sys.executable, "-S", "-I", "-c", code],  # -S: no site-packages, -I: no PYTHON* variables, no cwd
             cwd=task_root,
-            env=lambda_environment(properties, logical_id, build.stage, task_root),
+            env=lambda_environment(first, first_id, build.stage, task_root),
             capture_output=True,
             text=True,
             check=False,
-            timeout=120,
+            timeout=180,
         )
         elapsed = time.perf_counter() - started
+        names = ", ".join(logical_id for logical_id, _ in members)
         lines = [line for line in completed.stdout.splitlines() if line.startswith("RESULT ")]
         if completed.returncode != 0 or not lines:
-            raise CheckFailed(f"{logical_id} ({properties['Handler']}) does not import:\n{completed.stderr[-2500:]}")
+            raise CheckFailed(f"{names} ({', '.join(handlers)}) do not import:\n{completed.stderr[-2500:]}")
         result = json.loads(lines[-1][len("RESULT ") :])
-        if result["heavy_at_import"]:
-            raise CheckFailed(f"{logical_id} imports {result['heavy_at_import']} at cold start")
+        if result["heavy_at_import"] and not function_layers(first):
+            raise CheckFailed(f"{names} import {result['heavy_at_import']} at cold start")
         if is_api:
             health = result["health"]
             if health["status"] != 200 or health["body"] != {"status": "ok"}:
                 raise CheckFailed(f"GET /health through the API handler answered {health}")
-            if properties.get("Tracing") == "Active" and not result["tracing"]:
+            if first.get("Tracing") == "Active" and not result["tracing"]:
                 raise CheckFailed("tracing is Active but the API handler did not load the X-Ray SDK")
-            return f"{logical_id}: imported, GET /health 200 with tracing on ({elapsed:.1f} s)"
-        return f"{logical_id}: imported ({elapsed:.1f} s)"
+            return f"{names}: imported, GET /health 200 with tracing on ({elapsed:.1f} s)"
+        return f"{len(members)} handler(s) imported in one interpreter ({elapsed:.1f} s): {names}"
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        lines = list(pool.map(run, sorted(functions.items())))
+        lines = list(pool.map(run, groups.values()))
     shutil.rmtree(work, ignore_errors=True)
     return lines
 
@@ -302,6 +318,33 @@ def check_state_machines(template: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+MAX_STACK_RESOURCES = 500
+
+
+def sam_transform(build: package.Build) -> Path:
+    """The template as CloudFormation expands it (the AWS::Serverless transform, run here by the same translator)."""
+    import os
+
+    from samtranslator.translator.transform import transform
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    parameters = {name: "stand-in" for name in build.template["Parameters"]} | {"Stage": build.stage, "AlertEmail": ""}
+    region = os.environ.setdefault("AWS_DEFAULT_REGION", FAKE_REGION)
+    try:
+        expanded = transform(build.template, parameters, NoManagedPolicies())
+    except Exception as error:  # the translator's own errors say what is wrong with which resource
+        raise CheckFailed(f"the AWS::Serverless transform refuses the template ({region}): {error}") from error
+    count = len(expanded["Resources"])
+    if count > MAX_STACK_RESOURCES:
+        raise CheckFailed(f"{count} resources after the transform; a stack holds at most {MAX_STACK_RESOURCES}")
+    path = build.out_dir / "template.expanded.json"
+    path.write_text(json.dumps(expanded, indent=1), encoding="utf-8")
+    return path
+
+
 def lint(paths: Iterable[Path]) -> None:
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
     for path in paths:
@@ -322,8 +365,11 @@ def run_checks(build: package.Build, log: Any = print) -> None:
     log("  pins: requirements.txt in deployment.zip, requirements-recommend.txt in the layer, numpy/scipy only there")
     for line in check_state_machines(build.template):
         log(f"  {line}")
-    lint([build.template_path, ARTIFACTS_TEMPLATE])
-    log(f"  cfn-lint: {build.template_path.name} and {ARTIFACTS_TEMPLATE.name} clean")
+    expanded = sam_transform(build)
+    resources = len(json.loads(expanded.read_text(encoding="utf-8"))["Resources"])
+    log(f"  AWS::Serverless transform: {resources} resources (a stack holds {MAX_STACK_RESOURCES})")
+    lint([build.template_path, expanded, ARTIFACTS_TEMPLATE])
+    log(f"  cfn-lint: {build.template_path.name}, {expanded.name} and {ARTIFACTS_TEMPLATE.name} clean")
     for line in check_handlers(build):
         log(f"  {line}")
 
