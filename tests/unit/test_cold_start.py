@@ -49,6 +49,7 @@ def test_importing_the_app_loads_no_context_no_heavy_library_and_builds_no_schem
     assert loaded["built"] == []
     assert set(loaded["chalicelib"]) <= {
         "chalicelib.config",
+        "chalicelib.cors",
         "chalicelib.errors",
         "chalicelib.http",
         "chalicelib.lazy_app",
