@@ -558,6 +558,9 @@ def inline_state_machine(resource: Mapping[str, Any], template: Mapping[str, Any
         if template["Resources"].get(function_id, {}).get("Type") != SERVERLESS_FUNCTION:
             raise PackageError(f"{path.name}: ${{{placeholder}}} names no function of the app ({function_id})")
         substitutions[placeholder] = _get_att(function_id, "Arn")
+    for placeholder in templates.placeholders(text) - set(substitutions):
+        if placeholder in template.get("Outputs", {}):  # an Output of the template stands for itself
+            substitutions[placeholder] = template["Outputs"][placeholder]["Value"]
     missing = sorted(templates.placeholders(text) - set(substitutions))
     if missing:
         raise PackageError(f"{path.name}: no DefinitionSubstitutions for {', '.join(missing)}")

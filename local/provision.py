@@ -169,6 +169,9 @@ def create_template_state_machines(
         substitutions = {**definition_substitutions(function_arns), **pseudo}
         for key, value in (properties.get("DefinitionSubstitutions") or {}).items():
             substitutions[key] = _resolve_intrinsic(value, parsed, outputs, pseudo, f"{logical_id}.{key}")
+        for key in templates.placeholders(text) - set(substitutions):
+            if key in outputs:  # an Output of the template stands for itself, as infra/package.py resolves it
+                substitutions[key] = outputs[key]
         definition = substitute(text, substitutions, source=str(definition_path))
         json.loads(definition)  # a broken file fails here, with its name, not deep inside moto
         name = _resolve_intrinsic(properties["StateMachineName"], parsed, outputs, pseudo, f"{logical_id}.name")

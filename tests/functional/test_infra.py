@@ -945,3 +945,19 @@ def test_a_deploy_rewrites_no_file_of_the_repository(tmp_path: Path) -> None:
 
     assert {path: path.read_bytes() for path in watched} == before
     assert (tmp_path / "outputs.json").exists()
+
+
+def test_a_state_machine_placeholder_named_like_an_output_of_the_template_is_that_outputs_value(
+    deployed_template: dict[str, Any], tmp_path: Path
+) -> None:
+    asl = tmp_path / "later.asl.json"
+    task = {"Type": "Task", "End": True, "Resource": "arn:aws:states:::sqs:sendMessage",
+            "Parameters": {"QueueUrl": "${OrderTasksDlqUrl}", "MessageBody.$": "$"}}  # fmt: skip
+    asl.write_text(json.dumps({"StartAt": "A", "States": {"A": task}}))
+    machine = {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"DefinitionS3Location": str(asl)}}
+
+    inlined = package.inline_state_machine(machine, deployed_template)
+
+    text, variables = inlined["Properties"]["DefinitionString"]["Fn::Sub"]
+    assert variables == {"OrderTasksDlqUrl": {"Ref": "OrderTasksDeadLetterQueue"}}
+    assert '"arn:${AWS::Partition}:states:::sqs:sendMessage"' in text
