@@ -51,6 +51,6 @@ def __getattr__(name: str) -> Any:
     """`app.<function name>`: the deployed handler of every non-HTTP function (infra/package.py points them here), so
     the app's middleware wraps them as it does locally; a blueprint's module imported alone has none."""
     try:
-        return app.handler_map[name]
+        return app.handler(name)
     except KeyError:
         raise AttributeError(f"module 'app' has no attribute {name!r}") from None

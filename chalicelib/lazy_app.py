@@ -22,6 +22,8 @@ from chalice import Chalice
 
 # `@endpoint(cart_api, "/cart/items/{sku_id}", ...)`: chalicelib.http.endpoint is the one way routes are declared.
 _DECLARED_PATH = re.compile(r'@endpoint\(\s*(\w+)\s*,\s*"([^"]+)"')
+# `def order_settle(` or `name="order_settle"`: where a handler may be defined (a superset; never too few).
+_DEFINED_NAME = re.compile(r'(?:^def (\w+)\(|\bname="(\w+)")', re.MULTILINE)
 
 
 class _RouteTable(dict[str, dict[str, Any]]):
@@ -107,6 +109,7 @@ class LazyBlueprintChalice(Chalice):
         self._pending = list(blueprints)
         self._depth = 0  # > 0 while this thread registers a blueprint (chalice then reads and fills its registries)
         self._paths: dict[str, list[str]] | None = None
+        self._handlers: dict[str, list[str]] | None = None
         super().__init__(app_name=app_name, **kwargs)
         self.routes: dict[str, dict[str, Any]] = _RouteTable(self)
 
@@ -138,6 +141,38 @@ class LazyBlueprintChalice(Chalice):
             for spec in owners if owners is not None else list(self._pending):
                 self._register(spec)
 
+    def handler(self, name: str) -> Any:
+        """The non-HTTP handler `name` (a lambda_function, event source or authorizer), registering only the blueprint
+        whose source defines it when the scan finds one (so a cold order task loads the orders context alone)."""
+        if self._pending:
+            with self._lock:
+                if not self._depth:
+                    owners = self._declared_handlers().get(name)
+                    for spec in owners if owners is not None else list(self._pending):
+                        self._register(spec)
+        handlers: dict[str, Any] = self.__dict__["_lazy_handler_map"]  # the registry as it is, without loading all
+        if name not in handlers:
+            self.register_every_blueprint()
+        return handlers[name]
+
+    def _declared_handlers(self) -> dict[str, list[str]]:
+        """Handler name -> the blueprints whose source defines a function or `name=` of that name (no import)."""
+        if self._handlers is None:
+            found: dict[str, list[str]] = {}
+            for spec, source in self._sources():
+                names = {name for groups in _DEFINED_NAME.findall(source) for name in groups if name}
+                for name in names:
+                    found.setdefault(name, []).append(spec)
+            self._handlers = found
+        return self._handlers
+
+    def _sources(self) -> Iterator[tuple[str, str]]:
+        for spec in self._blueprints:
+            module_name = spec.partition(":")[0]
+            found = importlib.util.find_spec(module_name)
+            if found is not None and found.origin is not None:
+                yield spec, Path(found.origin).read_text(encoding="utf-8")
+
     def _register(self, spec: str) -> None:
         if spec not in self._pending:
             return
@@ -154,12 +189,8 @@ class LazyBlueprintChalice(Chalice):
         """Path -> the blueprints declaring it, read from the blueprints' source (no import)."""
         if self._paths is None:
             paths: dict[str, list[str]] = {}
-            for spec in self._blueprints:
-                module_name, _, attribute = spec.partition(":")
-                found = importlib.util.find_spec(module_name)
-                if found is None or found.origin is None:
-                    continue
-                source = Path(found.origin).read_text(encoding="utf-8")
+            for spec, source in self._sources():
+                attribute = spec.partition(":")[2]
                 for blueprint, path in _DECLARED_PATH.findall(source):
                     if blueprint == attribute and spec not in paths.setdefault(path, []):
                         paths[path].append(spec)

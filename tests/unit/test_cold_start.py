@@ -110,3 +110,19 @@ def test_the_source_scan_finds_every_declared_route_so_no_request_registers_the_
     assert {op.path for op in OPERATIONS} <= set(declared)
     assert set(declared) <= set(app.routes)
     assert {spec for owners in declared.values() for spec in owners} <= set(BLUEPRINTS)
+
+
+def test_a_non_http_function_loads_only_the_context_that_defines_it_and_runs_through_the_apps_middleware() -> None:
+    loaded = loaded_after(
+        """
+        import app
+        from chalicelib.observability import observe_invocation
+        handler = app.order_settle
+        assert observe_invocation in list(handler.middleware_handlers)
+        assert not app.app.every_blueprint_registered
+        """
+    )
+
+    assert "chalicelib.orders.events" in loaded["chalicelib"]
+    assert not any(name.startswith(("chalicelib.search.", "chalicelib.recommend.")) for name in loaded["chalicelib"])
+    assert loaded["heavy"] == []
