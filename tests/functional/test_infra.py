@@ -18,6 +18,7 @@ import boto3
 import pytest
 from cfnlint.decode import decode_str
 from chalice.app import Chalice
+from chalice.config import Config
 from chalice.utils import to_cfn_resource_name
 from moto import mock_aws
 from moto.cloudformation.parsing import get_model_map
@@ -604,6 +605,12 @@ def test_every_function_of_the_app_has_its_own_memory_and_timeout() -> None:
     assert names <= set(configured), f"add {sorted(names - set(configured))} to .chalice/config.json lambda_functions"
     for name in names:
         assert {"lambda_memory_size", "lambda_timeout"} <= set(configured[name]), name
+    for stage in ("dev", "prod"):  # no stage-wide setting shadows them (chalice lets a stage's win)
+        config = Config(chalice_stage=stage, config_from_disk=chalice_config())
+        for name in names:
+            scoped = config.scope(stage, name)
+            assert scoped.lambda_memory_size == configured[name]["lambda_memory_size"], (stage, name)
+            assert scoped.lambda_timeout == configured[name]["lambda_timeout"], (stage, name)
 
 
 # ---------------------------------------------------------------- the deployed template (infra/package.py)
