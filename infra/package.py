@@ -558,7 +558,7 @@ def inline_state_machine(resource: Mapping[str, Any], template: Mapping[str, Any
         if template["Resources"].get(function_id, {}).get("Type") != SERVERLESS_FUNCTION:
             raise PackageError(f"{path.name}: ${{{placeholder}}} names no function of the app ({function_id})")
         substitutions[placeholder] = _get_att(function_id, "Arn")
-    for placeholder in templates.placeholders(text) - set(substitutions):
+    for placeholder in sorted(templates.placeholders(text) - set(substitutions)):
         if placeholder in template.get("Outputs", {}):  # an Output of the template stands for itself
             substitutions[placeholder] = template["Outputs"][placeholder]["Value"]
     missing = sorted(templates.placeholders(text) - set(substitutions))
@@ -571,7 +571,7 @@ def inline_state_machine(resource: Mapping[str, Any], template: Mapping[str, Any
     # from the stack (cfn-lint's definition check only knows `arn:aws:`, and would refuse any other partition).
     sub_text = text.replace("${" + templates.PARTITION_SUBSTITUTION + "}", "${AWS::Partition}")
     variables = {key: value for key, value in substitutions.items() if key != templates.PARTITION_SUBSTITUTION}
-    properties["DefinitionString"] = {"Fn::Sub": [sub_text, variables]}
+    properties["DefinitionString"] = {"Fn::Sub": [sub_text, dict(sorted(variables.items()))]}
     return resource
 
 

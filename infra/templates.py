@@ -77,7 +77,7 @@ def placeholders(definition: str) -> set[str]:
 
 def function_placeholders(definition: str) -> dict[str, str]:
     """Placeholder -> the CloudFormation name of the function it stands for, for every `${XxxFunctionArn}`."""
-    found = (FUNCTION_ARN_PLACEHOLDER.match(name) for name in placeholders(definition))
+    found = (FUNCTION_ARN_PLACEHOLDER.match(name) for name in sorted(placeholders(definition)))
     return {match.group(0): match.group(1) for match in found if match}
 
 
