@@ -11,7 +11,6 @@ Output's value.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -34,12 +33,32 @@ class TemplateError(Exception):
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     """The template with its short-form intrinsics (`!Ref`, `!Sub`) as the long forms, in plain dicts and lists."""
-    from cfnlint.decode import decode_str
+    import yaml
 
-    template, errors = decode_str(path.read_text(encoding="utf-8"))
-    if errors or template is None:
-        raise TemplateError(f"{path}: {errors}")
-    return json.loads(json.dumps(template))
+    class _Loader(yaml.SafeLoader):
+        """YAML with CloudFormation's tags: `!Ref x` -> {"Ref": x}, `!GetAtt a.b` -> {"Fn::GetAtt": [a, b]}."""
+
+    def intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        if tag_suffix == "Ref":
+            return {"Ref": value}
+        if tag_suffix == "GetAtt" and isinstance(value, str):
+            value = value.split(".", 1)
+        return {f"Fn::{tag_suffix}": value}
+
+    _Loader.add_multi_constructor("!", intrinsic)
+    try:
+        template = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - SafeLoader + CFN tags
+    except yaml.YAMLError as error:
+        raise TemplateError(f"{path}: {error}") from error
+    if not isinstance(template, dict) or "Resources" not in template:
+        raise TemplateError(f"{path}: not a CloudFormation template")
+    return template
 
 
 def state_machines(template: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
