@@ -42,7 +42,6 @@ GATEWAY_RESPONSES_PATH = REPO_ROOT / "infra" / "gateway_responses.json"
 APP_REQUIREMENTS = REPO_ROOT / "requirements.txt"
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 API_FUNCTION_ID = "APIHandler"
-API_FUNCTION_NAME = "api_handler"
 FUNCTION_ROLE_ID = "FunctionRole"
 # Layers and the functions that use them: numpy/scipy (177 MB) go to the one function that needs them.
 LAYERS: dict[str, tuple[Path, tuple[str, ...]]] = {
