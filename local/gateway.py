@@ -32,7 +32,7 @@ GATEWAY_RESPONSES = Path(__file__).resolve().parent.parent / "infra" / "gateway_
 
 @lru_cache(maxsize=1)
 def gateway_responses() -> dict[str, dict[str, Any]]:
-    """The gateway response templates that infra/deploy.py also applies to the real REST API."""
+    """The gateway response templates that infra/package.py also puts on the deployed REST API."""
     return json.loads(GATEWAY_RESPONSES.read_text(encoding="utf-8"))["responses"]
 
 
