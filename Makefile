@@ -10,11 +10,11 @@ PYTEST_WORKERS ?= 2
 # Per-test limit: a hung test fails with its stack instead of eating CI's time.
 PYTEST_TIMEOUT ?= 300
 
-.PHONY: run test lint bench deploy clean distclean venv
+.PHONY: run test lint bench package package-check deploy clean distclean venv
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-recommend.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP)
@@ -30,7 +30,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy chalicelib
-	$(BIN)/cfn-lint infra/template.yaml
+	$(BIN)/cfn-lint infra/template.yaml infra/artifacts.yaml
 
 bench: $(STAMP)
 	@set -e; for script in bench/[!_]*.py; do \
@@ -39,8 +39,18 @@ bench: $(STAMP)
 		PYTHONPATH=. $(BIN)/python "$$script"; \
 	done
 
+# build/<stage>/: the code package, the numpy/scipy layer and the one template `make deploy` sends (docs/deploy.md).
+package: $(STAMP)
+	$(BIN)/python -m infra.package --stage $(STAGE)
+
+# Builds dev and prod as the deploy would (wheels cached in ~/.cache/shop-build) and checks sizes, pins, imports of
+# every handler from the artifacts alone, GET /health, the state machine and cfn-lint: offline, no AWS account.
+package-check: $(STAMP)
+	$(BIN)/python -m infra.package_check
+
+# make deploy STAGE=dev ALERT_EMAIL=ops@example.com   (DRY_RUN=1: build, check and print the plan only)
 deploy: $(STAMP)
-	PYTHONPATH=. $(BIN)/python infra/deploy.py --stage $(STAGE)
+	$(BIN)/python -m infra.deploy --stage $(STAGE) --alert-email "$(ALERT_EMAIL)" $(if $(DRY_RUN),--dry-run)
 
 clean:
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +

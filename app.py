@@ -1,47 +1,56 @@
-"""The Chalice app: wiring only (middleware and blueprints); the code lives in chalicelib."""
+"""The Chalice app: wiring only (middleware and blueprints); the code lives in chalicelib.
+
+Blueprints are named, not imported: chalicelib.lazy_app registers a context's blueprint when a request first reaches
+one of its routes (or everything, when the whole app is asked for), so a cold start loads one context, not all.
+"""
 
 from __future__ import annotations
 
-from chalice import Chalice
+from typing import Any
 
-from chalicelib.accounts.api import accounts_api
-from chalicelib.accounts.authorizer import auth_bp
-from chalicelib.accounts.oauth.api import oauth_api
-from chalicelib.analytics.api import analytics_api
-from chalicelib.analytics.events import analytics_events
-from chalicelib.cart.api import cart_api
-from chalicelib.catalog.api import catalog_api
-from chalicelib.catalog.events import catalog_events
 from chalicelib.config import APP_NAME
-from chalicelib.coupons.api import coupons_api
-from chalicelib.http import http_guard
-from chalicelib.inventory.api import inventory_api
-from chalicelib.inventory.events import inventory_events
+from chalicelib.http import complete_operations_with, http_guard
+from chalicelib.lazy_app import LazyBlueprintChalice
 from chalicelib.observability import observe_invocation
-from chalicelib.ops.api import ops_api
-from chalicelib.orders.api import orders_api
-from chalicelib.orders.events import orders_events
-from chalicelib.payments.api import payments_api
-from chalicelib.payments.events import payments_events
-from chalicelib.points.api import points_api
-from chalicelib.profile.api import profile_api
-from chalicelib.promotions.api import promotions_api
-from chalicelib.recommend.api import recommend_api
-from chalicelib.recommend.events import recommend_events
-from chalicelib.reviews.api import reviews_api
-from chalicelib.search.api import search_api
-from chalicelib.search.events import search_events
-from chalicelib.themes.api import themes_api
-
-app = Chalice(app_name=APP_NAME)
-app.register_middleware(observe_invocation, "all")
-app.register_middleware(http_guard, "http")
 
 BLUEPRINTS = (
-    auth_bp, ops_api, accounts_api, oauth_api, profile_api, catalog_api, catalog_events, cart_api, promotions_api,
-    coupons_api, points_api, inventory_api, inventory_events, themes_api, orders_api, orders_events,
-    reviews_api, payments_api, payments_events, search_api, search_events, recommend_api, recommend_events,
-    analytics_api, analytics_events,
-)  # fmt: skip
-for blueprint in BLUEPRINTS:
-    app.register_blueprint(blueprint)
+    "chalicelib.accounts.authorizer:auth_bp",
+    "chalicelib.ops.api:ops_api",
+    "chalicelib.accounts.api:accounts_api",
+    "chalicelib.accounts.oauth.api:oauth_api",
+    "chalicelib.profile.api:profile_api",
+    "chalicelib.catalog.api:catalog_api",
+    "chalicelib.catalog.events:catalog_events",
+    "chalicelib.cart.api:cart_api",
+    "chalicelib.promotions.api:promotions_api",
+    "chalicelib.coupons.api:coupons_api",
+    "chalicelib.points.api:points_api",
+    "chalicelib.inventory.api:inventory_api",
+    "chalicelib.inventory.events:inventory_events",
+    "chalicelib.themes.api:themes_api",
+    "chalicelib.orders.api:orders_api",
+    "chalicelib.orders.events:orders_events",
+    "chalicelib.reviews.api:reviews_api",
+    "chalicelib.payments.api:payments_api",
+    "chalicelib.payments.events:payments_events",
+    "chalicelib.search.api:search_api",
+    "chalicelib.search.events:search_events",
+    "chalicelib.recommend.api:recommend_api",
+    "chalicelib.recommend.events:recommend_events",
+    "chalicelib.analytics.api:analytics_api",
+    "chalicelib.analytics.events:analytics_events",
+)
+
+app = LazyBlueprintChalice(app_name=APP_NAME, blueprints=BLUEPRINTS)
+app.register_middleware(observe_invocation, "all")
+app.register_middleware(http_guard, "http")
+complete_operations_with(app.register_every_blueprint)
+
+
+def __getattr__(name: str) -> Any:
+    """`app.<function name>`: the deployed handler of every non-HTTP function (infra/package.py points them here), so
+    the app's middleware wraps them as it does locally; a blueprint's module imported alone has none."""
+    try:
+        return app.handler(name)
+    except KeyError:
+        raise AttributeError(f"module 'app' has no attribute {name!r}") from None

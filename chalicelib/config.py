@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from chalicelib.cors import parse_origins
+
 APP_NAME = "shop"
 STAGE_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,15}", re.ASCII)
 
@@ -71,6 +73,7 @@ class Settings:
     analytics_table: str = ""
     analytics_events_queue_url: str = ""
     analytics_bucket: str = ""
+    cors_allowed_origins: tuple[str, ...] = ()
 
     @property
     def is_local_or_dev(self) -> bool:
@@ -116,6 +119,7 @@ class Settings:
             analytics_table=e.get("ANALYTICS_TABLE") or resource_name("analytics", stage),
             analytics_events_queue_url=e.get("ANALYTICS_EVENTS_QUEUE_URL", ""),
             analytics_bucket=e.get("ANALYTICS_BUCKET", ""),
+            cors_allowed_origins=parse_origins(e.get("CORS_ALLOWED_ORIGINS"), stage),
         )
 
 

@@ -8,11 +8,12 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import pydantic
 from chalice.app import Blueprint, Request, Response
 
+from chalicelib import cors
 from chalicelib.config import get_settings
 from chalicelib.errors import (
     DomainError,
@@ -67,7 +68,36 @@ class Operation:
     # extra["cookies"]: [(name, description)] the route reads; extra["response_headers"]: {name: description}
 
 
-OPERATIONS: list[Operation] = []
+class _DeclaredOperations(list[Operation]):
+    """Every declared operation. Routes may be registered on first use (chalicelib.lazy_app): reading the list first
+    registers the ones not loaded yet, so the OpenAPI document and the access matrix always see all of them."""
+
+    loaders: ClassVar[list[Callable[[], None]]] = []
+
+    def _complete(self) -> None:
+        for load in self.loaders:
+            load()
+
+    def __iter__(self) -> Any:
+        self._complete()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._complete()
+        return super().__len__()
+
+    def __getitem__(self, index: Any) -> Any:
+        self._complete()
+        return super().__getitem__(index)
+
+
+OPERATIONS: list[Operation] = _DeclaredOperations()
+
+
+def complete_operations_with(loader: Callable[[], None]) -> None:
+    """Have `loader` (registering every route) run before OPERATIONS is read."""
+    _DeclaredOperations.loaders.append(loader)
+
 
 # Filled by chalicelib.accounts.authorizer; kept here so every context's routes can name it without import cycles.
 _authorizer: list[Any] = []
@@ -297,11 +327,24 @@ def _is_contract_error(response: Response) -> bool:
     return isinstance(body, dict) and "code" in body and "request_id" in body
 
 
+def _preflight(event: Request) -> Response:
+    """OPTIONS on a route: the CORS preflight, answered here for every route (API Gateway sends OPTIONS of every path
+    to this function, infra/package.py); an origin outside the stage's allow-list is refused."""
+    origin = event.headers.get("origin")
+    allowed = get_settings().cors_allowed_origins
+    if origin and not cors.origin_allowed(origin, allowed):
+        return error_response(Forbidden("This origin may not call the API"), event)
+    return Response(body="", status_code=204, headers={"Allow": ", ".join(cors.ALLOWED_METHODS)})
+
+
 def http_guard(event: Request, get_response: Callable[[Request], Response]) -> Response:
-    """Chalice 'http' middleware: body size limit, access log, and contract-shaped bodies for framework errors."""
+    """Chalice 'http' middleware: CORS (preflights, headers), body size limit, access log, and contract-shaped bodies
+    for framework errors (405 for a method the route does not have)."""
     started = time.perf_counter()
     raw_length = len(event.raw_body or b"") if event.method in ("POST", "PUT", "PATCH", "DELETE") else 0
-    if raw_length > get_settings().max_body_bytes:
+    if event.method == "OPTIONS":
+        response = _preflight(event)
+    elif raw_length > get_settings().max_body_bytes:
         response = error_response(PayloadTooLarge(), event)
     else:
         try:
@@ -316,6 +359,11 @@ def http_guard(event: Request, get_response: Callable[[Request], Response]) -> R
             response = error_response(error_for_status(response.status_code, message), event)
             response.headers.update(original_headers)
     response.headers.setdefault("X-Request-Id", request_id_of(event))
+    origin = event.headers.get("origin")
+    if event.method == "OPTIONS" and response.status_code == 204:
+        response.headers.update(cors.preflight_headers(origin, get_settings().cors_allowed_origins))
+    else:
+        response.headers.update(cors.response_headers(origin, get_settings().cors_allowed_origins))
     logger.info(
         "http",
         extra={

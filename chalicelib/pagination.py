@@ -8,10 +8,11 @@ import hmac
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.config import jwt_secret
 from chalicelib.errors import ValidationError
+from chalicelib.schema import BaseModel
 
 
 class PageQuery(BaseModel):

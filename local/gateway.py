@@ -24,12 +24,15 @@ from chalice.local import (
     ThreadedHTTPServer,
 )
 
+from chalicelib import cors
+from chalicelib.config import get_settings
+
 GATEWAY_RESPONSES = Path(__file__).resolve().parent.parent / "infra" / "gateway_responses.json"
 
 
 @lru_cache(maxsize=1)
 def gateway_responses() -> dict[str, dict[str, Any]]:
-    """The gateway response templates that infra/deploy.py also applies to the real REST API."""
+    """The gateway response templates that infra/package.py also puts on the deployed REST API."""
     return json.loads(GATEWAY_RESPONSES.read_text(encoding="utf-8"))["responses"]
 
 
@@ -45,17 +48,26 @@ def response_type_for(error: LocalGatewayException) -> str:
     return "AUTHORIZER_CONFIGURATION_ERROR"
 
 
-def render_gateway_response(response_type: str, request_id: str) -> dict[str, Any]:
-    """A Lambda-proxy-shaped response for one gateway response type, as API Gateway renders it."""
+def render_gateway_response(response_type: str, request_id: str, origin: str | None = None) -> dict[str, Any]:
+    """A Lambda-proxy-shaped response for one gateway response type, as API Gateway renders it (with the CORS headers
+    infra/package.py puts on the deployed gateway responses, for the stage's allow-list)."""
     spec = gateway_responses()[response_type]
     status = spec["status"] or (500 if response_type.endswith("5XX") else 400)
     body = {"code": spec["code"], "message": spec["message"], "request_id": request_id}
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json", "x-amzn-RequestId": request_id, "X-Request-Id": request_id},
-        "multiValueHeaders": {},
-        "body": json.dumps(body),
-    }
+    headers = {"Content-Type": "application/json", "x-amzn-RequestId": request_id, "X-Request-Id": request_id}
+    for name, value in cors.gateway_response_headers(get_settings().cors_allowed_origins).items():
+        if value.startswith("'"):
+            headers[name] = value.strip("'")
+        elif origin:  # method.request.header.Origin
+            headers[name] = origin
+    return {"statusCode": status, "headers": headers, "multiValueHeaders": {}, "body": json.dumps(body)}
+
+
+def _header(headers: Any, name: str) -> str | None:
+    for key, value in dict(headers or {}).items():
+        if key.lower() == name:
+            return str(value)
+    return None
 
 
 class _ContractAuthorizer(LocalGatewayAuthorizer):
@@ -92,14 +104,27 @@ class ContractLocalGateway(LocalGateway):
         # own, a gateway error, and what chalice.local answers without the app (CORS preflights).
         self._request_id = str(uuid.uuid4())
         try:
-            response = super().handle_request(method, path, headers, body)
+            response = self._route(method, path, headers, body)
         except LocalGatewayException as error:
             request_id = error.headers.get("x-amzn-RequestId") or self._request_id
-            return render_gateway_response(response_type_for(error), request_id)
+            return render_gateway_response(response_type_for(error), request_id, _header(headers, "origin"))
         response.setdefault("headers", {})
         if not any(name.lower() == "x-request-id" for name in response["headers"]):
             response["headers"]["X-Request-Id"] = self._request_id
         return response
+
+    def _route(self, method: str, path: str, headers: Any, body: bytes | None) -> Any:
+        """As deployed (infra/package.py): a path's own methods go through their authorizer; any other method of a
+        known path (OPTIONS preflights, TRACE, ...) reaches the API function unauthorized, which answers preflights
+        and 405s itself. chalice.local would answer OPTIONS with its own CORS headers instead."""
+        lambda_context = self._generate_lambda_context()
+        try:
+            lambda_event = self._generate_lambda_event(method, path, headers, body)
+        except ValueError:
+            return super().handle_request(method, path, headers, body)  # no such path: the gateway's own 404
+        if method in self._app_object.routes[lambda_event["requestContext"]["resourcePath"]]:
+            return super().handle_request(method, path, headers, body)
+        return self._app_object(lambda_event, lambda_context)
 
 
 class _ContractRequestHandler(ChaliceRequestHandler):
@@ -116,6 +141,13 @@ class _ContractRequestHandler(ChaliceRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Access lines go through the app's logger, not stderr."""
+
+    def __getattr__(self, name: str) -> Any:
+        """`do_TRACE`, `do_CONNECT`, any method: http.server would answer 501 with an HTML page; API Gateway passes
+        them on to the function, which answers 405 with the error contract's body."""
+        if name.startswith("do_") and name[3:].isalpha() and name[3:].isupper():
+            return self._generic_handle
+        raise AttributeError(name)
 
 
 def local_config(stage: str = "local") -> Config:

@@ -8,7 +8,9 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import boto3
@@ -207,11 +209,9 @@ def lambda_stream_record(record: dict[str, Any], stream_arn: str) -> dict[str, A
 class DynamoStreamPoller(threading.Thread):
     """Reads one table's stream shard by shard and feeds the changes to one Chalice handler, in order.
 
-    A failing batch is retried (the shard waits, as with Lambda) a few times, then skipped with an
-    error in the log so that a broken handler cannot wedge the local server.
+    A failing batch is bisected and retried as the deployed event source mapping does (the shard waits meanwhile),
+    and what still fails is reported to the stream failures queue and skipped (deliver_with_bisection).
     """
-
-    MAX_ATTEMPTS = 5
 
     def __init__(self, app: Chalice, config: DynamoDBEventConfig, stage: str) -> None:
         super().__init__(name=f"ddb-stream-poller-{config.name}", daemon=True)
@@ -280,30 +280,114 @@ class DynamoStreamPoller(threading.Thread):
             )
             records = response.get("Records", [])
             if records:
-                self._deliver([lambda_stream_record(r, self._stream_arn) for r in records])
+                self._deliver([lambda_stream_record(r, self._stream_arn) for r in records], shard_id)
                 delivered = True
             self._iterators[shard_id] = response.get("NextShardIterator")
         return delivered
 
-    def _deliver(self, records: list[dict[str, Any]]) -> None:
-        for attempt in range(1, self.MAX_ATTEMPTS + 1):
+    def _deliver(self, records: list[dict[str, Any]], shard_id: str = "") -> None:
+        def invoke(batch: list[dict[str, Any]]) -> bool:
             _payload, failed = invoke_chalice_function(
                 self.app,
                 self.config.name,
-                {"Records": records},
+                {"Records": batch},
                 function_name=deployed_name(self.stage, self.config.name),
             )
             self.batches_delivered += 1
-            if not failed:
-                return
-            if self._stopping.wait(min(2.0 ** (attempt - 1), 8.0)):
-                return
-        logger.error(
-            "%s failed %d times on a batch of %d stream records; skipping it",
-            self.config.name,
-            self.MAX_ATTEMPTS,
-            len(records),
+            return not failed
+
+        deliver_with_bisection(
+            records,
+            invoke,
+            lambda batch, attempts: self._give_up(batch, attempts, shard_id),
+            stream_failure_policy(),
+            self._stopping.wait,
         )
+
+    def _give_up(self, records: list[dict[str, Any]], attempts: int, shard_id: str) -> None:
+        """What Lambda's on-failure destination gets: where the records are, not the records themselves."""
+        logger.error("%s gave up on %d stream record(s) after %d attempts", self.config.name, len(records), attempts)
+        sequence = [str(r.get("dynamodb", {}).get("SequenceNumber", "")) for r in records]
+        message = {
+            "version": "1.0",
+            "requestContext": {
+                "functionArn": deployed_name(self.stage, self.config.name),
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": attempts,
+            },
+            "DDBStreamBatchInfo": {
+                "shardId": shard_id,
+                "startSequenceNumber": sequence[0],
+                "endSequenceNumber": sequence[-1],
+                "batchSize": len(records),
+                "streamArn": self._stream_arn,
+            },
+        }
+        try:
+            sqs = boto3.session.Session().client("sqs")
+            queue_url = sqs.get_queue_url(QueueName=stream_failures_queue(self.stage))["QueueUrl"]
+            sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(message))
+        except Exception:  # the failures queue is a report; losing it must not stop the poller
+            logger.exception("could not report given-up stream records of %s", self.config.name)
+
+
+@dataclass(frozen=True)
+class StreamFailurePolicy:
+    """infra/template.yaml Metadata.StreamConsumers: what the deployed event source mappings do with failing batches."""
+
+    bisect: bool
+    max_retries: int
+    on_failure_queue: str
+
+
+@lru_cache(maxsize=1)
+def _stream_consumers() -> dict[str, Any]:
+    from infra.templates import load_template
+
+    template = load_template()
+    return {"metadata": template["Metadata"]["StreamConsumers"], "resources": template["Resources"]}
+
+
+def stream_failure_policy() -> StreamFailurePolicy:
+    metadata = _stream_consumers()["metadata"]
+    return StreamFailurePolicy(
+        bisect=bool(metadata["BisectBatchOnFunctionError"]),
+        max_retries=int(metadata["MaximumRetryAttempts"]),
+        on_failure_queue=str(metadata["OnFailureQueue"]),
+    )
+
+
+def stream_failures_queue(stage: str) -> str:
+    """The physical name of the queue given-up records are reported to."""
+    queue = _stream_consumers()["resources"][stream_failure_policy().on_failure_queue]
+    return str(queue["Properties"]["QueueName"]["Fn::Sub"]).replace("${Stage}", stage)
+
+
+def deliver_with_bisection(
+    records: list[dict[str, Any]],
+    invoke: Callable[[list[dict[str, Any]]], bool],
+    give_up: Callable[[list[dict[str, Any]], int], None],
+    policy: StreamFailurePolicy,
+    wait: Callable[[float], bool],
+) -> None:
+    """Deliver a stream batch as the deployed event source mapping does: a failing batch is split in two and each half
+    delivered on its own (the good records go through, maybe twice: handlers are idempotent), a single failing
+    record is retried `max_retries` times, then reported to the failures queue and skipped."""
+    attempts = 0
+    while True:
+        attempts += 1
+        if invoke(records):
+            return
+        if policy.bisect and len(records) > 1:
+            half = len(records) // 2
+            deliver_with_bisection(records[:half], invoke, give_up, policy, wait)
+            deliver_with_bisection(records[half:], invoke, give_up, policy, wait)
+            return
+        if attempts > policy.max_retries:
+            give_up(records, attempts)
+            return
+        if wait(min(0.5 * 2.0 ** (attempts - 1), 4.0)):  # stopping
+            return
 
 
 Poller = SqsPoller | DynamoStreamPoller

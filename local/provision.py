@@ -1,11 +1,15 @@
-"""Creates a stage's AWS resources in moto from infra/: the stack, the Lambda functions, the state machines."""
+"""Creates a stage's AWS resources in moto from infra/: the stack, the Lambda functions, the state machines.
+
+The template is the one infra/package.py merges into the deployed template (read through infra/templates.py): moto's
+CloudFormation creates its resources but the state machines, which are created here through the Step Functions API
+from the same definition files and substitutions as deployed.
+"""
 
 from __future__ import annotations
 
 import io
 import json
 import os
-import re
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,7 +18,9 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 from chalice.app import Chalice
+from chalice.utils import to_cfn_resource_name
 
+from infra import templates
 from infra.stack_outputs import env_from_outputs
 from local.install_secret import local_jwt_secret
 
@@ -22,7 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATE = Path("infra/template.yaml")
 DEFAULT_STATEMACHINES = Path("infra/statemachines")
 
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_:.]+)\}")
+_PLACEHOLDER = templates.PLACEHOLDER
 _TRUST_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
@@ -43,24 +49,28 @@ def provision(
     app: Chalice,
     stage: str = "local",
     template: Path = DEFAULT_TEMPLATE,
-    statemachines: Path = DEFAULT_STATEMACHINES,
+    statemachines: Path | None = None,
 ) -> dict[str, str]:
     """Create (or find) everything `app` needs on the current AWS endpoint; return the app's environment.
 
     Works against the local moto server (AWS_ENDPOINT_URL) and in-process under mock_aws().
-    Idempotent: a second call returns the same environment.
+    Idempotent: a second call returns the same environment. `statemachines`, a directory of `.asl.json` files,
+    replaces the template's state machines (tests run probe machines with probe apps).
     """
     env = provision_stack(stage, template)
     function_arns = create_lambda_functions(app, stage)
-    substitutions = {
-        **definition_substitutions(function_arns),
-        **stack_outputs(stage),
+    pseudo = {
         "Stage": stage,
         "AWS::Region": _region(),
         "AWS::AccountId": _account_id(),
         "AWS::Partition": "aws",
+        templates.PARTITION_SUBSTITUTION: "aws",
     }
-    env.update(create_state_machines(stage, statemachines, substitutions))
+    if statemachines is not None:
+        substitutions = {**definition_substitutions(function_arns), **stack_outputs(stage), **pseudo}
+        env.update(create_state_machines(stage, statemachines, substitutions))
+    else:
+        env.update(create_template_state_machines(stage, template, function_arns, pseudo))
     env["SHOP_STAGE"] = stage
     if stage == "local":
         env["JWT_SECRET"] = os.environ.get("JWT_SECRET") or local_jwt_secret()  # per install, never a constant
@@ -75,7 +85,7 @@ def provision_stack(stage: str = "local", template: Path = DEFAULT_TEMPLATE) -> 
     if stack is None:
         cfn.create_stack(
             StackName=name,
-            TemplateBody=_resolve(template).read_text(encoding="utf-8"),
+            TemplateBody=json.dumps(templates.without_state_machines(templates.load_template(_resolve(template)))),
             Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}],
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
         )
@@ -123,9 +133,9 @@ def create_lambda_functions(app: Chalice, stage: str) -> dict[str, str]:
 
 
 def substitution_name(function_name: str) -> str:
-    """`release_stock` -> `ReleaseStockFunctionArn`, the DefinitionSubstitutions key for a function's ARN."""
-    camel = "".join(part[:1].upper() + part[1:] for part in re.split(r"[_\-]+", function_name) if part)
-    return f"{camel}FunctionArn"
+    """`release_stock` -> `ReleaseStockFunctionArn`, the DefinitionSubstitutions key for a function's ARN (the
+    function's CloudFormation name, as `chalice package` names it, and `FunctionArn`)."""
+    return f"{to_cfn_resource_name(function_name)}FunctionArn"
 
 
 def definition_substitutions(function_arns: Mapping[str, str]) -> dict[str, str]:
@@ -134,13 +144,62 @@ def definition_substitutions(function_arns: Mapping[str, str]) -> dict[str, str]
 
 def substitute(definition: str, substitutions: Mapping[str, str], *, source: str = "definition") -> str:
     """Apply DefinitionSubstitutions as CloudFormation does (moto's CloudFormation ignores them)."""
-    missing = sorted({name for name in _PLACEHOLDER.findall(definition) if name not in substitutions})
-    if missing:
-        raise ProvisioningError(f"{source}: no value for {', '.join('${' + name + '}' for name in missing)}")
-    return _PLACEHOLDER.sub(lambda match: substitutions[match.group(1)], definition)
+    try:
+        return templates.substitute(definition, substitutions, source=source)
+    except templates.TemplateError as error:
+        raise ProvisioningError(str(error)) from error
+
+
+def create_template_state_machines(
+    stage: str, template: Path, function_arns: Mapping[str, str], pseudo: Mapping[str, str]
+) -> dict[str, str]:
+    """Create or update every state machine of the template, as deployed: its definition file, every
+    `${<Function>FunctionArn}` resolved to that function and its DefinitionSubstitutions resolved in the stack."""
+    path = _resolve(template)
+    parsed = templates.load_template(path)
+    outputs = stack_outputs(stage)
+    sfn = _client("stepfunctions")
+    role_arn = _ensure_role(f"shop-{stage}-local-execution")
+    existing = _state_machines_by_name(sfn)
+    env: dict[str, str] = {}
+    for logical_id, resource in templates.state_machines(parsed).items():
+        properties = resource["Properties"]
+        definition_path = templates.definition_file(resource, path.parent)
+        text = templates.partition_neutral(definition_path.read_text(encoding="utf-8"))
+        substitutions = {**definition_substitutions(function_arns), **pseudo}
+        for key, value in (properties.get("DefinitionSubstitutions") or {}).items():
+            substitutions[key] = _resolve_intrinsic(value, parsed, outputs, pseudo, f"{logical_id}.{key}")
+        for key in templates.placeholders(text) - set(substitutions):
+            if key in outputs:  # an Output of the template stands for itself, as infra/package.py resolves it
+                substitutions[key] = outputs[key]
+        definition = substitute(text, substitutions, source=str(definition_path))
+        json.loads(definition)  # a broken file fails here, with its name, not deep inside moto
+        name = _resolve_intrinsic(properties["StateMachineName"], parsed, outputs, pseudo, f"{logical_id}.name")
+        arn = existing.get(name)
+        if arn is None:
+            arn = sfn.create_state_machine(name=name, definition=definition, roleArn=role_arn)["stateMachineArn"]
+        elif sfn.describe_state_machine(stateMachineArn=arn)["definition"] != definition:
+            sfn.update_state_machine(stateMachineArn=arn, definition=definition)
+        env[templates.state_machine_env_key(definition_path)] = arn
+    return env
+
+
+def _resolve_intrinsic(
+    value: Any, template: Mapping[str, Any], outputs: Mapping[str, str], pseudo: Mapping[str, str], where: str
+) -> str:
+    """A literal, `Fn::Sub` of parameters, or a `Ref`/`Fn::GetAtt` that one of the stack's Outputs also reads."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
+        return _PLACEHOLDER.sub(lambda match: pseudo[match.group(1)], value["Fn::Sub"])
+    for key, output in (template.get("Outputs") or {}).items():
+        if output.get("Value") == value and key in outputs:
+            return outputs[key]
+    raise ProvisioningError(f"{where}: cannot resolve {value!r} locally; output it from infra/template.yaml")
 
 
 def state_machine_files(directory: Path) -> list[Path]:
+    """The probe definitions of a directory (tests)."""
     resolved = _resolve(directory)
     return sorted(resolved.glob("*.asl.json")) if resolved.is_dir() else []
 
@@ -150,7 +209,7 @@ def state_machine_stem(path: Path) -> str:
 
 
 def state_machine_env_key(stem: str) -> str:
-    return f"STATE_MACHINE_{re.sub(r'[^A-Za-z0-9]+', '_', stem).upper()}_ARN"
+    return templates.state_machine_env_key(Path(f"{stem}.asl.json"))
 
 
 def create_state_machines(stage: str, directory: Path, substitutions: Mapping[str, str]) -> dict[str, str]:

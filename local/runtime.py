@@ -23,7 +23,7 @@ from local.moto_server import MotoServer, start_moto_server
 from local.oauth_emulator import OAuthEmulator, start_oauth_emulator
 from local.payment_gateways import PaymentGateways, start_payment_gateways
 from local.pollers import DynamoStreamPoller, Poller, start_pollers, stop_pollers
-from local.provision import DEFAULT_STATEMACHINES, DEFAULT_TEMPLATE, REPO_ROOT, provision, provision_stack
+from local.provision import DEFAULT_TEMPLATE, REPO_ROOT, provision, provision_stack
 from local.scheduler import ScheduledJob, fire_soon, schedule_speedup, start_scheduler, stop_scheduler
 
 DEFAULT_PORT = 8000
@@ -50,7 +50,7 @@ class LocalRuntime:
     stage: str = "local"
     admin_password: str = DEFAULT_ADMIN_PASSWORD
     template: Path = DEFAULT_TEMPLATE
-    statemachines: Path = DEFAULT_STATEMACHINES
+    statemachines: Path | None = None  # None: the template's state machines
     seed: bool = True
     app: Any = None
     env: dict[str, str] = field(default_factory=dict)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.accounts.domain import PHONE_PATTERN, SMS_CODE_PATTERN, USERNAME_PATTERN
+from chalicelib.schema import BaseModel
 
 
 class WriteModel(BaseModel):

@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import jwt
-
 from chalicelib.clock import utcnow
 from chalicelib.config import get_settings, jwt_secret
 from chalicelib.ids import new_id
+from chalicelib.pyjwt import jwt
 
 ALGORITHM = "HS256"
 ISSUER = "shop"

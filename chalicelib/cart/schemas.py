@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import ConfigDict, Field, StrictBool, StrictInt
 
 from chalicelib.cart.domain import MAX_QUANTITY
+from chalicelib.schema import BaseModel
 
 SKU_ID_PATTERN = r"^[A-Za-z0-9_.\-]{1,128}$"
 

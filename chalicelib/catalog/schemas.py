@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.pagination import PageQuery
+from chalicelib.schema import BaseModel
 
 ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
 MAX_PRICE_FEN = 100_000_000  # 1,000,000 yuan

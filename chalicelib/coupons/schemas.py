@@ -6,9 +6,10 @@ import re
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, StrictBool, model_validator
 
 from chalicelib.pagination import PageQuery
+from chalicelib.schema import BaseModel
 
 ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
 MAX_FEN = 100_000_000  # 1,000,000 yuan

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from chalice.app import Blueprint
-from pydantic import BaseModel
 
 from chalicelib.http import endpoint
 from chalicelib.openapi import build_document
+from chalicelib.schema import BaseModel
 
 ops_api = Blueprint(__name__)
 

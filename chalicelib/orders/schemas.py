@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from chalicelib.orders.repository import MAX_LINES
 from chalicelib.pagination import PageQuery
 from chalicelib.pricing.checkout import CouponRequest
 from chalicelib.pricing.model import BEST_COUPON
+from chalicelib.schema import BaseModel
 
 OrderStatus = Literal[
     "PENDING_PAYMENT", "PAID", "SHIPPED", "RECEIVED", "COMPLETED", "CANCELLED", "REFUNDING", "REFUNDED"

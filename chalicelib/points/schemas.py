@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import ConfigDict, Field, StrictBool, model_validator
+
+from chalicelib.schema import BaseModel
 
 ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
 REF_PATTERN = r"^[A-Za-z0-9_\-:.#]{1,100}$"

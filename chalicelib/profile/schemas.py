@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import ConfigDict, Field, StrictBool
 
 from chalicelib.accounts.domain import PHONE_PATTERN, normalize_phone
 from chalicelib.catalog.schemas import ProductSummary
+from chalicelib.schema import BaseModel
 
 
 class AddressWrite(BaseModel):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, model_validator
+
+from chalicelib.schema import BaseModel
 
 ID_PATTERN = r"^[A-Za-z0-9_.\-]{1,128}$"
 MAX_PRICE_FEN = 100_000_000

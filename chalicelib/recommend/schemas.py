@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.catalog.schemas import ProductSummary
+from chalicelib.schema import BaseModel
 
 
 class ThemeShelf(BaseModel):

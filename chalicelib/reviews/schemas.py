@@ -5,9 +5,10 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
 from chalicelib.reviews.domain import MAX_CONTENT_CHARS, MAX_ITEMS_PER_REQUEST
+from chalicelib.schema import BaseModel
 
 
 def _no_control_characters(text: str) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from chalicelib.catalog.schemas import MAX_PRICE_FEN
+from chalicelib.schema import BaseModel
 
 MAX_QUERY_CHARS = 100
 MAX_PAGE = 50  # the engine answers no deeper (nobody reads past 1,000 results); deeper is a 400, not a wrong page
@@ -70,7 +71,7 @@ class SearchPage(BaseModel):
     facets: Facets
     recommendations: list[dict[str, Any]]
     relaxed: bool = False
-    suggestions: list[str] = []
+    suggestions: list[str] = []  # noqa: RUF012 - a pydantic field (pydantic copies the default)
 
 
 class SuggestParams(BaseModel):

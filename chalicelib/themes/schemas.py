@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from chalicelib.catalog.schemas import ID_PATTERN, MAX_PRICE_FEN, ProductSummary
+from chalicelib.schema import BaseModel
 
 
 class ThemeRule(BaseModel):

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from chalice.utils import to_cfn_resource_name
 from moto import mock_aws
 from moto.cloudformation.parsing import get_model_map
 
-from infra import deploy
+from infra import deploy, package, package_check, templates
 from infra.stack_outputs import OUTPUT_ENV, env_from_outputs
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -34,8 +35,8 @@ STAGES = ("local", "dev", "prod")
 
 # Resource types of the template that moto 5.2.1's CloudFormation skips (it logs "No Moto CloudFormation
 # support for ...", creates nothing and drops Outputs that Ref them). The local stage reads neither:
-# JWT_SECRET wins over JWT_SECRET_ARN there, and alarms only page people on AWS.
-AWS_ONLY_RESOURCE_TYPES = {"AWS::SecretsManager::Secret", "AWS::CloudWatch::Alarm"}
+# JWT_SECRET wins over JWT_SECRET_ARN there, and alarms and their email subscription only page people on AWS.
+AWS_ONLY_RESOURCE_TYPES = {"AWS::SecretsManager::Secret", "AWS::CloudWatch::Alarm", "AWS::SNS::Subscription"}
 AWS_ONLY_OUTPUTS = {"JwtSecretArn"}
 MOTO_SKIPS_THEM = pytest.mark.filterwarnings("ignore:Tried to parse .* but it's not supported by moto:UserWarning")
 
@@ -80,8 +81,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.session.Session]:
 
 
 def create_test_stack(session: boto3.session.Session) -> dict[str, str]:
+    """The stack as local provisioning creates it in moto (state machines go through the Step Functions API)."""
     cloudformation = session.client("cloudformation")
-    cloudformation.create_stack(StackName="shop-test", TemplateBody=TEMPLATE_PATH.read_text(encoding="utf-8"))
+    body = json.dumps(templates.without_state_machines(templates.load_template(TEMPLATE_PATH)))
+    cloudformation.create_stack(StackName="shop-test", TemplateBody=body, Capabilities=["CAPABILITY_IAM"])
     stack = cloudformation.describe_stacks(StackName="shop-test")["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     return {item["OutputKey"]: item["OutputValue"] for item in stack.get("Outputs", [])}
@@ -162,7 +165,6 @@ def test_the_queue_sends_a_message_to_its_dead_letter_queue_after_five_failed_re
 
     dlq_id, dlq = queues[f"shop-${{Stage}}-{queue_name}-dlq"]
     _, queue = queues[f"shop-${{Stage}}-{queue_name}"]
-    assert queue["VisibilityTimeout"] == 60
     assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]}, "maxReceiveCount": 5}
     assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
 
@@ -180,24 +182,45 @@ def test_every_order_task_retries_and_then_lands_in_the_order_tasks_dead_letter_
     assert load_template()["Outputs"]["OrderTasksDlqUrl"]["Value"] == {"Ref": "OrderTasksDeadLetterQueue"}
 
 
-def test_every_dead_letter_queue_has_an_alarm_that_tells_the_admin_alerts_topic() -> None:
+def test_every_dead_letter_queue_and_the_stream_failures_queue_has_an_alarm_that_tells_the_admin_alerts_topic() -> None:
     template = load_template()
     topics = resources_of_type(template, "AWS::SNS::Topic")
-    dead_letter_queues = [
+    watched_queues = [
         logical_id
         for logical_id, properties in resources_of_type(template, "AWS::SQS::Queue").items()
-        if properties["QueueName"]["Fn::Sub"].endswith("-dlq")
+        if properties["QueueName"]["Fn::Sub"].endswith(("-dlq", "-failures"))
     ]
-    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm").values()
+    alarms = list(resources_of_type(template, "AWS::CloudWatch::Alarm").values())
+    queue_alarms = [alarm for alarm in alarms if alarm["Namespace"] == "AWS/SQS"]
 
     assert [topic["TopicName"]["Fn::Sub"] for topic in topics.values()] == ["shop-${Stage}-admin-alerts"]
-    watched = {alarm["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for alarm in alarms}
-    assert watched == set(dead_letter_queues)
-    for alarm in alarms:
-        assert alarm["Namespace"] == "AWS/SQS"
+    assert {alarm["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for alarm in queue_alarms} == set(watched_queues)
+    for alarm in queue_alarms:
         assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
         assert (alarm["Period"], alarm["Threshold"], alarm["ComparisonOperator"]) == (300, 0, "GreaterThanThreshold")
+    for alarm in alarms:
         assert alarm["AlarmActions"] == [{"Ref": next(iter(topics))}]
+
+
+def test_the_order_state_machine_has_an_alarm_on_failed_executions() -> None:
+    alarms = resources_of_type(load_template(), "AWS::CloudWatch::Alarm").values()
+
+    (failed,) = [alarm for alarm in alarms if alarm["Namespace"] == "AWS/States"]
+    assert failed["MetricName"] == "ExecutionsFailed"
+    assert failed["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": "OrderStateMachine"}}]
+
+
+def test_the_alerts_topic_emails_the_address_the_deploy_is_given() -> None:
+    template = load_template()
+    (subscription,) = resources_of_type(template, "AWS::SNS::Subscription").values()
+
+    assert subscription == {
+        "TopicArn": {"Ref": "AdminAlertsTopic"},
+        "Protocol": "email",
+        "Endpoint": {"Ref": "AlertEmail"},
+    }
+    assert template["Resources"]["AdminAlertsEmail"]["Condition"] == "HasAlertEmail"
+    assert template["Parameters"]["AlertEmail"]["Default"] == ""
 
 
 def test_the_buckets_block_public_access_and_encrypt_and_the_search_index_keeps_versions() -> None:
@@ -236,7 +259,7 @@ def test_the_template_outputs_exactly_the_settings_the_app_reads() -> None:
 
 
 def test_moto_cloudformation_creates_every_resource_type_of_the_template_but_the_secret_and_the_alarm() -> None:
-    used = {resource["Type"] for resource in load_template()["Resources"].values()}
+    used = {resource["Type"] for resource in templates.without_state_machines(load_template())["Resources"].values()}
 
     unsupported = used - set(get_model_map())
 
@@ -271,7 +294,7 @@ def test_the_template_deploys_into_moto_and_its_outputs_name_real_resources(aws:
     redrive = json.loads(queue["Attributes"]["RedrivePolicy"])
     assert redrive["deadLetterTargetArn"].endswith(":shop-local-product-views-dlq")
     assert int(redrive["maxReceiveCount"]) == 5
-    assert queue["Attributes"]["VisibilityTimeout"] == "60"
+    assert queue["Attributes"]["VisibilityTimeout"] == "360"
     dead_letter_queue_url = sqs.get_queue_url(QueueName="shop-local-product-views-dlq")["QueueUrl"]
     dead_letter_queue = sqs.get_queue_attributes(QueueUrl=dead_letter_queue_url, AttributeNames=["All"])
     assert dead_letter_queue["Attributes"]["MessageRetentionPeriod"] == "1209600"
@@ -319,23 +342,6 @@ def test_moto_enables_ttl_on_the_accounts_and_idempotency_tables(aws: boto3.sess
         assert (ttl["TimeToLiveStatus"], ttl.get("AttributeName")) == ("ENABLED", attribute)
 
 
-@MOTO_SKIPS_THEM
-def test_deploy_creates_the_stage_stack_and_a_second_deploy_finds_nothing_to_update(
-    aws: boto3.session.Session, capsys: pytest.CaptureFixture[str]
-) -> None:
-    cloudformation = aws.client("cloudformation")
-    template_body = TEMPLATE_PATH.read_text(encoding="utf-8")
-
-    first = deploy.deploy_stack(cloudformation, "dev", template_body)
-    second = deploy.deploy_stack(cloudformation, "dev", template_body)
-
-    assert env_from_outputs(first)["CATALOG_TABLE"] == "shop-dev-catalog"
-    assert second == first
-    assert "already up to date" in capsys.readouterr().out
-    tags = cloudformation.describe_stacks(StackName="shop-dev")["Stacks"][0]["Tags"]
-    assert {"Key": "stage", "Value": "dev"} in tags
-
-
 # ---------------------------------------------------------------- outputs -> environment
 
 
@@ -351,124 +357,18 @@ def test_env_from_outputs_reads_the_describe_stacks_list_and_a_plain_dict_alike(
     }
 
 
-def test_writing_a_stage_environment_keeps_the_rest_of_the_chalice_config(tmp_path: Path) -> None:
-    config_path = tmp_path / "config.json"
-    original = json.loads((CHALICE_DIR / "config.json").read_text(encoding="utf-8"))
-    config_path.write_text(json.dumps(original), encoding="utf-8")
-
-    deploy.write_stage_environment(config_path, "dev", {"CATALOG_TABLE": "shop-dev-catalog"})
-
-    written = json.loads(config_path.read_text(encoding="utf-8"))
-    dev_before = original["stages"]["dev"]
-    assert written["stages"]["dev"]["environment_variables"] == {
-        **dev_before["environment_variables"],
-        "CATALOG_TABLE": "shop-dev-catalog",
-    }
-    assert {key: value for key, value in written["stages"]["dev"].items() if key != "environment_variables"} == {
-        key: value for key, value in dev_before.items() if key != "environment_variables"
-    }
-    assert written["stages"]["prod"] == original["stages"]["prod"]
-    assert {key: value for key, value in written.items() if key != "stages"} == {
-        key: value for key, value in original.items() if key != "stages"
-    }
-
-
-# ---------------------------------------------------------------- deploy.py
-
-
-def test_a_requirement_chalice_could_not_package_for_lambda_is_named_and_stops_the_deploy() -> None:
-    from chalice.constants import MISSING_DEPENDENCIES_TEMPLATE
-
-    warned = "Creating deployment package.\n" + MISSING_DEPENDENCIES_TEMPLATE % "numpy==2.4.6\nscipy==1.17.1"
-
-    assert deploy.missing_lambda_dependencies(warned) == ["numpy==2.4.6", "scipy==1.17.1"]
-    assert deploy.missing_lambda_dependencies("Creating deployment package.\nWrote sam.json\n") == []
-
-
-def test_the_deploy_dry_run_for_dev_succeeds_offline() -> None:
-    # Any AWS call would go to a closed port and fail; there are no credentials either.
-    offline = {
-        key: value for key, value in os.environ.items() if not key.startswith("AWS_") and "PROXY" not in key.upper()
-    }
-    offline.update(
-        AWS_ENDPOINT_URL="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9"
-    )
-
-    completed = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "infra" / "deploy.py"), "--dry-run", "--stage", "dev"],
-        cwd=REPO_ROOT,
-        env=offline,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "shop-dev" in completed.stdout
-    assert "chalice deploy --stage dev" in completed.stdout
-
-
-def test_chalice_deploy_imports_the_app_with_the_stacks_settings_so_the_stream_handler_finds_its_stream() -> None:
-    stack_environment = {"CATALOG_STREAM_ARN": "arn:aws:dynamodb:us-east-1:1:table/shop-dev-catalog/stream/x"}
-
-    environment = deploy.chalice_deploy_environment("dev", stack_environment)
-
-    assert environment["CATALOG_STREAM_ARN"] == stack_environment["CATALOG_STREAM_ARN"]
-    assert environment["SHOP_STAGE"] == "dev"
-    assert "CatalogStreamArn" in OUTPUT_ENV
-
-
-def test_the_deploy_refuses_the_local_stage_which_lives_in_moto() -> None:
-    with pytest.raises(SystemExit):
-        deploy.main(["--dry-run", "--stage", "local"])
-
-
-def test_the_deployed_rest_api_id_is_read_from_chalices_record(tmp_path: Path) -> None:
-    (tmp_path / "deployed").mkdir()
-    record = {
-        "schema_version": "2.0",
-        "resources": [
-            {"name": "api_handler", "resource_type": "lambda_function", "lambda_arn": "arn:aws:lambda:x"},
-            {
-                "name": "rest_api",
-                "resource_type": "rest_api",
-                "rest_api_id": "abc123",
-                "rest_api_url": "https://x/api/",
-            },
-        ],
-    }
-    (tmp_path / "deployed" / "dev.json").write_text(json.dumps(record), encoding="utf-8")
-
-    assert deploy.deployed_rest_api_id("dev", chalice_dir=tmp_path) == "abc123"
-    with pytest.raises(deploy.DeployError, match="missing"):
-        deploy.deployed_rest_api_id("prod", chalice_dir=tmp_path)
-
-
-def test_every_gateway_response_is_put_on_the_rest_api_in_the_error_contract_shape_and_redeployed(
-    aws: boto3.session.Session,
+def test_local_provisioning_creates_the_order_state_machine_from_the_template_with_every_task_resolved(
+    provisioned_aws: dict[str, str],
 ) -> None:
-    apigateway = aws.client("apigateway")
-    rest_api_id = apigateway.create_rest_api(name="shop")["id"]
-    root_id = apigateway.get_resources(restApiId=rest_api_id)["items"][0]["id"]
-    apigateway.put_method(restApiId=rest_api_id, resourceId=root_id, httpMethod="GET", authorizationType="NONE")
-    apigateway.put_integration(restApiId=rest_api_id, resourceId=root_id, httpMethod="GET", type="MOCK")
-    responses = deploy.load_gateway_responses()
+    arn = provisioned_aws["STATE_MACHINE_ORDER_ARN"]
+    definition = boto3.client("stepfunctions").describe_state_machine(stateMachineArn=arn)["definition"]
 
-    applied = deploy.apply_gateway_responses(apigateway, rest_api_id, responses, stage_name="api")
-
-    assert applied == list(responses)
-    put = {item["responseType"]: item for item in apigateway.get_gateway_responses(restApiId=rest_api_id)["items"]}
-    for response_type, response in responses.items():
-        template = put[response_type]["responseTemplates"]["application/json"]
-        assert json.loads(template) == {
-            "code": response["code"],
-            "message": response["message"],
-            "request_id": "$context.requestId",
-        }
-        expected_status = None if response["status"] is None else str(response["status"])
-        assert put[response_type].get("statusCode") == expected_status
-    assert [stage["stageName"] for stage in apigateway.get_stages(restApiId=rest_api_id)["item"]] == ["api"]
+    assert arn.endswith(":stateMachine:shop-local-order")
+    assert "${" not in definition
+    functions = {state["Parameters"]["FunctionName"] for state in json.loads(definition)["States"].values()
+                 if "lambda:invoke" in state.get("Resource", "")}  # fmt: skip
+    assert functions and all(name.startswith("arn:aws:lambda:") for name in functions)
+    assert all(":function:shop-local-" in name for name in functions)
 
 
 # ---------------------------------------------------------------- .chalice/config.json and IAM policies
@@ -698,17 +598,373 @@ def test_every_queue_the_app_consumes_is_created_by_the_template_for_its_stage()
     assert consumed <= queues
 
 
-def test_queue_consumers_time_out_before_their_messages_become_visible_again() -> None:
-    app = import_the_app()
-    visibility = {
-        properties["QueueName"]["Fn::Sub"].split("${Stage}-")[1]: properties.get("VisibilityTimeout", 30)
-        for properties in resources_of_type(load_template(), "AWS::SQS::Queue").values()
-    }
-    consumers = [source for source in app.event_sources if getattr(source, "queue", None)]
+def test_every_function_of_the_app_has_its_own_memory_and_timeout() -> None:
+    names = app_function_names(import_the_app())
+    configured = chalice_config()["lambda_functions"]
 
-    for stage in ("dev", "prod"):
+    assert names <= set(configured), f"add {sorted(names - set(configured))} to .chalice/config.json lambda_functions"
+    for name in names:
+        assert {"lambda_memory_size", "lambda_timeout"} <= set(configured[name]), name
+    for stage in ("dev", "prod"):  # no stage-wide setting shadows them (chalice lets a stage's win)
         config = Config(chalice_stage=stage, config_from_disk=chalice_config())
-        for consumer in consumers:
-            timeout = config.scope(stage, consumer.name).lambda_timeout
-            queue_suffix = consumer.queue.split("-", 2)[2]
-            assert timeout <= visibility[queue_suffix], f"{consumer.name} on {stage}"
+        for name in names:
+            scoped = config.scope(stage, name)
+            assert scoped.lambda_memory_size == configured[name]["lambda_memory_size"], (stage, name)
+            assert scoped.lambda_timeout == configured[name]["lambda_timeout"], (stage, name)
+
+
+# ---------------------------------------------------------------- the deployed template (infra/package.py)
+
+
+@pytest.fixture(scope="module")
+def deployed_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The dev stage's template as `make deploy` sends it (built from the code alone: no dependencies needed)."""
+    work = tmp_path_factory.mktemp("package")
+    project = package.stage_project(work / "project")
+    sam = package.chalice_package(project, work / "chalice", "dev")
+    functions = package.app_functions(project, package.stage_environment("dev"))
+    return package.compose_template("dev", sam, templates.load_template(), functions, ("https://shop.example.com",))
+
+
+def functions_of(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return package_check.serverless_functions(template)
+
+
+def test_the_deployed_template_passes_cfn_lint(deployed_template: dict[str, Any], tmp_path: Path) -> None:
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps(deployed_template), encoding="utf-8")
+
+    package_check.lint([path, package_check.ARTIFACTS_TEMPLATE])
+
+
+def test_the_deployed_template_holds_the_order_state_machine_wired_to_the_apps_functions(
+    deployed_template: dict[str, Any],
+) -> None:
+    lines = package_check.check_state_machines(deployed_template)
+
+    assert lines and "STATE_MACHINE_ORDER_ARN in every function" in lines[0]
+    text, variables = deployed_template["Resources"]["OrderStateMachine"]["Properties"]["DefinitionString"]["Fn::Sub"]
+    asl = (REPO_ROOT / "infra/statemachines/order.asl.json").read_text(encoding="utf-8")
+    assert json.loads(text)["States"].keys() == json.loads(asl)["States"].keys()
+    assert set(variables) == {name for name in re.findall(r"\$\{(\w+)\}", asl)}
+
+
+def test_no_arn_in_the_deployed_template_names_the_aws_partition_itself(deployed_template: dict[str, Any]) -> None:
+    text = json.dumps(deployed_template)
+
+    assert "arn:aws:" not in text
+    assert "arn:${AWS::Partition}:states:::lambda:invoke" in text
+    assert deployed_template["Resources"]["RestAPI"]["Properties"]["EndpointConfiguration"] == "REGIONAL"
+
+
+def test_only_the_recommendation_refresh_gets_the_numpy_scipy_layer(deployed_template: dict[str, Any]) -> None:
+    layered = {logical_id for logical_id, fn in functions_of(deployed_template).items() if fn.get("Layers")}
+
+    assert layered == {"RefreshRecommendations"}
+    assert functions_of(deployed_template)["RefreshRecommendations"]["Layers"] == [{"Ref": "RecommendLibsLayer"}]
+
+
+def test_every_function_reads_its_code_from_s3_and_the_stacks_resources_from_its_environment(
+    deployed_template: dict[str, Any],
+) -> None:
+    for logical_id, function in functions_of(deployed_template).items():
+        assert function["CodeUri"] == {"Bucket": {"Ref": "ArtifactsBucket"}, "Key": {"Ref": "CodeKey"}}, logical_id
+        variables = function["Environment"]["Variables"]
+        assert set(OUTPUT_ENV.values()) <= set(variables), logical_id
+        assert variables["SHOP_STAGE"] == "dev"
+        assert function["Tracing"] == "Active"
+
+
+def test_non_http_functions_run_through_the_app_so_its_middleware_wraps_them(deployed_template: dict[str, Any]) -> None:
+    import app
+
+    handlers = {fn["Handler"] for fn in functions_of(deployed_template).values()}
+
+    assert "app.app" in handlers
+    assert "chalicelib.accounts.authorizer.jwt_auth" in handlers
+    for handler in handlers - {"app.app", "chalicelib.accounts.authorizer.jwt_auth"}:
+        module, _, name = handler.partition(".")
+        assert module == "app"
+        assert callable(getattr(app, name)), handler
+
+
+def test_stream_consumers_bisect_retry_a_few_times_and_send_what_they_give_up_on_to_the_failures_queue(
+    deployed_template: dict[str, Any],
+) -> None:
+    stream_events = [
+        event["Properties"]
+        for function in functions_of(deployed_template).values()
+        for event in (function.get("Events") or {}).values()
+        if event["Type"] == "DynamoDB"
+    ]
+
+    assert len(stream_events) == 2
+    for event in stream_events:
+        assert event["Stream"] == {"Fn::GetAtt": ["CatalogTable", "StreamArn"]}
+        assert event["BisectBatchOnFunctionError"] is True
+        assert 0 < event["MaximumRetryAttempts"] <= 10
+        assert 60 <= event["MaximumRecordAgeInSeconds"] <= 24 * 3600
+        assert event["DestinationConfig"] == {
+            "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["CatalogStreamFailuresQueue", "Arn"]}}
+        }
+
+
+def test_queues_stay_invisible_for_six_times_their_consumers_timeout(deployed_template: dict[str, Any]) -> None:
+    resources = deployed_template["Resources"]
+    checked = 0
+    for logical_id, function in functions_of(deployed_template).items():
+        for event in (function.get("Events") or {}).values():
+            if event["Type"] != "SQS":
+                continue
+            queue_id = event["Properties"]["Queue"]["Fn::GetAtt"][0]
+            visibility = resources[queue_id]["Properties"].get("VisibilityTimeout", 30)
+            assert visibility >= 6 * function["Timeout"], f"{queue_id} for {logical_id}"
+            assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+            checked += 1
+    assert checked >= 6
+
+
+def test_every_function_has_error_and_throttle_alarms_and_stream_consumers_an_iterator_age_alarm(
+    deployed_template: dict[str, Any],
+) -> None:
+    alarms = [r["Properties"] for r in deployed_template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    by_metric: dict[str, set[str]] = {}
+    for alarm in alarms:
+        dimension = alarm["Dimensions"][0]["Value"]
+        by_metric.setdefault(alarm["MetricName"], set()).add(
+            dimension.get("Ref", "") if isinstance(dimension, dict) else ""
+        )
+        assert alarm["AlarmActions"] == [{"Ref": "AdminAlertsTopic"}]
+
+    functions = set(functions_of(deployed_template))
+    assert by_metric["Errors"] == functions
+    assert by_metric["Throttles"] == functions
+    assert by_metric["IteratorAge"] == {"PublishStockChanges", "QueueSearchReindex"}
+    assert "5XXError" in by_metric
+    assert "ExecutionsFailed" in by_metric
+
+
+def test_every_path_answers_any_method_through_the_api_function_and_gateway_errors_carry_cors(
+    deployed_template: dict[str, Any],
+) -> None:
+    body = deployed_template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    responses = body["x-amazon-apigateway-gateway-responses"]
+
+    for path, methods in body["paths"].items():
+        any_method = methods["x-amazon-apigateway-any-method"]
+        assert "security" not in any_method, path
+        assert "APIHandler.Arn" in any_method["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+    for response_type in ("UNAUTHORIZED", "MISSING_AUTHENTICATION_TOKEN", "ACCESS_DENIED", "DEFAULT_4XX"):
+        parameters = responses[response_type]["responseParameters"]
+        assert parameters["gatewayresponse.header.Access-Control-Allow-Origin"] == "'https://shop.example.com'"
+        assert "X-Request-Id" in parameters["gatewayresponse.header.Access-Control-Expose-Headers"]
+        body_template = json.loads(responses[response_type]["responseTemplates"]["application/json"])
+        assert body_template["request_id"] == "$context.requestId"
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == 404
+
+
+def test_a_state_machine_task_naming_no_function_of_the_app_stops_the_package(
+    deployed_template: dict[str, Any], tmp_path: Path
+) -> None:
+    asl = tmp_path / "broken.asl.json"
+    task = {"Type": "Task", "End": True, "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "${NoSuchFunctionArn}"}}  # fmt: skip
+    asl.write_text(json.dumps({"StartAt": "A", "States": {"A": task}}))
+    machine = {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"DefinitionS3Location": str(asl)}}
+
+    with pytest.raises(package.PackageError, match="NoSuchFunctionArn"):
+        package.inline_state_machine(machine, deployed_template)
+
+
+# ---------------------------------------------------------------- deploy.py, against a fake AWS
+
+
+class FakeCloudFormation:
+    """CloudFormation as deploy.py uses it: change sets that settle at once, stacks, events."""
+
+    def __init__(self, outputs: dict[str, dict[str, str]], fail: str | None = None) -> None:
+        from datetime import UTC, datetime
+
+        self.now = datetime.now(UTC)
+        self.stacks: dict[str, dict[str, Any]] = {}
+        self.change_sets: dict[str, dict[str, Any]] = {}
+        self.outputs_by_stack = outputs
+        self.fail = fail
+        self.calls: list[tuple[str, str]] = []
+        self.protected: list[str] = []
+
+    def describe_stacks(self, StackName: str) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        if StackName not in self.stacks:
+            raise ClientError({"Error": {"Code": "ValidationError", "Message": "Stack does not exist"}}, "Describe")
+        return {"Stacks": [self.stacks[StackName]]}
+
+    def create_change_set(self, **arguments: Any) -> None:
+        name = arguments["StackName"]
+        self.calls.append(("create_change_set", name))
+        previous = self.change_sets.get(name, {}).get("body")
+        body = json.dumps([arguments.get("TemplateURL") or arguments.get("TemplateBody"), arguments["Parameters"]])
+        if previous == body and name in self.stacks:
+            reason = "The submitted information didn't contain changes. Submit different information."
+            self.change_sets[name] = {"Status": "FAILED", "StatusReason": reason, "body": body}
+        else:
+            self.change_sets[name] = {"Status": "CREATE_COMPLETE", "Changes": [{}], "body": body}
+            if arguments["ChangeSetType"] == "CREATE":
+                self.stacks[name] = {"StackName": name, "StackStatus": "REVIEW_IN_PROGRESS"}
+
+    def describe_change_set(self, StackName: str, ChangeSetName: str) -> dict[str, Any]:
+        return self.change_sets[StackName]
+
+    def delete_change_set(self, StackName: str, ChangeSetName: str) -> None:
+        self.change_sets[StackName] = {**self.change_sets[StackName], "Status": "DELETED"}
+        self.change_sets[StackName]["Status"] = "FAILED"
+
+    def execute_change_set(self, StackName: str, ChangeSetName: str) -> None:
+        self.calls.append(("execute_change_set", StackName))
+        created = self.stacks[StackName]["StackStatus"] == "REVIEW_IN_PROGRESS"
+        failed = self.fail == StackName
+        status = ("ROLLBACK_COMPLETE" if created else "UPDATE_ROLLBACK_COMPLETE") if failed else (
+            "CREATE_COMPLETE" if created else "UPDATE_COMPLETE")  # fmt: skip
+        outputs = [{"OutputKey": k, "OutputValue": v} for k, v in self.outputs_by_stack.get(StackName, {}).items()]
+        self.stacks[StackName] = {"StackName": StackName, "StackStatus": status, "Outputs": outputs}
+
+    def describe_stack_events(self, StackName: str) -> dict[str, Any]:
+        event = {"EventId": "1", "LogicalResourceId": "OrdersTable", "ResourceType": "AWS::DynamoDB::Table",
+                 "Timestamp": self.now, "ResourceStatus": "CREATE_FAILED" if self.fail == StackName else
+                 "CREATE_COMPLETE", "ResourceStatusReason": "Table already exists" if self.fail else ""}  # fmt: skip
+        return {"StackEvents": [event]}
+
+    def update_termination_protection(self, EnableTerminationProtection: bool, StackName: str) -> None:
+        self.protected.append(StackName)
+
+
+class FakeS3:
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], int] = {}
+
+    def head_object(self, Bucket: str, Key: str) -> None:
+        from botocore.exceptions import ClientError
+
+        if (Bucket, Key) not in self.objects:
+            raise ClientError({"Error": {"Code": "404", "Message": "Not Found"}}, "HeadObject")
+
+    def upload_file(self, filename: str, bucket: str, key: str) -> None:
+        self.objects[(bucket, key)] = Path(filename).stat().st_size
+
+
+def fake_build(tmp_path: Path, stage: str = "dev") -> package.Build:
+    build = package.Build(stage, tmp_path, {"Resources": {}}, {})
+    build.template_path.write_text('{"Resources": {}}', encoding="utf-8")
+    for name in ("deployment.zip", "recommend-layer.zip"):
+        path = tmp_path / name
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("x.py", name)
+        build.artifacts[name] = package.measure(path)
+    return build
+
+
+def test_a_first_deploy_creates_the_artifacts_bucket_uploads_by_content_and_creates_the_stack(tmp_path: Path) -> None:
+    cloudformation = FakeCloudFormation(
+        {"shop-dev-artifacts": {"ArtifactsBucketName": "artifacts"}, "shop-dev": {"EndpointURL": "https://api/"}}
+    )
+    s3 = FakeS3()
+    printed: list[str] = []
+    deployer = deploy.Deployer(cloudformation, s3, "us-east-1", log=printed.append, poll_seconds=0)
+
+    outputs = deploy.deploy_stage(deployer, fake_build(tmp_path), "ops@example.com")
+
+    assert outputs == {"EndpointURL": "https://api/"}
+    assert cloudformation.calls == [
+        ("create_change_set", "shop-dev-artifacts"), ("execute_change_set", "shop-dev-artifacts"),
+        ("create_change_set", "shop-dev"), ("execute_change_set", "shop-dev"),
+    ]  # fmt: skip
+    assert len(s3.objects) == 3 and all(bucket == "artifacts" for bucket, _ in s3.objects)
+    assert json.loads((tmp_path / "outputs.json").read_text()) == outputs
+    assert any("OrdersTable" in line for line in printed)  # progress: the stack's events as they come
+    assert cloudformation.protected == []
+
+
+def test_a_second_deploy_of_the_same_build_uploads_nothing_and_changes_nothing(tmp_path: Path) -> None:
+    cloudformation = FakeCloudFormation({"shop-dev-artifacts": {"ArtifactsBucketName": "artifacts"}})
+    s3 = FakeS3()
+    build = fake_build(tmp_path)
+    deploy.deploy_stage(deploy.Deployer(cloudformation, s3, "us-east-1", log=lambda _: None, poll_seconds=0),
+                        build, "ops@example.com")  # fmt: skip
+    printed: list[str] = []
+
+    deploy.deploy_stage(deploy.Deployer(cloudformation, s3, "us-east-1", log=printed.append, poll_seconds=0),
+                        build, "ops@example.com")  # fmt: skip
+
+    assert sum(1 for call in cloudformation.calls if call[0] == "execute_change_set") == 2
+    assert sum("already there" in line for line in printed) == 3
+    assert sum("is up to date" in line for line in printed) == 2
+
+
+def test_a_failed_stack_names_the_failing_resources_and_a_rolled_back_first_stack_says_how_to_recover(
+    tmp_path: Path,
+) -> None:
+    cloudformation = FakeCloudFormation({"shop-prod-artifacts": {"ArtifactsBucketName": "b"}}, fail="shop-prod")
+    deployer = deploy.Deployer(cloudformation, FakeS3(), "us-east-1", log=lambda _: None, poll_seconds=0)
+
+    with pytest.raises(deploy.DeployError, match="Table already exists"):
+        deploy.deploy_stage(deployer, fake_build(tmp_path, "prod"), "ops@example.com")
+    with pytest.raises(deploy.DeployError, match="delete-stack --stack-name shop-prod"):
+        deploy.deploy_stage(deployer, fake_build(tmp_path, "prod"), "ops@example.com")
+
+
+def test_a_prod_stack_gets_termination_protection_when_it_is_created(tmp_path: Path) -> None:
+    cloudformation = FakeCloudFormation({"shop-prod-artifacts": {"ArtifactsBucketName": "b"}})
+    deployer = deploy.Deployer(cloudformation, FakeS3(), "cn-north-1", log=lambda _: None, poll_seconds=0)
+
+    deploy.deploy_stage(deployer, fake_build(tmp_path, "prod"), "ops@example.com", partition="aws-cn")
+
+    assert cloudformation.protected == ["shop-prod"]
+    assert deployer.template_url("b", "k.json", "aws-cn") == "https://b.s3.cn-north-1.amazonaws.com.cn/k.json"
+
+
+def test_the_deploy_needs_an_alert_email_and_refuses_a_local_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with pytest.raises(deploy.DeployError, match="ALERT_EMAIL"):
+        deploy.check_prerequisites("", dry_run=False)
+    with pytest.raises(deploy.DeployError, match="not an email"):
+        deploy.check_prerequisites("ops", dry_run=False)
+    deploy.check_prerequisites("", dry_run=True)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
+    with pytest.raises(deploy.DeployError, match="AWS_ENDPOINT_URL"):
+        deploy.check_prerequisites("ops@example.com", dry_run=False)
+
+
+def test_the_deploy_refuses_the_local_stage_which_lives_in_moto() -> None:
+    with pytest.raises(SystemExit):
+        deploy.main(["--dry-run", "--stage", "local"])
+
+
+def test_a_deploy_rewrites_no_file_of_the_repository(tmp_path: Path) -> None:
+    watched = [*CHALICE_DIR.glob("*.json"), *(REPO_ROOT / "infra").rglob("*.*")]
+    before = {path: path.read_bytes() for path in watched}
+    cloudformation = FakeCloudFormation(
+        {"shop-dev-artifacts": {"ArtifactsBucketName": "b"}, "shop-dev": {"JwtSecretArn": "arn:aws:secret"}}
+    )
+
+    deploy.deploy_stage(deploy.Deployer(cloudformation, FakeS3(), "us-east-1", log=lambda _: None, poll_seconds=0),
+                        fake_build(tmp_path), "ops@example.com")  # fmt: skip
+
+    assert {path: path.read_bytes() for path in watched} == before
+    assert (tmp_path / "outputs.json").exists()
+
+
+def test_a_state_machine_placeholder_named_like_an_output_of_the_template_is_that_outputs_value(
+    deployed_template: dict[str, Any], tmp_path: Path
+) -> None:
+    asl = tmp_path / "later.asl.json"
+    task = {"Type": "Task", "End": True, "Resource": "arn:aws:states:::sqs:sendMessage",
+            "Parameters": {"QueueUrl": "${OrderTasksDlqUrl}", "MessageBody.$": "$"}}  # fmt: skip
+    asl.write_text(json.dumps({"StartAt": "A", "States": {"A": task}}))
+    machine = {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"DefinitionS3Location": str(asl)}}
+
+    inlined = package.inline_state_machine(machine, deployed_template)
+
+    text, variables = inlined["Properties"]["DefinitionString"]["Fn::Sub"]
+    assert variables == {"OrderTasksDlqUrl": {"Ref": "OrderTasksDeadLetterQueue"}}
+    assert '"arn:${AWS::Partition}:states:::sqs:sendMessage"' in text

@@ -324,11 +324,10 @@ def test_a_product_viewed_again_moves_to_the_top_of_the_footprints(
 
 def test_the_deployed_gateways_own_answers_carry_x_request_id_too() -> None:
     """API Gateway answers some requests itself (401, 404, 413, 429): its responses map the header as the body's
-    request_id is mapped, from $context.requestId."""
-    from infra import deploy
+    request_id is mapped, from $context.requestId, with or without CORS origins."""
+    from infra import package
 
-    for response_type, response in deploy.load_gateway_responses().items():
-        request = deploy.gateway_response_request("api1", response_type, response)
-
-        assert request["responseParameters"] == {"gatewayresponse.header.X-Request-Id": "context.requestId"}
-        assert "$context.requestId" in request["responseTemplates"]["application/json"]
+    for origins in ((), ("https://shop.example.com",)):
+        for response in package.gateway_responses_extension(origins).values():
+            assert response["responseParameters"]["gatewayresponse.header.X-Request-Id"] == "context.requestId"
+            assert "$context.requestId" in response["responseTemplates"]["application/json"]

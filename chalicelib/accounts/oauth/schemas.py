@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.accounts.schemas import TokenResponse
+from chalicelib.schema import BaseModel
 
 STATE_PATTERN = r"^[A-Za-z0-9]{16,128}$"
 
