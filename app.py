@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.config import APP_NAME
+from chalicelib.config import APP_NAME, current_stage
 from chalicelib.http import complete_operations_with, http_guard
 from chalicelib.lazy_app import LazyBlueprintChalice
 from chalicelib.observability import observe_invocation
@@ -41,6 +41,7 @@ BLUEPRINTS = (
     "chalicelib.analytics.events:analytics_events",
 )
 
+STAGE = current_stage()  # a deployed function without an explicit SHOP_STAGE refuses to start (MissingStage)
 app = LazyBlueprintChalice(app_name=APP_NAME, blueprints=BLUEPRINTS)
 app.register_middleware(observe_invocation, "all")
 app.register_middleware(http_guard, "http")
