@@ -20,10 +20,10 @@ from chalicelib.config import reset_caches
 from chalicelib.orders import service
 from chalicelib.orders.wiring import shop
 from chalicelib.promotions.service import promotion_cache
-from local import lambda_dispatch
 from tests.functional import test_payments
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login
+from tests.functional.order_machinery import order_machinery
 from tests.functional.test_orders import (
     ADDRESS,
     execution_status,
@@ -31,7 +31,6 @@ from tests.functional.test_orders import (
     place,
     points_of,
     stock_of,
-    stop_running_executions,
     user_id_of,
     wait_for_status,
     wait_for_token,
@@ -40,10 +39,8 @@ from tests.functional.test_orders import (
 
 @pytest.fixture(scope="module", autouse=True)
 def order_tasks_run_in_process(provisioned_aws: dict[str, str]) -> Iterator[None]:
-    lambda_dispatch.install(app, "local")
-    yield
-    stop_running_executions()
-    lambda_dispatch.uninstall()
+    with order_machinery(app):
+        yield
 
 
 gateway_keys = test_payments.gateway_keys  # the payment gateway emulators, as the payments tests run them

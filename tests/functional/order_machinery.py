@@ -1,0 +1,58 @@
+"""The order lifecycle's machinery for functional tests, run as `make run` runs it: moto's Lambda dispatched to the
+in-process handlers (the state machine's tasks), and the runtime's own pollers for the orders stream (the outbox)
+and the order-outbox queue's consumer (StartExecution, task answers, texts to buyers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import boto3
+from chalice.app import Chalice
+
+from local import lambda_dispatch
+from local.pollers import DynamoStreamPoller, Poller, SqsPoller, dynamodb_stream_handlers, sqs_handlers, stop_pollers
+
+STAGE = "local"
+OUTBOX_HANDLERS = ("publish_order_changes", "deliver_order_outbox")
+
+
+def stop_running_executions() -> None:
+    """Executions still waiting (unshipped orders) would otherwise wake up in a later module's moto account."""
+    sfn = boto3.client("stepfunctions")
+    for machine in sfn.list_state_machines()["stateMachines"]:
+        running = sfn.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")
+        for execution in running["executions"]:
+            try:
+                sfn.stop_execution(executionArn=execution["executionArn"])
+            except AttributeError:  # moto: an execution whose worker thread has not set up yet cannot be stopped
+                continue
+
+
+def start_outbox_pollers(app: Chalice) -> list[Poller]:
+    """Pollers for the orders stream and the order-outbox queue only (the other handlers stay off in these tests)."""
+    pollers: list[Poller] = [
+        DynamoStreamPoller(app, config, STAGE)
+        for config in dynamodb_stream_handlers(app)
+        if config.name in OUTBOX_HANDLERS
+    ]
+    pollers += [SqsPoller(app, config, STAGE) for config in sqs_handlers(app) if config.name in OUTBOX_HANDLERS]
+    for poller in pollers:
+        poller.start()
+    for poller in pollers:
+        if isinstance(poller, DynamoStreamPoller):
+            assert poller.wait_ready(), "the orders stream poller found no stream"
+    return pollers
+
+
+@contextmanager
+def order_machinery(app: Chalice) -> Iterator[list[Poller]]:
+    """The state machine's tasks in-process and the outbox polled, for one test module."""
+    lambda_dispatch.install(app, STAGE)
+    pollers = start_outbox_pollers(app)
+    try:
+        yield pollers
+    finally:
+        stop_pollers(pollers)
+        stop_running_executions()
+        lambda_dispatch.uninstall()
