@@ -92,14 +92,15 @@ def _current(shop: Shop, order_id: str) -> tuple[dict[str, Any] | None, dict[str
 
 
 def _drive(shop: Shop, order_id: str, cutoff: datetime) -> bool:
-    """Do, step by step, what the timers past their deadline should have done; True if anything was done."""
+    """Do, step by step, what the timers past their deadline should have done; True if anything was done. Once it
+    acted, what is due at once (the refund the step opened or approved) follows without waiting for a grace."""
     acted = False
     for _ in range(MAX_STEPS):
         order, refund = _current(shop, order_id)
         if order is None:
             return acted
         deadline = service.state_deadline(order, refund, service.durations_now())
-        if deadline is None or deadline > cutoff:
+        if deadline is None or deadline > (utcnow() if acted else cutoff):
             return acted
         _timer_action(shop, order, refund)
         acted = True
