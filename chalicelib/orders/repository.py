@@ -67,7 +67,7 @@ class OrdersRepository(Protocol):
         """The order is due at `due` while it is in `expected`; False otherwise."""
 
     def due_order_ids(self, day: str, before: str, limit: int) -> list[str]:
-        """Orders due on `day` (`YYYY-MM-DD`) before `before`, at most `limit`, earliest first per shard."""
+        """Orders due on `day` (`YYYY-MM-DD`) at or before `before`, at most `limit`, earliest first per shard."""
 
     def settle(self, order: dict[str, Any], at: str, earned_points: int) -> bool:
         """RECEIVED -> COMPLETED, the earned points credited (ref order:<id>:earn) and sales counted on the products
@@ -358,7 +358,8 @@ class DynamoOrdersRepository:
     def due_order_ids(self, day: str, before: str, limit: int) -> list[str]:
         found: list[str] = []
         for shard in due_shard_keys(day):
-            results = OrderModel.due_index.query(shard, OrderModel.due_key < before, limit=limit - len(found))
+            # `<time>#<order_id>` < `<before>$`: due at or before `before` ("$" sorts right after "#")
+            results = OrderModel.due_index.query(shard, OrderModel.due_key < f"{before}$", limit=limit - len(found))
             found += [item.pk.removeprefix("ORDER#") for item in results]
             if len(found) >= limit:
                 break

@@ -56,7 +56,7 @@ def repair(shop: Shop, order_id: str, now: datetime) -> str:
     order = shop.orders.order(order_id)
     if order is None or order["status"] in FINAL_STATUSES:
         return "final"
-    if not order.get("due_at") or order["due_at"] >= iso(cutoff):
+    if not order.get("due_at") or order["due_at"] > iso(cutoff):
         return "not_due"  # moved on since the index was read
     outcome = "waiting"
     try:

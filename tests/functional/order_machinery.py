@@ -4,12 +4,17 @@ and the order-outbox queue's consumer (StartExecution, task answers, texts to bu
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 from chalice.app import Chalice
 
+from chalicelib.aws import client
 from local import lambda_dispatch
 from local.pollers import DynamoStreamPoller, Poller, SqsPoller, dynamodb_stream_handlers, sqs_handlers, stop_pollers
 
@@ -56,3 +61,32 @@ def order_machinery(app: Chalice) -> Iterator[list[Poller]]:
         stop_pollers(pollers)
         stop_running_executions()
         lambda_dispatch.uninstall()
+
+
+class StepFunctionsFaults:
+    """Makes the app's own Step Functions calls fail: the first N calls of each operation named (StartExecution,
+    SendTaskSuccess, SendTaskFailure, DescribeExecution), through a botocore `before-call` hook on the app's client.
+    The state machine's interpreter (moto's own clients) is untouched. Counts every call it saw."""
+
+    def __init__(self, failures: dict[str, int], code: str = "ServiceUnavailable") -> None:
+        self.left = dict(failures)
+        self.code = code
+        self.calls: Counter[str] = Counter()
+        self.failed: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> StepFunctionsFaults:
+        client("stepfunctions").meta.events.register("before-call.sfn", self._before_call, unique_id=id(self))
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        client("stepfunctions").meta.events.unregister("before-call.sfn", unique_id=id(self))
+
+    def _before_call(self, model: Any, **_: Any) -> None:
+        with self._lock:
+            self.calls[model.name] += 1
+            if self.left.get(model.name, 0) <= 0:
+                return
+            self.left[model.name] -= 1
+            self.failed[model.name] += 1
+        raise ClientError({"Error": {"Code": self.code, "Message": "injected by the test"}}, model.name)

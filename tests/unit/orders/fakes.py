@@ -108,7 +108,7 @@ class FakeOrdersRepository:
 
     def due_order_ids(self, day: str, before: str, limit: int) -> list[str]:
         due = sorted((o["due_at"], o["order_id"]) for o in self.orders.values() if o.get("due_at"))
-        return [order_id for at, order_id in due if at.startswith(day) and at < before][:limit]
+        return [order_id for at, order_id in due if at.startswith(day) and at <= before][:limit]
 
     def settle(self, order: dict[str, Any], at: str, earned_points: int) -> bool:
         if not self._move(order["order_id"], "RECEIVED", "COMPLETED", at):
