@@ -63,24 +63,29 @@ def order_machinery(app: Chalice) -> Iterator[list[Poller]]:
         lambda_dispatch.uninstall()
 
 
-class StepFunctionsFaults:
-    """Makes the app's own Step Functions calls fail: the first N calls of each operation named (StartExecution,
-    SendTaskSuccess, SendTaskFailure, DescribeExecution), through a botocore `before-call` hook on the app's client.
-    The state machine's interpreter (moto's own clients) is untouched. Counts every call it saw."""
+class ClientFaults:
+    """Makes the app's own calls to one AWS service fail: the first N calls of each operation named, through a
+    botocore `before-call` hook on the app's client for that service (chalicelib.aws.client). moto's own clients
+    (the state machine's interpreter, the stream) are untouched. Counts every call it saw."""
 
-    def __init__(self, failures: dict[str, int], code: str = "ServiceUnavailable") -> None:
+    def __init__(self, service: str, failures: dict[str, int], code: str = "ServiceUnavailable") -> None:
+        self.service = service
         self.left = dict(failures)
         self.code = code
         self.calls: Counter[str] = Counter()
         self.failed: Counter[str] = Counter()
         self._lock = threading.Lock()
 
-    def __enter__(self) -> StepFunctionsFaults:
-        client("stepfunctions").meta.events.register("before-call.sfn", self._before_call, unique_id=id(self))
+    @property
+    def _event(self) -> str:
+        return f"before-call.{client(self.service).meta.service_model.service_id.hyphenize()}"
+
+    def __enter__(self) -> ClientFaults:
+        client(self.service).meta.events.register(self._event, self._before_call, unique_id=id(self))
         return self
 
     def __exit__(self, *_: Any) -> None:
-        client("stepfunctions").meta.events.unregister("before-call.sfn", unique_id=id(self))
+        client(self.service).meta.events.unregister(self._event, unique_id=id(self))
 
     def _before_call(self, model: Any, **_: Any) -> None:
         with self._lock:
@@ -90,3 +95,10 @@ class StepFunctionsFaults:
             self.left[model.name] -= 1
             self.failed[model.name] += 1
         raise ClientError({"Error": {"Code": self.code, "Message": "injected by the test"}}, model.name)
+
+
+class StepFunctionsFaults(ClientFaults):
+    """StartExecution, SendTaskSuccess, SendTaskFailure, DescribeExecution failing on their first N calls."""
+
+    def __init__(self, failures: dict[str, int], code: str = "ServiceUnavailable") -> None:
+        super().__init__("stepfunctions", failures, code)
