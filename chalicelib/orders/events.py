@@ -108,8 +108,8 @@ def order_complete_refund(event: dict[str, Any], context: Any) -> dict[str, Any]
 def publish_order_changes(event: DynamoDBEvent) -> dict[str, Any]:
     """Turns each committed change of an order or a refund into its outbox messages on the order-outbox queue.
 
-    A failure to queue raises, so Lambda delivers the stream batch again (in order, until it succeeds): messages may
-    then be queued twice, which their delivery shrugs off."""
+    A failure to queue raises, so the stream delivers the batch again, in order: messages may then be queued twice,
+    which their delivery shrugs off. A batch the event source gives up on is what the sweeper repairs."""
     messages: list[dict[str, Any]] = []
     for record in event:
         old, new = record.old_image, record.new_image

@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import boto3
 import pytest
 
 from app import app
@@ -137,10 +138,12 @@ def test_the_sweeper_starts_the_execution_of_an_order_whose_start_never_came_and
     client: ShopClient, buyer: dict[str, Any], timers: Callable[..., None]
 ) -> None:
     timers(payment=4)
-    # GIVEN Step Functions refusing every start for a while: the outbox's tries all fail
+    # GIVEN Step Functions refusing every start, until the outbox gave up on it (its message gone to the DLQ)
     with StepFunctionsFaults({"StartExecution": 1000}):
         order = place(client, buyer)[1]
         time.sleep(2)
+        sqs = boto3.client("sqs")
+        sqs.purge_queue(QueueUrl=sqs.get_queue_url(QueueName="shop-local-order-outbox")["QueueUrl"])
     assert execution_status_or_none(order["order_id"]) is None
 
     # WHEN the sweeper runs (as its schedule does), after the order was due for its execution's check-in
@@ -346,3 +349,18 @@ def test_the_sweeper_reads_the_due_index_and_the_orders_it_names_and_never_scans
     assert swept["due"] == 2, swept
     assert "Scan" not in {name for name, _ in operations}
     assert {index for name, index in operations if name == "Query"} == {"gsi_due"}
+
+
+def test_make_run_polls_the_orders_stream_and_the_outbox_and_schedules_the_sweeper_as_deployed() -> None:
+    from local.pollers import dynamodb_stream_handlers, sqs_handlers
+    from local.scheduler import RateSchedule, parse_expression, scheduled_handlers
+
+    streams = {config.name: config for config in dynamodb_stream_handlers(app)}
+    queues = {config.name: config for config in sqs_handlers(app)}
+    schedules = {config.name: config for config in scheduled_handlers(app)}
+
+    assert streams["publish_order_changes"].stream_arn.split(":table/")[1].startswith("shop-local-orders/stream/")
+    assert streams["publish_order_changes"].starting_position == "TRIM_HORIZON"  # nothing written before is lost
+    assert queues["deliver_order_outbox"].queue == "shop-local-order-outbox"
+    sweep = parse_expression(schedules["sweep_orders"].schedule_expression)
+    assert isinstance(sweep, RateSchedule) and sweep.period.total_seconds() == 300
