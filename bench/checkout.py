@@ -1,7 +1,8 @@
 """Checkout: POST /orders in-process on moto: orders per second, and the AWS calls one order create makes.
 
 Run: make bench (or .venv/bin/python bench/checkout.py [--orders N]).
-Goal (issue 5): one TransactWriteItems, one StartExecution, at most two reads per order create. The calls are
+Goal: one TransactWriteItems and at most two reads per order create (its execution is started from the orders
+stream, off the request path). The calls are
 counted with botocore `before-call` hooks on every client the order path uses. Throughput is sequential through
 the Chalice test client (moto in-process is not thread safe): the app's own time plus moto's emulation, a relative
 figure; tests/e2e/test_orders_e2e.py races concurrent buyers against the real local server.

@@ -74,6 +74,14 @@ class Settings:
     analytics_events_queue_url: str = ""
     analytics_bucket: str = ""
     cors_allowed_origins: tuple[str, ...] = ()
+    ship_deadline_seconds: int = 604800
+    after_sales_auto_approve_seconds: int = 172800
+    orders_stream_arn: str = ""
+    order_outbox_queue_url: str = ""
+    order_sweep_grace_seconds: int = 300
+    order_sweep_retry_seconds: int = 900
+    order_sweep_lookback_days: int = 3
+    order_sweep_max_orders: int = 500
 
     @property
     def is_local_or_dev(self) -> bool:
@@ -120,6 +128,14 @@ class Settings:
             analytics_events_queue_url=e.get("ANALYTICS_EVENTS_QUEUE_URL", ""),
             analytics_bucket=e.get("ANALYTICS_BUCKET", ""),
             cors_allowed_origins=parse_origins(e.get("CORS_ALLOWED_ORIGINS"), stage),
+            ship_deadline_seconds=int(e.get("SHIP_DEADLINE_SECONDS", "604800")),
+            after_sales_auto_approve_seconds=int(e.get("AFTER_SALES_AUTO_APPROVE_SECONDS", "172800")),
+            orders_stream_arn=e.get("ORDERS_STREAM_ARN", ""),
+            order_outbox_queue_url=e.get("ORDER_OUTBOX_QUEUE_URL", ""),
+            order_sweep_grace_seconds=int(e.get("ORDER_SWEEP_GRACE_SECONDS", "300")),
+            order_sweep_retry_seconds=int(e.get("ORDER_SWEEP_RETRY_SECONDS", "900")),
+            order_sweep_lookback_days=int(e.get("ORDER_SWEEP_LOOKBACK_DAYS", "3")),
+            order_sweep_max_orders=int(e.get("ORDER_SWEEP_MAX_ORDERS", "500")),
         )
 
 

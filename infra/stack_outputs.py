@@ -14,6 +14,8 @@ OUTPUT_ENV: dict[str, str] = {
     "AnalyticsTableName": "ANALYTICS_TABLE",
     "AnalyticsEventsQueueUrl": "ANALYTICS_EVENTS_QUEUE_URL",
     "OrderTasksDlqUrl": "ORDER_TASKS_DLQ_URL",
+    "OrderOutboxQueueUrl": "ORDER_OUTBOX_QUEUE_URL",
+    "OrdersStreamArn": "ORDERS_STREAM_ARN",
     "ProductViewsQueueUrl": "PRODUCT_VIEWS_QUEUE_URL",
     "StockEventsQueueUrl": "STOCK_EVENTS_QUEUE_URL",
     "CatalogStreamArn": "CATALOG_STREAM_ARN",

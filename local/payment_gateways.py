@@ -231,6 +231,7 @@ class GatewayState:
     payments: dict[tuple[str, str], EmulatedPayment] = field(default_factory=dict)
     notifies: list[tuple[str, str, int]] = field(default_factory=list)  # (channel, payment id, app's status)
     failure: str = "none"
+    failures_left: int | None = None  # the failure answers this many API calls, then "none" (None: until changed)
     slow_seconds: float = 3.0
     lock: threading.Lock = field(default_factory=threading.Lock)
     # How notifies reach the app: an HTTP POST to the notify URL, or (tests without a server) a function.
@@ -252,12 +253,14 @@ class PaymentGateways(LoopbackService):
         self.state = GatewayState(keys or GatewayKeys(), deliver=deliver)
         super().__init__(_handler_for(self.state), host, port)
 
-    def fail(self, mode: str, slow_seconds: float | None = None) -> None:
-        """Make the gateways' APIs answer an error, garbage, slowly, or drop the connection."""
+    def fail(self, mode: str, slow_seconds: float | None = None, times: int | None = None) -> None:
+        """Make the gateways' APIs answer an error, garbage, slowly, or drop the connection (for the next `times`
+        API calls only, if given)."""
         if mode not in FAILURE_MODES:
             raise ValueError(f"failure mode must be one of {FAILURE_MODES}")
         with self.state.lock:
             self.state.failure = mode
+            self.state.failures_left = times
             if slow_seconds is not None:
                 self.state.slow_seconds = slow_seconds
 
@@ -429,6 +432,10 @@ class _GatewayHandler(BaseHTTPRequestHandler):
     def _failure(self) -> _Answer | None:
         with self.shared.lock:
             mode, slow = self.shared.failure, self.shared.slow_seconds
+            if self.shared.failures_left is not None and mode != "none":
+                self.shared.failures_left -= 1
+                if self.shared.failures_left <= 0:
+                    self.shared.failure, self.shared.failures_left = "none", None
         if mode == "slow":
             time.sleep(slow)
             return None
@@ -458,7 +465,7 @@ def _control(shared: GatewayState, body: bytes) -> _Answer:
     if mode not in FAILURE_MODES:
         return _json({"error": f"mode must be one of {FAILURE_MODES}"}, 400)
     with shared.lock:
-        shared.failure = mode
+        shared.failure, shared.failures_left = mode, None
     return _json({"mode": mode})
 
 

@@ -1,15 +1,38 @@
-"""The order execution's tasks: Chalice Lambda functions the state machine invokes (each idempotent)."""
+"""The orders' asynchronous side: the execution's tasks (Chalice Lambda functions the state machine invokes, each
+idempotent), the outbox (the orders table's stream to the order-outbox queue, and its consumer) and the sweeper."""
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from typing import Any
 
-from chalice.app import Blueprint
+from chalice.app import Blueprint, DynamoDBEvent, Rate, SQSEvent
 
-from chalicelib.orders import service
-from chalicelib.orders.wiring import shop
+from chalicelib.config import Settings, resource_name
+from chalicelib.observability import logger, metrics
+from chalicelib.orders import outbox, service, sweeper
+from chalicelib.orders.repository import order_from_image, refund_from_image
+from chalicelib.orders.wiring import SmsBuyerNotifier, SqsOrderOutbox, shop
 
 orders_events = Blueprint(__name__)
+ORDER_OUTBOX_QUEUE = resource_name("order-outbox")
+MAX_RETRY_DELAY_SECONDS = 300
+
+
+def orders_stream_arn(settings: Settings) -> str:
+    """The orders stream's ARN, which Chalice needs when it imports the app (the stack's OrdersStreamArn Output when
+    deployed; without it, as for the catalog stream, the local poller finds the table's live stream by name)."""
+    if settings.orders_stream_arn:
+        return settings.orders_stream_arn
+    return f"arn:aws:dynamodb:{settings.region}:000000000000:table/{settings.orders_table}/stream/not-deployed"
+
+
+ORDERS_STREAM_ARN = orders_stream_arn(Settings.from_env())
+
+
+class OrderOutboxUnfinished(Exception):
+    """Some outbox messages of a batch could not be delivered: they come back after their backoff."""
 
 
 @orders_events.lambda_function(name="order_await_payment")
@@ -52,11 +75,20 @@ def order_await_refund_decision(event: dict[str, Any], context: Any) -> dict[str
     return service.await_refund_decision(shop(), str(event["order_id"]), str(event["task_token"]))
 
 
+@orders_events.lambda_function(name="order_ship_deadline")
+def order_ship_deadline(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return service.ship_deadline_passed(shop(), str(event["order_id"]))
+
+
+@orders_events.lambda_function(name="order_auto_approve_refund")
+def order_auto_approve_refund(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return service.auto_approve_refund(shop(), str(event["order_id"]))
+
+
 @orders_events.lambda_function(name="order_resume_after_refund")
 def order_resume_after_refund(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return service.resume_after_refund(
-        shop(), str(event["order_id"]), int(event["auto_receive_seconds"]), int(event["review_window_seconds"])
-    )
+    durations = {name: int(event[name]) for name in service.durations_now()}
+    return service.resume_after_refund(shop(), str(event["order_id"]), durations)
 
 
 @orders_events.lambda_function(name="order_refund_payment")
@@ -67,3 +99,73 @@ def order_refund_payment(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @orders_events.lambda_function(name="order_complete_refund")
 def order_complete_refund(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return service.complete_refund(shop(), str(event["order_id"]))
+
+
+# -- the outbox and the sweeper ------------------------------------------------------------------------------------
+
+
+@orders_events.on_dynamodb_record(stream_arn=ORDERS_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON")
+def publish_order_changes(event: DynamoDBEvent) -> dict[str, Any]:
+    """Turns each committed change of an order or a refund into its outbox messages on the order-outbox queue.
+
+    A failure to queue raises, so the stream delivers the batch again, in order: messages may then be queued twice,
+    which their delivery shrugs off. A batch the event source gives up on is what the sweeper repairs."""
+    messages: list[dict[str, Any]] = []
+    for record in event:
+        old, new = record.old_image, record.new_image
+        try:
+            messages += outbox.messages_for_order_change(order_from_image(old), order_from_image(new))
+            messages += outbox.messages_for_refund_change(refund_from_image(old), refund_from_image(new))
+        except (ValueError, KeyError, TypeError, AttributeError):  # a malformed item must not block the shard
+            logger.exception("skipping an orders stream record", extra={"keys": record.keys})
+    if messages:
+        SqsOrderOutbox().send(messages)
+    metrics.add_metric(name="OrderOutboxMessages", unit="Count", value=len(messages))
+    return {"messages": len(messages)}
+
+
+def retry_delay_seconds(receive_count: int) -> int:
+    """1, 2, 4, ... 256, then 300 s: the order-outbox queue's DLQ takes a message after its 10th receive."""
+    return min(2 ** max(receive_count - 1, 0), MAX_RETRY_DELAY_SECONDS)
+
+
+@orders_events.on_sqs_message(queue=ORDER_OUTBOX_QUEUE, batch_size=10)
+def deliver_order_outbox(event: SQSEvent) -> dict[str, Any]:
+    """Delivers each outbox message (StartExecution, SendTaskSuccess / SendTaskFailure, a text to the buyer).
+
+    Delivered messages are deleted; a failed one comes back after a backoff that doubles with each receive, and the
+    batch fails, so nothing is lost; after 10 receives the queue moves it to its DLQ, whose alarm tells the admins
+    (and the sweeper repairs the order meanwhile)."""
+    queue, notifier = SqsOrderOutbox(), SmsBuyerNotifier()
+    outcomes: Counter[str] = Counter()
+    delivered: list[str] = []
+    failed: list[tuple[str, int]] = []
+    for record in event:
+        try:
+            message = json.loads(record.body)
+        except ValueError:
+            logger.warning("dropping a malformed order outbox message", extra={"body": record.body[:200]})
+            delivered.append(record.receipt_handle)
+            continue
+        try:
+            outcomes[outbox.deliver(shop(), message, notifier)] += 1
+            delivered.append(record.receipt_handle)
+        except Exception:
+            logger.exception("an order outbox message failed", extra={"outbox_message": message})
+            receives = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1"))
+            failed.append((record.receipt_handle, receives))
+    if failed:
+        queue.done(delivered)
+        for receipt_handle, receives in failed:
+            queue.retry_later(receipt_handle, retry_delay_seconds(receives))
+        raise OrderOutboxUnfinished(f"{len(failed)} order outbox messages failed; they come back after a backoff")
+    metrics.add_metric(name="OrderOutboxDelivered", unit="Count", value=sum(outcomes.values()))
+    return dict(outcomes)
+
+
+@orders_events.schedule(Rate(5, unit=Rate.MINUTES))
+def sweep_orders(event: Any) -> dict[str, Any]:
+    """Every 5 minutes: repair the orders whose timer is overdue (chalicelib/orders/sweeper.py)."""
+    summary = sweeper.sweep(shop())
+    metrics.add_metric(name="OrdersSwept", unit="Count", value=summary["due"])
+    return summary

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import zlib
+
 from pynamodb.attributes import JSONAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.config import get_settings
@@ -15,6 +17,9 @@ ALL_ORDERS = "ORDERS"
 REFUND_SK = "REFUND"
 ALL_REFUNDS = "REFUNDS"
 REFUND_STATUS_PREFIX = "REFUND#"  # refunds share gsi_status / gsi_all with orders under their own hash keys
+# gsi_due spreads the orders that wait on a timer over DUE_SHARDS partitions per due day (never one constant key).
+DUE_SHARDS = 16
+DUE_PREFIX = "DUE#"
 
 
 def order_pk(order_id: str) -> str:
@@ -28,6 +33,16 @@ def refund_pk(refund_id: str) -> str:
 def refund_status_key(status: str) -> str:
     """A refund's status as gsi_status sees it (`REFUND#PENDING`): never one of the orders' statuses."""
     return f"{REFUND_STATUS_PREFIX}{status}"
+
+
+def due_shard_key(order_id: str, due_at: str) -> str:
+    """`DUE#<due day>#<shard>`: the gsi_due partition of an order due at `due_at` (the shard from its id)."""
+    return f"{DUE_PREFIX}{due_at[:10]}#{zlib.crc32(order_id.encode()) % DUE_SHARDS:02d}"
+
+
+def due_shard_keys(day: str) -> list[str]:
+    """Every gsi_due partition of one due day (`YYYY-MM-DD`)."""
+    return [f"{DUE_PREFIX}{day}#{shard:02d}" for shard in range(DUE_SHARDS)]
 
 
 def idempotency_pk(user_id: str, key: str) -> str:
@@ -78,6 +93,17 @@ class AllOrdersIndex(GlobalSecondaryIndex["OrderModel"]):
     created_key = UnicodeAttribute(range_key=True)
 
 
+class DueIndex(GlobalSecondaryIndex["OrderModel"]):
+    """Orders waiting on a timer, by the day and time it is due (sparse: final orders leave it): the sweeper's."""
+
+    class Meta:
+        index_name = "gsi_due"
+        projection = KeysOnlyProjection()
+
+    due_shard = UnicodeAttribute(hash_key=True)
+    due_key = UnicodeAttribute(range_key=True)
+
+
 class TimelineEntry(MapAttribute[str, str]):
     status = UnicodeAttribute()
     at = UnicodeAttribute()
@@ -117,11 +143,14 @@ class OrderModel(Model):
     refund_from = UnicodeAttribute(null=True)
     refund_ids = ListAttribute(of=UnicodeAttribute, null=True)
     settled_at = UnicodeAttribute(null=True)
+    due_shard = UnicodeAttribute(null=True)  # `DUE#<day>#<shard>`, only while the order waits on a timer
+    due_key = UnicodeAttribute(null=True)  # `<due_at>#<order_id>`
 
     user_index = UserIndex()
     user_status_index = UserStatusIndex()
     status_index = StatusIndex()
     all_index = AllOrdersIndex()
+    due_index = DueIndex()
 
 
 class RefundStatusIndex(GlobalSecondaryIndex["RefundModel"]):
@@ -170,6 +199,7 @@ class RefundModel(Model):
     decided_at = UnicodeAttribute(null=True)
     reject_reason = UnicodeAttribute(null=True)
     refunded_at = UnicodeAttribute(null=True)
+    requested_by = UnicodeAttribute(default="customer")  # or "system": opened by the ship deadline
 
     status_index = RefundStatusIndex()
     all_index = AllRefundsIndex()

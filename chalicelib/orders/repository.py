@@ -22,6 +22,8 @@ from chalicelib.orders.models import (
     OrderModel,
     RefundModel,
     TimelineEntry,
+    due_shard_key,
+    due_shard_keys,
     idempotency_pk,
     order_pk,
     refund_pk,
@@ -47,22 +49,34 @@ class OrdersRepository(Protocol):
     def cancel(self, order: dict[str, Any], at: str) -> bool:
         """PENDING_PAYMENT -> CANCELLED with stock, coupon and points back, at once; False if not PENDING_PAYMENT."""
 
-    def pay(self, order: dict[str, Any], payment: dict[str, Any], at: str) -> bool:
-        """PENDING_PAYMENT -> PAID, the coupon used, at once; False if not PENDING_PAYMENT."""
+    def pay(self, order: dict[str, Any], payment: dict[str, Any], at: str, due: str) -> bool:
+        """PENDING_PAYMENT -> PAID, the coupon used, due at `due`, at once; False if not PENDING_PAYMENT or its
+        pay_deadline is not after `at` (a payment arriving past the deadline never pays the order)."""
 
-    def transition(self, order_id: str, expected: str, status: str, at: str, changes: dict[str, Any]) -> bool:
-        """expected -> status with these fields set and the timeline appended; False if not in `expected`."""
+    def transition(
+        self, order_id: str, expected: str, status: str, at: str, changes: dict[str, Any], due: str | None
+    ) -> bool:
+        """expected -> status with these fields set, due at `due` (None: no longer) and the timeline appended; False
+        if not in `expected`."""
 
-    def hold_token(self, order_id: str, field: str, token: str, expected: str) -> bool:
-        """Keep a task token on the order while it is in `expected`; False otherwise."""
+    def hold_token(self, order_id: str, field: str, token: str, expected: str, due: str | None = None) -> bool:
+        """Keep a task token on the order while it is in `expected` (and, given `due`, its due time); False
+        otherwise."""
+
+    def reschedule(self, order_id: str, expected: str, due: str) -> bool:
+        """The order is due at `due` while it is in `expected`; False otherwise."""
+
+    def due_order_ids(self, day: str, before: str, limit: int) -> list[str]:
+        """Orders due on `day` (`YYYY-MM-DD`) at or before `before`, at most `limit`, earliest first per shard."""
 
     def settle(self, order: dict[str, Any], at: str, earned_points: int) -> bool:
         """RECEIVED -> COMPLETED, the earned points credited (ref order:<id>:earn) and sales counted on the products
         that still exist, at once; False if not RECEIVED."""
 
-    def request_refund(self, order: dict[str, Any], refund: dict[str, Any], at: str) -> bool:
-        """refund["from_status"] -> REFUNDING with the refund put and remembered on the order, at once; False if the
-        order is no longer in that status."""
+    def request_refund(self, order: dict[str, Any], refund: dict[str, Any], at: str, due: str) -> bool:
+        """refund["from_status"] -> REFUNDING with the refund put (in its status: PENDING, or APPROVED when the
+        system opens it) and remembered on the order, due at `due`, at once; False if the order is no longer in
+        that status."""
 
     def refund(self, refund_id: str) -> dict[str, Any] | None: ...
     def refunds_by_ids(self, refund_ids: list[str]) -> list[dict[str, Any]]:
@@ -73,11 +87,12 @@ class OrdersRepository(Protocol):
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """Refunds newest first, all or in one status."""
 
-    def approve_refund(self, refund_id: str, at: str) -> bool:
-        """PENDING -> APPROVED; False if not PENDING."""
+    def approve_refund(self, refund: dict[str, Any], at: str, due: str) -> bool:
+        """PENDING -> APPROVED and its REFUNDING order due at `due`, at once; False if not PENDING."""
 
-    def reject_refund(self, refund: dict[str, Any], reason: str, at: str) -> bool:
-        """PENDING -> REJECTED and its order REFUNDING -> the status it came from, at once; False otherwise."""
+    def reject_refund(self, refund: dict[str, Any], reason: str, at: str, due: str) -> bool:
+        """PENDING -> REJECTED and its order REFUNDING -> the status it came from (due at `due`), at once; False
+        otherwise."""
 
     def complete_refund(
         self, order: dict[str, Any], refund: dict[str, Any], at: str, coupon_back: str | None = None
@@ -117,6 +132,7 @@ def order_dict(item: OrderModel) -> dict[str, Any]:
         "refund_from": item.refund_from,
         "refund_ids": list(item.refund_ids or []),
         "settled_at": item.settled_at,
+        "due_at": item.due_key.split("#", 1)[0] if item.due_key else None,
     }
 
 
@@ -134,7 +150,22 @@ def refund_dict(item: RefundModel) -> dict[str, Any]:
         "decided_at": item.decided_at,
         "reject_reason": item.reject_reason,
         "refunded_at": item.refunded_at,
+        "requested_by": item.requested_by,
     }
+
+
+def order_from_image(image: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An order as a stream record's image holds it (DynamoDB JSON); None for other items of the table."""
+    if not image or image.get("sk", {}).get("S") != ORDER_SK:
+        return None
+    return order_dict(OrderModel.from_raw_data(image))
+
+
+def refund_from_image(image: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A refund as a stream record's image holds it; None for other items of the table."""
+    if not image or image.get("sk", {}).get("S") != REFUND_SK:
+        return None
+    return refund_dict(RefundModel.from_raw_data(image))
 
 
 def _refund_key(refund_id: str) -> RefundModel:
@@ -151,6 +182,13 @@ def _status_actions(user_id: str, status: str, at: str) -> list[Any]:
         OrderModel.user_status.set(f"{user_id}#{status}"),
         OrderModel.timeline.set(OrderModel.timeline.append([TimelineEntry(status=status, at=at)])),
     ]
+
+
+def _due_actions(order_id: str, due: str | None) -> list[Any]:
+    """Put the order in gsi_due at `due`, or take it out (None: it waits on no timer any more)."""
+    if due is None:
+        return [OrderModel.due_shard.remove(), OrderModel.due_key.remove()]
+    return [OrderModel.due_shard.set(due_shard_key(order_id, due)), OrderModel.due_key.set(f"{due}#{order_id}")]
 
 
 def _sku_key(sku_id: str) -> SkuItem:
@@ -214,6 +252,8 @@ class DynamoOrdersRepository:
             coupon_id=order["coupon_id"],
             points_used=order["points_used"],
             timeline=[TimelineEntry(status=entry["status"], at=entry["at"]) for entry in order["timeline"]],
+            due_shard=due_shard_key(order_id, order["due_at"]),
+            due_key=f"{order['due_at']}#{order_id}",
         )
         try:
             with TransactWrite(connection=connection()) as transaction:
@@ -247,7 +287,7 @@ class DynamoOrdersRepository:
             with TransactWrite(connection=connection()) as transaction:
                 transaction.update(
                     _order_key(order_id),
-                    actions=_status_actions(user_id, "CANCELLED", at),
+                    actions=[*_status_actions(user_id, "CANCELLED", at), *_due_actions(order_id, None)],
                     condition=OrderModel.status == "PENDING_PAYMENT",
                 )
                 for line in order["items"]:
@@ -265,14 +305,18 @@ class DynamoOrdersRepository:
             return False
         return True
 
-    def pay(self, order: dict[str, Any], payment: dict[str, Any], at: str) -> bool:
+    def pay(self, order: dict[str, Any], payment: dict[str, Any], at: str, due: str) -> bool:
         user_id, order_id = order["user_id"], order["order_id"]
         try:
             with TransactWrite(connection=connection()) as transaction:
                 transaction.update(
                     _order_key(order_id),
-                    actions=[*_status_actions(user_id, "PAID", at), OrderModel.payment.set(payment)],
-                    condition=OrderModel.status == "PENDING_PAYMENT",
+                    actions=[
+                        *_status_actions(user_id, "PAID", at),
+                        OrderModel.payment.set(payment),
+                        *_due_actions(order_id, due),
+                    ],
+                    condition=(OrderModel.status == "PENDING_PAYMENT") & (OrderModel.pay_deadline > at),
                 )
                 if order["coupon_id"]:
                     add_mark_used(transaction, user_id, order["coupon_id"], order_id, at)
@@ -280,13 +324,15 @@ class DynamoOrdersRepository:
             return False
         return True
 
-    def transition(self, order_id: str, expected: str, status: str, at: str, changes: dict[str, Any]) -> bool:
+    def transition(
+        self, order_id: str, expected: str, status: str, at: str, changes: dict[str, Any], due: str | None
+    ) -> bool:
         item = _order_key(order_id)
         try:
             current = OrderModel.get(order_pk(order_id), ORDER_SK, consistent_read=True)
         except DoesNotExist:
             return False
-        actions = _status_actions(current.user_id, status, at)
+        actions = _status_actions(current.user_id, status, at) + _due_actions(order_id, due)
         actions += [getattr(OrderModel, name).set(value) for name, value in changes.items()]
         try:
             item.update(actions=actions, condition=OrderModel.status == expected)
@@ -296,18 +342,34 @@ class DynamoOrdersRepository:
             raise
         return True
 
-    def hold_token(self, order_id: str, field: str, token: str, expected: str) -> bool:
+    def hold_token(self, order_id: str, field: str, token: str, expected: str, due: str | None = None) -> bool:
         if field not in TOKEN_FIELDS:
             raise ValueError(f"not a token field: {field}")
+        actions = [getattr(OrderModel, field).set(token), *(_due_actions(order_id, due) if due else [])]
+        return self._update_if_status(order_id, expected, actions)
+
+    def reschedule(self, order_id: str, expected: str, due: str) -> bool:
+        return self._update_if_status(order_id, expected, _due_actions(order_id, due))
+
+    @staticmethod
+    def _update_if_status(order_id: str, expected: str, actions: list[Any]) -> bool:
         try:
-            _order_key(order_id).update(
-                actions=[getattr(OrderModel, field).set(token)], condition=OrderModel.status == expected
-            )
+            _order_key(order_id).update(actions=actions, condition=OrderModel.status == expected)
         except UpdateError as error:
             if _is_condition_failure(error):
                 return False
             raise
         return True
+
+    def due_order_ids(self, day: str, before: str, limit: int) -> list[str]:
+        found: list[str] = []
+        for shard in due_shard_keys(day):
+            # `<time>#<order_id>` < `<before>$`: due at or before `before` ("$" sorts right after "#")
+            results = OrderModel.due_index.query(shard, OrderModel.due_key < f"{before}$", limit=limit - len(found))
+            found += [item.pk.removeprefix("ORDER#") for item in results]
+            if len(found) >= limit:
+                break
+        return found
 
     def settle(self, order: dict[str, Any], at: str, earned_points: int) -> bool:
         sales: dict[str, int] = {}
@@ -320,7 +382,11 @@ class DynamoOrdersRepository:
             with TransactWrite(connection=connection()) as transaction:
                 transaction.update(
                     _order_key(order_id),
-                    actions=[*_status_actions(user_id, "COMPLETED", at), OrderModel.settled_at.set(at)],
+                    actions=[
+                        *_status_actions(user_id, "COMPLETED", at),
+                        OrderModel.settled_at.set(at),
+                        *_due_actions(order_id, None),
+                    ],
                     condition=OrderModel.status == "RECEIVED",
                 )
                 if earned_points > 0:
@@ -338,7 +404,7 @@ class DynamoOrdersRepository:
 
     # -- refunds ----------------------------------------------------------------------------------------------------
 
-    def request_refund(self, order: dict[str, Any], refund: dict[str, Any], at: str) -> bool:
+    def request_refund(self, order: dict[str, Any], refund: dict[str, Any], at: str, due: str) -> bool:
         user_id, order_id = order["user_id"], order["order_id"]
         item = RefundModel(
             refund_pk(refund["refund_id"]),
@@ -354,6 +420,8 @@ class DynamoOrdersRepository:
             listing=ALL_REFUNDS,
             created_key=f"{refund['requested_at']}#{refund['refund_id']}",
             requested_at=refund["requested_at"],
+            decided_at=refund["decided_at"],
+            requested_by=refund.get("requested_by") or "customer",
         )
         try:
             with TransactWrite(connection=connection()) as transaction:
@@ -364,6 +432,7 @@ class DynamoOrdersRepository:
                         OrderModel.refund_id.set(refund["refund_id"]),
                         OrderModel.refund_from.set(refund["from_status"]),
                         OrderModel.refund_ids.set((OrderModel.refund_ids | []).append([refund["refund_id"]])),
+                        *_due_actions(order_id, due),
                     ],
                     condition=OrderModel.status == refund["from_status"],
                 )
@@ -395,19 +464,24 @@ class DynamoOrdersRepository:
         items = [refund_dict(item) for item in results]
         return items, results.last_evaluated_key
 
-    def approve_refund(self, refund_id: str, at: str) -> bool:
+    def approve_refund(self, refund: dict[str, Any], at: str, due: str) -> bool:
         try:
-            _refund_key(refund_id).update(
-                actions=[RefundModel.status.set(refund_status_key("APPROVED")), RefundModel.decided_at.set(at)],
-                condition=RefundModel.status == refund_status_key("PENDING"),
-            )
-        except UpdateError as error:
-            if _is_condition_failure(error):
-                return False
-            raise
+            with TransactWrite(connection=connection()) as transaction:
+                transaction.update(
+                    _refund_key(refund["refund_id"]),
+                    actions=[RefundModel.status.set(refund_status_key("APPROVED")), RefundModel.decided_at.set(at)],
+                    condition=RefundModel.status == refund_status_key("PENDING"),
+                )
+                transaction.update(
+                    _order_key(refund["order_id"]),
+                    actions=_due_actions(refund["order_id"], due),
+                    condition=(OrderModel.status == "REFUNDING") & (OrderModel.refund_id == refund["refund_id"]),
+                )
+        except TransactWriteError:
+            return False
         return True
 
-    def reject_refund(self, refund: dict[str, Any], reason: str, at: str) -> bool:
+    def reject_refund(self, refund: dict[str, Any], reason: str, at: str, due: str) -> bool:
         try:
             with TransactWrite(connection=connection()) as transaction:
                 transaction.update(
@@ -421,7 +495,10 @@ class DynamoOrdersRepository:
                 )
                 transaction.update(
                     _order_key(refund["order_id"]),
-                    actions=_status_actions(refund["user_id"], refund["from_status"], at),
+                    actions=[
+                        *_status_actions(refund["user_id"], refund["from_status"], at),
+                        *_due_actions(refund["order_id"], due),
+                    ],
                     condition=(OrderModel.status == "REFUNDING") & (OrderModel.refund_id == refund["refund_id"]),
                 )
         except TransactWriteError:
@@ -440,7 +517,7 @@ class DynamoOrdersRepository:
             with TransactWrite(connection=connection()) as transaction:
                 transaction.update(
                     _order_key(order_id),
-                    actions=_status_actions(user_id, "REFUNDED", at),
+                    actions=[*_status_actions(user_id, "REFUNDED", at), *_due_actions(order_id, None)],
                     condition=(OrderModel.status == "REFUNDING") & (OrderModel.refund_id == refund["refund_id"]),
                 )
                 transaction.update(

@@ -53,7 +53,9 @@ REFUND_FIELDS = ("refund_id", "order_id", "type", "reason", "status", "amount_fe
 REFUNDABLE_FROM = {"refund_only": ("PAID",), "return_refund": ("SHIPPED", "RECEIVED")}
 # The task token an execution waits on in each status a refund may interrupt.
 WAITING_TOKEN = {"PAID": "shipment_token", "SHIPPED": "receipt_token", "RECEIVED": "window_token"}
+FINAL_STATUSES = frozenset({"CANCELLED", "COMPLETED", "REFUNDED"})
 MIN_TIMEOUT_SECONDS = 1
+SHIP_DEADLINE_REASON = "未在发货期限内发货，系统自动取消并退款"
 
 
 class OrderCancelled(Exception):
@@ -74,6 +76,11 @@ class OrderReceivedMeanwhile(Exception):
 
 class OrderNotReady(Exception):
     """A task found the order in a state it cannot act on yet (retried, then the dead-letter queue)."""
+
+
+class OrderMovedOn(Exception):
+    """A task found the order somewhere its branch does not lead (moved on meanwhile, e.g. by the sweeper): the
+    execution asks where the order is now and goes there."""
 
 
 class RefundRequested(Exception):
@@ -147,8 +154,6 @@ def _replay(shop: Shop, user_id: str, key: str, digest: str) -> dict[str, Any] |
     order = shop.orders.order(record["order_id"])
     if order is None:  # the key and its order are written in one transaction
         raise Conflict("The order of this Idempotency-Key is not readable yet; try again")
-    if order["status"] == "PENDING_PAYMENT":
-        start_lifecycle(shop, order["order_id"])  # a retry after a failed StartExecution starts it (idempotent)
     return public_view(order)
 
 
@@ -300,6 +305,9 @@ def _place_new(
         "points_used": priced.points_used,
         "timeline": [{"status": "PENDING_PAYMENT", "at": created_at}],
         "shipment": None,
+        # The outbox: the orders stream starts the execution from this write; until the execution's payment task
+        # checks in (moving it to pay_deadline) the order is due at once, so the sweeper repairs a missed start.
+        "due_at": created_at,
     }
     try:
         shop.orders.place(order, key, digest)
@@ -308,7 +316,6 @@ def _place_new(
         raise
     if body.from_cart:
         cart_service.remove_lines(shop.cart, user_id, [sku_id for sku_id, _ in wanted])
-    start_lifecycle(shop, order_id)
     emit_order_event("order_placed", order)
     return public_view(order)
 
@@ -319,20 +326,98 @@ def new_order_id() -> str:
     return new_id("o")
 
 
-def start_lifecycle(shop: Shop, order_id: str) -> None:
-    """The execution's input: the timers as set now; `timeouts` are what the receipt and review-window waits use
-    (a rejected refund sets them to what was left)."""
+def durations_now() -> dict[str, int]:
+    """The timers' durations as the settings say now (an execution keeps the ones of its input)."""
     settings = get_settings()
-    shop.workflow.start(
-        order_id,
-        {
-            "order_id": order_id,
-            "payment_timeout_seconds": settings.payment_timeout_seconds,
-            "auto_receive_seconds": settings.auto_receive_seconds,
-            "review_window_seconds": settings.review_window_seconds,
-            "timeouts": {"receipt": settings.auto_receive_seconds, "window": settings.review_window_seconds},
-        },
-    )
+    return {
+        "ship_deadline_seconds": settings.ship_deadline_seconds,
+        "auto_receive_seconds": settings.auto_receive_seconds,
+        "review_window_seconds": settings.review_window_seconds,
+        "after_sales_auto_approve_seconds": settings.after_sales_auto_approve_seconds,
+    }
+
+
+def state_deadline(order: dict[str, Any], refund: dict[str, Any] | None, durations: dict[str, int]) -> datetime | None:
+    """When the timer of the order's status runs out, from the times the order recorded (None: a final status).
+
+    Unpaid: its pay_deadline; paid: the ship deadline; shipped: automatic receipt; received: the end of the return
+    window; refunding: the automatic approval of a pending refund, or at once for an approved one (its refund is
+    due through the channel now)."""
+    status = order["status"]
+    if status == "PENDING_PAYMENT":
+        return parse_iso(order["pay_deadline"])
+    if status == "PAID":
+        paid_at = (order.get("payment") or {}).get("paid_at") or order["created_at"]
+        return parse_iso(paid_at) + timedelta(seconds=durations["ship_deadline_seconds"])
+    if status == "SHIPPED":
+        return parse_iso(order["shipment"]["shipped_at"]) + timedelta(seconds=durations["auto_receive_seconds"])
+    if status == "RECEIVED":
+        return _received_at(order) + timedelta(seconds=durations["review_window_seconds"])
+    if status == "REFUNDING" and refund is not None:
+        if refund["status"] == "PENDING":
+            approve_after = timedelta(seconds=durations["after_sales_auto_approve_seconds"])
+            return parse_iso(refund["requested_at"]) + approve_after
+        return parse_iso(refund.get("decided_at") or refund["requested_at"])
+    return None
+
+
+def _due(order: dict[str, Any], refund: dict[str, Any] | None = None, **changes: Any) -> str:
+    """The due time (ISO) of the order once these changes are made: its new status's deadline."""
+    deadline = state_deadline({**order, **changes}, refund, durations_now())
+    return iso(deadline if deadline is not None else utcnow())
+
+
+def _seconds_until(deadline: datetime | None, default: int) -> int:
+    if deadline is None:
+        return default
+    return max(int((deadline - utcnow()).total_seconds()), MIN_TIMEOUT_SECONDS)
+
+
+def timers_left(order: dict[str, Any], refund: dict[str, Any] | None, durations: dict[str, int]) -> dict[str, int]:
+    """What each wait of the execution uses: the whole duration, but what is left of it for the order's status (a
+    rejected refund, or an execution started late by the sweeper, never extends a timer)."""
+    deadline = state_deadline(order, refund, durations)
+    status = order["status"]
+    return {
+        "shipment": _seconds_until(deadline if status == "PAID" else None, durations["ship_deadline_seconds"]),
+        "receipt": _seconds_until(deadline if status == "SHIPPED" else None, durations["auto_receive_seconds"]),
+        "window": _seconds_until(deadline if status == "RECEIVED" else None, durations["review_window_seconds"]),
+        "decision": _seconds_until(
+            deadline if status == "REFUNDING" else None, durations["after_sales_auto_approve_seconds"]
+        ),
+    }
+
+
+def execution_input(shop: Shop, order: dict[str, Any]) -> dict[str, Any]:
+    """The execution's input: the durations as set now, and in `timeouts` what each wait uses (the time left of
+    the order's current status when the execution starts late)."""
+    durations = durations_now()
+    refund = open_refund(shop, order)
+    return {
+        "order_id": order["order_id"],
+        "payment_timeout_seconds": _seconds_until(parse_iso(order["pay_deadline"]), MIN_TIMEOUT_SECONDS),
+        **durations,
+        "timeouts": timers_left(order, refund, durations),
+    }
+
+
+def open_refund(shop: Shop, order: dict[str, Any]) -> dict[str, Any] | None:
+    """The refund a REFUNDING order waits on (None in any other status)."""
+    if order["status"] != "REFUNDING" or not order.get("refund_id"):
+        return None
+    return shop.orders.refund(str(order["refund_id"]))
+
+
+def start_execution(shop: Shop, order_id: str) -> str:
+    """Start the order's execution (named by its id: a second start changes nothing); "started", or "final" /
+    "missing" when there is nothing to run."""
+    order = shop.orders.order(order_id)
+    if order is None:
+        return "missing"
+    if order["status"] in FINAL_STATUSES:
+        return "final"
+    shop.workflow.start(order_id, execution_input(shop, order))
+    return "started"
 
 
 def emit_order_event(name: str, order: dict[str, Any], **details: Any) -> None:
@@ -456,10 +541,8 @@ def forget_buyer(shop: Shop, user_id: str) -> int:
 # -- status changes ----------------------------------------------------------------------------------------------
 
 
-def _token_after_change(shop: Shop, order_id: str, field: str) -> str | None:
-    """The waiting task's token, read after the status change: a task that stored it before the change is answered
-    here; one that tries after finds the new status and moves on by itself (its Catch)."""
-    return (shop.orders.order(order_id) or {}).get(field)
+# Every status change below is a conditional write that also sets when the order is next due (gsi_due). The waiting
+# task it answers is answered from the orders table's stream (chalicelib/orders/outbox.py), never here.
 
 
 def cancel_order(shop: Shop, user_id: str, order_id: str) -> dict[str, Any]:
@@ -468,55 +551,62 @@ def cancel_order(shop: Shop, user_id: str, order_id: str) -> dict[str, Any]:
     if not shop.orders.cancel(order, iso(utcnow())):
         current = _owned(shop, user_id, order_id)
         raise InvalidState(f"An order that is {current['status']} cannot be cancelled")
-    cancelled = _owned(shop, user_id, order_id)
-    if cancelled.get("payment_token"):
-        shop.workflow.fail(cancelled["payment_token"], "OrderCancelled", "cancelled by the customer")
-    return public_view(cancelled)
+    return public_view(_owned(shop, user_id, order_id))
 
 
 def confirm_payment(shop: Shop, order_id: str, payment_id: str, amount_fen: int) -> dict[str, Any]:
-    """For the payments integration: the order is PAID if it awaits payment and the amount is what it costs.
+    """For the payments integration: the order is PAID if it awaits payment, its pay_deadline has not passed and the
+    amount is what it costs.
 
     Returns {"status": "PAID"} (again for the same payment: the same answer), or {"status": "CANCELLED",
-    "refund_required": True} when the order was cancelled first (the payment must be refunded).
-    404 for no such order, 409 CONFLICT for another amount or an order paid by another payment."""
+    "refund_required": True} when the order was cancelled first, or when the payment came after the pay_deadline
+    (then the order is cancelled now, if its timer has not done it yet, and "reason" is "PAID_AFTER_DEADLINE"): the
+    payment must be refunded. 404 for no such order, 409 CONFLICT for another amount or an order paid by another
+    payment."""
     order = _owned(shop, None, order_id)
     if amount_fen != order["amounts"]["payable_fen"]:
         raise Conflict(f"The order costs {order['amounts']['payable_fen']} fen, not {amount_fen}")
-    paid_at = iso(utcnow())
+    now = utcnow()
+    paid_at = iso(now)
     payment = {"payment_id": payment_id, "amount_fen": amount_fen, "paid_at": paid_at}
-    if not shop.orders.pay(order, payment, paid_at):
+    if not shop.orders.pay(order, payment, paid_at, _due(order, status="PAID", payment=payment)):
         current = _owned(shop, None, order_id)
+        if current["status"] == "PENDING_PAYMENT" and parse_iso(current["pay_deadline"]) <= now:
+            compensate(shop, order_id)  # past its deadline: never PAID; cancelled now, as its timer would
+            return {"order_id": order_id, "status": "CANCELLED", "refund_required": True,
+                    "reason": "PAID_AFTER_DEADLINE"}  # fmt: skip
         if current["status"] == "CANCELLED":
             return {"order_id": order_id, "status": "CANCELLED", "refund_required": True}
         if (current.get("payment") or {}).get("payment_id") == payment_id:
             return {"order_id": order_id, "status": current["status"], "refund_required": False}
         raise Conflict("This order was paid by another payment")
-    if token := _token_after_change(shop, order_id, "payment_token"):
-        shop.workflow.succeed(token, {"status": "PAID", "payment_id": payment_id})
     emit_order_event("order_paid", order, payment_id=payment_id, amount_fen=amount_fen)
     return {"order_id": order_id, "status": "PAID", "refund_required": False}
 
 
 def ship_order(shop: Shop, order_id: str, write: ShipmentWrite) -> dict[str, Any]:
     """PAID -> SHIPPED with the carrier and tracking number; 409 INVALID_STATE otherwise."""
-    _owned(shop, None, order_id)
+    order = _owned(shop, None, order_id)
     at = iso(utcnow())
     shipment = {"carrier": write.carrier, "tracking_no": write.tracking_no, "shipped_at": at}
-    if not shop.orders.transition(order_id, "PAID", "SHIPPED", at, {"shipment": shipment}):
+    due = _due(order, status="SHIPPED", shipment=shipment)
+    if not shop.orders.transition(order_id, "PAID", "SHIPPED", at, {"shipment": shipment}, due):
         raise InvalidState(f"An order that is {_owned(shop, None, order_id)['status']} cannot be shipped")
-    if token := _token_after_change(shop, order_id, "shipment_token"):
-        shop.workflow.succeed(token, {"status": "SHIPPED"})
     return get_order(shop, None, order_id)
+
+
+def _receive(shop: Shop, order: dict[str, Any]) -> bool:
+    at = iso(utcnow())
+    timeline = [*order["timeline"], {"status": "RECEIVED", "at": at}]
+    due = _due(order, status="RECEIVED", timeline=timeline)
+    return shop.orders.transition(order["order_id"], "SHIPPED", "RECEIVED", at, {}, due)
 
 
 def receive_order(shop: Shop, user_id: str, order_id: str) -> dict[str, Any]:
     """SHIPPED -> RECEIVED by the customer; 409 INVALID_STATE otherwise."""
     order = _owned(shop, user_id, order_id)
-    if not shop.orders.transition(order_id, "SHIPPED", "RECEIVED", iso(utcnow()), {}):
+    if not _receive(shop, order):
         raise InvalidState(f"An order that is {_owned(shop, user_id, order_id)['status']} cannot be received")
-    if token := _token_after_change(shop, order_id, "receipt_token"):
-        shop.workflow.succeed(token, {"status": "RECEIVED"})
     emit_order_event("order_received", order)
     return public_view(_owned(shop, user_id, order_id))
 
@@ -525,13 +615,18 @@ def receive_order(shop: Shop, user_id: str, order_id: str) -> dict[str, Any]:
 
 
 def await_payment(shop: Shop, order_id: str, token: str) -> dict[str, Any]:
-    """Keep the payment token; the order settled its payment already: say so, so the execution moves on."""
-    if shop.orders.hold_token(order_id, "payment_token", token, "PENDING_PAYMENT"):
+    """Keep the payment token, and check in: the order is due at its pay_deadline from now on (until then it was due
+    at once, so the sweeper would have started a missing execution). Paid or cancelled already: say so, so the
+    execution moves on."""
+    order = _owned(shop, None, order_id)
+    if shop.orders.hold_token(order_id, "payment_token", token, "PENDING_PAYMENT", due=order["pay_deadline"]):
         return {"waiting": True}
     status = _owned(shop, None, order_id)["status"]
     if status == "CANCELLED":
         raise OrderCancelled(order_id)
-    raise OrderPaidMeanwhile(order_id)
+    if status == "PAID":
+        raise OrderPaidMeanwhile(order_id)
+    raise OrderMovedOn(f"order {order_id} is {status}")
 
 
 def _raise_if_refunding(shop: Shop, order_id: str) -> str:
@@ -544,15 +639,17 @@ def _raise_if_refunding(shop: Shop, order_id: str) -> str:
 def await_shipment(shop: Shop, order_id: str, token: str) -> dict[str, Any]:
     if shop.orders.hold_token(order_id, "shipment_token", token, "PAID"):
         return {"waiting": True}
-    _raise_if_refunding(shop, order_id)
-    raise OrderShippedMeanwhile(order_id)
+    if _raise_if_refunding(shop, order_id) == "SHIPPED":
+        raise OrderShippedMeanwhile(order_id)
+    raise OrderMovedOn(order_id)
 
 
 def await_receipt(shop: Shop, order_id: str, token: str) -> dict[str, Any]:
     if shop.orders.hold_token(order_id, "receipt_token", token, "SHIPPED"):
         return {"waiting": True}
-    _raise_if_refunding(shop, order_id)
-    raise OrderReceivedMeanwhile(order_id)
+    if _raise_if_refunding(shop, order_id) == "RECEIVED":
+        raise OrderReceivedMeanwhile(order_id)
+    raise OrderMovedOn(order_id)
 
 
 def await_review_window(shop: Shop, order_id: str, token: str) -> dict[str, Any]:
@@ -560,7 +657,31 @@ def await_review_window(shop: Shop, order_id: str, token: str) -> dict[str, Any]
     if shop.orders.hold_token(order_id, "window_token", token, "RECEIVED"):
         return {"waiting": True}
     status = _raise_if_refunding(shop, order_id)
-    raise OrderNotReady(f"order {order_id} is {status}, not received")
+    raise OrderMovedOn(f"order {order_id} is {status}, not received")
+
+
+def ship_deadline_passed(shop: Shop, order_id: str) -> dict[str, Any]:
+    """The ship deadline ran out: a paid order nobody shipped is cancelled and refunded in full, through a refund the
+    system opens already approved (the refund saga then pays back through the channel and gives back the stock and
+    points; the buyer is told from the outbox). Shipped or refunding meanwhile: that way instead."""
+    order = _owned(shop, None, order_id)
+    if order["status"] == "PAID":
+        at = iso(utcnow())
+        refund = {
+            "refund_id": new_id("rf"), "order_id": order_id, "user_id": order["user_id"], "type": "refund_only",
+            "reason": SHIP_DEADLINE_REASON, "status": "APPROVED", "from_status": "PAID",
+            "amount_fen": refund_amount_fen(order, "refund_only"), "requested_at": at, "decided_at": at,
+            "reject_reason": None, "refunded_at": None, "requested_by": "system",
+        }  # fmt: skip
+        if shop.orders.request_refund(order, refund, at, due=at):
+            return {"status": "REFUNDING", "refund_id": refund["refund_id"]}
+        order = _owned(shop, None, order_id)
+    if order["status"] == "REFUNDING":
+        refund = _current_refund(shop, order)
+        if refund["status"] == "APPROVED":
+            return {"status": "REFUNDING", "refund_id": refund["refund_id"]}
+        raise RefundRequested(order_id)
+    raise OrderMovedOn(f"order {order_id} is {order['status']}")
 
 
 def compensate(shop: Shop, order_id: str) -> dict[str, Any]:
@@ -576,11 +697,12 @@ def compensate(shop: Shop, order_id: str) -> dict[str, Any]:
 
 def auto_receive(shop: Shop, order_id: str) -> dict[str, Any]:
     """The receipt timer ran out: a shipped order is received (already received: nothing changes)."""
-    if shop.orders.transition(order_id, "SHIPPED", "RECEIVED", iso(utcnow()), {}):
+    order = _owned(shop, None, order_id)
+    if order["status"] == "SHIPPED" and _receive(shop, order):
         emit_order_event("order_received", _owned(shop, None, order_id))
     status = _raise_if_refunding(shop, order_id)
-    if status not in ("RECEIVED", "COMPLETED"):
-        raise OrderNotReady(f"order {order_id} is {status}, not received")
+    if status != "RECEIVED":
+        raise OrderMovedOn(f"order {order_id} is {status}, not received")
     return {"status": status}
 
 
@@ -593,7 +715,7 @@ def settle(shop: Shop, order_id: str) -> dict[str, Any]:
     if order["status"] == "REFUNDING":
         raise RefundRequested(order_id)
     if order["status"] != "RECEIVED":
-        raise OrderNotReady(f"order {order_id} is {order['status']}, not received")
+        raise OrderMovedOn(f"order {order_id} is {order['status']}, not received")
     earned = points_earned_for(int(order["amounts"]["payable_fen"]) - int(order["amounts"]["shipping_fen"]))
     if not shop.orders.settle(order, iso(utcnow()), earned):
         status = _raise_if_refunding(shop, order_id)
@@ -652,11 +774,10 @@ def request_refund(shop: Shop, user_id: str, order_id: str, write: RefundRequest
         "amount_fen": refund_amount_fen(order, write.type), "requested_at": at, "decided_at": None,
         "reject_reason": None, "refunded_at": None,
     }  # fmt: skip
-    if not shop.orders.request_refund(order, refund, at):
+    due = _due(order, refund, status="REFUNDING")
+    if not shop.orders.request_refund(order, refund, at, due):
         current = _owned(shop, user_id, order_id)
         raise _refusal(current, write.type) or Conflict("The order changed meanwhile; try again")
-    if token := _token_after_change(shop, order_id, WAITING_TOKEN[order["status"]]):
-        shop.workflow.fail(token, "RefundRequested", f"refund {refund['refund_id']} requested")
     return refund_view(refund)
 
 
@@ -683,21 +804,24 @@ def _refund(shop: Shop, refund_id: str) -> dict[str, Any]:
 def approve_refund(shop: Shop, refund_id: str) -> dict[str, Any]:
     """PENDING -> APPROVED: the execution refunds through the paying channel, then gives back; 409 otherwise."""
     refund = _refund(shop, refund_id)
-    if not shop.orders.approve_refund(refund_id, iso(utcnow())):
+    if not _approve(shop, refund):
         raise InvalidState(f"A refund that is {_refund(shop, refund_id)['status']} cannot be approved")
-    if token := _token_after_change(shop, refund["order_id"], "refund_token"):
-        shop.workflow.succeed(token, {"decision": "APPROVED", "refund_id": refund_id})
     return refund_view(_refund(shop, refund_id), admin=True)
+
+
+def _approve(shop: Shop, refund: dict[str, Any]) -> bool:
+    at = iso(utcnow())
+    return shop.orders.approve_refund(refund, at, due=at)  # the refund is due through the channel at once
 
 
 def reject_refund(shop: Shop, refund_id: str, write: RefundRejection) -> dict[str, Any]:
     """PENDING -> REJECTED with the reason, and the order back in the status it came from (its execution waits
     there again with what was left of its timers); 409 otherwise."""
     refund = _refund(shop, refund_id)
-    if not shop.orders.reject_refund(refund, write.reason, iso(utcnow())):
+    order = _owned(shop, None, refund["order_id"])
+    due = _due(order, status=refund["from_status"])  # what was left of that status's timer: never extended
+    if not shop.orders.reject_refund(refund, write.reason, iso(utcnow()), due):
         raise InvalidState(f"A refund that is {_refund(shop, refund_id)['status']} cannot be rejected")
-    if token := _token_after_change(shop, refund["order_id"], "refund_token"):
-        shop.workflow.succeed(token, {"decision": "REJECTED", "refund_id": refund_id})
     return refund_view(_refund(shop, refund_id), admin=True)
 
 
@@ -722,29 +846,31 @@ def await_refund_decision(shop: Shop, order_id: str, token: str) -> dict[str, An
     raise OrderNotReady(f"order {order_id} is {order['status']}, not refunding")
 
 
-def _seconds_left(since: datetime, total_seconds: int) -> int:
-    left = since + timedelta(seconds=total_seconds) - utcnow()
-    return max(int(left.total_seconds()), MIN_TIMEOUT_SECONDS)
-
-
-def resume_after_refund(
-    shop: Shop, order_id: str, auto_receive_seconds: int, review_window_seconds: int
-) -> dict[str, Any]:
-    """A refund was rejected: the status to wait in again and what is left of its timer (a rejection never extends
-    the receipt or the return window)."""
+def auto_approve_refund(shop: Shop, order_id: str) -> dict[str, Any]:
+    """Nobody decided the refund within AFTER_SALES_AUTO_APPROVE_SECONDS: the system approves it (decided meanwhile:
+    that decision stands)."""
     order = _owned(shop, None, order_id)
-    status = order["status"]
-    if status == "REFUNDING":  # another refund was requested since: the wait finds it and turns to it
-        status = order["refund_from"]
-    if status not in WAITING_TOKEN:
-        raise OrderNotReady(f"order {order_id} is {order['status']}: nothing to resume")
-    receipt, window = auto_receive_seconds, review_window_seconds
-    if status == "SHIPPED":
-        shipped_at = parse_iso(order["shipment"]["shipped_at"])
-        receipt = _seconds_left(shipped_at, auto_receive_seconds)
-    if status == "RECEIVED":
-        window = _seconds_left(_received_at(order), review_window_seconds)
-    return {"status": status, "receipt_seconds": receipt, "window_seconds": window}
+    refund = _current_refund(shop, order)
+    if refund["status"] == "PENDING" and _approve(shop, refund):
+        logger.info("refund approved by the system", extra={"order_id": order_id, "refund_id": refund["refund_id"]})
+        return {"decision": "APPROVED", "refund_id": refund["refund_id"]}
+    refund = _refund(shop, refund["refund_id"])
+    if refund["status"] == "REJECTED":
+        raise RefundRejectedMeanwhile(refund["refund_id"])
+    if refund["status"] in ("APPROVED", "REFUNDED"):
+        return {"decision": "APPROVED", "refund_id": refund["refund_id"]}
+    raise OrderNotReady(f"refund {refund['refund_id']} is {refund['status']}")
+
+
+def resume_after_refund(shop: Shop, order_id: str, durations: dict[str, int]) -> dict[str, Any]:
+    """Where the order is now and what is left of that status's timer, for the execution to wait there again: after
+    a rejected refund (which never extends the ship deadline, the receipt or the return window), or when a task
+    found the order moved on meanwhile (its status may then be final)."""
+    order = _owned(shop, None, order_id)
+    refund = open_refund(shop, order)
+    left = timers_left(order, refund, durations)
+    return {"status": order["status"], "receipt_seconds": left["receipt"], "window_seconds": left["window"],
+            "shipment_seconds": left["shipment"], "decision_seconds": left["decision"]}  # fmt: skip
 
 
 def refund_payment(shop: Shop, order_id: str) -> dict[str, Any]:

@@ -1,13 +1,16 @@
 """The order context's production wiring: Dynamo repositories, the Step Functions workflow, refunds through the
-payments context, running promotions."""
+payments context, running promotions, the order-outbox queue and texts to buyers."""
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from typing import Any
 
+from chalicelib.aws import client
 from chalicelib.cart.repository import DynamoCartRepository
 from chalicelib.catalog.repository import DynamoCatalogRepository
+from chalicelib.config import get_settings
 from chalicelib.coupons.repository import DynamoCouponsRepository
 from chalicelib.orders.repository import DynamoOrdersRepository
 from chalicelib.orders.service import Shop
@@ -20,6 +23,7 @@ from chalicelib.promotions.repository import DynamoPromotionsRepository
 from chalicelib.reviews.domain import ReviewableLine, use_received_lines
 
 RECEIVED_STATUSES = ("RECEIVED", "COMPLETED")
+SQS_BATCH = 10
 
 
 class ChannelRefunds:
@@ -43,6 +47,53 @@ def shop() -> Shop:
         workflow=StepFunctionsOrderWorkflow(),
         refunds=ChannelRefunds(),
     )
+
+
+class SqsOrderOutbox:
+    """The order-outbox queue (ORDER_OUTBOX_QUEUE_URL): ten messages to a SendMessageBatch."""
+
+    def send(self, messages: list[dict[str, Any]]) -> None:
+        from chalicelib.errors import DependencyUnavailable
+
+        queue_url = get_settings().order_outbox_queue_url
+        for start in range(0, len(messages), SQS_BATCH):
+            chunk = messages[start : start + SQS_BATCH]
+            entries = [{"Id": str(i), "MessageBody": json.dumps(m, ensure_ascii=False)} for i, m in enumerate(chunk)]
+            answer = client("sqs").send_message_batch(QueueUrl=queue_url, Entries=entries)
+            if answer.get("Failed"):  # raising makes the stream deliver the batch again
+                raise DependencyUnavailable(f"SQS refused {len(answer['Failed'])} order outbox messages")
+
+    def retry_later(self, receipt_handle: str, seconds: int) -> None:
+        """A message that failed comes back after `seconds` (its backoff), not the queue's visibility timeout."""
+        client("sqs").change_message_visibility(
+            QueueUrl=get_settings().order_outbox_queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+        )
+
+    def done(self, receipt_handles: list[str]) -> None:
+        """Delete the messages of a batch that were delivered (the batch fails for the others)."""
+        queue_url = get_settings().order_outbox_queue_url
+        for start in range(0, len(receipt_handles), SQS_BATCH):
+            chunk = receipt_handles[start : start + SQS_BATCH]
+            client("sqs").delete_message_batch(
+                QueueUrl=queue_url, Entries=[{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(chunk)]
+            )
+
+
+class SmsBuyerNotifier:
+    """Texts a buyer through the accounts' SMS sender (SNS; the local stage's /dev/outbox keeps a copy): the phone
+    bound to the account, else the order's delivery address's."""
+
+    def tell(self, order: dict[str, Any], text: str) -> bool:
+        from chalicelib.accounts.repository import DynamoAccountsRepository
+        from chalicelib.accounts.security_repository import DynamoSecurityRepository
+        from chalicelib.accounts.sms_sender import SnsSmsSender
+
+        user = DynamoAccountsRepository().get_user(order["user_id"])
+        phone = (user.phone if user is not None else None) or (order.get("address") or {}).get("phone")
+        if not phone:
+            return False
+        SnsSmsSender(DynamoSecurityRepository()).send(str(phone), text)
+        return True
 
 
 def promotions_now() -> list[Promotion]:

@@ -1,4 +1,4 @@
-"""The order's execution on Step Functions: start it named by the order id, and answer its task tokens."""
+"""The order's execution on Step Functions: start it named by the order id, look it up, answer its task tokens."""
 
 from __future__ import annotations
 
@@ -15,7 +15,12 @@ GONE_TOKEN_ERRORS = ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist")
 
 
 class OrderWorkflow(Protocol):
-    def start(self, order_id: str, payload: dict[str, Any]) -> None: ...
+    def start(self, order_id: str, payload: dict[str, Any]) -> None:
+        """Start the order's execution; one that exists already (ExecutionAlreadyExists) counts as started."""
+
+    def status(self, order_id: str) -> str | None:
+        """The execution's status (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED), None if it was never started."""
+
     def succeed(self, token: str, output: dict[str, Any]) -> bool:
         """Complete the task waiting on this token; False if it is no longer waiting."""
 
@@ -36,6 +41,18 @@ class StepFunctionsOrderWorkflow:
         except ClientError as error:
             if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
                 raise
+
+    def status(self, order_id: str) -> str | None:
+        arn = get_settings().state_machine_order_arn
+        if not arn:
+            return None
+        execution_arn = f"{arn.replace(':stateMachine:', ':execution:', 1)}:{order_id}"
+        try:
+            return str(client("stepfunctions").describe_execution(executionArn=execution_arn)["status"])
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ExecutionDoesNotExist":
+                return None
+            raise
 
     def succeed(self, token: str, output: dict[str, Any]) -> bool:
         return self._answer(lambda sfn: sfn.send_task_success(taskToken=token, output=json.dumps(output)))

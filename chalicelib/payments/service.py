@@ -1,10 +1,11 @@
 """Payment rules: start a payment of an order, take a provider's notify, refund (the order saga's and late payments').
 
-A payment is one attempt to collect an order's payable amount through one channel. Its status:
-CREATED -> PAID (the order took it) | PAID_LATE (the order was cancelled, or paid by another payment, first: refunded
-automatically) | CLOSED (the provider closed it unpaid); then, once refunds are asked for, REFUNDING (a refund is
-pending at the provider) -> REFUNDED (all of it) or PARTIALLY_REFUNDED. Every write is conditional on the version
-read, so concurrent notifies and refunds never lose an update and refunds never add up to more than was paid.
+A payment is one attempt to collect an order's payable amount through one channel. Its status: CREATED -> PAID (the
+order took it) | PAID_LATE (the order was cancelled, its pay_deadline had passed, or it was paid by another payment,
+first: refunded automatically) | CLOSED (the provider closed it unpaid); then, once refunds are asked for, REFUNDING
+(a refund is pending at the provider) -> REFUNDED (all of it) or PARTIALLY_REFUNDED. Every write is conditional on
+the version read, so concurrent notifies and refunds never lose an update and refunds never add up to more than was
+paid.
 """
 
 from __future__ import annotations
@@ -122,6 +123,9 @@ def start_payment(payments: Payments, order: dict[str, Any], user_id: str, name:
     same order and channel reuses the open payment (same payment_id; the channel signs a fresh pay_url)."""
     if order["status"] != "PENDING_PAYMENT":
         raise InvalidState(f"An order that is {order['status']} cannot be paid")
+    deadline = _deadline(order)
+    if deadline is not None and deadline <= utcnow():
+        raise InvalidState("This order's payment deadline has passed")
     channel = _channel(payments, name)
     payment = _open_payment(payments, order, user_id, name)
     request = PaymentRequest(
@@ -203,6 +207,8 @@ def _confirm(payments: Payments, payment: dict[str, Any]) -> str | None:
     except Conflict:
         return "PAID_BY_ANOTHER_PAYMENT"
     if answer.get("refund_required"):
+        if answer.get("reason"):  # e.g. PAID_AFTER_DEADLINE: the order's pay_deadline passed before it arrived
+            return str(answer["reason"])
         return "ORDER_CANCELLED" if answer.get("status") == "CANCELLED" else "ORDER_REFUSED"
     return None
 

@@ -22,7 +22,8 @@ from local import lambda_dispatch
 from local.pollers import lambda_record
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login
-from tests.functional.test_orders import ADDRESS, stop_running_executions
+from tests.functional.order_machinery import stop_running_executions
+from tests.functional.test_orders import ADDRESS
 
 DAY = "2026-11-24"
 

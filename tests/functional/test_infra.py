@@ -144,7 +144,11 @@ def test_the_tables_have_the_agreed_names_keys_indexes_ttl_and_stream() -> None:
         "gsi_user_status": [("user_status", "HASH"), ("created_key", "RANGE")],
         "gsi_status": [("status", "HASH"), ("created_key", "RANGE")],
         "gsi_all": [("listing", "HASH"), ("created_key", "RANGE")],
+        "gsi_due": [("due_shard", "HASH"), ("due_key", "RANGE")],
     }
+    due = next(index for index in orders["GlobalSecondaryIndexes"] if index["IndexName"] == "gsi_due")
+    assert due["Projection"] == {"ProjectionType": "KEYS_ONLY"}  # the sweeper reads the order itself
+    assert orders["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}  # the outbox
     assert orders["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     for table in tables.values():
         assert table["BillingMode"] == "PAY_PER_REQUEST"
@@ -169,11 +173,46 @@ def test_the_queue_sends_a_message_to_its_dead_letter_queue_after_five_failed_re
     assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
 
 
+def test_the_order_outbox_retries_ten_times_then_keeps_the_message_in_its_alarmed_dead_letter_queue() -> None:
+    template = load_template()
+    queues = resources_of_type(template, "AWS::SQS::Queue")
+    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
+
+    outbox = queues["OrderOutboxQueue"]
+    assert outbox["QueueName"] == {"Fn::Sub": "shop-${Stage}-order-outbox"}
+    assert outbox["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["OrderOutboxDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": 10,
+    }
+    assert queues["OrderOutboxDeadLetterQueue"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    alarm = alarms["OrderOutboxDeadLetterQueueAlarm"]
+    assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["OrderOutboxDeadLetterQueue", "QueueName"]}
+    assert template["Outputs"]["OrderOutboxQueueUrl"]["Value"] == {"Ref": "OrderOutboxQueue"}
+    assert template["Outputs"]["OrdersStreamArn"]["Value"] == {"Fn::GetAtt": ["OrdersTable", "StreamArn"]}
+
+
+def test_the_shipment_and_refund_decision_waits_have_timers_from_the_executions_input() -> None:
+    machine = json.loads((Path(__file__).resolve().parents[2] / "infra/statemachines/order.asl.json").read_text())
+    states = machine["States"]
+
+    assert states["AwaitShipment"]["TimeoutSecondsPath"] == "$.timeouts.shipment"
+    assert states["AwaitShipment"]["Catch"][0] == {"ErrorEquals": ["States.Timeout"], "ResultPath": "$.error",
+                                                   "Next": "ShipDeadline"}  # fmt: skip
+    assert states["ShipDeadline"]["Parameters"]["FunctionName"] == "${OrderShipDeadlineFunctionArn}"
+    assert states["ShipDeadline"]["Next"] == "RefundPayment"
+    assert states["AwaitRefundDecision"]["TimeoutSecondsPath"] == "$.timeouts.decision"
+    assert states["AwaitRefundDecision"]["Catch"][0]["Next"] == "AutoApproveRefund"
+    assert states["AutoApproveRefund"]["Parameters"]["FunctionName"] == "${OrderAutoApproveRefundFunctionArn}"
+    assert states["AutoApproveRefund"]["Next"] == "RefundPayment"
+    for state in states.values():  # every timer comes from the execution's input, never a constant
+        assert "TimeoutSeconds" not in state
+
+
 def test_every_order_task_retries_and_then_lands_in_the_order_tasks_dead_letter_queue() -> None:
     machine = json.loads((Path(__file__).resolve().parents[2] / "infra/statemachines/order.asl.json").read_text())
     tasks = {name: state for name, state in machine["States"].items() if "lambda:invoke" in state.get("Resource", "")}
 
-    assert len(tasks) == 11
+    assert len(tasks) == 13
     for name, state in tasks.items():
         assert state["Retry"] and state["Retry"][0]["BackoffRate"] > 1, name
         assert state["Catch"][-1] == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",

@@ -16,9 +16,9 @@ from chalicelib.config import reset_caches
 from chalicelib.orders import service
 from chalicelib.orders.wiring import shop
 from chalicelib.promotions.service import promotion_cache
-from local import lambda_dispatch
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login
+from tests.functional.order_machinery import order_machinery
 from tests.functional.test_coupons import claim, create_template, my_coupons
 
 PRICE = 699900  # the first SKU of catalog_data's products (stock 10)
@@ -26,22 +26,8 @@ PRICE = 699900  # the first SKU of catalog_data's products (stock 10)
 
 @pytest.fixture(scope="module", autouse=True)
 def order_tasks_run_in_process(provisioned_aws: dict[str, str]) -> Iterator[None]:
-    lambda_dispatch.install(app, "local")
-    yield
-    stop_running_executions()
-    lambda_dispatch.uninstall()
-
-
-def stop_running_executions() -> None:
-    """Executions still waiting (unshipped orders) would otherwise wake up in a later module's moto account."""
-    sfn = boto3.client("stepfunctions")
-    for machine in sfn.list_state_machines()["stateMachines"]:
-        running = sfn.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")
-        for execution in running["executions"]:
-            try:
-                sfn.stop_execution(executionArn=execution["executionArn"])
-            except AttributeError:  # moto: an execution whose worker thread has not set up yet cannot be stopped
-                continue
+    with order_machinery(app):
+        yield
 
 
 @pytest.fixture(autouse=True)

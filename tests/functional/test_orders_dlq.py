@@ -12,18 +12,16 @@ import pytest
 from app import app
 from chalicelib.config import reset_caches
 from chalicelib.orders.models import ORDER_SK, OrderModel, order_pk
-from local import lambda_dispatch
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login
-from tests.functional.test_orders import ADDRESS, execution_status, stop_running_executions, wait_for_token
+from tests.functional.order_machinery import order_machinery
+from tests.functional.test_orders import ADDRESS, execution_status, wait_for_token
 
 
 @pytest.fixture(scope="module", autouse=True)
 def order_tasks_run_in_process(provisioned_aws: dict[str, str]) -> Iterator[None]:
-    lambda_dispatch.install(app, "local")
-    yield
-    stop_running_executions()
-    lambda_dispatch.uninstall()
+    with order_machinery(app):
+        yield
 
 
 def test_a_compensation_that_keeps_failing_is_retried_then_sent_to_the_dead_letter_queue(

@@ -16,7 +16,6 @@ from app import app
 from chalicelib.payments import service
 from chalicelib.payments.channels import RefundRefused
 from chalicelib.payments.repository import DynamoPaymentsRepository
-from local import lambda_dispatch
 from local.payment_gateways import (
     ALIPAY_APP_ID,
     WECHAT_APP_ID,
@@ -32,7 +31,8 @@ from local.payment_gateways import (
 from local.payment_gateways import sandbox_signing as sandbox
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login
-from tests.functional.test_orders import ADDRESS, order_of, place, stop_running_executions, wait_for_token
+from tests.functional.order_machinery import order_machinery
+from tests.functional.test_orders import ADDRESS, order_of, place, wait_for_token
 
 NOTIFY_BASE = "http://shop.test"
 Deliver = Callable[[str, bytes, dict[str, str]], tuple[int, str]]
@@ -40,10 +40,8 @@ Deliver = Callable[[str, bytes, dict[str, str]], tuple[int, str]]
 
 @pytest.fixture(scope="module", autouse=True)
 def order_tasks_run_in_process(provisioned_aws: dict[str, str]) -> Iterator[None]:
-    lambda_dispatch.install(app, "local")
-    yield
-    stop_running_executions()
-    lambda_dispatch.uninstall()
+    with order_machinery(app):
+        yield
 
 
 @pytest.fixture

@@ -23,10 +23,10 @@ from chalicelib.orders import service
 from chalicelib.orders.repository import DynamoOrdersRepository
 from chalicelib.orders.wiring import shop
 from chalicelib.promotions.service import promotion_cache
-from local import lambda_dispatch
 from tests.functional import test_payments
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login
+from tests.functional.order_machinery import order_machinery
 from tests.functional.test_coupons import claim, create_template, my_coupons
 from tests.functional.test_orders import (
     ADDRESS,
@@ -35,7 +35,6 @@ from tests.functional.test_orders import (
     place,
     points_of,
     stock_of,
-    stop_running_executions,
     user_id_of,
     wait_for_status,
     wait_for_token,
@@ -44,10 +43,8 @@ from tests.functional.test_orders import (
 
 @pytest.fixture(scope="module", autouse=True)
 def order_tasks_run_in_process(provisioned_aws: dict[str, str]) -> Iterator[None]:
-    lambda_dispatch.install(app, "local")
-    yield
-    stop_running_executions()
-    lambda_dispatch.uninstall()
+    with order_machinery(app):
+        yield
 
 
 gateway_keys = test_payments.gateway_keys  # the payment gateway emulators, as the payments tests run them

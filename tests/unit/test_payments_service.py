@@ -96,12 +96,16 @@ class FakeOrders:
     """confirm_payment's answers: PAID once per order, the same again for the same payment, refund when cancelled."""
 
     cancelled: set[str] = field(default_factory=set)
+    past_deadline: set[str] = field(default_factory=set)
     paid_by: dict[str, str] = field(default_factory=dict)
     down: bool = False
 
     def confirm(self, order_id: str, payment_id: str, amount_fen: int) -> dict[str, Any]:
         if self.down:
             raise DependencyUnavailable("orders down")
+        if order_id in self.past_deadline:  # as orders answers a payment after the pay_deadline: never PAID
+            return {"order_id": order_id, "status": "CANCELLED", "refund_required": True,
+                    "reason": "PAID_AFTER_DEADLINE"}  # fmt: skip
         if order_id in self.cancelled:
             return {"order_id": order_id, "status": "CANCELLED", "refund_required": True}
         if self.paid_by.setdefault(order_id, payment_id) != payment_id:
@@ -220,6 +224,28 @@ def test_a_payment_after_the_order_was_cancelled_is_recorded_and_refunded_once(w
     assert (payment["status"], payment["late_reason"], payment["refunded_fen"]) == (
         "REFUNDED", "ORDER_CANCELLED", 1000)  # fmt: skip
     assert world.channel.refunds_made == [(payment_id, service.late_refund_id(payment_id), 1000)]
+
+
+def test_a_payment_after_the_pay_deadline_is_recorded_paid_late_and_refunded_once(world: World) -> None:
+    payment_id = world.start()["payment_id"]
+    world.orders.past_deadline.add("o1")
+
+    world.notify(payment_id, 1000)
+    world.notify(payment_id, 1000)
+
+    payment = world.repo.items[payment_id]
+    assert (payment["status"], payment["late_reason"], payment["refunded_fen"]) == (
+        "REFUNDED", "PAID_AFTER_DEADLINE", 1000)  # fmt: skip
+    assert world.channel.refunds_made == [(payment_id, service.late_refund_id(payment_id), 1000)]
+
+
+def test_an_order_past_its_pay_deadline_cannot_start_a_payment(world: World) -> None:
+    order = {"order_id": "o1", "status": "PENDING_PAYMENT", "amounts": {"payable_fen": 1000}, "items": [],
+             "pay_deadline": "2020-01-01T00:00:00Z"}  # fmt: skip
+
+    with pytest.raises(InvalidState, match="deadline"):
+        service.start_payment(world.payments, order, "u1", "sandbox")
+    assert world.repo.items == {}
 
 
 def test_a_second_payment_of_a_paid_order_is_refunded_and_the_first_stays(world: World) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 import pytest
@@ -11,7 +12,9 @@ from tests.unit.orders.fakes import (
     ORDER_ID,
     FakeChannelRefunds,
     FakeOrdersRepository,
+    FakeOrdersStream,
     FakePoints,
+    RecordingNotifier,
     RecordingWorkflow,
     a_used_coupon,
     an_order,
@@ -60,3 +63,24 @@ def shop(
     unused: Any = None
     return Shop(orders=orders, catalog=unused, profile=unused, cart=unused, coupons=coupons, points=cast(Any, points),
                 workflow=workflow, refunds=channel)  # fmt: skip
+
+
+@pytest.fixture
+def stream(orders: FakeOrdersRepository) -> FakeOrdersStream:
+    return FakeOrdersStream(orders)
+
+
+@pytest.fixture
+def notifier() -> RecordingNotifier:
+    return RecordingNotifier()
+
+
+@pytest.fixture
+def deliver_outbox(shop: Shop, stream: FakeOrdersStream, notifier: RecordingNotifier) -> Callable[[], list[str]]:
+    """Deliver what the changes made so far put in the outbox (as the stream and the queue's consumer do)."""
+    from chalicelib.orders import outbox
+
+    def deliver() -> list[str]:
+        return [outbox.deliver(shop, message, notifier) for message in stream.messages()]
+
+    return deliver

@@ -4,6 +4,7 @@ giving back once, points and coupon rules, and the timers a rejection resumes wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -29,15 +30,19 @@ REFUND_ONLY = RefundRequest(type="refund_only", reason="不想要了")
 RETURN = RefundRequest(type="return_refund", reason="尺码不合适")
 WINDOW = 604800
 AUTO_RECEIVE = 1209600
+SHIP_DEADLINE = 604800
+AUTO_APPROVE = 172800
 
 
 def in_status(orders: FakeOrdersRepository, status: str, **fields: Any) -> dict[str, Any]:
     """Put the order in `status`, paid (19800 fen of which 800 shipping, 300 points used) and, past PAID, shipped."""
     now = utcnow()
+    paid_at = iso(now - timedelta(days=3))
     order = orders.orders[ORDER_ID]
-    order.update(status=status, points_used=300, payment={"payment_id": "pay_1", "amount_fen": 19800, "paid_at": "t1"})
+    order.update(status=status, points_used=300, payment={"payment_id": "pay_1", "amount_fen": 19800,
+                                                          "paid_at": paid_at})  # fmt: skip
     order["amounts"] = {"payable_fen": 19800, "shipping_fen": 800}
-    order["timeline"] = [{"status": "PENDING_PAYMENT", "at": "t0"}, {"status": "PAID", "at": "t1"}]
+    order["timeline"] = [{"status": "PENDING_PAYMENT", "at": "t0"}, {"status": "PAID", "at": paid_at}]
     if status in ("SHIPPED", "RECEIVED"):
         order["shipment"] = {"carrier": "sf", "tracking_no": "SF1", "shipped_at": iso(now - timedelta(days=2))}
         order["timeline"].append({"status": "SHIPPED", "at": iso(now - timedelta(days=2))})
@@ -45,6 +50,11 @@ def in_status(orders: FakeOrdersRepository, status: str, **fields: Any) -> dict[
         order["timeline"].append({"status": "RECEIVED", "at": iso(now - timedelta(days=1))})
     order.update(fields)
     return order
+
+
+def durations(window: int) -> dict[str, int]:
+    return {"ship_deadline_seconds": SHIP_DEADLINE, "auto_receive_seconds": AUTO_RECEIVE,
+            "review_window_seconds": window, "after_sales_auto_approve_seconds": AUTO_APPROVE}  # fmt: skip
 
 
 def approved(shop: Shop, orders: FakeOrdersRepository, status: str, request: RefundRequest) -> dict[str, Any]:
@@ -55,12 +65,13 @@ def approved(shop: Shop, orders: FakeOrdersRepository, status: str, request: Ref
 
 
 def test_a_refund_only_request_on_a_paid_order_is_pending_for_the_whole_payable_and_stops_the_shipment_wait(
-    shop: Shop, orders: FakeOrdersRepository, workflow: RecordingWorkflow
+    shop: Shop, orders: FakeOrdersRepository, workflow: RecordingWorkflow, deliver_outbox: Callable[[], list[str]]
 ) -> None:
     in_status(orders, "PAID")
     service.await_shipment(shop, ORDER_ID, "tok-ship")
 
     refund = service.request_refund(shop, "u_1", ORDER_ID, REFUND_ONLY)
+    deliver_outbox()
 
     assert (refund["status"], refund["type"], refund["amount_fen"]) == ("PENDING", "refund_only", 19800)
     order = service.get_order(shop, "u_1", ORDER_ID)
@@ -70,12 +81,13 @@ def test_a_refund_only_request_on_a_paid_order_is_pending_for_the_whole_payable_
 
 
 def test_a_return_refunds_what_was_paid_but_the_shipping_and_stops_the_wait_it_interrupts(
-    shop: Shop, orders: FakeOrdersRepository, workflow: RecordingWorkflow
+    shop: Shop, orders: FakeOrdersRepository, workflow: RecordingWorkflow, deliver_outbox: Callable[[], list[str]]
 ) -> None:
     in_status(orders, "RECEIVED")
     service.await_review_window(shop, ORDER_ID, "tok-window")
 
     refund = service.request_refund(shop, "u_1", ORDER_ID, RETURN)
+    deliver_outbox()
 
     assert refund["amount_fen"] == 19800 - 800
     assert workflow.answers == [("fail", "tok-window", "RefundRequested")]
@@ -128,13 +140,14 @@ def test_another_users_order_cannot_be_refunded_nor_its_refunds_read(shop: Shop,
 
 
 def test_a_rejection_puts_the_order_back_answers_the_decision_and_a_new_request_is_possible_again(
-    shop: Shop, orders: FakeOrdersRepository, workflow: RecordingWorkflow
+    shop: Shop, orders: FakeOrdersRepository, workflow: RecordingWorkflow, deliver_outbox: Callable[[], list[str]]
 ) -> None:
     in_status(orders, "SHIPPED")
     first = service.request_refund(shop, "u_1", ORDER_ID, RETURN)
     service.await_refund_decision(shop, ORDER_ID, "tok-decide")
 
     rejected = service.reject_refund(shop, first["refund_id"], RefundRejection(reason="商品已拆封"))
+    deliver_outbox()
     second = service.request_refund(shop, "u_1", ORDER_ID, RETURN)
 
     assert (rejected["status"], rejected["reject_reason"]) == ("REJECTED", "商品已拆封")
@@ -325,7 +338,7 @@ def test_a_rejection_resumes_each_wait_with_what_was_left_of_its_timer(
         refund = service.request_refund(shop, "u_1", ORDER_ID, REFUND_ONLY if status == "PAID" else RETURN)
         service.reject_refund(shop, refund["refund_id"], RefundRejection(reason="no"))
 
-        resumed = service.resume_after_refund(shop, ORDER_ID, AUTO_RECEIVE, WINDOW)
+        resumed = service.resume_after_refund(shop, ORDER_ID, durations(WINDOW))
 
         assert resumed["status"] == status
         assert abs(resumed["receipt_seconds"] - expected[0]) <= 5 and abs(resumed["window_seconds"] - expected[1]) <= 5
@@ -338,7 +351,7 @@ def test_a_timer_that_ran_out_while_the_refund_was_decided_resumes_with_one_seco
     refund = service.request_refund(shop, "u_1", ORDER_ID, RETURN)
     service.reject_refund(shop, refund["refund_id"], RefundRejection(reason="no"))
 
-    resumed = service.resume_after_refund(shop, ORDER_ID, AUTO_RECEIVE, 60)  # received a day ago, a 60 s window
+    resumed = service.resume_after_refund(shop, ORDER_ID, durations(60))  # received a day ago, a 60 s window
 
     assert (resumed["status"], resumed["window_seconds"]) == ("RECEIVED", 1)
 

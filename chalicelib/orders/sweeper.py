@@ -1,0 +1,137 @@
+"""The order sweeper: finds every order whose timer is overdue and repairs it, so no order is ever stuck.
+
+Every order that is not final is due at some time in gsi_due: at once while its execution has not checked in (an
+unpaid order until its payment task keeps its token), then at the deadline of its status (pay deadline, ship
+deadline, automatic receipt, end of the return window, automatic approval of a refund; at once for an approved
+refund). The execution's own timers act at those times; an order still due SWEEP_GRACE_SECONDS later means its
+execution never started, lost an answer, or failed. The sweeper then starts a missing execution, sends again the
+answers a waiting one is owed, and does itself what the timer should have done (every step is the execution's own
+idempotent, conditional task), then moves the order's due time on.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from chalicelib.clock import iso, utcnow
+from chalicelib.config import get_settings
+from chalicelib.observability import logger
+from chalicelib.orders import service
+from chalicelib.orders.outbox import answers_owed_in
+from chalicelib.orders.service import FINAL_STATUSES, Shop
+
+MAX_STEPS = 5  # e.g. paid -> refund opened -> refunded through the channel -> given back
+
+
+def _days(first: date, last: date) -> list[str]:
+    return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+
+
+def sweep(shop: Shop, now: datetime | None = None) -> dict[str, Any]:
+    """Repair every order due more than the grace period ago (at most ORDER_SWEEP_MAX_ORDERS per run, the oldest due
+    days first; the next run takes the rest). Returns how many were due and what was done."""
+    settings = get_settings()
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=settings.order_sweep_grace_seconds)
+    days = _days(cutoff.date() - timedelta(days=settings.order_sweep_lookback_days), cutoff.date())
+    due: list[str] = []
+    for day in days:
+        due += shop.orders.due_order_ids(day, iso(cutoff), settings.order_sweep_max_orders - len(due))
+        if len(due) >= settings.order_sweep_max_orders:
+            break
+    outcomes = Counter(repair(shop, order_id, now) for order_id in due)
+    summary = {"due": len(due), **outcomes}
+    if due:
+        logger.info("orders swept", extra={"sweep": summary})
+    return summary
+
+
+def repair(shop: Shop, order_id: str, now: datetime) -> str:
+    """Bring one overdue order to where its timers say it should be; what was done ("final", "started",
+    "driven", "waiting", "failed", "not_due")."""
+    settings = get_settings()
+    cutoff = now - timedelta(seconds=settings.order_sweep_grace_seconds)
+    order = shop.orders.order(order_id)
+    if order is None or order["status"] in FINAL_STATUSES:
+        return "final"
+    if not order.get("due_at") or order["due_at"] > iso(cutoff):
+        return "not_due"  # moved on since the index was read
+    outcome = "waiting"
+    try:
+        execution = shop.workflow.status(order_id)
+        if execution is None:
+            service.start_execution(shop, order_id)
+            outcome = "started"
+        elif execution == "RUNNING":
+            _answer_again(shop, order)
+        if _drive(shop, order_id, cutoff):
+            outcome = "driven"
+    except Exception:  # one order's trouble must not stop the sweep: it stays due and is tried again later
+        logger.exception("an overdue order could not be repaired", extra={"order_id": order_id})
+        outcome = "failed"
+    _move_due_time(shop, order_id, now, retry_soon=outcome == "failed")
+    return outcome
+
+
+def _answer_again(shop: Shop, order: dict[str, Any]) -> None:
+    refund = shop.orders.refund(order["refund_id"]) if order.get("refund_id") else None
+    for answer in answers_owed_in(order, refund):
+        if "output" in answer:
+            shop.workflow.succeed(answer["token"], answer["output"])
+        else:
+            shop.workflow.fail(answer["token"], answer["error"], answer["cause"])
+
+
+def _current(shop: Shop, order_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    order = shop.orders.order(order_id)
+    if order is None or order["status"] in FINAL_STATUSES:
+        return None, None
+    return order, service.open_refund(shop, order)
+
+
+def _drive(shop: Shop, order_id: str, cutoff: datetime) -> bool:
+    """Do, step by step, what the timers past their deadline should have done; True if anything was done. Once it
+    acted, what is due at once (the refund the step opened or approved) follows without waiting for a grace."""
+    acted = False
+    for _ in range(MAX_STEPS):
+        order, refund = _current(shop, order_id)
+        if order is None:
+            return acted
+        deadline = service.state_deadline(order, refund, service.durations_now())
+        if deadline is None or deadline > (utcnow() if acted else cutoff):
+            return acted
+        _timer_action(shop, order, refund)
+        acted = True
+    return acted
+
+
+def _timer_action(shop: Shop, order: dict[str, Any], refund: dict[str, Any] | None) -> None:
+    """The step the execution takes when the timer of the order's status runs out."""
+    order_id, status = order["order_id"], order["status"]
+    if status == "PENDING_PAYMENT":
+        service.compensate(shop, order_id)
+    elif status == "PAID":
+        service.ship_deadline_passed(shop, order_id)
+    elif status == "SHIPPED":
+        service.auto_receive(shop, order_id)
+    elif status == "RECEIVED":
+        service.settle(shop, order_id)
+    elif status == "REFUNDING" and refund is not None and refund["status"] == "PENDING":
+        service.auto_approve_refund(shop, order_id)
+    elif status == "REFUNDING":
+        service.refund_payment(shop, order_id)
+        service.complete_refund(shop, order_id)
+
+
+def _move_due_time(shop: Shop, order_id: str, now: datetime, retry_soon: bool) -> None:
+    """Due next at its status's deadline, or after ORDER_SWEEP_RETRY_SECONDS when that has passed (or the repair
+    failed), so the order is looked at again: it never leaves the index while it is not final."""
+    order, refund = _current(shop, order_id)
+    if order is None:
+        return
+    retry = now + timedelta(seconds=get_settings().order_sweep_retry_seconds)
+    deadline = service.state_deadline(order, refund, service.durations_now())
+    due = retry if retry_soon or deadline is None or deadline <= now else deadline
+    shop.orders.reschedule(order_id, order["status"], iso(due))
