@@ -125,18 +125,19 @@ def app_functions(project_dir: Path, environment: Mapping[str, str]) -> dict[str
 
 
 def stage_environment(stage: str) -> dict[str, str]:
-    """The environment chalice imports the app in: the stage, and a stand-in stream ARN (on_dynamodb_record reads it
-    at import; the template replaces it with the catalog table's real stream)."""
+    """The environment chalice imports the app in: the stage, and stand-in stream ARNs (on_dynamodb_record reads them
+    at import; the template replaces each with its table's real stream)."""
     return {
         **{key: value for key, value in os.environ.items() if not key.startswith(("AWS_ENDPOINT_URL", "SHOP_"))},
         "SHOP_STAGE": stage,
         "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         "CATALOG_STREAM_ARN": stream_placeholder(stage),
+        "ORDERS_STREAM_ARN": stream_placeholder(stage, "orders"),
     }
 
 
-def stream_placeholder(stage: str) -> str:
-    return f"arn:aws:dynamodb:us-east-1:000000000000:table/shop-{stage}-catalog/stream/resolved-by-the-template"
+def stream_placeholder(stage: str, table: str = "catalog") -> str:
+    return f"arn:aws:dynamodb:us-east-1:000000000000:table/shop-{stage}-{table}/stream/resolved-by-the-template"
 
 
 def stage_project(project_dir: Path, requirements: str = "") -> Path:

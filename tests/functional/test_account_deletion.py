@@ -23,10 +23,10 @@ from chalicelib.profile.repository import DynamoProfileRepository
 from chalicelib.reviews import service as reviews_service
 from chalicelib.reviews.repository import DynamoReviewsRepository
 from chalicelib.reviews.schemas import ReviewWrite
-from local import lambda_dispatch
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient
-from tests.functional.test_orders import ADDRESS, stop_running_executions, user_id_of
+from tests.functional.order_machinery import order_machinery
+from tests.functional.test_orders import ADDRESS, user_id_of
 from tests.functional.test_reviews import FakeReceivedLines
 
 PASSWORD = "correct horse 1"
@@ -35,10 +35,8 @@ PHONE = "13800138000"
 
 @pytest.fixture(scope="module", autouse=True)
 def order_tasks_run_in_process(provisioned_aws: dict[str, str]) -> Iterator[None]:
-    lambda_dispatch.install(app, "local")
-    yield
-    stop_running_executions()
-    lambda_dispatch.uninstall()
+    with order_machinery(app):
+        yield
 
 
 def texted_code(client: ShopClient, phone: str = PHONE) -> str:

@@ -20,22 +20,20 @@ from chalicelib.orders.repository import DynamoOrdersRepository
 from chalicelib.orders.schemas import OrderCreate
 from chalicelib.orders.wiring import promotions_now, shop
 from chalicelib.promotions.service import promotion_cache
-from local import lambda_dispatch
 from tests.functional import test_orders
 from tests.functional.catalog_data import create_catalog, product_body
 from tests.functional.conftest import ShopClient, register_and_login
+from tests.functional.order_machinery import order_machinery
 from tests.functional.test_coupons import claim, create_template, my_coupons
-from tests.functional.test_orders import ADDRESS, PRICE, points_of, stock_of, stop_running_executions, user_id_of
+from tests.functional.test_orders import ADDRESS, PRICE, points_of, stock_of, user_id_of
 
 shopper = test_orders.shopper  # a customer with an address and 1000 points, and a phone SKU with 10 in stock
 
 
 @pytest.fixture(scope="module", autouse=True)
 def order_tasks_run_in_process(provisioned_aws: dict[str, str]) -> Iterator[None]:
-    lambda_dispatch.install(app, "local")
-    yield
-    stop_running_executions()
-    lambda_dispatch.uninstall()
+    with order_machinery(app):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -737,14 +737,18 @@ def test_stream_consumers_bisect_retry_a_few_times_and_send_what_they_give_up_on
         if event["Type"] == "DynamoDB"
     ]
 
-    assert len(stream_events) == 2
+    assert len(stream_events) == 3
+    assert sorted(event["Stream"]["Fn::GetAtt"][0] for event in stream_events) == [
+        "CatalogTable",
+        "CatalogTable",
+        "OrdersTable",
+    ]
     for event in stream_events:
-        assert event["Stream"] == {"Fn::GetAtt": ["CatalogTable", "StreamArn"]}
         assert event["BisectBatchOnFunctionError"] is True
         assert 0 < event["MaximumRetryAttempts"] <= 10
         assert 60 <= event["MaximumRecordAgeInSeconds"] <= 24 * 3600
         assert event["DestinationConfig"] == {
-            "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["CatalogStreamFailuresQueue", "Arn"]}}
+            "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["StreamFailuresQueue", "Arn"]}}
         }
 
 
@@ -778,7 +782,7 @@ def test_every_function_has_error_and_throttle_alarms_and_stream_consumers_an_it
     functions = set(functions_of(deployed_template))
     assert by_metric["Errors"] == functions
     assert by_metric["Throttles"] == functions
-    assert by_metric["IteratorAge"] == {"PublishStockChanges", "QueueSearchReindex"}
+    assert by_metric["IteratorAge"] == {"PublishStockChanges", "QueueSearchReindex", "PublishOrderChanges"}
     assert "5XXError" in by_metric
     assert "ExecutionsFailed" in by_metric
 

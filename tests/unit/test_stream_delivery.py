@@ -7,7 +7,7 @@ from typing import Any
 
 from local.pollers import StreamFailurePolicy, deliver_with_bisection, stream_failure_policy, stream_failures_queue
 
-POLICY = StreamFailurePolicy(bisect=True, max_retries=2, on_failure_queue="CatalogStreamFailuresQueue")
+POLICY = StreamFailurePolicy(bisect=True, max_retries=2, on_failure_queue="StreamFailuresQueue")
 
 
 def records(*names: str) -> list[dict[str, Any]]:
@@ -60,4 +60,4 @@ def test_the_local_policy_is_the_one_the_template_deploys() -> None:
 
     assert policy.bisect is True
     assert 0 < policy.max_retries <= 10
-    assert stream_failures_queue("local") == "shop-local-catalog-stream-failures"
+    assert stream_failures_queue("local") == "shop-local-stream-failures"
