@@ -126,7 +126,9 @@ def _run(command: list[str], log: Callable[[str], None]) -> None:
     log(f"clients: {' '.join(Path(command[0]).name if i == 0 else part for i, part in enumerate(command))}")
     result = subprocess.run(command, cwd=CLIENTS_DIR, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise ClientBuildError(f"`{' '.join(command[1:])}` failed in clients/:\n{(result.stdout + result.stderr)[-4000:]}")
+        raise ClientBuildError(
+            f"`{' '.join(command[1:])}` failed in clients/:\n{(result.stdout + result.stderr)[-4000:]}"
+        )
 
 
 def install(log: Callable[[str], None]) -> None:

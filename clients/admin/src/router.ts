@@ -10,7 +10,12 @@ export const router = createRouter({
       path: '/',
       component: () => import('./components/ConsoleLayout.vue'),
       children: [
-        { path: '', name: 'start', redirect: () => menuFor(session.user.value?.roles)[0]?.path ?? '/forbidden' },
+        {
+          path: '',
+          name: 'start',
+          // The first menu entry of the signed-in role (signed out: the sign-in page, which comes back here).
+          redirect: () => (session.signedIn ? (menuFor(session.user.value?.roles)[0]?.path ?? '/forbidden') : '/login'),
+        },
         { path: 'dashboard', component: () => import('./pages/DashboardPage.vue'), meta: { title: '数据看板' } },
         { path: 'orders', component: () => import('./pages/OrdersPage.vue'), meta: { title: '订单管理' } },
         { path: 'refunds', component: () => import('./pages/RefundsPage.vue'), meta: { title: '退款审核' } },
