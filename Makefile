@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 2
 # Per-test limit: a hung test fails with its stack instead of eating CI's time.
 PYTEST_TIMEOUT ?= 300
 
-.PHONY: run test lint bench package package-check deploy clean distclean venv
+.PHONY: run test lint bench package package-check deploy clean distclean venv clients api-types
 
 venv: $(STAMP)
 
@@ -19,10 +19,18 @@ $(STAMP): requirements.txt requirements-recommend.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP)
 
+# The browser clients (clients/): npm ci from the lockfile and a build when missing or stale (Node.js 20+ needed).
+clients: $(STAMP)
+	$(BIN)/python -m local.clients
+
+# Regenerate clients/openapi.json and the clients' TypeScript API types from the app's spec (no server needed).
+api-types: $(STAMP)
+	$(BIN)/python -m local.clients openapi
+
 run: $(STAMP)
 	$(BIN)/python -m local
 
-test: lint
+test: lint clients
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -p no:cacheprovider \
 		--timeout $(PYTEST_TIMEOUT) --durations 10 tests/
 
@@ -55,6 +63,7 @@ deploy: $(STAMP)
 clean:
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +
 	rm -rf .pytest_cache .ruff_cache .mypy_cache .hypothesis .local-state build dist *.egg-info
+	rm -rf clients/storefront/dist clients/admin/dist
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) clients/node_modules clients/*/node_modules

@@ -15,7 +15,8 @@ from typing import Any
 # The raw listings live in local/demo_data/<root>.toml, one file per root category. Prices there are in
 # yuan; a spec written as a table ({"12GB+256GB" = 0, "12GB+512GB" = 500}) carries each value's price delta.
 DATA_DIR = Path(__file__).resolve().parent / "demo_data"
-IMAGE_HOST = "https://img.shop.example"
+# The local stack draws these pictures itself (local/static_sites.py): the demo names no outside host.
+IMAGE_HOST = "/demo-media"
 # The demo's "today": every created_at falls within the CREATED_WINDOW_DAYS before it.
 CATALOG_DATE = datetime(2026, 11, 20, tzinfo=UTC)
 CREATED_WINDOW_DAYS = 90
@@ -375,7 +376,7 @@ def categories() -> list[dict[str, Any]]:
 def brands() -> list[dict[str, Any]]:
     """The real-world brands the demo products are sold under."""
     return [
-        {"brand_id": brand_id, "name": name, "logo_url": f"{IMAGE_HOST}/brands/{brand_id}.png"}
+        {"brand_id": brand_id, "name": name, "logo_url": f"{IMAGE_HOST}/brands/{brand_id}.svg"}
         for brand_id, name, _roots in _BRANDS
     ]
 
@@ -443,7 +444,7 @@ def _build_product(
         "description": listing["description"] + _LEAF_CLOSING.get(leaf_id, root_closing),
         "category_id": leaf_id,
         "brand_id": brand_id,
-        "images": [f"{IMAGE_HOST}/{product_id}/{n}.jpg" for n in range(1, 2 + digest[0] % 3 + 1)],
+        "images": [f"{IMAGE_HOST}/{product_id}/{n}.svg" for n in range(1, 2 + digest[0] % 3 + 1)],
         "specs": specs,
         "skus": skus,
         "after_sales": list(_LEAF_AFTER_SALES.get(leaf_id, root_after_sales)),

@@ -53,9 +53,9 @@ def rewards() -> list[dict[str, Any]]:
         {"reward_id": "demo_reward_coupon_10", "kind": "coupon", "title": "满50减10 优惠券", "points": 500,
          "coupon_template_id": "demo_points_50_10"},
         {"reward_id": "demo_reward_tote_bag", "kind": "goods", "title": "定制帆布袋",
-         "image_url": "https://img.shop.example/rewards/tote-bag.jpg", "points": 2000, "stock": 200},
+         "image_url": "/demo-media/rewards/tote-bag.svg", "points": 2000, "stock": 200},
         {"reward_id": "demo_reward_mug", "kind": "goods", "title": "陶瓷马克杯",
-         "image_url": "https://img.shop.example/rewards/mug.jpg", "points": 3000, "stock": 100},
+         "image_url": "/demo-media/rewards/mug.svg", "points": 3000, "stock": 100},
     ]  # fmt: skip
 
 

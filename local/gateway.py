@@ -149,24 +149,48 @@ class _ContractRequestHandler(ChaliceRequestHandler):
             return self._generic_handle
         raise AttributeError(name)
 
+    def _serve_static_or_api(self) -> None:
+        """The browser clients' files (the local CDN, local/static_sites.py) first, then the API."""
+        sites = getattr(self.server, "static_sites", None)
+        if sites:
+            from local.static_sites import answer
+
+            static = answer(sites, self.command, self.path, self.headers.get("Accept-Encoding", ""))
+            if static is not None:
+                self.send_response(static.status)
+                for name, value in static.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(static.body)
+                return
+        self._generic_handle()
+
+    do_GET = do_HEAD = _serve_static_or_api
+
 
 def local_config(stage: str = "local") -> Config:
     """The chalice Config the local server and the test client run the app with."""
     return Config(chalice_stage=stage)
 
 
-def make_local_server(app: Chalice, host: str, port: int, stage: str = "local") -> LocalDevServer:
+def make_local_server(
+    app: Chalice, host: str, port: int, stage: str = "local", static_sites: list[Any] | None = None
+) -> LocalDevServer:
     """An HTTP server for `app` that behaves like the deployed API Gateway (call serve_forever / shutdown).
 
-    Port 0 binds a free port: read it from `server.server.server_address`.
+    Port 0 binds a free port: read it from `server.server.server_address`. `static_sites` (local/static_sites.py)
+    are the browser clients served beside the API, as the CDN serves them beside the deployed API.
     """
     if not isinstance(app, LocalChalice):
         # What chalice.local.create_local_server does: make current_request thread-local for the threaded server.
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice
-    return LocalDevServer(
+    server = LocalDevServer(
         app, local_config(stage), host, port, handler_cls=_ContractRequestHandler, server_cls=_ShopHTTPServer
     )
+    server.server.static_sites = static_sites or []  # type: ignore[attr-defined]
+    return server
 
 
 class _ShopHTTPServer(ThreadedHTTPServer):

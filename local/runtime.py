@@ -54,6 +54,8 @@ class LocalRuntime:
     template: Path = DEFAULT_TEMPLATE
     statemachines: Path | None = None  # None: the template's state machines
     seed: bool = True
+    serve_clients: bool = True
+    sites: list[Any] = field(default_factory=list)
     app: Any = None
     env: dict[str, str] = field(default_factory=dict)
     seed_summary: Any = None
@@ -110,8 +112,10 @@ class LocalRuntime:
 
     def _start_http(self) -> None:
         from local.gateway import make_local_server
+        from local.static_sites import client_sites
 
-        self.http = make_local_server(self.app, self.host, self.port)
+        self.sites = client_sites() if self.serve_clients else []
+        self.http = make_local_server(self.app, self.host, self.port, static_sites=self.sites)
         self._http_thread = threading.Thread(target=self.http.server.serve_forever, name="http-api", daemon=True)
         self._http_thread.start()
         wait_until_answering(f"{self.base_url}/health", READY_TIMEOUT_SECONDS)
@@ -159,6 +163,17 @@ class LocalRuntime:
         machines = sorted(key for key in self.env if key.startswith("STATE_MACHINE_"))
         lines.append(f"  state machines {', '.join(machines) or '-'}")
         lines.append("Ctrl-C stops everything.")
+        return lines
+
+    def client_lines(self) -> list[str]:
+        """One line per browser client, `<name> <url>` from the line's start (tools read them as they read READY)."""
+        from local.clients import APPS
+
+        served = {site.mount for site in self.sites}
+        lines = [f"{app.label} {self.base_url}{app.mount}" for app in APPS if app.mount in served]
+        missing = [app.label for app in APPS if app.mount not in served]
+        if missing and self.serve_clients:
+            lines.append(f"not built: {', '.join(missing)} (run `make run`, or `python -m local.clients`)")
         return lines
 
 
@@ -217,6 +232,16 @@ def wait_until_answering(url: str, timeout: float) -> None:
         time.sleep(0.05)
 
 
+def build_clients() -> None:
+    """Build the browser clients when their build is missing or stale; the API starts without them if that fails."""
+    from local.clients import ClientBuildError, ensure_built
+
+    try:
+        ensure_built(lambda line: print(line, flush=True))
+    except ClientBuildError as error:
+        print(f"clients: not built: {error}", file=sys.stderr, flush=True)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
     parser.add_argument(
@@ -228,6 +253,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--stage", default=os.environ.get("SHOP_STAGE") or "local", help="stage name (default local)")
     parser.add_argument("--no-seed", action="store_true", help="do not write the demo catalog and admin account")
+    parser.add_argument(
+        "--no-clients",
+        action="store_true",
+        default=os.environ.get("LOCAL_CLIENTS") == "off",
+        help="serve the API only: neither build nor serve the browser clients (also LOCAL_CLIENTS=off)",
+    )
     return parser.parse_args(argv)
 
 
@@ -244,14 +275,23 @@ def main(argv: list[str] | None = None) -> int:
 
     admin_password = os.environ.get("SHOP_ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD
     runtime = LocalRuntime(
-        host=args.host, port=args.port, stage=args.stage, admin_password=admin_password, seed=not args.no_seed
+        host=args.host,
+        port=args.port,
+        stage=args.stage,
+        admin_password=admin_password,
+        seed=not args.no_seed,
+        serve_clients=not args.no_clients,
     )
     started = time.monotonic()
+    if runtime.serve_clients:
+        build_clients()
     try:
         runtime.start()
         if stopping.is_set():
             return 0
         for line in runtime.banner():
+            print(line)
+        for line in runtime.client_lines():
             print(line)
         print(f"started in {time.monotonic() - started:.1f} s")
         print(f"READY {runtime.base_url}", flush=True)

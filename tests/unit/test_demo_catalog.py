@@ -357,13 +357,15 @@ def test_given_products_when_reading_images_then_there_are_2_to_4_urls_under_the
     products: list[dict[str, Any]],
 ) -> None:
     for product in products:
-        expected = [f"https://img.shop.example/{product['product_id']}/{n}.jpg" for n in range(1, 5)]
+        expected = [f"/demo-media/{product['product_id']}/{n}.svg" for n in range(1, 5)]
         assert 2 <= len(product["images"]) <= 4
         assert product["images"] == expected[: len(product["images"])]
 
 
-def test_given_brands_when_reading_logos_then_each_has_an_https_logo_url(brands: list[dict[str, Any]]) -> None:
-    assert all(brand["logo_url"].startswith("https://img.shop.example/") for brand in brands)
+def test_given_brands_when_reading_logos_then_each_logo_is_drawn_by_the_local_stack(
+    brands: list[dict[str, Any]],
+) -> None:
+    assert all(brand["logo_url"].startswith("/demo-media/brands/") for brand in brands)
     assert all(set(brand) == {"brand_id", "name", "logo_url"} for brand in brands)
 
 

@@ -1,0 +1,8 @@
+export { attributesText, dateTime, ORDER_STATUS, REFUND_STATUS, toFen, yuan } from '@shop/shared'
+
+/** A local datetime-picker value (Date) as the API's ISO 8601 UTC text. */
+export function iso(value: Date | string | null | undefined): string | null {
+  if (!value) return null
+  const d = value instanceof Date ? value : new Date(value)
+  return Number.isNaN(d.getTime()) ? null : d.toISOString().replace(/\.\d{3}Z$/, 'Z')
+}

@@ -1,0 +1,5 @@
+export * from './client'
+export * from './config'
+export * from './errors'
+export * from './format'
+export * from './forms'
