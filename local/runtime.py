@@ -18,13 +18,14 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from local import lambda_dispatch
-from local.moto_server import MotoServer, start_moto_server
+from local.aws import lambda_dispatch
+from local.aws.moto_server import MotoServer, start_moto_server
+from local.aws.pollers import Poller, start_pollers, stop_pollers
+from local.aws.provision import DEFAULT_TEMPLATE, REPO_ROOT, provision, provision_stack
+from local.aws.scheduler import ScheduledJob, fire_soon, schedule_speedup, start_scheduler, stop_scheduler
+from local.aws.stream_poller import DynamoStreamPoller
 from local.oauth_emulator import OAuthEmulator, start_oauth_emulator
 from local.payment_gateways import PaymentGateways, start_payment_gateways
-from local.pollers import DynamoStreamPoller, Poller, start_pollers, stop_pollers
-from local.provision import DEFAULT_TEMPLATE, REPO_ROOT, provision, provision_stack
-from local.scheduler import ScheduledJob, fire_soon, schedule_speedup, start_scheduler, stop_scheduler
 
 DEFAULT_PORT = 8000
 DEFAULT_ADMIN_PASSWORD = "admin12345"  # noqa: S105 - printed at start; only ever the local stage's default
@@ -111,8 +112,8 @@ class LocalRuntime:
         return self
 
     def _start_http(self) -> None:
-        from local.gateway import make_local_server
-        from local.static_sites import client_sites
+        from local.aws.gateway import make_local_server
+        from local.aws.static_sites import client_sites
 
         self.sites = client_sites() if self.serve_clients else []
         self.http = make_local_server(self.app, self.host, self.port, static_sites=self.sites)

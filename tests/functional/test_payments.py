@@ -345,7 +345,7 @@ def test_a_late_refund_the_provider_cannot_take_now_is_queued_and_the_queue_hand
     import boto3
 
     from chalicelib.payments.events import refund_late_payments
-    from local.pollers import lambda_record
+    from local.aws.sqs_poller import lambda_record
 
     order = new_order(client, shopper, "k-queued")
     started = start_paying(client, shopper["token"], order["order_id"], "sandbox")

@@ -22,9 +22,9 @@ from chalice.utils import to_cfn_resource_name
 
 from infra import templates
 from infra.stack_outputs import env_from_outputs
-from local.install_secret import local_jwt_secret
+from local.aws.install_secret import local_jwt_secret
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEMPLATE = Path("infra/template.yaml")
 DEFAULT_STATEMACHINES = Path("infra/statemachines")
 
@@ -256,7 +256,7 @@ def _dummy_zip() -> bytes:
     """Lambda wants a deployment package; the code never runs (lambda_dispatch runs the app in-process)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "# placeholder: local.lambda_dispatch runs the Chalice app in-process\n")
+        archive.writestr("app.py", "# placeholder: local.aws.lambda_dispatch runs the Chalice app in-process\n")
     return buffer.getvalue()
 
 

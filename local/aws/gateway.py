@@ -27,7 +27,7 @@ from chalice.local import (
 from chalicelib import cors
 from chalicelib.config import get_settings
 
-GATEWAY_RESPONSES = Path(__file__).resolve().parent.parent / "infra" / "gateway_responses.json"
+GATEWAY_RESPONSES = Path(__file__).resolve().parents[2] / "infra" / "gateway_responses.json"
 
 
 @lru_cache(maxsize=1)
@@ -150,10 +150,10 @@ class _ContractRequestHandler(ChaliceRequestHandler):
         raise AttributeError(name)
 
     def _serve_static_or_api(self) -> None:
-        """The browser clients' files (the local CDN, local/static_sites.py) first, then the API."""
+        """The browser clients' files (the local CDN, local/aws/static_sites.py) first, then the API."""
         sites = getattr(self.server, "static_sites", None)
         if sites:
-            from local.static_sites import answer
+            from local.aws.static_sites import answer
 
             static = answer(sites, self.command, self.path, self.headers.get("Accept-Encoding", ""))
             if static is not None:
@@ -179,7 +179,7 @@ def make_local_server(
 ) -> LocalDevServer:
     """An HTTP server for `app` that behaves like the deployed API Gateway (call serve_forever / shutdown).
 
-    Port 0 binds a free port: read it from `server.server.server_address`. `static_sites` (local/static_sites.py)
+    Port 0 binds a free port: read it from `server.server.server_address`. `static_sites` (local/aws/static_sites.py)
     are the browser clients served beside the API, as the CDN serves them beside the deployed API.
     """
     if not isinstance(app, LocalChalice):

@@ -12,7 +12,7 @@ from chalice.app import Chalice
 from chalice.local import LambdaContext
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
-from local.moto_server import apply_moto_workarounds, outside_moto_lock
+from local.aws.moto_server import apply_moto_workarounds, outside_moto_lock
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_STATE_DIR = REPO_ROOT / ".local-state"  # in .gitignore
 SECRET_FILE_NAME = "jwt-secret"  # noqa: S105 - the file's name; the secret is generated in it
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from chalice.app import Chalice, ScheduledEventConfig
 
-from local.lambda_dispatch import deployed_name, invoke_chalice_function
+from local.aws.lambda_dispatch import deployed_name, invoke_chalice_function
 
 logger = logging.getLogger(__name__)
 
