@@ -51,7 +51,7 @@ from local.aws import lambda_dispatch  # noqa: E402
 from local.aws.moto_server import apply_moto_workarounds  # noqa: E402
 from local.aws.pollers import stop_pollers  # noqa: E402
 from local.aws.provision import provision  # noqa: E402
-from local.payment_gateways import PaymentGateways  # noqa: E402
+from local.providers.payments.server import PaymentGateways  # noqa: E402
 from tests.functional.catalog_data import create_catalog, product_body  # noqa: E402
 from tests.functional.conftest import ShopClient  # noqa: E402
 from tests.functional.order_machinery import (  # noqa: E402

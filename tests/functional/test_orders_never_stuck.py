@@ -23,7 +23,7 @@ from chalicelib.orders.wiring import shop
 from chalicelib.payments.repository import DynamoPaymentsRepository
 from chalicelib.points.rules import points_earned_for
 from chalicelib.promotions.service import promotion_cache
-from local.payment_gateways import PaymentGateways
+from local.providers.payments.server import PaymentGateways
 from tests.functional import test_payments
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login
