@@ -110,10 +110,12 @@ class LocalRuntime:
 
     def _start_http(self) -> None:
         from local.aws.gateway import make_local_server
-        from local.aws.static_sites import client_sites
+        from local.aws.static_sites import DrawnMedia, client_sites
+        from local.demo import catalog, pictures
 
         self.sites = client_sites() if self.serve_clients else []
-        self.http = make_local_server(self.app, self.host, self.port, static_sites=self.sites)
+        media = [DrawnMedia(f"{catalog.IMAGE_HOST}/", pictures.draw)]  # the demo catalog's pictures
+        self.http = make_local_server(self.app, self.host, self.port, static_sites=self.sites, media=media)
         self._http_thread = threading.Thread(target=self.http.server.serve_forever, name="http-api", daemon=True)
         self._http_thread.start()
         wait_until_answering(f"{self.base_url}/health", READY_TIMEOUT_SECONDS)
@@ -181,7 +183,7 @@ def load_app() -> Any:
 
 
 def seed(admin_password: str) -> Any:
-    from local.seed import seed_demo_data
+    from local.demo.seed import seed_demo_data
 
     return seed_demo_data(admin_password)
 

@@ -155,7 +155,8 @@ class _ContractRequestHandler(ChaliceRequestHandler):
         if sites:
             from local.aws.static_sites import answer
 
-            static = answer(sites, self.command, self.path, self.headers.get("Accept-Encoding", ""))
+            encodings, media = self.headers.get("Accept-Encoding", ""), getattr(self.server, "static_media", ())
+            static = answer(sites, self.command, self.path, encodings, media)
             if static is not None:
                 self.send_response(static.status)
                 for name, value in static.headers.items():
@@ -175,12 +176,18 @@ def local_config(stage: str = "local") -> Config:
 
 
 def make_local_server(
-    app: Chalice, host: str, port: int, stage: str = "local", static_sites: list[Any] | None = None
+    app: Chalice,
+    host: str,
+    port: int,
+    stage: str = "local",
+    static_sites: list[Any] | None = None,
+    media: list[Any] | None = None,
 ) -> LocalDevServer:
     """An HTTP server for `app` that behaves like the deployed API Gateway (call serve_forever / shutdown).
 
     Port 0 binds a free port: read it from `server.server.server_address`. `static_sites` (local/aws/static_sites.py)
-    are the browser clients served beside the API, as the CDN serves them beside the deployed API.
+    are the browser clients served beside the API, as the CDN serves them beside the deployed API, and `media` the
+    pictures drawn beside them (served with the clients).
     """
     if not isinstance(app, LocalChalice):
         # What chalice.local.create_local_server does: make current_request thread-local for the threaded server.
@@ -190,6 +197,7 @@ def make_local_server(
         app, local_config(stage), host, port, handler_cls=_ContractRequestHandler, server_cls=_ShopHTTPServer
     )
     server.server.static_sites = static_sites or []  # type: ignore[attr-defined]
+    server.server.static_media = media or []  # type: ignore[attr-defined]
     return server
 
 

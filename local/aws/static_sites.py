@@ -2,15 +2,15 @@
 
 `/shop/...` serves clients/storefront/dist and `/console/...` clients/admin/dist (same origin as the API, so no
 CORS is needed locally). A path under a client that names no file gets the client's index.html (its router owns
-the path), as the deployed CDN's rewrite does. `/demo-media/...` draws the demo catalog's product pictures (SVG).
+the path), as the deployed CDN's rewrite does. Drawn media (the demo catalog's pictures under `/demo-media/`) are
+answered before the clients.
 """
 
 from __future__ import annotations
 
 import gzip
-import hashlib
-import html
 import mimetypes
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Lock
@@ -18,7 +18,6 @@ from urllib.parse import unquote, urlsplit
 
 from local.clients import APPS
 
-DEMO_MEDIA = "/demo-media/"
 COMPRESSIBLE = (".js", ".css", ".html", ".svg", ".json", ".txt", ".map")
 IMMUTABLE = "public, max-age=31536000, immutable"  # hashed file names under assets/
 REVALIDATE = "no-cache"  # index.html and config.js: always asked again
@@ -60,18 +59,29 @@ class StaticSite:
             return self._gzipped[file]
 
 
+@dataclass(frozen=True)
+class DrawnMedia:
+    """Pictures drawn on request under a path prefix (where a deployment's CDN would serve a media bucket)."""
+
+    mount: str  # "/demo-media/"
+    draw: Callable[[str], bytes]  # the path under the mount -> an SVG picture
+
+
 def client_sites() -> list[StaticSite]:
     """The built clients (a client without a build is left out)."""
     return [StaticSite(app.mount, app.dist) for app in APPS if (app.dist / "index.html").is_file()]
 
 
-def answer(sites: list[StaticSite], method: str, raw_path: str, accept_encoding: str) -> Answer | None:
-    """The answer for a GET/HEAD of a client path or demo picture; None when the path is the API's."""
+def answer(
+    sites: list[StaticSite], method: str, raw_path: str, accept_encoding: str, media: Sequence[DrawnMedia] = ()
+) -> Answer | None:
+    """The answer for a GET/HEAD of a drawn picture or a client path; None when the path is the API's."""
     if method not in ("GET", "HEAD"):
         return None
     path = urlsplit(raw_path).path
-    if path.startswith(DEMO_MEDIA):
-        return _demo_picture(path)
+    for drawn in media:
+        if path.startswith(drawn.mount):
+            return _drawn_answer(drawn, path)
     for site in sites:
         if path == site.mount.rstrip("/"):
             return Answer(301, {"Location": site.mount, "Content-Length": "0"}, b"")
@@ -103,22 +113,8 @@ def _file_answer(site: StaticSite, file: Path, accept_encoding: str) -> Answer:
     return Answer(200, headers, body)
 
 
-def _demo_picture(path: str) -> Answer:
-    """A product picture for the demo catalog: a tile coloured from its path, with the picture's number."""
-    name = unquote(path[len(DEMO_MEDIA) :])
-    digest = hashlib.sha256(name.encode()).digest()
-    hue, hue2 = digest[0] * 360 // 256, (digest[0] * 360 // 256 + 40) % 360
-    label = html.escape(Path(name).stem[-2:].lstrip("0") or "1")
-    svg = (
-        "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 400 400' width='400' height='400'>"
-        f"<defs><linearGradient id='g' x1='0' y1='0' x2='1' y2='1'><stop offset='0' stop-color='hsl({hue},70%,72%)'/>"
-        f"<stop offset='1' stop-color='hsl({hue2},75%,55%)'/></linearGradient></defs>"
-        "<rect width='400' height='400' fill='url(#g)'/>"
-        "<path d='M130 150h140l-14 150H144z' fill='rgba(255,255,255,.85)'/>"
-        "<path d='M165 150v-18a35 35 0 0 1 70 0v18' fill='none' stroke='rgba(255,255,255,.85)' stroke-width='12'/>"
-        f"<text x='200' y='250' font-size='56' text-anchor='middle' fill='hsl({hue},60%,40%)' "
-        f"font-family='sans-serif'>{label}</text></svg>"
-    ).encode()
+def _drawn_answer(drawn: DrawnMedia, path: str) -> Answer:
+    svg = drawn.draw(unquote(path[len(drawn.mount) :]))
     headers = {"Content-Type": "image/svg+xml; charset=utf-8", "Cache-Control": "public, max-age=86400"}
     headers["Content-Length"] = str(len(svg))
     return Answer(200, headers, svg)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from local import demo_catalog
+from local.demo import catalog as demo_catalog
 
 
 def themes(now: datetime) -> list[dict[str, object]]:

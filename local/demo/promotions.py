@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.clock import iso, utcnow
-from local import demo_catalog
+from local.demo import catalog as demo_catalog
 
 # (promotion id, leaf category): the first in-stock SKU of the category's first demo product goes 10 % down.
 FLASH_PRICES = (

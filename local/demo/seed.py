@@ -25,7 +25,11 @@ from chalicelib.promotions.schemas import PromotionWrite
 from chalicelib.themes import service as themes
 from chalicelib.themes.repository import DynamoThemeRepository
 from chalicelib.themes.schemas import ThemeWrite
-from local import demo_behaviour, demo_catalog, demo_coupons, demo_promotions, demo_themes
+from local.demo import behaviour as demo_behaviour
+from local.demo import catalog as demo_catalog
+from local.demo import coupons as demo_coupons
+from local.demo import promotions as demo_promotions
+from local.demo import themes as demo_themes
 
 ADMIN_USERNAME = "admin"
 
