@@ -42,7 +42,7 @@ def provisioned_app() -> Iterator[Any]:
 
     from app import app
     from chalicelib.config import reset_caches
-    from local.provision import provision
+    from local.aws.provision import provision
 
     with mock_aws():
         os.environ.update(provision(app, stage="local"))

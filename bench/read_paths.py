@@ -22,8 +22,8 @@ from chalice.test import Client  # noqa: E402
 from chalicelib.accounts.models import HandleModel, RefreshTokenModel, UserModel  # noqa: E402
 from chalicelib.aws import client as aws_client  # noqa: E402
 from chalicelib.catalog.models import BrandItem, CatalogItem, CategoryItem, ProductItem, SkuItem  # noqa: E402
-from local.demo_catalog import products  # noqa: E402
-from local.seed import seed_demo_data  # noqa: E402
+from local.demo.catalog import products  # noqa: E402
+from local.demo.seed import seed_demo_data  # noqa: E402
 
 MODELS = (CatalogItem, CategoryItem, BrandItem, ProductItem, SkuItem, UserModel, HandleModel, RefreshTokenModel)
 

@@ -47,11 +47,11 @@ from chalicelib.config import reset_caches  # noqa: E402
 from chalicelib.orders.wiring import shop  # noqa: E402
 from chalicelib.payments.repository import DynamoPaymentsRepository  # noqa: E402
 from chalicelib.points.rules import points_earned_for  # noqa: E402
-from local import lambda_dispatch  # noqa: E402
-from local.moto_server import apply_moto_workarounds  # noqa: E402
-from local.payment_gateways import PaymentGateways  # noqa: E402
-from local.pollers import stop_pollers  # noqa: E402
-from local.provision import provision  # noqa: E402
+from local.aws import lambda_dispatch  # noqa: E402
+from local.aws.moto_server import apply_moto_workarounds  # noqa: E402
+from local.aws.pollers import stop_pollers  # noqa: E402
+from local.aws.provision import provision  # noqa: E402
+from local.providers.payments.server import PaymentGateways  # noqa: E402
 from tests.functional.catalog_data import create_catalog, product_body  # noqa: E402
 from tests.functional.conftest import ShopClient  # noqa: E402
 from tests.functional.order_machinery import (  # noqa: E402

@@ -530,7 +530,7 @@ def _wire_event_source(
         if queue_name not in queues:
             raise PackageError(f"{function_id} consumes queue {queue_name}, which infra/template.yaml does not create")
         properties["Queue"] = _get_att(queues[queue_name], "Arn")
-        # Handlers may answer {"batchItemFailures": [...]} to keep only those messages (local/pollers.py honours it).
+        # Handlers may answer {"batchItemFailures": [...]} to keep only those messages (local/aws/sqs_poller.py too).
         properties["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
     elif event["Type"] == "DynamoDB":
         match = re.search(r":table/([^/]+)/stream/", str(properties["Stream"]))

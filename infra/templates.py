@@ -1,6 +1,6 @@
 """infra/template.yaml as data, and its state machines rendered from infra/statemachines/*.asl.json.
 
-One reading for both places that create the stage: local/provision.py (moto, `make run` and the tests) and
+One reading for both places that create the stage: local/aws/provision.py (moto, `make run` and the tests) and
 infra/package.py (the template `make deploy` sends to CloudFormation). A state machine resource names its definition
 file in `DefinitionS3Location` (the `aws cloudformation package` convention for a local file) and its non-function
 placeholders in `DefinitionSubstitutions`; every `${<Name>FunctionArn}` placeholder of the file is the ARN of the

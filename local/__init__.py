@@ -1,1 +1,3 @@
-"""The embedded local runtime: moto server, provisioning, dispatch, pollers, scheduler, demo data."""
+"""The embedded local runtime (`python -m local`, runtime.py): the AWS emulation it runs on (aws/), the third-party
+provider emulators (providers/, hosted by loopback.py), the demo shop it seeds (demo/), the browser clients' build
+(clients.py)."""

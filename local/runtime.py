@@ -18,13 +18,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from local import lambda_dispatch
-from local.moto_server import MotoServer, start_moto_server
-from local.oauth_emulator import OAuthEmulator, start_oauth_emulator
-from local.payment_gateways import PaymentGateways, start_payment_gateways
-from local.pollers import DynamoStreamPoller, Poller, start_pollers, stop_pollers
-from local.provision import DEFAULT_TEMPLATE, REPO_ROOT, provision, provision_stack
-from local.scheduler import ScheduledJob, fire_soon, schedule_speedup, start_scheduler, stop_scheduler
+from local.aws import lambda_dispatch
+from local.aws.moto_server import MotoServer, start_moto_server
+from local.aws.pollers import Poller, start_pollers, stop_pollers
+from local.aws.provision import DEFAULT_TEMPLATE, REPO_ROOT, provision, provision_stack
+from local.aws.scheduler import ScheduledJob, fire_soon, schedule_speedup, start_scheduler, stop_scheduler
+from local.aws.stream_poller import DynamoStreamPoller
+from local.providers.emulators import EMULATORS, RunningEmulator
 
 DEFAULT_PORT = 8000
 DEFAULT_ADMIN_PASSWORD = "admin12345"  # noqa: S105 - printed at start; only ever the local stage's default
@@ -60,8 +60,7 @@ class LocalRuntime:
     env: dict[str, str] = field(default_factory=dict)
     seed_summary: Any = None
     moto: MotoServer | None = None
-    oauth: OAuthEmulator | None = None
-    payments: PaymentGateways | None = None
+    emulators: dict[str, RunningEmulator] = field(default_factory=dict)  # the providers' stand-ins, by banner label
     http: Any = None
     pollers: list[Poller] = field(default_factory=list)
     jobs: list[ScheduledJob] = field(default_factory=list)
@@ -81,12 +80,10 @@ class LocalRuntime:
         for name, default in KNOBS.items():
             os.environ.setdefault(name, default)
         self.moto = start_moto_server()  # always on loopback, whatever address the API binds
-        if os.environ.get("OAUTH_EMULATOR", "on") != "off":  # off: keep the OAUTH_* of real providers
-            self.oauth = start_oauth_emulator()  # the WeChat/Weibo/QQ stand-in, on loopback
-            os.environ.update(self.oauth.env())
-        if os.environ.get("PAYMENT_EMULATOR", "on") != "off":  # off: keep the ALIPAY_*/WECHATPAY_* of real providers
-            self.payments = start_payment_gateways()  # sandbox gateway, Alipay and WeChat Pay stand-ins, on loopback
-            os.environ.update(self.payments.env())
+        for emulator in EMULATORS:  # the providers' stand-ins (sign-in, payments), each on a loopback port
+            if os.environ.get(emulator.switch, "on") != "off":  # off: keep the real provider's settings
+                running = self.emulators[emulator.label] = emulator.start()
+                os.environ.update(running.env())
         # Table names and queue URLs must be in the environment before the app is imported.
         os.environ.update(provision_stack(self.stage, self.template))
         self.app = load_app()
@@ -106,16 +103,19 @@ class LocalRuntime:
         # After the HTTP server answers, so READY is not delayed: e.g. the recommendations refresh fills the home page
         # within seconds of start.
         fire_soon(self.jobs)
-        if self.payments is not None:  # the emulators notify this server (its port is known only now)
-            os.environ["PAYMENT_NOTIFY_BASE"] = self.base_url
+        for emulator in EMULATORS:  # the emulators call this server back (its port is known only now)
+            if emulator.callback_setting and emulator.label in self.emulators:
+                os.environ[emulator.callback_setting] = self.base_url
         return self
 
     def _start_http(self) -> None:
-        from local.gateway import make_local_server
-        from local.static_sites import client_sites
+        from local.aws.gateway import make_local_server
+        from local.aws.static_sites import DrawnMedia, client_sites
+        from local.demo import catalog, pictures
 
         self.sites = client_sites() if self.serve_clients else []
-        self.http = make_local_server(self.app, self.host, self.port, static_sites=self.sites)
+        media = [DrawnMedia(f"{catalog.IMAGE_HOST}/", pictures.draw)]  # the demo catalog's pictures
+        self.http = make_local_server(self.app, self.host, self.port, static_sites=self.sites, media=media)
         self._http_thread = threading.Thread(target=self.http.server.serve_forever, name="http-api", daemon=True)
         self._http_thread.start()
         wait_until_answering(f"{self.base_url}/health", READY_TIMEOUT_SECONDS)
@@ -131,12 +131,9 @@ class LocalRuntime:
         stop_scheduler(self.jobs)
         self.pollers, self.jobs = [], []
         lambda_dispatch.uninstall()
-        if self.oauth is not None:
-            self.oauth.stop()
-            self.oauth = None
-        if self.payments is not None:
-            self.payments.stop()
-            self.payments = None
+        for running in self.emulators.values():
+            running.stop()
+        self.emulators = {}
         if self.moto is not None:
             self.moto.stop()
             self.moto = None
@@ -148,13 +145,14 @@ class LocalRuntime:
             f"  health       {self.base_url}/health",
             f"  OpenAPI      {self.base_url}/openapi.json",
             f"  moto         {self.moto.endpoint_url if self.moto else '-'}  (AWS_ENDPOINT_URL for aws CLI / boto3)",
-            f"  OAuth        {self.oauth.url if self.oauth else '-'}  (WeChat/Weibo/QQ emulator: open an authorize_url"
-            " with &login_as=<openid> before any #fragment)",
-            f"  payments     {self.payments.url if self.payments else '-'}  (sandbox gateway and Alipay/WeChat Pay"
-            " emulators: POST a sandbox pay_url to pay)",
-            f"  admin login  username=admin password={self.admin_password}"
-            + ("" if os.environ.get("SHOP_ADMIN_PASSWORD") else "  (local default; set SHOP_ADMIN_PASSWORD)"),
         ]
+        for emulator in EMULATORS:
+            running = self.emulators.get(emulator.label)
+            lines.append(f"  {emulator.label:<12} {running.url if running else '-'}  ({emulator.hint})")
+        lines.append(
+            f"  admin login  username=admin password={self.admin_password}"
+            + ("" if os.environ.get("SHOP_ADMIN_PASSWORD") else "  (local default; set SHOP_ADMIN_PASSWORD)")
+        )
         lines += [f"  {name:<24} {os.environ[name]}" for name in KNOBS]
         if self.seed_summary is not None:
             lines.append(f"  demo data    {self.seed_summary}")
@@ -185,7 +183,7 @@ def load_app() -> Any:
 
 
 def seed(admin_password: str) -> Any:
-    from local.seed import seed_demo_data
+    from local.demo.seed import seed_demo_data
 
     return seed_demo_data(admin_password)
 

@@ -20,9 +20,9 @@ from chalicelib.aws import reset_clients
 from chalicelib.catalog.service import category_tree
 from chalicelib.config import reset_caches
 from chalicelib.promotions.service import promotion_cache
-from local.gateway import ContractLocalGateway
-from local.moto_server import apply_moto_workarounds
-from local.provision import provision
+from local.aws.gateway import ContractLocalGateway
+from local.aws.moto_server import apply_moto_workarounds
+from local.aws.provision import provision
 
 ADMIN_PASSWORD = "admin-password-123"
 
@@ -61,7 +61,7 @@ class ShopClient(Client):
 @pytest.fixture(scope="module")
 def provisioned_aws() -> Iterator[dict[str, str]]:
     """A moto account with the stage's stack, functions and state machines, shared by one test module."""
-    apply_moto_workarounds()  # the same moto fixes the local runtime runs with (see local/moto_server.py)
+    apply_moto_workarounds()  # the same moto fixes the local runtime runs with (see local/aws/moto_server.py)
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}):
         reset_clients()
         saved = dict(os.environ)

@@ -15,8 +15,10 @@ from botocore.exceptions import ClientError
 from chalice.app import Chalice
 
 from chalicelib.aws import client
-from local import lambda_dispatch
-from local.pollers import DynamoStreamPoller, Poller, SqsPoller, dynamodb_stream_handlers, sqs_handlers, stop_pollers
+from local.aws import lambda_dispatch
+from local.aws.pollers import Poller, stop_pollers
+from local.aws.sqs_poller import SqsPoller, sqs_handlers
+from local.aws.stream_poller import DynamoStreamPoller, dynamodb_stream_handlers
 
 STAGE = "local"
 OUTBOX_HANDLERS = ("publish_order_changes", "deliver_order_outbox")

@@ -18,8 +18,8 @@ from chalicelib.analytics.lake import S3Lake, read_recent_events
 from chalicelib.config import get_settings, reset_caches
 from chalicelib.orders import service as orders_service
 from chalicelib.orders.wiring import shop as orders_shop
-from local import lambda_dispatch
-from local.pollers import lambda_record
+from local.aws import lambda_dispatch
+from local.aws.sqs_poller import lambda_record
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login
 from tests.functional.order_machinery import stop_running_executions

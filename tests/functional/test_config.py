@@ -15,7 +15,7 @@ from moto import mock_aws
 
 from chalicelib.aws import reset_clients
 from chalicelib.config import MissingStage, jwt_secret, reset_caches, stage_of
-from local.install_secret import local_jwt_secret
+from local.aws.install_secret import local_jwt_secret
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

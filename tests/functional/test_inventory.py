@@ -10,7 +10,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
 from chalicelib.config import get_settings
-from local.pollers import lambda_record, lambda_stream_record
+from local.aws.sqs_poller import lambda_record
+from local.aws.stream_poller import lambda_stream_record
 from tests.functional import conftest
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from local.payment_gateways import GatewayKeys, PaymentGateways, wechat_signed_headers
-from local.payment_gateways import sandbox_signing as sandbox
+from chalicelib.payments import sandbox
+from local.providers.payments.keys import GatewayKeys
+from local.providers.payments.server import PaymentGateways
+from local.providers.payments.wechat import wechat_signed_headers
 from tests.functional.conftest import ShopClient
 from tests.functional.test_orders import order_of
 from tests.functional.test_payments import (  # noqa: F401 - fixtures: a buyer with an address, the emulated providers

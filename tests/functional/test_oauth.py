@@ -11,7 +11,7 @@ import pytest
 from chalicelib.accounts.oauth.repository import DynamoOAuthStateRepository, OAuthState
 from chalicelib.accounts.oauth.service import state_key_hash
 from chalicelib.clock import epoch_seconds
-from local.oauth_emulator import OAuthEmulator, start_oauth_emulator
+from local.providers.oauth.server import OAuthEmulator, start_oauth_emulator
 from tests.functional.conftest import ShopClient, register_and_login
 
 REDIRECT_URI = "http://127.0.0.1:3000/oauth/done"

@@ -23,7 +23,7 @@ from chalicelib.orders.wiring import shop
 from chalicelib.payments.repository import DynamoPaymentsRepository
 from chalicelib.points.rules import points_earned_for
 from chalicelib.promotions.service import promotion_cache
-from local.payment_gateways import PaymentGateways
+from local.providers.payments.server import PaymentGateways
 from tests.functional import test_payments
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login
@@ -352,8 +352,9 @@ def test_the_sweeper_reads_the_due_index_and_the_orders_it_names_and_never_scans
 
 
 def test_make_run_polls_the_orders_stream_and_the_outbox_and_schedules_the_sweeper_as_deployed() -> None:
-    from local.pollers import dynamodb_stream_handlers, sqs_handlers
-    from local.scheduler import RateSchedule, parse_expression, scheduled_handlers
+    from local.aws.scheduler import RateSchedule, parse_expression, scheduled_handlers
+    from local.aws.sqs_poller import sqs_handlers
+    from local.aws.stream_poller import dynamodb_stream_handlers
 
     streams = {config.name: config for config in dynamodb_stream_handlers(app)}
     queues = {config.name: config for config in sqs_handlers(app)}

@@ -13,22 +13,13 @@ from urllib.parse import urlsplit
 import pytest
 
 from app import app
-from chalicelib.payments import service
+from chalicelib.payments import sandbox, service
 from chalicelib.payments.channels import RefundRefused
 from chalicelib.payments.repository import DynamoPaymentsRepository
-from local.payment_gateways import (
-    ALIPAY_APP_ID,
-    WECHAT_APP_ID,
-    WECHAT_MCH_ID,
-    GatewayKeys,
-    PaymentGateways,
-    alipay_notify_body,
-    alipay_notify_fields,
-    new_private_key,
-    wechat_notify,
-    wechat_transaction,
-)
-from local.payment_gateways import sandbox_signing as sandbox
+from local.providers.payments.alipay import ALIPAY_APP_ID, alipay_notify_body, alipay_notify_fields
+from local.providers.payments.keys import GatewayKeys, new_private_key
+from local.providers.payments.server import PaymentGateways
+from local.providers.payments.wechat import WECHAT_APP_ID, WECHAT_MCH_ID, wechat_notify, wechat_transaction
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login
 from tests.functional.order_machinery import order_machinery
@@ -345,7 +336,7 @@ def test_a_late_refund_the_provider_cannot_take_now_is_queued_and_the_queue_hand
     import boto3
 
     from chalicelib.payments.events import refund_late_payments
-    from local.pollers import lambda_record
+    from local.aws.sqs_poller import lambda_record
 
     order = new_order(client, shopper, "k-queued")
     started = start_paying(client, shopper["token"], order["order_id"], "sandbox")
@@ -377,7 +368,7 @@ def test_production_keys_can_come_from_a_secrets_manager_secret_named_by_arn(
     import boto3
 
     from chalicelib.payments.config import PaymentSettings
-    from local.payment_gateways import private_pem, public_pem
+    from local.providers.payments.keys import private_pem, public_pem
 
     secret = {"ALIPAY_PRIVATE_KEY": private_pem(gateway_keys.alipay_app),
               "ALIPAY_PUBLIC_KEY": public_pem(gateway_keys.alipay), "UNRELATED": "ignored"}  # fmt: skip

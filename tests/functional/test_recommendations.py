@@ -13,7 +13,7 @@ import pytest
 from chalicelib.analytics import emitter
 from chalicelib.clock import utcnow
 from chalicelib.config import get_settings
-from local.pollers import lambda_record
+from local.aws.sqs_poller import lambda_record
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login
 

@@ -25,10 +25,10 @@ from chalice.app import Chalice, Rate
 from moto import mock_aws
 from moto.core.config import default_user_config
 
-from local import lambda_dispatch
-from local.moto_server import start_moto_server
-from local.pollers import DynamoStreamPoller, failed_message_ids, start_pollers, stop_pollers
-from local.provision import (
+from local.aws import lambda_dispatch
+from local.aws.moto_server import start_moto_server
+from local.aws.pollers import start_pollers, stop_pollers
+from local.aws.provision import (
     create_lambda_functions,
     create_state_machines,
     definition_substitutions,
@@ -36,7 +36,9 @@ from local.provision import (
     substitute,
     substitution_name,
 )
-from local.scheduler import parse_expression, start_scheduler, stop_scheduler
+from local.aws.scheduler import parse_expression, start_scheduler, stop_scheduler
+from local.aws.sqs_poller import failed_message_ids
+from local.aws.stream_poller import DynamoStreamPoller
 
 STAGE = "machinery"
 STATEMACHINES = Path(__file__).parent / "statemachines"

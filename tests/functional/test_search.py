@@ -20,7 +20,8 @@ from chalicelib.search.api import index_holder
 from chalicelib.search.events import SEARCH_LOG_QUEUE, SEARCH_REINDEX_QUEUE
 from chalicelib.search.repository import DynamoCatalogSource, DynamoSearchRepository
 from chalicelib.search.store import S3IndexStorage
-from local.pollers import lambda_record, lambda_stream_record
+from local.aws.sqs_poller import lambda_record
+from local.aws.stream_poller import lambda_stream_record
 from tests.functional.catalog_data import product_body
 from tests.functional.conftest import ShopClient, register_and_login
 

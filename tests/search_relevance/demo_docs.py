@@ -1,4 +1,4 @@
-"""The demo catalog (local/demo_data) as search documents, without AWS: what the judged set is run against."""
+"""The demo catalog (local/demo/data) as search documents, without AWS: what the judged set is run against."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hashlib
 from functools import lru_cache
 
 from chalicelib.search.documents import ProductDoc, doc_from_catalog
-from local import demo_catalog
+from local.demo import catalog as demo_catalog
 
 
 def _counters(product_id: str) -> dict[str, float]:

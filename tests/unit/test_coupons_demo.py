@@ -8,7 +8,7 @@ from chalicelib.clock import utcnow
 from chalicelib.coupons.domain import is_claimable
 from chalicelib.coupons.schemas import TemplateWrite
 from chalicelib.points.schemas import GrantWrite, RewardWrite
-from local import demo_coupons
+from local.demo import coupons as demo_coupons
 
 
 def test_every_demo_template_and_reward_is_a_valid_admin_body_and_rewards_name_demo_templates() -> None:

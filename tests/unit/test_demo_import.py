@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalicelib.catalog import service
 from chalicelib.catalog.schemas import BrandWrite, CategoryWrite, ProductListQuery
-from local import demo_catalog
+from local.demo import catalog as demo_catalog
 from tests.unit.fakes import FakeCatalogRepository
 
 

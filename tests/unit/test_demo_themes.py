@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from chalicelib.themes.schemas import ThemeWrite
-from local import demo_catalog, demo_themes
+from local.demo import catalog as demo_catalog
+from local.demo import themes as demo_themes
 
 
 def test_every_demo_theme_is_valid_and_its_curated_products_exist() -> None:

@@ -26,17 +26,9 @@ from chalicelib.payments.crypto import aes_gcm_decrypt, load_public_key, rsa_ver
 from chalicelib.payments.sandbox import SandboxChannel, canonical, signed_headers
 from chalicelib.payments.transport import PaymentTransport, ProviderResponse
 from chalicelib.payments.wechat import WeChatPayChannel, request_message
-from local.payment_gateways import (
-    alipay_answer,
-    alipay_notify_body,
-    alipay_notify_fields,
-    private_pem,
-    public_pem,
-    wechat_notify,
-    wechat_resource,
-    wechat_signed_headers,
-    wechat_transaction,
-)
+from local.providers.payments.alipay import alipay_answer, alipay_notify_body, alipay_notify_fields
+from local.providers.payments.keys import private_pem, public_pem
+from local.providers.payments.wechat import wechat_notify, wechat_resource, wechat_signed_headers, wechat_transaction
 
 APP_ID, MCH_ID, WX_APP_ID = "2021000000000042", "1900000042", "wxtestapp0000042"
 PLATFORM_SERIAL, APIV3_KEY = "PUB_KEY_ID_TEST", b"0123456789abcdef0123456789abcdef"

@@ -16,7 +16,8 @@ import pytest
 from chalicelib.errors import DependencyUnavailable, DomainError
 from chalicelib.payments.channels import PaymentChannel, PaymentNotice, PaymentRequest, RefundRefused, channel_for
 from chalicelib.payments.config import PaymentSettings
-from local.payment_gateways import GatewayKeys, PaymentGateways
+from local.providers.payments.keys import GatewayKeys
+from local.providers.payments.server import PaymentGateways
 
 CHANNELS = ("sandbox", "alipay", "wechat")
 

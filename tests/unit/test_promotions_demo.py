@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from chalicelib.promotions.schemas import PromotionWrite
-from local import demo_catalog, demo_promotions
+from local.demo import catalog as demo_catalog
+from local.demo import promotions as demo_promotions
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 

@@ -24,7 +24,8 @@ from chalicelib.payments.channels import PaymentRequest
 from chalicelib.payments.config import AlipayConfig, WeChatPayConfig
 from chalicelib.payments.transport import PaymentTransport, ProviderResponse
 from chalicelib.payments.wechat import WeChatPayChannel
-from local.payment_gateways import alipay_answer, private_pem, public_pem
+from local.providers.payments.alipay import alipay_answer
+from local.providers.payments.keys import private_pem, public_pem
 
 CLIENT, OURS = 400, 502  # what a refusal of client input and what our/the provider's trouble answer
 

@@ -9,8 +9,9 @@ import pytest
 from chalicelib.analytics.lake import events_of_days
 from chalicelib.clock import utcnow
 from chalicelib.recommend.refresh import interactions_from_events
-from local import demo_behaviour, demo_catalog
-from local.scheduler import local_period
+from local.aws.scheduler import local_period
+from local.demo import behaviour as demo_behaviour
+from local.demo import catalog as demo_catalog
 
 
 class MemoryLake:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.search import text
-from chalicelib.search.data import make_dictionary
+from local.demo import make_dictionary
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from local.pollers import StreamFailurePolicy, deliver_with_bisection, stream_failure_policy, stream_failures_queue
+from local.aws.stream_poller import (
+    StreamFailurePolicy,
+    deliver_with_bisection,
+    stream_failure_policy,
+    stream_failures_queue,
+)
 
 POLICY = StreamFailurePolicy(bisect=True, max_retries=2, on_failure_queue="StreamFailuresQueue")
 
