@@ -132,7 +132,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Change a template's name, window or total (never below what was issued); its terms never change */
+        /** Change a template's name, window, total (never below what was issued) or claimable; its terms never change */
         put: operations["update_template"];
         post?: never;
         delete?: never;
@@ -475,7 +475,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Start a WeChat, Weibo or QQ sign-in or binding */
+        /** Start a WeChat, Weibo or QQ sign-in or binding (keep state_key: the callback needs it) */
         get: operations["authorize"];
         put?: never;
         post?: never;
@@ -492,7 +492,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Finish a third-party sign-in: tokens */
+        /** Finish a third-party sign-in: tokens (needs the state_key of the client that started it) */
         get: operations["callback"];
         put?: never;
         post?: never;
@@ -528,7 +528,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an account */
+        /** Create an account, signed in (the body of a sign-in; a phone needs its texted sms_code) */
         post: operations["register"];
         delete?: never;
         options?: never;
@@ -562,7 +562,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Text a 6-digit code (login or bind) */
+        /** Text a 6-digit code (login, bind, register, set_password; delete_account: to the signed-in account's own phone) */
         post: operations["send_sms_code"];
         delete?: never;
         options?: never;
@@ -714,7 +714,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Texts the app sent (local and dev stages only) */
+        /** Texts the app sent (the local stage only: 404 on every deployed stage) */
         get: operations["outbox"];
         put?: never;
         post?: never;
@@ -752,7 +752,8 @@ export interface paths {
         get: operations["get_me"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** Delete my account (注销), confirmed by my password or a texted code (purpose delete_account); refused while an order or after-sales case is open */
+        delete: operations["delete_me"];
         options?: never;
         head?: never;
         /** Change nickname, avatar, gender or birthday */
@@ -943,7 +944,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Change (or first set) my password; signs out everywhere */
+        /** Change (or first set, with a texted code) my password; signs out everywhere */
         put: operations["change_password"];
         post?: never;
         delete?: never;
@@ -1084,6 +1085,23 @@ export interface paths {
         put?: never;
         /** Place an order (priced on the server; 409 OUT_OF_STOCK names the SKUs) */
         post: operations["create_order"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/orders/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Price an order body as POST /orders would charge it now (coupons, points, shipping to the default address when none is named); writes and reserves nothing, refuses what the order would refuse */
+        post: operations["preview_order"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1469,6 +1487,22 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AccountDeletion
+         * @description Confirm with the password, or with a code texted for purpose delete_account: exactly one.
+         */
+        AccountDeletion: {
+            /**
+             * Password
+             * @default null
+             */
+            password?: string | null;
+            /**
+             * Sms Code
+             * @default null
+             */
+            sms_code?: string | null;
+        };
         /** Address */
         Address: {
             /** Address Id */
@@ -1637,6 +1671,11 @@ export interface components {
              * @default null
              */
             amount_off_fen?: number | null;
+            /**
+             * Claimable
+             * @description false: only issued otherwise (e.g. sold in the points store)
+             */
+            claimable: boolean;
             /** Created At */
             created_at: string;
             /** Issued */
@@ -1966,6 +2005,11 @@ export interface components {
              */
             amount_off_fen?: number | null;
             /**
+             * Claimable
+             * @description false: only issued otherwise (e.g. sold in the points store)
+             */
+            claimable: boolean;
+            /**
              * Claimed
              * @description how many the signed-in caller has claimed (absent anonymously)
              * @default null
@@ -2032,6 +2076,18 @@ export interface components {
             /** Valid To */
             valid_to: string;
         };
+        /** CouponApplicable */
+        CouponApplicable: {
+            /** Coupon Id */
+            coupon_id: string;
+            /**
+             * Discount Fen
+             * @description What it takes off this order
+             */
+            discount_fen: number;
+            /** Name */
+            name: string;
+        };
         /** CouponOption */
         CouponOption: {
             /** Amount Off Fen */
@@ -2067,6 +2123,18 @@ export interface components {
             type: "amount_off" | "percent_off";
             /** Valid To */
             valid_to: string;
+        };
+        /** CouponUnavailable */
+        CouponUnavailable: {
+            /** Coupon Id */
+            coupon_id: string;
+            /** Name */
+            name: string;
+            /**
+             * Reason
+             * @description Why it takes nothing off this order, e.g. how much is missing to its threshold
+             */
+            reason: string;
         };
         /**
          * CreatedReviews
@@ -2541,6 +2609,11 @@ export interface components {
             expires_in: number;
             /** State */
             state: string;
+            /**
+             * State Key
+             * @description A secret binding the state to this client: keep it (never put it in a URL) and send it to the callback as X-OAuth-State-Key; the response also sets it as the HttpOnly oauth_state_key cookie
+             */
+            state_key: string;
         };
         /** OAuthBindRequest */
         OAuthBindRequest: {
@@ -2633,18 +2706,22 @@ export interface components {
             /** Timeline */
             timeline: components["schemas"]["TimelineEntry"][];
         };
-        /**
-         * OrderCreate
-         * @description Either items or from_cart (the cart's selected lines); prices always come from the catalog.
-         */
+        /** OrderCreate */
         OrderCreate: {
             /** Address Id */
             address_id: string;
             /**
              * Coupon Id
+             * @description Omitted: the best applicable coupon (the cart's `best`); null: no coupon; an id: that coupon (409 COUPON_NOT_APPLICABLE when it takes nothing off)
              * @default null
              */
             coupon_id?: string | null;
+            /**
+             * Expected Payable Fen
+             * @description What the preview showed: another amount -> 409 PRICE_CHANGED, nothing reserved
+             * @default null
+             */
+            expected_payable_fen?: number | null;
             /**
              * From Cart
              * @default false
@@ -2708,6 +2785,72 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /**
+         * OrderPreview
+         * @description What POST /orders would charge for the same body, now; nothing is written or reserved.
+         */
+        OrderPreview: {
+            /**
+             * Address Id
+             * @description The address shipping is priced to (null: none, shipping 0)
+             */
+            address_id: string | null;
+            amounts: components["schemas"]["Amounts"];
+            /**
+             * Coupon Id
+             * @description The coupon applied (the best one when the body names none)
+             */
+            coupon_id: string | null;
+            coupons: components["schemas"]["PreviewCoupons"];
+            /** Items */
+            items: components["schemas"]["OrderLine"][];
+            points: components["schemas"]["PreviewPoints"];
+        };
+        /**
+         * OrderPreviewRequest
+         * @description The body of POST /orders; without address_id the default address prices the shipping.
+         */
+        OrderPreviewRequest: {
+            /**
+             * Address Id
+             * @description Omitted or null: the default address (none: no shipping yet)
+             * @default null
+             */
+            address_id?: string | null;
+            /**
+             * Coupon Id
+             * @description Omitted: the best applicable coupon (the cart's `best`); null: no coupon; an id: that coupon (409 COUPON_NOT_APPLICABLE when it takes nothing off)
+             * @default null
+             */
+            coupon_id?: string | null;
+            /**
+             * Expected Payable Fen
+             * @description What the preview showed: another amount -> 409 PRICE_CHANGED, nothing reserved
+             * @default null
+             */
+            expected_payable_fen?: number | null;
+            /**
+             * From Cart
+             * @default false
+             */
+            from_cart?: boolean;
+            /**
+             * Items
+             * @default null
+             */
+            items?: components["schemas"]["OrderLineWrite"][] | null;
+            /**
+             * Points
+             * @description A multiple of 100; at most half the goods
+             * @default 0
+             */
+            points?: number;
+            /**
+             * Remark
+             * @default
+             */
+            remark?: string;
+        };
         /** Outbox */
         Outbox: {
             /** Messages */
@@ -2724,13 +2867,23 @@ export interface components {
         };
         /** PasswordChange */
         PasswordChange: {
-            /** New Password */
+            /**
+             * New Password
+             * @description Not a common password (400 WEAK_PASSWORD)
+             */
             new_password: string;
             /**
              * Old Password
+             * @description Required when the account has a password
              * @default null
              */
             old_password?: string | null;
+            /**
+             * Sms Code
+             * @description A first password (no password yet): the code texted to the account's phone, purpose set_password
+             * @default null
+             */
+            sms_code?: string | null;
         };
         /** PayParams */
         PayParams: {
@@ -2781,6 +2934,33 @@ export interface components {
             code: string;
             /** Phone */
             phone: string;
+        };
+        /** PreviewCoupons */
+        PreviewCoupons: {
+            /**
+             * Applicable
+             * @description My usable coupons that take something off, best first
+             */
+            applicable: components["schemas"]["CouponApplicable"][];
+            /**
+             * Unavailable
+             * @description My usable coupons that take nothing off this order
+             */
+            unavailable: components["schemas"]["CouponUnavailable"][];
+        };
+        /** PreviewPoints */
+        PreviewPoints: {
+            /** Balance */
+            balance: number;
+            /** Deduction Fen */
+            deduction_fen: number;
+            /**
+             * Max Usable
+             * @description The most points this order may use: half its goods, at most the balance, in whole yuan
+             */
+            max_usable: number;
+            /** Used */
+            used: number;
         };
         /** ProductDetail */
         ProductDetail: {
@@ -3189,13 +3369,34 @@ export interface components {
              */
             phone?: string | null;
             /**
+             * Sms Code
+             * @description Required with phone: the code texted for purpose register
+             * @default null
+             */
+            sms_code?: string | null;
+            /**
              * Username
              * @description 3..32 of [A-Za-z0-9_]
              */
             username: string;
         };
-        /** RegisterResponse */
+        /**
+         * RegisterResponse
+         * @description A new account, signed in: the body of a sign-in plus its user_id.
+         */
         RegisterResponse: {
+            /** Access Token */
+            access_token: string;
+            /** Expires In */
+            expires_in: number;
+            /** Refresh Token */
+            refresh_token: string;
+            /**
+             * Token Type
+             * @default Bearer
+             */
+            token_type?: string;
+            user: components["schemas"]["UserSummary"];
             /** User Id */
             user_id: string;
         };
@@ -3646,13 +3847,18 @@ export interface components {
         };
         /** SmsSendRequest */
         SmsSendRequest: {
-            /** Phone */
-            phone: string;
+            /**
+             * Phone
+             * @description Where to text the code; delete_account: leave it out (the code goes to the signed-in account's own phone)
+             * @default null
+             */
+            phone?: string | null;
             /**
              * Purpose
+             * @description login: sign in by code; bind: bind the phone; register: register with it; set_password: a first password on an account that has this phone; delete_account: confirm deleting the signed-in account (needs the caller's token)
              * @enum {string}
              */
-            purpose: "login" | "bind";
+            purpose: "login" | "bind" | "register" | "set_password" | "delete_account";
         };
         /** SmsSent */
         SmsSent: {
@@ -3726,6 +3932,12 @@ export interface components {
          */
         TemplateUpdate: {
             /**
+             * Claimable
+             * @description whether customers may claim it (GET /coupons)
+             * @default null
+             */
+            claimable?: boolean | null;
+            /**
              * Name
              * @default null
              */
@@ -3764,6 +3976,12 @@ export interface components {
              * @default null
              */
             amount_off_fen?: number | null;
+            /**
+             * Claimable
+             * @description false: not listed by GET /coupons nor claimable (409 NOT_CLAIMABLE), only issued otherwise, e.g. sold in the points store
+             * @default true
+             */
+            claimable?: boolean;
             /**
              * Max Discount Fen
              * @description percent_off only: the most taken off
@@ -4040,9 +4258,10 @@ export interface components {
         };
     };
     responses: {
-        /** @description VALIDATION_ERROR: malformed JSON, wrong types, unknown fields, out-of-range values, bad cursor */
+        /** @description VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password */
         E400: {
             headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
                 [name: string]: unknown;
             };
             content: {
@@ -4052,6 +4271,7 @@ export interface components {
         /** @description UNAUTHORIZED: missing, invalid or expired access token, or wrong credentials */
         E401: {
             headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
                 [name: string]: unknown;
             };
             content: {
@@ -4061,6 +4281,7 @@ export interface components {
         /** @description FORBIDDEN: signed in but not allowed (customer on an admin route) */
         E403: {
             headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
                 [name: string]: unknown;
             };
             content: {
@@ -4070,6 +4291,7 @@ export interface components {
         /** @description NOT_FOUND: no such object (or not yours) */
         E404: {
             headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
                 [name: string]: unknown;
             };
             content: {
@@ -4079,6 +4301,7 @@ export interface components {
         /** @description METHOD_NOT_ALLOWED */
         E405: {
             headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
                 [name: string]: unknown;
             };
             content: {
@@ -4088,6 +4311,7 @@ export interface components {
         /** @description CONFLICT / OUT_OF_STOCK / INVALID_STATE */
         E409: {
             headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
                 [name: string]: unknown;
             };
             content: {
@@ -4097,6 +4321,7 @@ export interface components {
         /** @description PAYLOAD_TOO_LARGE: body over 1 MB */
         E413: {
             headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
                 [name: string]: unknown;
             };
             content: {
@@ -4106,6 +4331,7 @@ export interface components {
         /** @description UNSUPPORTED_MEDIA_TYPE: body is not JSON */
         E415: {
             headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
                 [name: string]: unknown;
             };
             content: {
@@ -4115,6 +4341,7 @@ export interface components {
         /** @description RATE_LIMITED (retry_after_seconds tells how long, when known) */
         E429: {
             headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
                 [name: string]: unknown;
             };
             content: {
@@ -4124,6 +4351,7 @@ export interface components {
         /** @description BAD_GATEWAY: a provider we depend on (SMS, OAuth, payment) failed */
         E502: {
             headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
                 [name: string]: unknown;
             };
             content: {
@@ -4133,7 +4361,10 @@ export interface components {
     };
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description On every response, errors included: the request_id of an error body, for support to find it */
+        "X-Request-Id": string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -4156,6 +4387,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4184,6 +4416,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4211,6 +4444,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4243,6 +4477,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4273,6 +4508,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4305,6 +4541,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4334,6 +4571,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4361,6 +4599,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4393,6 +4632,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4423,6 +4663,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4450,6 +4691,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4475,6 +4717,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4505,6 +4748,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4536,6 +4780,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4565,6 +4810,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4592,6 +4838,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4625,6 +4872,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4655,6 +4903,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4687,6 +4936,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4714,6 +4964,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4740,6 +4991,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4771,6 +5023,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4800,6 +5053,7 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4826,6 +5080,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4851,6 +5106,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4882,6 +5138,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4915,6 +5172,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4941,6 +5199,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4967,6 +5226,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4998,6 +5258,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5028,6 +5289,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5057,6 +5319,7 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -5069,7 +5332,7 @@ export interface operations {
     authorize: {
         parameters: {
             query: {
-                /** @description Where the provider sends the browser back; must be allow-listed */
+                /** @description Where the provider sends the browser back: exactly an allow-listed URI, as sent (no whitespace, control characters, fragment or dot segments; nothing is cleaned up) */
                 redirect_uri: string;
                 /** @description pc: the provider's QR page; h5: its in-app / mobile authorization page */
                 client?: "pc" | "h5";
@@ -5087,6 +5350,9 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description oauth_state_key=<state_key>; HttpOnly; SameSite=Lax (Secure on deployed stages): the state_key, for the callback */
+                    "Set-Cookie"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5107,17 +5373,24 @@ export interface operations {
                 /** @description The state /authorize issued */
                 state: string;
             };
-            header?: never;
+            header?: {
+                /** @description The state_key /authorize returned (or its cookie): missing or wrong 401 */
+                "X-OAuth-State-Key"?: string;
+            };
             path: {
                 provider: string;
             };
-            cookie?: never;
+            cookie?: {
+                /** @description Set by /authorize (HttpOnly, SameSite=Lax): the state_key, for a browser flow whose redirect_uri is this callback */
+                oauth_state_key?: string;
+            };
         };
         requestBody?: never;
         responses: {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5125,6 +5398,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
             404: components["responses"]["E404"];
             409: components["responses"]["E409"];
             502: components["responses"]["E502"];
@@ -5146,6 +5420,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5174,6 +5449,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5181,6 +5457,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
             409: components["responses"]["E409"];
             413: components["responses"]["E413"];
             415: components["responses"]["E415"];
@@ -5202,6 +5479,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5230,6 +5508,7 @@ export interface operations {
             /** @description Accepted */
             202: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5237,6 +5516,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            409: components["responses"]["E409"];
             413: components["responses"]["E413"];
             415: components["responses"]["E415"];
             429: components["responses"]["E429"];
@@ -5255,6 +5536,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5275,6 +5557,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5300,6 +5583,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5328,6 +5612,7 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -5355,6 +5640,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5382,6 +5668,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5406,6 +5693,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5429,6 +5717,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5452,6 +5741,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5478,6 +5768,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5500,6 +5791,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5520,6 +5812,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5528,6 +5821,34 @@ export interface operations {
             };
             401: components["responses"]["E401"];
             404: components["responses"]["E404"];
+        };
+    };
+    delete_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountDeletion"];
+            };
+        };
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            409: components["responses"]["E409"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
         };
     };
     update_me: {
@@ -5546,6 +5867,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5571,6 +5893,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5596,6 +5919,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5627,6 +5951,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5655,6 +5980,7 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -5677,6 +6003,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5702,6 +6029,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5727,6 +6055,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5756,6 +6085,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5785,6 +6115,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5814,6 +6145,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5839,6 +6171,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5863,6 +6196,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5889,6 +6223,7 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -5910,6 +6245,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5931,6 +6267,7 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -5954,6 +6291,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5980,6 +6318,7 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -6006,6 +6345,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6031,6 +6371,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6053,6 +6394,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6078,6 +6420,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6106,6 +6449,7 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -6131,6 +6475,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6153,6 +6498,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6174,6 +6520,7 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -6193,6 +6540,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -6218,10 +6566,42 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Order"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
+    preview_order: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderPreviewRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderPreview"];
                 };
             };
             400: components["responses"]["E400"];
@@ -6246,6 +6626,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6271,6 +6652,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6301,6 +6683,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6330,6 +6713,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6356,6 +6740,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6385,6 +6770,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6417,6 +6803,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6445,6 +6832,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6471,6 +6859,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -6496,6 +6885,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6525,6 +6915,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6546,6 +6937,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6572,6 +6964,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6596,6 +6989,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6623,6 +7017,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6650,6 +7045,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6675,6 +7071,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6696,6 +7093,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6729,6 +7127,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6750,6 +7149,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6773,6 +7173,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6794,6 +7195,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6819,6 +7221,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
                 };
                 content: {
