@@ -11,6 +11,7 @@ from chalicelib.accounts.repository import DynamoAccountsRepository
 from chalicelib.accounts.security_repository import DynamoSecurityRepository
 from chalicelib.accounts.sms_sender import SnsSmsSender
 from chalicelib.aws import client
+from chalicelib.batch import each_message
 from chalicelib.catalog.repository import DynamoCatalogRepository
 from chalicelib.config import Settings, get_settings, resource_name
 from chalicelib.errors import DependencyUnavailable
@@ -38,10 +39,6 @@ def catalog_stream_arn(settings: Settings) -> str:
 
 
 CATALOG_STREAM_ARN = catalog_stream_arn(Settings.from_env())
-
-
-class StockEventsFailed(Exception):
-    """Some stock events of a batch could not be handled: the batch comes back (handled ones change nothing)."""
 
 
 class SqsStockEvents:
@@ -106,25 +103,25 @@ def handle_stock_events(event: SQSEvent) -> dict[str, Any]:
     """Folds stock events into the low-stock list, alerts the admins when a SKU falls under its threshold, and
     texts the users waiting for a SKU that is back in stock — each at most once, whatever is redelivered.
 
-    Chalice cannot turn on partial batch responses, so one failing event fails the batch after the others were
-    handled; when it comes back, the handled ones change nothing (and after 5 tries the batch goes to the DLQ).
+    Each event stands on its own: one that fails comes back alone (a partial batch response), and a redelivered one
+    changes nothing that was done (after 5 tries it goes to the DLQ).
     """
     repo, catalog = DynamoInventoryRepository(), DynamoCatalogRepository()
     texts, phones, alerts = SnsSmsSender(DynamoSecurityRepository()), AccountsPhoneBook(), SnsAdminAlerts()
     outcomes: list[dict[str, Any]] = []
-    failed = 0
-    for record in event:
+
+    def handle(record: Any) -> None:
         try:
             change = StockChange.from_message(json.loads(record.body))
         except (ValueError, KeyError, TypeError):
             logger.warning("dropping a malformed stock event", extra={"body": record.body[:200]})
-            continue
+            return
         try:
             outcomes.append(service.handle_stock_change(repo, catalog, texts, phones, alerts, change))
         except Exception:
             logger.exception("stock event failed", extra={"sku_id": change.sku_id, "seq": change.seq})
-            failed += 1
-    if failed:
-        raise StockEventsFailed(f"{failed} stock events failed; the batch will be delivered again")
+            raise
+
+    answer = each_message(event, handle)
     metrics.add_metric(name="RestockTextsSent", unit="Count", value=sum(o["texted"] for o in outcomes))
-    return {"handled": len(outcomes), "outcomes": outcomes}
+    return answer

@@ -9,6 +9,7 @@ from typing import Any
 
 from chalice.app import Blueprint, DynamoDBEvent, Rate, SQSEvent
 
+from chalicelib.batch import each_message
 from chalicelib.config import Settings, resource_name
 from chalicelib.observability import logger, metrics
 from chalicelib.orders import outbox, service, sweeper
@@ -29,10 +30,6 @@ def orders_stream_arn(settings: Settings) -> str:
 
 
 ORDERS_STREAM_ARN = orders_stream_arn(Settings.from_env())
-
-
-class OrderOutboxUnfinished(Exception):
-    """Some outbox messages of a batch could not be delivered: they come back after their backoff."""
 
 
 @orders_events.lambda_function(name="order_await_payment")
@@ -133,34 +130,29 @@ def retry_delay_seconds(receive_count: int) -> int:
 def deliver_order_outbox(event: SQSEvent) -> dict[str, Any]:
     """Delivers each outbox message (StartExecution, SendTaskSuccess / SendTaskFailure, a text to the buyer).
 
-    Delivered messages are deleted; a failed one comes back after a backoff that doubles with each receive, and the
-    batch fails, so nothing is lost; after 10 receives the queue moves it to its DLQ, whose alarm tells the admins
-    (and the sweeper repairs the order meanwhile)."""
+    Delivered messages are done; a failed one comes back alone (a partial batch response) after a backoff that
+    doubles with each receive, so nothing is lost; after 10 receives the queue moves it to its DLQ, whose alarm tells
+    the admins (and the sweeper repairs the order meanwhile)."""
     queue, notifier = SqsOrderOutbox(), SmsBuyerNotifier()
     outcomes: Counter[str] = Counter()
-    delivered: list[str] = []
-    failed: list[tuple[str, int]] = []
-    for record in event:
+
+    def deliver(record: Any) -> None:
         try:
             message = json.loads(record.body)
         except ValueError:
             logger.warning("dropping a malformed order outbox message", extra={"body": record.body[:200]})
-            delivered.append(record.receipt_handle)
-            continue
+            return
         try:
             outcomes[outbox.deliver(shop(), message, notifier)] += 1
-            delivered.append(record.receipt_handle)
         except Exception:
             logger.exception("an order outbox message failed", extra={"outbox_message": message})
-            receives = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1"))
-            failed.append((record.receipt_handle, receives))
-    if failed:
-        queue.done(delivered)
-        for receipt_handle, receives in failed:
-            queue.retry_later(receipt_handle, retry_delay_seconds(receives))
-        raise OrderOutboxUnfinished(f"{len(failed)} order outbox messages failed; they come back after a backoff")
+            receives = int(record.attributes.approximate_receive_count or 1)
+            queue.retry_later(record.receipt_handle, retry_delay_seconds(receives))
+            raise
+
+    answer = each_message(event, deliver)
     metrics.add_metric(name="OrderOutboxDelivered", unit="Count", value=sum(outcomes.values()))
-    return dict(outcomes)
+    return answer
 
 
 @orders_events.schedule(Rate(5, unit=Rate.MINUTES))

@@ -69,15 +69,6 @@ class SqsOrderOutbox:
             QueueUrl=get_settings().order_outbox_queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
         )
 
-    def done(self, receipt_handles: list[str]) -> None:
-        """Delete the messages of a batch that were delivered (the batch fails for the others)."""
-        queue_url = get_settings().order_outbox_queue_url
-        for start in range(0, len(receipt_handles), SQS_BATCH):
-            chunk = receipt_handles[start : start + SQS_BATCH]
-            client("sqs").delete_message_batch(
-                QueueUrl=queue_url, Entries=[{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(chunk)]
-            )
-
 
 class SmsBuyerNotifier:
     """Texts a buyer through the accounts' SMS sender (SNS; the local stage's /dev/outbox keeps a copy): the phone

@@ -8,6 +8,7 @@ from typing import Any
 
 from chalice.app import Blueprint, SQSEvent
 
+from chalicelib.batch import each_message
 from chalicelib.config import resource_name
 from chalicelib.errors import NotFound
 from chalicelib.observability import logger
@@ -26,21 +27,22 @@ class LateRefundUnfinished(Exception):
 def refund_late_payments(event: SQSEvent) -> dict[str, Any]:
     """Refund each late payment in full through its channel, once (the refund id is derived from the payment).
 
-    An unreachable provider (DependencyUnavailable) or a refund still PROCESSING raises, so the message is delivered
-    again after the queue's visibility timeout; after 10 tries it lands in the DLQ, whose alarm tells the admins. A
-    refusal is logged and counted (LateRefundsRefused) for a person to settle with the payer."""
-    outcomes: dict[str, str] = {}
-    for record in event:
+    An unreachable provider (DependencyUnavailable) or a refund still PROCESSING fails the message, so it is
+    delivered again after the queue's visibility timeout; after 10 tries it lands in the DLQ, whose alarm tells the
+    admins. A refusal is logged and counted (LateRefundsRefused) for a person to settle with the payer."""
+
+    def refund(record: Any) -> None:
         try:
             payment_id = str(json.loads(record.body)["payment_id"])
         except (ValueError, KeyError, TypeError):
             logger.warning("dropping a malformed late-refund job", extra={"body": record.body[:200]})
-            continue
+            return
         try:
-            outcomes[payment_id] = service.refund_late_payment(production_payments(), payment_id)
+            outcome = service.refund_late_payment(production_payments(), payment_id)
         except NotFound:
             logger.warning("a late-refund job names no late payment", extra={"payment_id": payment_id})
-            continue
-        if outcomes[payment_id] == "PROCESSING":
+            return
+        if outcome == "PROCESSING":
             raise LateRefundUnfinished(f"the refund of {payment_id} is still processing")
-    return {"refunds": outcomes}
+
+    return each_message(event, refund)

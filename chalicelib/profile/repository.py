@@ -14,8 +14,8 @@ from chalicelib.accounts.models import UserModel
 from chalicelib.catalog.models import ProductItem, product_pk
 from chalicelib.catalog.repository import DynamoCatalogRepository
 from chalicelib.dynamo import cancelled_conditions, connection, newest_page
-from chalicelib.errors import NotFound
-from chalicelib.profile.domain import AddressBook, ChangedMeanwhile
+from chalicelib.errors import ChangedMeanwhile, NotFound
+from chalicelib.profile.domain import AddressBook
 from chalicelib.profile.models import (
     ADDRESS_BOOK_SK,
     ADDRESS_PREFIX,

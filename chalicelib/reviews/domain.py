@@ -79,12 +79,6 @@ class AlreadyReviewed(Conflict):
     default_message = "This order line has been reviewed already"
 
 
-class ChangedMeanwhile(Conflict):
-    """A product's ratings changed between their read and the write conditional on them: read again and retry."""
-
-    default_message = "The ratings changed meanwhile, retry"
-
-
 def masked_name(name: str) -> str:
     """The reviewer as other shoppers see them, never more than half of it: the first len // 2 characters, a star
     for each other one (小明 -> 小*, 张小明 -> 张**, 欧阳小明 -> 欧阳**, a single character -> *)."""

@@ -9,7 +9,8 @@ from chalicelib.clock import now_iso
 from chalicelib.errors import InvalidState, NotFound
 from chalicelib.ids import new_id
 from chalicelib.pagination import PageQuery, decode_cursor, encode_cursor, page
-from chalicelib.reviews.domain import ChangedMeanwhile, Ratings, ReceivedLines, masked_name
+from chalicelib.retry import retrying
+from chalicelib.reviews.domain import Ratings, ReceivedLines, masked_name
 from chalicelib.reviews.repository import ReviewsRepository
 from chalicelib.reviews.schemas import ReviewWrite
 
@@ -51,19 +52,17 @@ def write_reviews(
         }
         for item, line in zip(items, bought, strict=True)
     ]
-    for remaining in range(ATTEMPTS - 1, -1, -1):
+
+    def attempt() -> None:
         seen: dict[str, Ratings] = {}
         for product_id in dict.fromkeys(review["product_id"] for review in reviews):
             ratings = repo.ratings(product_id)
             if ratings is None:
                 raise NotFound("This product is no longer in the catalog")
             seen[product_id] = ratings
-        try:
-            repo.save_reviews(user_id, reviews, seen)
-            break
-        except ChangedMeanwhile:
-            if not remaining:
-                raise
+        repo.save_reviews(user_id, reviews, seen)
+
+    retrying(attempt, ATTEMPTS)
     return {"items": [_mine(review) for review in reviews]}
 
 

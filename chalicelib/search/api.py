@@ -9,13 +9,12 @@ from typing import Any
 
 from chalice.app import Blueprint, Request
 
-from chalicelib.clock import utcnow
+from chalicelib.clock import precise_iso, utcnow
 from chalicelib.config import get_settings
 from chalicelib.http import Principal, endpoint, source_ip
 from chalicelib.recommend.service import recommendations_for_search
 from chalicelib.search import service
 from chalicelib.search.events import SqsSearchLog
-from chalicelib.search.indexer import stamp
 from chalicelib.search.repository import DynamoSearchRepository
 from chalicelib.search.schemas import HotWords, SearchPage, SearchParams, Suggestions, SuggestParams
 from chalicelib.search.store import IndexHolder, S3IndexStorage
@@ -62,7 +61,14 @@ def search(query: SearchParams, principal: Principal | None, request: Request) -
     user_id = principal.user_id if principal else None
     source = service.search_source(user_id, source_ip(request))
     return service.search(
-        index_holder, query, engine_query, search_log, user_id, stamp(utcnow()), recommendations_for_search, source
+        index_holder,
+        query,
+        engine_query,
+        search_log,
+        user_id,
+        precise_iso(utcnow()),
+        recommendations_for_search,
+        source,
     )
 
 

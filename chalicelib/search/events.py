@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from chalicelib.analytics import emitter as analytics
 from chalicelib.aws import client
-from chalicelib.clock import utcnow
+from chalicelib.clock import precise_iso, utcnow
 from chalicelib.config import get_settings, resource_name
 from chalicelib.inventory.events import CATALOG_STREAM_ARN
 from chalicelib.observability import logger, metrics
@@ -72,7 +72,7 @@ def queue_search_reindex(event: DynamoDBEvent) -> dict[str, Any]:
     relevant = sum(1 for record in records if indexer.is_search_relevant(record))
     if relevant:
         settings = get_settings()
-        message = {"type": "catalog_changed", "changed_at": indexer.stamp(utcnow()), "changes": relevant}
+        message = {"type": "catalog_changed", "changed_at": precise_iso(utcnow()), "changes": relevant}
         client("sqs").send_message(
             QueueUrl=settings.search_reindex_queue_url,
             MessageBody=json.dumps(message),

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from chalicelib.errors import ChangedMeanwhile
 from chalicelib.reviews.domain import (
     AlreadyReviewed,
-    ChangedMeanwhile,
     Ratings,
     ReviewableLine,
     received_lines,

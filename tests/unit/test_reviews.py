@@ -9,12 +9,11 @@ from typing import Any
 import pydantic
 import pytest
 
-from chalicelib.errors import Conflict, InvalidState, NotFound, ValidationError
+from chalicelib.errors import ChangedMeanwhile, Conflict, InvalidState, NotFound, ValidationError
 from chalicelib.pagination import PageQuery
 from chalicelib.reviews import service
 from chalicelib.reviews.domain import (
     AlreadyReviewed,
-    ChangedMeanwhile,
     Ratings,
     ReviewableLine,
     masked_name,
