@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from chalicelib.inputs import is_ascii_digits
-from chalicelib.payments import sandbox as sandbox_signing
+from chalicelib.payments.channels import sandbox as sandbox_signing
 from local.loopback import LoopbackService
 
 CHINA = timezone(timedelta(hours=8))

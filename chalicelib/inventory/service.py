@@ -38,6 +38,12 @@ class AdminAlerts(Protocol):
     def publish(self, subject: str, message: str) -> None: ...
 
 
+class StockEvents(Protocol):
+    """Where the catalog stream's stock changes go to be handled one by one (the stock-events queue)."""
+
+    def publish(self, changes: list[StockChange]) -> None: ...
+
+
 class PhoneBook(Protocol):
     """A user's bound phone, or None."""
 

@@ -10,8 +10,11 @@ task token already answered or expired counts as answered.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Protocol
 
+from chalicelib.aws import client
+from chalicelib.errors import DependencyUnavailable
 from chalicelib.observability import logger
 from chalicelib.orders.service import FINAL_STATUSES, WAITING_TOKEN, Shop, start_execution
 
@@ -22,9 +25,42 @@ NOTIFY = "notify"
 SHIP_DEADLINE_REFUND = "ship_deadline_refund"
 
 
+SQS_BATCH = 10
+
+
 class BuyerNotifier(Protocol):
     def tell(self, order: dict[str, Any], text: str) -> bool:
         """Text the buyer of the order (their phone, else the address's); False if there is no phone to text."""
+
+
+class OrderOutbox(Protocol):
+    """The order-outbox queue the stream handler fills and the delivery drains."""
+
+    def send(self, messages: list[dict[str, Any]]) -> None:
+        """Queue these messages; raises if any was refused (the stream then delivers its batch again)."""
+
+    def retry_later(self, receipt_handle: str, seconds: int) -> None:
+        """A message that failed comes back after `seconds` (its backoff), not the queue's visibility timeout."""
+
+
+class SqsOrderOutbox:
+    """OrderOutbox on the order-outbox queue (ORDER_OUTBOX_QUEUE_URL): ten messages to a SendMessageBatch."""
+
+    def __init__(self, queue_url: str) -> None:
+        self.queue_url = queue_url
+
+    def send(self, messages: list[dict[str, Any]]) -> None:
+        for start in range(0, len(messages), SQS_BATCH):
+            chunk = messages[start : start + SQS_BATCH]
+            entries = [{"Id": str(i), "MessageBody": json.dumps(m, ensure_ascii=False)} for i, m in enumerate(chunk)]
+            answer = client("sqs").send_message_batch(QueueUrl=self.queue_url, Entries=entries)
+            if answer.get("Failed"):  # raising makes the stream deliver the batch again
+                raise DependencyUnavailable(f"SQS refused {len(answer['Failed'])} order outbox messages")
+
+    def retry_later(self, receipt_handle: str, seconds: int) -> None:
+        client("sqs").change_message_visibility(
+            QueueUrl=self.queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+        )
 
 
 def _succeed(order: dict[str, Any], field: str, output: dict[str, Any]) -> list[dict[str, Any]]:

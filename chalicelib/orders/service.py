@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -17,13 +17,13 @@ from chalicelib.cart.repository import CartRepository
 from chalicelib.catalog.models import product_id_of_sku
 from chalicelib.catalog.repository import CatalogRepository
 from chalicelib.clock import iso, parse_iso, utcnow
-from chalicelib.config import get_settings
 from chalicelib.coupons import service as coupons_service
 from chalicelib.coupons.repository import CouponsRepository
 from chalicelib.errors import Conflict, DomainError, InvalidState, NotFound, OutOfStock, ValidationError
 from chalicelib.ids import new_id
 from chalicelib.observability import logger
 from chalicelib.orders.carrier import carrier_for
+from chalicelib.orders.domain import OrderTimers
 from chalicelib.orders.repository import MAX_LINES, OrdersRepository, PlacementRefused
 from chalicelib.orders.schemas import (
     OrderCreate,
@@ -41,7 +41,7 @@ from chalicelib.points.repository import PointsRepository
 from chalicelib.points.rules import points_earned_for
 from chalicelib.pricing import checkout as pricing
 from chalicelib.pricing.model import Checkout, Quote
-from chalicelib.pricing.promotion import Promotion
+from chalicelib.pricing.promotion import RunningPromotions, no_promotions
 from chalicelib.profile import service as profile_service
 from chalicelib.profile.repository import ProfileRepository
 
@@ -119,6 +119,8 @@ class Shop:
     points: PointsRepository
     workflow: OrderWorkflow
     refunds: PaymentRefunds
+    promotions: RunningPromotions = no_promotions  # the promotions running at a moment: what orders price with
+    timers: OrderTimers = field(default_factory=OrderTimers)
 
 
 def public_view(order: dict[str, Any]) -> dict[str, Any]:
@@ -176,9 +178,7 @@ def _order_no(now: datetime) -> str:
     return now.strftime("%Y%m%d%H%M%S") + f"{secrets.randbelow(10**6):06d}"
 
 
-def create_order(
-    shop: Shop, user_id: str, key: str | None, body: OrderCreate, promotions: list[Promotion]
-) -> dict[str, Any]:
+def create_order(shop: Shop, user_id: str, key: str | None, body: OrderCreate) -> dict[str, Any]:
     """POST /orders: an order from the catalog's prices; the same key and body again returns the same order.
 
     The key is looked up only when placing fails: the transaction's own condition on the key refuses a second
@@ -187,7 +187,7 @@ def create_order(
     key = check_key(key)
     digest = body_hash(body)
     try:
-        return _place_new(shop, user_id, key, digest, body, promotions)
+        return _place_new(shop, user_id, key, digest, body)
     except DomainError:
         if (replayed := _replay(shop, user_id, key, digest)) is not None:
             return replayed
@@ -205,13 +205,12 @@ class _PricedOrder:
     checkout: Checkout
 
 
-def _price_order(
-    shop: Shop, user_id: str, body: OrderCreate | OrderPreviewRequest, promotions: list[Promotion], now: datetime
-) -> _PricedOrder:
+def _price_order(shop: Shop, user_id: str, body: OrderCreate | OrderPreviewRequest, now: datetime) -> _PricedOrder:
     """What placing this body would charge now, or the refusal placing it would get: the order and its preview both
     come through here, so they agree to the fen and refuse alike (404 SKU or address, 409 OUT_OF_STOCK, 409
     COUPON_NOT_APPLICABLE, 409 PRICE_CHANGED, ...). Reads only."""
     wanted = _wanted_lines(shop, user_id, body)
+    promotions = shop.promotions(now)
     address = _address_of(shop, user_id, body.address_id)
     skus = shop.catalog.skus_by_ids([sku_id for sku_id, _ in wanted])
     missing = [sku_id for sku_id, _ in wanted if sku_id not in skus]
@@ -252,10 +251,10 @@ def _amounts(priced: Quote) -> dict[str, int]:
     }
 
 
-def preview_order(shop: Shop, user_id: str, body: OrderPreviewRequest, promotions: list[Promotion]) -> dict[str, Any]:
+def preview_order(shop: Shop, user_id: str, body: OrderPreviewRequest) -> dict[str, Any]:
     """POST /orders/preview: the lines and amounts POST /orders would charge for this body now, the coupons that
     apply or why not, and the points usable; writes and reserves nothing."""
-    order = _price_order(shop, user_id, body, promotions, utcnow())
+    order = _price_order(shop, user_id, body, utcnow())
     priced = order.checkout.quote
     return {
         "items": [_snapshot(line, order.skus[line.sku_id]) for line in priced.lines],
@@ -281,11 +280,9 @@ def preview_order(shop: Shop, user_id: str, body: OrderPreviewRequest, promotion
     }
 
 
-def _place_new(
-    shop: Shop, user_id: str, key: str, digest: str, body: OrderCreate, promotions: list[Promotion]
-) -> dict[str, Any]:
+def _place_new(shop: Shop, user_id: str, key: str, digest: str, body: OrderCreate) -> dict[str, Any]:
     now = utcnow()
-    placing = _price_order(shop, user_id, body, promotions, now)
+    placing = _price_order(shop, user_id, body, now)
     wanted, skus, priced = placing.wanted, placing.skus, placing.checkout.quote
     order_id = new_order_id()
     created_at = iso(now)
@@ -296,7 +293,7 @@ def _place_new(
         "status": "PENDING_PAYMENT",
         "created_at": created_at,
         "created_key": f"{created_at}#{order_id}",
-        "pay_deadline": iso(now + timedelta(seconds=get_settings().payment_timeout_seconds)),
+        "pay_deadline": iso(now + timedelta(seconds=shop.timers.payment_timeout_seconds)),
         "items": [_snapshot(line, skus[line.sku_id]) for line in priced.lines],
         "amounts": _amounts(priced),
         "address": placing.address,
@@ -326,17 +323,6 @@ def new_order_id() -> str:
     return new_id("o")
 
 
-def durations_now() -> dict[str, int]:
-    """The timers' durations as the settings say now (an execution keeps the ones of its input)."""
-    settings = get_settings()
-    return {
-        "ship_deadline_seconds": settings.ship_deadline_seconds,
-        "auto_receive_seconds": settings.auto_receive_seconds,
-        "review_window_seconds": settings.review_window_seconds,
-        "after_sales_auto_approve_seconds": settings.after_sales_auto_approve_seconds,
-    }
-
-
 def state_deadline(order: dict[str, Any], refund: dict[str, Any] | None, durations: dict[str, int]) -> datetime | None:
     """When the timer of the order's status runs out, from the times the order recorded (None: a final status).
 
@@ -361,9 +347,9 @@ def state_deadline(order: dict[str, Any], refund: dict[str, Any] | None, duratio
     return None
 
 
-def _due(order: dict[str, Any], refund: dict[str, Any] | None = None, **changes: Any) -> str:
+def _due(shop: Shop, order: dict[str, Any], refund: dict[str, Any] | None = None, **changes: Any) -> str:
     """The due time (ISO) of the order once these changes are made: its new status's deadline."""
-    deadline = state_deadline({**order, **changes}, refund, durations_now())
+    deadline = state_deadline({**order, **changes}, refund, shop.timers.durations())
     return iso(deadline if deadline is not None else utcnow())
 
 
@@ -391,7 +377,7 @@ def timers_left(order: dict[str, Any], refund: dict[str, Any] | None, durations:
 def execution_input(shop: Shop, order: dict[str, Any]) -> dict[str, Any]:
     """The execution's input: the durations as set now, and in `timeouts` what each wait uses (the time left of
     the order's current status when the execution starts late)."""
-    durations = durations_now()
+    durations = shop.timers.durations()
     refund = open_refund(shop, order)
     return {
         "order_id": order["order_id"],
@@ -569,7 +555,7 @@ def confirm_payment(shop: Shop, order_id: str, payment_id: str, amount_fen: int)
     now = utcnow()
     paid_at = iso(now)
     payment = {"payment_id": payment_id, "amount_fen": amount_fen, "paid_at": paid_at}
-    if not shop.orders.pay(order, payment, paid_at, _due(order, status="PAID", payment=payment)):
+    if not shop.orders.pay(order, payment, paid_at, _due(shop, order, status="PAID", payment=payment)):
         current = _owned(shop, None, order_id)
         if current["status"] == "PENDING_PAYMENT" and parse_iso(current["pay_deadline"]) <= now:
             compensate(shop, order_id)  # past its deadline: never PAID; cancelled now, as its timer would
@@ -589,7 +575,7 @@ def ship_order(shop: Shop, order_id: str, write: ShipmentWrite) -> dict[str, Any
     order = _owned(shop, None, order_id)
     at = iso(utcnow())
     shipment = {"carrier": write.carrier, "tracking_no": write.tracking_no, "shipped_at": at}
-    due = _due(order, status="SHIPPED", shipment=shipment)
+    due = _due(shop, order, status="SHIPPED", shipment=shipment)
     if not shop.orders.transition(order_id, "PAID", "SHIPPED", at, {"shipment": shipment}, due):
         raise InvalidState(f"An order that is {_owned(shop, None, order_id)['status']} cannot be shipped")
     return get_order(shop, None, order_id)
@@ -598,7 +584,7 @@ def ship_order(shop: Shop, order_id: str, write: ShipmentWrite) -> dict[str, Any
 def _receive(shop: Shop, order: dict[str, Any]) -> bool:
     at = iso(utcnow())
     timeline = [*order["timeline"], {"status": "RECEIVED", "at": at}]
-    due = _due(order, status="RECEIVED", timeline=timeline)
+    due = _due(shop, order, status="RECEIVED", timeline=timeline)
     return shop.orders.transition(order["order_id"], "SHIPPED", "RECEIVED", at, {}, due)
 
 
@@ -748,14 +734,14 @@ def _received_at(order: dict[str, Any]) -> datetime:
     return parse_iso(at)
 
 
-def _refusal(order: dict[str, Any], refund_type: str) -> Exception | None:
+def _refusal(shop: Shop, order: dict[str, Any], refund_type: str) -> Exception | None:
     status = order["status"]
     if status == "REFUNDING":
         return Conflict("This order has an open refund already")
     if status not in REFUNDABLE_FROM[refund_type]:
         allowed = " or ".join(REFUNDABLE_FROM[refund_type])
         return InvalidState(f"A {refund_type} refund needs an order that is {allowed}; this one is {status}")
-    window = timedelta(seconds=get_settings().review_window_seconds)
+    window = timedelta(seconds=shop.timers.review_window_seconds)
     if status == "RECEIVED" and _received_at(order) + window <= utcnow():
         return InvalidState("The return window of this order has closed")
     return None
@@ -765,7 +751,7 @@ def request_refund(shop: Shop, user_id: str, order_id: str, write: RefundRequest
     """PAID (refund_only) or SHIPPED / RECEIVED within the window (return_refund) -> REFUNDING with a PENDING
     refund; the execution stops waiting where it was and awaits the admin's decision. A second open refund: 409."""
     order = _owned(shop, user_id, order_id)
-    if (refused := _refusal(order, write.type)) is not None:
+    if (refused := _refusal(shop, order, write.type)) is not None:
         raise refused
     at = iso(utcnow())
     refund = {
@@ -774,10 +760,10 @@ def request_refund(shop: Shop, user_id: str, order_id: str, write: RefundRequest
         "amount_fen": refund_amount_fen(order, write.type), "requested_at": at, "decided_at": None,
         "reject_reason": None, "refunded_at": None,
     }  # fmt: skip
-    due = _due(order, refund, status="REFUNDING")
+    due = _due(shop, order, refund, status="REFUNDING")
     if not shop.orders.request_refund(order, refund, at, due):
         current = _owned(shop, user_id, order_id)
-        raise _refusal(current, write.type) or Conflict("The order changed meanwhile; try again")
+        raise _refusal(shop, current, write.type) or Conflict("The order changed meanwhile; try again")
     return refund_view(refund)
 
 
@@ -819,7 +805,7 @@ def reject_refund(shop: Shop, refund_id: str, write: RefundRejection) -> dict[st
     there again with what was left of its timers); 409 otherwise."""
     refund = _refund(shop, refund_id)
     order = _owned(shop, None, refund["order_id"])
-    due = _due(order, status=refund["from_status"])  # what was left of that status's timer: never extended
+    due = _due(shop, order, status=refund["from_status"])  # what was left of that status's timer: never extended
     if not shop.orders.reject_refund(refund, write.reason, iso(utcnow()), due):
         raise InvalidState(f"A refund that is {_refund(shop, refund_id)['status']} cannot be rejected")
     return refund_view(_refund(shop, refund_id), admin=True)

@@ -12,11 +12,11 @@ idempotent, conditional task), then moves the order's due time on.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from chalicelib.clock import iso, utcnow
-from chalicelib.config import get_settings
 from chalicelib.observability import logger
 from chalicelib.orders import service
 from chalicelib.orders.outbox import answers_owed_in
@@ -25,34 +25,47 @@ from chalicelib.orders.service import FINAL_STATUSES, Shop
 MAX_STEPS = 5  # e.g. paid -> refund opened -> refunded through the channel -> given back
 
 
+@dataclass(frozen=True)
+class SweepPolicy:
+    """When an overdue order is the sweeper's (ORDER_SWEEP_* settings)."""
+
+    order_sweep_grace_seconds: int = 300  # due this long ago: its execution's own timer did not act
+    order_sweep_retry_seconds: int = 900  # looked at again this much later while it stays overdue
+    order_sweep_lookback_days: int = 3  # due days read before today's
+    order_sweep_max_orders: int = 500  # per run: the next run takes the rest
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> SweepPolicy:
+        return cls(**{f.name: int(getattr(settings, f.name)) for f in fields(cls)})
+
+
 def _days(first: date, last: date) -> list[str]:
     return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
 
 
-def sweep(shop: Shop, now: datetime | None = None) -> dict[str, Any]:
+def sweep(shop: Shop, policy: SweepPolicy, now: datetime | None = None) -> dict[str, Any]:
     """Repair every order due more than the grace period ago (at most ORDER_SWEEP_MAX_ORDERS per run, the oldest due
     days first; the next run takes the rest). Returns how many were due and what was done."""
-    settings = get_settings()
+
     now = now or utcnow()
-    cutoff = now - timedelta(seconds=settings.order_sweep_grace_seconds)
-    days = _days(cutoff.date() - timedelta(days=settings.order_sweep_lookback_days), cutoff.date())
+    cutoff = now - timedelta(seconds=policy.order_sweep_grace_seconds)
+    days = _days(cutoff.date() - timedelta(days=policy.order_sweep_lookback_days), cutoff.date())
     due: list[str] = []
     for day in days:
-        due += shop.orders.due_order_ids(day, iso(cutoff), settings.order_sweep_max_orders - len(due))
-        if len(due) >= settings.order_sweep_max_orders:
+        due += shop.orders.due_order_ids(day, iso(cutoff), policy.order_sweep_max_orders - len(due))
+        if len(due) >= policy.order_sweep_max_orders:
             break
-    outcomes = Counter(repair(shop, order_id, now) for order_id in due)
+    outcomes = Counter(repair(shop, policy, order_id, now) for order_id in due)
     summary = {"due": len(due), **outcomes}
     if due:
         logger.info("orders swept", extra={"sweep": summary})
     return summary
 
 
-def repair(shop: Shop, order_id: str, now: datetime) -> str:
+def repair(shop: Shop, policy: SweepPolicy, order_id: str, now: datetime) -> str:
     """Bring one overdue order to where its timers say it should be; what was done ("final", "started",
     "driven", "waiting", "failed", "not_due")."""
-    settings = get_settings()
-    cutoff = now - timedelta(seconds=settings.order_sweep_grace_seconds)
+    cutoff = now - timedelta(seconds=policy.order_sweep_grace_seconds)
     order = shop.orders.order(order_id)
     if order is None or order["status"] in FINAL_STATUSES:
         return "final"
@@ -71,7 +84,7 @@ def repair(shop: Shop, order_id: str, now: datetime) -> str:
     except Exception:  # one order's trouble must not stop the sweep: it stays due and is tried again later
         logger.exception("an overdue order could not be repaired", extra={"order_id": order_id})
         outcome = "failed"
-    _move_due_time(shop, order_id, now, retry_soon=outcome == "failed")
+    _move_due_time(shop, policy, order_id, now, retry_soon=outcome == "failed")
     return outcome
 
 
@@ -99,7 +112,7 @@ def _drive(shop: Shop, order_id: str, cutoff: datetime) -> bool:
         order, refund = _current(shop, order_id)
         if order is None:
             return acted
-        deadline = service.state_deadline(order, refund, service.durations_now())
+        deadline = service.state_deadline(order, refund, shop.timers.durations())
         if deadline is None or deadline > (utcnow() if acted else cutoff):
             return acted
         _timer_action(shop, order, refund)
@@ -125,13 +138,13 @@ def _timer_action(shop: Shop, order: dict[str, Any], refund: dict[str, Any] | No
         service.complete_refund(shop, order_id)
 
 
-def _move_due_time(shop: Shop, order_id: str, now: datetime, retry_soon: bool) -> None:
+def _move_due_time(shop: Shop, policy: SweepPolicy, order_id: str, now: datetime, retry_soon: bool) -> None:
     """Due next at its status's deadline, or after ORDER_SWEEP_RETRY_SECONDS when that has passed (or the repair
     failed), so the order is looked at again: it never leaves the index while it is not final."""
     order, refund = _current(shop, order_id)
     if order is None:
         return
-    retry = now + timedelta(seconds=get_settings().order_sweep_retry_seconds)
-    deadline = service.state_deadline(order, refund, service.durations_now())
+    retry = now + timedelta(seconds=policy.order_sweep_retry_seconds)
+    deadline = service.state_deadline(order, refund, shop.timers.durations())
     due = retry if retry_soon or deadline is None or deadline <= now else deadline
     shop.orders.reschedule(order_id, order["status"], iso(due))

@@ -18,15 +18,13 @@ ATTEMPTS = 5
 
 
 def write_reviews(
-    repo: ReviewsRepository, lines: ReceivedLines | None, user_id: str, order_id: str, items: list[ReviewWrite]
+    repo: ReviewsRepository, lines: ReceivedLines, user_id: str, order_id: str, items: list[ReviewWrite]
 ) -> dict[str, Any]:
     """Review lines of the user's received order, all or none.
 
     404 for an order that is not the user's or a line it does not have, 409 INVALID_STATE before receipt,
     409 CONFLICT for a line reviewed already (also when two requests race for it).
     """
-    if lines is None:
-        raise InvalidState("orders are not available yet")
     bought = []
     for item in items:
         line = lines.line(user_id, order_id, item.sku_id)

@@ -16,12 +16,12 @@ import boto3
 import pytest
 
 from app import app
+from chalicelib.bootstrap import container
 from chalicelib.catalog.models import ProductItem, product_pk
 from chalicelib.config import reset_caches
 from chalicelib.errors import DependencyUnavailable
 from chalicelib.orders import service
 from chalicelib.orders.repository import DynamoOrdersRepository
-from chalicelib.orders.wiring import shop
 from chalicelib.promotions.service import promotion_cache
 from tests.functional import test_payments
 from tests.functional.catalog_data import create_catalog, create_product
@@ -104,16 +104,15 @@ class FakeChannel:
 def channel(monkeypatch: pytest.MonkeyPatch) -> FakeChannel:
     """Until chalicelib.payments.service.refund_order_payment exists, the shop refunds through this fake."""
     fake = FakeChannel()
-    monkeypatch.setattr(shop().refunds, "refund", fake.refund)
+    monkeypatch.setattr(container().shop.refunds, "refund", fake.refund)
     return fake
 
 
 def paid_order(client: ShopClient, buyer: dict[str, Any], **body: Any) -> dict[str, Any]:
     order = place(client, buyer, **body)[1]
     wait_for_token(order["order_id"], "payment_token")
-    assert (
-        service.confirm_payment(shop(), order["order_id"], "pay-1", order["amounts"]["payable_fen"])["status"] == "PAID"
-    )
+    paid = service.confirm_payment(container().shop, order["order_id"], "pay-1", order["amounts"]["payable_fen"])
+    assert paid["status"] == "PAID"
     wait_for_token(order["order_id"], "shipment_token")
     return dict(order)
 
@@ -243,11 +242,11 @@ def test_a_coupon_comes_back_once_when_two_completions_race_and_a_cancel_comes_i
     cancels: list[tuple[int, Any]] = []
 
     def rival() -> None:
-        service.complete_refund(shop(), order_id)
+        service.complete_refund(container().shop, order_id)
         status, body, _ = client.call("POST", f"/orders/{order_id}/cancel", token=buyer["token"])
         cancels.append((status, body))
 
-    racing = dataclasses.replace(shop(), orders=CompletionWithARival(rival))
+    racing = dataclasses.replace(container().shop, orders=CompletionWithARival(rival))
     outcome = service.complete_refund(racing, order_id)
     channel.failure = None  # the execution's own retries now find the order refunded
 

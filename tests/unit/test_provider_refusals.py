@@ -19,11 +19,11 @@ from chalicelib.accounts.oauth.providers import (
     parse_weibo_user,
 )
 from chalicelib.errors import DomainError
-from chalicelib.payments.alipay import AlipayChannel
 from chalicelib.payments.channels import PaymentRequest
+from chalicelib.payments.channels.alipay import AlipayChannel
+from chalicelib.payments.channels.wechat import WeChatPayChannel
 from chalicelib.payments.config import AlipayConfig, WeChatPayConfig
 from chalicelib.payments.transport import PaymentTransport, ProviderResponse
-from chalicelib.payments.wechat import WeChatPayChannel
 from local.payment_gateways import alipay_answer, private_pem, public_pem
 
 CLIENT, OURS = 400, 502  # what a refusal of client input and what our/the provider's trouble answer

@@ -15,6 +15,7 @@ from chalicelib.errors import DependencyUnavailable
 from chalicelib.orders import outbox, service, sweeper
 from chalicelib.orders.schemas import RefundRejection, RefundRequest
 from chalicelib.orders.service import Shop
+from chalicelib.orders.sweeper import SweepPolicy
 from tests.unit.orders.fakes import (
     ORDER_ID,
     FakeChannelRefunds,
@@ -28,6 +29,8 @@ from tests.unit.orders.fakes import (
 SHIP_DEADLINE = 604800
 AUTO_APPROVE = 172800
 GRACE = 300
+
+SWEEP = SweepPolicy()  # the settings' defaults: 5 minutes' grace, 15 before a retry
 
 
 def ago(**delta: float) -> str:
@@ -138,7 +141,7 @@ def test_the_sweeper_starts_the_execution_an_order_never_got_and_waits_for_its_d
     order = orders.orders[ORDER_ID]
     order.update(created_at=ago(minutes=10), due_at=ago(minutes=10), pay_deadline=iso(utcnow() + timedelta(minutes=20)))
 
-    summary = sweeper.sweep(shop)
+    summary = sweeper.sweep(shop, SWEEP)
 
     assert summary == {"due": 1, "started": 1}
     assert [answer[:2] for answer in workflow.answers] == [("start", ORDER_ID)]
@@ -151,7 +154,7 @@ def test_the_sweeper_cancels_an_unpaid_order_past_its_deadline_whose_execution_f
     orders.orders[ORDER_ID].update(pay_deadline=ago(minutes=10), due_at=ago(minutes=10))
     workflow.executions[ORDER_ID] = "FAILED"
 
-    summary = sweeper.sweep(shop)
+    summary = sweeper.sweep(shop, SWEEP)
 
     assert summary == {"due": 1, "driven": 1}
     assert orders.orders[ORDER_ID]["status"] == "CANCELLED" and orders.orders[ORDER_ID]["due_at"] is None
@@ -164,7 +167,7 @@ def test_the_sweeper_leaves_orders_whose_timer_is_not_overdue_yet(
     paid(orders, ago(days=1))
     orders.orders["o_2"] = an_order(order_id="o_2", due_at=ago(seconds=GRACE / 2))  # within the grace period
 
-    assert sweeper.sweep(shop) == {"due": 0}
+    assert sweeper.sweep(shop, SWEEP) == {"due": 0}
     assert workflow.answers == [] and orders.orders[ORDER_ID]["status"] == "PAID"
 
 
@@ -177,7 +180,7 @@ def test_the_sweeper_answers_again_what_a_running_execution_still_waits_for(
     order["due_at"] = ago(days=1)
     workflow.executions[ORDER_ID] = "RUNNING"
 
-    sweeper.sweep(shop)
+    sweeper.sweep(shop, SWEEP)
 
     assert ("succeed", "tok-ship", {"status": "SHIPPED"}) in workflow.answers
     assert order["status"] == "RECEIVED"  # and the overdue receipt timer's work is done: the return window starts
@@ -190,7 +193,7 @@ def test_an_order_the_sweeper_cannot_repair_now_stays_due_and_is_tried_again(
     orders.orders[ORDER_ID]["due_at"] = ago(minutes=10)
     down = Shop(**{**shop.__dict__, "workflow": FailingWorkflow(failures=5)})
 
-    assert sweeper.sweep(down) == {"due": 1, "failed": 1}
+    assert sweeper.sweep(down, SWEEP) == {"due": 1, "failed": 1}
     retry_at = orders.orders[ORDER_ID]["due_at"]
     assert retry_at > iso(utcnow())  # not forgotten: due again after ORDER_SWEEP_RETRY_SECONDS
 
@@ -318,7 +321,7 @@ def test_a_rejected_refund_never_extends_the_ship_deadline(shop: Shop, orders: F
     refund = service.request_refund(shop, "u_1", ORDER_ID, RefundRequest(type="refund_only", reason="不要了"))
     service.reject_refund(shop, refund["refund_id"], RefundRejection(reason="已备货"))
 
-    resumed = service.resume_after_refund(shop, ORDER_ID, service.durations_now())
+    resumed = service.resume_after_refund(shop, ORDER_ID, shop.timers.durations())
 
     assert resumed["status"] == "PAID"
     assert abs(resumed["shipment_seconds"] - 2 * 86400) <= 5
@@ -354,7 +357,7 @@ def test_the_sweeper_approves_and_refunds_a_refund_left_undecided_past_its_deadl
     orders.orders[ORDER_ID]["due_at"] = ago(minutes=10)
     workflow.executions[ORDER_ID] = "FAILED"
 
-    sweeper.sweep(shop)
+    sweeper.sweep(shop, SWEEP)
 
     assert orders.refunds[refund["refund_id"]]["status"] == "REFUNDED"
     assert orders.orders[ORDER_ID]["status"] == "REFUNDED" and channel.refunded == {refund["refund_id"]: 19800}

@@ -165,9 +165,9 @@ def test_a_replayed_key_returns_the_original_order(
     body = OrderCreate(address_id="a_1", items=[{"sku_id": "p_1-01", "quantity": 2}])  # type: ignore[list-item]
     orders.keys[("u_1", "k")] = {"order_id": ORDER_ID, "body_hash": service.body_hash(body), "created_at": "t0"}
 
-    replayed = service.create_order(shop, "u_1", "k", body, [])
+    replayed = service.create_order(shop, "u_1", "k", body)
 
     assert replayed["order_id"] == ORDER_ID and replayed["status"] == "PENDING_PAYMENT"
     assert workflow.answers == []  # its execution was started from the outbox when it was placed
     with pytest.raises(Conflict):
-        service.create_order(shop, "u_1", "k", body.model_copy(update={"remark": "other"}), [])
+        service.create_order(shop, "u_1", "k", body.model_copy(update={"remark": "other"}))
