@@ -11,10 +11,10 @@ from chalicelib.cart.repository import CartRepository
 from chalicelib.catalog.models import product_id_of_sku
 from chalicelib.catalog.repository import CatalogRepository
 from chalicelib.clock import iso, parse_iso, precise_iso, utcnow
+from chalicelib.coupons.domain import CouponOffer
 from chalicelib.errors import ChangedMeanwhile, InvalidState, NotFound, OutOfStock, ValidationError
 from chalicelib.pricing import checkout as pricing
 from chalicelib.pricing.checkout import CouponSource
-from chalicelib.pricing.model import CouponOffer
 from chalicelib.pricing.promotion import Promotion
 from chalicelib.profile import service as profile_service
 from chalicelib.profile.repository import ProfileRepository

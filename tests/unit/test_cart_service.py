@@ -12,9 +12,9 @@ import pytest
 from chalicelib.cart import service
 from chalicelib.cart.domain import MAX_LINES, CartFull, QuantityLimit
 from chalicelib.clock import utcnow
+from chalicelib.coupons.domain import CouponOffer
 from chalicelib.errors import ChangedMeanwhile, NotFound
 from chalicelib.pricing.checkout import CouponSource
-from chalicelib.pricing.model import CouponOffer
 from chalicelib.pricing.promotion import Promotion, Tier
 from tests.unit.fakes import FakeCatalogRepository
 from tests.unit.profile_fakes import FakeProfileRepository
