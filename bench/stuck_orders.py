@@ -142,7 +142,7 @@ def pay(client: ShopClient, gateways: PaymentGateways, token: str, order_id: str
 def order_of(order_id: str) -> dict[str, Any]:
     found = container().shop.orders.order(order_id)
     assert found is not None
-    return found
+    return found.record()
 
 
 def wait_for(check: Any, timeout: float) -> bool:

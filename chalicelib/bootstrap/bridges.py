@@ -3,13 +3,14 @@ the services of the context that knows (the composition root builds them; no con
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from chalicelib.accounts.guards import SmsSender
     from chalicelib.accounts.repository import AccountsRepository
     from chalicelib.bootstrap import Container
     from chalicelib.catalog.repository import CatalogRepository
+    from chalicelib.orders.domain import Order
     from chalicelib.orders.service import Shop
     from chalicelib.profile.repository import ProfileRepository
     from chalicelib.reviews.domain import ReviewableLine
@@ -53,16 +54,16 @@ class OrderLinesForReviews:
         from chalicelib.reviews.domain import ReviewableLine
 
         order = self.shop.orders.order(order_id)
-        if order is None or order["user_id"] != user_id:
+        if order is None or order.user_id != user_id:
             return None
-        found: dict[str, Any] | None = next((line for line in order["items"] if line["sku_id"] == sku_id), None)
+        found = next((line for line in order.lines if line.sku_id == sku_id), None)
         if found is None:
             return None
         return ReviewableLine(
-            product_id=str(found["product_id"]),
-            title=str(found["title"]),
-            attributes=dict(found.get("attributes") or {}),
-            received=order["status"] in RECEIVED_STATUSES,
+            product_id=found.product_id,
+            title=found.title,
+            attributes=dict(found.attributes),
+            received=order.status in RECEIVED_STATUSES,
         )
 
 
@@ -74,9 +75,9 @@ class SmsBuyerNotifier:
         self.accounts = accounts
         self.sms = sms
 
-    def tell(self, order: dict[str, Any], text: str) -> bool:
-        user = self.accounts.get_user(order["user_id"])
-        phone = (user.phone if user is not None else None) or (order.get("address") or {}).get("phone")
+    def tell(self, order: Order, text: str) -> bool:
+        user = self.accounts.get_user(order.user_id)
+        phone = (user.phone if user is not None else None) or (order.address or {}).get("phone")
         if not phone:
             return False
         self.sms.send(str(phone), text)

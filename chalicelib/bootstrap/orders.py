@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from chalicelib.bootstrap import Container
+    from chalicelib.orders.domain import Order
     from chalicelib.orders.service import Shop
 
 
@@ -16,14 +17,14 @@ class RefundsThroughPayments:
     def __init__(self, container: Container) -> None:
         self.container = container
 
-    def refund(self, order: dict[str, Any], refund_id: str, amount_fen: int, reason: str) -> str:
+    def refund(self, order: Order, refund_id: str, amount_fen: int, reason: str) -> str:
         from chalicelib.payments.service import refund_order_payment
 
-        return refund_order_payment(self.container.payments, order, refund_id, amount_fen, reason)
+        return refund_order_payment(self.container.payments, order.record(), refund_id, amount_fen, reason)
 
 
 def build_shop(container: Container) -> Shop:
-    from chalicelib.orders.domain import OrderTimers
+    from chalicelib.orders.deadlines import OrderTimers
     from chalicelib.orders.service import Shop
     from chalicelib.orders.workflow import StepFunctionsOrderWorkflow
 
@@ -42,6 +43,6 @@ def build_shop(container: Container) -> Shop:
 
 
 def _orders_repository() -> Any:
-    from chalicelib.orders.repository import DynamoOrdersRepository
+    from chalicelib.orders.dynamo_repository import DynamoOrdersRepository
 
     return DynamoOrdersRepository()

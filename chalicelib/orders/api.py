@@ -6,7 +6,7 @@ from __future__ import annotations
 from chalice.app import Request
 
 from chalicelib.auth import Principal
-from chalicelib.orders import service
+from chalicelib.orders import placing, service
 from chalicelib.orders.schemas import (
     Order,
     OrderCreate,
@@ -33,14 +33,14 @@ KEY_HEADER = (("Idempotency-Key", True, "1..255 characters; the same key and bod
 @orders_api.post("/orders", status=201, errors=(400, 404, 409), headers=KEY_HEADER)
 def create_order(principal: Principal, body: OrderCreate, request: Request, shop: Shop) -> Json[Order]:
     """Place an order (priced on the server; 409 OUT_OF_STOCK names the SKUs)"""
-    return service.create_order(shop, principal.user_id, request.headers.get("idempotency-key"), body)
+    return placing.create_order(shop, principal.user_id, request.headers.get("idempotency-key"), body)
 
 
 @orders_api.post("/orders/preview", errors=(400, 404, 409))
 def preview_order(principal: Principal, body: OrderPreviewRequest, shop: Shop) -> Json[OrderPreview]:
     """Price an order body as POST /orders would charge it now (coupons, points, shipping to the default address when
     none is named); writes and reserves nothing, refuses what the order would refuse"""
-    return service.preview_order(shop, principal.user_id, body)
+    return placing.preview_order(shop, principal.user_id, body)
 
 
 @orders_api.get("/orders/{order_id}", errors=(404,))

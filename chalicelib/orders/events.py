@@ -13,10 +13,10 @@ from chalicelib.batch import each_message
 from chalicelib.config import Settings, resource_name, stream_arn
 from chalicelib.deps import Handlers
 from chalicelib.observability import logger, metrics
-from chalicelib.orders import outbox, service, sweeper
+from chalicelib.orders import outbox, sweeper, tasks
 from chalicelib.orders.domain import DURATIONS
+from chalicelib.orders.dynamo_repository import order_from_image, refund_from_image
 from chalicelib.orders.outbox import BuyerNotifier, OrderOutbox
-from chalicelib.orders.repository import order_from_image, refund_from_image
 from chalicelib.orders.service import Shop
 from chalicelib.orders.sweeper import SweepPolicy
 
@@ -28,68 +28,68 @@ MAX_RETRY_DELAY_SECONDS = 300
 
 @orders_events.lambda_function(name="order_await_payment")
 def order_await_payment(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
-    return service.await_payment(shop, str(event["order_id"]), str(event["task_token"]))
+    return tasks.await_payment(shop, str(event["order_id"]), str(event["task_token"]))
 
 
 @orders_events.lambda_function(name="order_compensate")
 def order_compensate(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
-    return service.compensate(shop, str(event["order_id"]))
+    return tasks.compensate(shop, str(event["order_id"]))
 
 
 @orders_events.lambda_function(name="order_await_shipment")
 def order_await_shipment(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
-    return service.await_shipment(shop, str(event["order_id"]), str(event["task_token"]))
+    return tasks.await_shipment(shop, str(event["order_id"]), str(event["task_token"]))
 
 
 @orders_events.lambda_function(name="order_await_receipt")
 def order_await_receipt(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
-    return service.await_receipt(shop, str(event["order_id"]), str(event["task_token"]))
+    return tasks.await_receipt(shop, str(event["order_id"]), str(event["task_token"]))
 
 
 @orders_events.lambda_function(name="order_auto_receive")
 def order_auto_receive(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
-    return service.auto_receive(shop, str(event["order_id"]))
+    return tasks.auto_receive(shop, str(event["order_id"]))
 
 
 @orders_events.lambda_function(name="order_settle")
 def order_settle(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
-    return service.settle(shop, str(event["order_id"]))
+    return tasks.settle(shop, str(event["order_id"]))
 
 
 @orders_events.lambda_function(name="order_await_review_window")
 def order_await_review_window(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
-    return service.await_review_window(shop, str(event["order_id"]), str(event["task_token"]))
+    return tasks.await_review_window(shop, str(event["order_id"]), str(event["task_token"]))
 
 
 @orders_events.lambda_function(name="order_await_refund_decision")
 def order_await_refund_decision(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
-    return service.await_refund_decision(shop, str(event["order_id"]), str(event["task_token"]))
+    return tasks.await_refund_decision(shop, str(event["order_id"]), str(event["task_token"]))
 
 
 @orders_events.lambda_function(name="order_ship_deadline")
 def order_ship_deadline(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
-    return service.ship_deadline_passed(shop, str(event["order_id"]))
+    return tasks.ship_deadline_passed(shop, str(event["order_id"]))
 
 
 @orders_events.lambda_function(name="order_auto_approve_refund")
 def order_auto_approve_refund(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
-    return service.auto_approve_refund(shop, str(event["order_id"]))
+    return tasks.auto_approve_refund(shop, str(event["order_id"]))
 
 
 @orders_events.lambda_function(name="order_resume_after_refund")
 def order_resume_after_refund(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
     durations = {name: int(event[name]) for name in DURATIONS}
-    return service.resume_after_refund(shop, str(event["order_id"]), durations)
+    return tasks.resume_after_refund(shop, str(event["order_id"]), durations)
 
 
 @orders_events.lambda_function(name="order_refund_payment")
 def order_refund_payment(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
-    return service.refund_payment(shop, str(event["order_id"]))
+    return tasks.refund_payment(shop, str(event["order_id"]))
 
 
 @orders_events.lambda_function(name="order_complete_refund")
 def order_complete_refund(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
-    return service.complete_refund(shop, str(event["order_id"]))
+    return tasks.complete_refund(shop, str(event["order_id"]))
 
 
 # -- the outbox and the sweeper ------------------------------------------------------------------------------------

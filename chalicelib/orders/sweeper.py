@@ -18,11 +18,21 @@ from typing import Any
 
 from chalicelib.clock import iso, utcnow
 from chalicelib.observability import logger
-from chalicelib.orders import service
+from chalicelib.orders import tasks
+from chalicelib.orders.deadlines import state_deadline
+from chalicelib.orders.domain import PAID, PENDING_PAYMENT, RECEIVED, REFUNDING, SHIPPED, Order, Refund
 from chalicelib.orders.outbox import answers_owed_in
-from chalicelib.orders.service import FINAL_STATUSES, Shop
+from chalicelib.orders.service import Shop, open_refund
 
 MAX_STEPS = 5  # e.g. paid -> refund opened -> refunded through the channel -> given back
+# What the execution does when the timer of each status runs out (a pending refund's: approve it).
+TIMER_RUNS_OUT = {
+    PENDING_PAYMENT: tasks.compensate,
+    PAID: tasks.ship_deadline_passed,
+    SHIPPED: tasks.auto_receive,
+    RECEIVED: tasks.settle,
+    REFUNDING: tasks.auto_approve_refund,
+}
 
 
 @dataclass(frozen=True)
@@ -67,15 +77,15 @@ def repair(shop: Shop, policy: SweepPolicy, order_id: str, now: datetime) -> str
     "driven", "waiting", "failed", "not_due")."""
     cutoff = now - timedelta(seconds=policy.order_sweep_grace_seconds)
     order = shop.orders.order(order_id)
-    if order is None or order["status"] in FINAL_STATUSES:
+    if order is None or order.is_final:
         return "final"
-    if not order.get("due_at") or order["due_at"] > iso(cutoff):
+    if not order.due_at or order.due_at > iso(cutoff):
         return "not_due"  # moved on since the index was read
     outcome = "waiting"
     try:
         execution = shop.workflow.status(order_id)
         if execution is None:
-            service.start_execution(shop, order_id)
+            tasks.start_execution(shop, order_id)
             outcome = "started"
         elif execution == "RUNNING":
             _answer_again(shop, order)
@@ -88,8 +98,8 @@ def repair(shop: Shop, policy: SweepPolicy, order_id: str, now: datetime) -> str
     return outcome
 
 
-def _answer_again(shop: Shop, order: dict[str, Any]) -> None:
-    refund = shop.orders.refund(order["refund_id"]) if order.get("refund_id") else None
+def _answer_again(shop: Shop, order: Order) -> None:
+    refund = shop.orders.refund(order.refund_id) if order.refund_id else None
     for answer in answers_owed_in(order, refund):
         if "output" in answer:
             shop.workflow.succeed(answer["token"], answer["output"])
@@ -97,11 +107,11 @@ def _answer_again(shop: Shop, order: dict[str, Any]) -> None:
             shop.workflow.fail(answer["token"], answer["error"], answer["cause"])
 
 
-def _current(shop: Shop, order_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+def _current(shop: Shop, order_id: str) -> tuple[Order | None, Refund | None]:
     order = shop.orders.order(order_id)
-    if order is None or order["status"] in FINAL_STATUSES:
+    if order is None or order.is_final:
         return None, None
-    return order, service.open_refund(shop, order)
+    return order, open_refund(shop, order)
 
 
 def _drive(shop: Shop, order_id: str, cutoff: datetime) -> bool:
@@ -112,7 +122,7 @@ def _drive(shop: Shop, order_id: str, cutoff: datetime) -> bool:
         order, refund = _current(shop, order_id)
         if order is None:
             return acted
-        deadline = service.state_deadline(order, refund, shop.timers.durations())
+        deadline = state_deadline(order, refund, shop.timers.durations())
         if deadline is None or deadline > (utcnow() if acted else cutoff):
             return acted
         _timer_action(shop, order, refund)
@@ -120,22 +130,13 @@ def _drive(shop: Shop, order_id: str, cutoff: datetime) -> bool:
     return acted
 
 
-def _timer_action(shop: Shop, order: dict[str, Any], refund: dict[str, Any] | None) -> None:
+def _timer_action(shop: Shop, order: Order, refund: Refund | None) -> None:
     """The step the execution takes when the timer of the order's status runs out."""
-    order_id, status = order["order_id"], order["status"]
-    if status == "PENDING_PAYMENT":
-        service.compensate(shop, order_id)
-    elif status == "PAID":
-        service.ship_deadline_passed(shop, order_id)
-    elif status == "SHIPPED":
-        service.auto_receive(shop, order_id)
-    elif status == "RECEIVED":
-        service.settle(shop, order_id)
-    elif status == "REFUNDING" and refund is not None and refund["status"] == "PENDING":
-        service.auto_approve_refund(shop, order_id)
-    elif status == "REFUNDING":
-        service.refund_payment(shop, order_id)
-        service.complete_refund(shop, order_id)
+    if order.status == REFUNDING and (refund is None or refund.status != "PENDING"):
+        tasks.refund_payment(shop, order.order_id)  # approved: due through the channel at once
+        tasks.complete_refund(shop, order.order_id)
+    else:
+        TIMER_RUNS_OUT[order.status](shop, order.order_id)
 
 
 def _move_due_time(shop: Shop, policy: SweepPolicy, order_id: str, now: datetime, retry_soon: bool) -> None:
@@ -145,6 +146,6 @@ def _move_due_time(shop: Shop, policy: SweepPolicy, order_id: str, now: datetime
     if order is None:
         return
     retry = now + timedelta(seconds=policy.order_sweep_retry_seconds)
-    deadline = service.state_deadline(order, refund, shop.timers.durations())
+    deadline = state_deadline(order, refund, shop.timers.durations())
     due = retry if retry_soon or deadline is None or deadline <= now else deadline
-    shop.orders.reschedule(order_id, order["status"], iso(due))
+    shop.orders.reschedule(order_id, order.status, iso(due))

@@ -152,8 +152,8 @@ def test_a_deleted_account_loses_its_tokens_sign_ins_and_personal_data_keeps_ord
     assert product["favorite_count"] == 0
     # ... its order stays for the books without name, phone, address or remark; its review is anonymous
     kept = container().shop.orders.order(order["order_id"])
-    assert kept is not None and kept["address"] == {"province": ADDRESS["province"]} and kept["remark"] == ""
-    assert kept["amounts"] == order["amounts"] and kept["user_id"] == user_id
+    assert kept is not None and kept.address == {"province": ADDRESS["province"]} and kept.remark == ""
+    assert kept.amounts == order["amounts"] and kept.user_id == user_id
     reviews = client.call("GET", f"/products/{catalog['product_id']}/reviews")[1]["items"]
     assert (shown_before, [r["user"] for r in reviews]) == ("小*", ["已注销用户"])
     # ... staff see it as deleted; its username and phone are free for a new account

@@ -16,8 +16,9 @@ from chalicelib.bootstrap import container
 from chalicelib.clock import iso, utcnow
 from chalicelib.config import reset_caches
 from chalicelib.errors import DomainError
-from chalicelib.orders import service
-from chalicelib.orders.repository import DynamoOrdersRepository
+from chalicelib.orders import placing
+from chalicelib.orders.domain import Order
+from chalicelib.orders.dynamo_repository import DynamoOrdersRepository
 from chalicelib.orders.schemas import OrderCreate
 from chalicelib.promotions.service import promotion_cache
 from tests.functional import test_orders
@@ -291,7 +292,7 @@ class OrdersWithARival(DynamoOrdersRepository):
     def __init__(self, rival: Callable[[], Any]) -> None:
         self.rival: Callable[[], Any] | None = rival
 
-    def place(self, order: dict[str, Any], key: str, body_hash: str) -> None:
+    def place(self, order: Order, key: str, body_hash: str) -> None:
         if self.rival is not None:
             rival, self.rival = self.rival, None
             rival()
@@ -310,13 +311,13 @@ def test_two_orders_racing_for_one_coupon_one_gets_it_and_the_other_reserves_not
     racing = dataclasses.replace(
         container().shop,
         orders=OrdersWithARival(
-            lambda: rival_orders.append(service.create_order(container().shop, user_id, "rival", body))
+            lambda: rival_orders.append(placing.create_order(container().shop, user_id, "rival", body))
         ),
     )
 
     # WHEN both, naming no coupon, take the best one: the same coupon
     with pytest.raises(DomainError, match="another unpaid order") as refused:
-        service.create_order(racing, user_id, "first", body)
+        placing.create_order(racing, user_id, "first", body)
 
     # THEN the rival got the coupon; the other order is refused and took no stock
     assert rival_orders[0]["coupon_id"] == coupon_id

@@ -113,7 +113,7 @@ def wait_for_status(client: ShopClient, token: str, order_id: str, wanted: str, 
 
 def wait_for_token(order_id: str, field: str, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
-    while not (container().shop.orders.order(order_id) or {}).get(field):
+    while not ((order := container().shop.orders.order(order_id)) and order.token(field)):
         assert time.monotonic() < deadline, f"{field} never held"
         time.sleep(0.1)
 

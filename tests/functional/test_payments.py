@@ -302,8 +302,9 @@ def test_the_order_saga_refunds_through_the_paying_channel_once_per_refund_id_an
     open_pay_page(started)
     gateways.pay("alipay", started["payment_id"])
 
-    order = container().shop.orders.order(placed["order_id"])
-    assert order is not None and order["payment"]["payment_id"] == started["payment_id"]
+    paid = container().shop.orders.order(placed["order_id"])
+    assert paid is not None and (paid.payment or {})["payment_id"] == started["payment_id"]
+    order = paid.record()
     amount = started["amount_fen"]
 
     assert service.refund_order_payment(container().payments, order, "rf_1", amount - 100, "退货") == "SUCCESS"
@@ -325,8 +326,9 @@ def test_a_refund_while_the_provider_is_down_is_retryable_and_the_retry_refunds_
     placed = new_order(client, shopper, "k-down")
     started = start_paying(client, shopper["token"], placed["order_id"], "wechat")
     gateways.pay("wechat", started["payment_id"])
-    order = container().shop.orders.order(placed["order_id"])
-    assert order is not None
+    paid = container().shop.orders.order(placed["order_id"])
+    assert paid is not None
+    order = paid.record()
     gateways.fail("error")
 
     with pytest.raises(DependencyUnavailable):
