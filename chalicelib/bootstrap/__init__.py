@@ -147,7 +147,7 @@ class Container:
 
     @cached_property
     def profile(self) -> ProfileRepository:
-        from chalicelib.profile.repository import DynamoProfileRepository
+        from chalicelib.profile.dynamo_repository import DynamoProfileRepository
 
         return DynamoProfileRepository()
 

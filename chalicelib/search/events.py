@@ -57,13 +57,13 @@ def rebuild_now(
     catalog_source: CatalogSource, search_repo: SearchRepository, index_storage: IndexStorage
 ) -> indexer.RebuildOutcome:
     """A full rebuild with the engine, published to S3 and pointed at."""
-    from chalicelib.search import documents, engine  # heavy: only the indexer and the search function load it
+    from chalicelib.search import building, documents  # heavy: only the indexer and the search function load it
 
     return indexer.rebuild_index(
         catalog_source,
         search_repo,
         index_storage,
-        engine.build_index,
+        building.build_index,
         documents.doc_from_catalog,
         service.popular_queries(search_repo),
         utcnow,

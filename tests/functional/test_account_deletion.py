@@ -19,7 +19,7 @@ from chalicelib.cart.repository import DynamoCartRepository
 from chalicelib.clock import now_iso
 from chalicelib.inventory.repository import DynamoInventoryRepository
 from chalicelib.profile import service as profile_service
-from chalicelib.profile.repository import DynamoProfileRepository
+from chalicelib.profile.dynamo_repository import DynamoProfileRepository
 from chalicelib.reviews import service as reviews_service
 from chalicelib.reviews.repository import DynamoReviewsRepository
 from chalicelib.reviews.schemas import ReviewWrite

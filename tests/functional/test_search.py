@@ -16,7 +16,7 @@ from chalicelib.bootstrap import container
 from chalicelib.catalog.events import PRODUCT_VIEWS_QUEUE
 from chalicelib.clock import utcnow
 from chalicelib.config import get_settings, reset_caches
-from chalicelib.search import documents, engine, indexer
+from chalicelib.search import building, documents, indexer
 from chalicelib.search.events import SEARCH_LOG_QUEUE, SEARCH_REINDEX_QUEUE
 from chalicelib.search.repository import DynamoCatalogSource, DynamoSearchRepository
 from chalicelib.search.store import S3IndexStorage
@@ -270,7 +270,7 @@ def test_a_build_that_read_the_catalog_before_the_published_one_never_replaces_i
         DynamoCatalogSource(),
         repo,
         S3IndexStorage(),
-        engine.build_index,
+        building.build_index,
         documents.doc_from_catalog,
         [],
         lambda: utcnow() - timedelta(minutes=5),
