@@ -6,27 +6,13 @@ hands it over as `principal_for_token`, so the kernel names no context.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from chalice.app import AuthRequest, AuthResponse, Blueprint, Request
 
 from chalicelib import deps
 from chalicelib.errors import Unauthorized
+from chalicelib.principal import Principal
 
 auth_bp = Blueprint(__name__)
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The signed-in caller, as the authorizer (or the token on an optional-auth route) established it."""
-
-    user_id: str
-    username: str
-    roles: frozenset[str]
-
-    @property
-    def is_admin(self) -> bool:
-        return "admin" in self.roles
 
 
 def principal_for_token(token: str) -> Principal | None:

@@ -62,5 +62,10 @@ class Handlers(Blueprint):
     """A blueprint of non-HTTP handlers (queue and stream consumers, schedules, the order's Step Functions tasks)
     whose parameters beyond `event` and `context` are handed over by the container."""
 
+    def __init__(self, import_name: str) -> None:
+        super().__init__(import_name)
+        self.handlers: list[Callable[..., Any]] = []  # every handler declared here, as written
+
     def _wrap_handler(self, handler_type: str, handler_name: str, user_handler: Any) -> Any:
+        self.handlers.append(user_handler)
         return super()._wrap_handler(handler_type, handler_name, inject(user_handler))

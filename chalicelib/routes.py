@@ -138,6 +138,7 @@ class Routes(Blueprint):
         super().__init__(import_name)
         self.tags = tags
         self.admin_tags = tags if admin_tags is None else admin_tags
+        self.views: list[tuple[str, Callable[..., Any]]] = []  # (path, view) of every route declared here
 
     def get(self, path: str, **contract: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return self.declare("GET", path, **contract)
@@ -180,6 +181,7 @@ class Routes(Blueprint):
             self.route(path, **self._route_options(method, auth))(
                 _handler(self, view, wanted, handed, auth, body, query, status)
             )
+            self.views.append((path, view))
             default_tags = self.admin_tags if auth == "admin" else self.tags
             OPERATIONS.append(
                 Operation(

@@ -10,10 +10,10 @@ from chalicelib.accounts import guards, passwords, tokens
 from chalicelib.accounts.domain import PROVIDERS, User, mask_phone, normalize_phone
 from chalicelib.accounts.repository import AccountsRepository
 from chalicelib.accounts.security_repository import SecurityRepository
-from chalicelib.auth import Principal
 from chalicelib.clock import epoch_seconds, now_iso
 from chalicelib.errors import Conflict, InvalidState, NotFound, Unauthorized, ValidationError
 from chalicelib.ids import new_id
+from chalicelib.principal import Principal
 
 REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600
 

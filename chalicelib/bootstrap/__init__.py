@@ -61,6 +61,8 @@ if TYPE_CHECKING:
 class Container:
     """Everything routes and handlers are handed, built on first use (see the module docstring)."""
 
+    settings: Settings
+
     def __init__(self, settings: Settings, **ready: Any) -> None:
         self.settings = settings
         for name, value in ready.items():  # tests: fakes in place of what would be built

@@ -58,6 +58,7 @@ def test_importing_the_app_loads_no_context_no_heavy_library_and_builds_no_schem
         "chalicelib.inputs",
         "chalicelib.lazy_app",
         "chalicelib.observability",
+        "chalicelib.principal",
         "chalicelib.route_table",
         "chalicelib.routes",
         "chalicelib.schema",
