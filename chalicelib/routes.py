@@ -31,7 +31,8 @@ from chalicelib.http import PATH_ID, error_response, json_response, parse_body, 
 from chalicelib.observability import logger
 
 Auth = Literal["public", "optional", "customer", "admin"]
-M = TypeVar("M", bound=pydantic.BaseModel, covariant=True)
+# A string bound: reading pydantic.BaseModel at import would load pydantic's model machinery on every cold start.
+M = TypeVar("M", bound="pydantic.BaseModel", covariant=True)
 ADMIN_PREFIX = "/admin/"
 # Parameters a view gets from the request itself; any other one (not a path parameter) comes from the container.
 FROM_REQUEST = ("principal", "body", "query", "request")
