@@ -38,6 +38,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy chalicelib
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/cfn-lint infra/template.yaml infra/artifacts.yaml
 
 bench: $(STAMP)

@@ -1,20 +1,24 @@
-"""The Chalice app: wiring only (middleware and blueprints); the code lives in chalicelib.
+"""The Chalice app: wiring only (middleware, blueprints, the container that hands routes what they use); the code
+lives in chalicelib.
 
 Blueprints are named, not imported: chalicelib.lazy_app registers a context's blueprint when a request first reaches
-one of its routes (or everything, when the whole app is asked for), so a cold start loads one context, not all.
+one of its routes (chalicelib/route_table.py says which), or everything when the whole app is asked for, so a cold
+start loads one context, not all. The container (chalicelib.bootstrap) builds what a route uses on first use.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from chalicelib import bootstrap, deps, route_table
 from chalicelib.config import APP_NAME, current_stage
-from chalicelib.http import complete_operations_with, http_guard
+from chalicelib.http import http_guard
 from chalicelib.lazy_app import LazyBlueprintChalice
 from chalicelib.observability import observe_invocation
+from chalicelib.routes import complete_operations_with
 
 BLUEPRINTS = (
-    "chalicelib.accounts.authorizer:auth_bp",
+    "chalicelib.auth:auth_bp",
     "chalicelib.ops.api:ops_api",
     "chalicelib.accounts.api:accounts_api",
     "chalicelib.accounts.oauth.api:oauth_api",
@@ -42,7 +46,8 @@ BLUEPRINTS = (
 )
 
 STAGE = current_stage()  # a deployed function without an explicit SHOP_STAGE refuses to start (MissingStage)
-app = LazyBlueprintChalice(app_name=APP_NAME, blueprints=BLUEPRINTS)
+deps.use(bootstrap.container)
+app = LazyBlueprintChalice(APP_NAME, BLUEPRINTS, route_table.PATHS, route_table.HANDLERS)
 app.register_middleware(observe_invocation, "all")
 app.register_middleware(http_guard, "http")
 complete_operations_with(app.register_every_blueprint)

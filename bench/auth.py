@@ -21,7 +21,7 @@ prepare_environment()
 from chalice.test import Client  # noqa: E402
 
 from chalicelib.accounts import passwords, tokens  # noqa: E402
-from chalicelib.accounts.authorizer import jwt_auth  # noqa: E402
+from chalicelib.auth import jwt_auth  # noqa: E402
 
 HASH_BUDGET_SECONDS = 1.0
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chalicelib.search.engine import SearchIndex, build_index
+from chalicelib.search.building import build_index
+from chalicelib.search.engine import SearchIndex
 from tests.search_relevance.demo_docs import demo_docs
 from tests.search_relevance.evaluate import evaluate
 

@@ -43,8 +43,8 @@ os.environ.update(
 
 from chalicelib.accounts import service as accounts_service  # noqa: E402
 from chalicelib.accounts.repository import DynamoAccountsRepository  # noqa: E402
+from chalicelib.bootstrap import container  # noqa: E402
 from chalicelib.config import reset_caches  # noqa: E402
-from chalicelib.orders.wiring import shop  # noqa: E402
 from chalicelib.payments.repository import DynamoPaymentsRepository  # noqa: E402
 from chalicelib.points.rules import points_earned_for  # noqa: E402
 from local.aws import lambda_dispatch  # noqa: E402
@@ -140,9 +140,9 @@ def pay(client: ShopClient, gateways: PaymentGateways, token: str, order_id: str
 
 
 def order_of(order_id: str) -> dict[str, Any]:
-    found = shop().orders.order(order_id)
+    found = container().shop.orders.order(order_id)
     assert found is not None
-    return found
+    return found.record()
 
 
 def wait_for(check: Any, timeout: float) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -17,9 +18,16 @@ def client(service: str) -> Any:
     return boto3.session.Session().client(service, config=_CLIENT_CONFIG)
 
 
+_forgetters: list[Callable[[], None]] = []
+
+
+def on_reset_clients(forget: Callable[[], None]) -> None:
+    """Have `forget` run with reset_clients (another cached connection: pynamodb's, chalicelib.dynamo)."""
+    _forgetters.append(forget)
+
+
 def reset_clients() -> None:
     """Drop cached clients (the local runtime and tests point AWS_ENDPOINT_URL elsewhere)."""
-    from chalicelib.dynamo import connection
-
     client.cache_clear()
-    connection.cache_clear()
+    for forget in _forgetters:
+        forget()

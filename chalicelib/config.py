@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -139,32 +139,35 @@ class Settings:
         )
 
 
+def stream_arn(settings: Settings, table: str) -> str:
+    """The ARN of a table's stream (catalog, orders), which Chalice needs when it imports the app.
+
+    Deployed, `make deploy` puts the stack's CatalogStreamArn / OrdersStreamArn Outputs in chalice's environment
+    (CATALOG_STREAM_ARN, ORDERS_STREAM_ARN); the local runtime sets them from the moto stack before importing the
+    app. Without them (tests that import the app before provisioning) this stands in: the local stream poller finds
+    the table's live stream by the table name in it."""
+    arns = {"catalog": settings.catalog_stream_arn, "orders": settings.orders_stream_arn}
+    tables = {"catalog": settings.catalog_table, "orders": settings.orders_table}
+    return arns[table] or f"arn:aws:dynamodb:{settings.region}:000000000000:table/{tables[table]}/stream/not-deployed"
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings.from_env()
 
 
-MIN_JWT_SECRET_CHARS = 32
+_forgetters: list[Callable[[], None]] = []
 
 
-@lru_cache(maxsize=1)
-def jwt_secret() -> str:
-    """The token signing secret: JWT_SECRET if set (the local runtime sets one generated per install), else the
-    Secrets Manager secret JWT_SECRET_ARN names (deployed stages). No stage falls back to a constant: a secret in
-    the repository would sign admin tokens for every install."""
-    secret = os.environ.get("JWT_SECRET")
-    if not secret and (arn := get_settings().jwt_secret_arn):
-        from chalicelib.aws import client
-
-        secret = str(client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
-    if not secret:
-        raise RuntimeError("No token secret: set JWT_SECRET_ARN (deployed stages) or JWT_SECRET (`make run` does)")
-    if len(secret) < MIN_JWT_SECRET_CHARS:
-        raise RuntimeError(f"The token secret is shorter than {MIN_JWT_SECRET_CHARS} characters")
-    return secret
+def on_reset(forget: Callable[[], None]) -> None:
+    """Have `forget` run whenever the settings are forgotten (whatever was built from them: the secret, the
+    container of chalicelib.bootstrap)."""
+    _forgetters.append(forget)
 
 
 def reset_caches() -> None:
-    """Forget settings read so far (tests and the local runtime change the environment)."""
+    """Forget settings read so far, and everything built from them (tests and the local runtime change the
+    environment)."""
     get_settings.cache_clear()
-    jwt_secret.cache_clear()
+    for forget in _forgetters:
+        forget()

@@ -9,6 +9,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 
+from chalicelib.aws import on_reset_clients
 from chalicelib.config import get_settings
 
 
@@ -28,6 +29,9 @@ def table_meta(table_name: str) -> Any:
 def connection() -> Connection:
     """One pynamodb Connection per process for transactions (a new one would build a botocore client each time)."""
     return Connection(region=get_settings().region)
+
+
+on_reset_clients(connection.cache_clear)
 
 
 def cancelled_conditions(error: TransactWriteError) -> list[bool]:

@@ -59,6 +59,13 @@ class Conflict(DomainError):
     status, code, default_message = 409, "CONFLICT", "Conflict"
 
 
+class ChangedMeanwhile(Conflict):
+    """What a conditional write relied on changed since it was read (a concurrent writer): read again and retry
+    (chalicelib.retry.retrying), and answer 409 when it keeps changing."""
+
+    default_message = "This changed meanwhile, retry"
+
+
 class OutOfStock(Conflict):
     """One or more SKUs do not have the stock asked for."""
 

@@ -1,17 +1,16 @@
-"""The one way a route is declared: validation, auth, error mapping, JSON out, and the facts the OpenAPI spec needs."""
+"""HTTP plumbing every route shares: request parsing and validation, the one error mapping, JSON out, and the
+middleware for CORS, body limits and the access log (routes are declared through chalicelib.routes)."""
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any
 
 import pydantic
-from chalice.app import Blueprint, Request, Response
+from chalice.app import Request, Response
 
 from chalicelib import cors
 from chalicelib.config import get_settings
@@ -19,9 +18,7 @@ from chalicelib.errors import (
     DomainError,
     Forbidden,
     InternalError,
-    NotFound,
     PayloadTooLarge,
-    Unauthorized,
     UnsupportedMediaType,
     ValidationError,
     error_for_status,
@@ -29,91 +26,8 @@ from chalicelib.errors import (
 from chalicelib.inputs import TooDeep, loads_json
 from chalicelib.observability import logger
 
-Auth = Literal["public", "optional", "customer", "admin"]
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 PATH_ID = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The signed-in caller, as the authorizer (or the token on an optional-auth route) established it."""
-
-    user_id: str
-    username: str
-    roles: frozenset[str]
-
-    @property
-    def is_admin(self) -> bool:
-        return "admin" in self.roles
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One route's contract: what the OpenAPI generator documents."""
-
-    path: str
-    method: str
-    summary: str
-    tags: tuple[str, ...]
-    auth: Auth
-    status: int
-    body: type[pydantic.BaseModel] | None = None
-    query: type[pydantic.BaseModel] | None = None
-    response: type[pydantic.BaseModel] | None = None
-    errors: tuple[int, ...] = ()
-    headers: tuple[tuple[str, bool, str], ...] = ()  # (name, required, description)
-    operation_id: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-    media_type: str = "application/json"  # of the success body; a view returning another type returns a Response
-    # extra["cookies"]: [(name, description)] the route reads; extra["response_headers"]: {name: description}
-
-
-class _DeclaredOperations(list[Operation]):
-    """Every declared operation. Routes may be registered on first use (chalicelib.lazy_app): reading the list first
-    registers the ones not loaded yet, so the OpenAPI document and the access matrix always see all of them."""
-
-    loaders: ClassVar[list[Callable[[], None]]] = []
-
-    def _complete(self) -> None:
-        for load in self.loaders:
-            load()
-
-    def __iter__(self) -> Any:
-        self._complete()
-        return super().__iter__()
-
-    def __len__(self) -> int:
-        self._complete()
-        return super().__len__()
-
-    def __getitem__(self, index: Any) -> Any:
-        self._complete()
-        return super().__getitem__(index)
-
-
-OPERATIONS: list[Operation] = _DeclaredOperations()
-
-
-def complete_operations_with(loader: Callable[[], None]) -> None:
-    """Have `loader` (registering every route) run before OPERATIONS is read."""
-    _DeclaredOperations.loaders.append(loader)
-
-
-# Filled by chalicelib.accounts.authorizer; kept here so every context's routes can name it without import cycles.
-_authorizer: list[Any] = []
-_optional_principal: list[Callable[[str], Principal | None]] = []
-
-
-def use_authorizer(authorizer: Any, token_to_principal: Callable[[str], Principal | None]) -> None:
-    """Register the API Gateway authorizer and the in-route token check for optional-auth routes."""
-    _authorizer[:] = [authorizer]
-    _optional_principal[:] = [token_to_principal]
-
-
-def _jwt_authorizer() -> Any:
-    if not _authorizer:  # whichever context declares a protected route first brings the authorizer in
-        import chalicelib.accounts.authorizer  # noqa: F401 - registers itself through use_authorizer
-    return _authorizer[0]
 
 
 def request_id_of(request: Request | None) -> str:
@@ -218,106 +132,6 @@ def parse_query(request: Request, model: type[pydantic.BaseModel]) -> Any:
         raise ValidationError(
             "Invalid query parameters: fix the ones listed in errors", errors=_field_errors(exc)
         ) from exc
-
-
-def _principal_from_authorizer(request: Request) -> Principal:
-    context = (request.context or {}).get("authorizer") or {}
-    if not context.get("principalId"):
-        raise Unauthorized()
-    roles = frozenset(filter(None, str(context.get("roles", "")).split(",")))
-    return Principal(user_id=str(context["principalId"]), username=str(context.get("username", "")), roles=roles)
-
-
-def _optional_principal_of(request: Request) -> Principal | None:
-    header = request.headers.get("authorization") or ""
-    scheme, _, token = header.partition(" ")
-    if not token or scheme.lower() != "bearer" or not _optional_principal:
-        return None
-    return _optional_principal[0](token.strip())
-
-
-def endpoint(
-    blueprint: Blueprint,
-    path: str,
-    method: str = "GET",
-    *,
-    summary: str,
-    tags: tuple[str, ...] = (),
-    auth: Auth = "public",
-    body: type[pydantic.BaseModel] | None = None,
-    query: type[pydantic.BaseModel] | None = None,
-    response: type[pydantic.BaseModel] | None = None,
-    status: int = 200,
-    errors: tuple[int, ...] = (),
-    headers: tuple[tuple[str, bool, str], ...] = (),
-    media_type: str = "application/json",
-    extra: dict[str, Any] | None = None,
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare a route. The view gets path params, and `body`, `query`, `principal`, `request` when declared.
-
-    It returns a JSON-able value (dict, list or pydantic model) or a chalice Response, and raises DomainErrors.
-    A route answering something else than JSON (a CSV download) declares its `media_type` and returns a Response.
-    """
-
-    def register(view: Callable[..., Any]) -> Callable[..., Any]:
-        wants = view.__code__.co_varnames[: view.__code__.co_argcount + view.__code__.co_kwonlyargcount]
-
-        @functools.wraps(view)
-        def handle(**path_params: str) -> Response:
-            request = blueprint.current_request
-            try:
-                if not all(PATH_ID.fullmatch(value) for value in path_params.values()):
-                    raise NotFound()  # no id of ours looks like that (and DynamoDB would refuse such a key)
-                kwargs: dict[str, Any] = dict(path_params)
-                if auth in ("customer", "admin"):
-                    principal = _principal_from_authorizer(request)
-                    if auth == "admin" and not principal.is_admin:
-                        raise Forbidden("This needs the admin role")
-                    kwargs["principal"] = principal
-                elif auth == "optional":
-                    kwargs["principal"] = _optional_principal_of(request)
-                if query is not None:
-                    kwargs["query"] = parse_query(request, query)
-                if body is not None:
-                    kwargs["body"] = parse_body(request, body)
-                if "request" in wants:
-                    kwargs["request"] = request
-                result = view(**{k: v for k, v in kwargs.items() if k in wants})
-            except DomainError as error:
-                if error.status >= 500:
-                    logger.exception("request failed", extra={"code": error.code})
-                return error_response(error, request)
-            if isinstance(result, Response):
-                return result
-            if status == 204:
-                return Response(body="", status_code=204, headers={})
-            return json_response(result, status=status)
-
-        route_kwargs: dict[str, Any] = {"methods": [method], "content_types": ["application/json", "*/*"]}
-        if auth in ("customer", "admin"):
-            route_kwargs["authorizer"] = _jwt_authorizer()
-        blueprint.route(path, **route_kwargs)(handle)
-        OPERATIONS.append(
-            Operation(
-                path=path,
-                method=method,
-                summary=summary,
-                tags=tags,
-                auth=auth,
-                status=status,
-                body=body,
-                query=query,
-                response=response,
-                errors=errors,
-                headers=headers,
-                operation_id=view.__name__,
-                media_type=media_type,
-                extra=dict(extra or {}),
-            )
-        )
-        return view
-
-    return register
 
 
 def _is_contract_error(response: Response) -> bool:

@@ -2,28 +2,21 @@
 
 Importing every context's routes, services, repositories and schemas at cold start cost the API ~0.25 s, and one
 invocation serves one route. So `import app` registers nothing yet: a request's resource path registers the
-blueprint(s) that declare it (found in their source by `@endpoint(<blueprint>, "<path>"`), and anything that needs
-the whole app (iterating the route table, the event handlers, the OpenAPI document, `chalice package`, the local
-gateway and the test client) registers every blueprint first, in the declared order. A path the source scan does not
-find registers every blueprint, so the scan only ever saves time: it cannot make a route disappear.
+blueprint(s) that declare it, and a non-HTTP handler the blueprint that defines it, as the route table says
+(chalicelib/route_table.py, written from the full registration by `python -m infra.route_table` and checked against
+it by the suite). Anything that needs the whole app (iterating the route table, the event handlers, the OpenAPI
+document, `chalice package`, the local gateway and the test client) registers every blueprint first, in the
+declared order. A path or handler the table does not name is not the app's: nothing is registered for it.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
-import re
 import threading
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from chalice import Chalice
-
-# `@endpoint(cart_api, "/cart/items/{sku_id}", ...)`: chalicelib.http.endpoint is the one way routes are declared.
-_DECLARED_PATH = re.compile(r'@endpoint\(\s*(\w+)\s*,\s*"([^"]+)"')
-# `def order_settle(` or `name="order_settle"`: where a handler may be defined (a superset; never too few).
-_DEFINED_NAME = re.compile(r'(?:^def (\w+)\(|\bname="(\w+)")', re.MULTILINE)
 
 
 class _RouteTable(dict[str, dict[str, Any]]):
@@ -103,13 +96,20 @@ class LazyBlueprintChalice(Chalice):
     builtin_auth_handlers = _registry("builtin_auth_handlers")
     websocket_handlers = _registry("websocket_handlers")
 
-    def __init__(self, app_name: str, blueprints: Sequence[str], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        app_name: str,
+        blueprints: Sequence[str],
+        paths: Mapping[str, Sequence[str]],
+        handlers: Mapping[str, str],
+        **kwargs: Any,
+    ) -> None:
         self._lock = threading.RLock()
         self._blueprints = tuple(blueprints)
         self._pending = list(blueprints)
         self._depth = 0  # > 0 while this thread registers a blueprint (chalice then reads and fills its registries)
-        self._paths: dict[str, list[str]] | None = None
-        self._handlers: dict[str, list[str]] | None = None
+        self._paths = paths
+        self._handlers = handlers
         super().__init__(app_name=app_name, **kwargs)
         self.routes: dict[str, dict[str, Any]] = _RouteTable(self)
 
@@ -131,47 +131,24 @@ class LazyBlueprintChalice(Chalice):
                 self._register(spec)
 
     def register_blueprints_for(self, path: str) -> None:
-        """Register the blueprints that declare `path` (all of them if the source scan did not find it)."""
+        """Register the blueprints that declare `path` (none when no blueprint does)."""
         if not self._pending:
             return
         with self._lock:
             if self._depth:
                 return
-            owners = self._declared_paths().get(path)
-            for spec in owners if owners is not None else list(self._pending):
+            for spec in self._paths.get(path, ()):
                 self._register(spec)
 
     def handler(self, name: str) -> Any:
         """The non-HTTP handler `name` (a lambda_function, event source or authorizer), registering only the blueprint
-        whose source defines it when the scan finds one (so a cold order task loads the orders context alone)."""
+        that defines it (so a cold order task loads the orders context alone); KeyError for a name none defines."""
         if self._pending:
             with self._lock:
-                if not self._depth:
-                    owners = self._declared_handlers().get(name)
-                    for spec in owners if owners is not None else list(self._pending):
-                        self._register(spec)
+                if not self._depth and name in self._handlers:
+                    self._register(self._handlers[name])
         handlers: dict[str, Any] = self.__dict__["_lazy_handler_map"]  # the registry as it is, without loading all
-        if name not in handlers:
-            self.register_every_blueprint()
         return handlers[name]
-
-    def _declared_handlers(self) -> dict[str, list[str]]:
-        """Handler name -> the blueprints whose source defines a function or `name=` of that name (no import)."""
-        if self._handlers is None:
-            found: dict[str, list[str]] = {}
-            for spec, source in self._sources():
-                names = {name for groups in _DEFINED_NAME.findall(source) for name in groups if name}
-                for name in names:
-                    found.setdefault(name, []).append(spec)
-            self._handlers = found
-        return self._handlers
-
-    def _sources(self) -> Iterator[tuple[str, str]]:
-        for spec in self._blueprints:
-            module_name = spec.partition(":")[0]
-            found = importlib.util.find_spec(module_name)
-            if found is not None and found.origin is not None:
-                yield spec, Path(found.origin).read_text(encoding="utf-8")
 
     def _register(self, spec: str) -> None:
         if spec not in self._pending:
@@ -184,15 +161,3 @@ class LazyBlueprintChalice(Chalice):
         finally:
             self._depth -= 1
         self._pending.remove(spec)
-
-    def _declared_paths(self) -> dict[str, list[str]]:
-        """Path -> the blueprints declaring it, read from the blueprints' source (no import)."""
-        if self._paths is None:
-            paths: dict[str, list[str]] = {}
-            for spec, source in self._sources():
-                attribute = spec.partition(":")[2]
-                for blueprint, path in _DECLARED_PATH.findall(source):
-                    if blueprint == attribute and spec not in paths.setdefault(path, []):
-                        paths[path].append(spec)
-            self._paths = paths
-        return self._paths

@@ -7,7 +7,7 @@ from typing import Any
 
 import pydantic
 
-from chalicelib.http import OPERATIONS, Operation
+from chalicelib.routes import OPERATIONS, Operation
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",

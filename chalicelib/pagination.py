@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from chalicelib.config import jwt_secret
 from chalicelib.errors import ValidationError
+from chalicelib.keys import jwt_secret
 from chalicelib.schema import BaseModel
 
 

@@ -461,8 +461,9 @@ def compose_template(
         properties = resource["Properties"]
         properties["FunctionName"] = _sub("shop-${Stage}" if kind == "api" else f"shop-${{Stage}}-{name}")
         properties["CodeUri"] = {"Bucket": {"Ref": "ArtifactsBucket"}, "Key": {"Ref": "CodeKey"}}
-        if kind in ("lambda_function", "event_source"):
-            properties["Handler"] = f"app.{name}"  # through the app, so its middleware wraps the handler (app.py)
+        if kind in ("lambda_function", "event_source", "authorizer"):
+            # through the app, so its middleware wraps the handler and its container hands it what it uses (app.py)
+            properties["Handler"] = f"app.{name}"
         variables = properties.setdefault("Environment", {}).setdefault("Variables", {})
         variables.update(stack_environment)
         if roles:

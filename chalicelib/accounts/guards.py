@@ -16,8 +16,8 @@ from typing import Protocol
 
 from chalicelib.accounts.security_repository import SecurityRepository
 from chalicelib.clock import epoch_seconds, iso, utcnow
-from chalicelib.config import jwt_secret
 from chalicelib.errors import RateLimited, Unauthorized
+from chalicelib.keys import jwt_secret
 
 SMS_CODE_TTL_SECONDS = 300
 SMS_MAX_ATTEMPTS = 5

@@ -13,6 +13,7 @@ from chalicelib.accounts.security_repository import SecurityRepository
 from chalicelib.clock import epoch_seconds, now_iso
 from chalicelib.errors import Conflict, InvalidState, NotFound, Unauthorized, ValidationError
 from chalicelib.ids import new_id
+from chalicelib.principal import Principal
 
 REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600
 
@@ -137,6 +138,15 @@ def bind_verified_phone(
     phone = normalize_phone(phone)
     guards.verify_sms_code(security, phone, "bind", code)
     return bind_phone(repo, user_id, phone)
+
+
+def principal_for_token(repo: AccountsRepository, token: str) -> Principal | None:
+    """The caller of a valid access token whose account still exists: a deleted account's tokens die with it (one
+    small read; API Gateway caches the authorizer's answer per token for its ttl)."""
+    claims = tokens.verify_access_token(token)
+    if claims is None or repo.account_status(claims.user_id) != "ACTIVE":
+        return None
+    return Principal(user_id=claims.user_id, username=claims.username, roles=claims.roles)
 
 
 def start_session(repo: AccountsRepository, user: User) -> Session:

@@ -9,8 +9,9 @@ from datetime import timedelta
 from typing import Any
 
 from chalicelib.clock import utcnow
-from chalicelib.config import get_settings, jwt_secret
+from chalicelib.config import get_settings
 from chalicelib.ids import new_id
+from chalicelib.keys import jwt_secret
 from chalicelib.pyjwt import jwt
 
 ALGORITHM = "HS256"

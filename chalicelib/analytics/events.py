@@ -4,34 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Blueprint, SQSEvent
+from chalice.app import SQSEvent
 
 from chalicelib.analytics import service
-from chalicelib.analytics.lake import S3Lake
-from chalicelib.analytics.repository import DynamoAnalyticsRepository
-from chalicelib.catalog.repository import DynamoCatalogRepository
+from chalicelib.analytics.lake import Lake
+from chalicelib.analytics.repository import AnalyticsRepository
+from chalicelib.analytics.service import CategoriesOf
 from chalicelib.config import resource_name
+from chalicelib.deps import Handlers
 from chalicelib.observability import metrics
 
-analytics_events = Blueprint(__name__)
+analytics_events = Handlers(__name__)
 ANALYTICS_EVENTS_QUEUE = resource_name("analytics-events")
 
 
-def categories_of(product_ids: list[str]) -> dict[str, str]:
-    """The catalog's category of each product still there."""
-    products = DynamoCatalogRepository().products_by_ids(product_ids)
-    return {pid: str(p["category_id"]) for pid, p in products.items() if p.get("category_id")}
-
-
 @analytics_events.on_sqs_message(queue=ANALYTICS_EVENTS_QUEUE, batch_size=100, maximum_batching_window_in_seconds=10)
-def record_analytics_events(event: SQSEvent) -> dict[str, Any]:
+def record_analytics_events(
+    event: SQSEvent, analytics: AnalyticsRepository, lake: Lake, categories_of: CategoriesOf
+) -> dict[str, Any]:
     """Validates a batch of analytics events (malformed ones are logged and dropped), drops the ones counted before,
     keeps the rest in the S3 lake and adds them to the daily roll-ups exactly once (see service.record_batch).
 
     Anything else that fails raises, so the batch comes back (after 5 tries: the DLQ); what was committed before the
     failure is recognised by its seen-markers and not counted again.
     """
-    outcome = service.record_batch(DynamoAnalyticsRepository(), S3Lake(), [r.body for r in event], categories_of)
+    outcome = service.record_batch(analytics, lake, [r.body for r in event], categories_of)
     metrics.add_metric(name="AnalyticsEventsCounted", unit="Count", value=outcome.counted)
     if outcome.malformed:
         metrics.add_metric(name="AnalyticsEventsMalformed", unit="Count", value=outcome.malformed)

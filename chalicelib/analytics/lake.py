@@ -66,11 +66,11 @@ def events_of_days(lake: Lake, days: list[str]) -> Iterator[dict[str, Any]]:
                 yield line
 
 
-def read_recent_events(days: int, lake: Lake | None = None, until: date | None = None) -> Iterator[dict[str, Any]]:
+def read_recent_events(days: int, lake: Lake, until: date | None = None) -> Iterator[dict[str, Any]]:
     """The cleaned events of the last `days` business days (Asia/Shanghai, today included), oldest day first, each
     event once, as the dicts of the event catalogue (docs/analytics.md). For the recommendations refresh."""
     from chalicelib.analytics.rollup import today
 
     last = until or today()
     chosen = [(last - timedelta(days=offset)).isoformat() for offset in range(max(days, 0) - 1, -1, -1)]
-    return events_of_days(lake or S3Lake(), chosen)
+    return events_of_days(lake, chosen)

@@ -9,9 +9,10 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.cart.domain import CartFull, ChangedMeanwhile, QuantityLimit
+from chalicelib.cart.domain import CartFull, QuantityLimit
 from chalicelib.cart.models import CART_COUNTER_SK, CART_LINE_PREFIX, CartCounterModel, CartLineModel, user_pk
 from chalicelib.dynamo import cancelled_conditions, connection
+from chalicelib.errors import ChangedMeanwhile
 
 MAX_TRANSACTION_ACTIONS = 100
 

@@ -4,35 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from chalicelib.cart.domain import MAX_LINES, MAX_QUANTITY, ChangedMeanwhile, added_key
+from chalicelib.cart.domain import MAX_LINES, MAX_QUANTITY
 from chalicelib.cart.repository import CartRepository
 from chalicelib.catalog.models import product_id_of_sku
 from chalicelib.catalog.repository import CatalogRepository
-from chalicelib.clock import iso, parse_iso, utcnow
-from chalicelib.errors import InvalidState, NotFound, OutOfStock, ValidationError
+from chalicelib.clock import iso, parse_iso, precise_iso, utcnow
+from chalicelib.coupons.domain import CouponOffer
+from chalicelib.errors import ChangedMeanwhile, InvalidState, NotFound, OutOfStock, ValidationError
 from chalicelib.pricing import checkout as pricing
 from chalicelib.pricing.checkout import CouponSource
-from chalicelib.pricing.model import CouponOffer
 from chalicelib.pricing.promotion import Promotion
 from chalicelib.profile import service as profile_service
 from chalicelib.profile.repository import ProfileRepository
+from chalicelib.retry import retrying
 
-ATTEMPTS = 3
-T = TypeVar("T")
 PromotionsAt = Callable[[datetime], list[Promotion]]
-
-
-def _retrying(attempt: Callable[[], T]) -> T:
-    """Run a read-then-conditional-write again when a concurrent write got in between (409 after ATTEMPTS)."""
-    for remaining in range(ATTEMPTS - 1, -1, -1):
-        try:
-            return attempt()
-        except ChangedMeanwhile:
-            if not remaining:
-                raise
-    raise AssertionError("unreachable")
 
 
 def _public_line(line: dict[str, Any]) -> dict[str, Any]:
@@ -63,14 +51,14 @@ def add_item(
 
     def attempt() -> dict[str, Any]:
         if not repo.add_to_line(user_id, sku_id, quantity, MAX_QUANTITY, card):
-            line = {"sku_id": sku_id, "quantity": quantity, "selected": True, "added_at": added_key(utcnow()), **card}
+            line = {"sku_id": sku_id, "quantity": quantity, "selected": True, "added_at": precise_iso(utcnow()), **card}
             repo.add_line(user_id, line, MAX_LINES)
         stored = repo.line(user_id, sku_id)
         if stored is None:
             raise ChangedMeanwhile()  # removed between our write and this read
         return _public_line(stored)
 
-    return _retrying(attempt)
+    return retrying(attempt)
 
 
 def update_item(
@@ -98,7 +86,7 @@ def remove_lines(repo: CartRepository, user_id: str, sku_ids: list[str]) -> None
         if present:
             repo.remove_lines(user_id, present)
 
-    _retrying(attempt)
+    retrying(attempt)
 
 
 def empty_cart(repo: CartRepository, user_id: str) -> None:
@@ -113,7 +101,7 @@ def remove_item(repo: CartRepository, user_id: str, sku_id: str) -> None:
         if repo.line(user_id, sku_id) is not None:
             repo.remove_lines(user_id, [sku_id])
 
-    _retrying(attempt)
+    retrying(attempt)
 
 
 def move_to_favorites(repo: CartRepository, profile: ProfileRepository, user_id: str, sku_id: str) -> dict[str, Any]:

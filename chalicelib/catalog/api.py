@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from chalice.app import Blueprint
-
+from chalicelib.auth import Principal
 from chalicelib.catalog import service
-from chalicelib.catalog.events import SqsViewEvents
-from chalicelib.catalog.repository import DynamoCatalogRepository
+from chalicelib.catalog.repository import CatalogRepository
 from chalicelib.catalog.schemas import (
     Brand,
     BrandList,
@@ -23,76 +19,80 @@ from chalicelib.catalog.schemas import (
     SkuStock,
     StockWrite,
 )
-from chalicelib.http import Principal, endpoint
-from chalicelib.promotions import service as promotions
+from chalicelib.catalog.service import PriceSource, ViewEvents
+from chalicelib.routes import Json, Routes
 
-catalog_api = Blueprint(__name__)
-repo = DynamoCatalogRepository()
-views = SqsViewEvents()
-TAGS = ("catalog",)
-ADMIN_TAGS = ("admin",)
+catalog_api = Routes(__name__, tags=("catalog",), admin_tags=("admin",))
 
 
-@endpoint(catalog_api, "/categories", summary="The category tree (two levels)", tags=TAGS, response=CategoryList)
-def list_categories() -> dict[str, Any]:
-    return service.list_categories(repo)
+@catalog_api.get("/categories")
+def list_categories(catalog: CatalogRepository) -> Json[CategoryList]:
+    """The category tree (two levels)"""
+    return service.list_categories(catalog)
 
 
-@endpoint(catalog_api, "/brands", summary="All brands", tags=TAGS, response=BrandList)
-def list_brands() -> dict[str, Any]:
-    return service.list_brands(repo)
+@catalog_api.get("/brands")
+def list_brands(catalog: CatalogRepository) -> Json[BrandList]:
+    """All brands"""
+    return service.list_brands(catalog)
 
 
-@endpoint(catalog_api, "/products", summary="Products on sale, newest first, by category and/or brand", tags=TAGS,
-          query=ProductListQuery, response=ProductPage, errors=(404,))  # fmt: skip
-def list_products(query: ProductListQuery) -> dict[str, Any]:
-    return service.list_products(repo, query)
+@catalog_api.get("/products", errors=(404,))
+def list_products(query: ProductListQuery, catalog: CatalogRepository) -> Json[ProductPage]:
+    """Products on sale, newest first, by category and/or brand"""
+    return service.list_products(catalog, query)
 
 
-@endpoint(catalog_api, "/products/{product_id}", summary="Product detail (a signed-in view leaves a footprint)",
-          tags=TAGS, auth="optional", response=ProductDetail, errors=(404,))  # fmt: skip
-def get_product(product_id: str, principal: Principal | None) -> dict[str, Any]:
+@catalog_api.get("/products/{product_id}", errors=(404,))
+def get_product(
+    product_id: str,
+    principal: Principal | None,
+    catalog: CatalogRepository,
+    product_views: ViewEvents,
+    prices_today: PriceSource,
+) -> Json[ProductDetail]:
+    """Product detail (a signed-in view leaves a footprint)"""
     viewer = principal.user_id if principal else None
-    return service.get_product(repo, product_id, views, viewer, promotions.effective_prices)
+    return service.get_product(catalog, product_id, product_views, viewer, prices_today)
 
 
-@endpoint(catalog_api, "/admin/categories", "POST", summary="Create a category", tags=ADMIN_TAGS, auth="admin",
-          body=CategoryWrite, response=Category, status=201, errors=(409,))  # fmt: skip
-def create_category(body: CategoryWrite) -> dict[str, Any]:
-    return service.save_category(repo, body)
+@catalog_api.post("/admin/categories", status=201, errors=(409,))
+def create_category(body: CategoryWrite, catalog: CatalogRepository) -> Json[Category]:
+    """Create a category"""
+    return service.save_category(catalog, body)
 
 
-@endpoint(catalog_api, "/admin/categories/{category_id}", "PUT", summary="Rename or move a category",
-          tags=ADMIN_TAGS, auth="admin", body=CategoryWrite, response=Category, errors=(404,))  # fmt: skip
-def update_category(category_id: str, body: CategoryWrite) -> dict[str, Any]:
-    return service.save_category(repo, body, category_id)
+@catalog_api.put("/admin/categories/{category_id}", errors=(404,))
+def update_category(category_id: str, body: CategoryWrite, catalog: CatalogRepository) -> Json[Category]:
+    """Rename or move a category"""
+    return service.save_category(catalog, body, category_id)
 
 
-@endpoint(catalog_api, "/admin/brands", "POST", summary="Create a brand", tags=ADMIN_TAGS, auth="admin",
-          body=BrandWrite, response=Brand, status=201, errors=(409,))  # fmt: skip
-def create_brand(body: BrandWrite) -> dict[str, Any]:
-    return service.save_brand(repo, body)
+@catalog_api.post("/admin/brands", status=201, errors=(409,))
+def create_brand(body: BrandWrite, catalog: CatalogRepository) -> Json[Brand]:
+    """Create a brand"""
+    return service.save_brand(catalog, body)
 
 
-@endpoint(catalog_api, "/admin/brands/{brand_id}", "PUT", summary="Update a brand", tags=ADMIN_TAGS,
-          auth="admin", body=BrandWrite, response=Brand, errors=(404,))  # fmt: skip
-def update_brand(brand_id: str, body: BrandWrite) -> dict[str, Any]:
-    return service.save_brand(repo, body, brand_id)
+@catalog_api.put("/admin/brands/{brand_id}", errors=(404,))
+def update_brand(brand_id: str, body: BrandWrite, catalog: CatalogRepository) -> Json[Brand]:
+    """Update a brand"""
+    return service.save_brand(catalog, body, brand_id)
 
 
-@endpoint(catalog_api, "/admin/products", "POST", summary="Create a product with its SKUs", tags=ADMIN_TAGS,
-          auth="admin", body=ProductWrite, response=ProductDetail, status=201, errors=(409,))  # fmt: skip
-def create_product(body: ProductWrite) -> dict[str, Any]:
-    return service.save_product(repo, body)
+@catalog_api.post("/admin/products", status=201, errors=(409,))
+def create_product(body: ProductWrite, catalog: CatalogRepository) -> Json[ProductDetail]:
+    """Create a product with its SKUs"""
+    return service.save_product(catalog, body)
 
 
-@endpoint(catalog_api, "/admin/products/{product_id}", "PUT", summary="Replace a product (named SKUs keep stock)",
-          tags=ADMIN_TAGS, auth="admin", body=ProductWrite, response=ProductDetail, errors=(404, 409))  # fmt: skip
-def update_product(product_id: str, body: ProductWrite) -> dict[str, Any]:
-    return service.save_product(repo, body, product_id)
+@catalog_api.put("/admin/products/{product_id}", errors=(404, 409))
+def update_product(product_id: str, body: ProductWrite, catalog: CatalogRepository) -> Json[ProductDetail]:
+    """Replace a product (named SKUs keep stock)"""
+    return service.save_product(catalog, body, product_id)
 
 
-@endpoint(catalog_api, "/admin/skus/{sku_id}/stock", "PATCH", summary="Set a SKU's stock", tags=ADMIN_TAGS,
-          auth="admin", body=StockWrite, response=SkuStock, errors=(404,))  # fmt: skip
-def set_stock(sku_id: str, body: StockWrite) -> dict[str, Any]:
-    return service.set_stock(repo, sku_id, body.stock)
+@catalog_api.patch("/admin/skus/{sku_id}/stock", errors=(404,))
+def set_stock(sku_id: str, body: StockWrite, catalog: CatalogRepository) -> Json[SkuStock]:
+    """Set a SKU's stock"""
+    return service.set_stock(catalog, sku_id, body.stock)

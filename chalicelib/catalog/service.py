@@ -23,6 +23,13 @@ class ViewEvents(Protocol):
     def product_viewed(self, product_id: str, user_id: str | None) -> None: ...
 
 
+class Footprints(Protocol):
+    """Where signed-in viewers' footprints go (the personal center answers it)."""
+
+    def record(self, views: list[tuple[str, str, str]]) -> int:
+        """(user_id, product_id, viewed_at) each; how many were recorded."""
+
+
 class CategoryTree:
     """The category tree, read with one Query and kept for a minute per warm container (it changes rarely)."""
 

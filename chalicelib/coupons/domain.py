@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from chalicelib.clock import iso, parse_iso
 from chalicelib.errors import Conflict, InvalidState
-from chalicelib.pricing.model import CouponOffer
 
 CouponStatus = Literal["unused", "locked", "used", "expired"]
+CouponType = Literal["amount_off", "percent_off"]
+CouponScope = Literal["all", "category", "product"]
 UNUSED = "unused"
 USED = "used"
+
+
+@dataclass(frozen=True)
+class CouponOffer:
+    """One of the user's unused, currently valid coupons, as pricing needs to see it.
+
+    percent_off is the share taken off, 1..99 (15 = 15 % off, i.e. 八五折); max_discount_fen caps it.
+    scope_ids names the categories (leaf or root) or products the coupon is limited to.
+    """
+
+    coupon_id: str
+    template_id: str
+    name: str
+    type: CouponType
+    threshold_fen: int
+    scope: CouponScope = "all"
+    scope_ids: tuple[str, ...] = ()
+    amount_off_fen: int | None = None
+    percent_off: int | None = None
+    max_discount_fen: int | None = None
+    valid_to: str = ""
 
 
 class NoneLeft(Conflict):

@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib.clock import iso, parse_iso, utcnow
 from chalicelib.coupons.domain import (
+    CouponOffer,
     ExchangeOnly,
     NoneLeft,
     NotClaimable,
@@ -23,7 +24,6 @@ from chalicelib.coupons.schemas import MyCouponsQuery, TemplateUpdate, TemplateW
 from chalicelib.errors import Conflict, InvalidState, NotFound, ValidationError
 from chalicelib.ids import new_id
 from chalicelib.pagination import PageQuery, decode_cursor, encode_cursor, page
-from chalicelib.pricing.model import CouponOffer
 
 ATTEMPTS = 3
 UNUSABLE = {

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from chalice.app import Response
 
-from chalice.app import Blueprint, Response
-
-from chalicelib.catalog.repository import DynamoCatalogRepository
-from chalicelib.http import Principal, endpoint
+from chalicelib.auth import Principal
+from chalicelib.catalog.repository import CatalogRepository
 from chalicelib.inventory import service
-from chalicelib.inventory.repository import DynamoInventoryRepository
+from chalicelib.inventory.repository import InventoryRepository
 from chalicelib.inventory.schemas import (
     LowStockPage,
     ReservationCreated,
@@ -17,35 +15,36 @@ from chalicelib.inventory.schemas import (
     ReservationWrite,
 )
 from chalicelib.pagination import PageQuery
+from chalicelib.routes import Json, Routes
 
-inventory_api = Blueprint(__name__)
-repo = DynamoInventoryRepository()
-catalog = DynamoCatalogRepository()
-TAGS = ("inventory",)
+inventory_api = Routes(__name__, tags=("inventory",), admin_tags=("admin",))
 
 
-@endpoint(inventory_api, "/me/reservations", "POST", summary="Reserve a sold-out SKU: its restock is texted to "
-          "me once (201; already waiting: the same reservation, newly_reserved false; 404 unknown SKU; "
-          "409 INVALID_STATE while it is in stock)", tags=TAGS, auth="customer", body=ReservationWrite,
-          response=ReservationCreated, status=201, errors=(404, 409))  # fmt: skip
-def create_reservation(principal: Principal, body: ReservationWrite) -> dict[str, Any]:
-    return service.reserve(repo, catalog, principal.user_id, body.sku_id)
+@inventory_api.post("/me/reservations", status=201, errors=(404, 409))
+def create_reservation(
+    principal: Principal, body: ReservationWrite, inventory: InventoryRepository, catalog: CatalogRepository
+) -> Json[ReservationCreated]:
+    """Reserve a sold-out SKU: its restock is texted to me once (201; already waiting: the same reservation,
+    newly_reserved false; 404 unknown SKU; 409 INVALID_STATE while it is in stock)"""
+    return service.reserve(inventory, catalog, principal.user_id, body.sku_id)
 
 
-@endpoint(inventory_api, "/me/reservations", summary="My reservations, newest first, with each SKU's card, stock "
-          "now and notified_at", tags=TAGS, auth="customer", response=ReservationList)  # fmt: skip
-def list_reservations(principal: Principal) -> dict[str, Any]:
-    return service.list_reservations(repo, catalog, principal.user_id)
+@inventory_api.get("/me/reservations")
+def list_reservations(
+    principal: Principal, inventory: InventoryRepository, catalog: CatalogRepository
+) -> Json[ReservationList]:
+    """My reservations, newest first, with each SKU's card, stock now and notified_at"""
+    return service.list_reservations(inventory, catalog, principal.user_id)
 
 
-@endpoint(inventory_api, "/me/reservations/{sku_id}", "DELETE", summary="Cancel my reservation of a SKU (204; "
-          "404 if I hold none)", tags=TAGS, auth="customer", status=204, errors=(404, 409))  # fmt: skip
-def cancel_reservation(principal: Principal, sku_id: str) -> Response:
-    service.cancel_reservation(repo, principal.user_id, sku_id)
+@inventory_api.delete("/me/reservations/{sku_id}", status=204, errors=(404, 409))
+def cancel_reservation(principal: Principal, sku_id: str, inventory: InventoryRepository) -> Response:
+    """Cancel my reservation of a SKU (204; 404 if I hold none)"""
+    service.cancel_reservation(inventory, principal.user_id, sku_id)
     return Response(body="", status_code=204)
 
 
-@endpoint(inventory_api, "/admin/inventory/low-stock", summary="SKUs under their low-stock threshold, by sku_id",
-          tags=("admin",), auth="admin", query=PageQuery, response=LowStockPage)  # fmt: skip
-def list_low_stock(query: PageQuery) -> dict[str, Any]:
-    return service.list_low_stock(repo, query)
+@inventory_api.get("/admin/inventory/low-stock")
+def list_low_stock(query: PageQuery, inventory: InventoryRepository) -> Json[LowStockPage]:
+    """SKUs under their low-stock threshold, by sku_id"""
+    return service.list_low_stock(inventory, query)

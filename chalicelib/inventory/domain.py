@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from chalicelib.clock import iso
-from chalicelib.errors import Conflict
 
 MAX_RESERVATIONS = 50
 SEQ_DIGITS = 40  # DynamoDB Streams sequence numbers have 21 to 40 digits: padded, they compare as strings
@@ -15,12 +15,6 @@ SEQ_DIGITS = 40  # DynamoDB Streams sequence numbers have 21 to 40 digits: padde
 EVENT_MARKER_SECONDS = 20 * 24 * 3600
 STOCK_CHANGED = "stock_changed"
 SKU_REMOVED = "sku_removed"
-
-
-class ChangedMeanwhile(Conflict):
-    """What a write was conditional on changed since it was read (a concurrent writer): read again and retry."""
-
-    default_message = "This changed meanwhile, retry"
 
 
 @dataclass(frozen=True)
@@ -92,20 +86,18 @@ def padded_seq(seq: str) -> str:
     return seq.rjust(SEQ_DIGITS, "0")
 
 
-def _number(image: dict[str, Any] | None, name: str) -> int | None:
-    value = (image or {}).get(name)
-    if not isinstance(value, dict) or "N" not in value:
-        return None
-    return int(float(value["N"]))
+def _number(image: dict[str, Any], name: str) -> int | None:
+    value = image.get(name)
+    return int(value) if isinstance(value, int | Decimal) else None
 
 
-def _string(image: dict[str, Any] | None, name: str) -> str:
-    value = (image or {}).get(name)
-    return str(value.get("S", "")) if isinstance(value, dict) else ""
+def _string(image: dict[str, Any], name: str) -> str:
+    value = image.get(name)
+    return value if isinstance(value, str) else ""
 
 
 def stock_change_of(record: dict[str, Any]) -> StockChange | None:
-    """The stock change a catalog stream record carries, or None.
+    """The stock change a catalog stream record (Lambda's shape) carries, or None.
 
     A SKU item (kind "sku") that was modified so that its stock or its low-stock threshold differs is a
     stock_changed; a SKU item removed is a sku_removed (it leaves the low-stock list). A new SKU counts as a
@@ -113,10 +105,15 @@ def stock_change_of(record: dict[str, Any]) -> StockChange | None:
     while it can never look like a restock (nobody waits for a SKU that did not exist). Every other item or edit is
     none of inventory's business.
     """
-    change = record.get("dynamodb") or {}
-    old, new = change.get("OldImage"), change.get("NewImage")
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+    stream = DynamoDBRecord(record)
+    change = stream.dynamodb
+    if change is None or not change.sequence_number:
+        return None
+    old, new = change.old_image, change.new_image
     image = new or old
-    if _string(image, "kind") != "sku" or not change.get("SequenceNumber"):
+    if _string(image, "kind") != "sku":
         return None
     name = record.get("eventName")
     old_stock, new_stock = _number(old, "stock"), _number(new, "stock")
@@ -137,16 +134,15 @@ def stock_change_of(record: dict[str, Any]) -> StockChange | None:
         old_stock = old_stock or 0
     else:
         return None
-    created = change.get("ApproximateCreationDateTime")
-    moment = datetime.fromtimestamp(float(created), UTC) if isinstance(created, int | float) else None
+    created = change.approximate_creation_date_time
     return StockChange(
         sku_id=_string(image, "sku_id"),
         product_id=_string(image, "product_id"),
         old_stock=int(old_stock or 0),
         new_stock=int(new_stock or 0),
         low_stock_threshold=int(threshold or 0),
-        at=iso(moment) if moment else "",
-        seq=padded_seq(str(change["SequenceNumber"])),
+        at=iso(datetime.fromtimestamp(created, UTC)) if created else "",
+        seq=padded_seq(change.sequence_number),
         type=kind,
         title=_string(image, "title"),
     )

@@ -5,50 +5,34 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalice.app import Blueprint, DynamoDBEvent, SQSEvent
+from chalice.app import DynamoDBEvent, SQSEvent
 
-from chalicelib.accounts.repository import DynamoAccountsRepository
-from chalicelib.accounts.security_repository import DynamoSecurityRepository
-from chalicelib.accounts.sms_sender import SnsSmsSender
 from chalicelib.aws import client
-from chalicelib.catalog.repository import DynamoCatalogRepository
-from chalicelib.config import Settings, get_settings, resource_name
+from chalicelib.batch import each_message
+from chalicelib.catalog.repository import CatalogRepository
+from chalicelib.config import Settings, resource_name, stream_arn
+from chalicelib.deps import Handlers
 from chalicelib.errors import DependencyUnavailable
 from chalicelib.inventory import service
 from chalicelib.inventory.domain import StockChange, stock_change_of
-from chalicelib.inventory.repository import DynamoInventoryRepository
+from chalicelib.inventory.repository import InventoryRepository
+from chalicelib.inventory.service import AdminAlerts, PhoneBook, StockEvents, TextSender
 from chalicelib.observability import logger, metrics
 
-inventory_events = Blueprint(__name__)
+inventory_events = Handlers(__name__)
 STOCK_EVENTS_QUEUE = resource_name("stock-events")
+CATALOG_STREAM_ARN = stream_arn(Settings.from_env(), "catalog")
 SQS_BATCH = 10
 
 
-def catalog_stream_arn(settings: Settings) -> str:
-    """The catalog stream's ARN, which Chalice needs when it imports the app.
-
-    Deployed, `make deploy` puts the stack's CatalogStreamArn Output in chalice's environment
-    (CATALOG_STREAM_ARN); the local runtime sets it from the moto stack before importing the app. Without it
-    (tests that import the app before provisioning) this stands in: the local stream poller finds the table's
-    live stream by the table name in it.
-    """
-    if settings.catalog_stream_arn:
-        return settings.catalog_stream_arn
-    return f"arn:aws:dynamodb:{settings.region}:000000000000:table/{settings.catalog_table}/stream/not-deployed"
-
-
-CATALOG_STREAM_ARN = catalog_stream_arn(Settings.from_env())
-
-
-class StockEventsFailed(Exception):
-    """Some stock events of a batch could not be handled: the batch comes back (handled ones change nothing)."""
-
-
 class SqsStockEvents:
-    """Sends stock_changed / sku_removed events to the stock-events queue, ten to a SendMessageBatch."""
+    """StockEvents on the stock-events queue, ten to a SendMessageBatch."""
+
+    def __init__(self, queue_url: str) -> None:
+        self.queue_url = queue_url
 
     def publish(self, changes: list[StockChange]) -> None:
-        queue_url = get_settings().stock_events_queue_url
+        queue_url = self.queue_url
         for start in range(0, len(changes), SQS_BATCH):
             chunk = changes[start : start + SQS_BATCH]
             answer = client("sqs").send_message_batch(
@@ -66,27 +50,19 @@ class SqsStockEvents:
 class SnsAdminAlerts:
     """AdminAlerts on the admin alerts topic (ADMIN_ALERTS_TOPIC_ARN)."""
 
+    def __init__(self, topic_arn: str) -> None:
+        self.topic_arn = topic_arn
+
     def publish(self, subject: str, message: str) -> None:
-        topic_arn = get_settings().admin_alerts_topic_arn
+        topic_arn = self.topic_arn
         if not topic_arn:
             logger.warning("no ADMIN_ALERTS_TOPIC_ARN: alert not sent", extra={"subject": subject})
             return
         client("sns").publish(TopicArn=topic_arn, Subject=subject, Message=message)
 
 
-class AccountsPhoneBook:
-    """PhoneBook on the accounts table: the phone a user bound, if any."""
-
-    def __init__(self) -> None:
-        self._accounts = DynamoAccountsRepository()
-
-    def phone_of(self, user_id: str) -> str | None:
-        user = self._accounts.get_user(user_id)
-        return user.phone if user is not None and user.phone else None
-
-
 @inventory_events.on_dynamodb_record(stream_arn=CATALOG_STREAM_ARN, batch_size=100, starting_position="LATEST")
-def publish_stock_changes(event: DynamoDBEvent) -> dict[str, Any]:
+def publish_stock_changes(event: DynamoDBEvent, stock_events: StockEvents) -> dict[str, Any]:
     """Turns the catalog stream's SKU changes into stock events on the stock-events queue.
 
     Every writer of stock (the admin's PATCH, orders, cancellations, refunds) is covered without knowing about
@@ -96,35 +72,40 @@ def publish_stock_changes(event: DynamoDBEvent) -> dict[str, Any]:
     records = [record.to_dict() for record in event]
     changes = [change for change in map(stock_change_of, records) if change is not None and change.sku_id]
     if changes:
-        SqsStockEvents().publish(changes)
+        stock_events.publish(changes)
     metrics.add_metric(name="StockChangesPublished", unit="Count", value=len(changes))
     return {"records": len(records), "stock_changes": len(changes)}
 
 
 @inventory_events.on_sqs_message(queue=STOCK_EVENTS_QUEUE, batch_size=10)
-def handle_stock_events(event: SQSEvent) -> dict[str, Any]:
+def handle_stock_events(
+    event: SQSEvent,
+    inventory: InventoryRepository,
+    catalog: CatalogRepository,
+    texts: TextSender,
+    phones: PhoneBook,
+    admin_alerts: AdminAlerts,
+) -> dict[str, Any]:
     """Folds stock events into the low-stock list, alerts the admins when a SKU falls under its threshold, and
     texts the users waiting for a SKU that is back in stock — each at most once, whatever is redelivered.
 
-    Chalice cannot turn on partial batch responses, so one failing event fails the batch after the others were
-    handled; when it comes back, the handled ones change nothing (and after 5 tries the batch goes to the DLQ).
+    Each event stands on its own: one that fails comes back alone (a partial batch response), and a redelivered one
+    changes nothing that was done (after 5 tries it goes to the DLQ).
     """
-    repo, catalog = DynamoInventoryRepository(), DynamoCatalogRepository()
-    texts, phones, alerts = SnsSmsSender(DynamoSecurityRepository()), AccountsPhoneBook(), SnsAdminAlerts()
     outcomes: list[dict[str, Any]] = []
-    failed = 0
-    for record in event:
+
+    def handle(record: Any) -> None:
         try:
             change = StockChange.from_message(json.loads(record.body))
         except (ValueError, KeyError, TypeError):
             logger.warning("dropping a malformed stock event", extra={"body": record.body[:200]})
-            continue
+            return
         try:
-            outcomes.append(service.handle_stock_change(repo, catalog, texts, phones, alerts, change))
+            outcomes.append(service.handle_stock_change(inventory, catalog, texts, phones, admin_alerts, change))
         except Exception:
             logger.exception("stock event failed", extra={"sku_id": change.sku_id, "seq": change.seq})
-            failed += 1
-    if failed:
-        raise StockEventsFailed(f"{failed} stock events failed; the batch will be delivered again")
+            raise
+
+    answer = each_message(event, handle)
     metrics.add_metric(name="RestockTextsSent", unit="Count", value=sum(o["texted"] for o in outcomes))
-    return {"handled": len(outcomes), "outcomes": outcomes}
+    return answer

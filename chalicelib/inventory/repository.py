@@ -9,7 +9,8 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, TransactWri
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.dynamo import cancelled_conditions, connection
-from chalicelib.inventory.domain import ChangedMeanwhile, StockChange, StockState
+from chalicelib.errors import ChangedMeanwhile
+from chalicelib.inventory.domain import StockChange, StockState
 from chalicelib.inventory.models import (
     LOW_STOCK_PK,
     RESERVATION_BOOK_SK,

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from chalicelib.catalog.repository import CatalogRepository
-from chalicelib.clock import epoch_seconds, iso, now_iso, utcnow
+from chalicelib.clock import epoch_seconds, iso, now_iso, precise_iso, utcnow
 from chalicelib.errors import Conflict, InvalidState, NotFound
 from chalicelib.ids import new_id
 from chalicelib.inventory.domain import (
     EVENT_MARKER_SECONDS,
     MAX_RESERVATIONS,
-    ChangedMeanwhile,
     StockChange,
     low_stock_message,
     low_stock_subject,
@@ -21,12 +19,11 @@ from chalicelib.inventory.domain import (
 from chalicelib.inventory.repository import InventoryRepository
 from chalicelib.observability import logger
 from chalicelib.pagination import PageQuery, decode_cursor, encode_cursor, page
+from chalicelib.retry import retrying
 
-ATTEMPTS = 3
 WAITERS_PAGE = 100
 ALERT, RESTOCK = "ALERT", "RESTOCK"
 LOW_STOCK_SCOPE = "admin-low-stock"
-T = TypeVar("T")
 
 
 class TextSender(Protocol):
@@ -41,21 +38,16 @@ class AdminAlerts(Protocol):
     def publish(self, subject: str, message: str) -> None: ...
 
 
+class StockEvents(Protocol):
+    """Where the catalog stream's stock changes go to be handled one by one (the stock-events queue)."""
+
+    def publish(self, changes: list[StockChange]) -> None: ...
+
+
 class PhoneBook(Protocol):
     """A user's bound phone, or None."""
 
     def phone_of(self, user_id: str) -> str | None: ...
-
-
-def _retrying(attempt: Callable[[], T]) -> T:
-    """Run a read-then-conditional-write again when a concurrent write got in between (409 after ATTEMPTS)."""
-    for remaining in range(ATTEMPTS - 1, -1, -1):
-        try:
-            return attempt()
-        except ChangedMeanwhile:
-            if not remaining:
-                raise
-    raise AssertionError("unreachable")
 
 
 # -- reservations ------------------------------------------------------------------------------------------------
@@ -101,7 +93,7 @@ def reserve(repo: InventoryRepository, catalog: CatalogRepository, user_id: str,
             "image_url": sku.get("image_url"),
             "attributes": dict(sku.get("attributes") or {}),
             "reserved_at": iso(moment),
-            "order_key": moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "order_key": precise_iso(moment),
             "notified_at": None,
             "notify_result": None,
         }
@@ -113,7 +105,7 @@ def reserve(repo: InventoryRepository, catalog: CatalogRepository, user_id: str,
             repo.add_reservation(user_id, reservation, MAX_RESERVATIONS)
         return {**_view(reservation, sku), "newly_reserved": True}
 
-    return _retrying(attempt)
+    return retrying(attempt)
 
 
 def list_reservations(repo: InventoryRepository, catalog: CatalogRepository, user_id: str) -> dict[str, Any]:
@@ -132,7 +124,7 @@ def cancel_reservation(repo: InventoryRepository, user_id: str, sku_id: str) -> 
             raise NotFound("No reservation of this SKU")
         repo.remove_reservation(user_id, reservation)
 
-    _retrying(attempt)
+    retrying(attempt)
 
 
 def forget_user(repo: InventoryRepository, user_id: str) -> None:
@@ -144,7 +136,7 @@ def forget_user(repo: InventoryRepository, user_id: str) -> None:
             if reservation is not None:
                 repo.remove_reservation(user_id, reservation)
 
-        _retrying(attempt)
+        retrying(attempt)
 
 
 # -- stock changes -----------------------------------------------------------------------------------------------
@@ -167,7 +159,7 @@ def record_stock_change(repo: InventoryRepository, change: StockChange) -> tuple
         repo.advance_stock_state(change, state, low_since)
         return True, low_since is not None
 
-    return _retrying(attempt)
+    return retrying(attempt)
 
 
 def alert_low_stock(repo: InventoryRepository, alerts: AdminAlerts, change: StockChange) -> bool:

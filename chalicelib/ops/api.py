@@ -4,24 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Blueprint
-
-from chalicelib.http import endpoint
 from chalicelib.openapi import build_document
+from chalicelib.routes import Json, Routes
 from chalicelib.schema import BaseModel
 
-ops_api = Blueprint(__name__)
+ops_api = Routes(__name__, tags=("ops",))
 
 
 class Health(BaseModel):
     status: str
 
 
-@endpoint(ops_api, "/health", summary="Liveness", tags=("ops",), response=Health)
-def health() -> dict[str, Any]:
+@ops_api.get("/health")
+def health() -> Json[Health]:
+    """Liveness"""
     return {"status": "ok"}
 
 
-@endpoint(ops_api, "/openapi.json", summary="This API's OpenAPI 3.1 document", tags=("ops",))
+@ops_api.get("/openapi.json")
 def openapi() -> dict[str, Any]:
+    """This API's OpenAPI 3.1 document"""
     return build_document()

@@ -7,105 +7,96 @@ import json
 from collections import Counter
 from typing import Any
 
-from chalice.app import Blueprint, DynamoDBEvent, Rate, SQSEvent
+from chalice.app import DynamoDBEvent, Rate, SQSEvent
 
-from chalicelib.config import Settings, resource_name
+from chalicelib.batch import each_message
+from chalicelib.config import Settings, resource_name, stream_arn
+from chalicelib.deps import Handlers
 from chalicelib.observability import logger, metrics
-from chalicelib.orders import outbox, service, sweeper
-from chalicelib.orders.repository import order_from_image, refund_from_image
-from chalicelib.orders.wiring import SmsBuyerNotifier, SqsOrderOutbox, shop
+from chalicelib.orders import outbox, sweeper, tasks
+from chalicelib.orders.domain import DURATIONS
+from chalicelib.orders.dynamo_repository import order_from_image, refund_from_image
+from chalicelib.orders.outbox import BuyerNotifier, OrderOutbox
+from chalicelib.orders.service import Shop
+from chalicelib.orders.sweeper import SweepPolicy
 
-orders_events = Blueprint(__name__)
+orders_events = Handlers(__name__)
 ORDER_OUTBOX_QUEUE = resource_name("order-outbox")
+ORDERS_STREAM_ARN = stream_arn(Settings.from_env(), "orders")
 MAX_RETRY_DELAY_SECONDS = 300
 
 
-def orders_stream_arn(settings: Settings) -> str:
-    """The orders stream's ARN, which Chalice needs when it imports the app (the stack's OrdersStreamArn Output when
-    deployed; without it, as for the catalog stream, the local poller finds the table's live stream by name)."""
-    if settings.orders_stream_arn:
-        return settings.orders_stream_arn
-    return f"arn:aws:dynamodb:{settings.region}:000000000000:table/{settings.orders_table}/stream/not-deployed"
-
-
-ORDERS_STREAM_ARN = orders_stream_arn(Settings.from_env())
-
-
-class OrderOutboxUnfinished(Exception):
-    """Some outbox messages of a batch could not be delivered: they come back after their backoff."""
-
-
 @orders_events.lambda_function(name="order_await_payment")
-def order_await_payment(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return service.await_payment(shop(), str(event["order_id"]), str(event["task_token"]))
+def order_await_payment(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
+    return tasks.await_payment(shop, str(event["order_id"]), str(event["task_token"]))
 
 
 @orders_events.lambda_function(name="order_compensate")
-def order_compensate(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return service.compensate(shop(), str(event["order_id"]))
+def order_compensate(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
+    return tasks.compensate(shop, str(event["order_id"]))
 
 
 @orders_events.lambda_function(name="order_await_shipment")
-def order_await_shipment(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return service.await_shipment(shop(), str(event["order_id"]), str(event["task_token"]))
+def order_await_shipment(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
+    return tasks.await_shipment(shop, str(event["order_id"]), str(event["task_token"]))
 
 
 @orders_events.lambda_function(name="order_await_receipt")
-def order_await_receipt(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return service.await_receipt(shop(), str(event["order_id"]), str(event["task_token"]))
+def order_await_receipt(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
+    return tasks.await_receipt(shop, str(event["order_id"]), str(event["task_token"]))
 
 
 @orders_events.lambda_function(name="order_auto_receive")
-def order_auto_receive(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return service.auto_receive(shop(), str(event["order_id"]))
+def order_auto_receive(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
+    return tasks.auto_receive(shop, str(event["order_id"]))
 
 
 @orders_events.lambda_function(name="order_settle")
-def order_settle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return service.settle(shop(), str(event["order_id"]))
+def order_settle(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
+    return tasks.settle(shop, str(event["order_id"]))
 
 
 @orders_events.lambda_function(name="order_await_review_window")
-def order_await_review_window(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return service.await_review_window(shop(), str(event["order_id"]), str(event["task_token"]))
+def order_await_review_window(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
+    return tasks.await_review_window(shop, str(event["order_id"]), str(event["task_token"]))
 
 
 @orders_events.lambda_function(name="order_await_refund_decision")
-def order_await_refund_decision(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return service.await_refund_decision(shop(), str(event["order_id"]), str(event["task_token"]))
+def order_await_refund_decision(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
+    return tasks.await_refund_decision(shop, str(event["order_id"]), str(event["task_token"]))
 
 
 @orders_events.lambda_function(name="order_ship_deadline")
-def order_ship_deadline(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return service.ship_deadline_passed(shop(), str(event["order_id"]))
+def order_ship_deadline(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
+    return tasks.ship_deadline_passed(shop, str(event["order_id"]))
 
 
 @orders_events.lambda_function(name="order_auto_approve_refund")
-def order_auto_approve_refund(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return service.auto_approve_refund(shop(), str(event["order_id"]))
+def order_auto_approve_refund(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
+    return tasks.auto_approve_refund(shop, str(event["order_id"]))
 
 
 @orders_events.lambda_function(name="order_resume_after_refund")
-def order_resume_after_refund(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    durations = {name: int(event[name]) for name in service.durations_now()}
-    return service.resume_after_refund(shop(), str(event["order_id"]), durations)
+def order_resume_after_refund(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
+    durations = {name: int(event[name]) for name in DURATIONS}
+    return tasks.resume_after_refund(shop, str(event["order_id"]), durations)
 
 
 @orders_events.lambda_function(name="order_refund_payment")
-def order_refund_payment(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return service.refund_payment(shop(), str(event["order_id"]))
+def order_refund_payment(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
+    return tasks.refund_payment(shop, str(event["order_id"]))
 
 
 @orders_events.lambda_function(name="order_complete_refund")
-def order_complete_refund(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return service.complete_refund(shop(), str(event["order_id"]))
+def order_complete_refund(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
+    return tasks.complete_refund(shop, str(event["order_id"]))
 
 
 # -- the outbox and the sweeper ------------------------------------------------------------------------------------
 
 
 @orders_events.on_dynamodb_record(stream_arn=ORDERS_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON")
-def publish_order_changes(event: DynamoDBEvent) -> dict[str, Any]:
+def publish_order_changes(event: DynamoDBEvent, order_outbox: OrderOutbox) -> dict[str, Any]:
     """Turns each committed change of an order or a refund into its outbox messages on the order-outbox queue.
 
     A failure to queue raises, so the stream delivers the batch again, in order: messages may then be queued twice,
@@ -119,7 +110,7 @@ def publish_order_changes(event: DynamoDBEvent) -> dict[str, Any]:
         except (ValueError, KeyError, TypeError, AttributeError):  # a malformed item must not block the shard
             logger.exception("skipping an orders stream record", extra={"keys": record.keys})
     if messages:
-        SqsOrderOutbox().send(messages)
+        order_outbox.send(messages)
     metrics.add_metric(name="OrderOutboxMessages", unit="Count", value=len(messages))
     return {"messages": len(messages)}
 
@@ -130,42 +121,38 @@ def retry_delay_seconds(receive_count: int) -> int:
 
 
 @orders_events.on_sqs_message(queue=ORDER_OUTBOX_QUEUE, batch_size=10)
-def deliver_order_outbox(event: SQSEvent) -> dict[str, Any]:
+def deliver_order_outbox(
+    event: SQSEvent, shop: Shop, order_outbox: OrderOutbox, buyer_notifier: BuyerNotifier
+) -> dict[str, Any]:
     """Delivers each outbox message (StartExecution, SendTaskSuccess / SendTaskFailure, a text to the buyer).
 
-    Delivered messages are deleted; a failed one comes back after a backoff that doubles with each receive, and the
-    batch fails, so nothing is lost; after 10 receives the queue moves it to its DLQ, whose alarm tells the admins
-    (and the sweeper repairs the order meanwhile)."""
-    queue, notifier = SqsOrderOutbox(), SmsBuyerNotifier()
+    Delivered messages are done; a failed one comes back alone (a partial batch response) after a backoff that
+    doubles with each receive, so nothing is lost; after 10 receives the queue moves it to its DLQ, whose alarm tells
+    the admins (and the sweeper repairs the order meanwhile)."""
     outcomes: Counter[str] = Counter()
-    delivered: list[str] = []
-    failed: list[tuple[str, int]] = []
-    for record in event:
+
+    def deliver(record: Any) -> None:
         try:
             message = json.loads(record.body)
         except ValueError:
             logger.warning("dropping a malformed order outbox message", extra={"body": record.body[:200]})
-            delivered.append(record.receipt_handle)
-            continue
+            return
         try:
-            outcomes[outbox.deliver(shop(), message, notifier)] += 1
-            delivered.append(record.receipt_handle)
+            outcomes[outbox.deliver(shop, message, buyer_notifier)] += 1
         except Exception:
             logger.exception("an order outbox message failed", extra={"outbox_message": message})
-            receives = int(record.to_dict().get("attributes", {}).get("ApproximateReceiveCount", "1"))
-            failed.append((record.receipt_handle, receives))
-    if failed:
-        queue.done(delivered)
-        for receipt_handle, receives in failed:
-            queue.retry_later(receipt_handle, retry_delay_seconds(receives))
-        raise OrderOutboxUnfinished(f"{len(failed)} order outbox messages failed; they come back after a backoff")
+            receives = int(record.attributes.approximate_receive_count or 1)
+            order_outbox.retry_later(record.receipt_handle, retry_delay_seconds(receives))
+            raise
+
+    answer = each_message(event, deliver)
     metrics.add_metric(name="OrderOutboxDelivered", unit="Count", value=sum(outcomes.values()))
-    return dict(outcomes)
+    return answer
 
 
 @orders_events.schedule(Rate(5, unit=Rate.MINUTES))
-def sweep_orders(event: Any) -> dict[str, Any]:
+def sweep_orders(event: Any, shop: Shop, sweep_policy: SweepPolicy) -> dict[str, Any]:
     """Every 5 minutes: repair the orders whose timer is overdue (chalicelib/orders/sweeper.py)."""
-    summary = sweeper.sweep(shop())
+    summary = sweeper.sweep(shop, sweep_policy)
     metrics.add_metric(name="OrdersSwept", unit="Count", value=summary["due"])
     return summary

@@ -12,57 +12,80 @@ idempotent, conditional task), then moves the order's due time on.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from chalicelib.clock import iso, utcnow
-from chalicelib.config import get_settings
 from chalicelib.observability import logger
-from chalicelib.orders import service
+from chalicelib.orders import tasks
+from chalicelib.orders.deadlines import state_deadline
+from chalicelib.orders.domain import PAID, PENDING_PAYMENT, RECEIVED, REFUNDING, SHIPPED, Order, Refund
 from chalicelib.orders.outbox import answers_owed_in
-from chalicelib.orders.service import FINAL_STATUSES, Shop
+from chalicelib.orders.service import Shop, open_refund
 
 MAX_STEPS = 5  # e.g. paid -> refund opened -> refunded through the channel -> given back
+# What the execution does when the timer of each status runs out (a pending refund's: approve it).
+TIMER_RUNS_OUT = {
+    PENDING_PAYMENT: tasks.compensate,
+    PAID: tasks.ship_deadline_passed,
+    SHIPPED: tasks.auto_receive,
+    RECEIVED: tasks.settle,
+    REFUNDING: tasks.auto_approve_refund,
+}
+
+
+@dataclass(frozen=True)
+class SweepPolicy:
+    """When an overdue order is the sweeper's (ORDER_SWEEP_* settings)."""
+
+    order_sweep_grace_seconds: int = 300  # due this long ago: its execution's own timer did not act
+    order_sweep_retry_seconds: int = 900  # looked at again this much later while it stays overdue
+    order_sweep_lookback_days: int = 3  # due days read before today's
+    order_sweep_max_orders: int = 500  # per run: the next run takes the rest
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> SweepPolicy:
+        return cls(**{f.name: int(getattr(settings, f.name)) for f in fields(cls)})
 
 
 def _days(first: date, last: date) -> list[str]:
     return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
 
 
-def sweep(shop: Shop, now: datetime | None = None) -> dict[str, Any]:
+def sweep(shop: Shop, policy: SweepPolicy, now: datetime | None = None) -> dict[str, Any]:
     """Repair every order due more than the grace period ago (at most ORDER_SWEEP_MAX_ORDERS per run, the oldest due
     days first; the next run takes the rest). Returns how many were due and what was done."""
-    settings = get_settings()
+
     now = now or utcnow()
-    cutoff = now - timedelta(seconds=settings.order_sweep_grace_seconds)
-    days = _days(cutoff.date() - timedelta(days=settings.order_sweep_lookback_days), cutoff.date())
+    cutoff = now - timedelta(seconds=policy.order_sweep_grace_seconds)
+    days = _days(cutoff.date() - timedelta(days=policy.order_sweep_lookback_days), cutoff.date())
     due: list[str] = []
     for day in days:
-        due += shop.orders.due_order_ids(day, iso(cutoff), settings.order_sweep_max_orders - len(due))
-        if len(due) >= settings.order_sweep_max_orders:
+        due += shop.orders.due_order_ids(day, iso(cutoff), policy.order_sweep_max_orders - len(due))
+        if len(due) >= policy.order_sweep_max_orders:
             break
-    outcomes = Counter(repair(shop, order_id, now) for order_id in due)
+    outcomes = Counter(repair(shop, policy, order_id, now) for order_id in due)
     summary = {"due": len(due), **outcomes}
     if due:
         logger.info("orders swept", extra={"sweep": summary})
     return summary
 
 
-def repair(shop: Shop, order_id: str, now: datetime) -> str:
+def repair(shop: Shop, policy: SweepPolicy, order_id: str, now: datetime) -> str:
     """Bring one overdue order to where its timers say it should be; what was done ("final", "started",
     "driven", "waiting", "failed", "not_due")."""
-    settings = get_settings()
-    cutoff = now - timedelta(seconds=settings.order_sweep_grace_seconds)
+    cutoff = now - timedelta(seconds=policy.order_sweep_grace_seconds)
     order = shop.orders.order(order_id)
-    if order is None or order["status"] in FINAL_STATUSES:
+    if order is None or order.is_final:
         return "final"
-    if not order.get("due_at") or order["due_at"] > iso(cutoff):
+    if not order.due_at or order.due_at > iso(cutoff):
         return "not_due"  # moved on since the index was read
     outcome = "waiting"
     try:
         execution = shop.workflow.status(order_id)
         if execution is None:
-            service.start_execution(shop, order_id)
+            tasks.start_execution(shop, order_id)
             outcome = "started"
         elif execution == "RUNNING":
             _answer_again(shop, order)
@@ -71,12 +94,12 @@ def repair(shop: Shop, order_id: str, now: datetime) -> str:
     except Exception:  # one order's trouble must not stop the sweep: it stays due and is tried again later
         logger.exception("an overdue order could not be repaired", extra={"order_id": order_id})
         outcome = "failed"
-    _move_due_time(shop, order_id, now, retry_soon=outcome == "failed")
+    _move_due_time(shop, policy, order_id, now, retry_soon=outcome == "failed")
     return outcome
 
 
-def _answer_again(shop: Shop, order: dict[str, Any]) -> None:
-    refund = shop.orders.refund(order["refund_id"]) if order.get("refund_id") else None
+def _answer_again(shop: Shop, order: Order) -> None:
+    refund = shop.orders.refund(order.refund_id) if order.refund_id else None
     for answer in answers_owed_in(order, refund):
         if "output" in answer:
             shop.workflow.succeed(answer["token"], answer["output"])
@@ -84,11 +107,11 @@ def _answer_again(shop: Shop, order: dict[str, Any]) -> None:
             shop.workflow.fail(answer["token"], answer["error"], answer["cause"])
 
 
-def _current(shop: Shop, order_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+def _current(shop: Shop, order_id: str) -> tuple[Order | None, Refund | None]:
     order = shop.orders.order(order_id)
-    if order is None or order["status"] in FINAL_STATUSES:
+    if order is None or order.is_final:
         return None, None
-    return order, service.open_refund(shop, order)
+    return order, open_refund(shop, order)
 
 
 def _drive(shop: Shop, order_id: str, cutoff: datetime) -> bool:
@@ -99,7 +122,7 @@ def _drive(shop: Shop, order_id: str, cutoff: datetime) -> bool:
         order, refund = _current(shop, order_id)
         if order is None:
             return acted
-        deadline = service.state_deadline(order, refund, service.durations_now())
+        deadline = state_deadline(order, refund, shop.timers.durations())
         if deadline is None or deadline > (utcnow() if acted else cutoff):
             return acted
         _timer_action(shop, order, refund)
@@ -107,31 +130,22 @@ def _drive(shop: Shop, order_id: str, cutoff: datetime) -> bool:
     return acted
 
 
-def _timer_action(shop: Shop, order: dict[str, Any], refund: dict[str, Any] | None) -> None:
+def _timer_action(shop: Shop, order: Order, refund: Refund | None) -> None:
     """The step the execution takes when the timer of the order's status runs out."""
-    order_id, status = order["order_id"], order["status"]
-    if status == "PENDING_PAYMENT":
-        service.compensate(shop, order_id)
-    elif status == "PAID":
-        service.ship_deadline_passed(shop, order_id)
-    elif status == "SHIPPED":
-        service.auto_receive(shop, order_id)
-    elif status == "RECEIVED":
-        service.settle(shop, order_id)
-    elif status == "REFUNDING" and refund is not None and refund["status"] == "PENDING":
-        service.auto_approve_refund(shop, order_id)
-    elif status == "REFUNDING":
-        service.refund_payment(shop, order_id)
-        service.complete_refund(shop, order_id)
+    if order.status == REFUNDING and (refund is None or refund.status != "PENDING"):
+        tasks.refund_payment(shop, order.order_id)  # approved: due through the channel at once
+        tasks.complete_refund(shop, order.order_id)
+    else:
+        TIMER_RUNS_OUT[order.status](shop, order.order_id)
 
 
-def _move_due_time(shop: Shop, order_id: str, now: datetime, retry_soon: bool) -> None:
+def _move_due_time(shop: Shop, policy: SweepPolicy, order_id: str, now: datetime, retry_soon: bool) -> None:
     """Due next at its status's deadline, or after ORDER_SWEEP_RETRY_SECONDS when that has passed (or the repair
     failed), so the order is looked at again: it never leaves the index while it is not final."""
     order, refund = _current(shop, order_id)
     if order is None:
         return
-    retry = now + timedelta(seconds=get_settings().order_sweep_retry_seconds)
-    deadline = service.state_deadline(order, refund, service.durations_now())
+    retry = now + timedelta(seconds=policy.order_sweep_retry_seconds)
+    deadline = state_deadline(order, refund, shop.timers.durations())
     due = retry if retry_soon or deadline is None or deadline <= now else deadline
-    shop.orders.reschedule(order_id, order["status"], iso(due))
+    shop.orders.reschedule(order_id, order.status, iso(due))

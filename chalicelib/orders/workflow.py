@@ -8,7 +8,6 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 from chalicelib.aws import client
-from chalicelib.config import get_settings
 from chalicelib.observability import logger
 
 GONE_TOKEN_ERRORS = ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist")
@@ -31,8 +30,11 @@ class OrderWorkflow(Protocol):
 class StepFunctionsOrderWorkflow:
     """The state machine of infra/statemachines/order.asl.json (STATE_MACHINE_ORDER_ARN)."""
 
+    def __init__(self, state_machine_arn: str) -> None:
+        self.state_machine_arn = state_machine_arn
+
     def start(self, order_id: str, payload: dict[str, Any]) -> None:
-        arn = get_settings().state_machine_order_arn
+        arn = self.state_machine_arn
         if not arn:
             logger.warning("no order state machine configured; the order has no timers", extra={"order": order_id})
             return
@@ -43,7 +45,7 @@ class StepFunctionsOrderWorkflow:
                 raise
 
     def status(self, order_id: str) -> str | None:
-        arn = get_settings().state_machine_order_arn
+        arn = self.state_machine_arn
         if not arn:
             return None
         execution_arn = f"{arn.replace(':stateMachine:', ':execution:', 1)}:{order_id}"

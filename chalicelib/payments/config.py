@@ -120,7 +120,7 @@ def _sandbox_secret(e: Mapping[str, str]) -> bytes:
     """PAYMENT_SANDBOX_SECRET, else derived from the token secret so it is never a constant on dev."""
     if secret := e.get("PAYMENT_SANDBOX_SECRET"):
         return secret.encode()
-    from chalicelib.config import jwt_secret
+    from chalicelib.keys import jwt_secret
 
     try:
         return hmac.new(jwt_secret().encode(), b"payment-sandbox", hashlib.sha256).digest()

@@ -41,14 +41,18 @@ class LateRefunds(Protocol):
 
 
 ConfirmPayment = Callable[[str, str, int], dict[str, Any]]  # (order_id, payment_id, amount_fen) -> orders' answer
+BuyersOrder = Callable[[str, str], dict[str, Any]]  # (user_id, order_id) -> the order; NotFound if not theirs
 
 
 @dataclass(frozen=True)
 class Payments:
+    """What payments work with: their repository, the channels by name, and the orders they pay."""
+
     repo: PaymentsRepository
     channels: Callable[[str], PaymentChannel]  # NotFound for an unknown or unconfigured channel
-    confirm: ConfirmPayment  # chalicelib.orders.service.confirm_payment on the production shop
+    confirm: ConfirmPayment  # chalicelib.orders.service.confirm_payment on the container's shop
     late_refunds: LateRefunds
+    buyers_order: BuyersOrder  # chalicelib.orders.service.get_order on the container's shop
 
 
 def late_refund_id(payment_id: str) -> str:
@@ -118,6 +122,11 @@ def _open_payment(payments: Payments, order: dict[str, Any], user_id: str, name:
     raise Conflict("The order's payment is being started by another request; try again")
 
 
+def pay_order(payments: Payments, user_id: str, order_id: str, name: str) -> dict[str, Any]:
+    """POST /orders/{id}/pay: start paying the user's own unpaid order (404 for another's)."""
+    return start_payment(payments, payments.buyers_order(user_id, order_id), user_id, name)
+
+
 def start_payment(payments: Payments, order: dict[str, Any], user_id: str, name: str) -> dict[str, Any]:
     """POST /orders/{id}/pay: the amount is the order's payable amount, never the client's. A repeated call for the
     same order and channel reuses the open payment (same payment_id; the channel signs a fresh pay_url)."""
@@ -162,6 +171,27 @@ def handle_notify(payments: Payments, name: str, headers: dict[str, str], body: 
     if payment.get("late_reason"):  # again on a duplicate notify: a no-op once the refund succeeded
         refund_late_payment(payments, payment["payment_id"], queue_on_failure=True)
     return channel
+
+
+def answer_notify(
+    payments: Payments, channel: PaymentChannel, headers: dict[str, str], body: bytes
+) -> tuple[int, str, bytes]:
+    """POST /payments/{channel}/notify: take the notify, and answer the provider as it expects (its success answer,
+    or the one that makes it notify again); a channel without its own error answer (the sandbox) gets the API's."""
+    try:
+        handle_notify(payments, channel.name, headers, body)
+        ack = channel.notify_ack()
+    except DomainError as error:
+        retry = notify_error_is_retryable(error)
+        metrics.add_metric(name="PaymentNotifyFailed" if retry else "PaymentNotifyRefused", unit="Count", value=1)
+        logger.warning(
+            "payment notify not taken", extra={"channel": channel.name, "code": error.code, "why": error.message}
+        )
+        ack = channel.notify_ack(error)
+        if ack is None:
+            raise
+    assert ack is not None  # every channel has a success answer
+    return ack
 
 
 def _close(payments: Payments, payment: dict[str, Any]) -> None:
@@ -326,17 +356,17 @@ def refund_payment(payments: Payments, payment_id: str, refund_id: str, amount_f
     return result.status
 
 
-def refund_order_payment(order: dict[str, Any], refund_id: str, amount_fen: int, reason: str = "") -> str:
+def refund_order_payment(
+    payments: Payments, order: dict[str, Any], refund_id: str, amount_fen: int, reason: str = ""
+) -> str:
     """For the order refund saga: refund amount_fen of the payment that paid this order (order["payment"]
     ["payment_id"]) through its channel, once per refund_id. "SUCCESS" or "PROCESSING" (call again later with the
     same refund_id for the new state); DependencyUnavailable while the provider cannot be reached (retry);
     chalicelib.payments.channels.RefundRefused (409) when it refuses, or more than what is left is asked."""
-    from chalicelib.payments.wiring import production_payments
-
     payment_id = str((order.get("payment") or {}).get("payment_id") or "")
     if not payment_id:
         raise InvalidState("This order was not paid")
-    return refund_payment(production_payments(), payment_id, refund_id, amount_fen, reason, str(order["order_id"]))
+    return refund_payment(payments, payment_id, refund_id, amount_fen, reason, str(order["order_id"]))
 
 
 def notify_error_is_retryable(error: DomainError) -> bool:

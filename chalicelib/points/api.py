@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from chalice.app import Blueprint
-
-from chalicelib.coupons.repository import DynamoCouponsRepository
-from chalicelib.http import Principal, endpoint
+from chalicelib.auth import Principal
+from chalicelib.coupons.repository import CouponsRepository
 from chalicelib.pagination import PageQuery
 from chalicelib.points import rules, service
-from chalicelib.points.repository import DynamoPointsRepository
+from chalicelib.points.repository import PointsRepository
 from chalicelib.points.schemas import (
     AdminReward,
     AdminRewardPage,
@@ -25,65 +21,64 @@ from chalicelib.points.schemas import (
     RewardWrite,
     Rules,
 )
+from chalicelib.routes import Json, Routes
 
-points_api = Blueprint(__name__)
-repo = DynamoPointsRepository()
-coupon_repo = DynamoCouponsRepository()
-TAGS = ("points",)
-ADMIN_TAGS = ("admin",)
+points_api = Routes(__name__, tags=("points",), admin_tags=("admin",))
 
 
-@endpoint(points_api, "/points/rules", summary="How points are earned and spent", tags=TAGS, response=Rules)
-def get_rules() -> dict[str, Any]:
+@points_api.get("/points/rules")
+def get_rules() -> Json[Rules]:
+    """How points are earned and spent"""
     return rules.describe()
 
 
-@endpoint(points_api, "/me/points", summary="My points balance and ledger, newest first", tags=TAGS,
-          auth="customer", query=PageQuery, response=MyPoints)  # fmt: skip
-def my_points(principal: Principal, query: PageQuery) -> dict[str, Any]:
-    return service.my_points(repo, principal.user_id, query)
+@points_api.get("/me/points")
+def my_points(principal: Principal, query: PageQuery, points: PointsRepository) -> Json[MyPoints]:
+    """My points balance and ledger, newest first"""
+    return service.my_points(points, principal.user_id, query)
 
 
-@endpoint(points_api, "/points/rewards", summary="The exchange store: rewards on offer and what is left",
-          tags=TAGS, query=PageQuery, response=RewardPage)  # fmt: skip
-def list_rewards(query: PageQuery) -> dict[str, Any]:
-    return service.list_rewards(repo, coupon_repo, query)
+@points_api.get("/points/rewards")
+def list_rewards(query: PageQuery, points: PointsRepository, coupons: CouponsRepository) -> Json[RewardPage]:
+    """The exchange store: rewards on offer and what is left"""
+    return service.list_rewards(points, coupons, query)
 
 
-@endpoint(points_api, "/points/exchange", "POST", summary="Spend points on a reward (409 CONFLICT: not enough "
-          "points; 409 OUT_OF_STOCK: sold out)", tags=TAGS, auth="customer", body=ExchangeWrite, response=Exchange,
-          status=201, errors=(404, 409))  # fmt: skip
-def exchange(principal: Principal, body: ExchangeWrite) -> dict[str, Any]:
-    return service.exchange(repo, coupon_repo, principal.user_id, body.reward_id)
+@points_api.post("/points/exchange", status=201, errors=(404, 409))
+def exchange(
+    principal: Principal, body: ExchangeWrite, points: PointsRepository, coupons: CouponsRepository
+) -> Json[Exchange]:
+    """Spend points on a reward (409 CONFLICT: not enough points; 409 OUT_OF_STOCK: sold out)"""
+    return service.exchange(points, coupons, principal.user_id, body.reward_id)
 
 
-@endpoint(points_api, "/me/points/exchanges", summary="My exchanges, newest first", tags=TAGS, auth="customer",
-          query=PageQuery, response=ExchangePage)  # fmt: skip
-def my_exchanges(principal: Principal, query: PageQuery) -> dict[str, Any]:
-    return service.my_exchanges(repo, principal.user_id, query)
+@points_api.get("/me/points/exchanges")
+def my_exchanges(principal: Principal, query: PageQuery, points: PointsRepository) -> Json[ExchangePage]:
+    """My exchanges, newest first"""
+    return service.my_exchanges(points, principal.user_id, query)
 
 
-@endpoint(points_api, "/admin/points/grants", "POST", summary="Grant a user points (idempotent by ref)",
-          tags=ADMIN_TAGS, auth="admin", body=GrantWrite, response=Grant, status=201, errors=(404,))  # fmt: skip
-def grant_points(body: GrantWrite) -> dict[str, Any]:
-    return service.grant(repo, body)
+@points_api.post("/admin/points/grants", status=201, errors=(404,))
+def grant_points(body: GrantWrite, points: PointsRepository) -> Json[Grant]:
+    """Grant a user points (idempotent by ref)"""
+    return service.grant(points, body)
 
 
-@endpoint(points_api, "/admin/points/rewards", "POST", summary="Create a points reward (a coupon or goods)",
-          tags=ADMIN_TAGS, auth="admin", body=RewardWrite, response=AdminReward, status=201,
-          errors=(404, 409))  # fmt: skip
-def create_reward(body: RewardWrite) -> dict[str, Any]:
-    return service.create_reward(repo, coupon_repo, body)
+@points_api.post("/admin/points/rewards", status=201, errors=(404, 409))
+def create_reward(body: RewardWrite, points: PointsRepository, coupons: CouponsRepository) -> Json[AdminReward]:
+    """Create a points reward (a coupon or goods)"""
+    return service.create_reward(points, coupons, body)
 
 
-@endpoint(points_api, "/admin/points/rewards", summary="Every points reward, with counts", tags=ADMIN_TAGS,
-          auth="admin", query=PageQuery, response=AdminRewardPage)  # fmt: skip
-def list_all_rewards(query: PageQuery) -> dict[str, Any]:
-    return service.list_rewards(repo, coupon_repo, query, admin=True)
+@points_api.get("/admin/points/rewards")
+def list_all_rewards(query: PageQuery, points: PointsRepository, coupons: CouponsRepository) -> Json[AdminRewardPage]:
+    """Every points reward, with counts"""
+    return service.list_rewards(points, coupons, query, admin=True)
 
 
-@endpoint(points_api, "/admin/points/rewards/{reward_id}", "PUT", summary="Change a reward's title, image, "
-          "price in points, stock (goods) or whether it is offered", tags=ADMIN_TAGS, auth="admin",
-          body=RewardUpdate, response=AdminReward, errors=(404,))  # fmt: skip
-def update_reward(reward_id: str, body: RewardUpdate) -> dict[str, Any]:
-    return service.update_reward(repo, coupon_repo, reward_id, body)
+@points_api.put("/admin/points/rewards/{reward_id}", errors=(404,))
+def update_reward(
+    reward_id: str, body: RewardUpdate, points: PointsRepository, coupons: CouponsRepository
+) -> Json[AdminReward]:
+    """Change a reward's title, image, price in points, stock (goods) or whether it is offered"""
+    return service.update_reward(points, coupons, reward_id, body)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from chalicelib.clock import iso
+from chalicelib.clock import iso, precise_iso
 from chalicelib.errors import Conflict
 from chalicelib.ids import new_id
 
@@ -30,11 +30,6 @@ class ExchangeChanged(Conflict):
     default_message = "This reward changed meanwhile, retry"
 
 
-def order_key(moment: datetime) -> str:
-    """Sortable to the microsecond: ledger entries of one second keep their order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def new_entry(delta: int, reason: str, ref: str, moment: datetime) -> dict[str, Any]:
     """A ledger entry: +delta credits, -delta debits."""
     return {
@@ -43,5 +38,5 @@ def new_entry(delta: int, reason: str, ref: str, moment: datetime) -> dict[str, 
         "reason": reason,
         "ref": ref,
         "at": iso(moment),
-        "order_key": order_key(moment),
+        "order_key": precise_iso(moment),
     }

@@ -14,6 +14,7 @@ from chalicelib.pagination import PageQuery, decode_cursor, encode_cursor, page
 from chalicelib.points.domain import MAX_POINTS_PER_POSTING, AlreadyPosted, ExchangeChanged, NotEnoughPoints, new_entry
 from chalicelib.points.repository import PointsRepository
 from chalicelib.points.schemas import GrantWrite, RewardUpdate, RewardWrite
+from chalicelib.retry import retrying
 
 ATTEMPTS = 3
 MAX_REF_CHARS = 200
@@ -163,7 +164,8 @@ def list_rewards(
 def exchange(repo: PointsRepository, coupon_repo: CouponsRepository, user_id: str, reward_id: str) -> dict[str, Any]:
     """Spend points on a reward, in one transaction with the reward's stock (or the coupon's issue) and the record:
     409 CONFLICT when the points are short, 409 OUT_OF_STOCK when sold out, 404 for no such (active) reward."""
-    for attempt in range(ATTEMPTS):
+
+    def attempt() -> dict[str, Any]:
         reward = repo.reward(reward_id)
         if reward is None or not reward["active"]:
             raise NotFound("No such reward")
@@ -202,12 +204,9 @@ def exchange(repo: PointsRepository, coupon_repo: CouponsRepository, user_id: st
             raise NotEnoughPoints(
                 f"Not enough points: this reward costs {reward['points']}, you have {held}"
             ) from error
-        except ExchangeChanged:
-            if attempt == ATTEMPTS - 1:
-                raise
-            continue
         return {key: value for key, value in record.items() if value is not None}
-    raise AssertionError("unreachable")
+
+    return retrying(attempt, ATTEMPTS, retry_on=ExchangeChanged)
 
 
 def my_exchanges(repo: PointsRepository, user_id: str, query: PageQuery) -> dict[str, Any]:

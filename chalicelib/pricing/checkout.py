@@ -11,12 +11,13 @@ from typing import Any, Protocol
 from chalicelib.catalog.repository import CatalogRepository
 from chalicelib.catalog.service import category_tree
 from chalicelib.coupons import service as coupons_service
+from chalicelib.coupons.domain import CouponOffer
 from chalicelib.coupons.repository import CouponsRepository
 from chalicelib.errors import Conflict, ValidationError
 from chalicelib.points.domain import NotEnoughPoints
 from chalicelib.points.rules import DEDUCTION_STEP_POINTS, MAX_DEDUCTION_SHARE_PERCENT, is_usable_amount
 from chalicelib.pricing import engine
-from chalicelib.pricing.model import BEST_COUPON, BestCoupon, Checkout, CouponChoice, CouponOffer, PricedLine
+from chalicelib.pricing.model import BEST_COUPON, BestCoupon, Checkout, CouponChoice, PricedLine
 from chalicelib.pricing.promotion import Promotion
 
 CouponRequest = str | BestCoupon | None  # a coupon id, BEST_COUPON (none named), or None (none wanted)

@@ -27,8 +27,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from chalicelib.coupons.domain import CouponOffer
 from chalicelib.points.rules import max_points_for, points_to_fen
-from chalicelib.pricing.model import BEST_COUPON, Checkout, CouponChoice, CouponOffer, CouponVerdict, PricedLine, Quote
+from chalicelib.pricing.model import BEST_COUPON, Checkout, CouponChoice, CouponVerdict, PricedLine, Quote
 from chalicelib.pricing.promotion import Promotion, PromotionScope, Tier
 
 FREE_SHIPPING_FROM_FEN = 9900  # 99 yuan of goods after discounts

@@ -1,13 +1,13 @@
-"""The values pricing works on: what a line costs, what a coupon offers, what a quote adds up to (no I/O here)."""
+"""The values pricing works on: what a line costs, what a quote adds up to (no I/O here); what a coupon offers is
+the coupons context's CouponOffer."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Final, Literal
+from typing import Final
 
-CouponType = Literal["amount_off", "percent_off"]
-CouponScope = Literal["all", "category", "product"]
+from chalicelib.coupons.domain import CouponOffer
 
 
 @dataclass(frozen=True)
@@ -33,27 +33,6 @@ class PricedLine:
     def payable_fen(self) -> int:
         """What the line costs after its promotional price and its share of threshold discounts."""
         return self.total_fen - self.threshold_discount_fen
-
-
-@dataclass(frozen=True)
-class CouponOffer:
-    """One of the user's unused, currently valid coupons, as pricing needs to see it.
-
-    percent_off is the share taken off, 1..99 (15 = 15 % off, i.e. 八五折); max_discount_fen caps it.
-    scope_ids names the categories (leaf or root) or products the coupon is limited to.
-    """
-
-    coupon_id: str
-    template_id: str
-    name: str
-    type: CouponType
-    threshold_fen: int
-    scope: CouponScope = "all"
-    scope_ids: tuple[str, ...] = ()
-    amount_off_fen: int | None = None
-    percent_off: int | None = None
-    max_discount_fen: int | None = None
-    valid_to: str = ""
 
 
 @dataclass(frozen=True)

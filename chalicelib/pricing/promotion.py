@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -38,3 +39,11 @@ class Promotion:
 
     def is_running(self, now: datetime) -> bool:
         return self.starts_at <= now < self.ends_at
+
+
+RunningPromotions = Callable[[datetime], list[Promotion]]  # the promotions running at a moment
+
+
+def no_promotions(now: datetime) -> list[Promotion]:
+    """RunningPromotions of a shop that runs none."""
+    return []

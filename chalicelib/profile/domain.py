@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-
-from chalicelib.errors import Conflict
 
 MAX_ADDRESSES = 20
 MAX_FOOTPRINTS = 100
@@ -20,17 +17,6 @@ class AddressBook:
 
     address_count: int = 0
     default_id: str | None = None
-
-
-class ChangedMeanwhile(Conflict):
-    """What a write was conditional on changed since it was read (a concurrent edit): read again and retry."""
-
-    default_message = "This changed meanwhile, retry"
-
-
-def order_key(moment: datetime) -> str:
-    """A sortable, microsecond-precise UTC stamp: orders entries that share the second their ISO time shows."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def normalize_keyword(keyword: str) -> str:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from chalicelib.catalog.service import summary
-from chalicelib.clock import epoch_seconds, iso, parse_iso, utcnow
-from chalicelib.errors import Conflict, NotFound
+from chalicelib.clock import epoch_seconds, iso, parse_iso, precise_iso, utcnow
+from chalicelib.errors import ChangedMeanwhile, Conflict, NotFound
 from chalicelib.ids import new_id
 from chalicelib.observability import logger
 from chalicelib.pagination import PageQuery, decode_cursor, encode_cursor, page
@@ -18,27 +17,13 @@ from chalicelib.profile.domain import (
     MAX_FOOTPRINTS,
     MAX_KEYWORD_CHARS,
     MAX_SEARCHES,
-    ChangedMeanwhile,
     normalize_keyword,
-    order_key,
 )
 from chalicelib.profile.repository import DefaultChange, ProfileRepository
 from chalicelib.profile.schemas import AddressWrite
+from chalicelib.retry import retrying
 
-ATTEMPTS = 3
 MAX_ID_CHARS = 128
-T = TypeVar("T")
-
-
-def _retrying(attempt: Callable[[], T]) -> T:
-    """Run a read-then-conditional-write again when a concurrent write got in between (409 after ATTEMPTS)."""
-    for remaining in range(ATTEMPTS - 1, -1, -1):
-        try:
-            return attempt()
-        except ChangedMeanwhile:
-            if not remaining:
-                raise
-    raise AssertionError("unreachable")
 
 
 # -- addresses ---------------------------------------------------------------------------------------------------
@@ -79,7 +64,7 @@ def create_address(repo: ProfileRepository, user_id: str, write: AddressWrite) -
         repo.add_address(user_id, address, book, MAX_ADDRESSES)
         return address
 
-    return _retrying(attempt)
+    return retrying(attempt)
 
 
 def replace_address(repo: ProfileRepository, user_id: str, address_id: str, write: AddressWrite) -> dict[str, Any]:
@@ -97,7 +82,7 @@ def replace_address(repo: ProfileRepository, user_id: str, address_id: str, writ
         repo.replace_address(user_id, address, book, change)
         return address
 
-    return _retrying(attempt)
+    return retrying(attempt)
 
 
 def delete_address(repo: ProfileRepository, user_id: str, address_id: str) -> None:
@@ -111,7 +96,7 @@ def delete_address(repo: ProfileRepository, user_id: str, address_id: str) -> No
             promote = max(others, default=None)
         repo.remove_address(user_id, address_id, book, promote)
 
-    _retrying(attempt)
+    retrying(attempt)
 
 
 # -- favorites ---------------------------------------------------------------------------------------------------
@@ -126,14 +111,14 @@ def add_favorite(repo: ProfileRepository, user_id: str, product_id: str) -> dict
 
     def attempt() -> dict[str, Any]:
         moment = utcnow()
-        if repo.add_favorite(user_id, product_id, iso(moment), order_key(moment)):
+        if repo.add_favorite(user_id, product_id, iso(moment), precise_iso(moment)):
             return {"product_id": product_id, "favorited_at": iso(moment), "newly_added": True}
         existing = repo.favorite(user_id, product_id)
         if existing is None:
             raise ChangedMeanwhile()  # removed between our write and this read: add it again
         return {"product_id": product_id, "favorited_at": existing["favorited_at"], "newly_added": False}
 
-    return _retrying(attempt)
+    return retrying(attempt)
 
 
 def remove_favorite(repo: ProfileRepository, user_id: str, product_id: str) -> None:
@@ -144,7 +129,7 @@ def remove_favorite(repo: ProfileRepository, user_id: str, product_id: str) -> N
         if favorite is not None:
             repo.remove_favorite(user_id, favorite)
 
-    _retrying(attempt)
+    retrying(attempt)
 
 
 def list_favorites(repo: ProfileRepository, user_id: str, query: PageQuery) -> dict[str, Any]:
@@ -199,7 +184,7 @@ def record_footprints(repo: ProfileRepository, views: list[tuple[str, str, str]]
         footprint = {
             "product_id": product_id,
             "viewed_at": iso(moment),
-            "order_key": order_key(moment),
+            "order_key": precise_iso(moment),
             "expires_at": expires_at,
         }
         repo.save_footprint(user_id, footprint)
@@ -255,7 +240,7 @@ def record_search(repo: ProfileRepository, user_id: str, keyword: str, searched_
         "normalized": normalized,
         "keyword": " ".join(keyword.split())[:MAX_KEYWORD_CHARS],
         "searched_at": iso(moment),
-        "order_key": order_key(moment),
+        "order_key": precise_iso(moment),
     }
     repo.save_search(user_id, search)
     older = sorted(repo.searches(user_id), key=lambda s: s["order_key"], reverse=True)[MAX_SEARCHES:]

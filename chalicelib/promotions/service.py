@@ -198,20 +198,16 @@ def running_promotions(repo: PromotionsRepository, now: datetime | None = None) 
 
 
 def effective_prices(
+    repo: PromotionsRepository,
     sku_ids: Iterable[str],
     now: datetime | None = None,
     list_prices: Mapping[str, int] | None = None,
-    repo: PromotionsRepository | None = None,
 ) -> dict[str, tuple[int, str | None]]:
     """sku_id -> (unit price to show, the promotion giving it, or None for the list price).
 
     Without list_prices: only the SKUs with a running promotional price. With list_prices (sku_id -> list price):
     every SKU named there, at the lower of the two (product detail passes its SKUs' prices).
     """
-    if repo is None:
-        from chalicelib.promotions.repository import DynamoPromotionsRepository
-
-        repo = DynamoPromotionsRepository()
     moment = now or utcnow()
     running = running_promotions(repo, moment)
     if list_prices is not None:  # the one rule the cart, the preview and orders price units by

@@ -7,31 +7,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Blueprint, CloudWatchEvent
+from chalice.app import CloudWatchEvent
 
-from chalicelib.analytics.lake import read_recent_events
+from chalicelib.analytics.lake import Lake, read_recent_events
 from chalicelib.clock import utcnow
-from chalicelib.config import get_settings
+from chalicelib.config import Settings
+from chalicelib.deps import Handlers
 from chalicelib.observability import metrics
-from chalicelib.promotions.repository import DynamoPromotionsRepository
+from chalicelib.promotions.repository import PromotionsRepository
 from chalicelib.recommend import service
-from chalicelib.recommend.repository import DynamoCatalogFacts, DynamoRecommendationStore
-from chalicelib.themes.repository import DynamoThemeRepository
+from chalicelib.recommend.repository import CatalogFacts, RecommendationStore
+from chalicelib.themes.repository import ThemeRepository
 
-recommend_events = Blueprint(__name__)
+recommend_events = Handlers(__name__)
 
 
 @recommend_events.schedule("rate(1 hour)")
-def refresh_recommendations(event: CloudWatchEvent) -> dict[str, Any]:
+def refresh_recommendations(
+    event: CloudWatchEvent,
+    settings: Settings,
+    lake: Lake,
+    catalog_facts: CatalogFacts,
+    promotions: PromotionsRepository,
+    themes: ThemeRepository,
+    recommendations: RecommendationStore,
+) -> dict[str, Any]:
     """Hourly (the local runtime: soon after start, then every LOCAL_RECOMMEND_REFRESH_SECONDS): reads the last
     RECOMMEND_BEHAVIOUR_DAYS of behaviour from the analytics lake, the catalog (one Scan), promotions and themes,
     and stores hot, new, promotions, themes, similar items, hot per category and every active shopper's picks."""
     outcome = service.refresh_recommendations(
-        read_recent_events(get_settings().recommend_behaviour_days),
-        DynamoCatalogFacts(),
-        DynamoPromotionsRepository(),
-        DynamoThemeRepository(),
-        DynamoRecommendationStore(),
+        read_recent_events(settings.recommend_behaviour_days, lake),
+        catalog_facts,
+        promotions,
+        themes,
+        recommendations,
         utcnow(),
     )
     metrics.add_metric(name="RecommendationRefreshes", unit="Count", value=1)

@@ -153,23 +153,15 @@ def _interleaved(lists: list[list[str]]) -> list[str]:
 
 
 def recommendations_for_search(
+    store: RecommendationStore,
+    catalog: CatalogRepository,
     product_ids: list[str],
     category_id: str | None,
     limit: int = 10,
-    store: RecommendationStore | None = None,
-    catalog: CatalogRepository | None = None,
 ) -> list[dict[str, Any]]:
     """Cards to suggest beside search results: the similar lists of the top results taken in turn, then the hot
     list of the category, then the shop's hot list; never a product of the results. Two requests (a BatchGetItem of
     the lists, one of the cards). Empty before the first refresh: the caller keeps its own fallback then."""
-    if store is None:
-        from chalicelib.recommend.repository import DynamoRecommendationStore
-
-        store = DynamoRecommendationStore()
-    if catalog is None:
-        from chalicelib.catalog.repository import DynamoCatalogRepository
-
-        catalog = DynamoCatalogRepository()
     seeds = list(dict.fromkeys(product_ids))[:SEARCH_SEEDS]
     keys: list[ListKey] = [("similar", pid) for pid in seeds] + ([("hot", category_id)] if category_id else [])
     stored_home, lists = store.read(True, keys)

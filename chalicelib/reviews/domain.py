@@ -1,4 +1,4 @@
-"""What a review is, the order lines it may be written for (ReceivedLines, implemented by orders), and ratings."""
+"""What a review is, the order lines it may be written for (ReceivedLines, answered by orders), and ratings."""
 
 from __future__ import annotations
 
@@ -27,19 +27,6 @@ class ReceivedLines(Protocol):
 
     def line(self, user_id: str, order_id: str, sku_id: str) -> ReviewableLine | None:
         """The line of sku_id in the user's order; None if there is no such order of this user or no such line."""
-
-
-_received_lines: list[ReceivedLines] = []
-
-
-def use_received_lines(source: ReceivedLines | None) -> None:
-    """Register where order lines come from (the orders context does this at import); None unregisters."""
-    _received_lines[:] = [source] if source is not None else []
-
-
-def received_lines() -> ReceivedLines | None:
-    """The registered source of order lines, if any."""
-    return _received_lines[0] if _received_lines else None
 
 
 @dataclass(frozen=True)
@@ -77,12 +64,6 @@ class AlreadyReviewed(Conflict):
     """This order line has a review already: each line is reviewed once."""
 
     default_message = "This order line has been reviewed already"
-
-
-class ChangedMeanwhile(Conflict):
-    """A product's ratings changed between their read and the write conditional on them: read again and retry."""
-
-    default_message = "The ratings changed meanwhile, retry"
 
 
 def masked_name(name: str) -> str:

@@ -12,7 +12,8 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.accounts.repository import DynamoAccountsRepository
 from chalicelib.catalog.models import product_pk
 from chalicelib.dynamo import cancelled_conditions, connection, newest_page
-from chalicelib.reviews.domain import AlreadyReviewed, ChangedMeanwhile, Ratings
+from chalicelib.errors import ChangedMeanwhile
+from chalicelib.reviews.domain import AlreadyReviewed, Ratings
 from chalicelib.reviews.models import (
     REVIEW_PREFIX,
     REVIEWED_LINE_PREFIX,

@@ -9,7 +9,8 @@ from chalicelib.clock import now_iso
 from chalicelib.errors import InvalidState, NotFound
 from chalicelib.ids import new_id
 from chalicelib.pagination import PageQuery, decode_cursor, encode_cursor, page
-from chalicelib.reviews.domain import ChangedMeanwhile, Ratings, ReceivedLines, masked_name
+from chalicelib.retry import retrying
+from chalicelib.reviews.domain import Ratings, ReceivedLines, masked_name
 from chalicelib.reviews.repository import ReviewsRepository
 from chalicelib.reviews.schemas import ReviewWrite
 
@@ -17,15 +18,13 @@ ATTEMPTS = 5
 
 
 def write_reviews(
-    repo: ReviewsRepository, lines: ReceivedLines | None, user_id: str, order_id: str, items: list[ReviewWrite]
+    repo: ReviewsRepository, lines: ReceivedLines, user_id: str, order_id: str, items: list[ReviewWrite]
 ) -> dict[str, Any]:
     """Review lines of the user's received order, all or none.
 
     404 for an order that is not the user's or a line it does not have, 409 INVALID_STATE before receipt,
     409 CONFLICT for a line reviewed already (also when two requests race for it).
     """
-    if lines is None:
-        raise InvalidState("orders are not available yet")
     bought = []
     for item in items:
         line = lines.line(user_id, order_id, item.sku_id)
@@ -51,19 +50,17 @@ def write_reviews(
         }
         for item, line in zip(items, bought, strict=True)
     ]
-    for remaining in range(ATTEMPTS - 1, -1, -1):
+
+    def attempt() -> None:
         seen: dict[str, Ratings] = {}
         for product_id in dict.fromkeys(review["product_id"] for review in reviews):
             ratings = repo.ratings(product_id)
             if ratings is None:
                 raise NotFound("This product is no longer in the catalog")
             seen[product_id] = ratings
-        try:
-            repo.save_reviews(user_id, reviews, seen)
-            break
-        except ChangedMeanwhile:
-            if not remaining:
-                raise
+        repo.save_reviews(user_id, reviews, seen)
+
+    retrying(attempt, ATTEMPTS)
     return {"items": [_mine(review) for review in reviews]}
 
 

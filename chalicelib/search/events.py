@@ -9,22 +9,23 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalice.app import Blueprint, CloudWatchEvent, DynamoDBEvent, SQSEvent
+from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent
 from pydantic import ValidationError
 
 from chalicelib.analytics import emitter as analytics
 from chalicelib.aws import client
-from chalicelib.clock import utcnow
-from chalicelib.config import get_settings, resource_name
-from chalicelib.inventory.events import CATALOG_STREAM_ARN
+from chalicelib.clock import precise_iso, utcnow
+from chalicelib.config import Settings, resource_name, stream_arn
+from chalicelib.deps import Handlers
 from chalicelib.observability import logger, metrics
-from chalicelib.profile.repository import DynamoProfileRepository
+from chalicelib.profile.repository import ProfileRepository
 from chalicelib.search import indexer, service
-from chalicelib.search.repository import DynamoCatalogSource, DynamoSearchRepository
+from chalicelib.search.repository import CatalogSource, SearchRepository
 from chalicelib.search.schemas import SearchLogged
-from chalicelib.search.store import S3IndexStorage
+from chalicelib.search.store import IndexStorage
 
-search_events = Blueprint(__name__)
+search_events = Handlers(__name__)
+CATALOG_STREAM_ARN = stream_arn(Settings.from_env(), "catalog")
 SEARCH_REINDEX_QUEUE = resource_name("search-reindex")
 SEARCH_LOG_QUEUE = resource_name("search-log")
 MAX_SQS_DELAY_SECONDS = 900
@@ -33,35 +34,44 @@ MAX_SQS_DELAY_SECONDS = 900
 class SqsSearchLog:
     """SearchLog on the search-log queue: one small message per search, off the request's critical path."""
 
+    def __init__(self, queue_url: str) -> None:
+        self.queue_url = queue_url
+
     def searched(self, keyword: str, user_id: str | None, at: str, total: int, relaxed: bool, source: str) -> None:
-        message = {"type": "searched", "keyword": keyword, "user_id": user_id, "at": at, "total": total,
-                   "relaxed": relaxed, "source": source}  # fmt: skip
+        message = {
+            "type": "searched",
+            "keyword": keyword,
+            "user_id": user_id,
+            "at": at,
+            "total": total,
+            "relaxed": relaxed,
+            "source": source,
+        }
         try:
-            client("sqs").send_message(
-                QueueUrl=get_settings().search_log_queue_url, MessageBody=json.dumps(message, ensure_ascii=False)
-            )
+            client("sqs").send_message(QueueUrl=self.queue_url, MessageBody=json.dumps(message, ensure_ascii=False))
         except Exception:  # a lost hot-word count or history entry must never fail the search
             logger.exception("could not queue a search", extra={"keyword": keyword[:100]})
 
 
-def rebuild_now() -> indexer.RebuildOutcome:
+def rebuild_now(
+    catalog_source: CatalogSource, search_repo: SearchRepository, index_storage: IndexStorage
+) -> indexer.RebuildOutcome:
     """A full rebuild with the engine, published to S3 and pointed at."""
-    from chalicelib.search import documents, engine  # heavy: only the indexer and the search function load it
+    from chalicelib.search import building, documents  # heavy: only the indexer and the search function load it
 
-    repo = DynamoSearchRepository()
     return indexer.rebuild_index(
-        DynamoCatalogSource(get_settings().search_scan_segments),
-        repo,
-        S3IndexStorage(),
-        engine.build_index,
+        catalog_source,
+        search_repo,
+        index_storage,
+        building.build_index,
         documents.doc_from_catalog,
-        service.popular_queries(repo),
+        service.popular_queries(search_repo),
         utcnow,
     )
 
 
 @search_events.on_dynamodb_record(stream_arn=CATALOG_STREAM_ARN, batch_size=100, starting_position="LATEST")
-def queue_search_reindex(event: DynamoDBEvent) -> dict[str, Any]:
+def queue_search_reindex(event: DynamoDBEvent, settings: Settings) -> dict[str, Any]:
     """Turns a batch of catalog changes that matter to search into ONE delayed message on the search-reindex queue.
 
     The delay and the consumer's batching window debounce: a burst of edits (an import, a sale) becomes a rebuild
@@ -71,8 +81,7 @@ def queue_search_reindex(event: DynamoDBEvent) -> dict[str, Any]:
     records = [record.to_dict() for record in event]
     relevant = sum(1 for record in records if indexer.is_search_relevant(record))
     if relevant:
-        settings = get_settings()
-        message = {"type": "catalog_changed", "changed_at": indexer.stamp(utcnow()), "changes": relevant}
+        message = {"type": "catalog_changed", "changed_at": precise_iso(utcnow()), "changes": relevant}
         client("sqs").send_message(
             QueueUrl=settings.search_reindex_queue_url,
             MessageBody=json.dumps(message),
@@ -82,7 +91,9 @@ def queue_search_reindex(event: DynamoDBEvent) -> dict[str, Any]:
 
 
 @search_events.on_sqs_message(queue=SEARCH_REINDEX_QUEUE, batch_size=100, maximum_batching_window_in_seconds=5)
-def reindex_search_on_catalog_change(event: SQSEvent) -> dict[str, Any]:
+def reindex_search_on_catalog_change(
+    event: SQSEvent, catalog_source: CatalogSource, search_repo: SearchRepository, index_storage: IndexStorage
+) -> dict[str, Any]:
     """Rebuilds the index unless the published one already read the catalog after the latest change in the batch.
 
     A failure raises: the batch comes back (5 tries, then the search-reindex DLQ), and the hourly rebuild catches
@@ -96,27 +107,30 @@ def reindex_search_on_catalog_change(event: SQSEvent) -> dict[str, Any]:
             logger.warning("dropping a malformed reindex message", extra={"body": record.body[:200]})
     if not changed_at:
         return {"rebuilt": False, "reason": "no change"}
-    if not indexer.needs_rebuild(DynamoSearchRepository().index_pointer(), changed_at):
+    if not indexer.needs_rebuild(search_repo.index_pointer(), changed_at):
         metrics.add_metric(name="SearchRebuildsSkipped", unit="Count", value=1)
         return {"rebuilt": False, "reason": "the published index is newer than the changes"}
-    outcome = rebuild_now()
+    outcome = rebuild_now(catalog_source, search_repo, index_storage)
     metrics.add_metric(name="SearchRebuilds", unit="Count", value=1)
     return {"rebuilt": True, **outcome.as_dict()}
 
 
 @search_events.schedule("rate(1 hour)")
-def rebuild_search_index(event: CloudWatchEvent) -> dict[str, Any]:
+def rebuild_search_index(
+    event: CloudWatchEvent, catalog_source: CatalogSource, search_repo: SearchRepository, index_storage: IndexStorage
+) -> dict[str, Any]:
     """Hourly: folds the hot words, then rebuilds the index whatever changed (view counts and popular queries only
     reach it this way; it also gives a new stage its first index)."""
-    repo = DynamoSearchRepository()
-    service.refresh_hot_words(repo, utcnow())
-    outcome = rebuild_now()
+    service.refresh_hot_words(search_repo, utcnow())
+    outcome = rebuild_now(catalog_source, search_repo, index_storage)
     metrics.add_metric(name="SearchRebuilds", unit="Count", value=1)
     return {"rebuilt": True, **outcome.as_dict()}
 
 
 @search_events.on_sqs_message(queue=SEARCH_LOG_QUEUE, batch_size=100, maximum_batching_window_in_seconds=10)
-def record_searches(event: SQSEvent) -> dict[str, Any]:
+def record_searches(
+    event: SQSEvent, search_repo: SearchRepository, profile: ProfileRepository, settings: Settings
+) -> dict[str, Any]:
     """Counts a batch of logged searches towards hot words and keeps signed-in users' search history.
 
     A failure raises, so the whole batch comes back (and after 5 tries goes to the DLQ): some searches may then
@@ -133,13 +147,7 @@ def record_searches(event: SQSEvent) -> dict[str, Any]:
         searches.append(logged)
         search_id = record.to_dict().get("messageId")  # a redelivered batch keeps its ids: analytics counts it once
         performed.append((logged.keyword, logged.user_id, logged.total, logged.at, search_id))
-    outcome = service.record_searches(
-        DynamoSearchRepository(),
-        DynamoProfileRepository(),
-        searches,
-        utcnow(),
-        get_settings().search_hot_refresh_seconds,
-    )
+    outcome = service.record_searches(search_repo, profile, searches, utcnow(), settings.search_hot_refresh_seconds)
     metrics.add_metric(name="SearchesLogged", unit="Count", value=len(searches))
     analytics.emit_as(lambda: [analytics.search_performed(*search) for search in performed])  # never raises
     return outcome

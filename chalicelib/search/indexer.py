@@ -9,9 +9,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from chalicelib.clock import iso
+from chalicelib.clock import iso, precise_iso
 from chalicelib.observability import logger
 from chalicelib.search.repository import CatalogRead, CatalogSource, IndexPointer, SearchRepository
 from chalicelib.search.store import KEEP_PUBLISHED, IndexStorage, index_key
@@ -29,16 +30,13 @@ BuildIndex = Callable[[Iterable[Any], str, Iterable[tuple[str, int]]], Any]
 ToDoc = Callable[[dict[str, Any], list[dict[str, Any]], dict[str, dict[str, Any]], dict[str, dict[str, Any]]], Any]
 
 
-def stamp(moment: datetime) -> str:
-    """A sortable UTC time to the microsecond: change times and as-of times compare as strings."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def is_search_relevant(record: dict[str, Any]) -> bool:
     """Whether a catalog stream record (Lambda's shape) changes what search shows."""
-    change = record.get("dynamodb") or {}
-    old, new = change.get("OldImage") or {}, change.get("NewImage") or {}
-    kind = ((new or old).get("kind") or {}).get("S")
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+    change = DynamoDBRecord(record).dynamodb
+    old, new = (change.old_image, change.new_image) if change is not None else ({}, {})
+    kind = (new or old).get("kind")
     if kind in ALWAYS_RELEVANT_KINDS:
         return True
     if kind not in ("product", "sku"):
@@ -51,10 +49,8 @@ def is_search_relevant(record: dict[str, Any]) -> bool:
 
 
 def _in_stock(image: dict[str, Any]) -> bool:
-    try:
-        return int((image.get("stock") or {}).get("N", "0")) > 0
-    except ValueError:
-        return False
+    stock = image.get("stock")
+    return isinstance(stock, int | Decimal) and stock > 0
 
 
 def needs_rebuild(pointer: IndexPointer | None, changed_at: str) -> bool:
@@ -103,7 +99,7 @@ def rebuild_index(
         build(docs, path, popular_queries)
         storage.upload(path, key)
     pointer = IndexPointer(
-        version=version, key=key, catalog_as_of=stamp(as_of), built_at=iso(now()), documents=len(docs)
+        version=version, key=key, catalog_as_of=precise_iso(as_of), built_at=iso(now()), documents=len(docs)
     )
     published = repo.move_index_pointer(pointer)
     if not published:

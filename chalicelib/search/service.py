@@ -183,3 +183,20 @@ def refresh_hot_words(repo: SearchRepository, now: datetime, min_interval_second
     ranked = sorted(scores, key=lambda keyword: (-scores[keyword], keyword))[:HOT_TOP_SIZE]
     top = [{"keyword": k, "count": totals[k], "score": round(scores[k], 4)} for k in ranked]
     return repo.save_hot_top(top, now_ms)
+
+
+def engine_query(params: SearchParams) -> Any:
+    """The engine's query for these parameters (the engine loads with the first search)."""
+    from chalicelib.search.engine import SearchQuery
+
+    return SearchQuery(
+        text=params.q,
+        category_id=params.category_id or None,
+        brand_id=params.brand_id or None,
+        price_min_fen=params.price_min_fen,
+        price_max_fen=params.price_max_fen,
+        in_stock=params.in_stock,
+        sort=params.sort,
+        page=params.page,
+        page_size=params.page_size,
+    )

@@ -159,3 +159,10 @@ def _close(index: Any) -> None:
 def _remove(path: str) -> None:
     with suppress(FileNotFoundError):
         os.remove(path)
+
+
+def open_index(path: str) -> Any:
+    """The engine's index in this file (the engine loads with the first search, never at import)."""
+    from chalicelib.search.engine import SearchIndex
+
+    return SearchIndex(path)

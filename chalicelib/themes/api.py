@@ -2,45 +2,42 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from chalice.app import Blueprint
-
-from chalicelib.catalog.repository import DynamoCatalogRepository
-from chalicelib.http import endpoint
+from chalicelib.catalog.repository import CatalogRepository
+from chalicelib.routes import Json, Routes
 from chalicelib.themes import service
-from chalicelib.themes.repository import DynamoThemeRepository
+from chalicelib.themes.repository import ThemeRepository
 from chalicelib.themes.schemas import Theme, ThemeList, ThemeQuery, ThemeWithItems, ThemeWrite
 
-themes_api = Blueprint(__name__)
-repo = DynamoThemeRepository()
-catalog_repo = DynamoCatalogRepository()
+themes_api = Routes(__name__, tags=("themes",), admin_tags=("admin",))
 
 
-@endpoint(themes_api, "/themes", summary="Themes (主题活动) running now", tags=("themes",), response=ThemeList)
-def list_active_themes() -> dict[str, Any]:
-    return service.list_themes(repo, active_only=True)
+@themes_api.get("/themes")
+def list_active_themes(themes: ThemeRepository) -> Json[ThemeList]:
+    """Themes (主题活动) running now"""
+    return service.list_themes(themes, active_only=True)
 
 
-@endpoint(themes_api, "/themes/{theme_id}", summary="One theme with its products", tags=("themes",),
-          query=ThemeQuery, response=ThemeWithItems, errors=(404,))  # fmt: skip
-def get_theme(theme_id: str, query: ThemeQuery) -> dict[str, Any]:
-    return service.get_theme(repo, catalog_repo, theme_id, query.items_limit)
+@themes_api.get("/themes/{theme_id}", errors=(404,))
+def get_theme(
+    theme_id: str, query: ThemeQuery, themes: ThemeRepository, catalog: CatalogRepository
+) -> Json[ThemeWithItems]:
+    """One theme with its products"""
+    return service.get_theme(themes, catalog, theme_id, query.items_limit)
 
 
-@endpoint(themes_api, "/admin/themes", summary="All themes, past and future", tags=("admin",), auth="admin",
-          response=ThemeList)  # fmt: skip
-def list_all_themes() -> dict[str, Any]:
-    return service.list_themes(repo, active_only=False)
+@themes_api.get("/admin/themes")
+def list_all_themes(themes: ThemeRepository) -> Json[ThemeList]:
+    """All themes, past and future"""
+    return service.list_themes(themes, active_only=False)
 
 
-@endpoint(themes_api, "/admin/themes", "POST", summary="Create a theme", tags=("admin",), auth="admin",
-          body=ThemeWrite, response=Theme, status=201)  # fmt: skip
-def create_theme(body: ThemeWrite) -> dict[str, Any]:
-    return service.save_theme(repo, catalog_repo, body)
+@themes_api.post("/admin/themes", status=201)
+def create_theme(body: ThemeWrite, themes: ThemeRepository, catalog: CatalogRepository) -> Json[Theme]:
+    """Create a theme"""
+    return service.save_theme(themes, catalog, body)
 
 
-@endpoint(themes_api, "/admin/themes/{theme_id}", "PUT", summary="Replace a theme", tags=("admin",), auth="admin",
-          body=ThemeWrite, response=Theme, errors=(404,))  # fmt: skip
-def update_theme(theme_id: str, body: ThemeWrite) -> dict[str, Any]:
-    return service.save_theme(repo, catalog_repo, body, theme_id)
+@themes_api.put("/admin/themes/{theme_id}", errors=(404,))
+def update_theme(theme_id: str, body: ThemeWrite, themes: ThemeRepository, catalog: CatalogRepository) -> Json[Theme]:
+    """Replace a theme"""
+    return service.save_theme(themes, catalog, body, theme_id)

@@ -106,7 +106,7 @@ def test_paying_through_the_alipay_and_wechat_pay_emulators_pays_the_order(
 def test_a_forged_notify_over_http_is_refused_and_the_order_stays_unpaid(
     http: requests.Session, base_url: str, admin: dict[str, str], channel: str
 ) -> None:
-    from chalicelib.payments import sandbox
+    from chalicelib.payments.channels import sandbox
     from local.providers.payments.alipay import ALIPAY_APP_ID, alipay_notify_body, alipay_notify_fields
     from local.providers.payments.keys import new_private_key
 

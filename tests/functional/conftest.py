@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -17,6 +17,7 @@ from app import app
 from chalicelib.accounts import service as accounts_service
 from chalicelib.accounts.repository import DynamoAccountsRepository
 from chalicelib.aws import reset_clients
+from chalicelib.bootstrap import container
 from chalicelib.catalog.service import category_tree
 from chalicelib.config import reset_caches
 from chalicelib.promotions.service import promotion_cache
@@ -25,6 +26,23 @@ from local.aws.moto_server import apply_moto_workarounds
 from local.aws.provision import provision
 
 ADMIN_PASSWORD = "admin-password-123"
+_MISSING = object()
+
+
+def hand_over(name: str, value: Any) -> Callable[[], None]:
+    """Have the app's container hand `value` to routes and handlers as `name` (a fake in place of what it would
+    build); the function returned puts things back."""
+    handing = container()
+    previous = handing.__dict__.get(name, _MISSING)
+    handing.__dict__[name] = value
+
+    def restore() -> None:
+        if previous is _MISSING:
+            handing.__dict__.pop(name, None)
+        else:
+            handing.__dict__[name] = previous
+
+    return restore
 
 
 class ContractHTTPClient(TestHTTPClient):

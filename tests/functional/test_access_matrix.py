@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from chalicelib.http import OPERATIONS, Operation
-from chalicelib.reviews.domain import ReviewableLine, received_lines, use_received_lines
+from chalicelib.reviews.domain import ReviewableLine
+from chalicelib.routes import OPERATIONS, Operation
 from tests.functional.catalog_data import create_catalog, create_product
-from tests.functional.conftest import ShopClient, register_and_login
+from tests.functional.conftest import ShopClient, hand_over, register_and_login
 
 ADDRESS = {
     "receiver": "张三", "phone": "13800138000", "province": "广东省", "city": "深圳市", "district": "南山区",
@@ -65,11 +65,10 @@ def victims_received_order(client: ShopClient, victim: str, admin: str) -> tuple
     create_catalog(client, admin)
     product_id = create_product(client, admin, "华为 Mate 60 Pro")["product_id"]
     victim_id = client.call("GET", "/me", token=victim)[1]["user_id"]
-    previous = received_lines()
-    use_received_lines(VictimsOrder(victim_id, "o_victim", product_id))
+    restore = hand_over("received_lines", VictimsOrder(victim_id, "o_victim", product_id))
 
     def unchanged() -> Any:
-        use_received_lines(previous)
+        restore()
         assert client.call("GET", f"/products/{product_id}/reviews")[1]["items"] == []
 
     return {"order_id": "o_victim"}, unchanged
@@ -171,13 +170,14 @@ def test_lists_show_only_the_callers_own_objects(client: ShopClient, admin_token
     client.call("POST", "/me/addresses", ADDRESS, token=victim)
     client.call("PUT", f"/me/favorites/{product_id}", token=victim)
     client.call("POST", "/me/reservations", {"sku_id": f"{product_id}-02"}, token=victim)
-    previous = received_lines()
-    use_received_lines(VictimsOrder(client.call("GET", "/me", token=victim)[1]["user_id"], "o_victim", product_id))
+    restore = hand_over(
+        "received_lines", VictimsOrder(client.call("GET", "/me", token=victim)[1]["user_id"], "o_victim", product_id)
+    )
     try:
         review = {"items": [{"sku_id": f"{product_id}-01", "rating": 5, "content": "好"}]}
         assert client.call("POST", "/orders/o_victim/reviews", review, token=victim)[0] == 201
     finally:
-        use_received_lines(previous)
+        restore()
 
     for path in (
         "/me/addresses", "/me/favorites", "/me/footprints", "/me/search-history", "/me/reservations", "/me/reviews",

@@ -11,15 +11,15 @@ import pytest
 
 from app import app
 from chalicelib.accounts import deletion
-from chalicelib.accounts.deletion_wiring import StoredAccountData
 from chalicelib.accounts.repository import DynamoAccountsRepository
 from chalicelib.accounts.security_repository import DynamoSecurityRepository
+from chalicelib.bootstrap import container
+from chalicelib.bootstrap.bridges import AccountDataAcrossContexts
 from chalicelib.cart.repository import DynamoCartRepository
 from chalicelib.clock import now_iso
 from chalicelib.inventory.repository import DynamoInventoryRepository
-from chalicelib.orders.wiring import shop
 from chalicelib.profile import service as profile_service
-from chalicelib.profile.repository import DynamoProfileRepository
+from chalicelib.profile.dynamo_repository import DynamoProfileRepository
 from chalicelib.reviews import service as reviews_service
 from chalicelib.reviews.repository import DynamoReviewsRepository
 from chalicelib.reviews.schemas import ReviewWrite
@@ -151,9 +151,9 @@ def test_a_deleted_account_loses_its_tokens_sign_ins_and_personal_data_keeps_ord
     product = client.call("GET", f"/products/{catalog['product_id']}")[1]
     assert product["favorite_count"] == 0
     # ... its order stays for the books without name, phone, address or remark; its review is anonymous
-    kept = shop().orders.order(order["order_id"])
-    assert kept is not None and kept["address"] == {"province": ADDRESS["province"]} and kept["remark"] == ""
-    assert kept["amounts"] == order["amounts"] and kept["user_id"] == user_id
+    kept = container().shop.orders.order(order["order_id"])
+    assert kept is not None and kept.address == {"province": ADDRESS["province"]} and kept.remark == ""
+    assert kept.amounts == order["amounts"] and kept.user_id == user_id
     reviews = client.call("GET", f"/products/{catalog['product_id']}/reviews")[1]["items"]
     assert (shown_before, [r["user"] for r in reviews]) == ("小*", ["已注销用户"])
     # ... staff see it as deleted; its username and phone are free for a new account
@@ -184,10 +184,12 @@ def test_a_texted_code_sent_to_the_accounts_own_phone_confirms_the_deletion(clie
     assert client.call("GET", "/me", token=token)[0] == 401
 
 
-class SignInDuringErasure(StoredAccountData):
-    """The stored account data, with a password sign-in landing while the deletion erases, before it closes."""
+class SignInDuringErasure(AccountDataAcrossContexts):
+    """The account's data across the contexts, with a password sign-in landing while the deletion erases, before it
+    closes."""
 
     def __init__(self, client: ShopClient) -> None:
+        super().__init__(container())
         self.client = client
         self.sessions: list[dict[str, Any]] = []
 

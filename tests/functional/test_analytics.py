@@ -15,9 +15,9 @@ import pytest
 from app import app
 from chalicelib.analytics import emitter
 from chalicelib.analytics.lake import S3Lake, read_recent_events
+from chalicelib.bootstrap import container
 from chalicelib.config import get_settings, reset_caches
 from chalicelib.orders import service as orders_service
-from chalicelib.orders.wiring import shop as orders_shop
 from local.aws import lambda_dispatch
 from local.aws.sqs_poller import lambda_record
 from tests.functional.catalog_data import create_catalog, create_product
@@ -315,7 +315,7 @@ def test_given_real_orders_paid_or_not_the_summary_matches_the_orders_exactly(
 
 def service_confirm(order: dict[str, Any]) -> None:
     answer = orders_service.confirm_payment(
-        orders_shop(), order["order_id"], f"pay-{order['order_id']}", order["amounts"]["payable_fen"]
+        container().shop, order["order_id"], f"pay-{order['order_id']}", order["amounts"]["payable_fen"]
     )
     assert answer["status"] == "PAID", answer
 

@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.accounts import tokens
 from chalicelib.accounts.security_repository import DynamoSecurityRepository
-from chalicelib.config import jwt_secret
+from chalicelib.keys import jwt_secret
 from tests.functional.conftest import ShopClient, register_with_phone
 
 

@@ -10,9 +10,8 @@ import pytest
 
 from chalicelib.accounts.tokens import verify_access_token
 from chalicelib.cart import service
-from chalicelib.cart.domain import added_key
 from chalicelib.cart.repository import DynamoCartRepository
-from chalicelib.clock import iso, utcnow
+from chalicelib.clock import iso, precise_iso, utcnow
 from chalicelib.promotions.service import promotion_cache
 from tests.functional.catalog_data import create_catalog, create_product, product_body
 from tests.functional.conftest import ShopClient, register_and_login
@@ -127,7 +126,7 @@ def test_a_cart_holds_at_most_99_lines_and_full_lines_still_merge(
     user_id = user_id_of(customer_token)
     repo = DynamoCartRepository()
     for n in range(97):
-        line = {"sku_id": f"p_filler-{n:02d}", "quantity": 1, "selected": False, "added_at": added_key(utcnow()),
+        line = {"sku_id": f"p_filler-{n:02d}", "quantity": 1, "selected": False, "added_at": precise_iso(utcnow()),
                 "title": "填充", "attributes": {}}  # fmt: skip
         repo.add_line(user_id, line, 99)
 

@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 
 from app import app
+from chalicelib.bootstrap import container
 from chalicelib.clock import iso, utcnow
 from chalicelib.config import reset_caches
 from chalicelib.errors import DomainError
-from chalicelib.orders import service
-from chalicelib.orders.repository import DynamoOrdersRepository
+from chalicelib.orders import placing
+from chalicelib.orders.domain import Order
+from chalicelib.orders.dynamo_repository import DynamoOrdersRepository
 from chalicelib.orders.schemas import OrderCreate
-from chalicelib.orders.wiring import promotions_now, shop
 from chalicelib.promotions.service import promotion_cache
 from tests.functional import test_orders
 from tests.functional.catalog_data import create_catalog, product_body
@@ -291,7 +292,7 @@ class OrdersWithARival(DynamoOrdersRepository):
     def __init__(self, rival: Callable[[], Any]) -> None:
         self.rival: Callable[[], Any] | None = rival
 
-    def place(self, order: dict[str, Any], key: str, body_hash: str) -> None:
+    def place(self, order: Order, key: str, body_hash: str) -> None:
         if self.rival is not None:
             rival, self.rival = self.rival, None
             rival()
@@ -307,12 +308,16 @@ def test_two_orders_racing_for_one_coupon_one_gets_it_and_the_other_reserves_not
     user_id = user_id_of(shopper["token"])
     body = OrderCreate.model_validate({"address_id": shopper["address_id"], "items": items(shopper, 1)})
     rival_orders: list[dict[str, Any]] = []
-    racing = dataclasses.replace(shop(), orders=OrdersWithARival(lambda: rival_orders.append(
-        service.create_order(shop(), user_id, "rival", body, promotions_now()))))  # fmt: skip
+    racing = dataclasses.replace(
+        container().shop,
+        orders=OrdersWithARival(
+            lambda: rival_orders.append(placing.create_order(container().shop, user_id, "rival", body))
+        ),
+    )
 
     # WHEN both, naming no coupon, take the best one: the same coupon
     with pytest.raises(DomainError, match="another unpaid order") as refused:
-        service.create_order(racing, user_id, "first", body, promotions_now())
+        placing.create_order(racing, user_id, "first", body)
 
     # THEN the rival got the coupon; the other order is refused and took no stock
     assert rival_orders[0]["coupon_id"] == coupon_id

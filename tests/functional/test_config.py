@@ -14,7 +14,8 @@ import pytest
 from moto import mock_aws
 
 from chalicelib.aws import reset_clients
-from chalicelib.config import MissingStage, jwt_secret, reset_caches, stage_of
+from chalicelib.config import MissingStage, reset_caches, stage_of
+from chalicelib.keys import jwt_secret
 from local.aws.install_secret import local_jwt_secret
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

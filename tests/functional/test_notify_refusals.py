@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.payments import sandbox
+from chalicelib.payments.channels import sandbox
 from local.providers.payments.keys import GatewayKeys
 from local.providers.payments.server import PaymentGateways
 from local.providers.payments.wechat import wechat_signed_headers

@@ -12,9 +12,9 @@ import pytest
 
 from app import app
 from chalicelib.accounts.tokens import verify_access_token
+from chalicelib.bootstrap import container
 from chalicelib.config import reset_caches
 from chalicelib.orders import service
-from chalicelib.orders.wiring import shop
 from chalicelib.promotions.service import promotion_cache
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login
@@ -113,7 +113,7 @@ def wait_for_status(client: ShopClient, token: str, order_id: str, wanted: str, 
 
 def wait_for_token(order_id: str, field: str, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
-    while not (shop().orders.order(order_id) or {}).get(field):
+    while not ((order := container().shop.orders.order(order_id)) and order.token(field)):
         assert time.monotonic() < deadline, f"{field} never held"
         time.sleep(0.1)
 
@@ -237,7 +237,7 @@ def test_cancelling_an_unpaid_order_gives_everything_back_and_a_later_payment_mu
 
     status, body, _ = client.call("POST", f"/orders/{order['order_id']}/cancel", token=shopper["token"])
     again = client.call("POST", f"/orders/{order['order_id']}/cancel", token=shopper["token"])
-    late = service.confirm_payment(shop(), order["order_id"], "pay-1", order["amounts"]["payable_fen"])
+    late = service.confirm_payment(container().shop, order["order_id"], "pay-1", order["amounts"]["payable_fen"])
 
     assert status == 200 and body["status"] == "CANCELLED"
     assert again[0] == 409 and again[1]["code"] == "INVALID_STATE"
@@ -257,8 +257,8 @@ def test_a_paid_order_is_shipped_tracked_received_and_completed_with_points_and_
 
     wrong = client.call("POST", f"/admin/orders/{order_id}/ship", {"carrier": "sf", "tracking_no": "SF1"},
                         token=admin_token)  # fmt: skip
-    paid = service.confirm_payment(shop(), order_id, "pay-1", payable)
-    duplicate = service.confirm_payment(shop(), order_id, "pay-1", payable)
+    paid = service.confirm_payment(container().shop, order_id, "pay-1", payable)
+    duplicate = service.confirm_payment(container().shop, order_id, "pay-1", payable)
     wait_for_token(order_id, "shipment_token")
     shipped = client.call("POST", f"/admin/orders/{order_id}/ship", {"carrier": "sf", "tracking_no": "SF1"},
                           token=admin_token)  # fmt: skip
@@ -292,7 +292,7 @@ def test_a_shipped_order_nobody_confirms_is_received_automatically_and_completed
     order_id = order["order_id"]
     review = {"items": [{"sku_id": shopper["sku_id"], "rating": 5, "content": "很好"}]}
     early_review = client.call("POST", f"/orders/{order_id}/reviews", review, token=shopper["token"])
-    service.confirm_payment(shop(), order_id, "pay-1", order["amounts"]["payable_fen"])
+    service.confirm_payment(container().shop, order_id, "pay-1", order["amounts"]["payable_fen"])
     wait_for_token(order_id, "shipment_token")
     status, _, _ = client.call("POST", f"/admin/orders/{order_id}/ship", {"carrier": "sf", "tracking_no": "SF2"},
                                token=admin_token)  # fmt: skip
@@ -332,7 +332,7 @@ def test_a_coupon_is_locked_by_the_order_back_on_cancel_and_used_once_paid(
     client.call("POST", f"/orders/{first['order_id']}/cancel", token=shopper["token"])
     released = my_coupons(client, shopper["token"])
     third = place(client, shopper, key="c3", coupon_id=coupon["coupon_id"])[1]
-    service.confirm_payment(shop(), third["order_id"], "pay-3", third["amounts"]["payable_fen"])
+    service.confirm_payment(container().shop, third["order_id"], "pay-3", third["amounts"]["payable_fen"])
 
     assert first["amounts"]["coupon_discount_fen"] == 3000 and first["coupon_id"] == coupon["coupon_id"]
     assert first["amounts"]["payable_fen"] == 2 * PRICE - 3000

@@ -16,10 +16,10 @@ import boto3
 import pytest
 
 from app import app
+from chalicelib.bootstrap import container
 from chalicelib.config import reset_caches
 from chalicelib.orders import service
 from chalicelib.orders.models import OrderModel
-from chalicelib.orders.wiring import shop
 from chalicelib.payments.repository import DynamoPaymentsRepository
 from chalicelib.points.rules import points_earned_for
 from chalicelib.promotions.service import promotion_cache
@@ -156,7 +156,7 @@ def test_the_sweeper_starts_the_execution_of_an_order_whose_start_never_came_and
 
 
 def execution_status_or_none(order_id: str) -> str | None:
-    return shop().workflow.status(order_id)
+    return container().shop.workflow.status(order_id)
 
 
 # -- 10 ----------------------------------------------------------------------------------------------------------
@@ -170,7 +170,10 @@ def test_answers_step_functions_refuses_at_first_are_delivered_again_until_the_e
     wait_for_token(order_id, "payment_token", timeout=20)
 
     with StepFunctionsFaults({"SendTaskSuccess": 2}) as faults:
-        assert service.confirm_payment(shop(), order_id, "pay-1", order["amounts"]["payable_fen"])["status"] == "PAID"
+        assert (
+            service.confirm_payment(container().shop, order_id, "pay-1", order["amounts"]["payable_fen"])["status"]
+            == "PAID"
+        )
         wait_for_token(order_id, "shipment_token", timeout=20)  # the execution reached AwaitShipment
         shipped = client.call("POST", f"/admin/orders/{order_id}/ship", {"carrier": "sf", "tracking_no": "SF1"},
                               token=admin_token)  # fmt: skip

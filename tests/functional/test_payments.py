@@ -13,8 +13,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from app import app
-from chalicelib.payments import sandbox, service
-from chalicelib.payments.channels import RefundRefused
+from chalicelib.bootstrap import container
+from chalicelib.payments import service
+from chalicelib.payments.channels import RefundRefused, sandbox
 from chalicelib.payments.repository import DynamoPaymentsRepository
 from local.providers.payments.alipay import ALIPAY_APP_ID, alipay_notify_body, alipay_notify_fields
 from local.providers.payments.keys import GatewayKeys, new_private_key
@@ -291,17 +292,17 @@ def test_the_order_saga_refunds_through_the_paying_channel_once_per_refund_id_an
     started = start_paying(client, shopper["token"], placed["order_id"], "alipay")
     open_pay_page(started)
     gateways.pay("alipay", started["payment_id"])
-    from chalicelib.orders.wiring import shop
 
-    order = shop().orders.order(placed["order_id"])
-    assert order is not None and order["payment"]["payment_id"] == started["payment_id"]
+    paid = container().shop.orders.order(placed["order_id"])
+    assert paid is not None and (paid.payment or {})["payment_id"] == started["payment_id"]
+    order = paid.record()
     amount = started["amount_fen"]
 
-    assert service.refund_order_payment(order, "rf_1", amount - 100, "退货") == "SUCCESS"
-    assert service.refund_order_payment(order, "rf_1", amount - 100, "退货") == "SUCCESS"
+    assert service.refund_order_payment(container().payments, order, "rf_1", amount - 100, "退货") == "SUCCESS"
+    assert service.refund_order_payment(container().payments, order, "rf_1", amount - 100, "退货") == "SUCCESS"
     with pytest.raises(RefundRefused):
-        service.refund_order_payment(order, "rf_2", 101)
-    assert service.refund_order_payment(order, "rf_3", 100) == "SUCCESS"
+        service.refund_order_payment(container().payments, order, "rf_2", 101)
+    assert service.refund_order_payment(container().payments, order, "rf_3", 100) == "SUCCESS"
 
     at_provider = gateways.payment("alipay", started["payment_id"])
     assert at_provider is not None and at_provider.refunds == {"rf_1": amount - 100, "rf_3": 100}
@@ -312,20 +313,20 @@ def test_a_refund_while_the_provider_is_down_is_retryable_and_the_retry_refunds_
     client: ShopClient, shopper: dict[str, Any], gateways: PaymentGateways
 ) -> None:
     from chalicelib.errors import DependencyUnavailable
-    from chalicelib.orders.wiring import shop
 
     placed = new_order(client, shopper, "k-down")
     started = start_paying(client, shopper["token"], placed["order_id"], "wechat")
     gateways.pay("wechat", started["payment_id"])
-    order = shop().orders.order(placed["order_id"])
-    assert order is not None
+    paid = container().shop.orders.order(placed["order_id"])
+    assert paid is not None
+    order = paid.record()
     gateways.fail("error")
 
     with pytest.raises(DependencyUnavailable):
-        service.refund_order_payment(order, "rf_1", started["amount_fen"])
+        service.refund_order_payment(container().payments, order, "rf_1", started["amount_fen"])
     gateways.fail("none")
 
-    assert service.refund_order_payment(order, "rf_1", started["amount_fen"]) == "SUCCESS"
+    assert service.refund_order_payment(container().payments, order, "rf_1", started["amount_fen"]) == "SUCCESS"
     at_provider = gateways.payment("wechat", started["payment_id"])
     assert at_provider is not None and at_provider.refunds == {"rf_1": started["amount_fen"]}
 

@@ -10,7 +10,7 @@ import pytest
 from chalicelib.accounts.tokens import verify_access_token
 from chalicelib.clock import iso, utcnow
 from chalicelib.profile import service
-from chalicelib.profile.repository import DynamoProfileRepository
+from chalicelib.profile.dynamo_repository import DynamoProfileRepository
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from chalicelib.clock import iso, utcnow
+from chalicelib.promotions.repository import DynamoPromotionsRepository
 from chalicelib.promotions.service import effective_prices, promotion_cache
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient
@@ -82,7 +83,9 @@ def test_a_scheduled_promotion_is_listed_only_without_active_and_prices_nothing_
     assert running == []
     assert [(p["promotion_id"], p["status"]) for p in upcoming] == [(later["promotion_id"], "scheduled")]
     assert invalid[0] == 400
-    assert effective_prices([sku_id], list_prices={sku_id: PRICE}) == {sku_id: (PRICE, None)}
+    assert effective_prices(DynamoPromotionsRepository(), [sku_id], list_prices={sku_id: PRICE}) == {
+        sku_id: (PRICE, None)
+    }
 
 
 def test_effective_prices_give_the_lowest_running_promotional_price(
@@ -90,10 +93,13 @@ def test_effective_prices_give_the_lowest_running_promotional_price(
 ) -> None:
     cheaper = create(client, admin_token, flash(sku_id, 500000))
     create(client, admin_token, flash(sku_id, 650000))
+    list_prices = {sku_id: PRICE, "p_other-01": 100}
 
-    assert effective_prices([sku_id, "p_other-01"]) == {sku_id: (500000, cheaper["promotion_id"])}
-    assert effective_prices([sku_id, "p_other-01"], list_prices={sku_id: PRICE, "p_other-01": 100}) == {
-        sku_id: (500000, cheaper["promotion_id"]), "p_other-01": (100, None)}  # fmt: skip
+    assert effective_prices(DynamoPromotionsRepository(), [sku_id, "p_other-01"]) == {
+        sku_id: (500000, cheaper["promotion_id"])
+    }
+    priced = effective_prices(DynamoPromotionsRepository(), [sku_id, "p_other-01"], list_prices=list_prices)
+    assert priced == {sku_id: (500000, cheaper["promotion_id"]), "p_other-01": (100, None)}
 
 
 def test_invalid_flash_promotions_are_refused_with_the_field(client: ShopClient, admin_token: str, sku_id: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from chalicelib.analytics import emitter
-from chalicelib.search.api import index_holder
+from chalicelib.bootstrap import container
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient
 from tests.functional.test_recommendations import SCHEDULED, consume_behaviour, ids, moment
@@ -17,9 +17,9 @@ from tests.functional.test_recommendations import SCHEDULED, consume_behaviour, 
 @pytest.fixture
 def cold_search(aws_env: dict[str, str]) -> Iterator[None]:
     """The search container holds no index, so the next search loads the newest one published."""
-    index_holder.forget()
+    container().search_index.forget()
     yield
-    index_holder.forget()
+    container().search_index.forget()
 
 
 def search(client: ShopClient, keyword: str) -> dict[str, Any]:

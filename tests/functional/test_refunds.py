@@ -16,12 +16,15 @@ import boto3
 import pytest
 
 from app import app
+from chalicelib.bootstrap import container
+from chalicelib.bootstrap.orders import RefundsThroughPayments
 from chalicelib.catalog.models import ProductItem, product_pk
 from chalicelib.config import reset_caches
 from chalicelib.errors import DependencyUnavailable
-from chalicelib.orders import service
-from chalicelib.orders.repository import DynamoOrdersRepository
-from chalicelib.orders.wiring import shop
+from chalicelib.orders import service, tasks
+from chalicelib.orders.domain import Order, Refund
+from chalicelib.orders.dynamo_repository import DynamoOrdersRepository
+from chalicelib.orders.steps import Step
 from chalicelib.promotions.service import promotion_cache
 from tests.functional import test_payments
 from tests.functional.catalog_data import create_catalog, create_product
@@ -93,8 +96,8 @@ class FakeChannel:
         self.calls: list[tuple[str, str, int]] = []
         self.failure: Exception | None = None
 
-    def refund(self, order: dict[str, Any], refund_id: str, amount_fen: int, reason: str = "") -> str:
-        self.calls.append((order["order_id"], refund_id, amount_fen))
+    def refund(self, order: Order, refund_id: str, amount_fen: int, reason: str = "") -> str:
+        self.calls.append((order.order_id, refund_id, amount_fen))
         if self.failure is not None:
             raise self.failure
         return "SUCCESS"
@@ -102,18 +105,17 @@ class FakeChannel:
 
 @pytest.fixture
 def channel(monkeypatch: pytest.MonkeyPatch) -> FakeChannel:
-    """Until chalicelib.payments.service.refund_order_payment exists, the shop refunds through this fake."""
+    """The shop refunds through this fake instead of the payments context, whichever container the timers build."""
     fake = FakeChannel()
-    monkeypatch.setattr(shop().refunds, "refund", fake.refund)
+    monkeypatch.setattr(RefundsThroughPayments, "refund", lambda _, *args: fake.refund(*args))
     return fake
 
 
 def paid_order(client: ShopClient, buyer: dict[str, Any], **body: Any) -> dict[str, Any]:
     order = place(client, buyer, **body)[1]
     wait_for_token(order["order_id"], "payment_token")
-    assert (
-        service.confirm_payment(shop(), order["order_id"], "pay-1", order["amounts"]["payable_fen"])["status"] == "PAID"
-    )
+    paid = service.confirm_payment(container().shop, order["order_id"], "pay-1", order["amounts"]["payable_fen"])
+    assert paid["status"] == "PAID"
     wait_for_token(order["order_id"], "shipment_token")
     return dict(order)
 
@@ -243,12 +245,12 @@ def test_a_coupon_comes_back_once_when_two_completions_race_and_a_cancel_comes_i
     cancels: list[tuple[int, Any]] = []
 
     def rival() -> None:
-        service.complete_refund(shop(), order_id)
+        tasks.complete_refund(container().shop, order_id)
         status, body, _ = client.call("POST", f"/orders/{order_id}/cancel", token=buyer["token"])
         cancels.append((status, body))
 
-    racing = dataclasses.replace(shop(), orders=CompletionWithARival(rival))
-    outcome = service.complete_refund(racing, order_id)
+    racing = dataclasses.replace(container().shop, orders=CompletionWithARival(rival))
+    outcome = tasks.complete_refund(racing, order_id)
     channel.failure = None  # the execution's own retries now find the order refunded
 
     # THEN the order is refunded once: the coupon is back unused, the points used credited once, no cancel
@@ -267,13 +269,11 @@ class CompletionWithARival(DynamoOrdersRepository):
     def __init__(self, rival: Callable[[], None]) -> None:
         self.rival: Callable[[], None] | None = rival
 
-    def complete_refund(
-        self, order: dict[str, Any], refund: dict[str, Any], at: str, coupon_back: str | None = None
-    ) -> bool:
+    def complete_refund(self, step: Step, refund: Refund) -> bool:
         if self.rival is not None:
             rival, self.rival = self.rival, None
             rival()
-        return super().complete_refund(order, refund, at, coupon_back)
+        return super().complete_refund(step, refund)
 
 
 def test_a_rejected_return_puts_the_order_back_and_it_is_still_received_automatically_and_completed(

@@ -12,11 +12,11 @@ from typing import Any
 import boto3
 import pytest
 
+from chalicelib.bootstrap import container
 from chalicelib.catalog.events import PRODUCT_VIEWS_QUEUE
 from chalicelib.clock import utcnow
 from chalicelib.config import get_settings, reset_caches
-from chalicelib.search import documents, engine, indexer
-from chalicelib.search.api import index_holder
+from chalicelib.search import building, documents, indexer
 from chalicelib.search.events import SEARCH_LOG_QUEUE, SEARCH_REINDEX_QUEUE
 from chalicelib.search.repository import DynamoCatalogSource, DynamoSearchRepository
 from chalicelib.search.store import S3IndexStorage
@@ -46,18 +46,21 @@ def clock(monkeypatch: pytest.MonkeyPatch, aws_env: dict[str, str]) -> Iterator[
         for entry in page.get("Versions", []) + page.get("DeleteMarkers", []):
             s3.delete_object(Bucket=bucket, Key=entry["Key"], VersionId=entry["VersionId"])
     frozen = FrozenClock()
-    monkeypatch.setattr(index_holder, "clock", frozen)
-    index_holder.forget()
+    held = container().search_index
+    monkeypatch.setattr(held, "clock", frozen)
+    held.forget()
     yield frozen
-    index_holder.forget()
+    container().search_index.forget()
 
 
 @pytest.fixture
 def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     def set_env(**values: str) -> None:
+        held_clock = container().search_index.clock
         for name, value in values.items():
             monkeypatch.setenv(name, value)
-        reset_caches()
+        reset_caches()  # a new container, as after a deploy: its index holder keeps the test's clock
+        container().search_index.clock = held_clock
 
     yield set_env
     monkeypatch.undo()
@@ -268,7 +271,7 @@ def test_a_build_that_read_the_catalog_before_the_published_one_never_replaces_i
         DynamoCatalogSource(),
         repo,
         S3IndexStorage(),
-        engine.build_index,
+        building.build_index,
         documents.doc_from_catalog,
         [],
         lambda: utcnow() - timedelta(minutes=5),
@@ -320,7 +323,7 @@ def test_a_renamed_product_is_found_under_its_new_name_after_the_change_goes_thr
 
     queued = client.lambda_.invoke("queue_search_reindex", stream.event()).payload
     answers = deliver(client, SEARCH_REINDEX_QUEUE, "reindex_search_on_catalog_change")
-    index_holder.forget()
+    container().search_index.forget()
 
     assert queued["relevant"] >= 1
     assert [answer["rebuilt"] for answer in answers] == [True]

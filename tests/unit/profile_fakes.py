@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from chalicelib.errors import NotFound
-from chalicelib.profile.domain import AddressBook, ChangedMeanwhile
+from chalicelib.errors import ChangedMeanwhile, NotFound
+from chalicelib.profile.domain import AddressBook
 from chalicelib.profile.repository import DefaultChange
 
 

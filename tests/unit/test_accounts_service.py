@@ -11,8 +11,8 @@ import pytest
 
 from chalicelib.accounts import service, tokens
 from chalicelib.accounts.domain import User
-from chalicelib.config import jwt_secret
 from chalicelib.errors import Conflict, InvalidState, Unauthorized
+from chalicelib.keys import jwt_secret
 from tests.unit.fakes import FakeAccountsRepository, FakeSecurityRepository, RecordingSmsSender
 
 

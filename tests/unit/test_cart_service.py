@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from chalicelib.cart import service
-from chalicelib.cart.domain import MAX_LINES, CartFull, ChangedMeanwhile, QuantityLimit
+from chalicelib.cart.domain import MAX_LINES, CartFull, QuantityLimit
 from chalicelib.clock import utcnow
-from chalicelib.errors import NotFound
+from chalicelib.coupons.domain import CouponOffer
+from chalicelib.errors import ChangedMeanwhile, NotFound
 from chalicelib.pricing.checkout import CouponSource
-from chalicelib.pricing.model import CouponOffer
 from chalicelib.pricing.promotion import Promotion, Tier
 from tests.unit.fakes import FakeCatalogRepository
 from tests.unit.profile_fakes import FakeProfileRepository

@@ -48,13 +48,19 @@ def test_importing_the_app_loads_no_context_no_heavy_library_and_builds_no_schem
     assert loaded["heavy"] == []
     assert loaded["built"] == []
     assert set(loaded["chalicelib"]) <= {
+        "chalicelib.auth",
+        "chalicelib.bootstrap",
         "chalicelib.config",
         "chalicelib.cors",
+        "chalicelib.deps",
         "chalicelib.errors",
         "chalicelib.http",
         "chalicelib.inputs",
         "chalicelib.lazy_app",
         "chalicelib.observability",
+        "chalicelib.principal",
+        "chalicelib.route_table",
+        "chalicelib.routes",
         "chalicelib.schema",
     }
 
@@ -102,15 +108,50 @@ def test_validating_a_request_body_builds_that_model_only() -> None:
     assert loaded["built"] == ["chalicelib.cart.schemas.CartItemWrite"]
 
 
-def test_the_source_scan_finds_every_declared_route_so_no_request_registers_the_whole_app() -> None:
+def test_the_route_table_is_what_the_full_registration_says() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "infra.route_table", "--check"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+
+
+def test_every_declared_route_is_in_the_route_table_so_no_request_registers_the_whole_app() -> None:
     from app import BLUEPRINTS, app
-    from chalicelib.http import OPERATIONS
+    from chalicelib.route_table import HANDLERS, PATHS
+    from chalicelib.routes import OPERATIONS
 
-    declared = app._declared_paths()
+    assert {op.path for op in OPERATIONS} == set(PATHS) == set(app.routes)
+    assert {spec for owners in PATHS.values() for spec in owners} | set(HANDLERS.values()) == set(BLUEPRINTS)
+    assert set(HANDLERS) <= set(app.handler_map)
 
-    assert {op.path for op in OPERATIONS} <= set(declared)
-    assert set(declared) <= set(app.routes)
-    assert {spec for owners in declared.values() for spec in owners} <= set(BLUEPRINTS)
+
+def test_a_first_request_for_a_path_no_route_declares_registers_nothing() -> None:
+    loaded = loaded_after("import app\nassert '/no/such/path' not in app.app.routes")
+
+    assert not any(name.endswith((".api", ".events")) for name in loaded["chalicelib"])
+
+
+def test_a_review_served_by_a_cold_process_reaches_the_orders_lines() -> None:
+    # The reviews route registered alone used to find no source of order lines until another route had loaded the
+    # orders context: the composition root hands it over whichever route comes first.
+    loaded = loaded_after(
+        """
+        import app
+        app.app.routes["/orders/{order_id}/reviews"]
+        from chalicelib.bootstrap import container
+        from chalicelib.bootstrap.bridges import OrderLinesForReviews
+        assert isinstance(container().received_lines, OrderLinesForReviews)
+        """
+    )
+
+    assert "chalicelib.reviews.api" in loaded["chalicelib"]
 
 
 def test_a_non_http_function_loads_only_the_context_that_defines_it_and_runs_through_the_apps_middleware() -> None:

@@ -15,7 +15,8 @@ import pydantic
 import pytest
 
 import app  # declares every route, so OPERATIONS lists every request model
-from chalicelib.http import OPERATIONS, _field_errors, field_message, sentence
+from chalicelib.http import _field_errors, field_message, sentence
+from chalicelib.routes import OPERATIONS
 
 BAD_VALUES: list[Any] = [None, "", " ", "x" * 5000, -1, 0, 10**13, 1.5, True, [], {}, [{}], "不是日期", "２", "a\x00b",
                          "2026-13-45T99:00:00Z", "https://", {"nested": {"deeper": 1}}]  # fmt: skip

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib.errors import Conflict, InvalidState, NotFound
+from chalicelib.errors import ChangedMeanwhile, Conflict, InvalidState, NotFound
 from chalicelib.inventory import service
-from chalicelib.inventory.domain import MAX_RESERVATIONS, ChangedMeanwhile, StockChange, StockState, padded_seq
+from chalicelib.inventory.domain import MAX_RESERVATIONS, StockChange, StockState, padded_seq
 from chalicelib.pagination import PageQuery
 
 SKU = "p_1-02"

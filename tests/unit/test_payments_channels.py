@@ -12,20 +12,25 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from chalicelib.bootstrap.payments import CHANNELS as REGISTERED
 from chalicelib.errors import DependencyUnavailable, NotFound
-from chalicelib.payments.alipay import AlipayChannel, notify_sign_content, request_sign_content, signed_response
 from chalicelib.payments.channels import (
     InvalidNotification,
     PaymentRequest,
-    channel_for,
     fen_from_yuan,
     yuan,
 )
+from chalicelib.payments.channels.alipay import (
+    AlipayChannel,
+    notify_sign_content,
+    request_sign_content,
+    signed_response,
+)
+from chalicelib.payments.channels.sandbox import SandboxChannel, canonical, signed_headers
+from chalicelib.payments.channels.wechat import WeChatPayChannel, request_message
 from chalicelib.payments.config import AlipayConfig, PaymentSettings, SandboxConfig, WeChatPayConfig
 from chalicelib.payments.crypto import aes_gcm_decrypt, load_public_key, rsa_verify
-from chalicelib.payments.sandbox import SandboxChannel, canonical, signed_headers
 from chalicelib.payments.transport import PaymentTransport, ProviderResponse
-from chalicelib.payments.wechat import WeChatPayChannel, request_message
 from local.providers.payments.alipay import alipay_answer, alipay_notify_body, alipay_notify_fields
 from local.providers.payments.keys import private_pem, public_pem
 from local.providers.payments.wechat import wechat_notify, wechat_resource, wechat_signed_headers, wechat_transaction
@@ -419,9 +424,9 @@ def test_an_unconfigured_channel_is_not_found() -> None:
 
     assert settings.available() == ()
     with pytest.raises(NotFound):
-        channel_for("alipay", settings)
+        REGISTERED.channel("alipay", settings)
     with pytest.raises(NotFound):
-        channel_for("paypal", settings)
+        REGISTERED.channel("paypal", settings)
 
 
 def test_the_sandbox_never_exists_on_prod() -> None:

@@ -13,8 +13,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from chalicelib.bootstrap.payments import CHANNELS as REGISTERED
 from chalicelib.errors import DependencyUnavailable, DomainError
-from chalicelib.payments.channels import PaymentChannel, PaymentNotice, PaymentRequest, RefundRefused, channel_for
+from chalicelib.payments.channels import PaymentChannel, PaymentNotice, PaymentRequest, RefundRefused
 from chalicelib.payments.config import PaymentSettings
 from local.providers.payments.keys import GatewayKeys
 from local.providers.payments.server import PaymentGateways
@@ -84,7 +85,7 @@ def receiver(gateways: PaymentGateways) -> Iterator[NotifyReceiver]:
         "PAYMENT_HTTP_TIMEOUT_SECONDS": "1",
     }
     settings = PaymentSettings.from_env(env)
-    state.channels = {name: channel_for(name, settings) for name in CHANNELS}
+    state.channels = {name: REGISTERED.channel(name, settings) for name in CHANNELS}
     yield state
     server.shutdown()
     server.server_close()

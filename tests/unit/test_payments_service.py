@@ -112,6 +112,9 @@ class FakeOrders:
             raise Conflict("This order was paid by another payment")
         return {"order_id": order_id, "status": "PAID", "refund_required": False}
 
+    def buyers_order(self, user_id: str, order_id: str) -> dict[str, Any]:
+        raise NotFound("the tests here hand start_payment the order itself")
+
 
 @dataclass
 class FakeQueue:
@@ -135,7 +138,7 @@ class World:
                 raise NotFound("no such channel")
             return self.channel
 
-        return Payments(self.repo, channels, self.orders.confirm, self.queue)
+        return Payments(self.repo, channels, self.orders.confirm, self.queue, self.orders.buyers_order)
 
     def start(self, order_id: str = "o1", payable: int = 1000, status: str = "PENDING_PAYMENT") -> dict[str, Any]:
         order = {"order_id": order_id, "status": status, "amounts": {"payable_fen": payable},

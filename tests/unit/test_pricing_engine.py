@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from chalicelib.coupons.domain import CouponOffer
 from chalicelib.pricing.engine import (
     SHIPPING_FEE_FEN,
     apply_threshold_promotions,
@@ -15,7 +16,7 @@ from chalicelib.pricing.engine import (
     quote,
     unit_prices,
 )
-from chalicelib.pricing.model import BEST_COUPON, CouponOffer, PricedLine
+from chalicelib.pricing.model import BEST_COUPON, PricedLine
 from chalicelib.pricing.promotion import Promotion, Tier
 
 NOW = datetime(2026, 11, 11, 12, 0, tzinfo=UTC)

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from chalicelib.clock import iso, utcnow
-from chalicelib.errors import Conflict, NotFound, ValidationError
+from chalicelib.errors import ChangedMeanwhile, Conflict, NotFound, ValidationError
 from chalicelib.pagination import PageQuery
 from chalicelib.profile import service
-from chalicelib.profile.domain import AddressBook, ChangedMeanwhile
+from chalicelib.profile.domain import AddressBook
 from chalicelib.profile.schemas import AddressWrite
 from tests.unit.profile_fakes import FakeProfileRepository
 

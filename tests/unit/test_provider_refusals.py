@@ -19,11 +19,11 @@ from chalicelib.accounts.oauth.providers import (
     parse_weibo_user,
 )
 from chalicelib.errors import DomainError
-from chalicelib.payments.alipay import AlipayChannel
 from chalicelib.payments.channels import PaymentRequest
+from chalicelib.payments.channels.alipay import AlipayChannel
+from chalicelib.payments.channels.wechat import WeChatPayChannel
 from chalicelib.payments.config import AlipayConfig, WeChatPayConfig
 from chalicelib.payments.transport import PaymentTransport, ProviderResponse
-from chalicelib.payments.wechat import WeChatPayChannel
 from local.providers.payments.alipay import alipay_answer
 from local.providers.payments.keys import private_pem, public_pem
 

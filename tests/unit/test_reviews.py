@@ -9,17 +9,14 @@ from typing import Any
 import pydantic
 import pytest
 
-from chalicelib.errors import Conflict, InvalidState, NotFound, ValidationError
+from chalicelib.errors import ChangedMeanwhile, Conflict, InvalidState, NotFound, ValidationError
 from chalicelib.pagination import PageQuery
 from chalicelib.reviews import service
 from chalicelib.reviews.domain import (
     AlreadyReviewed,
-    ChangedMeanwhile,
     Ratings,
     ReviewableLine,
     masked_name,
-    received_lines,
-    use_received_lines,
 )
 from chalicelib.reviews.schemas import ReviewsWrite, ReviewWrite
 
@@ -159,11 +156,6 @@ def test_another_users_order_or_an_unknown_line_is_not_found(
     assert repo.reviews == []
 
 
-def test_without_orders_reviews_answer_that_orders_are_not_available_yet(repo: FakeReviewsRepository) -> None:
-    with pytest.raises(InvalidState, match="orders are not available yet"):
-        service.write_reviews(repo, None, "u1", "o1", items(("p1-01", 5)))
-
-
 def test_averages_are_exact_after_several_reviews(repo: FakeReviewsRepository) -> None:
     source = FakeReceivedLines()
     ratings = [5, 4, 4, 1, 3, 5, 2]
@@ -272,14 +264,3 @@ def test_content_is_trimmed_and_may_span_lines() -> None:
 def test_one_sku_twice_in_a_request_is_refused() -> None:
     with pytest.raises(pydantic.ValidationError):
         ReviewsWrite.model_validate({"items": [{"sku_id": "p1-01", "rating": 5, "content": "好"}] * 2})
-
-
-def test_the_registered_source_of_order_lines_is_used_until_unregistered(lines: FakeReceivedLines) -> None:
-    previous = received_lines()
-    try:
-        use_received_lines(lines)
-        assert received_lines() is lines
-        use_received_lines(None)
-        assert received_lines() is None
-    finally:
-        use_received_lines(previous)

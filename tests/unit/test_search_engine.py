@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from chalicelib.search import engine
-from chalicelib.search.engine import SearchIndex, SearchQuery, build_index
+from chalicelib.search.building import build_index
+from chalicelib.search.engine import SearchIndex, SearchQuery
 from tests.search_relevance.demo_docs import demo_docs
 
 POPULAR = [("手机壳", 30), ("iphone15", 50), ("羽绒服 女", 12)]

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.search.engine import SearchIndex, build_index
+from chalicelib.search.building import build_index
+from chalicelib.search.engine import SearchIndex
 from tests.search_relevance.demo_docs import demo_docs
 from tests.search_relevance.evaluate import evaluate, judged_queries, ndcg_at, precision_at
 

@@ -5,16 +5,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote, urlencode
 
 from chalicelib import outbound
 from chalicelib.accounts.oauth.config import OAuthSettings, ProviderConfig
 from chalicelib.errors import DependencyUnavailable, DomainError, NotFound, ValidationError
 from chalicelib.inputs import is_ascii_digits
-
-if TYPE_CHECKING:
-    pass
 
 SUBJECT_PATTERN = re.compile(r"[A-Za-z0-9_.\-=+/@]{1,128}")
 MAX_NICKNAME_LENGTH = 64

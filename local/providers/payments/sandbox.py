@@ -1,6 +1,6 @@
 """The sandbox payer (local and dev stages): GET pay_url shows the payer's page, POST pay_url pays and the gateway
 notifies the app; requests, notifies and refunds are signed with the HMAC secret both sides share (the app's own
-signing code, chalicelib/payments/sandbox.py, since the sandbox is the shop's own protocol)."""
+signing code, chalicelib/payments/channels/sandbox.py, since the sandbox is the shop's own protocol)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.inputs import is_ascii_digits
-from chalicelib.payments import sandbox as sandbox_signing
+from chalicelib.payments.channels import sandbox as sandbox_signing
 from local.loopback import Answer, Request, json_answer
 from local.providers.payments import ledger
 from local.providers.payments.keys import GatewayKeys

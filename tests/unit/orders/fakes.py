@@ -7,6 +7,8 @@ import copy
 from typing import Any
 
 from chalicelib.orders import outbox
+from chalicelib.orders.domain import Order, Refund
+from chalicelib.orders.steps import CountSales, CouponChange, PostPoints, Restock, Step
 from tests.unit.test_coupons_fakes import FakeCouponsRepository
 
 ORDER_ID = "o_1"
@@ -30,8 +32,8 @@ class FakePoints:
 
 
 class FakeOrdersRepository:
-    """Orders and refunds in dicts; each status change is conditional on the expected status, as the Dynamo one is,
-    and posts its points to the points fake as the Dynamo one does in the same transaction."""
+    """Orders and refunds kept as their records (dicts the tests may change); each step is conditional on what the
+    Dynamo one's is conditional on, and its effects land in the fakes of points and coupons and in counters."""
 
     def __init__(self, points: FakePoints | None = None, coupons: FakeCouponsRepository | None = None) -> None:
         self.points = points or FakePoints()
@@ -47,49 +49,54 @@ class FakeOrdersRepository:
     def idempotency(self, user_id: str, key: str) -> dict[str, Any] | None:
         return self.keys.get((user_id, key))
 
-    def order(self, order_id: str) -> dict[str, Any] | None:
-        return copy.deepcopy(self.orders.get(order_id))
+    def order(self, order_id: str) -> Order | None:
+        record = self.orders.get(order_id)
+        return Order.from_record(copy.deepcopy(record)) if record is not None else None
 
-    def _move(self, order_id: str, expected: str, status: str, at: str) -> bool:
-        order = self.orders.get(order_id)
-        if order is None or order["status"] != expected:
-            return False
-        order["status"] = status
-        order["timeline"].append({"status": status, "at": at})
-        return True
+    def place(self, order: Order, key: str, body_hash: str) -> None:
+        self.orders[order.order_id] = order.record()
+        self.keys[(order.user_id, key)] = {"order_id": order.order_id, "body_hash": body_hash}
 
-    def _due(self, order_id: str, due: str | None) -> None:
-        self.orders[order_id]["due_at"] = due
+    def _can(self, step: Step) -> bool:
+        stored = self.orders.get(step.order_id)
+        if stored is None or stored["status"] != step.expected:
+            return False
+        if step.paid_before is not None and stored.get("pay_deadline", "9999") <= step.paid_before:
+            return False
+        return step.refund_id is None or stored.get("refund_id") == step.refund_id
 
-    def cancel(self, order: dict[str, Any], at: str) -> bool:
-        if not self._move(order["order_id"], "PENDING_PAYMENT", "CANCELLED", at):
-            return False
-        self._due(order["order_id"], None)
-        for line in order["items"]:
-            self.stock_returned[line["sku_id"]] = self.stock_returned.get(line["sku_id"], 0) + line["quantity"]
-        if order["coupon_id"]:
-            self.coupons_released.append(order["coupon_id"])
-        return True
+    def _apply(self, step: Step) -> None:
+        stored = self.orders[step.order_id]
+        stored["status"] = step.status
+        stored["timeline"].append({"status": step.status, "at": step.at})
+        stored["due_at"] = step.due
+        for name, value in step.fields.items():
+            stored[name] = [*stored.get("refund_ids", []), *value] if name == "refund_ids" else value
+        for effect in step.effects:
+            if isinstance(effect, Restock) and all(quantity > 0 for quantity in effect.quantities.values()):
+                for sku_id, quantity in effect.quantities.items():
+                    self.stock_returned[sku_id] = self.stock_returned.get(sku_id, 0) + quantity
+            elif isinstance(effect, PostPoints):
+                self.points.post(effect.user_id, {"ref": effect.ref, "delta": effect.delta})
+            elif isinstance(effect, CouponChange) and effect.change == "release":
+                self.coupons_released.append(effect.coupon_id)
+            elif isinstance(effect, CouponChange) and effect.change == "use":
+                self.coupons_used.append(effect.coupon_id)
+            elif isinstance(effect, CountSales):
+                for product_id, quantity in effect.quantities.items():
+                    self.sales[product_id] = self.sales.get(product_id, 0) + quantity
 
-    def pay(self, order: dict[str, Any], payment: dict[str, Any], at: str, due: str) -> bool:
-        stored = self.orders.get(order["order_id"])
-        if stored is None or stored.get("pay_deadline", "9999") <= at:
-            return False
-        if not self._move(order["order_id"], "PENDING_PAYMENT", "PAID", at):
-            return False
-        self.orders[order["order_id"]]["payment"] = payment
-        self._due(order["order_id"], due)
-        if order["coupon_id"]:
-            self.coupons_used.append(order["coupon_id"])
-        return True
+    def advance(self, step: Step) -> bool:
+        return self._advance(step)
 
-    def transition(
-        self, order_id: str, expected: str, status: str, at: str, changes: dict[str, Any], due: str | None
-    ) -> bool:
-        if not self._move(order_id, expected, status, at):
+    def _advance(self, step: Step) -> bool:  # the refunds' writes take their step through this (one stream record)
+        if not self._can(step):
             return False
-        self.orders[order_id].update(changes)
-        self._due(order_id, due)
+        given_back = [e for e in step.effects if isinstance(e, CouponChange) and e.change == "give_back"]
+        for coupon in given_back:  # the transaction's condition on the coupon: when it fails, nothing changes
+            if not self.coupons.give_back(coupon.user_id, coupon.coupon_id, coupon.order_id):
+                return False
+        self._apply(step)
         return True
 
     def hold_token(self, order_id: str, field: str, token: str, expected: str, due: str | None = None) -> bool:
@@ -112,82 +119,61 @@ class FakeOrdersRepository:
         due = sorted((o["due_at"], o["order_id"]) for o in self.orders.values() if o.get("due_at"))
         return [order_id for at, order_id in due if at.startswith(day) and at <= before][:limit]
 
-    def settle(self, order: dict[str, Any], at: str, earned_points: int) -> bool:
-        if not self._move(order["order_id"], "RECEIVED", "COMPLETED", at):
+    def open_refund(self, step: Step, refund: Refund) -> bool:
+        if not self._advance(step):
             return False
-        self._due(order["order_id"], None)
-        if earned_points:
-            self.points.post(order["user_id"], {"ref": f"order:{order['order_id']}:earn", "delta": earned_points})
-        for line in order["items"]:
-            self.sales[line["product_id"]] = self.sales.get(line["product_id"], 0) + line["quantity"]
+        self.refunds[refund.refund_id] = refund.record()
         return True
 
-    def request_refund(self, order: dict[str, Any], refund: dict[str, Any], at: str, due: str) -> bool:
-        if not self._move(order["order_id"], refund["from_status"], "REFUNDING", at):
-            return False
-        stored = self.orders[order["order_id"]]
-        stored.update(refund_id=refund["refund_id"], refund_from=refund["from_status"], due_at=due)
-        stored["refund_ids"] = [*stored.get("refund_ids", []), refund["refund_id"]]
-        self.refunds[refund["refund_id"]] = copy.deepcopy(refund)
-        return True
+    def refund(self, refund_id: str) -> Refund | None:
+        record = self.refunds.get(refund_id)
+        return Refund.from_record(copy.deepcopy(record)) if record is not None else None
 
-    def refund(self, refund_id: str) -> dict[str, Any] | None:
-        return copy.deepcopy(self.refunds.get(refund_id))
-
-    def refunds_by_ids(self, refund_ids: list[str]) -> list[dict[str, Any]]:
-        return [copy.deepcopy(self.refunds[refund_id]) for refund_id in refund_ids if refund_id in self.refunds]
+    def refunds_by_ids(self, refund_ids: list[str]) -> list[Refund]:
+        return [Refund.from_record(copy.deepcopy(self.refunds[i])) for i in refund_ids if i in self.refunds]
 
     def refunds_page(
         self, status: str | None, limit: int, start: dict[str, Any] | None
-    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    ) -> tuple[list[Refund], dict[str, Any] | None]:
         chosen = [r for r in self.refunds.values() if status is None or r["status"] == status]
-        return copy.deepcopy(sorted(chosen, key=lambda r: r["requested_at"], reverse=True)[:limit]), None
+        newest = sorted(chosen, key=lambda r: r["requested_at"], reverse=True)[:limit]
+        return [Refund.from_record(copy.deepcopy(r)) for r in newest], None
 
-    def approve_refund(self, refund: dict[str, Any], at: str, due: str) -> bool:
-        stored = self.refunds.get(refund["refund_id"])
+    def approve_refund(self, refund: Refund, at: str, due: str) -> bool:
+        stored = self.refunds.get(refund.refund_id)
         if stored is None or stored["status"] != "PENDING":
             return False
         stored.update(status="APPROVED", decided_at=at)
-        self._due(refund["order_id"], due)
+        self.orders[refund.order_id]["due_at"] = due
         return True
 
-    def reject_refund(self, refund: dict[str, Any], reason: str, at: str, due: str) -> bool:
-        stored, order = self.refunds.get(refund["refund_id"]), self.orders.get(refund["order_id"])
-        if (
-            stored is None
-            or stored["status"] != "PENDING"
-            or order is None
-            or order["refund_id"] != stored["refund_id"]
-        ):
+    def reject_refund(self, step: Step, refund: Refund, reason: str) -> bool:
+        stored = self.refunds.get(refund.refund_id)
+        if stored is None or stored["status"] != "PENDING" or not self._advance(step):
             return False
-        if not self._move(order["order_id"], "REFUNDING", stored["from_status"], at):
-            return False
-        stored.update(status="REJECTED", decided_at=at, reject_reason=reason)
-        self._due(order["order_id"], due)
+        stored.update(status="REJECTED", decided_at=step.at, reject_reason=reason)
         return True
 
-    def complete_refund(
-        self, order: dict[str, Any], refund: dict[str, Any], at: str, coupon_back: str | None = None
-    ) -> bool:
-        stored = self.refunds[refund["refund_id"]]
-        current = self.orders[order["order_id"]]
-        if stored["status"] != "APPROVED" or current["refund_id"] != stored["refund_id"]:
+    def complete_refund(self, step: Step, refund: Refund) -> bool:
+        stored = self.refunds.get(refund.refund_id)
+        if stored is None or stored["status"] != "APPROVED" or not self._advance(step):
             return False
-        if current["status"] != "REFUNDING":
-            return False
-        if coupon_back and not self.coupons.give_back(order["user_id"], coupon_back, order["order_id"]):
-            return False  # the transaction's condition on the coupon failed: nothing changes
-        if not self._move(order["order_id"], "REFUNDING", "REFUNDED", at):
-            return False
-        stored.update(status="REFUNDED", refunded_at=at)
-        self._due(order["order_id"], None)
-        for line in order["items"]:
-            self.stock_returned[line["sku_id"]] = self.stock_returned.get(line["sku_id"], 0) + line["quantity"]
-        if order["points_used"]:
-            self.points.post(
-                order["user_id"], {"ref": f"order:{order['order_id']}:refund", "delta": order["points_used"]}
-            )
+        stored.update(status="REFUNDED", refunded_at=step.at)
         return True
+
+    def orders_page(
+        self, index: str, hash_key: str, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[Order], dict[str, Any] | None]:
+        def key(record: dict[str, Any]) -> str:
+            return {"user": record["user_id"], "user_status": f"{record['user_id']}#{record['status']}",
+                    "status": record["status"], "all": "ORDERS"}[index]  # fmt: skip
+
+        found = [r for r in self.orders.values() if key(r) == hash_key]
+        newest = sorted(found, key=lambda r: r["created_at"], reverse=True)[:limit]
+        return [Order.from_record(copy.deepcopy(r)) for r in newest], None
+
+    def forget_buyer(self, order_id: str, address: dict[str, Any]) -> None:
+        self.orders[order_id].update(address=address, remark="")
 
 
 class RecordingWorkflow:
@@ -213,11 +199,18 @@ class RecordingWorkflow:
         return True
 
 
+def a_line(sku_id: str = "p_1-01", quantity: int = 2, unit_price_fen: int = 9900) -> dict[str, Any]:
+    total = unit_price_fen * quantity
+    return {"sku_id": sku_id, "product_id": sku_id.rsplit("-", 1)[0], "title": "茶叶", "attributes": {},
+            "image_url": None, "quantity": quantity, "list_price_fen": unit_price_fen, "unit_price_fen": unit_price_fen,
+            "promotion_id": None, "line_total_fen": total, "payable_fen": total}  # fmt: skip
+
+
 def an_order(status: str = "PENDING_PAYMENT", **overrides: Any) -> dict[str, Any]:
     return {
         "order_id": ORDER_ID, "user_id": "u_1", "status": status, "coupon_id": "c_1", "points_used": 0,
         "created_at": "2026-01-01T00:00:00Z", "pay_deadline": "2999-01-01T00:00:00Z", "due_at": None,
-        "items": [{"sku_id": "p_1-01", "product_id": "p_1", "quantity": 2}],
+        "items": [a_line()],
         "amounts": {"payable_fen": 19800, "shipping_fen": 0}, "timeline": [{"status": status, "at": "t0"}],
         "payment": None, "shipment": None, "payment_token": None, "shipment_token": None, "receipt_token": None,
         "window_token": None, "refund_token": None, "refund_id": None, "refund_from": None, "refund_ids": [],
@@ -233,8 +226,8 @@ class FakeChannelRefunds:
         self.refunded: dict[str, int] = {}
         self.answers: list[str | Exception] = []
 
-    def refund(self, order: dict[str, Any], refund_id: str, amount_fen: int, reason: str) -> str:
-        self.calls.append((order["order_id"], refund_id, amount_fen))
+    def refund(self, order: Order, refund_id: str, amount_fen: int, reason: str) -> str:
+        self.calls.append((order.order_id, refund_id, amount_fen))
         answer = self.answers.pop(0) if self.answers else "SUCCESS"
         if isinstance(answer, Exception):
             raise answer
@@ -261,8 +254,8 @@ class FakeOrdersStream:
     """The orders table's stream over FakeOrdersRepository: each write of the repository (as each write or
     transaction of the Dynamo one) adds the outbox messages of the orders and refunds it changed."""
 
-    WRITES = ("cancel", "pay", "transition", "hold_token", "reschedule", "settle", "request_refund", "approve_refund",
-              "reject_refund", "complete_refund")  # fmt: skip
+    WRITES = ("place", "advance", "hold_token", "reschedule", "open_refund", "approve_refund", "reject_refund",
+              "complete_refund")  # fmt: skip
 
     def __init__(self, orders: FakeOrdersRepository) -> None:
         self.pending: list[dict[str, Any]] = []
@@ -282,15 +275,18 @@ class FakeOrdersStream:
         (old_orders, old_refunds), (orders, refunds) = before, after
         for order_id in orders.keys() | old_orders.keys():
             if orders.get(order_id) != old_orders.get(order_id):
-                new = copy.deepcopy(orders.get(order_id))
-                self.pending += outbox.messages_for_order_change(old_orders.get(order_id), new)
+                old, new = (_value(Order, records.get(order_id)) for records in (old_orders, orders))
+                self.pending += outbox.messages_for_order_change(old, new)
         for refund_id in refunds.keys() | old_refunds.keys():
             if refunds.get(refund_id) != old_refunds.get(refund_id):
-                new = copy.deepcopy(refunds.get(refund_id))
-                self.pending += outbox.messages_for_refund_change(old_refunds.get(refund_id), new)
+                old, new = (_value(Refund, records.get(refund_id)) for records in (old_refunds, refunds))
+                self.pending += outbox.messages_for_refund_change(old, new)
 
     def messages(self) -> list[dict[str, Any]]:
         """The outbox messages of the writes since the last call."""
+        return self._taken()
+
+    def _taken(self) -> list[dict[str, Any]]:
         found, self.pending = self.pending, []
         return found
 
@@ -301,6 +297,11 @@ class RecordingNotifier:
     def __init__(self) -> None:
         self.texts: list[tuple[str, str]] = []
 
-    def tell(self, order: dict[str, Any], text: str) -> bool:
-        self.texts.append((order["order_id"], text))
+    def tell(self, order: Order, text: str) -> bool:
+        self.texts.append((order.order_id, text))
         return True
+
+
+def _value(kind: Any, record: dict[str, Any] | None) -> Any:
+    """The Order or Refund a stream image of this record holds (None: no item)."""
+    return kind.from_record(copy.deepcopy(record)) if record is not None else None

@@ -12,9 +12,11 @@ import pytest
 
 from chalicelib.clock import iso, utcnow
 from chalicelib.errors import DependencyUnavailable
-from chalicelib.orders import outbox, service, sweeper
+from chalicelib.orders import outbox, service, sweeper, tasks
+from chalicelib.orders.domain import Order
 from chalicelib.orders.schemas import RefundRejection, RefundRequest
 from chalicelib.orders.service import Shop
+from chalicelib.orders.sweeper import SweepPolicy
 from tests.unit.orders.fakes import (
     ORDER_ID,
     FakeChannelRefunds,
@@ -28,6 +30,8 @@ from tests.unit.orders.fakes import (
 SHIP_DEADLINE = 604800
 AUTO_APPROVE = 172800
 GRACE = 300
+
+SWEEP = SweepPolicy()  # the settings' defaults: 5 minutes' grace, 15 before a retry
 
 
 def ago(**delta: float) -> str:
@@ -89,10 +93,10 @@ class AnsweredWorkflow(RecordingWorkflow):
 def test_a_placed_order_asks_the_outbox_to_start_its_execution_and_is_due_until_it_checks_in() -> None:
     placed = an_order(due_at=ago(seconds=0))
 
-    messages = outbox.messages_for_order_change(None, placed)
+    messages = outbox.messages_for_order_change(None, Order.from_record(placed))
 
     assert messages == [{"kind": "start", "order_id": ORDER_ID}]
-    assert outbox.messages_for_order_change(None, an_order("CANCELLED")) == []
+    assert outbox.messages_for_order_change(None, Order.from_record(an_order("CANCELLED"))) == []
 
 
 def test_starting_from_the_outbox_gives_the_execution_what_is_left_of_the_pay_deadline(
@@ -126,7 +130,7 @@ def test_the_payment_task_checking_in_makes_the_order_due_at_its_pay_deadline(
 ) -> None:
     orders.orders[ORDER_ID]["due_at"] = ago(minutes=1)
 
-    service.await_payment(shop, ORDER_ID, "tok-pay")
+    tasks.await_payment(shop, ORDER_ID, "tok-pay")
 
     assert orders.orders[ORDER_ID]["due_at"] == orders.orders[ORDER_ID]["pay_deadline"]
 
@@ -138,7 +142,7 @@ def test_the_sweeper_starts_the_execution_an_order_never_got_and_waits_for_its_d
     order = orders.orders[ORDER_ID]
     order.update(created_at=ago(minutes=10), due_at=ago(minutes=10), pay_deadline=iso(utcnow() + timedelta(minutes=20)))
 
-    summary = sweeper.sweep(shop)
+    summary = sweeper.sweep(shop, SWEEP)
 
     assert summary == {"due": 1, "started": 1}
     assert [answer[:2] for answer in workflow.answers] == [("start", ORDER_ID)]
@@ -151,7 +155,7 @@ def test_the_sweeper_cancels_an_unpaid_order_past_its_deadline_whose_execution_f
     orders.orders[ORDER_ID].update(pay_deadline=ago(minutes=10), due_at=ago(minutes=10))
     workflow.executions[ORDER_ID] = "FAILED"
 
-    summary = sweeper.sweep(shop)
+    summary = sweeper.sweep(shop, SWEEP)
 
     assert summary == {"due": 1, "driven": 1}
     assert orders.orders[ORDER_ID]["status"] == "CANCELLED" and orders.orders[ORDER_ID]["due_at"] is None
@@ -164,7 +168,7 @@ def test_the_sweeper_leaves_orders_whose_timer_is_not_overdue_yet(
     paid(orders, ago(days=1))
     orders.orders["o_2"] = an_order(order_id="o_2", due_at=ago(seconds=GRACE / 2))  # within the grace period
 
-    assert sweeper.sweep(shop) == {"due": 0}
+    assert sweeper.sweep(shop, SWEEP) == {"due": 0}
     assert workflow.answers == [] and orders.orders[ORDER_ID]["status"] == "PAID"
 
 
@@ -177,7 +181,7 @@ def test_the_sweeper_answers_again_what_a_running_execution_still_waits_for(
     order["due_at"] = ago(days=1)
     workflow.executions[ORDER_ID] = "RUNNING"
 
-    sweeper.sweep(shop)
+    sweeper.sweep(shop, SWEEP)
 
     assert ("succeed", "tok-ship", {"status": "SHIPPED"}) in workflow.answers
     assert order["status"] == "RECEIVED"  # and the overdue receipt timer's work is done: the return window starts
@@ -190,7 +194,7 @@ def test_an_order_the_sweeper_cannot_repair_now_stays_due_and_is_tried_again(
     orders.orders[ORDER_ID]["due_at"] = ago(minutes=10)
     down = Shop(**{**shop.__dict__, "workflow": FailingWorkflow(failures=5)})
 
-    assert sweeper.sweep(down) == {"due": 1, "failed": 1}
+    assert sweeper.sweep(down, SWEEP) == {"due": 1, "failed": 1}
     retry_at = orders.orders[ORDER_ID]["due_at"]
     assert retry_at > iso(utcnow())  # not forgotten: due again after ORDER_SWEEP_RETRY_SECONDS
 
@@ -206,12 +210,16 @@ def test_every_status_change_answers_the_task_that_waited_on_the_status_it_left(
     back = {**refunding, "status": "SHIPPED"}
 
     answers = [
-        outbox.answers_for_status_change(pending, paid_),
-        outbox.answers_for_status_change(pending, {**pending, "status": "CANCELLED"}),
-        outbox.answers_for_status_change(paid_, shipped),
-        outbox.answers_for_status_change(shipped, refunding),
-        outbox.answers_for_status_change(refunding, back),
-        outbox.answers_for_status_change(shipped, {**shipped, "receipt_token": "tok-new"}),  # no status change
+        outbox.answers_for_status_change(Order.from_record(pending), Order.from_record(paid_)),
+        outbox.answers_for_status_change(
+            Order.from_record(pending), Order.from_record({**pending, "status": "CANCELLED"})
+        ),
+        outbox.answers_for_status_change(Order.from_record(paid_), Order.from_record(shipped)),
+        outbox.answers_for_status_change(Order.from_record(shipped), Order.from_record(refunding)),
+        outbox.answers_for_status_change(Order.from_record(refunding), Order.from_record(back)),
+        outbox.answers_for_status_change(  # no status change
+            Order.from_record(shipped), Order.from_record({**shipped, "receipt_token": "tok-new"})
+        ),
     ]
 
     tokens = [[(a["token"], a.get("output") or a.get("error")) for a in found] for found in answers]
@@ -260,7 +268,7 @@ def test_an_approval_answers_the_decision_task_through_the_outbox(
 ) -> None:
     paid(orders, ago(hours=1))
     refund = service.request_refund(shop, "u_1", ORDER_ID, RefundRequest(type="refund_only", reason="不要了"))
-    service.await_refund_decision(shop, ORDER_ID, "tok-decide")
+    tasks.await_refund_decision(shop, ORDER_ID, "tok-decide")
     deliver_outbox()
 
     service.approve_refund(shop, refund["refund_id"])
@@ -282,10 +290,10 @@ def test_a_paid_order_not_shipped_by_its_deadline_is_cancelled_refunded_in_full_
 ) -> None:
     paid(orders, ago(days=7, minutes=1))
 
-    opened = service.ship_deadline_passed(shop, ORDER_ID)
+    opened = tasks.ship_deadline_passed(shop, ORDER_ID)
     told = deliver_outbox()
-    service.refund_payment(shop, ORDER_ID)
-    service.complete_refund(shop, ORDER_ID)
+    tasks.refund_payment(shop, ORDER_ID)
+    tasks.complete_refund(shop, ORDER_ID)
 
     refund = orders.refunds[opened["refund_id"]]
     assert (refund["type"], refund["status"], refund["amount_fen"], refund["requested_by"]) == (
@@ -302,14 +310,14 @@ def test_the_ship_deadline_of_an_order_shipped_or_refunding_meanwhile_takes_that
 ) -> None:
     paid(orders, ago(days=8))
     service.ship_order(shop, ORDER_ID, service.ShipmentWrite(carrier="sf", tracking_no="SF1"))
-    with pytest.raises(service.OrderMovedOn):
-        service.ship_deadline_passed(shop, ORDER_ID)
+    with pytest.raises(tasks.OrderMovedOn):
+        tasks.ship_deadline_passed(shop, ORDER_ID)
 
     orders.orders[ORDER_ID] = an_order()
     paid(orders, ago(days=8))
     service.request_refund(shop, "u_1", ORDER_ID, RefundRequest(type="refund_only", reason="不要了"))
-    with pytest.raises(service.RefundRequested):
-        service.ship_deadline_passed(shop, ORDER_ID)
+    with pytest.raises(tasks.RefundRequested):
+        tasks.ship_deadline_passed(shop, ORDER_ID)
     assert len(orders.refunds) == 1
 
 
@@ -318,7 +326,7 @@ def test_a_rejected_refund_never_extends_the_ship_deadline(shop: Shop, orders: F
     refund = service.request_refund(shop, "u_1", ORDER_ID, RefundRequest(type="refund_only", reason="不要了"))
     service.reject_refund(shop, refund["refund_id"], RefundRejection(reason="已备货"))
 
-    resumed = service.resume_after_refund(shop, ORDER_ID, service.durations_now())
+    resumed = tasks.resume_after_refund(shop, ORDER_ID, shop.timers.durations())
 
     assert resumed["status"] == "PAID"
     assert abs(resumed["shipment_seconds"] - 2 * 86400) <= 5
@@ -331,8 +339,8 @@ def test_a_refund_nobody_decides_in_time_is_approved_by_the_system_and_a_decided
     paid(orders, ago(hours=1))
     refund = service.request_refund(shop, "u_1", ORDER_ID, RefundRequest(type="refund_only", reason="不要了"))
 
-    approved = service.auto_approve_refund(shop, ORDER_ID)
-    again = service.auto_approve_refund(shop, ORDER_ID)
+    approved = tasks.auto_approve_refund(shop, ORDER_ID)
+    again = tasks.auto_approve_refund(shop, ORDER_ID)
 
     assert approved == again == {"decision": "APPROVED", "refund_id": refund["refund_id"]}
     assert orders.refunds[refund["refund_id"]]["status"] == "APPROVED"
@@ -341,8 +349,8 @@ def test_a_refund_nobody_decides_in_time_is_approved_by_the_system_and_a_decided
     paid(orders, ago(hours=1))
     second = service.request_refund(shop, "u_1", ORDER_ID, RefundRequest(type="refund_only", reason="不要了"))
     service.reject_refund(shop, second["refund_id"], RefundRejection(reason="已发货"))
-    with pytest.raises(service.RefundRejectedMeanwhile):
-        service.auto_approve_refund(shop, ORDER_ID)
+    with pytest.raises(tasks.RefundRejectedMeanwhile):
+        tasks.auto_approve_refund(shop, ORDER_ID)
 
 
 def test_the_sweeper_approves_and_refunds_a_refund_left_undecided_past_its_deadline(
@@ -354,7 +362,7 @@ def test_the_sweeper_approves_and_refunds_a_refund_left_undecided_past_its_deadl
     orders.orders[ORDER_ID]["due_at"] = ago(minutes=10)
     workflow.executions[ORDER_ID] = "FAILED"
 
-    sweeper.sweep(shop)
+    sweeper.sweep(shop, SWEEP)
 
     assert orders.refunds[refund["refund_id"]]["status"] == "REFUNDED"
     assert orders.orders[ORDER_ID]["status"] == "REFUNDED" and channel.refunded == {refund["refund_id"]: 19800}

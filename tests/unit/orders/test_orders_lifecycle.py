@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from chalicelib.errors import Conflict, InvalidState, NotFound
-from chalicelib.orders import service
+from chalicelib.orders import placing, service, tasks
 from chalicelib.orders.schemas import OrderCreate, ShipmentWrite
 from chalicelib.orders.service import Shop
 from tests.unit.orders.fakes import ORDER_ID, FakeOrdersRepository, FakePoints, RecordingWorkflow
@@ -54,7 +54,7 @@ def test_the_same_payment_twice_answers_paid_and_another_payment_is_a_conflict(s
 def test_a_payment_answers_the_waiting_payment_task_through_the_outbox(
     shop: Shop, workflow: RecordingWorkflow, deliver_outbox: Callable[[], list[str]]
 ) -> None:
-    service.await_payment(shop, ORDER_ID, "tok-pay")
+    tasks.await_payment(shop, ORDER_ID, "tok-pay")
 
     service.confirm_payment(shop, ORDER_ID, "pay_1", 19800)
 
@@ -66,7 +66,7 @@ def test_a_payment_answers_the_waiting_payment_task_through_the_outbox(
 def test_a_cancel_fails_the_waiting_payment_task_so_the_execution_compensates(
     shop: Shop, workflow: RecordingWorkflow, deliver_outbox: Callable[[], list[str]]
 ) -> None:
-    service.await_payment(shop, ORDER_ID, "tok-pay")
+    tasks.await_payment(shop, ORDER_ID, "tok-pay")
 
     service.cancel_order(shop, "u_1", ORDER_ID)
     deliver_outbox()
@@ -78,18 +78,18 @@ def test_the_payment_task_started_after_the_order_moved_on_says_which_way(
     shop: Shop, orders: FakeOrdersRepository
 ) -> None:
     orders.orders[ORDER_ID]["status"] = "PAID"
-    with pytest.raises(service.OrderPaidMeanwhile):
-        service.await_payment(shop, ORDER_ID, "tok")
+    with pytest.raises(tasks.OrderPaidMeanwhile):
+        tasks.await_payment(shop, ORDER_ID, "tok")
     orders.orders[ORDER_ID]["status"] = "CANCELLED"
-    with pytest.raises(service.OrderCancelled):
-        service.await_payment(shop, ORDER_ID, "tok")
+    with pytest.raises(tasks.OrderCancelled):
+        tasks.await_payment(shop, ORDER_ID, "tok")
 
 
 def test_compensation_gives_everything_back_once_however_often_it_runs(
     shop: Shop, orders: FakeOrdersRepository
 ) -> None:
-    first = service.compensate(shop, ORDER_ID)
-    second = service.compensate(shop, ORDER_ID)
+    first = tasks.compensate(shop, ORDER_ID)
+    second = tasks.compensate(shop, ORDER_ID)
 
     assert first == second == {"status": "CANCELLED"}
     assert orders.stock_returned == {"p_1-01": 2}
@@ -99,7 +99,7 @@ def test_compensation_gives_everything_back_once_however_often_it_runs(
 def test_a_timeout_that_loses_to_a_payment_leaves_the_order_paid(shop: Shop, orders: FakeOrdersRepository) -> None:
     service.confirm_payment(shop, ORDER_ID, "pay_1", 19800)
 
-    assert service.compensate(shop, ORDER_ID) == {"status": "PAID"}
+    assert tasks.compensate(shop, ORDER_ID) == {"status": "PAID"}
     assert orders.stock_returned == {}
 
 
@@ -110,7 +110,7 @@ def test_shipping_needs_a_paid_order_and_answers_the_waiting_shipment_task(
     with pytest.raises(InvalidState):
         service.ship_order(shop, ORDER_ID, write)
     service.confirm_payment(shop, ORDER_ID, "pay_1", 19800)
-    service.await_shipment(shop, ORDER_ID, "tok-ship")
+    tasks.await_shipment(shop, ORDER_ID, "tok-ship")
 
     shipped = service.ship_order(shop, ORDER_ID, write)
     deliver_outbox()
@@ -124,8 +124,8 @@ def test_settling_credits_points_and_counts_sales_once(
 ) -> None:
     orders.orders[ORDER_ID]["status"] = "RECEIVED"
 
-    first = service.settle(shop, ORDER_ID)
-    second = service.settle(shop, ORDER_ID)
+    first = tasks.settle(shop, ORDER_ID)
+    second = tasks.settle(shop, ORDER_ID)
 
     assert first == {"status": "COMPLETED", "points_earned": 198}
     assert second == {"status": "COMPLETED"}
@@ -138,8 +138,8 @@ def test_automatic_receipt_receives_a_shipped_order_and_leaves_a_received_one(
 ) -> None:
     orders.orders[ORDER_ID]["status"] = "SHIPPED"
 
-    assert service.auto_receive(shop, ORDER_ID) == {"status": "RECEIVED"}
-    assert service.auto_receive(shop, ORDER_ID) == {"status": "RECEIVED"}
+    assert tasks.auto_receive(shop, ORDER_ID) == {"status": "RECEIVED"}
+    assert tasks.auto_receive(shop, ORDER_ID) == {"status": "RECEIVED"}
     assert [entry["status"] for entry in orders.orders[ORDER_ID]["timeline"]] == ["PENDING_PAYMENT", "RECEIVED"]
 
 
@@ -153,8 +153,8 @@ def test_another_users_order_is_not_found(shop: Shop) -> None:
 def test_an_idempotency_key_is_required_and_limited_to_255_characters() -> None:
     for key in (None, "", "x" * 256):
         with pytest.raises(Exception, match="Idempotency-Key"):
-            service.check_key(key)
-    assert service.check_key("x" * 255) == "x" * 255
+            placing.check_key(key)
+    assert placing.check_key("x" * 255) == "x" * 255
 
 
 def test_a_replayed_key_returns_the_original_order(
@@ -163,11 +163,11 @@ def test_a_replayed_key_returns_the_original_order(
     # GIVEN the order of key "k" was placed, and its address has been deleted since (the retry cannot be placed)
     shop = dataclasses.replace(shop, profile=FakeProfileRepository())
     body = OrderCreate(address_id="a_1", items=[{"sku_id": "p_1-01", "quantity": 2}])  # type: ignore[list-item]
-    orders.keys[("u_1", "k")] = {"order_id": ORDER_ID, "body_hash": service.body_hash(body), "created_at": "t0"}
+    orders.keys[("u_1", "k")] = {"order_id": ORDER_ID, "body_hash": placing.body_hash(body), "created_at": "t0"}
 
-    replayed = service.create_order(shop, "u_1", "k", body, [])
+    replayed = placing.create_order(shop, "u_1", "k", body)
 
     assert replayed["order_id"] == ORDER_ID and replayed["status"] == "PENDING_PAYMENT"
     assert workflow.answers == []  # its execution was started from the outbox when it was placed
     with pytest.raises(Conflict):
-        service.create_order(shop, "u_1", "k", body.model_copy(update={"remark": "other"}), [])
+        placing.create_order(shop, "u_1", "k", body.model_copy(update={"remark": "other"}))

@@ -12,7 +12,7 @@ import pytest
 
 from chalicelib.clock import iso, utcnow
 from chalicelib.errors import Conflict, DependencyUnavailable, InvalidState, NotFound
-from chalicelib.orders import service
+from chalicelib.orders import service, tasks
 from chalicelib.orders.schemas import RefundRejection, RefundRequest
 from chalicelib.orders.service import Shop
 from tests.unit.orders.fakes import (
@@ -68,7 +68,7 @@ def test_a_refund_only_request_on_a_paid_order_is_pending_for_the_whole_payable_
     shop: Shop, orders: FakeOrdersRepository, workflow: RecordingWorkflow, deliver_outbox: Callable[[], list[str]]
 ) -> None:
     in_status(orders, "PAID")
-    service.await_shipment(shop, ORDER_ID, "tok-ship")
+    tasks.await_shipment(shop, ORDER_ID, "tok-ship")
 
     refund = service.request_refund(shop, "u_1", ORDER_ID, REFUND_ONLY)
     deliver_outbox()
@@ -84,7 +84,7 @@ def test_a_return_refunds_what_was_paid_but_the_shipping_and_stops_the_wait_it_i
     shop: Shop, orders: FakeOrdersRepository, workflow: RecordingWorkflow, deliver_outbox: Callable[[], list[str]]
 ) -> None:
     in_status(orders, "RECEIVED")
-    service.await_review_window(shop, ORDER_ID, "tok-window")
+    tasks.await_review_window(shop, ORDER_ID, "tok-window")
 
     refund = service.request_refund(shop, "u_1", ORDER_ID, RETURN)
     deliver_outbox()
@@ -144,7 +144,7 @@ def test_a_rejection_puts_the_order_back_answers_the_decision_and_a_new_request_
 ) -> None:
     in_status(orders, "SHIPPED")
     first = service.request_refund(shop, "u_1", ORDER_ID, RETURN)
-    service.await_refund_decision(shop, ORDER_ID, "tok-decide")
+    tasks.await_refund_decision(shop, ORDER_ID, "tok-decide")
 
     rejected = service.reject_refund(shop, first["refund_id"], RefundRejection(reason="商品已拆封"))
     deliver_outbox()
@@ -176,17 +176,17 @@ def test_the_decision_task_started_after_the_decision_says_which_way_and_a_pendi
 ) -> None:
     in_status(orders, "PAID")
     first = service.request_refund(shop, "u_1", ORDER_ID, REFUND_ONLY)
-    assert service.await_refund_decision(shop, ORDER_ID, "tok-1")["waiting"] is True
+    assert tasks.await_refund_decision(shop, ORDER_ID, "tok-1")["waiting"] is True
     assert orders.orders[ORDER_ID]["refund_token"] == "tok-1"
 
     service.reject_refund(shop, first["refund_id"], RefundRejection(reason="已发货"))
-    with pytest.raises(service.RefundRejectedMeanwhile):
-        service.await_refund_decision(shop, ORDER_ID, "tok-2")
+    with pytest.raises(tasks.RefundRejectedMeanwhile):
+        tasks.await_refund_decision(shop, ORDER_ID, "tok-2")
 
     second = service.request_refund(shop, "u_1", ORDER_ID, REFUND_ONLY)
     service.approve_refund(shop, second["refund_id"])
-    with pytest.raises(service.RefundApprovedMeanwhile):
-        service.await_refund_decision(shop, ORDER_ID, "tok-3")
+    with pytest.raises(tasks.RefundApprovedMeanwhile):
+        tasks.await_refund_decision(shop, ORDER_ID, "tok-3")
 
 
 def test_every_wait_a_refund_interrupts_turns_to_the_decision_when_it_starts_after_the_request(
@@ -194,11 +194,11 @@ def test_every_wait_a_refund_interrupts_turns_to_the_decision_when_it_starts_aft
 ) -> None:
     in_status(orders, "REFUNDING")
 
-    for wait in (service.await_shipment, service.await_receipt, service.await_review_window):
-        with pytest.raises(service.RefundRequested):
+    for wait in (tasks.await_shipment, tasks.await_receipt, tasks.await_review_window):
+        with pytest.raises(tasks.RefundRequested):
             wait(shop, ORDER_ID, "tok")
-    for task in (service.auto_receive, service.settle):
-        with pytest.raises(service.RefundRequested):
+    for task in (tasks.auto_receive, tasks.settle):
+        with pytest.raises(tasks.RefundRequested):
             task(shop, ORDER_ID)
 
 
@@ -207,10 +207,10 @@ def test_a_refund_requested_before_settlement_means_no_points_are_ever_earned_on
 ) -> None:
     refund = approved(shop, orders, "RECEIVED", RETURN)
 
-    with pytest.raises(service.RefundRequested):
-        service.settle(shop, ORDER_ID)
-    service.refund_payment(shop, ORDER_ID)
-    service.complete_refund(shop, ORDER_ID)
+    with pytest.raises(tasks.RefundRequested):
+        tasks.settle(shop, ORDER_ID)
+    tasks.refund_payment(shop, ORDER_ID)
+    tasks.complete_refund(shop, ORDER_ID)
 
     assert f"order:{ORDER_ID}:earn" not in points.refs
     assert points.refs == {f"order:{ORDER_ID}:refund": 300}
@@ -222,11 +222,11 @@ def test_an_approved_refund_goes_back_through_the_channel_once_and_gives_stock_a
 ) -> None:
     refund = approved(shop, orders, "PAID", REFUND_ONLY)
 
-    first = service.refund_payment(shop, ORDER_ID)
-    again = service.refund_payment(shop, ORDER_ID)  # the task ran twice (a retry after a lost answer)
-    done = service.complete_refund(shop, ORDER_ID)
-    done_again = service.complete_refund(shop, ORDER_ID)
-    after = service.refund_payment(shop, ORDER_ID)
+    first = tasks.refund_payment(shop, ORDER_ID)
+    again = tasks.refund_payment(shop, ORDER_ID)  # the task ran twice (a retry after a lost answer)
+    done = tasks.complete_refund(shop, ORDER_ID)
+    done_again = tasks.complete_refund(shop, ORDER_ID)
+    after = tasks.refund_payment(shop, ORDER_ID)
 
     assert first == again == after == {"status": "SUCCESS", "refund_id": refund["refund_id"]}
     assert {call[1] for call in channel.calls} == {refund["refund_id"]} and len(channel.calls) == 2
@@ -248,13 +248,13 @@ def test_an_order_refunded_in_full_before_shipping_gives_its_coupon_back_once(
 ) -> None:
     # GIVEN a paid order, unshipped, whose still-valid coupon is used; its refund_only refund (everything) approved
     approved(shop, orders, "PAID", REFUND_ONLY)
-    service.refund_payment(shop, ORDER_ID)
+    tasks.refund_payment(shop, ORDER_ID)
 
     # WHEN the refund completes, and the task runs again
-    service.complete_refund(shop, ORDER_ID)
+    tasks.complete_refund(shop, ORDER_ID)
     given_back = coupon_status(coupons)
     coupons.coupon_items["u_1"]["c_1"].update(locked_by="o_next")  # meanwhile another order takes it
-    service.complete_refund(shop, ORDER_ID)
+    tasks.complete_refund(shop, ORDER_ID)
 
     # THEN the coupon came back unused and free, once: the retry did not touch the next order's hold
     assert given_back == ("unused", None)
@@ -277,9 +277,9 @@ def test_a_refund_after_shipping_or_of_an_expired_coupon_keeps_the_coupon_used(
 ) -> None:
     coupons.coupon_items["u_1"]["c_1"] = a_used_coupon(days_left)
     approved(shop, orders, status, request_)
-    service.refund_payment(shop, ORDER_ID)
+    tasks.refund_payment(shop, ORDER_ID)
 
-    service.complete_refund(shop, ORDER_ID)
+    tasks.complete_refund(shop, ORDER_ID)
 
     assert orders.orders[ORDER_ID]["status"] == "REFUNDED"
     assert coupon_status(coupons) == ("used", ORDER_ID)
@@ -290,9 +290,9 @@ def test_a_partial_refund_keeps_the_coupon_used(
 ) -> None:
     refund = approved(shop, orders, "PAID", REFUND_ONLY)
     orders.refunds[refund["refund_id"]]["amount_fen"] = 9900  # some of what was paid (after-sales of some units)
-    service.refund_payment(shop, ORDER_ID)
+    tasks.refund_payment(shop, ORDER_ID)
 
-    service.complete_refund(shop, ORDER_ID)
+    tasks.complete_refund(shop, ORDER_ID)
 
     assert coupon_status(coupons) == ("used", ORDER_ID)
 
@@ -303,11 +303,11 @@ def test_a_refund_still_processing_or_a_provider_out_of_reach_is_retried_with_th
     refund = approved(shop, orders, "SHIPPED", RETURN)
     channel.answers = ["PROCESSING", DependencyUnavailable("provider down")]
 
-    with pytest.raises(service.RefundProcessing):
-        service.refund_payment(shop, ORDER_ID)
+    with pytest.raises(tasks.RefundProcessing):
+        tasks.refund_payment(shop, ORDER_ID)
     with pytest.raises(DependencyUnavailable):
-        service.refund_payment(shop, ORDER_ID)
-    assert service.refund_payment(shop, ORDER_ID)["status"] == "SUCCESS"
+        tasks.refund_payment(shop, ORDER_ID)
+    assert tasks.refund_payment(shop, ORDER_ID)["status"] == "SUCCESS"
 
     assert [call[1:] for call in channel.calls] == [(refund["refund_id"], 19000)] * 3
 
@@ -318,10 +318,10 @@ def test_nothing_is_refunded_or_given_back_before_the_admin_approves(
     in_status(orders, "PAID")
     service.request_refund(shop, "u_1", ORDER_ID, REFUND_ONLY)
 
-    with pytest.raises(service.OrderNotReady):
-        service.refund_payment(shop, ORDER_ID)
-    with pytest.raises(service.OrderNotReady):
-        service.complete_refund(shop, ORDER_ID)
+    with pytest.raises(tasks.OrderNotReady):
+        tasks.refund_payment(shop, ORDER_ID)
+    with pytest.raises(tasks.OrderNotReady):
+        tasks.complete_refund(shop, ORDER_ID)
     assert channel.calls == [] and orders.stock_returned == {}
 
 
@@ -338,7 +338,7 @@ def test_a_rejection_resumes_each_wait_with_what_was_left_of_its_timer(
         refund = service.request_refund(shop, "u_1", ORDER_ID, REFUND_ONLY if status == "PAID" else RETURN)
         service.reject_refund(shop, refund["refund_id"], RefundRejection(reason="no"))
 
-        resumed = service.resume_after_refund(shop, ORDER_ID, durations(WINDOW))
+        resumed = tasks.resume_after_refund(shop, ORDER_ID, durations(WINDOW))
 
         assert resumed["status"] == status
         assert abs(resumed["receipt_seconds"] - expected[0]) <= 5 and abs(resumed["window_seconds"] - expected[1]) <= 5
@@ -351,7 +351,7 @@ def test_a_timer_that_ran_out_while_the_refund_was_decided_resumes_with_one_seco
     refund = service.request_refund(shop, "u_1", ORDER_ID, RETURN)
     service.reject_refund(shop, refund["refund_id"], RefundRejection(reason="no"))
 
-    resumed = service.resume_after_refund(shop, ORDER_ID, durations(60))  # received a day ago, a 60 s window
+    resumed = tasks.resume_after_refund(shop, ORDER_ID, durations(60))  # received a day ago, a 60 s window
 
     assert (resumed["status"], resumed["window_seconds"]) == ("RECEIVED", 1)
 

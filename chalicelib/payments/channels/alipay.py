@@ -5,11 +5,11 @@ from __future__ import annotations
 import functools
 import json
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
-from chalicelib.clock import iso, utcnow
+from chalicelib.clock import SHANGHAI, iso, utcnow
 from chalicelib.errors import DependencyUnavailable, DomainError
 from chalicelib.payments.channels import (
     InvalidNotification,
@@ -29,7 +29,6 @@ from chalicelib.payments.transport import PaymentTransport
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
-CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 PAID_STATUSES = frozenset({"TRADE_SUCCESS", "TRADE_FINISHED"})
 UNPAID_STATUSES = frozenset({"WAIT_BUYER_PAY", "TRADE_CLOSED"})
 REQUIRED_NOTIFY_FIELDS = ("sign", "app_id", "out_trade_no", "trade_no", "trade_status", "total_amount")
@@ -52,7 +51,7 @@ def notify_sign_content(params: dict[str, str]) -> str:
 
 def china_time(moment: datetime) -> str:
     """Alipay's timestamps: yyyy-MM-dd HH:mm:ss in Beijing time."""
-    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def signed_response(text: str, method: str) -> tuple[str, dict[str, Any], str] | None:
@@ -182,6 +181,6 @@ def _utc(china_text: str) -> str | None:
     if not GMT_PATTERN.fullmatch(china_text):  # strptime would also read full-width and Arabic-Indic digits
         return None
     try:
-        return iso(datetime.strptime(china_text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA).astimezone(UTC))
+        return iso(datetime.strptime(china_text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=SHANGHAI).astimezone(UTC))
     except ValueError:
         return None

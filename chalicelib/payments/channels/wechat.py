@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from chalicelib.clock import epoch_seconds, iso
+from chalicelib.clock import SHANGHAI, epoch_seconds, iso
 from chalicelib.errors import DependencyUnavailable, DomainError, InvalidState
 from chalicelib.inputs import is_ascii_digits, loads_json
 from chalicelib.payments.channels import (
@@ -55,9 +55,7 @@ def answer_message(timestamp: str, nonce: str, body: bytes) -> bytes:
 
 
 def rfc3339_china(moment: datetime) -> str:
-    from chalicelib.payments.alipay import CHINA
-
-    return moment.astimezone(CHINA).isoformat(timespec="seconds")
+    return moment.astimezone(SHANGHAI).isoformat(timespec="seconds")
 
 
 class WeChatPayChannel(PaymentChannel):

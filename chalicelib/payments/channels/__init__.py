@@ -1,4 +1,6 @@
-"""The one payment channel interface: start a payment, verify a provider's notify, answer it, refund."""
+"""The one payment channel interface (start a payment, verify a provider's notify, answer it, refund) and one module
+per channel beside it: alipay, wechat, sandbox. chalicelib.payments.registry finds a channel by name; the
+composition root registers each one there (chalicelib/bootstrap/payments.py), so neither imports the other."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Literal
 
-from chalicelib.errors import DomainError, InvalidState, NotFound
+from chalicelib.errors import DomainError, InvalidState
 
 Client = Literal["pc", "h5"]
 YUAN_PATTERN = re.compile(r"[0-9]{1,10}(\.[0-9]{1,2})?")
@@ -110,28 +112,3 @@ def header(headers: dict[str, str], name: str) -> str:
     """A header by case-insensitive name, '' when absent (API Gateway may lower-case them)."""
     wanted = name.lower()
     return next((str(value) for key, value in headers.items() if key.lower() == wanted), "")
-
-
-CHANNELS = ("sandbox", "alipay", "wechat")
-
-
-def channel_for(name: str, settings: Any = None) -> PaymentChannel:
-    """The configured channel of this name; 404 for an unknown or unconfigured one."""
-    from chalicelib.payments.config import PaymentSettings
-    from chalicelib.payments.transport import HttpxTransport
-
-    config = settings or PaymentSettings.from_env()
-    transport = HttpxTransport(config.http_timeout_seconds)
-    if name == "sandbox" and config.sandbox.configured:
-        from chalicelib.payments.sandbox import SandboxChannel
-
-        return SandboxChannel(config.sandbox, config.notify_url("sandbox"), transport)
-    if name == "alipay" and config.alipay.configured:
-        from chalicelib.payments.alipay import AlipayChannel
-
-        return AlipayChannel(config.alipay, config.notify_url("alipay"), transport)
-    if name == "wechat" and config.wechat.configured:
-        from chalicelib.payments.wechat import WeChatPayChannel
-
-        return WeChatPayChannel(config.wechat, config.notify_url("wechat"), transport)
-    raise NotFound(f"Payment channel {name!r} is not available", channels=list(config.available()))

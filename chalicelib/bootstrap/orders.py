@@ -1,0 +1,48 @@
+"""The orders graph: the repositories an order touches, its Step Functions workflow, and refunds through the
+payments context (imported when a refund is first paid back: payment SDKs stay off the cold start)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chalicelib.bootstrap import Container
+    from chalicelib.orders.domain import Order
+    from chalicelib.orders.service import Shop
+
+
+class RefundsThroughPayments:
+    """orders.service.PaymentRefunds: the channel that took the order's payment pays the refund back."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+
+    def refund(self, order: Order, refund_id: str, amount_fen: int, reason: str) -> str:
+        from chalicelib.payments.service import refund_order_payment
+
+        return refund_order_payment(self.container.payments, order.record(), refund_id, amount_fen, reason)
+
+
+def build_shop(container: Container) -> Shop:
+    from chalicelib.orders.deadlines import OrderTimers
+    from chalicelib.orders.service import Shop
+    from chalicelib.orders.workflow import StepFunctionsOrderWorkflow
+
+    return Shop(
+        orders=_orders_repository(),
+        catalog=container.catalog,
+        profile=container.profile,
+        cart=container.cart,
+        coupons=container.coupons,
+        points=container.points,
+        workflow=StepFunctionsOrderWorkflow(container.settings.state_machine_order_arn),
+        refunds=RefundsThroughPayments(container),
+        promotions=container.running_promotions,
+        timers=OrderTimers.from_settings(container.settings),
+    )
+
+
+def _orders_repository() -> Any:
+    from chalicelib.orders.dynamo_repository import DynamoOrdersRepository
+
+    return DynamoOrdersRepository()

@@ -1,0 +1,368 @@
+"""The orders repository on DynamoDB: the only module that touches the order models (and, inside an order's
+transactions, the catalog's SKUs and products, and the coupon and points items through their repositories' add_*
+helpers). It writes what the domain decided (a Step and its effects) and decides nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.catalog.models import ProductItem, SkuItem, product_id_of_sku, product_pk, sku_sk
+from chalicelib.coupons.repository import add_give_back, add_lock, add_mark_used, add_release
+from chalicelib.dynamo import connection
+from chalicelib.orders import models
+from chalicelib.orders.domain import TOKEN_FIELDS, Order, Refund
+from chalicelib.orders.models import (
+    ALL_ORDERS,
+    ALL_REFUNDS,
+    IDEMPOTENCY_SK,
+    ORDER_SK,
+    REFUND_SK,
+    REFUND_STATUS_PREFIX,
+    IdempotencyModel,
+    OrderModel,
+    RefundModel,
+    due_shard_key,
+    due_shard_keys,
+    idempotency_pk,
+    order_pk,
+    refund_pk,
+    refund_status_key,
+)
+from chalicelib.orders.repository import PlacementRefused
+from chalicelib.orders.steps import CountSales, CouponChange, Effect, PostPoints, Restock, Step, placing_effects
+from chalicelib.points.repository import add_credit, add_debit
+
+
+def order_of(item: OrderModel) -> Order:
+    return Order.from_record(
+        {
+            **{name: getattr(item, name) for name in ("order_id", "order_no", "user_id", "status", "created_at")},
+            "pay_deadline": item.pay_deadline,
+            "items": item.items,
+            "amounts": item.amounts,
+            "address": item.address,
+            "remark": item.remark,
+            "coupon_id": item.coupon_id,
+            "points_used": int(item.points_used or 0),
+            "timeline": [{"status": entry.status, "at": entry.at} for entry in item.timeline or []],
+            "payment": item.payment,
+            "shipment": item.shipment,
+            **{name: getattr(item, name) for name in TOKEN_FIELDS},
+            "refund_id": item.refund_id,
+            "refund_from": item.refund_from,
+            "refund_ids": list(item.refund_ids or []),
+            "settled_at": item.settled_at,
+            "due_at": item.due_key.split("#", 1)[0] if item.due_key else None,
+        }
+    )
+
+
+def refund_of(item: RefundModel) -> Refund:
+    return Refund(
+        refund_id=item.refund_id,
+        order_id=item.order_id,
+        user_id=item.owner_id,
+        type=item.type,
+        reason=item.reason,
+        status=item.status.removeprefix(REFUND_STATUS_PREFIX),
+        from_status=item.from_status,
+        amount_fen=int(item.amount_fen),
+        requested_at=item.requested_at,
+        decided_at=item.decided_at,
+        reject_reason=item.reject_reason,
+        refunded_at=item.refunded_at,
+        requested_by=item.requested_by or "customer",
+    )
+
+
+def order_from_image(image: dict[str, Any] | None) -> Order | None:
+    """An order as a stream record's image holds it (DynamoDB JSON); None for other items of the table."""
+    if not image or image.get("sk", {}).get("S") != ORDER_SK:
+        return None
+    return order_of(OrderModel.from_raw_data(image))
+
+
+def refund_from_image(image: dict[str, Any] | None) -> Refund | None:
+    """A refund as a stream record's image holds it; None for other items of the table."""
+    if not image or image.get("sk", {}).get("S") != REFUND_SK:
+        return None
+    return refund_of(RefundModel.from_raw_data(image))
+
+
+def _order_key(order_id: str) -> OrderModel:
+    return OrderModel(order_pk(order_id), ORDER_SK)
+
+
+def _refund_key(refund_id: str) -> RefundModel:
+    return RefundModel(refund_pk(refund_id), REFUND_SK)
+
+
+def _sku_key(sku_id: str) -> SkuItem:
+    return SkuItem(product_pk(product_id_of_sku(sku_id)), sku_sk(sku_id))
+
+
+def _due_actions(order_id: str, due: str | None) -> list[Any]:
+    """Put the order in gsi_due at `due`, or take it out (None: it waits on no timer any more)."""
+    if due is None:
+        return [OrderModel.due_shard.remove(), OrderModel.due_key.remove()]
+    return [OrderModel.due_shard.set(due_shard_key(order_id, due)), OrderModel.due_key.set(f"{due}#{order_id}")]
+
+
+def _step_update(step: Step) -> tuple[list[Any], Any]:
+    """The order item's update for a step: its actions and its condition."""
+    actions = [
+        OrderModel.status.set(step.status),
+        OrderModel.user_status.set(f"{step.user_id}#{step.status}"),
+        OrderModel.timeline.set(OrderModel.timeline.append([models.TimelineEntry(status=step.status, at=step.at)])),
+        *_due_actions(step.order_id, step.due),
+    ]
+    for name, value in step.fields.items():
+        if name == "refund_ids":  # the refunds of the order's cases: appended to
+            actions.append(OrderModel.refund_ids.set((OrderModel.refund_ids | []).append(list(value))))
+        else:
+            actions.append(getattr(OrderModel, name).set(value))
+    condition = OrderModel.status == step.expected
+    if step.paid_before is not None:
+        condition &= OrderModel.pay_deadline > step.paid_before
+    if step.refund_id is not None:
+        condition &= OrderModel.refund_id == step.refund_id
+    return actions, condition
+
+
+def _is_condition_failure(error: UpdateError) -> bool:
+    return error.cause_response_code == "ConditionalCheckFailedException"
+
+
+def _existing(model: Any, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    return {(item.pk, item.sk) for item in model.batch_get(keys, attributes_to_get=["pk", "sk", "kind"])}
+
+
+def _write_effect(transaction: TransactWrite, effect: Effect) -> None:
+    """One effect of a step, as the actions of the step's transaction."""
+    if isinstance(effect, Restock):
+        keys = {sku_id: (product_pk(product_id_of_sku(sku_id)), sku_sk(sku_id)) for sku_id in effect.quantities}
+        existing = _existing(SkuItem, list(keys.values())) if effect.skip_removed else set(keys.values())
+        for sku_id, quantity in effect.quantities.items():
+            if keys[sku_id] not in existing:
+                continue  # removed since: it gets no stock back, nor blocks the step
+            condition = SkuItem.pk.exists() & (SkuItem.stock >= -quantity) if quantity < 0 else SkuItem.pk.exists()
+            transaction.update(_sku_key(sku_id), actions=[SkuItem.stock.add(quantity)], condition=condition)
+    elif isinstance(effect, PostPoints):
+        post = add_credit if effect.delta > 0 else add_debit
+        post(transaction, effect.user_id, abs(effect.delta), effect.reason, effect.ref)
+    elif isinstance(effect, CouponChange) and effect.change == "lock":
+        add_lock(transaction, effect.user_id, effect.coupon_id, effect.order_id, effect.at)
+    elif isinstance(effect, CouponChange) and effect.change == "use":
+        add_mark_used(transaction, effect.user_id, effect.coupon_id, effect.order_id, effect.at)
+    elif isinstance(effect, CouponChange) and effect.change == "release":
+        add_release(transaction, effect.user_id, effect.coupon_id, effect.order_id)
+    elif isinstance(effect, CouponChange) and effect.change == "give_back":
+        add_give_back(transaction, effect.user_id, effect.coupon_id, effect.order_id)
+    elif isinstance(effect, CountSales):
+        existing = _existing(ProductItem, [(product_pk(product_id), "META") for product_id in effect.quantities])
+        for product_id, quantity in effect.quantities.items():
+            if (product_pk(product_id), "META") in existing:  # removed meanwhile: the transaction fails, retried
+                transaction.update(
+                    ProductItem(product_pk(product_id), "META"),
+                    actions=[ProductItem.sales.add(quantity)],
+                    condition=ProductItem.pk.exists(),
+                )
+
+
+class DynamoOrdersRepository:
+    """Orders and refunds in the orders table; the transactions that place them and move them on."""
+
+    def idempotency(self, user_id: str, key: str) -> dict[str, Any] | None:
+        try:
+            item = IdempotencyModel.get(idempotency_pk(user_id, key), IDEMPOTENCY_SK, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return {"order_id": item.order_id, "body_hash": item.body_hash, "created_at": item.created_at}
+
+    def order(self, order_id: str) -> Order | None:
+        try:
+            return order_of(OrderModel.get(order_pk(order_id), ORDER_SK, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def place(self, order: Order, key: str, body_hash: str) -> None:
+        record = order.record()
+        item = OrderModel(
+            order_pk(order.order_id),
+            ORDER_SK,
+            **{name: record[name] for name in ("order_id", "order_no", "user_id", "status", "created_key")},
+            user_status=f"{order.user_id}#{order.status}",
+            listing=ALL_ORDERS,
+            **{name: record[name] for name in ("created_at", "pay_deadline", "items", "amounts", "address")},
+            **{name: record[name] for name in ("remark", "coupon_id", "points_used")},
+            timeline=[models.TimelineEntry(status=entry["status"], at=entry["at"]) for entry in order.timeline],
+            due_shard=due_shard_key(order.order_id, str(order.due_at)),
+            due_key=f"{order.due_at}#{order.order_id}",
+        )
+        idempotency = IdempotencyModel(
+            idempotency_pk(order.user_id, key),
+            IDEMPOTENCY_SK,
+            order_id=order.order_id,
+            body_hash=body_hash,
+            created_at=order.created_at,
+        )
+        try:
+            with TransactWrite(connection=connection()) as transaction:
+                for effect in placing_effects(order):
+                    _write_effect(transaction, effect)
+                transaction.save(item, condition=OrderModel.pk.does_not_exist())
+                transaction.save(idempotency, condition=IdempotencyModel.pk.does_not_exist())
+        except TransactWriteError as error:
+            raise PlacementRefused() from error
+
+    def advance(self, step: Step) -> bool:
+        actions, condition = _step_update(step)
+        if not step.effects:  # one item: a conditional update, no transaction
+            try:
+                _order_key(step.order_id).update(actions=actions, condition=condition)
+            except UpdateError as error:
+                if _is_condition_failure(error):
+                    return False
+                raise
+            return True
+        return self._transact(step)
+
+    @staticmethod
+    def _transact(step: Step, *refund_updates: tuple[list[Any], Any, str]) -> bool:
+        actions, condition = _step_update(step)
+        try:
+            with TransactWrite(connection=connection()) as transaction:
+                transaction.update(_order_key(step.order_id), actions=actions, condition=condition)
+                for refund_actions, refund_condition, refund_id in refund_updates:
+                    transaction.update(_refund_key(refund_id), actions=refund_actions, condition=refund_condition)
+                for effect in step.effects:
+                    _write_effect(transaction, effect)
+        except TransactWriteError:
+            return False
+        return True
+
+    def hold_token(self, order_id: str, field: str, token: str, expected: str, due: str | None = None) -> bool:
+        if field not in TOKEN_FIELDS:
+            raise ValueError(f"not a token field: {field}")
+        actions = [getattr(OrderModel, field).set(token), *(_due_actions(order_id, due) if due else [])]
+        return self._update_if_status(order_id, expected, actions)
+
+    def reschedule(self, order_id: str, expected: str, due: str) -> bool:
+        return self._update_if_status(order_id, expected, _due_actions(order_id, due))
+
+    @staticmethod
+    def _update_if_status(order_id: str, expected: str, actions: list[Any]) -> bool:
+        try:
+            _order_key(order_id).update(actions=actions, condition=OrderModel.status == expected)
+        except UpdateError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def due_order_ids(self, day: str, before: str, limit: int) -> list[str]:
+        found: list[str] = []
+        for shard in due_shard_keys(day):
+            # `<time>#<order_id>` < `<before>$`: due at or before `before` ("$" sorts right after "#")
+            results = OrderModel.due_index.query(shard, OrderModel.due_key < f"{before}$", limit=limit - len(found))
+            found += [item.pk.removeprefix("ORDER#") for item in results]
+            if len(found) >= limit:
+                break
+        return found
+
+    # -- refunds ----------------------------------------------------------------------------------------------------
+
+    def open_refund(self, step: Step, refund: Refund) -> bool:
+        item = RefundModel(
+            refund_pk(refund.refund_id),
+            REFUND_SK,
+            **{name: getattr(refund, name) for name in ("refund_id", "order_id", "type", "reason", "from_status")},
+            owner_id=refund.user_id,
+            status=refund_status_key(refund.status),
+            amount_fen=refund.amount_fen,
+            listing=ALL_REFUNDS,
+            created_key=f"{refund.requested_at}#{refund.refund_id}",
+            requested_at=refund.requested_at,
+            decided_at=refund.decided_at,
+            requested_by=refund.requested_by,
+        )
+        actions, condition = _step_update(step)
+        try:
+            with TransactWrite(connection=connection()) as transaction:
+                transaction.update(_order_key(step.order_id), actions=actions, condition=condition)
+                transaction.save(item, condition=RefundModel.pk.does_not_exist())
+        except TransactWriteError:
+            return False
+        return True
+
+    def approve_refund(self, refund: Refund, at: str, due: str) -> bool:
+        try:
+            with TransactWrite(connection=connection()) as transaction:
+                transaction.update(
+                    _refund_key(refund.refund_id),
+                    actions=[RefundModel.status.set(refund_status_key("APPROVED")), RefundModel.decided_at.set(at)],
+                    condition=RefundModel.status == refund_status_key("PENDING"),
+                )
+                transaction.update(
+                    _order_key(refund.order_id),
+                    actions=_due_actions(refund.order_id, due),
+                    condition=(OrderModel.status == "REFUNDING") & (OrderModel.refund_id == refund.refund_id),
+                )
+        except TransactWriteError:
+            return False
+        return True
+
+    def reject_refund(self, step: Step, refund: Refund, reason: str) -> bool:
+        decided = [
+            RefundModel.status.set(refund_status_key("REJECTED")),
+            RefundModel.decided_at.set(step.at),
+            RefundModel.reject_reason.set(reason),
+        ]
+        return self._transact(step, (decided, RefundModel.status == refund_status_key("PENDING"), refund.refund_id))
+
+    def complete_refund(self, step: Step, refund: Refund) -> bool:
+        refunded = [RefundModel.status.set(refund_status_key("REFUNDED")), RefundModel.refunded_at.set(step.at)]
+        return self._transact(step, (refunded, RefundModel.status == refund_status_key("APPROVED"), refund.refund_id))
+
+    def refund(self, refund_id: str) -> Refund | None:
+        try:
+            return refund_of(RefundModel.get(refund_pk(refund_id), REFUND_SK, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def refunds_by_ids(self, refund_ids: list[str]) -> list[Refund]:
+        keys = [(refund_pk(refund_id), REFUND_SK) for refund_id in dict.fromkeys(refund_ids)]
+        found = {item.refund_id: refund_of(item) for item in RefundModel.batch_get(keys, consistent_read=True)}
+        return [found[refund_id] for refund_id in refund_ids if refund_id in found]
+
+    def refunds_page(
+        self, status: str | None, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[Refund], dict[str, Any] | None]:
+        options: dict[str, Any] = {"scan_index_forward": False, "limit": limit, "page_size": limit}
+        if status:
+            results = RefundModel.status_index.query(refund_status_key(status), last_evaluated_key=start, **options)
+        else:
+            results = RefundModel.all_index.query(ALL_REFUNDS, last_evaluated_key=start, **options)
+        return [refund_of(item) for item in results], results.last_evaluated_key
+
+    def orders_page(
+        self, index: str, hash_key: str, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[Order], dict[str, Any] | None]:
+        indexes = {
+            "user": OrderModel.user_index,
+            "user_status": OrderModel.user_status_index,
+            "status": OrderModel.status_index,
+            "all": OrderModel.all_index,
+        }
+        results = indexes[index].query(
+            hash_key, scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=start
+        )
+        return [order_of(item) for item in results], results.last_evaluated_key
+
+    def forget_buyer(self, order_id: str, address: dict[str, Any]) -> None:
+        _order_key(order_id).update(
+            actions=[OrderModel.address.set(address), OrderModel.remark.set("")], condition=OrderModel.pk.exists()
+        )

@@ -1,0 +1,259 @@
+"""Placing an order: priced on the server through the one pricing path, stock, coupon and points taken at once with
+the order, idempotent by the Idempotency-Key; and its preview, which prices alike and writes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.cart import service as cart_service
+from chalicelib.catalog.models import product_id_of_sku
+from chalicelib.clock import iso, utcnow
+from chalicelib.coupons import service as coupons_service
+from chalicelib.errors import Conflict, DomainError, InvalidState, NotFound, OutOfStock, ValidationError
+from chalicelib.ids import new_id
+from chalicelib.orders.domain import PENDING_PAYMENT, Order, OrderLine
+from chalicelib.orders.repository import MAX_LINES, PlacementRefused
+from chalicelib.orders.schemas import OrderCreate, OrderPreviewRequest
+from chalicelib.orders.service import Shop, emit_order_event
+from chalicelib.points.domain import NotEnoughPoints
+from chalicelib.pricing import checkout as pricing
+from chalicelib.pricing.model import Checkout, Quote
+from chalicelib.profile import service as profile_service
+
+MAX_KEY_CHARS = 255
+
+
+def body_hash(body: OrderCreate) -> str:
+    """The body's digest for the Idempotency-Key: an omitted coupon_id (the best one) is not a null one (none)."""
+    fields = body.model_dump(mode="json")
+    if "coupon_id" not in body.model_fields_set:
+        del fields["coupon_id"]
+    if body.expected_payable_fen is None:
+        del fields["expected_payable_fen"]  # a body without it hashes as it did before the field existed
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_key(key: str | None) -> str:
+    if key is None or not 1 <= len(key) <= MAX_KEY_CHARS or not key.isprintable():
+        raise ValidationError(
+            "The Idempotency-Key header is required (1..255 printable characters)",
+            errors=[{"field": "Idempotency-Key", "message": "Send this header with 1..255 printable characters."}],
+        )
+    return key
+
+
+def create_order(shop: Shop, user_id: str, key: str | None, body: OrderCreate) -> dict[str, Any]:
+    """POST /orders: an order from the catalog's prices; the same key and body again returns the same order.
+
+    The key is looked up only when placing fails: the transaction's own condition on the key refuses a second
+    order, and a retry that can no longer be placed (stock sold, cart emptied, coupon taken by the first order)
+    is answered with the original order. The common path reads twice: the address and the SKUs."""
+    key = check_key(key)
+    digest = body_hash(body)
+    try:
+        return _place_new(shop, user_id, key, digest, body)
+    except DomainError:
+        if (replayed := _replay(shop, user_id, key, digest)) is not None:
+            return replayed
+        raise
+
+
+def _replay(shop: Shop, user_id: str, key: str, digest: str) -> dict[str, Any] | None:
+    record = shop.orders.idempotency(user_id, key)
+    if record is None:
+        return None
+    if record["body_hash"] != digest:
+        raise Conflict("This Idempotency-Key was used with a different request body")
+    order = shop.orders.order(record["order_id"])
+    if order is None:  # the key and its order are written in one transaction
+        raise Conflict("The order of this Idempotency-Key is not readable yet; try again")
+    return order.view()
+
+
+def _wanted_lines(shop: Shop, user_id: str, body: OrderCreate | OrderPreviewRequest) -> list[tuple[str, int]]:
+    if body.from_cart:
+        lines = cart_service.selected_lines(shop.cart, user_id)
+        if not lines:
+            raise InvalidState("No selected lines in the cart")
+    else:
+        lines = [(line.sku_id, line.quantity) for line in body.items or []]
+    merged: dict[str, int] = {}
+    for sku_id, quantity in lines:
+        merged[sku_id] = merged.get(sku_id, 0) + quantity
+    if len(merged) > MAX_LINES:
+        raise ValidationError(f"At most {MAX_LINES} different SKUs per order")
+    return list(merged.items())
+
+
+def _order_no(now: datetime) -> str:
+    return now.strftime("%Y%m%d%H%M%S") + f"{secrets.randbelow(10**6):06d}"
+
+
+@dataclass(frozen=True)
+class _PricedOrder:
+    """An order body priced through the one pricing path, before anything is written."""
+
+    wanted: list[tuple[str, int]]
+    skus: dict[str, dict[str, Any]]
+    address: dict[str, Any] | None
+    balance: int
+    checkout: Checkout
+
+
+def _price_order(shop: Shop, user_id: str, body: OrderCreate | OrderPreviewRequest, now: datetime) -> _PricedOrder:
+    """What placing this body would charge now, or the refusal placing it would get: the order and its preview both
+    come through here, so they agree to the fen and refuse alike (404 SKU or address, 409 OUT_OF_STOCK, 409
+    COUPON_NOT_APPLICABLE, 409 PRICE_CHANGED, ...). Reads only."""
+    wanted = _wanted_lines(shop, user_id, body)
+    promotions = shop.promotions(now)
+    address = _address_of(shop, user_id, body.address_id)
+    skus = shop.catalog.skus_by_ids([sku_id for sku_id, _ in wanted])
+    missing = [sku_id for sku_id, _ in wanted if sku_id not in skus]
+    if missing:
+        raise NotFound(f"No such SKU: {', '.join(missing)}", sku_ids=missing)
+    off_sale = [sku_id for sku_id, _ in wanted if not skus[sku_id]["on_sale"]]
+    if off_sale:
+        raise InvalidState(f"Not on sale: {', '.join(off_sale)}", sku_ids=off_sale)
+    short = [sku_id for sku_id, quantity in wanted if int(skus[sku_id]["stock"]) < quantity]
+    if short:
+        raise OutOfStock(f"Not enough stock: {', '.join(short)}", sku_ids=short)
+    lines = pricing.priced_lines(shop.catalog, [skus[sku_id] for sku_id, _ in wanted], dict(wanted), promotions, now)
+    balance = shop.points.balance(user_id) or 0
+    priced = pricing.price(
+        lines,
+        promotions,
+        pricing.StoredCoupons(shop.coupons),
+        user_id,
+        coupon=body.coupon_request(),
+        points=body.points,
+        balance=balance,
+        ships=address is not None,
+        now=now,
+    )
+    pricing.check_expected(priced, body.expected_payable_fen)
+    return _PricedOrder(wanted=wanted, skus=skus, address=address, balance=balance, checkout=priced)
+
+
+def _address_of(shop: Shop, user_id: str, address_id: str | None) -> dict[str, Any] | None:
+    """The named address (404 if not the user's), else the default one, else None (a preview's only)."""
+    if address_id is not None:
+        return profile_service.get_address(shop.profile, user_id, address_id)
+    default_id = shop.profile.address_book(user_id).default_id
+    return shop.profile.address(user_id, default_id) if default_id else None
+
+
+def _amounts(priced: Quote) -> dict[str, int]:
+    return {
+        "items_fen": priced.items_fen,
+        "discount_fen": priced.discount_fen,
+        "promotion_discount_fen": priced.promotion_discount_fen,
+        "coupon_discount_fen": priced.coupon_discount_fen,
+        "points_deduction_fen": priced.points_deduction_fen,
+        "shipping_fen": priced.shipping_fen,
+        "payable_fen": priced.payable_fen,
+    }
+
+
+def _line(line: Any, sku: dict[str, Any]) -> OrderLine:
+    """A priced line as the order keeps it: what was bought, at what it cost then."""
+    return OrderLine(
+        sku_id=line.sku_id,
+        product_id=product_id_of_sku(line.sku_id),
+        title=sku["title"],
+        attributes=dict(sku.get("attributes") or {}),
+        image_url=sku.get("image_url"),
+        quantity=line.quantity,
+        list_price_fen=line.list_price_fen,
+        unit_price_fen=line.unit_price_fen,
+        promotion_id=line.promotion_id,
+        line_total_fen=line.total_fen,
+        payable_fen=line.payable_fen,
+    )
+
+
+def preview_order(shop: Shop, user_id: str, body: OrderPreviewRequest) -> dict[str, Any]:
+    """POST /orders/preview: the lines and amounts POST /orders would charge for this body now, the coupons that
+    apply or why not, and the points usable; writes and reserves nothing."""
+    order = _price_order(shop, user_id, body, utcnow())
+    priced = order.checkout.quote
+    return {
+        "items": [_line(line, order.skus[line.sku_id]).record() for line in priced.lines],
+        "amounts": _amounts(priced),
+        "coupon_id": priced.coupon.coupon_id if priced.coupon else None,
+        "coupons": {
+            "applicable": [
+                {"coupon_id": v.offer.coupon_id, "name": v.offer.name, "discount_fen": v.discount_fen}
+                for v in order.checkout.applicable
+            ],
+            "unavailable": [
+                {"coupon_id": v.offer.coupon_id, "name": v.offer.name, "reason": v.reason or ""}
+                for v in order.checkout.unavailable
+            ],
+        },
+        "points": {
+            "balance": order.balance,
+            "max_usable": pricing.max_usable_points(order.checkout, order.balance),
+            "used": priced.points_used,
+            "deduction_fen": priced.points_deduction_fen,
+        },
+        "address_id": order.address["address_id"] if order.address else None,
+    }
+
+
+def _place_new(shop: Shop, user_id: str, key: str, digest: str, body: OrderCreate) -> dict[str, Any]:
+    now = utcnow()
+    placing = _price_order(shop, user_id, body, now)
+    wanted, skus, priced = placing.wanted, placing.skus, placing.checkout.quote
+    order_id, created_at = new_id("o"), iso(now)
+    order = Order(
+        order_id=order_id,
+        order_no=_order_no(now),
+        user_id=user_id,
+        status=PENDING_PAYMENT,
+        created_at=created_at,
+        pay_deadline=iso(now + timedelta(seconds=shop.timers.payment_timeout_seconds)),
+        lines=tuple(_line(line, skus[line.sku_id]) for line in priced.lines),
+        amounts=_amounts(priced),
+        address=placing.address,
+        remark=body.remark,
+        coupon_id=priced.coupon.coupon_id if priced.coupon else None,
+        points_used=priced.points_used,
+        timeline=({"status": PENDING_PAYMENT, "at": created_at},),
+        # The outbox: the orders stream starts the execution from this write; until the execution's payment task
+        # checks in (moving it to pay_deadline) the order is due at once, so the sweeper repairs a missed start.
+        due_at=created_at,
+    )
+    try:
+        shop.orders.place(order, key, digest)
+    except PlacementRefused:
+        _explain_refusal(shop, user_id, wanted, order.coupon_id, order.points_used)
+        raise
+    if body.from_cart:
+        cart_service.remove_lines(shop.cart, user_id, [sku_id for sku_id, _ in wanted])
+    emit_order_event("order_placed", order)
+    return order.view()
+
+
+def _explain_refusal(
+    shop: Shop, user_id: str, wanted: list[tuple[str, int]], coupon_id: str | None, points: int
+) -> None:
+    """Why the order's transaction was refused, read back (its cancellation reasons do not say in a stable order).
+
+    A refusal by the key's own condition (a concurrent request with the same key won) is answered by create_order,
+    which looks the key up whenever placing fails."""
+    skus = shop.catalog.skus_by_ids([sku_id for sku_id, _ in wanted])
+    short = [sku_id for sku_id, quantity in wanted if int((skus.get(sku_id) or {}).get("stock", 0)) < quantity]
+    if short:
+        raise OutOfStock(f"Not enough stock: {', '.join(short)}", sku_ids=short)
+    if coupon_id:
+        coupons_service.usable_offer(shop.coupons, user_id, coupon_id)  # raises if it is no longer usable
+    held = shop.points.balance(user_id) or 0
+    if points and held < points:
+        raise NotEnoughPoints(f"You have {held} points now, fewer than the {points} this order uses: preview it again")
+    raise Conflict("The order changed meanwhile; try again")

@@ -1,0 +1,149 @@
+"""A step of an order's life as the repository writes it: the status change and what it gives back or takes (the
+domain's TRANSITIONS say which), each effect a plain value the repository turns into actions of one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.orders.domain import (
+    PENDING_PAYMENT,
+    REFUNDING,
+    TRANSITIONS,
+    Gives,
+    Order,
+    OrderEvent,
+    Refund,
+    next_status,
+    points_earned,
+)
+
+# The points ledger's reason for each posting an order makes, and the ref that makes it once.
+POINTS_REASONS = {"deduct": "订单抵扣", "cancel": "订单取消退回", "refund": "订单退款退回", "earn": "订单完成"}
+
+
+@dataclass(frozen=True)
+class Restock:
+    """Quantities back to their SKUs; a SKU removed since gets none and blocks nothing when `skip_removed`."""
+
+    quantities: dict[str, int]
+    skip_removed: bool = False
+
+
+@dataclass(frozen=True)
+class PostPoints:
+    """One posting to the user's points ledger (negative: taken), made once per ref."""
+
+    user_id: str
+    delta: int
+    reason: str
+    ref: str
+
+
+@dataclass(frozen=True)
+class CouponChange:
+    """The order's coupon: `lock` (placed), `release` (cancelled unpaid), `use` (paid), `give_back` (refunded)."""
+
+    user_id: str
+    coupon_id: str
+    order_id: str
+    change: str
+    at: str = ""
+
+
+@dataclass(frozen=True)
+class CountSales:
+    """Quantities to the products' sales counters (products removed since are left out)."""
+
+    quantities: dict[str, int]
+
+
+Effect = Restock | PostPoints | CouponChange | CountSales
+
+
+@dataclass(frozen=True)
+class Step:
+    """One conditional write of an order: from `expected` to `status` at `at`, with these fields set, due next at
+    `due` (None: no longer due), and these effects, all at once or not at all."""
+
+    order_id: str
+    user_id: str
+    expected: str
+    status: str
+    at: str
+    due: str | None
+    fields: dict[str, Any] = field(default_factory=dict)
+    effects: tuple[Effect, ...] = ()
+    paid_before: str | None = None  # PAY: only while the pay deadline is after this moment
+    refund_id: str | None = None  # a step of a refund's case: only while the order's case is this refund
+
+
+def step(
+    order: Order,
+    event: OrderEvent,
+    at: str,
+    due: str | None,
+    *,
+    refund: Refund | None = None,
+    coupon_back: str | None = None,
+    **changes: Any,
+) -> Step:
+    """The step `event` takes the order by (TRANSITIONS), or NotAllowed in its status."""
+    status, gives = next_status(order, event, refund), TRANSITIONS[(order.status, event)][1]
+    effects = tuple(effect for kind in gives if (effect := _effect(order, kind, at, coupon_back)) is not None)
+    return Step(
+        order_id=order.order_id,
+        user_id=order.user_id,
+        expected=order.status,
+        status=status,
+        at=at,
+        due=due,
+        fields=changes,
+        effects=effects,
+        paid_before=at if event is OrderEvent.PAY else None,
+        refund_id=refund.refund_id if refund is not None else None,
+    )
+
+
+def _effect(order: Order, kind: Gives, at: str, coupon_back: str | None) -> Effect | None:
+    if kind is Gives.RESTOCK:
+        # Cancelling needs every SKU it gives back to; a refund gives back to the SKUs still sold.
+        return Restock(quantities_by(order, "sku_id"), skip_removed=order.status == REFUNDING)
+    if kind is Gives.COUNT_SALES:
+        return CountSales(quantities_by(order, "product_id"))
+    if kind is Gives.RETURN_POINTS and order.points_used:
+        purpose = "cancel" if order.status == PENDING_PAYMENT else "refund"
+        return PostPoints(order.user_id, order.points_used, POINTS_REASONS[purpose], points_ref(order, "refund"))
+    if kind is Gives.EARN_POINTS and (earned := points_earned(order)) > 0:
+        return PostPoints(order.user_id, earned, POINTS_REASONS["earn"], points_ref(order, "earn"))
+    if kind in (Gives.RELEASE_COUPON, Gives.USE_COUPON) and order.coupon_id:
+        change = "release" if kind is Gives.RELEASE_COUPON else "use"
+        return CouponChange(order.user_id, order.coupon_id, order.order_id, change, at)
+    if kind is Gives.GIVE_BACK_COUPON and coupon_back:
+        return CouponChange(order.user_id, coupon_back, order.order_id, "give_back", at)
+    return None
+
+
+def placing_effects(order: Order) -> tuple[Effect, ...]:
+    """What placing takes, in the order's own transaction: every line's stock (never below zero), the coupon
+    (locked to the order until it is paid or cancelled) and the points it uses."""
+    taken: list[Effect] = [Restock({sku: -quantity for sku, quantity in quantities_by(order, "sku_id").items()})]
+    if order.coupon_id:
+        taken.append(CouponChange(order.user_id, order.coupon_id, order.order_id, "lock", order.created_at))
+    if order.points_used:
+        reason, ref = POINTS_REASONS["deduct"], points_ref(order, "deduct")
+        taken.append(PostPoints(order.user_id, -order.points_used, reason, ref))
+    return tuple(taken)
+
+
+def quantities_by(order: Order, key: str) -> dict[str, int]:
+    """The order's quantities per SKU (key "sku_id") or per product ("product_id")."""
+    totals: dict[str, int] = {}
+    for line in order.lines:
+        name = str(getattr(line, key))
+        totals[name] = totals.get(name, 0) + int(line.quantity)
+    return totals
+
+
+def points_ref(order: Order, purpose: str) -> str:
+    return f"order:{order.order_id}:{purpose}"

@@ -1,0 +1,347 @@
+"""The tasks of an order's Step Functions execution (infra/statemachines/order.asl.json), each idempotent: start it,
+keep the token of each wait, and act when a timer runs out (cancel unpaid, cancel and refund unshipped, receive,
+settle, approve a refund nobody decided), then refund through the paying channel and give back. The sweeper
+(chalicelib/orders/sweeper.py) runs the same steps when an execution failed to.
+
+The exceptions below are the execution's Catch branches: their names are in the ASL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalicelib.clock import iso, parse_iso, utcnow
+from chalicelib.ids import new_id
+from chalicelib.observability import logger
+from chalicelib.orders import service
+from chalicelib.orders.deadlines import state_deadline
+from chalicelib.orders.domain import (
+    COMPLETED,
+    FINAL_STATUSES,
+    PAID,
+    PENDING_PAYMENT,
+    RECEIVED,
+    REFUNDED,
+    REFUNDING,
+    SHIP_DEADLINE_REASON,
+    SHIPPED,
+    NotAllowed,
+    Order,
+    OrderEvent,
+    Refund,
+    coupon_given_back,
+    points_earned,
+    refund_amount_fen,
+)
+from chalicelib.orders.service import Shop, emit_order_event, open_refund, owned
+
+MIN_TIMEOUT_SECONDS = 1
+
+
+class OrderCancelled(Exception):
+    """The order was cancelled before its payment task started waiting (the execution compensates and ends)."""
+
+
+class OrderPaidMeanwhile(Exception):
+    """The order was paid before its payment task started waiting (the execution goes on as paid)."""
+
+
+class OrderShippedMeanwhile(Exception):
+    """The order was shipped before its shipment task started waiting."""
+
+
+class OrderReceivedMeanwhile(Exception):
+    """The order was received before its receipt task started waiting."""
+
+
+class OrderNotReady(Exception):
+    """A task found the order in a state it cannot act on yet (retried, then the dead-letter queue)."""
+
+
+class OrderMovedOn(Exception):
+    """A task found the order somewhere its branch does not lead (moved on meanwhile, e.g. by the sweeper): the
+    execution asks where the order is now and goes there."""
+
+
+class RefundRequested(Exception):
+    """A refund was requested while the execution waited (or before its task stored its token): it turns to the
+    refund's decision."""
+
+
+class RefundApprovedMeanwhile(Exception):
+    """The refund was approved before the decision task stored its token: the execution refunds."""
+
+
+class RefundRejectedMeanwhile(Exception):
+    """The refund was rejected before the decision task stored its token: the execution resumes where it was."""
+
+
+class RefundProcessing(Exception):
+    """The payment channel accepted the refund but has not finished it: the task is retried with backoff."""
+
+
+# -- starting ------------------------------------------------------------------------------------------------------
+
+
+def _seconds_until(deadline: datetime | None, default: int) -> int:
+    if deadline is None:
+        return default
+    return max(int((deadline - utcnow()).total_seconds()), MIN_TIMEOUT_SECONDS)
+
+
+def timers_left(order: Order, refund: Refund | None, durations: dict[str, int]) -> dict[str, int]:
+    """What each wait of the execution uses: the whole duration, but what is left of it for the order's status (a
+    rejected refund, or an execution started late by the sweeper, never extends a timer)."""
+    deadline = state_deadline(order, refund, durations)
+    status = order.status
+    return {
+        "shipment": _seconds_until(deadline if status == PAID else None, durations["ship_deadline_seconds"]),
+        "receipt": _seconds_until(deadline if status == SHIPPED else None, durations["auto_receive_seconds"]),
+        "window": _seconds_until(deadline if status == RECEIVED else None, durations["review_window_seconds"]),
+        "decision": _seconds_until(
+            deadline if status == REFUNDING else None, durations["after_sales_auto_approve_seconds"]
+        ),
+    }
+
+
+def execution_input(shop: Shop, order: Order) -> dict[str, Any]:
+    """The execution's input: the durations as set now, and in `timeouts` what each wait uses (the time left of
+    the order's current status when the execution starts late)."""
+    durations = shop.timers.durations()
+    return {
+        "order_id": order.order_id,
+        "payment_timeout_seconds": _seconds_until(parse_iso(order.pay_deadline), MIN_TIMEOUT_SECONDS),
+        **durations,
+        "timeouts": timers_left(order, open_refund(shop, order), durations),
+    }
+
+
+def start_execution(shop: Shop, order_id: str) -> str:
+    """Start the order's execution (named by its id: a second start changes nothing); "started", or "final" /
+    "missing" when there is nothing to run."""
+    order = shop.orders.order(order_id)
+    if order is None:
+        return "missing"
+    if order.status in FINAL_STATUSES:
+        return "final"
+    shop.workflow.start(order_id, execution_input(shop, order))
+    return "started"
+
+
+# -- waiting -------------------------------------------------------------------------------------------------------
+
+
+def await_payment(shop: Shop, order_id: str, token: str) -> dict[str, Any]:
+    """Keep the payment token, and check in: the order is due at its pay_deadline from now on (until then it was due
+    at once, so the sweeper would have started a missing execution). Paid or cancelled already: say so, so the
+    execution moves on."""
+    order = owned(shop, None, order_id)
+    if shop.orders.hold_token(order_id, "payment_token", token, PENDING_PAYMENT, due=order.pay_deadline):
+        return {"waiting": True}
+    status = owned(shop, None, order_id).status
+    if status == "CANCELLED":
+        raise OrderCancelled(order_id)
+    if status == PAID:
+        raise OrderPaidMeanwhile(order_id)
+    raise OrderMovedOn(f"order {order_id} is {status}")
+
+
+def _raise_if_refunding(shop: Shop, order_id: str) -> str:
+    status = owned(shop, None, order_id).status
+    if status == REFUNDING:
+        raise RefundRequested(order_id)
+    return status
+
+
+def await_shipment(shop: Shop, order_id: str, token: str) -> dict[str, Any]:
+    if shop.orders.hold_token(order_id, "shipment_token", token, PAID):
+        return {"waiting": True}
+    if _raise_if_refunding(shop, order_id) == SHIPPED:
+        raise OrderShippedMeanwhile(order_id)
+    raise OrderMovedOn(order_id)
+
+
+def await_receipt(shop: Shop, order_id: str, token: str) -> dict[str, Any]:
+    if shop.orders.hold_token(order_id, "receipt_token", token, SHIPPED):
+        return {"waiting": True}
+    if _raise_if_refunding(shop, order_id) == RECEIVED:
+        raise OrderReceivedMeanwhile(order_id)
+    raise OrderMovedOn(order_id)
+
+
+def await_review_window(shop: Shop, order_id: str, token: str) -> dict[str, Any]:
+    """Received: keep the window's token while the order may still be returned (the wait times out into settle)."""
+    if shop.orders.hold_token(order_id, "window_token", token, RECEIVED):
+        return {"waiting": True}
+    status = _raise_if_refunding(shop, order_id)
+    raise OrderMovedOn(f"order {order_id} is {status}, not received")
+
+
+# -- timers running out --------------------------------------------------------------------------------------------
+
+
+def compensate(shop: Shop, order_id: str) -> dict[str, Any]:
+    """Payment timed out or was cancelled: cancel with everything given back, unless a payment won the race."""
+    order = owned(shop, None, order_id)
+    if order.status == PENDING_PAYMENT and service.cancel_unpaid(shop, order):
+        return {"status": "CANCELLED"}
+    status = owned(shop, None, order_id).status
+    if status == PENDING_PAYMENT:
+        raise OrderNotReady(f"order {order_id} could not be cancelled yet")
+    return {"status": status}
+
+
+def ship_deadline_passed(shop: Shop, order_id: str) -> dict[str, Any]:
+    """The ship deadline ran out: a paid order nobody shipped is cancelled and refunded in full, through a refund the
+    system opens already approved (the refund saga then pays back through the channel and gives back the stock and
+    points; the buyer is told from the outbox). Shipped or refunding meanwhile: that way instead."""
+    order = owned(shop, None, order_id)
+    if order.status == PAID:
+        at = iso(utcnow())
+        refund = Refund(
+            refund_id=new_id("rf"),
+            order_id=order_id,
+            user_id=order.user_id,
+            type="refund_only",
+            reason=SHIP_DEADLINE_REASON,
+            status="APPROVED",
+            from_status=PAID,
+            amount_fen=refund_amount_fen(order, "refund_only"),
+            requested_at=at,
+            decided_at=at,
+            requested_by="system",
+        )
+        if service.open_case(shop, order, refund):
+            return {"status": REFUNDING, "refund_id": refund.refund_id}
+        order = owned(shop, None, order_id)
+    if order.status == REFUNDING:
+        refund = _current_refund(shop, order)
+        if refund.status == "APPROVED":
+            return {"status": REFUNDING, "refund_id": refund.refund_id}
+        raise RefundRequested(order_id)
+    raise OrderMovedOn(f"order {order_id} is {order.status}")
+
+
+def auto_receive(shop: Shop, order_id: str) -> dict[str, Any]:
+    """The receipt timer ran out: a shipped order is received (already received: nothing changes)."""
+    order = owned(shop, None, order_id)
+    if order.status == SHIPPED and service.receive(shop, order):
+        emit_order_event("order_received", owned(shop, None, order_id))
+    status = _raise_if_refunding(shop, order_id)
+    if status != RECEIVED:
+        raise OrderMovedOn(f"order {order_id} is {status}, not received")
+    return {"status": status}
+
+
+def settle(shop: Shop, order_id: str) -> dict[str, Any]:
+    """The review window closed: COMPLETED with the points earned and the sales counted, all in one transaction
+    (so a refund requested meanwhile wins cleanly and nothing is ever clawed back)."""
+    order = owned(shop, None, order_id)
+    if order.status == COMPLETED:
+        return {"status": COMPLETED}
+    if order.status == REFUNDING:
+        raise RefundRequested(order_id)
+    if order.status != RECEIVED:
+        raise OrderMovedOn(f"order {order_id} is {order.status}, not received")
+    at = iso(utcnow())
+    if not shop.orders.advance(service.next_step(shop, order, OrderEvent.SETTLE, at=at, settled_at=at)):
+        status = _raise_if_refunding(shop, order_id)
+        if status == COMPLETED:
+            return {"status": COMPLETED}
+        raise OrderNotReady(f"order {order_id} could not be settled")
+    earned = points_earned(order)
+    emit_order_event("order_settled", order, points_earned=earned)
+    return {"status": COMPLETED, "points_earned": earned}
+
+
+# -- the refund's decision and saga ----------------------------------------------------------------------------------
+
+
+def _current_refund(shop: Shop, order: Order) -> Refund:
+    refund = shop.orders.refund(order.refund_id) if order.refund_id else None
+    if refund is None:
+        raise OrderNotReady(f"order {order.order_id} has no refund")
+    return refund
+
+
+def await_refund_decision(shop: Shop, order_id: str, token: str) -> dict[str, Any]:
+    """Keep the decision's token while the order is REFUNDING; a decision made before it was kept: say which."""
+    held = shop.orders.hold_token(order_id, "refund_token", token, REFUNDING)
+    order = owned(shop, None, order_id)
+    refund = _current_refund(shop, order)  # read after the token is kept: a decision made since answers the token
+    if refund.status == "REJECTED":
+        raise RefundRejectedMeanwhile(refund.refund_id)
+    if refund.status in ("APPROVED", "REFUNDED"):
+        raise RefundApprovedMeanwhile(refund.refund_id)
+    if held:
+        return {"waiting": True, "refund_id": refund.refund_id}
+    raise OrderNotReady(f"order {order_id} is {order.status}, not refunding")
+
+
+def auto_approve_refund(shop: Shop, order_id: str) -> dict[str, Any]:
+    """Nobody decided the refund within AFTER_SALES_AUTO_APPROVE_SECONDS: the system approves it (decided meanwhile:
+    that decision stands)."""
+    refund = _current_refund(shop, owned(shop, None, order_id))
+    if refund.status == "PENDING" and service.approve(shop, refund):
+        logger.info("refund approved by the system", extra={"order_id": order_id, "refund_id": refund.refund_id})
+        return {"decision": "APPROVED", "refund_id": refund.refund_id}
+    refund = service.refund_of(shop, refund.refund_id)
+    if refund.status == "REJECTED":
+        raise RefundRejectedMeanwhile(refund.refund_id)
+    if refund.status in ("APPROVED", "REFUNDED"):
+        return {"decision": "APPROVED", "refund_id": refund.refund_id}
+    raise OrderNotReady(f"refund {refund.refund_id} is {refund.status}")
+
+
+def resume_after_refund(shop: Shop, order_id: str, durations: dict[str, int]) -> dict[str, Any]:
+    """Where the order is now and what is left of that status's timer, for the execution to wait there again: after
+    a rejected refund (which never extends the ship deadline, the receipt or the return window), or when a task
+    found the order moved on meanwhile (its status may then be final)."""
+    order = owned(shop, None, order_id)
+    left = timers_left(order, open_refund(shop, order), durations)
+    return {
+        "status": order.status,
+        "receipt_seconds": left["receipt"],
+        "window_seconds": left["window"],
+        "shipment_seconds": left["shipment"],
+        "decision_seconds": left["decision"],
+    }
+
+
+def refund_payment(shop: Shop, order_id: str) -> dict[str, Any]:
+    """Approved: refund through the channel that took the payment (the refund id makes a retry the same refund)."""
+    order = owned(shop, None, order_id)
+    refund = _current_refund(shop, order)
+    if refund.status == REFUNDED:
+        return {"status": "SUCCESS", "refund_id": refund.refund_id}
+    if order.status != REFUNDING or refund.status != "APPROVED":
+        raise OrderNotReady(f"order {order_id} has no approved refund")
+    if refund.amount_fen > 0:
+        answer = shop.refunds.refund(order, refund.refund_id, refund.amount_fen, refund.reason)
+        if answer == "PROCESSING":
+            raise RefundProcessing(refund.refund_id)
+        if answer != "SUCCESS":
+            raise OrderNotReady(f"refund {refund.refund_id}: the channel answered {answer!r}")
+    return {"status": "SUCCESS", "refund_id": refund.refund_id}
+
+
+def complete_refund(shop: Shop, order_id: str) -> dict[str, Any]:
+    """Refunded through the channel: REFUNDED, with the stock and the points used back, and the coupon too when the
+    whole order is refunded before it shipped (domain.coupon_given_back), once."""
+    order = owned(shop, None, order_id)
+    if order.status == REFUNDED:
+        return {"status": REFUNDED}
+    refund = _current_refund(shop, order)
+    coupon = shop.coupons.user_coupon(order.user_id, order.coupon_id) if order.coupon_id else None
+    coupon_back = coupon_given_back(order, refund, coupon, utcnow())
+    try:
+        done = service.next_step(shop, order, OrderEvent.COMPLETE_REFUND, refund, coupon_back=coupon_back)
+    except NotAllowed:
+        raise OrderNotReady(f"order {order_id} is {order.status}, not refunding") from None
+    if not shop.orders.complete_refund(done, refund):
+        if owned(shop, None, order_id).status == REFUNDED:
+            return {"status": REFUNDED}
+        raise OrderNotReady(f"order {order_id} could not be refunded")
+    emit_order_event("order_refunded", order, refund_id=refund.refund_id, amount_fen=refund.amount_fen)
+    return {"status": REFUNDED}
