@@ -22,6 +22,7 @@ BLUEPRINTS = (
     "chalicelib.ops.api:ops_api",
     "chalicelib.accounts.api:accounts_api",
     "chalicelib.accounts.oauth.api:oauth_api",
+    "chalicelib.accounts.staff_api:staff_api",
     "chalicelib.profile.api:profile_api",
     "chalicelib.catalog.api:catalog_api",
     "chalicelib.catalog.events:catalog_events",
@@ -43,6 +44,7 @@ BLUEPRINTS = (
     "chalicelib.recommend.events:recommend_events",
     "chalicelib.analytics.api:analytics_api",
     "chalicelib.analytics.events:analytics_events",
+    "chalicelib.audit.api:audit_api",
 )
 
 STAGE = current_stage()  # a deployed function without an explicit SHOP_STAGE refuses to start (MissingStage)

@@ -4,7 +4,8 @@ A view's signature is its contract:
 - a path parameter by its name (`order_id: str`);
 - `body: <Model>` is the JSON body and `query: <Model>` the query string, each validated (400 names the fields);
 - `principal: Principal` makes it a signed-in customer's route, `principal: Principal | None` one where signing in
-  is optional; every path under /admin needs the admin role, whatever the view takes;
+  is optional; every path under /admin is a staff route, whatever the view takes: `roles=` on the decorator names
+  the staff roles (besides `admin`, who may do everything) allowed on it, anyone else gets 403;
 - `request: Request` is the request itself (headers, the caller's address);
 - any other parameter is handed over by the composition root (chalicelib.bootstrap) by its name;
 - the return annotation `Json[<Model>]` is the success body's schema, and the docstring the operation's summary.
@@ -27,8 +28,9 @@ from chalice.app import Blueprint, Response
 from chalicelib import deps
 from chalicelib.auth import Principal, jwt_auth, optional_principal, principal_from_authorizer
 from chalicelib.errors import DomainError, Forbidden, NotFound
-from chalicelib.http import PATH_ID, error_response, json_response, parse_body, parse_query
+from chalicelib.http import PATH_ID, error_response, json_response, parse_body, parse_query, request_id_of
 from chalicelib.observability import logger
+from chalicelib.principal import STAFF_ROLES
 
 Auth = Literal["public", "optional", "customer", "admin"]
 # A string bound: reading pydantic.BaseModel at import would load pydantic's model machinery on every cold start.
@@ -63,6 +65,7 @@ class Operation:
     operation_id: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     media_type: str = "application/json"  # of the success body; a view returning another type returns a Response
+    roles: tuple[str, ...] | None = None  # an /admin route's staff roles (admin always among them); None: undeclared
     # extra["cookies"]: [(name, description)] the route reads; extra["response_headers"]: {name: description}
 
 
@@ -124,6 +127,19 @@ def _auth_of(path: str, hints: dict[str, Any]) -> Auth:
     raise RouteDeclarationError(f"{path}: `principal` must be a Principal or Principal | None")
 
 
+def _staff_roles(path: str, auth: Auth, roles: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """The staff roles allowed on an /admin route (admin first, always); None when the route declares none: then only
+    admin passes, and the access matrix test fails until the declaration says who else may."""
+    if roles is None:
+        return None
+    if auth != "admin":
+        raise RouteDeclarationError(f"{path}: only /admin routes take roles=")
+    unknown = set(roles) - set(STAFF_ROLES)
+    if unknown:
+        raise RouteDeclarationError(f"{path}: no such staff role {sorted(unknown)}")
+    return ("admin", *(role for role in STAFF_ROLES if role in roles and role != "admin"))
+
+
 def _summary(view: Callable[..., Any]) -> str:
     if not view.__doc__:
         raise RouteDeclarationError(f"{view.__name__}: a view's docstring is its operation's summary")
@@ -167,12 +183,14 @@ class Routes(Blueprint):
         media_type: str = "application/json",
         tags: tuple[str, ...] | None = None,
         extra: dict[str, Any] | None = None,
+        roles: tuple[str, ...] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Declare the route `method path` answered by the decorated view (see the module docstring)."""
 
         def register(view: Callable[..., Any]) -> Callable[..., Any]:
             hints = typing.get_type_hints(view)
             auth = _auth_of(path, hints)
+            allowed = _staff_roles(path, auth, roles)
             body, query = _model(hints.get("body")), _model(hints.get("query"))
             if ("body" in hints and body is None) or ("query" in hints and query is None):
                 raise RouteDeclarationError(f"{view.__name__}: `body` and `query` are pydantic models")
@@ -180,7 +198,7 @@ class Routes(Blueprint):
             wanted = tuple(inspect.signature(view).parameters)
             handed = deps.needed(view, FROM_REQUEST + path_params)
             self.route(path, **self._route_options(method, auth))(
-                _handler(self, view, wanted, handed, auth, body, query, status)
+                _handler(self, view, wanted, handed, auth, body, query, status, (path, allowed or ("admin",)))
             )
             self.views.append((path, view))
             default_tags = self.admin_tags if auth == "admin" else self.tags
@@ -200,6 +218,7 @@ class Routes(Blueprint):
                     operation_id=view.__name__,
                     media_type=media_type,
                     extra=dict(extra or {}),
+                    roles=allowed,
                 )
             )
             return view
@@ -223,20 +242,29 @@ def _handler(
     body: type[pydantic.BaseModel] | None,
     query: type[pydantic.BaseModel] | None,
     status: int,
+    staff_route: tuple[str, tuple[str, ...]],
 ) -> Callable[..., Response]:
-    """The Chalice view of a declared route: the request checked and parsed, the view called, its answer as JSON."""
+    """The Chalice view of a declared route: the request checked and parsed, the view called, its answer as JSON.
+
+    A staff member's write under /admin (allowed or refused) is recorded in the audit log once answered."""
+
+    template, allowed = staff_route
 
     @functools.wraps(view)
     def handle(**path_params: str) -> Response:
         request = blueprint.current_request
+        staff: Principal | None = None
+        result: Any = None
         try:
             if not all(PATH_ID.fullmatch(value) for value in path_params.values()):
                 raise NotFound()  # no id of ours looks like that (and DynamoDB would refuse such a key)
             arguments: dict[str, Any] = dict(path_params)
             if auth in ("customer", "admin"):
                 principal = principal_from_authorizer(request)
-                if auth == "admin" and not principal.is_admin:
-                    raise Forbidden("This needs the admin role")
+                if auth == "admin":
+                    staff = principal if principal.staff_role else None
+                    if not principal.roles & set(allowed):
+                        raise Forbidden(f"This needs the role {' or '.join(allowed)}")
                 arguments["principal"] = principal
             elif auth == "optional":
                 arguments["principal"] = optional_principal(request)
@@ -247,14 +275,40 @@ def _handler(
             arguments["request"] = request
             arguments.update({name: deps.resolve(name) for name in handed})
             result = view(**{name: value for name, value in arguments.items() if name in wanted})
+            response = _response(result, status)
         except DomainError as error:
             if error.status >= 500:
                 logger.exception("request failed", extra={"code": error.code})
-            return error_response(error, request)
-        if isinstance(result, Response):
-            return result
-        if status == 204:
-            return Response(body="", status_code=204, headers={})
-        return json_response(result, status=status)
+            response = error_response(error, request)
+        if staff is not None and request.method != "GET":
+            _audit(staff, request, f"{request.method} {template}", path_params, result, response.status_code)
+        return response
 
     return handle
+
+
+def _response(result: Any, status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    if status == 204:
+        return Response(body="", status_code=204, headers={})
+    return json_response(result, status=status)
+
+
+def _audit(staff: Principal, request: Any, action: str, path_params: dict[str, str], result: Any, status: int) -> None:
+    """Record a staff write (the composition root hands over where: `audit_trail`); the target is the id in the path,
+    else the id the write created. The write is already done: a failure to record it is logged whole, never raised."""
+    target = next(iter(path_params.values()), None)
+    if target is None and isinstance(result, dict):
+        target = next((str(v) for k, v in result.items() if k.endswith("_id") and isinstance(v, str)), None)
+    entry = {
+        "actor": {"user_id": staff.user_id, "username": staff.username, "role": staff.staff_role},
+        "action": action,
+        "target": target,
+        "request_id": request_id_of(request),
+        "status": status,
+    }
+    try:
+        deps.resolve("audit_trail")(entry)
+    except Exception:
+        logger.exception("audit entry not recorded", extra={"audit_entry": entry})

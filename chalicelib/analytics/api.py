@@ -12,14 +12,14 @@ from chalicelib.routes import Json, Routes
 analytics_api = Routes(__name__, tags=("admin",))
 
 
-@analytics_api.get("/admin/analytics/summary")
+@analytics_api.get("/admin/analytics/summary", roles=("analyst",))
 def analytics_summary(query: RangeQuery, analytics: AnalyticsRepository) -> Json[Summary]:
     """GMV, orders, buyers, AOV, the daily series, top products, the funnel and category shares of ?from=..&to=
     (business days, Asia/Shanghai; at most 366)"""
     return service.summary(analytics, query)
 
 
-@analytics_api.get("/admin/analytics/export.csv", media_type="text/csv")
+@analytics_api.get("/admin/analytics/export.csv", media_type="text/csv", roles=("analyst",))
 def analytics_export(query: ExportQuery, analytics: AnalyticsRepository) -> Response:
     """The daily series (?report=daily) or every product (?report=products) of ?from=..&to= as a CSV download"""
     filename, text = service.export_csv(analytics, query, query.report)

@@ -23,15 +23,18 @@ from chalicelib.config import Settings, get_settings, on_reset
 
 if TYPE_CHECKING:
     from chalicelib.accounts.deletion import AccountData
+    from chalicelib.accounts.directory import AccountsDirectory
     from chalicelib.accounts.guards import SmsSender
     from chalicelib.accounts.oauth.config import OAuthSettings
     from chalicelib.accounts.oauth.providers import ProviderDirectory
     from chalicelib.accounts.oauth.repository import OAuthStateRepository
     from chalicelib.accounts.repository import AccountsRepository
     from chalicelib.accounts.security_repository import SecurityRepository
+    from chalicelib.accounts.staff import CustomerFacts
     from chalicelib.analytics.lake import Lake
     from chalicelib.analytics.repository import AnalyticsRepository
     from chalicelib.analytics.service import CategoriesOf
+    from chalicelib.audit.repository import AuditLog
     from chalicelib.auth import Principal
     from chalicelib.cart.repository import CartRepository
     from chalicelib.catalog.repository import CatalogRepository
@@ -95,6 +98,30 @@ class Container:
         from chalicelib.accounts import service
 
         return lambda token: service.principal_for_token(self.accounts, token)
+
+    @cached_property
+    def accounts_directory(self) -> AccountsDirectory:
+        from chalicelib.accounts.directory import DynamoAccountsDirectory
+
+        return DynamoAccountsDirectory()
+
+    @cached_property
+    def customer_facts(self) -> CustomerFacts:
+        from chalicelib.bootstrap.bridges import CustomerFactsAcrossContexts
+
+        return CustomerFactsAcrossContexts(self)
+
+    @cached_property
+    def audit_log(self) -> AuditLog:
+        from chalicelib.audit.repository import DynamoAuditLog
+
+        return DynamoAuditLog()
+
+    @cached_property
+    def audit_trail(self) -> Callable[[dict[str, Any]], object]:
+        from chalicelib.audit import service
+
+        return lambda entry: service.record(self.audit_log, entry)
 
     @cached_property
     def account_data(self) -> AccountData:

@@ -18,6 +18,21 @@ if TYPE_CHECKING:
 RECEIVED_STATUSES = ("RECEIVED", "COMPLETED")
 
 
+class CustomerFactsAcrossContexts:
+    """accounts.staff.CustomerFacts: a customer's orders (the orders context) and membership."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+
+    def orders(self, user_id: str) -> tuple[int, int]:
+        from chalicelib.orders import reports
+
+        return reports.buyer_totals(self.container.shop, user_id)
+
+    def membership(self, user_id: str) -> tuple[str | None, int]:
+        return None, 0  # no members club yet: no level, no growth
+
+
 class AccountDataAcrossContexts:
     """accounts.deletion.AccountData: orders, the personal center, the cart, reservations and reviews, each through
     its own context's service."""

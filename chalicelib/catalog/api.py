@@ -56,43 +56,43 @@ def get_product(
     return service.get_product(catalog, product_id, product_views, viewer, prices_today)
 
 
-@catalog_api.post("/admin/categories", status=201, errors=(409,))
+@catalog_api.post("/admin/categories", status=201, errors=(409,), roles=("operator",))
 def create_category(body: CategoryWrite, catalog: CatalogRepository) -> Json[Category]:
     """Create a category"""
     return service.save_category(catalog, body)
 
 
-@catalog_api.put("/admin/categories/{category_id}", errors=(404,))
+@catalog_api.put("/admin/categories/{category_id}", errors=(404,), roles=("operator",))
 def update_category(category_id: str, body: CategoryWrite, catalog: CatalogRepository) -> Json[Category]:
     """Rename or move a category"""
     return service.save_category(catalog, body, category_id)
 
 
-@catalog_api.post("/admin/brands", status=201, errors=(409,))
+@catalog_api.post("/admin/brands", status=201, errors=(409,), roles=("operator",))
 def create_brand(body: BrandWrite, catalog: CatalogRepository) -> Json[Brand]:
     """Create a brand"""
     return service.save_brand(catalog, body)
 
 
-@catalog_api.put("/admin/brands/{brand_id}", errors=(404,))
+@catalog_api.put("/admin/brands/{brand_id}", errors=(404,), roles=("operator",))
 def update_brand(brand_id: str, body: BrandWrite, catalog: CatalogRepository) -> Json[Brand]:
     """Update a brand"""
     return service.save_brand(catalog, body, brand_id)
 
 
-@catalog_api.post("/admin/products", status=201, errors=(409,))
+@catalog_api.post("/admin/products", status=201, errors=(409,), roles=("operator",))
 def create_product(body: ProductWrite, catalog: CatalogRepository) -> Json[ProductDetail]:
     """Create a product with its SKUs"""
     return service.save_product(catalog, body)
 
 
-@catalog_api.put("/admin/products/{product_id}", errors=(404, 409))
+@catalog_api.put("/admin/products/{product_id}", errors=(404, 409), roles=("operator",))
 def update_product(product_id: str, body: ProductWrite, catalog: CatalogRepository) -> Json[ProductDetail]:
     """Replace a product (named SKUs keep stock)"""
     return service.save_product(catalog, body, product_id)
 
 
-@catalog_api.patch("/admin/skus/{sku_id}/stock", errors=(404,))
+@catalog_api.patch("/admin/skus/{sku_id}/stock", errors=(404,), roles=("operator",))
 def set_stock(sku_id: str, body: StockWrite, catalog: CatalogRepository) -> Json[SkuStock]:
     """Set a SKU's stock"""
     return service.set_stock(catalog, sku_id, body.stock)

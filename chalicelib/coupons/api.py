@@ -39,19 +39,19 @@ def list_my_coupons(principal: Principal, query: MyCouponsQuery, coupons: Coupon
     return service.list_my_coupons(coupons, principal.user_id, query)
 
 
-@coupons_api.post("/admin/coupons", status=201, errors=(409,))
+@coupons_api.post("/admin/coupons", status=201, errors=(409,), roles=("operator",))
 def create_template(body: TemplateWrite, coupons: CouponsRepository) -> Json[AdminTemplate]:
     """Create a coupon template"""
     return service.create_template(coupons, body)
 
 
-@coupons_api.get("/admin/coupons")
+@coupons_api.get("/admin/coupons", roles=("operator",))
 def list_templates(query: PageQuery, coupons: CouponsRepository) -> Json[AdminTemplatePage]:
     """Every coupon template, newest first, with issued counts"""
     return service.list_templates(coupons, query)
 
 
-@coupons_api.put("/admin/coupons/{template_id}", errors=(404, 409))
+@coupons_api.put("/admin/coupons/{template_id}", errors=(404, 409), roles=("operator",))
 def update_template(template_id: str, body: TemplateUpdate, coupons: CouponsRepository) -> Json[AdminTemplate]:
     """Change a template's name, window, total (never below what was issued) or claimable; its terms never change"""
     return service.update_template(coupons, template_id, body)

@@ -44,7 +44,7 @@ def cancel_reservation(principal: Principal, sku_id: str, inventory: InventoryRe
     return Response(body="", status_code=204)
 
 
-@inventory_api.get("/admin/inventory/low-stock")
+@inventory_api.get("/admin/inventory/low-stock", roles=("operator",))
 def list_low_stock(query: PageQuery, inventory: InventoryRepository) -> Json[LowStockPage]:
     """SKUs under their low-stock threshold, by sku_id"""
     return service.list_low_stock(inventory, query)

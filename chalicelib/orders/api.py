@@ -3,16 +3,20 @@ and refund decisions."""
 
 from __future__ import annotations
 
-from chalice.app import Request
+import csv
+import io
+
+from chalice.app import Request, Response
 
 from chalicelib.auth import Principal
-from chalicelib.orders import placing, service
+from chalicelib.orders import placing, reports, service
 from chalicelib.orders.schemas import (
     Order,
     OrderCreate,
     OrderPage,
     OrderPreview,
     OrderPreviewRequest,
+    OrdersExportQuery,
     OrdersQuery,
     Refund,
     RefundList,
@@ -73,19 +77,33 @@ def order_tracking(principal: Principal, order_id: str, shop: Shop) -> Json[Trac
     return service.tracking(shop, principal.user_id, order_id)
 
 
-@orders_api.get("/admin/orders")
+@orders_api.get("/admin/orders", roles=("service",))
 def list_all_orders(query: OrdersQuery, shop: Shop) -> Json[OrderPage]:
     """Every order, newest first, optionally in one status"""
     return service.list_orders(shop, None, query)
 
 
-@orders_api.get("/admin/orders/{order_id}", errors=(404,))
+@orders_api.get("/admin/orders/export.csv", media_type="text/csv", roles=("analyst", "service"))
+def export_orders(query: OrdersExportQuery, shop: Shop) -> Response:
+    """The orders of ?from=..&to= (Asia/Shanghai days, at most 92), optionally in one ?status=, as CSV (UTF-8 with
+    a BOM, so Excel reads the Chinese)"""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(reports.export_rows(shop, query.from_, query.to, query.status))
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="orders-{query.from_.isoformat()}-{query.to.isoformat()}.csv"',
+        "Cache-Control": "no-store",
+    }
+    return Response(body="\ufeff" + out.getvalue(), status_code=200, headers=headers)
+
+
+@orders_api.get("/admin/orders/{order_id}", errors=(404,), roles=("service",))
 def admin_get_order(order_id: str, shop: Shop) -> Json[Order]:
     """Any order"""
     return service.get_order(shop, None, order_id)
 
 
-@orders_api.post("/admin/orders/{order_id}/ship", errors=(404, 409))
+@orders_api.post("/admin/orders/{order_id}/ship", errors=(404, 409), roles=("service",))
 def ship_order(order_id: str, body: ShipmentWrite, shop: Shop) -> Json[Order]:
     """Ship a paid order"""
     return service.ship_order(shop, order_id, body)
@@ -104,19 +122,19 @@ def order_refunds(principal: Principal, order_id: str, shop: Shop) -> Json[Refun
     return service.order_refunds(shop, principal.user_id, order_id)
 
 
-@orders_api.get("/admin/refunds")
+@orders_api.get("/admin/refunds", roles=("service",))
 def list_refunds(query: RefundsQuery, shop: Shop) -> Json[RefundPage]:
     """Refunds newest first, optionally in one status (PENDING: the queue to decide)"""
     return service.list_refunds(shop, query)
 
 
-@orders_api.post("/admin/refunds/{refund_id}/approve", errors=(404, 409))
+@orders_api.post("/admin/refunds/{refund_id}/approve", errors=(404, 409), roles=("service",))
 def approve_refund(refund_id: str, shop: Shop) -> Json[Refund]:
     """Approve a pending refund: the money goes back through the paying channel, then stock and points"""
     return service.approve_refund(shop, refund_id)
 
 
-@orders_api.post("/admin/refunds/{refund_id}/reject", errors=(400, 404, 409))
+@orders_api.post("/admin/refunds/{refund_id}/reject", errors=(400, 404, 409), roles=("service",))
 def reject_refund(refund_id: str, body: RefundRejection, shop: Shop) -> Json[Refund]:
     """Reject a pending refund with a reason: the order goes back to where it was"""
     return service.reject_refund(shop, refund_id, body)

@@ -58,25 +58,25 @@ def my_exchanges(principal: Principal, query: PageQuery, points: PointsRepositor
     return service.my_exchanges(points, principal.user_id, query)
 
 
-@points_api.post("/admin/points/grants", status=201, errors=(404,))
+@points_api.post("/admin/points/grants", status=201, errors=(404,), roles=("service",))
 def grant_points(body: GrantWrite, points: PointsRepository) -> Json[Grant]:
     """Grant a user points (idempotent by ref)"""
     return service.grant(points, body)
 
 
-@points_api.post("/admin/points/rewards", status=201, errors=(404, 409))
+@points_api.post("/admin/points/rewards", status=201, errors=(404, 409), roles=("operator",))
 def create_reward(body: RewardWrite, points: PointsRepository, coupons: CouponsRepository) -> Json[AdminReward]:
     """Create a points reward (a coupon or goods)"""
     return service.create_reward(points, coupons, body)
 
 
-@points_api.get("/admin/points/rewards")
+@points_api.get("/admin/points/rewards", roles=("operator",))
 def list_all_rewards(query: PageQuery, points: PointsRepository, coupons: CouponsRepository) -> Json[AdminRewardPage]:
     """Every points reward, with counts"""
     return service.list_rewards(points, coupons, query, admin=True)
 
 
-@points_api.put("/admin/points/rewards/{reward_id}", errors=(404,))
+@points_api.put("/admin/points/rewards/{reward_id}", errors=(404,), roles=("operator",))
 def update_reward(
     reward_id: str, body: RewardUpdate, points: PointsRepository, coupons: CouponsRepository
 ) -> Json[AdminReward]:

@@ -25,13 +25,13 @@ def list_public_promotions(query: ActiveQuery, promotions: PromotionsRepository)
     return service.public_promotions(promotions, running_only=query.active == "true")
 
 
-@promotions_api.get("/admin/promotions")
+@promotions_api.get("/admin/promotions", roles=("operator",))
 def list_promotions(promotions: PromotionsRepository) -> Json[AdminPromotionList]:
     """Every promotion, latest start first"""
     return service.list_promotions(promotions)
 
 
-@promotions_api.post("/admin/promotions", status=201)
+@promotions_api.post("/admin/promotions", status=201, roles=("operator",))
 def create_promotion(
     body: PromotionWrite, promotions: PromotionsRepository, catalog: CatalogRepository
 ) -> Json[AdminPromotion]:
@@ -39,7 +39,7 @@ def create_promotion(
     return service.create_promotion(promotions, catalog, body)
 
 
-@promotions_api.put("/admin/promotions/{promotion_id}", errors=(404, 409))
+@promotions_api.put("/admin/promotions/{promotion_id}", errors=(404, 409), roles=("operator",))
 def replace_promotion(
     promotion_id: str, body: PromotionWrite, promotions: PromotionsRepository, catalog: CatalogRepository
 ) -> Json[AdminPromotion]:
@@ -47,7 +47,7 @@ def replace_promotion(
     return service.replace_promotion(promotions, catalog, promotion_id, body)
 
 
-@promotions_api.delete("/admin/promotions/{promotion_id}", status=204, errors=(404,))
+@promotions_api.delete("/admin/promotions/{promotion_id}", status=204, errors=(404,), roles=("operator",))
 def delete_promotion(promotion_id: str, promotions: PromotionsRepository) -> Response:
     """Remove a promotion (204)"""
     service.delete_promotion(promotions, promotion_id)

@@ -25,19 +25,19 @@ def get_theme(
     return service.get_theme(themes, catalog, theme_id, query.items_limit)
 
 
-@themes_api.get("/admin/themes")
+@themes_api.get("/admin/themes", roles=("operator",))
 def list_all_themes(themes: ThemeRepository) -> Json[ThemeList]:
     """All themes, past and future"""
     return service.list_themes(themes, active_only=False)
 
 
-@themes_api.post("/admin/themes", status=201)
+@themes_api.post("/admin/themes", status=201, roles=("operator",))
 def create_theme(body: ThemeWrite, themes: ThemeRepository, catalog: CatalogRepository) -> Json[Theme]:
     """Create a theme"""
     return service.save_theme(themes, catalog, body)
 
 
-@themes_api.put("/admin/themes/{theme_id}", errors=(404,))
+@themes_api.put("/admin/themes/{theme_id}", errors=(404,), roles=("operator",))
 def update_theme(theme_id: str, body: ThemeWrite, themes: ThemeRepository, catalog: CatalogRepository) -> Json[Theme]:
     """Replace a theme"""
     return service.save_theme(themes, catalog, body, theme_id)

@@ -147,6 +147,34 @@ def test_customers_are_forbidden_on_admin_routes(client: ShopClient, customer_to
     assert (status, body["code"]) == (403, "FORBIDDEN")
 
 
+def test_every_admin_route_declares_the_staff_roles_allowed_on_it() -> None:
+    undeclared = [op_id(op) for op in PROTECTED if op.auth == "admin" and op.roles is None]
+
+    assert undeclared == [], "declare roles=(...) on these routes (see chalicelib/routes.py)"
+
+
+@pytest.mark.parametrize("role", ["admin", "operator", "service", "analyst"])
+def test_each_staff_role_reaches_its_part_of_admin_and_is_forbidden_elsewhere(
+    client: ShopClient, admin_token: str, role: str
+) -> None:
+    # GIVEN a staff member of the role
+    token = admin_token
+    if role != "admin":
+        staff = {"username": f"staff_{role}", "password": "staff password 42", "role": role}
+        assert client.call("POST", "/admin/staff", staff, token=admin_token)[0] == 201
+        credentials = {"username": staff["username"], "password": staff["password"]}
+        token = client.call("POST", "/auth/login", credentials)[1]["access_token"]
+
+    # WHEN they call every admin route THEN the ones declared for their role let them through, the others say 403
+    wrong = []
+    for op in (op for op in PROTECTED if op.auth == "admin"):
+        status, body, _ = client.call(op.method, concrete(op.path), {}, token=token)
+        allowed = role in (op.roles or ("admin",))
+        if (allowed and status in (401, 403)) or (not allowed and (status, body["code"]) != (403, "FORBIDDEN")):
+            wrong.append((op_id(op), status))
+    assert wrong == []
+
+
 @pytest.mark.parametrize(("method", "path"), sorted(OWNED_OBJECT_ROUTES))
 def test_another_users_object_is_not_found_and_stays_untouched(
     client: ShopClient, admin_token: str, method: str, path: str
