@@ -41,6 +41,12 @@ class Forbidden(DomainError):
     status, code, default_message = 403, "FORBIDDEN", "Not allowed"
 
 
+class AccountDisabled(Forbidden):
+    """Good credentials of an account staff disabled."""
+
+    status, code, default_message = 403, "ACCOUNT_DISABLED", "This account is disabled"
+
+
 class NotFound(DomainError):
     """The object does not exist, or is not the caller's to see."""
 

@@ -11,6 +11,8 @@ PHONE_PATTERN = r"^(\+86)?1[3-9][0-9]{9}$"
 SMS_CODE_PATTERN = r"^[0-9]{6}$"
 PROVIDERS = ("wechat", "weibo", "qq")
 DELETED = "DELETED"  # the status staff see of an account its customer deleted
+DISABLED = "DISABLED"  # an account staff disabled: no sign-in reaches it until it is enabled again
+ACTIVE = "ACTIVE"
 DELETED_USERNAME = "已注销用户"  # what stays of a deleted account's name (reviews show it)
 
 
@@ -39,6 +41,7 @@ class User:
     bindings: dict[str, dict[str, str]] = field(default_factory=dict)
     version: int = 1
     refresh_epoch: int = 0
+    status: str = ACTIVE  # ACTIVE, DISABLED, or DELETED (only staff ever see a deleted account)
 
     def handles(self) -> list[tuple[str, str]]:
         """Every (kind, value) that finds this account: its username, phone and third-party identities."""

@@ -38,8 +38,9 @@ class UserModel(Model):
     bindings: MapAttribute[str, object] = MapAttribute(default=dict)  # provider -> {subject, nickname, bound_at}
     version = NumberAttribute(default=1)  # every change of sign-in methods is conditional on it
     refresh_epoch = NumberAttribute(default=0)  # raised on a password change: older refresh families die
-    status = UnicodeAttribute(null=True)  # DELETED once the customer deleted the account; absent: ACTIVE
+    status = UnicodeAttribute(null=True)  # DELETED (the customer deleted it), DISABLED (staff did); absent: ACTIVE
     deleted_at = UnicodeAttribute(null=True)
+    disabled_reason = UnicodeAttribute(null=True)  # why staff disabled it (status DISABLED)
 
     @staticmethod
     def key(user_id: str) -> str:
@@ -145,3 +146,34 @@ class OutboxModel(Model):
     @staticmethod
     def key(phone: str) -> str:
         return f"OUTBOX#{phone}"
+
+
+# Customers are listed by username over NAME_SHARDS partitions (the shard from the user id): a registration never
+# writes to one constant partition, and a prefix search queries the shards and merges.
+NAME_SHARDS = 8
+
+
+class NameEntryModel(Model):
+    """pk=NAMES#<shard>, sk=<lowercased username>#<user_id>: the customer directory staff search by username prefix.
+
+    Written with the account; kept when the customer deletes it (staff still find it, as DELETED)."""
+
+    Meta = table_meta(ACCOUNTS_TABLE)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    user_id = UnicodeAttribute()
+
+    @staticmethod
+    def key(shard: int) -> str:
+        return f"NAMES#{shard}"
+
+
+class StaffEntryModel(Model):
+    """pk=STAFF, sk=<user_id>: the staff directory (a few dozen accounts, written only by an admin creating one)."""
+
+    Meta = table_meta(ACCOUNTS_TABLE)
+
+    pk = UnicodeAttribute(hash_key=True, default="STAFF")
+    sk = UnicodeAttribute(range_key=True)
+    user_id = UnicodeAttribute()

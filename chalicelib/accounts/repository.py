@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import Any, Protocol
 
 from pynamodb.attributes import MapAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.accounts.domain import DELETED, DELETED_USERNAME, RefreshRecord, User
-from chalicelib.accounts.models import HandleModel, RefreshFamilyModel, RefreshTokenModel, UserModel
+from chalicelib.accounts.domain import ACTIVE, DELETED, DELETED_USERNAME, RefreshRecord, User
+from chalicelib.accounts.models import (
+    NAME_SHARDS,
+    HandleModel,
+    NameEntryModel,
+    RefreshFamilyModel,
+    RefreshTokenModel,
+    StaffEntryModel,
+    UserModel,
+)
 from chalicelib.dynamo import cancelled_conditions, connection
 from chalicelib.errors import Conflict, InvalidState, NotFound
 
 
 class AccountsRepository(Protocol):
-    def create_user(self, user: User, handles: list[tuple[str, str]]) -> None:
-        """Store the user and claim every handle at once; Conflict naming the first handle already taken."""
+    def create_user(self, user: User, handles: list[tuple[str, str]], listed_as: str = "customer") -> None:
+        """Store the user and claim every handle at once, listed in the customer (or staff) directory; Conflict
+        naming the first handle already taken."""
 
     def find_user_id(self, kind: str, value: str) -> str | None: ...
 
@@ -58,11 +69,14 @@ class AccountsRepository(Protocol):
         dies); InvalidState if the user changed since read (a bind, a password change, another deletion)."""
 
     def account_status(self, user_id: str) -> str | None:
-        """ACTIVE or DELETED, for staff; None when there is no such account."""
+        """ACTIVE, DISABLED or DELETED, for staff; None when there is no such account."""
+
+    def access_of(self, user_id: str) -> tuple[str, frozenset[str]] | None:
+        """The account's status and roles as they are now (one small read); None when there is no such account."""
 
 
-def _to_user(item: UserModel) -> User | None:
-    if item.status == DELETED:
+def to_user(item: UserModel, closed_too: bool = False) -> User | None:
+    if item.status == DELETED and not closed_too:
         return None  # a deleted account is no one: no sign-in, token or profile reaches it
     return User(
         user_id=item.user_id,
@@ -79,6 +93,7 @@ def _to_user(item: UserModel) -> User | None:
         bindings={k: dict(v) for k, v in (_plain(item.bindings) or {}).items()},
         version=int(item.version or 1),
         refresh_epoch=int(item.refresh_epoch or 0),
+        status=item.status or ACTIVE,
     )
 
 
@@ -89,7 +104,7 @@ def _plain(value: Any) -> Any:
 class DynamoAccountsRepository:
     """AccountsRepository on the accounts table."""
 
-    def create_user(self, user: User, handles: list[tuple[str, str]]) -> None:
+    def create_user(self, user: User, handles: list[tuple[str, str]], listed_as: str = "customer") -> None:
         item = UserModel(
             UserModel.key(user.user_id),
             "PROFILE",
@@ -110,6 +125,7 @@ class DynamoAccountsRepository:
                 for kind, value in handles:
                     handle = HandleModel(HandleModel.key(kind, value), "HANDLE", user_id=user.user_id)
                     transaction.save(handle, condition=HandleModel.pk.does_not_exist())
+                transaction.save(listing(user, listed_as))
         except TransactWriteError as error:
             failed = cancelled_conditions(error)
             for (kind, _value), did_fail in zip(handles, failed[1:], strict=False):
@@ -125,7 +141,7 @@ class DynamoAccountsRepository:
 
     def get_user(self, user_id: str) -> User | None:
         try:
-            return _to_user(UserModel.get(UserModel.key(user_id), "PROFILE", consistent_read=True))
+            return to_user(UserModel.get(UserModel.key(user_id), "PROFILE", consistent_read=True))
         except DoesNotExist:
             return None
 
@@ -309,6 +325,21 @@ class DynamoAccountsRepository:
         except DoesNotExist:
             return None
         return item.status or "ACTIVE"
+
+    def access_of(self, user_id: str) -> tuple[str, frozenset[str]] | None:
+        try:
+            item = UserModel.get(UserModel.key(user_id), "PROFILE", attributes_to_get=["pk", "status", "roles"])
+        except DoesNotExist:
+            return None
+        return item.status or ACTIVE, frozenset(item.roles or {"customer"})
+
+
+def listing(user: User, listed_as: str) -> Model:
+    """The user's entry in the customer directory (by username) or the staff directory."""
+    if listed_as == "staff":
+        return StaffEntryModel("STAFF", user.user_id, user_id=user.user_id)
+    shard = zlib.crc32(user.user_id.encode()) % NAME_SHARDS
+    return NameEntryModel(NameEntryModel.key(shard), f"{user.username.lower()}#{user.user_id}", user_id=user.user_id)
 
 
 def _binding_path(provider: str) -> Any:

@@ -181,3 +181,69 @@ class OutboxMessage(BaseModel):
 
 class Outbox(BaseModel):
     messages: list[OutboxMessage]
+
+
+StaffRole = Literal["admin", "operator", "service", "analyst"]
+
+
+class StaffCreate(WriteModel):
+    username: str = Field(pattern=USERNAME_PATTERN, description="3..32 of [A-Za-z0-9_]")
+    password: str = Field(min_length=8, max_length=128)
+    role: StaffRole
+    nickname: str | None = Field(None, min_length=1, max_length=20)
+
+
+class StaffPatch(WriteModel):
+    role: StaffRole | None = None
+    status: Literal["ACTIVE", "DISABLED"] | None = None
+
+
+class StaffMember(BaseModel):
+    user_id: str
+    username: str
+    role: str
+    status: str
+    nickname: str | None = None
+    created_at: str | None = None
+
+
+class StaffList(BaseModel):
+    items: list[StaffMember]
+    next_cursor: str | None
+
+
+class CustomersQuery(BaseModel):
+    """`phone` exact, `username` a prefix (case-insensitive); paged by ?page_size= and ?cursor=."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    phone: str | None = Field(None, pattern=PHONE_PATTERN)
+    username: str | None = Field(None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_]+$")
+    page_size: int = Field(20, ge=1, le=100)
+    cursor: str | None = Field(None, max_length=2048)
+
+
+class CustomerSummary(BaseModel):
+    user_id: str
+    username: str
+    nickname: str | None
+    phone: str | None = Field(description="Masked: 138****0000")
+    status: Literal["ACTIVE", "DISABLED", "DELETED"]
+    level: str | None
+    points_balance: int
+    created_at: str
+
+
+class CustomerDetail(CustomerSummary):
+    orders_count: int
+    total_paid_fen: int = Field(description="Paid minus refunded, in fen")
+    growth: int
+
+
+class CustomerList(BaseModel):
+    items: list[CustomerSummary]
+    next_cursor: str | None
+
+
+class DisableRequest(WriteModel):
+    reason: str = Field(min_length=1, max_length=200)

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.accounts import guards, passwords, tokens
-from chalicelib.accounts.domain import PROVIDERS, User, mask_phone, normalize_phone
+from chalicelib.accounts.domain import ACTIVE, DISABLED, PROVIDERS, User, mask_phone, normalize_phone
 from chalicelib.accounts.repository import AccountsRepository
 from chalicelib.accounts.security_repository import SecurityRepository
 from chalicelib.clock import epoch_seconds, now_iso
-from chalicelib.errors import Conflict, InvalidState, NotFound, Unauthorized, ValidationError
+from chalicelib.errors import AccountDisabled, Conflict, InvalidState, NotFound, Unauthorized, ValidationError
 from chalicelib.ids import new_id
 from chalicelib.principal import Principal
 
@@ -141,15 +141,20 @@ def bind_verified_phone(
 
 
 def principal_for_token(repo: AccountsRepository, token: str) -> Principal | None:
-    """The caller of a valid access token whose account still exists: a deleted account's tokens die with it (one
-    small read; API Gateway caches the authorizer's answer per token for its ttl)."""
+    """The caller of a valid access token whose account is active: a deleted or disabled account's tokens die with
+    it, and a staff member's roles are the account's now, not the token's (one small read; API Gateway caches the
+    authorizer's answer per token for its ttl, shorter than the token's)."""
     claims = tokens.verify_access_token(token)
-    if claims is None or repo.account_status(claims.user_id) != "ACTIVE":
+    access = repo.access_of(claims.user_id) if claims is not None else None
+    if claims is None or access is None or access[0] != ACTIVE:
         return None
-    return Principal(user_id=claims.user_id, username=claims.username, roles=claims.roles)
+    return Principal(user_id=claims.user_id, username=claims.username, roles=access[1])
 
 
 def start_session(repo: AccountsRepository, user: User) -> Session:
+    """Every sign-in ends here once its credentials are good: a disabled account is refused (403 ACCOUNT_DISABLED)."""
+    if user.status == DISABLED:
+        raise AccountDisabled("This account is disabled; contact customer service")
     access_token, expires_in = tokens.issue_access_token(user.user_id, user.username, user.roles)
     refresh_token, digest = tokens.new_refresh_token()
     repo.start_refresh_family(
@@ -169,7 +174,7 @@ def refresh(repo: AccountsRepository, refresh_token: str) -> Session:
         repo.revoke_family(record.family_id)
         raise Unauthorized("This refresh token was already used; every session from it is now signed out")
     user = repo.get_user(record.user_id)
-    if user is None or user.refresh_epoch != record.family_epoch:
+    if user is None or user.refresh_epoch != record.family_epoch or user.status != ACTIVE:
         raise Unauthorized("Invalid or expired refresh token")
     new_token, new_digest = tokens.new_refresh_token()
     if not repo.rotate_refresh_token(digest, new_digest, record, now_iso()):

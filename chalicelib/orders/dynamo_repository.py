@@ -362,6 +362,21 @@ class DynamoOrdersRepository:
         )
         return [order_of(item) for item in results], results.last_evaluated_key
 
+    def orders_created(
+        self, status: str | None, since: str, until: str, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[Order], dict[str, Any] | None]:
+        # gsi_status (one status) or gsi_all (every order), their range key created_key = <created_at>#<order_id>
+        index: Any = OrderModel.status_index if status else OrderModel.all_index
+        results = index.query(
+            status or ALL_ORDERS,
+            OrderModel.created_key.between(since, until),
+            scan_index_forward=False,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=start,
+        )
+        return [order_of(item) for item in results if item.created_at < until], results.last_evaluated_key
+
     def forget_buyer(self, order_id: str, address: dict[str, Any]) -> None:
         _order_key(order_id).update(
             actions=[OrderModel.address.set(address), OrderModel.remark.set("")], condition=OrderModel.pk.exists()

@@ -65,5 +65,10 @@ class OrdersRepository(Protocol):
         self, index: str, hash_key: str, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[Order], dict[str, Any] | None]: ...
 
+    def orders_created(
+        self, status: str | None, since: str, until: str, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[Order], dict[str, Any] | None]:
+        """Orders created at since <= created_at < until (ISO UTC), newest first, all or in one status."""
+
     def forget_buyer(self, order_id: str, address: dict[str, Any]) -> None:
         """Replace the order's address with `address` (what is kept of it) and empty its remark."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
-from pydantic import ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
 
 from chalicelib.orders.repository import MAX_LINES
 from chalicelib.pagination import PageQuery
@@ -220,3 +221,20 @@ class Tracking(BaseModel):
     carrier: str
     tracking_no: str
     events: list[TrackingEvent]
+
+
+class OrdersExportQuery(BaseModel):
+    """?from=YYYY-MM-DD&to=YYYY-MM-DD (Asia/Shanghai days, both included, at most 92) and ?status=."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    from_: date = Field(alias="from", description="first day (Asia/Shanghai), YYYY-MM-DD")
+    to: date = Field(description="last day, included, YYYY-MM-DD; at most 92 days after from")
+    status: OrderStatus | None = None
+
+    @field_validator("from_", "to", mode="before")
+    @classmethod
+    def strict_calendar_date(cls, value: object) -> object:
+        if not isinstance(value, str) or len(value) != 10:
+            raise ValueError("A date is written YYYY-MM-DD")
+        return value

@@ -18,7 +18,7 @@ class FakeAccountsRepository:
         self.families: dict[str, dict[str, Any]] = {}
         self.closed: dict[str, dict[str, Any]] = {}
 
-    def create_user(self, user: User, handles: list[tuple[str, str]]) -> None:
+    def create_user(self, user: User, handles: list[tuple[str, str]], listed_as: str = "customer") -> None:
         for kind, value in handles:
             if (kind, value) in self.handles:
                 raise Conflict(f"This {kind} is already registered", field=kind)
@@ -122,7 +122,13 @@ class FakeAccountsRepository:
     def account_status(self, user_id: str) -> str | None:
         if user_id in self.closed:
             return "DELETED"
-        return "ACTIVE" if user_id in self.users else None
+        return self.users[user_id].status if user_id in self.users else None
+
+    def access_of(self, user_id: str) -> tuple[str, frozenset[str]] | None:
+        status = self.account_status(user_id)
+        return (
+            None if status is None else (status, frozenset(self.users[user_id].roles if user_id in self.users else ()))
+        )
 
 
 class FakeCatalogRepository:

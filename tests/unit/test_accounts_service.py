@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.accounts import service, tokens
 from chalicelib.accounts.domain import User
-from chalicelib.errors import Conflict, InvalidState, Unauthorized
+from chalicelib.errors import AccountDisabled, Conflict, InvalidState, Unauthorized
 from chalicelib.keys import jwt_secret
 from tests.unit.fakes import FakeAccountsRepository, FakeSecurityRepository, RecordingSmsSender
 
@@ -152,3 +152,26 @@ def test_the_last_way_to_sign_in_cannot_be_unbound(repo: FakeAccountsRepository)
     assert after["providers"]["qq"]["bound"] is False
     assert after["phone"] == "138****8000"
     assert repo.find_user_id("qq", "openid-1") is None
+
+
+def test_a_disabled_account_is_refused_by_every_sign_in_method_once_its_credentials_are_good(
+    repo: FakeAccountsRepository,
+) -> None:
+    # GIVEN an account with a phone and a WeChat identity, then disabled by staff
+    user = register_with_phone(repo, "erin", "13700137000")
+    service.sign_in_with_identity(repo, "wechat", "unionid-erin")
+    wechat_user = repo.handles[("wechat", "unionid-erin")]
+    for user_id in (user.user_id, wechat_user):
+        repo.users[user_id].status = "DISABLED"
+    security, sender = FakeSecurityRepository(), RecordingSmsSender()
+
+    # THEN the password, an SMS code and the identity each get 403 ACCOUNT_DISABLED; a wrong password stays 401
+    with pytest.raises(AccountDisabled):
+        service.login(repo, security, "correct horse 1", username="erin")
+    with pytest.raises(Unauthorized):
+        service.login(repo, security, "wrong horse 1", username="erin")
+    service.send_sms_code(security, sender, "13700137000", "login", "10.0.0.2")
+    with pytest.raises(AccountDisabled):
+        service.sms_login(repo, security, "13700137000", sender.last_code("13700137000"))
+    with pytest.raises(AccountDisabled):
+        service.sign_in_with_identity(repo, "wechat", "unionid-erin")
