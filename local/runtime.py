@@ -153,6 +153,10 @@ class LocalRuntime:
             f"  admin login  username=admin password={self.admin_password}"
             + ("" if os.environ.get("SHOP_ADMIN_PASSWORD") else "  (local default; set SHOP_ADMIN_PASSWORD)")
         )
+        if self.seed_summary is not None:
+            from local.demo.staff import credentials
+
+            lines += credentials()
         lines += [f"  {name:<24} {os.environ[name]}" for name in KNOBS]
         if self.seed_summary is not None:
             lines.append(f"  demo data    {self.seed_summary}")

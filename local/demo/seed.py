@@ -29,6 +29,7 @@ from local.demo import behaviour as demo_behaviour
 from local.demo import catalog as demo_catalog
 from local.demo import coupons as demo_coupons
 from local.demo import promotions as demo_promotions
+from local.demo import staff as demo_staff
 from local.demo import themes as demo_themes
 
 ADMIN_USERNAME = "admin"
@@ -50,6 +51,7 @@ def seed_demo_data(admin_password: str) -> dict[str, Any]:
             themes.save_theme(DynamoThemeRepository(), repo, ThemeWrite.model_validate(body), f"t_demo{number}", True)
     admin_id = accounts.ensure_admin(DynamoAccountsRepository(), ADMIN_USERNAME, admin_password)
     marketing = _seed_marketing(repo, admin_id)
+    staff_accounts = demo_staff.seed_staff()
     behaviour = 0  # synthetic views, carts and orders in the analytics lake, for the first recommendations refresh
     if os.environ.get("LOCAL_DEMO_BEHAVIOUR", "on") != "off":
         behaviour = demo_behaviour.seed_behaviour(demo_catalog.products(), (admin_id,))
@@ -60,6 +62,7 @@ def seed_demo_data(admin_password: str) -> dict[str, Any]:
         "products_created": created,
         "themes": len(demo_themes.themes(utcnow())),
         "admin_user_id": admin_id,
+        "staff_accounts": staff_accounts,
         **marketing,
         "behaviour_events": behaviour,
     }
