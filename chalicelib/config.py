@@ -82,6 +82,7 @@ class Settings:
     order_sweep_retry_seconds: int = 900
     order_sweep_lookback_days: int = 3
     order_sweep_max_orders: int = 500
+    recommend_refresh_queue_url: str = ""
 
     @property
     def is_local_or_dev(self) -> bool:
@@ -136,6 +137,7 @@ class Settings:
             order_sweep_retry_seconds=int(e.get("ORDER_SWEEP_RETRY_SECONDS", "900")),
             order_sweep_lookback_days=int(e.get("ORDER_SWEEP_LOOKBACK_DAYS", "3")),
             order_sweep_max_orders=int(e.get("ORDER_SWEEP_MAX_ORDERS", "500")),
+            recommend_refresh_queue_url=e.get("RECOMMEND_REFRESH_QUEUE_URL", ""),
         )
 
 

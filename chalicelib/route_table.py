@@ -32,6 +32,8 @@ PATHS: dict[str, tuple[str, ...]] = {
     "/admin/products/{product_id}": ("chalicelib.catalog.api:catalog_api",),
     "/admin/promotions": ("chalicelib.promotions.api:promotions_api",),
     "/admin/promotions/{promotion_id}": ("chalicelib.promotions.api:promotions_api",),
+    "/admin/recommendations/refresh": ("chalicelib.recommend.api:recommend_api",),
+    "/admin/recommendations/refresh/{run_id}": ("chalicelib.recommend.api:recommend_api",),
     "/admin/refunds": ("chalicelib.orders.api:orders_api",),
     "/admin/refunds/{refund_id}/approve": ("chalicelib.orders.api:orders_api",),
     "/admin/refunds/{refund_id}/reject": ("chalicelib.orders.api:orders_api",),
@@ -133,5 +135,6 @@ HANDLERS: dict[str, str] = {
     "refresh_recommendations": "chalicelib.recommend.events:recommend_events",
     "refund_late_payments": "chalicelib.payments.events:payments_events",
     "reindex_search_on_catalog_change": "chalicelib.search.events:search_events",
+    "run_recommendation_refresh": "chalicelib.recommend.events:recommend_events",
     "sweep_orders": "chalicelib.orders.events:orders_events",
 }

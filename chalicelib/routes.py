@@ -309,6 +309,6 @@ def _audit(staff: Principal, request: Any, action: str, path_params: dict[str, s
         "status": status,
     }
     try:
-        deps.resolve("audit_trail")(entry)
+        deps.resolve("audit_trail").record(entry)
     except Exception:
         logger.exception("audit entry not recorded", extra={"audit_entry": entry})

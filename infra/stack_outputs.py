@@ -18,6 +18,7 @@ OUTPUT_ENV: dict[str, str] = {
     "OrdersStreamArn": "ORDERS_STREAM_ARN",
     "ProductViewsQueueUrl": "PRODUCT_VIEWS_QUEUE_URL",
     "StockEventsQueueUrl": "STOCK_EVENTS_QUEUE_URL",
+    "RecommendRefreshQueueUrl": "RECOMMEND_REFRESH_QUEUE_URL",
     "CatalogStreamArn": "CATALOG_STREAM_ARN",
     "AdminAlertsTopicArn": "ADMIN_ALERTS_TOPIC_ARN",
     "SearchIndexBucketName": "SEARCH_INDEX_BUCKET",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chalice.app import Request, Response
 
 from chalicelib.accounts import deletion, service
@@ -106,9 +108,14 @@ def get_me(principal: Principal, accounts: AccountsRepository) -> Json[Profile]:
 
 
 @accounts_api.patch("/me", errors=(404,), tags=ME)
-def update_me(principal: Principal, body: ProfileUpdate, accounts: AccountsRepository) -> Json[Profile]:
-    """Change nickname, avatar, gender or birthday"""
-    return service.update_profile(accounts, principal.user_id, body.changes())
+def update_me(
+    principal: Principal,
+    body: ProfileUpdate,
+    accounts: AccountsRepository,
+    known_categories: Callable[[list[str]], set[str]],
+) -> Json[Profile]:
+    """Change nickname, avatar, gender, birthday, occupation or interests (category ids)"""
+    return service.update_profile(accounts, principal.user_id, body.changes(), known_categories)
 
 
 @accounts_api.delete("/me", status=204, errors=(400, 401, 409), tags=ME)

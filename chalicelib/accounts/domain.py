@@ -42,6 +42,8 @@ class User:
     version: int = 1
     refresh_epoch: int = 0
     status: str = ACTIVE  # ACTIVE, DISABLED, or DELETED (only staff ever see a deleted account)
+    occupation: str | None = None
+    interests: list[str] = field(default_factory=list)  # category ids, the first the most wanted
 
     def handles(self) -> list[tuple[str, str]]:
         """Every (kind, value) that finds this account: its username, phone and third-party identities."""
@@ -70,6 +72,8 @@ class User:
             "points_balance": self.points_balance,
             "has_password": self.password_hash is not None,
             "created_at": self.created_at,
+            "occupation": self.occupation,
+            "interests": list(self.interests),
         }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
@@ -41,6 +42,8 @@ class UserModel(Model):
     status = UnicodeAttribute(null=True)  # DELETED (the customer deleted it), DISABLED (staff did); absent: ACTIVE
     deleted_at = UnicodeAttribute(null=True)
     disabled_reason = UnicodeAttribute(null=True)  # why staff disabled it (status DISABLED)
+    occupation = UnicodeAttribute(null=True)
+    interests = ListAttribute(of=UnicodeAttribute, null=True)  # category ids, the first the most wanted
 
     @staticmethod
     def key(user_id: str) -> str:

@@ -94,6 +94,8 @@ def to_user(item: UserModel, closed_too: bool = False) -> User | None:
         version=int(item.version or 1),
         refresh_epoch=int(item.refresh_epoch or 0),
         status=item.status or ACTIVE,
+        occupation=item.occupation,
+        interests=[str(category_id) for category_id in item.interests or []],
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
@@ -108,6 +108,11 @@ class Profile(BaseModel):
     points_balance: int
     has_password: bool
     created_at: str
+    occupation: Occupation | None = None
+    interests: list[str] = Field(default_factory=list, description="Category ids (a root covers its leaves)")
+
+
+Occupation = Literal["student", "office_worker", "professional", "self_employed", "homemaker", "retired", "other"]
 
 
 class ProfileUpdate(WriteModel):
@@ -115,6 +120,17 @@ class ProfileUpdate(WriteModel):
     avatar_url: str | None = Field(None, pattern=r"^https://\S{1,490}$")
     gender: Literal["male", "female", "unknown"] | None = None
     birthday: date | None = None
+    occupation: Occupation | None = None
+    interests: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")]] | None = Field(
+        None, max_length=10, description="0..10 category ids of GET /categories, first the most wanted"
+    )
+
+    @field_validator("interests")
+    @classmethod
+    def distinct_interests(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("Each interest once")
+        return value
 
     @field_validator("birthday")
     @classmethod
@@ -123,10 +139,10 @@ class ProfileUpdate(WriteModel):
             raise ValueError("The birthday must be between 1900-01-01 and today")
         return value
 
-    def changes(self) -> dict[str, str | None]:
-        """The fields the request names: a value sets it, an explicit null clears it."""
+    def changes(self) -> dict[str, Any]:
+        """The fields the request names: a value sets it, an explicit null (or no interests) clears it."""
         return {
-            name: (value.isoformat() if isinstance(value, date) else value)
+            name: (value.isoformat() if isinstance(value, date) else (value or None) if name == "interests" else value)
             for name, value in self.model_dump(exclude_unset=True).items()
         }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -224,8 +225,22 @@ def get_profile(repo: AccountsRepository, user_id: str) -> dict[str, Any]:
     return _existing(repo, user_id).profile_view()
 
 
-def update_profile(repo: AccountsRepository, user_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-    """Only nickname, avatar_url, gender and birthday are writable (the schema refuses anything else)."""
+def update_profile(
+    repo: AccountsRepository,
+    user_id: str,
+    changes: dict[str, Any],
+    known_categories: Callable[[list[str]], set[str]] | None = None,
+) -> dict[str, Any]:
+    """Only nickname, avatar_url, gender, birthday, occupation and interests are writable (the schema refuses
+    anything else); every interest must be a category of the catalog (400 naming the unknown ones)."""
+    interests = changes.get("interests") or []
+    known = known_categories(interests) if interests and known_categories is not None else set()
+    unknown = [category_id for category_id in interests if category_id not in known]
+    if unknown:
+        raise ValidationError(
+            "Unknown interest categories: " + ", ".join(unknown),
+            errors=[{"field": "interests", "message": "Every interest is a category id of GET /categories."}],
+        )
     repo.update_profile(user_id, changes)
     return get_profile(repo, user_id)
 

@@ -71,3 +71,16 @@ def search(log: AuditLog, query: AuditQuery) -> dict[str, Any]:
 
 
 _FIELD_OF = {"request": "request_id", "target": "target", "actor": "actor_id", "action": "action", "all": ""}
+
+
+class AuditTrail:
+    """The audit log as the HTTP kernel (recording every staff write) and its route (searching them) use it."""
+
+    def __init__(self, log: AuditLog) -> None:
+        self.log = log
+
+    def record(self, entry: dict[str, Any]) -> AuditEntry:
+        return record(self.log, entry)
+
+    def search(self, query: AuditQuery) -> dict[str, Any]:
+        return search(self.log, query)

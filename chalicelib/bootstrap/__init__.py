@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from chalicelib.analytics.lake import Lake
     from chalicelib.analytics.repository import AnalyticsRepository
     from chalicelib.analytics.service import CategoriesOf
-    from chalicelib.audit.repository import AuditLog
+    from chalicelib.audit.service import AuditTrail
     from chalicelib.auth import Principal
     from chalicelib.cart.repository import CartRepository
     from chalicelib.catalog.repository import CatalogRepository
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from chalicelib.profile.repository import ProfileRepository
     from chalicelib.promotions.repository import PromotionsRepository
     from chalicelib.recommend.repository import CatalogFacts, RecommendationStore
+    from chalicelib.recommend.segments import Audience
     from chalicelib.reviews.domain import ReceivedLines
     from chalicelib.reviews.repository import ReviewsRepository
     from chalicelib.search.repository import CatalogSource, SearchRepository
@@ -112,16 +113,11 @@ class Container:
         return CustomerFactsAcrossContexts(self)
 
     @cached_property
-    def audit_log(self) -> AuditLog:
+    def audit_trail(self) -> AuditTrail:
         from chalicelib.audit.repository import DynamoAuditLog
+        from chalicelib.audit.service import AuditTrail
 
-        return DynamoAuditLog()
-
-    @cached_property
-    def audit_trail(self) -> Callable[[dict[str, Any]], object]:
-        from chalicelib.audit import service
-
-        return lambda entry: service.record(self.audit_log, entry)
+        return AuditTrail(DynamoAuditLog())
 
     @cached_property
     def account_data(self) -> AccountData:
@@ -346,9 +342,15 @@ class Container:
     def recommend_for_search(self) -> Recommend:
         from chalicelib.recommend import service
 
-        return lambda product_ids, category_id, limit: service.recommendations_for_search(
-            self.recommendations, self.catalog, product_ids, category_id, limit
+        return lambda product_ids, category_id, limit, user_id: service.recommendations_for_search(
+            self.recommendations, self.catalog, product_ids, category_id, limit, user_id, self.audience
         )
+
+    @cached_property
+    def audience(self) -> Audience:
+        from chalicelib.bootstrap.bridges import AudienceFromAccounts
+
+        return AudienceFromAccounts(self)
 
     @cached_property
     def recommendations(self) -> RecommendationStore:
@@ -373,6 +375,12 @@ class Container:
         from chalicelib.analytics.lake import S3Lake
 
         return S3Lake(self.settings.analytics_bucket)
+
+    @cached_property
+    def known_categories(self) -> Callable[[list[str]], set[str]]:
+        from chalicelib.catalog.service import category_tree
+
+        return lambda category_ids: set(category_tree.get(self.catalog)) & set(category_ids)
 
     @cached_property
     def categories_of(self) -> CategoriesOf:

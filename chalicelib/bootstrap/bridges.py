@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from chalicelib.orders.domain import Order
     from chalicelib.orders.service import Shop
     from chalicelib.profile.repository import ProfileRepository
+    from chalicelib.recommend.segments import AudienceProfile
     from chalicelib.reviews.domain import ReviewableLine
 
 RECEIVED_STATUSES = ("RECEIVED", "COMPLETED")
@@ -31,6 +32,22 @@ class CustomerFactsAcrossContexts:
 
     def membership(self, user_id: str) -> tuple[str | None, int]:
         return None, 0  # no members club yet: no level, no growth
+
+
+class AudienceFromAccounts:
+    """recommend.segments.Audience: the shoppers' birthday, gender, occupation and interests from their accounts."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+
+    def profiles(self, user_ids: list[str]) -> dict[str, AudienceProfile]:
+        from chalicelib.recommend.segments import AudienceProfile
+
+        return {
+            user.user_id: AudienceProfile(user.birthday, user.gender, user.occupation, tuple(user.interests))
+            for user in self.container.accounts_directory.accounts(user_ids)
+            if user.status == "ACTIVE"
+        }
 
 
 class AccountDataAcrossContexts:

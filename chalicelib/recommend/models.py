@@ -24,3 +24,23 @@ class RecommendationItem(Model):
     home = JSONAttribute(null=True)
     generated_at = UnicodeAttribute()
     expires_at = NumberAttribute(null=True)
+
+
+class RefreshRunModel(Model):
+    """pk=RECO#RUN#<run_id>, sk=RUN: a refresh staff asked for, its status (RUNNING, SUCCEEDED, FAILED) and times;
+    kept 30 days (TTL)."""
+
+    Meta = table_meta(get_settings().marketing_table)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="RUN")
+    run_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    started_at = UnicodeAttribute()
+    finished_at = UnicodeAttribute(null=True)
+    requested_by = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute()
+
+    @staticmethod
+    def key(run_id: str) -> str:
+        return f"RECO#RUN#{run_id}"

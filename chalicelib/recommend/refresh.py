@@ -17,7 +17,7 @@ from chalicelib.pricing.promotion import Promotion
 from chalicelib.recommend import ranking
 from chalicelib.recommend.behaviour import SECONDS_PER_DAY, Interaction, Kind, purchases
 
-ListKind = Literal["similar", "hot", "for_you"]
+ListKind = Literal["similar", "hot", "for_you", "segment"]
 ListKey = tuple[ListKind, str]
 
 HOME_LIST = 50  # stored per home list; the page shows fewer and skips what went off sale since
@@ -79,6 +79,7 @@ class RefreshResult:
     lists: dict[ListKey, list[str]]
     interactions: int = 0
     shoppers: int = 0
+    behaviour: list[Interaction] = field(default_factory=list)  # the signed-in shoppers' (audience segments read it)
 
     def count(self, kind: ListKind) -> int:
         return sum(1 for key in self.lists if key[0] == kind)
@@ -290,4 +291,6 @@ def compute(
             exclude = bought.get(user_id, set())
             lists[("for_you", user_id)] = _sellable_top(ranked, sellable, exclude, popular, FOR_YOU_K)
         shoppers = len(picks)
-    return RefreshResult(home=home, lists=lists, interactions=len(interactions), shoppers=shoppers)
+    return RefreshResult(
+        home=home, lists=lists, interactions=len(interactions), shoppers=shoppers, behaviour=shoppers_behaviour
+    )

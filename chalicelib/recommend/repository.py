@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
 from chalicelib.catalog.models import CatalogItem, ProductItem, SkuItem
 from chalicelib.clock import parse_iso
-from chalicelib.recommend.models import HOME_PK, LIST_SK, RecommendationItem
+from chalicelib.recommend.models import HOME_PK, LIST_SK, RecommendationItem, RefreshRunModel
 from chalicelib.recommend.refresh import CatalogProduct, CatalogSnapshot, ListKey, ListKind
 
-_PREFIXES: dict[ListKind, str] = {"similar": "RECO#SIMILAR#", "hot": "RECO#HOT#", "for_you": "RECO#FOR_YOU#"}
+_PREFIXES: dict[ListKind, str] = {
+    "similar": "RECO#SIMILAR#",
+    "hot": "RECO#HOT#",
+    "for_you": "RECO#FOR_YOU#",
+    "segment": "RECO#SEGMENT#",
+}
 # What the refresh needs of products and SKUs: the Scan reads only these attributes (not titles, descriptions).
 _SCANNED = (
     "pk", "sk", "kind", "product_id", "category_id", "root_category_id", "brand_id", "created_at", "on_sale", "sales",
@@ -23,7 +30,18 @@ def list_pk(key: ListKey) -> str:
     return f"{_PREFIXES[kind]}{subject}"
 
 
-class RecommendationStore(Protocol):
+class RefreshRuns(Protocol):
+    """The refreshes staff asked for (POST /admin/recommendations/refresh)."""
+
+    def start(self, run: dict[str, Any], expires_at: int) -> None: ...
+
+    def get(self, run_id: str) -> dict[str, Any] | None: ...
+
+    def finish(self, run_id: str, status: str, finished_at: str) -> bool:
+        """Record the outcome once (only while RUNNING); False when it was already recorded."""
+
+
+class RecommendationStore(RefreshRuns, Protocol):
     def read(self, home: bool, keys: list[ListKey]) -> tuple[dict[str, Any] | None, dict[ListKey, list[str]]]:
         """The home lists (when asked) and the stored lists among keys, by one BatchGetItem; absent ones are left
         out (None for the home)."""
@@ -39,8 +57,35 @@ class CatalogFacts(Protocol):
         """Every product's facts and every SKU's list price and stock, by one paginated Scan."""
 
 
-class DynamoRecommendationStore:
-    """RecommendationStore on the marketing table."""
+class DynamoRefreshRuns:
+    """RefreshRuns on the marketing table (RefreshRunModel)."""
+
+    def start(self, run: dict[str, Any], expires_at: int) -> None:
+        item = RefreshRunModel(RefreshRunModel.key(run["run_id"]), "RUN", expires_at=expires_at, **run)
+        item.save(condition=RefreshRunModel.pk.does_not_exist())
+
+    def get(self, run_id: str) -> dict[str, Any] | None:
+        try:
+            item = RefreshRunModel.get(RefreshRunModel.key(run_id), "RUN", consistent_read=True)
+        except DoesNotExist:
+            return None
+        return {name: getattr(item, name) for name in ("run_id", "status", "started_at", "finished_at")}
+
+    def finish(self, run_id: str, status: str, finished_at: str) -> bool:
+        try:
+            RefreshRunModel(RefreshRunModel.key(run_id), "RUN").update(
+                actions=[RefreshRunModel.status.set(status), RefreshRunModel.finished_at.set(finished_at)],
+                condition=RefreshRunModel.status == "RUNNING",
+            )
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+
+class DynamoRecommendationStore(DynamoRefreshRuns):
+    """RecommendationStore on the marketing table (the refresh runs staff asked for too)."""
 
     def read(self, home: bool, keys: list[ListKey]) -> tuple[dict[str, Any] | None, dict[ListKey, list[str]]]:
         by_pk = {list_pk(key): key for key in keys}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import ConfigDict, Field
 
 from chalicelib.catalog.schemas import ProductSummary
@@ -23,6 +25,9 @@ class HomeRecommendations(BaseModel):
     themes: list[ThemeShelf] = Field(description="Themes (主题活动) open now, in their sort order")
     for_you: list[ProductSummary] = Field(description="Personal picks when signed in, else the hot list")
     personal: bool = Field(description="Whether for_you holds the signed-in shopper's own picks")
+    for_you_source: Literal["behaviour", "segment", "hot"] = Field(
+        description="Whose behaviour for_you comes from: the shopper's own, their audience segment's, or everyone's"
+    )
     generated_at: str | None = Field(description="When the lists were refreshed; null before the first refresh")
 
 
@@ -34,3 +39,10 @@ class SimilarQuery(BaseModel):
 
 class SimilarProducts(BaseModel):
     items: list[ProductSummary]
+
+
+class RefreshRun(BaseModel):
+    run_id: str
+    status: Literal["RUNNING", "SUCCEEDED", "FAILED"]
+    started_at: str
+    finished_at: str | None

@@ -9,14 +9,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.catalog.repository import CatalogRepository
-from chalicelib.catalog.service import summary
+from chalicelib.catalog.service import category_tree, summary
 from chalicelib.clock import iso, utcnow
 from chalicelib.errors import NotFound
 from chalicelib.promotions.repository import PromotionsRepository
 from chalicelib.promotions.service import promotion_value
+from chalicelib.recommend import audience as audiences
 from chalicelib.recommend import refresh
 from chalicelib.recommend.refresh import ListKey
 from chalicelib.recommend.repository import CatalogFacts, RecommendationStore
+from chalicelib.recommend.segments import Audience
 from chalicelib.themes.repository import ThemeRepository
 
 HOME_SHOWN = 10  # products per home list
@@ -36,8 +38,10 @@ def refresh_recommendations(
     themes: ThemeRepository,
     store: RecommendationStore,
     now: datetime | None = None,
+    audience: Audience | None = None,
 ) -> dict[str, Any]:
-    """Compute every list from the behaviour window and the catalog as it is now, and store them whole.
+    """Compute every list from the behaviour window and the catalog as it is now, and store them whole (with the
+    audience segments' lists when the shoppers' profiles are handed over).
 
     Lists are written before the home item, so a home page that shows a refresh's time has its lists too. Two
     refreshes running at once both write whole lists: the last writer wins on each, and either one is a complete
@@ -48,6 +52,7 @@ def refresh_recommendations(
     snapshot = catalog.catalog_snapshot()
     running = [promotion_value(record) for record in promotions.all()]
     result = refresh.compute(events, snapshot, running, themes.themes(), moment)
+    segment_lists = audiences.add_segment_lists(result, snapshot, audience, moment) if audience is not None else 0
     generated_at = iso(moment)
     written = store.save_lists(result.lists, generated_at, int((moment + LIST_TTL).timestamp()))
     store.save_home(result.home, generated_at)
@@ -60,6 +65,7 @@ def refresh_recommendations(
         "similar_lists": result.count("similar"),
         "category_lists": result.count("hot"),
         "for_you_lists": result.count("for_you"),
+        "segment_lists": segment_lists,
         "lists_written": written,
         "hot": len(result.home["hot"]),
         "seconds": round(time.monotonic() - started, 3),
@@ -77,10 +83,19 @@ def _shown(ids: Iterable[str], cards: Mapping[str, dict[str, Any]], limit: int =
     return [cards[pid] for pid in ids if pid in cards][:limit]
 
 
+def _parents(catalog: CatalogRepository) -> dict[str, str | None]:
+    return {cid: category.get("parent_id") for cid, category in category_tree.get(catalog).items()}
+
+
 def home(
-    store: RecommendationStore, catalog: CatalogRepository, user_id: str | None, now: datetime | None = None
+    store: RecommendationStore,
+    catalog: CatalogRepository,
+    user_id: str | None,
+    now: datetime | None = None,
+    audience: Audience | None = None,
 ) -> dict[str, Any]:
-    """The home page: one BatchGetItem of the home lists (and the shopper's picks), one of the cards."""
+    """The home page: one BatchGetItem of the home lists (and the shopper's picks), one of the cards. A signed-in
+    shopper with no picks of their own gets their audience segment's (their profile, its lists and cards read)."""
     stored, lists = store.read(True, [("for_you", user_id)] if user_id else [])
     if stored is None:
         return _home_before_first_refresh(catalog)
@@ -103,6 +118,13 @@ def home(
         for theme in themes
     ]
     answer["personal"] = personal is not None
+    answer["for_you_source"] = "behaviour" if personal is not None else "hot"
+    if personal is None and user_id and audience is not None:
+        picks, source = audiences.cold_picks(
+            store, audience, lambda ids: _cards(catalog, ids), _parents(catalog), user_id, sections["hot"], set(),
+            now or utcnow(),
+        )  # fmt: skip
+        answer["for_you"], answer["for_you_source"] = picks[:HOME_SHOWN], source
     answer["generated_at"] = stored.get("generated_at")
     return answer
 
@@ -118,6 +140,7 @@ def _home_before_first_refresh(catalog: CatalogRepository) -> dict[str, Any]:
         "promotions": [],
         "themes": [],
         "for_you": hot,
+        "for_you_source": "hot",
         "personal": False,
         "generated_at": None,
     }
@@ -158,17 +181,30 @@ def recommendations_for_search(
     product_ids: list[str],
     category_id: str | None,
     limit: int = 10,
-) -> list[dict[str, Any]]:
+    user_id: str | None = None,
+    audience: Audience | None = None,
+) -> tuple[list[dict[str, Any]], str]:
     """Cards to suggest beside search results: the similar lists of the top results taken in turn, then the hot
     list of the category, then the shop's hot list; never a product of the results. Two requests (a BatchGetItem of
-    the lists, one of the cards). Empty before the first refresh: the caller keeps its own fallback then."""
+    the lists, one of the cards). Empty before the first refresh: the caller keeps its own fallback then.
+
+    With the source: `behaviour` for a shopper with picks of their own, `segment` for a signed-in one without whose
+    audience segment has a list (its picks then), else `hot`."""
     seeds = list(dict.fromkeys(product_ids))[:SEARCH_SEEDS]
     keys: list[ListKey] = [("similar", pid) for pid in seeds] + ([("hot", category_id)] if category_id else [])
-    stored_home, lists = store.read(True, keys)
+    stored_home, lists = store.read(True, keys + ([("for_you", user_id)] if user_id else []))
+    shown = set(product_ids)
+    if user_id and ("for_you", user_id) not in lists and audience is not None and stored_home is not None:
+        hot = stored_home.get("hot", [])[: limit + len(shown) + SLACK]
+        picks, source = audiences.cold_picks(
+            store, audience, lambda ids: _cards(catalog, ids), _parents(catalog), user_id, hot, shown, utcnow()
+        )
+        if source == "segment":
+            return picks[:limit], source
     merged = _interleaved([lists[("similar", pid)] for pid in seeds if ("similar", pid) in lists])
     if category_id:
         merged += lists.get(("hot", category_id), [])
     merged += (stored_home or {}).get("hot", [])
-    shown = set(product_ids)
     candidates = [pid for pid in dict.fromkeys(merged) if pid not in shown][: limit + SLACK]
-    return _shown(candidates, _cards(catalog, candidates), limit)
+    source = "behaviour" if user_id and ("for_you", user_id) in lists else "hot"
+    return _shown(candidates, _cards(catalog, candidates), limit), source

@@ -70,6 +70,9 @@ class SearchPage(BaseModel):
     page: int
     facets: Facets
     recommendations: list[dict[str, Any]]
+    recommendations_source: Literal["behaviour", "segment", "hot"] = Field(
+        "hot", description="Whose behaviour the recommendations come from: the shopper's, their segment's, or all"
+    )
     relaxed: bool = False
     suggestions: list[str] = []  # noqa: RUF012 - a pydantic field (pydantic copies the default)
 

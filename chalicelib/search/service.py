@@ -29,9 +29,10 @@ HOT_KEYWORDS_PER_SOURCE_PER_DAY = 30
 ANONYMOUS_SOURCE = "anonymous"
 
 
-# (product ids of the results, category id, how many) -> product cards: the recommendations refresh's picks
-# (chalicelib.recommend.service.recommendations_for_search); empty until its first refresh.
-Recommend = Callable[[list[str], str | None, int], list[dict[str, Any]]]
+# (product ids of the results, category id, how many, the signed-in shopper) -> (product cards, their source): the
+# recommendations refresh's picks (chalicelib.recommend.service.recommendations_for_search); none until its first
+# refresh.
+Recommend = Callable[[list[str], str | None, int, str | None], tuple[list[dict[str, Any]], str]]
 RECOMMENDATIONS = 6  # as many as the engine's own popular-in-category list
 
 
@@ -61,6 +62,7 @@ def empty_page(page: int) -> dict[str, Any]:
         "page": page,
         "facets": {"category": [], "brand": []},
         "recommendations": [],
+        "recommendations_source": "hot",
         "relaxed": False,
         "suggestions": [],
     }
@@ -81,24 +83,30 @@ def search(
         result = empty_page(params.page) if index is None else index.search(to_query(params))
     page = {**empty_page(params.page), **result, "page": params.page}
     if recommend is not None:
-        page["recommendations"] = _behavioural_recommendations(recommend, page, params)
+        page["recommendations"], page["recommendations_source"] = _behavioural_recommendations(
+            recommend, page, params, user_id
+        )
+    shown = {item.get("product_id") for item in page["items"]}
+    page["recommendations"] = [card for card in page["recommendations"] if card.get("product_id") not in shown]
     keyword = " ".join(params.q.split())
     if keyword and params.page == 1:  # paging through one search is still one search
         log.searched(keyword, user_id, at, int(page["total"]), bool(page.get("relaxed")), source)
     return page
 
 
-def _behavioural_recommendations(recommend: Recommend, page: dict[str, Any], params: SearchParams) -> list[Any]:
+def _behavioural_recommendations(
+    recommend: Recommend, page: dict[str, Any], params: SearchParams, user_id: str | None
+) -> tuple[list[Any], str]:
     """Picks from behaviour (products similar to the top results, then the category's hot ones); the engine's
     popular-in-category list stays when there are none yet (before the first refresh) or they cannot be read."""
     items = page["items"]
     category_id = params.category_id or (items[0].get("category_id") if items else None)
     try:
-        picks = recommend([item["product_id"] for item in items], category_id, RECOMMENDATIONS)
+        picks, source = recommend([item["product_id"] for item in items], category_id, RECOMMENDATIONS, user_id)
     except Exception:  # recommendations must never fail a search
         logger.exception("could not read recommendations for a search")
-        return list(page["recommendations"])
-    return picks or list(page["recommendations"])
+        return list(page["recommendations"]), "hot"
+    return (picks, source) if picks else (list(page["recommendations"]), "hot")
 
 
 def suggest(index_source: IndexSource, prefix: str) -> dict[str, Any]:
