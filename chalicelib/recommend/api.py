@@ -30,7 +30,7 @@ def similar_products(
     return service.similar_items(recommendations, catalog, product_id, query.limit)
 
 
-@recommend_api.post("/admin/recommendations/refresh", status=202, errors=(503,), tags=("admin",), roles=("operator",))
+@recommend_api.post("/admin/recommendations/refresh", status=202, errors=(502,), tags=("admin",), roles=("operator",))
 def refresh_recommendations_now(
     principal: Principal, recommendations: RecommendationStore, settings: Settings
 ) -> Json[RefreshRun]:

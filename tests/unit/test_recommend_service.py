@@ -275,7 +275,7 @@ def test_before_the_first_refresh_every_read_answers_with_a_fallback(catalog: Fa
     assert page["for_you"] == page["hot"] and page["generated_at"] is None
     similar = ids(service.similar_items(store, catalog, "p_a", 10)["items"])
     assert "p_a" not in similar and "p_other_kind" not in similar and len(similar) == 5  # its category, newest first
-    assert service.recommendations_for_search(store, catalog, ["p_a"], "c_phone", 5) == []
+    assert service.recommendations_for_search(store, catalog, ["p_a"], "c_phone", 5) == ([], "hot")
 
 
 def test_who_viewed_a_also_viewed_b_makes_b_similar_to_a_and_a_pick_of_a_shopper_who_only_saw_a(
@@ -441,10 +441,10 @@ def test_search_recommendations_take_the_results_neighbours_in_turn_then_the_cat
     store = FakeStore()
     refresh(catalog, store, events)
     reads = store.reads
-    picks = ids(service.recommendations_for_search(store, catalog, ["p_a", "p_c"], "c_phone", 4))
+    picks = ids(service.recommendations_for_search(store, catalog, ["p_a", "p_c"], "c_phone", 4)[0])
     assert store.reads == reads + 1
     assert picks == ["p_b", "p_d", "p_e", "p_tv"]  # the category's other products come before the shop's hot
-    anywhere = ids(service.recommendations_for_search(store, catalog, ["p_a"], None, 10))
+    anywhere = ids(service.recommendations_for_search(store, catalog, ["p_a"], None, 10)[0])
     assert anywhere[0] == "p_b" and "p_tv" in anywhere
 
 
