@@ -74,10 +74,10 @@ def run_recommendation_refresh(
         if found is not None and found["status"] != "RUNNING":
             continue
         try:
+            events = read_recent_events(settings.recommend_behaviour_days, lake)
             service.refresh_recommendations(
-                read_recent_events(settings.recommend_behaviour_days, lake),
-                catalog_facts, promotions, themes, recommendations, utcnow(), audience,
-            )  # fmt: skip
+                events, catalog_facts, promotions, themes, recommendations, utcnow(), audience
+            )
         except Exception:
             if int(record.to_dict()["attributes"].get("ApproximateReceiveCount", "1")) >= REFRESH_RECEIVES:
                 recommendations.finish(run_id, "FAILED", now_iso())
