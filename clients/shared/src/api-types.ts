@@ -38,6 +38,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/audit-log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Staff writes under /admin, refused ones too, newest first (role admin) */
+        get: operations["search_audit_log"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/brands": {
         parameters: {
             query?: never;
@@ -141,6 +158,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/customers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Find customers by phone (exact) or username (prefix) */
+        get: operations["search_customers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/customers/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A customer with their orders count, total paid, level and points */
+        get: operations["customer_detail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/customers/{user_id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Disable a customer: no sign-in, refresh tokens revoked, access tokens refused */
+        post: operations["disable_customer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/customers/{user_id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Enable a disabled customer again */
+        post: operations["enable_customer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/inventory/low-stock": {
         parameters: {
             query?: never;
@@ -167,6 +252,23 @@ export interface paths {
         };
         /** Every order, newest first, optionally in one status */
         get: operations["list_all_orders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/orders/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The orders of ?from=..&to= (Asia/Shanghai days, at most 92), optionally in one ?status=, as CSV (UTF-8 with a BOM, so Excel reads the Chinese) */
+        get: operations["export_orders"];
         put?: never;
         post?: never;
         delete?: never;
@@ -331,6 +433,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/recommendations/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Refresh the recommendations now, besides the schedule; poll the run for its status */
+        post: operations["refresh_recommendations_now"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/recommendations/refresh/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A refresh run: RUNNING, SUCCEEDED or FAILED */
+        get: operations["recommendations_refresh_run"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/refunds": {
         parameters: {
             query?: never;
@@ -397,6 +533,41 @@ export interface paths {
         head?: never;
         /** Set a SKU's stock */
         patch: operations["set_stock"];
+        trace?: never;
+    };
+    "/admin/staff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every staff account */
+        get: operations["list_staff"];
+        put?: never;
+        /** Create a staff account of one role (admin, operator, service, analyst) */
+        post: operations["create_staff"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/staff/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a staff member's role or status (ACTIVE, DISABLED) */
+        patch: operations["update_staff"];
         trace?: never;
     };
     "/admin/themes": {
@@ -756,7 +927,7 @@ export interface paths {
         delete: operations["delete_me"];
         options?: never;
         head?: never;
-        /** Change nickname, avatar, gender or birthday */
+        /** Change nickname, avatar, gender, birthday, occupation or interests (category ids) */
         patch: operations["update_me"];
         trace?: never;
     };
@@ -1756,6 +1927,50 @@ export interface components {
             /** Shipping Fen */
             shipping_fen: number;
         };
+        /** AuditActor */
+        AuditActor: {
+            /** Role */
+            role: string;
+            /** User Id */
+            user_id: string;
+            /** Username */
+            username: string;
+        };
+        /** AuditEntryView */
+        AuditEntryView: {
+            /**
+             * Action
+             * @description The method and the route template, e.g. `PATCH /admin/skus/{sku_id}/stock`
+             */
+            action: string;
+            actor: components["schemas"]["AuditActor"];
+            /** At */
+            at: string;
+            /** Audit Id */
+            audit_id: string;
+            /**
+             * Request Id
+             * @description The write's X-Request-Id
+             */
+            request_id: string;
+            /**
+             * Status
+             * @description The HTTP status the write was answered with (refused writes too)
+             */
+            status: number;
+            /**
+             * Target
+             * @description The id in the path, else the id the write created
+             */
+            target: string | null;
+        };
+        /** AuditPage */
+        AuditPage: {
+            /** Items */
+            items: components["schemas"]["AuditEntryView"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
         /** Behaviour */
         Behaviour: {
             /** Favorites */
@@ -2144,6 +2359,72 @@ export interface components {
             /** Items */
             items: components["schemas"]["MyReview"][];
         };
+        /** CustomerDetail */
+        CustomerDetail: {
+            /** Created At */
+            created_at: string;
+            /** Growth */
+            growth: number;
+            /** Level */
+            level: string | null;
+            /** Nickname */
+            nickname: string | null;
+            /** Orders Count */
+            orders_count: number;
+            /**
+             * Phone
+             * @description Masked: 138****0000
+             */
+            phone: string | null;
+            /** Points Balance */
+            points_balance: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ACTIVE" | "DISABLED" | "DELETED";
+            /**
+             * Total Paid Fen
+             * @description Paid minus refunded, in fen
+             */
+            total_paid_fen: number;
+            /** User Id */
+            user_id: string;
+            /** Username */
+            username: string;
+        };
+        /** CustomerList */
+        CustomerList: {
+            /** Items */
+            items: components["schemas"]["CustomerSummary"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** CustomerSummary */
+        CustomerSummary: {
+            /** Created At */
+            created_at: string;
+            /** Level */
+            level: string | null;
+            /** Nickname */
+            nickname: string | null;
+            /**
+             * Phone
+             * @description Masked: 138****0000
+             */
+            phone: string | null;
+            /** Points Balance */
+            points_balance: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ACTIVE" | "DISABLED" | "DELETED";
+            /** User Id */
+            user_id: string;
+            /** Username */
+            username: string;
+        };
         /** DailyFigures */
         DailyFigures: {
             /** Aov Fen */
@@ -2168,6 +2449,11 @@ export interface components {
             refunds: number;
             /** Views */
             views: number;
+        };
+        /** DisableRequest */
+        DisableRequest: {
+            /** Reason */
+            reason: string;
         };
         Error: {
             /** @example VALIDATION_ERROR */
@@ -2367,6 +2653,12 @@ export interface components {
              * @description Personal picks when signed in, else the hot list
              */
             for_you: components["schemas"]["ProductSummary"][];
+            /**
+             * For You Source
+             * @description Whose behaviour for_you comes from: the shopper's own, their audience segment's, or everyone's
+             * @enum {string}
+             */
+            for_you_source: "behaviour" | "segment" | "hot";
             /**
              * Generated At
              * @description When the lists were refreshed; null before the first refresh
@@ -3131,8 +3423,18 @@ export interface components {
             gender: ("male" | "female" | "unknown") | null;
             /** Has Password */
             has_password: boolean;
+            /**
+             * Interests
+             * @description Category ids (a root covers its leaves)
+             */
+            interests?: string[];
             /** Nickname */
             nickname: string | null;
+            /**
+             * Occupation
+             * @default null
+             */
+            occupation?: ("student" | "office_worker" | "professional" | "self_employed" | "homemaker" | "retired" | "other") | null;
             /**
              * Phone
              * @description Masked: 138****0000
@@ -3165,10 +3467,21 @@ export interface components {
              */
             gender?: ("male" | "female" | "unknown") | null;
             /**
+             * Interests
+             * @description 0..10 category ids of GET /categories, first the most wanted
+             * @default null
+             */
+            interests?: string[] | null;
+            /**
              * Nickname
              * @default null
              */
             nickname?: string | null;
+            /**
+             * Occupation
+             * @default null
+             */
+            occupation?: ("student" | "office_worker" | "professional" | "self_employed" | "homemaker" | "retired" | "other") | null;
         };
         /** Promotion */
         Promotion: {
@@ -3286,6 +3599,20 @@ export interface components {
         RefreshRequest: {
             /** Refresh Token */
             refresh_token: string;
+        };
+        /** RefreshRun */
+        RefreshRun: {
+            /** Finished At */
+            finished_at: string | null;
+            /** Run Id */
+            run_id: string;
+            /** Started At */
+            started_at: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "RUNNING" | "SUCCEEDED" | "FAILED";
         };
         /** Refund */
         Refund: {
@@ -3722,6 +4049,13 @@ export interface components {
                 [key: string]: unknown;
             }[];
             /**
+             * Recommendations Source
+             * @description Whose behaviour the recommendations come from: the shopper's, their segment's, or all
+             * @default hot
+             * @enum {string}
+             */
+            recommendations_source?: "behaviour" | "segment" | "hot";
+            /**
              * Relaxed
              * @default false
              */
@@ -3873,6 +4207,67 @@ export interface components {
             name: string;
             /** Values */
             values: string[];
+        };
+        /** StaffCreate */
+        StaffCreate: {
+            /**
+             * Nickname
+             * @default null
+             */
+            nickname?: string | null;
+            /** Password */
+            password: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "admin" | "operator" | "service" | "analyst";
+            /**
+             * Username
+             * @description 3..32 of [A-Za-z0-9_]
+             */
+            username: string;
+        };
+        /** StaffList */
+        StaffList: {
+            /** Items */
+            items: components["schemas"]["StaffMember"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
+        /** StaffMember */
+        StaffMember: {
+            /**
+             * Created At
+             * @default null
+             */
+            created_at?: string | null;
+            /**
+             * Nickname
+             * @default null
+             */
+            nickname?: string | null;
+            /** Role */
+            role: string;
+            /** Status */
+            status: string;
+            /** User Id */
+            user_id: string;
+            /** Username */
+            username: string;
+        };
+        /** StaffPatch */
+        StaffPatch: {
+            /**
+             * Role
+             * @default null
+             */
+            role?: ("admin" | "operator" | "service" | "analyst") | null;
+            /**
+             * Status
+             * @default null
+             */
+            status?: ("ACTIVE" | "DISABLED") | null;
         };
         /** StockWrite */
         StockWrite: {
@@ -4428,6 +4823,39 @@ export interface operations {
             403: components["responses"]["E403"];
         };
     };
+    search_audit_log: {
+        parameters: {
+            query?: {
+                page_size?: number;
+                cursor?: string | null;
+                actor_id?: string | null;
+                action?: string | null;
+                target?: string | null;
+                request_id?: string | null;
+                from?: string | null;
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+        };
+    };
     create_brand: {
         parameters: {
             query?: never;
@@ -4648,6 +5076,124 @@ export interface operations {
             415: components["responses"]["E415"];
         };
     };
+    search_customers: {
+        parameters: {
+            query?: {
+                phone?: string | null;
+                username?: string | null;
+                page_size?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerList"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+        };
+    };
+    customer_detail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerDetail"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+        };
+    };
+    disable_customer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DisableRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerDetail"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
+    enable_customer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerDetail"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+        };
+    };
     list_low_stock: {
         parameters: {
             query?: {
@@ -4696,6 +5242,36 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrderPage"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+        };
+    };
+    export_orders: {
+        parameters: {
+            query: {
+                /** @description first day (Asia/Shanghai), YYYY-MM-DD */
+                from: string;
+                /** @description last day, included, YYYY-MM-DD; at most 92 days after from */
+                to: string;
+                status?: ("PENDING_PAYMENT" | "PAID" | "SHIPPED" | "RECEIVED" | "COMPLETED" | "CANCELLED" | "REFUNDING" | "REFUNDED") | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
                 };
             };
             400: components["responses"]["E400"];
@@ -5064,6 +5640,57 @@ export interface operations {
             404: components["responses"]["E404"];
         };
     };
+    refresh_recommendations_now: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RefreshRun"];
+                };
+            };
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            502: components["responses"]["E502"];
+        };
+    };
+    recommendations_refresh_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RefreshRun"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+        };
+    };
     list_refunds: {
         parameters: {
             query?: {
@@ -5183,6 +5810,94 @@ export interface operations {
             401: components["responses"]["E401"];
             403: components["responses"]["E403"];
             404: components["responses"]["E404"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
+    list_staff: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffList"];
+                };
+            };
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+        };
+    };
+    create_staff: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StaffCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffMember"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            409: components["responses"]["E409"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
+    update_staff: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StaffPatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffMember"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
             413: components["responses"]["E413"];
             415: components["responses"]["E415"];
         };
