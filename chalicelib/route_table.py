@@ -46,6 +46,7 @@ PATHS: dict[str, tuple[str, ...]] = {
     "/cart/items/{sku_id}": ("chalicelib.cart.api:cart_api",),
     "/cart/items/{sku_id}/move-to-favorites": ("chalicelib.cart.api:cart_api",),
     "/categories": ("chalicelib.catalog.api:catalog_api",),
+    "/categories/tree": ("chalicelib.catalog.api:catalog_api",),
     "/coupons": ("chalicelib.coupons.api:coupons_api",),
     "/coupons/{template_id}/claim": ("chalicelib.coupons.api:coupons_api",),
     "/dev/outbox": ("chalicelib.accounts.api:accounts_api",),
