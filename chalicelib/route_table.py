@@ -50,6 +50,8 @@ PATHS: dict[str, tuple[str, ...]] = {
     "/coupons": ("chalicelib.coupons.api:coupons_api",),
     "/coupons/{template_id}/claim": ("chalicelib.coupons.api:coupons_api",),
     "/dev/outbox": ("chalicelib.accounts.api:accounts_api",),
+    "/docs": ("chalicelib.ops.api:ops_api",),
+    "/docs/{asset}": ("chalicelib.ops.api:ops_api",),
     "/health": ("chalicelib.ops.api:ops_api",),
     "/me": ("chalicelib.accounts.api:accounts_api",),
     "/me/addresses": ("chalicelib.profile.api:profile_api",),
