@@ -43,3 +43,17 @@ def test_the_document_names_the_base_url_it_was_asked_at_and_describes_every_ope
     place = local["paths"]["/orders"]["post"]["description"]
     assert "Idempotency-Key" in place and "signed-in customer" in place
     assert "Paged" in local["paths"]["/admin/products"]["get"]["description"]
+
+
+def test_the_code_package_ships_the_files_the_reference_page_serves_and_none_of_the_rest() -> None:
+    from chalicelib.ops.reference import ASSETS
+    from infra.package import shipped_in_code
+
+    vendor = "swagger_ui_bundle/vendor/swagger-ui-5.31.0/"
+
+    assert all(shipped_in_code(vendor + name) for name in ASSETS)
+    assert not any(
+        shipped_in_code(vendor + name)
+        for name in ("swagger-ui-bundle.js.map", "swagger-ui-es-bundle.js", "swagger-ui.js", "index.html")
+    )
+    assert shipped_in_code("swagger_ui_bundle/__init__.py") and shipped_in_code("botocore/data/endpoints.json")
