@@ -93,7 +93,12 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
         parameters.append(
             {"name": name, "in": "cookie", "required": False, "description": description, "schema": {"type": "string"}}
         )
-    spec: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary, "tags": list(op.tags)}
+    spec: dict[str, Any] = {
+        "operationId": op.operation_id,
+        "summary": op.summary,
+        "description": _description(op),
+        "tags": list(op.tags),
+    }
     if parameters:
         spec["parameters"] = parameters
     if op.body is not None:
@@ -133,6 +138,42 @@ def _operation(op: Operation, components: dict[str, Any]) -> dict[str, Any]:
     elif op.auth == "optional":
         spec["security"] = [{}, {"bearerAuth": []}]
     return spec
+
+
+WHO_MAY_CALL = {
+    "public": "Open to anyone, no token needed.",
+    "optional": "Signing in is optional: with `Authorization: Bearer <access_token>` the answer is the caller's.",
+    "customer": "Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes "
+    "the caller's own data (someone else's object answers 404).",
+    "admin": "Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403.",
+}
+
+
+def _description(op: Operation) -> str:
+    """What a client needs besides the schemas: who may call, the body, paging, headers, the answer and the errors."""
+    who = WHO_MAY_CALL[op.auth]
+    if op.auth == "admin":
+        who += f" Staff roles allowed: {', '.join(f'`{role}`' for role in op.roles or ('admin',))}; any other gets 403."
+    lines = [f"{op.summary}.", who]
+    if op.body is not None:
+        lines.append(f"Takes a JSON body (`{op.body.__name__}`); unknown fields are refused with 400.")
+    if op.query is not None and {"page_size", "cursor"} <= set(op.query.model_fields):
+        lines.append(
+            "Paged: `?page_size=` (1..100, default 20) and `?cursor=` from the previous page's `next_cursor` "
+            "(null on the last page)."
+        )
+    for name, required, description in op.headers:
+        lines.append(f"{'Needs' if required else 'Takes'} the `{name}` header: {description}.")
+    answer = {201: "201 with what it created", 202: "202: accepted, done in the background", 204: "204, no body"}
+    body = "the body described below" if op.response is not None else f"`{op.media_type}`"
+    lines.append(f"Answers {answer.get(op.status, f'{op.status} with {body}')}.")
+    if op.errors:
+        lines.append(
+            "Besides the usual 400/401/403, it may answer "
+            + "; ".join(f"{status} ({ERROR_DESCRIPTIONS.get(status, 'see the code')})" for status in op.errors)
+            + ". Every error body is `{code, message, request_id}`."
+        )
+    return "\n\n".join(lines)
 
 
 def build_document(server_url: str | None = None) -> dict[str, Any]:

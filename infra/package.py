@@ -32,6 +32,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # run as `python infra/package.py` as well as `python -m infra.package`
     sys.path.insert(0, str(REPO_ROOT))
 
+from chalicelib.ops.reference import ASSETS  # noqa: E402
 from infra import templates  # noqa: E402
 from infra.lambda_deps import cache_dir, install_for_lambda, requirements_digest  # noqa: E402
 from infra.stack_outputs import OUTPUT_ENV  # noqa: E402
@@ -51,6 +52,13 @@ LAYER_KEY_PARAMETERS = {"RecommendLibsLayer": "RecommendLayerKey"}
 # Never shipped: tests of the libraries, type stubs, caches of the build machine.
 LAYER_EXCLUDED_DIRS = {"tests", "test", "__pycache__"}
 LAYER_EXCLUDED_SUFFIXES = (".pyi", ".pyc")
+# Never read on Lambda, so never shipped in the code package: JavaScript source maps, and the Swagger UI files the
+# API reference page (GET /docs) does not serve (chalicelib/ops/reference.py lists those it does): 10 of its 11.6 MB.
+CODE_EXCLUDED_SUFFIXES = (".map",)
+SWAGGER_UI_DIR = "swagger_ui_bundle/vendor/"
+SWAGGER_UI_SERVED = frozenset(ASSETS)
+# Part of the dependencies zip's cache key: a change to what is left out must not reuse an older zip.
+CODE_FILTER_VERSION = "f1"
 # A fixed timestamp makes a package's bytes, hence its S3 key, depend on its content only: an unchanged build is an
 # unchanged stack, and a re-run deploy changes nothing.
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)
@@ -196,8 +204,19 @@ def _tree_files(root: Path, prefix: str = "", *, for_layer: bool = False) -> lis
             LAYER_EXCLUDED_DIRS.intersection(relative.parts[:-1]) or path.name.endswith(LAYER_EXCLUDED_SUFFIXES)
         ):
             continue
+        if not for_layer and not shipped_in_code(relative.as_posix()):
+            continue
         files.append((prefix + relative.as_posix(), path))
     return files
+
+
+def shipped_in_code(name: str) -> bool:
+    """Whether a dependency's file (its path in site-packages) goes into the code package."""
+    if name.endswith(CODE_EXCLUDED_SUFFIXES):
+        return False
+    if name.startswith(SWAGGER_UI_DIR) and "/" in name[len(SWAGGER_UI_DIR) :]:
+        return name.rsplit("/", 1)[1] in SWAGGER_UI_SERVED
+    return True
 
 
 def _with_bytecode(files: dict[str, Path | bytes], work_dir: Path) -> dict[str, Path | bytes]:
@@ -233,7 +252,7 @@ def _with_bytecode(files: dict[str, Path | bytes], work_dir: Path) -> dict[str, 
 
 def dependencies_zip(dependencies: Path, work_dir: Path) -> Path:
     """The dependencies with their bytecode, zipped once per requirements hash (the tree's name carries it)."""
-    cached = cache_dir() / "code" / f"{dependencies.name}-{sys.implementation.cache_tag}.zip"
+    cached = cache_dir() / "code" / f"{dependencies.name}-{sys.implementation.cache_tag}-{CODE_FILTER_VERSION}.zip"
     if not cached.exists():
         partial = cached.with_suffix(".partial")
         _write_zip(partial, _with_bytecode(dict(_tree_files(dependencies)), work_dir).items())

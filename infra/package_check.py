@@ -5,7 +5,8 @@ deploy fail or the deployed functions break, without AWS:
 - every pin of requirements.txt is in the code package, every pin of requirements-recommend.txt in the layer, and
   numpy/scipy in nothing but the layer;
 - every function's handler imports from its artifacts alone (no dev venv: `python -S`), with the function's
-  deployed environment and tracing on, and `GET /health` answers 200 through the API handler;
+  deployed environment and tracing on, and `GET /health` and the API reference's script answer 200 through the API
+  handler;
 - the order state machine is in the template, every task resolved to a function of the app, its ARN in every
   function's environment;
 - the AWS::Serverless transform (the translator CloudFormation runs) accepts the template, within a stack's 500
@@ -207,14 +208,18 @@ if {call_health}:
         function_name = "shop"; memory_limit_in_mb = 1024; aws_request_id = "req-package-check"
         invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:shop"
         def get_remaining_time_in_millis(self): return 29000
-    event = {{"resource": "/health", "path": "/health", "httpMethod": "GET", "headers": {{"Accept": "*/*"}},
-             "multiValueHeaders": {{}}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
-             "pathParameters": None, "stageVariables": None, "body": None, "isBase64Encoded": False,
-             "requestContext": {{"resourcePath": "/health", "httpMethod": "GET", "path": "/api/health",
-                                "requestId": "req-package-check", "stage": "api",
-                                "identity": {{"sourceIp": "127.0.0.1"}}}}}}
-    answer = handler(event, Context())
+    def call(resource, path, parameters=None):
+        event = {{"resource": resource, "path": path, "httpMethod": "GET", "headers": {{"Accept": "*/*"}},
+                 "multiValueHeaders": {{}}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
+                 "pathParameters": parameters, "stageVariables": None, "body": None, "isBase64Encoded": False,
+                 "requestContext": {{"resourcePath": resource, "httpMethod": "GET", "path": "/api" + path,
+                                    "requestId": "req-package-check", "stage": "api",
+                                    "identity": {{"sourceIp": "127.0.0.1"}}}}}}
+        return handler(event, Context())
+    answer = call("/health", "/health")
     result["health"] = {{"status": answer["statusCode"], "body": json.loads(answer["body"])}}
+    script = call("/docs/{{asset}}", "/docs/swagger-ui-bundle.js", {{"asset": "swagger-ui-bundle.js"}})
+    result["docs"] = {{"status": script["statusCode"], "bytes": len(script["body"])}}
     result["tracing"] = "aws_xray_sdk" in sys.modules
 print("RESULT " + json.dumps(result))
 """
@@ -275,9 +280,13 @@ def check_handlers(build: package.Build) -> list[str]:
             health = result["health"]
             if health["status"] != 200 or health["body"] != {"status": "ok"}:
                 raise CheckFailed(f"GET /health through the API handler answered {health}")
+            if result["docs"]["status"] != 200 or result["docs"]["bytes"] < 100_000:
+                raise CheckFailed(f"GET /docs/swagger-ui-bundle.js through the API handler answered {result['docs']}")
             if first.get("Tracing") == "Active" and not result["tracing"]:
                 raise CheckFailed("tracing is Active but the API handler did not load the X-Ray SDK")
-            return f"{names}: imported, GET /health 200 with tracing on ({elapsed:.1f} s)"
+            return (
+                f"{names}: imported, GET /health and the API reference's script 200 with tracing on ({elapsed:.1f} s)"
+            )
         return f"{len(members)} handler(s) imported in one interpreter ({elapsed:.1f} s): {names}"
 
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -6,11 +6,14 @@ from chalicelib.auth import Principal
 from chalicelib.catalog import service
 from chalicelib.catalog.repository import CatalogRepository
 from chalicelib.catalog.schemas import (
+    AdminProductPage,
+    AdminProductQuery,
     Brand,
     BrandList,
     BrandWrite,
     Category,
     CategoryList,
+    CategoryTree,
     CategoryWrite,
     ProductDetail,
     ProductListQuery,
@@ -29,6 +32,12 @@ catalog_api = Routes(__name__, tags=("catalog",), admin_tags=("admin",))
 def list_categories(catalog: CatalogRepository) -> Json[CategoryList]:
     """The category tree (two levels)"""
     return service.list_categories(catalog)
+
+
+@catalog_api.get("/categories/tree")
+def category_tree(catalog: CatalogRepository) -> Json[CategoryTree]:
+    """The category tree, nested"""
+    return service.category_tree_of(catalog)
 
 
 @catalog_api.get("/brands")
@@ -78,6 +87,18 @@ def create_brand(body: BrandWrite, catalog: CatalogRepository) -> Json[Brand]:
 def update_brand(brand_id: str, body: BrandWrite, catalog: CatalogRepository) -> Json[Brand]:
     """Update a brand"""
     return service.save_brand(catalog, body, brand_id)
+
+
+@catalog_api.get("/admin/products", errors=(404,), roles=("operator",))
+def list_staff_products(query: AdminProductQuery, catalog: CatalogRepository) -> Json[AdminProductPage]:
+    """Every product for staff, newest first, by status, category and title"""
+    return service.list_staff_products(catalog, query)
+
+
+@catalog_api.delete("/admin/products/{product_id}", status=204, errors=(404, 409), roles=("operator",))
+def archive_product(product_id: str, catalog: CatalogRepository) -> None:
+    """Archive a product: off the shop for good, kept in orders"""
+    service.archive_product(catalog, product_id)
 
 
 @catalog_api.post("/admin/products", status=201, errors=(409,), roles=("operator",))

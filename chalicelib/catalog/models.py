@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 from pynamodb.attributes import (
     BooleanAttribute,
     DiscriminatorAttribute,
@@ -10,7 +12,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from chalicelib.config import get_settings
@@ -18,6 +20,10 @@ from chalicelib.dynamo import table_meta
 
 CATALOG_TABLE = get_settings().catalog_table
 ON_SALE = "ON_SALE"
+OFF_SALE = "OFF_SALE"
+ARCHIVED = "ARCHIVED"
+PRODUCT_STATUSES = (ON_SALE, OFF_SALE, ARCHIVED)
+ADMIN_SHARDS = 2  # write shards per status of the staff listing (gsi_admin)
 
 
 def _index_meta(name: str) -> type:
@@ -60,6 +66,20 @@ class BrandIndex(GlobalSecondaryIndex["CatalogItem"]):
     listing_sk = UnicodeAttribute(range_key=True)
 
 
+class AdminIndex(GlobalSecondaryIndex["CatalogItem"]):
+    """Every product for staff by status, newest first, in ADMIN_SHARDS write shards per status.
+
+    Only the title and the category ride along (INCLUDE), so the counters bumped on every view, sale or review
+    never write this index: it changes only when staff change a product."""
+
+    class Meta:
+        index_name = "gsi_admin"
+        projection = IncludeProjection(["kind", "title", "category_id"])
+
+    admin_pk = UnicodeAttribute(hash_key=True)
+    listing_sk = UnicodeAttribute(range_key=True)
+
+
 class CatalogItem(Model):
     """Any item of the catalog table; `kind` tells which."""
 
@@ -73,6 +93,7 @@ class CatalogItem(Model):
     category_index = CategoryIndex()
     root_category_index = RootCategoryIndex()
     brand_index = BrandIndex()
+    admin_index = AdminIndex()
 
 
 class CategoryItem(CatalogItem, discriminator="category"):
@@ -105,7 +126,9 @@ class ProductItem(CatalogItem, discriminator="product"):
     after_sales = ListAttribute(of=UnicodeAttribute, default=list)
     price_fen = NumberAttribute(default=0)
     on_sale = BooleanAttribute(default=True)
+    archived = BooleanAttribute(default=False)
     listing_pk = UnicodeAttribute(null=True)
+    admin_pk = UnicodeAttribute(null=True)
     listing_sk = UnicodeAttribute()
     sales = NumberAttribute(default=0)
     rating_avg = NumberAttribute(default=0)
@@ -146,3 +169,12 @@ def sku_sk(sku_id: str) -> str:
 def product_id_of_sku(sku_id: str) -> str:
     """SKU ids are `<product_id>-<nn>`: the product's partition is known from the SKU id alone."""
     return sku_id.rsplit("-", 1)[0]
+
+
+def product_status(on_sale: bool, archived: bool) -> str:
+    return ARCHIVED if archived else ON_SALE if on_sale else OFF_SALE
+
+
+def admin_pk(product_id: str, status: str) -> str:
+    """The staff listing's partition of a product: its status and a write shard fixed by its id."""
+    return f"{status}#{zlib.crc32(product_id.encode()) % ADMIN_SHARDS}"

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Iterator
 from typing import Any, Literal, Protocol
 
 from pynamodb.attributes import MapAttribute
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.catalog.models import (
+    ADMIN_SHARDS,
+    ARCHIVED,
     ON_SALE,
     BrandItem,
     CatalogItem,
     CategoryItem,
     ProductItem,
     SkuItem,
+    admin_pk,
     product_id_of_sku,
     product_pk,
+    product_status,
     sku_sk,
 )
 from chalicelib.dynamo import connection
@@ -56,6 +63,17 @@ class CatalogRepository(Protocol):
         """The SKUs that exist among these ids, each with its product's card, in one BatchGetItem (<= 100 ids)."""
 
     def import_products(self, products: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None: ...
+    def staff_listing(
+        self,
+        statuses: tuple[str, ...],
+        category_ids: list[str],
+        title_has: str | None,
+        limit: int,
+        start: dict[str, Any] | None,
+    ) -> tuple[list[str], dict[str, Any] | None]:
+        """Ids of products in these statuses, newest first, and where the next page starts (None at the end)."""
+
+    def archive_product(self, product: dict[str, Any], sku_ids: list[str], updated_at: str) -> None: ...
     def add_view_counts(self, counts: dict[str, int]) -> None: ...
 
 
@@ -64,6 +82,8 @@ def _product_dict(item: ProductItem) -> dict[str, Any]:
     for name in ("price_fen", "sales", "review_count", "view_count", "favorite_count"):
         product[name] = int(product[name] or 0)
     product["rating_avg"] = float(product["rating_avg"] or 0)
+    product["archived"] = bool(item.archived)
+    product["status"] = product_status(bool(item.on_sale), product["archived"])
     product["version"] = int(item.version or 0)
     product["images"] = list(item.images or [])
     product["after_sales"] = list(item.after_sales or [])
@@ -102,8 +122,14 @@ def _product_item(product: dict[str, Any]) -> ProductItem:
         specs=product["specs"],
         listing_pk=ON_SALE if product["on_sale"] else None,
         listing_sk=f"{product['created_at']}#{product['product_id']}",
+        archived=bool(product.get("archived")),
+        admin_pk=_admin_key(product),
         version=product["version"],
     )
+
+
+def _admin_key(product: dict[str, Any]) -> str:
+    return admin_pk(product["product_id"], product_status(product["on_sale"], bool(product.get("archived"))))
 
 
 def _sku_item(product: dict[str, Any], sku: dict[str, Any]) -> SkuItem:
@@ -233,6 +259,7 @@ class DynamoCatalogRepository:
                             ProductItem.listing_pk.set(ON_SALE)
                             if product["on_sale"]
                             else ProductItem.listing_pk.remove(),
+                            ProductItem.admin_pk.set(_admin_key(product)),
                             ProductItem.version.set(product["version"]),
                         ],
                         condition=ProductItem.version == product["version"] - 1,
@@ -261,6 +288,107 @@ class DynamoCatalogRepository:
                 "This product already exists" if create else "The product changed meanwhile: read it again and retry"
             )
             raise Conflict(message) from error
+
+    def staff_listing(
+        self,
+        statuses: tuple[str, ...],
+        category_ids: list[str],
+        title_has: str | None,
+        limit: int,
+        start: dict[str, Any] | None,
+    ) -> tuple[list[str], dict[str, Any] | None]:
+        """One Query per (status, shard) partition, merged newest first; the position of each is kept apart.
+
+        `start` maps a partition to the index key after which it resumes (absent: from its top; None: it is done),
+        so a page never repeats or skips a product whichever partitions it drew from."""
+        condition: Condition | None = None
+        if category_ids:
+            condition = ProductItem.category_id.is_in(*category_ids)
+        if title_has:
+            title_condition = ProductItem.title.contains(title_has)
+            condition = title_condition if condition is None else condition & title_condition
+        partitions = [f"{status}#{shard}" for status in statuses for shard in range(ADMIN_SHARDS)]
+        start = start or {}
+        streams = [
+            self._staff_partition(partition, condition, start.get(partition), limit)
+            for partition in partitions
+            if start.get(partition, {}) is not None
+        ]
+        merged = heapq.merge(*streams, key=lambda entry: entry[0], reverse=True)
+        picked: list[str] = []
+        position: dict[str, Any] = {p: start.get(p, {}) for p in partitions}
+        for listing_sk, partition, product_id in merged:
+            if len(picked) == limit:
+                return picked, position
+            picked.append(product_id)
+            position[partition] = {
+                "admin_pk": {"S": partition},
+                "listing_sk": {"S": listing_sk},
+                "pk": {"S": product_pk(product_id)},
+                "sk": {"S": "META"},
+            }
+        return picked, None
+
+    @staticmethod
+    def _staff_partition(
+        partition: str, condition: Condition | None, after: dict[str, Any] | None, limit: int
+    ) -> Iterator[tuple[str, str, str]]:
+        results = CatalogItem.admin_index.query(
+            partition,
+            filter_condition=condition,
+            scan_index_forward=False,
+            last_evaluated_key=after or None,
+            page_size=limit + 1,
+        )
+        for item in results:
+            if isinstance(item, ProductItem):
+                yield item.listing_sk, partition, item.pk.removeprefix("PRODUCT#")
+
+    def archive_product(self, product: dict[str, Any], sku_ids: list[str], updated_at: str) -> None:
+        """Off sale for good: gone from listings, search and carts; the version check loses to a concurrent edit."""
+        pk = product_pk(product["product_id"])
+        try:
+            with TransactWrite(connection=connection()) as transaction:
+                transaction.update(
+                    ProductItem(pk, "META"),
+                    actions=[
+                        ProductItem.on_sale.set(False),
+                        ProductItem.archived.set(True),
+                        ProductItem.listing_pk.remove(),
+                        ProductItem.admin_pk.set(admin_pk(product["product_id"], ARCHIVED)),
+                        ProductItem.updated_at.set(updated_at),
+                        ProductItem.version.set(product["version"] + 1),
+                    ],
+                    condition=ProductItem.version == product["version"],
+                )
+                for sku_id in sku_ids:
+                    transaction.update(
+                        SkuItem(pk, sku_sk(sku_id)),
+                        actions=[SkuItem.on_sale.set(False), SkuItem.updated_at.set(updated_at)],
+                        condition=SkuItem.pk.exists(),
+                    )
+        except TransactWriteError as error:
+            raise Conflict("The product changed meanwhile: read it again and retry") from error
+
+    def products_unlisted_for_staff(self) -> Iterator[dict[str, Any]]:
+        """Products stored before the staff listing existed (no admin_pk): a Scan, for the one-off migration only."""
+        # A subclass's scan filters on its discriminator by itself.
+        for item in ProductItem.scan(filter_condition=ProductItem.admin_pk.does_not_exist(), page_size=100):
+            if isinstance(item, ProductItem):
+                yield _product_dict(item)
+
+    def list_for_staff(self, product: dict[str, Any]) -> bool:
+        """Give a product its staff-listing key unless it has one; False when it had one or is gone."""
+        try:
+            ProductItem(product_pk(product["product_id"]), "META").update(
+                actions=[ProductItem.admin_pk.set(_admin_key(product))],
+                condition=ProductItem.pk.exists() & ProductItem.admin_pk.does_not_exist(),
+            )
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def products_by_ids(self, product_ids: list[str]) -> dict[str, dict[str, Any]]:
         keys = [(product_pk(product_id), "META") for product_id in dict.fromkeys(product_ids)]

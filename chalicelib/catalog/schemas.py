@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.pagination import PageQuery
@@ -25,6 +27,16 @@ class Category(BaseModel):
 
 class CategoryList(BaseModel):
     items: list[Category]
+
+
+class CategoryNode(BaseModel):
+    category_id: str
+    name: str
+    children: list[CategoryNode] = Field(description="Its sub-categories, in display order")
+
+
+class CategoryTree(BaseModel):
+    items: list[CategoryNode] = Field(description="The top-level categories, each once, with their children")
 
 
 class Brand(BaseModel):
@@ -170,3 +182,26 @@ class SkuStock(BaseModel):
     product_id: str
     stock: int
     available: bool
+
+
+class AdminProductQuery(PageQuery):
+    q: str | None = Field(None, max_length=60, description="Part of the title")
+    status: Literal["ON_SALE", "OFF_SALE", "ARCHIVED"] | None = Field(None, description="Omit for every status")
+    category_id: str | None = Field(None, max_length=64, description="A leaf or a top-level category")
+
+
+class AdminProduct(BaseModel):
+    product_id: str
+    title: str
+    status: Literal["ON_SALE", "OFF_SALE", "ARCHIVED"]
+    category_id: str
+    brand_id: str
+    price_fen: int = Field(description="The lowest list price of its SKUs")
+    stock: int = Field(description="The sum of its SKUs' stock")
+    sales: int
+    updated_at: str
+
+
+class AdminProductPage(BaseModel):
+    items: list[AdminProduct]
+    next_cursor: str | None

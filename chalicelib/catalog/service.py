@@ -7,8 +7,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
+from chalicelib.catalog.models import PRODUCT_STATUSES
 from chalicelib.catalog.repository import CatalogRepository, ListingBy
-from chalicelib.catalog.schemas import BrandWrite, CategoryWrite, ProductListQuery, ProductWrite
+from chalicelib.catalog.schemas import AdminProductQuery, BrandWrite, CategoryWrite, ProductListQuery, ProductWrite
 from chalicelib.clock import now_iso
 from chalicelib.errors import InvalidState, NotFound, ValidationError
 from chalicelib.ids import new_id
@@ -56,6 +57,17 @@ def _ordered(categories: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def list_categories(repo: CatalogRepository) -> dict[str, Any]:
     return {"items": _ordered(list(category_tree.get(repo).values()))}
+
+
+def category_tree_of(repo: CatalogRepository) -> dict[str, Any]:
+    """The categories as a tree, each once: a category whose parent is gone shows at the top rather than nowhere."""
+    categories = _ordered(list(category_tree.get(repo).values()))
+    nodes = {c["category_id"]: {"category_id": c["category_id"], "name": c["name"], "children": []} for c in categories}
+    roots: list[dict[str, Any]] = []
+    for category in categories:
+        parent = nodes.get(category["parent_id"]) if category["parent_id"] else None
+        (parent["children"] if parent is not None else roots).append(nodes[category["category_id"]])
+    return {"items": roots}
 
 
 def list_brands(repo: CatalogRepository) -> dict[str, Any]:
@@ -157,12 +169,12 @@ def get_product(
     """Product detail; a view event (with the signed-in viewer, for footprints) goes out when `views` is given,
     and SKU prices are today's effective ones (promotional prices) when a price source is given."""
     found = repo.product_with_skus(product_id)
-    if found is None:
+    if found is None or found[0]["archived"]:
         raise NotFound("No such product")
     product, skus = found
     if views is not None:
         views.product_viewed(product_id, viewer)
-    detail = {key: value for key, value in product.items() if key not in ("root_category_id", "version")}
+    detail = {k: v for k, v in product.items() if k not in ("root_category_id", "version", "archived", "status")}
     list_prices = {sku["sku_id"]: sku["price_fen"] for sku in skus}
     effective = prices(list_prices, list_prices=list_prices) if prices is not None else {}
     detail["skus"] = [
@@ -238,6 +250,8 @@ def save_product(repo: CatalogRepository, write: ProductWrite, product_id: str |
         if found is None:
             raise NotFound("No such product")
         current, current_skus = found
+        if current["archived"]:
+            raise InvalidState("This product is archived: it can no longer be edited")
         created_at, version = current["created_at"], current["version"] + 1
         existing_skus = {sku["sku_id"]: sku for sku in current_skus}
     unknown = [s.sku_id for s in write.skus if s.sku_id and s.sku_id not in existing_skus]
@@ -260,6 +274,47 @@ def save_product(repo: CatalogRepository, write: ProductWrite, product_id: str |
     removed = [sid for sid in existing_skus if sid not in {s["sku_id"] for s in skus}]
     repo.save_product(product, skus, removed, create=create)
     return get_product(repo, product_id)
+
+
+def list_staff_products(repo: CatalogRepository, query: AdminProductQuery) -> dict[str, Any]:
+    """Every product whatever its status, newest first, for staff: filtered by status, category and title."""
+    category_ids: list[str] = []
+    if query.category_id:
+        tree = category_tree.get(repo)
+        if query.category_id not in tree:
+            raise NotFound("No such category")
+        category_ids = [query.category_id, *(c for c, v in tree.items() if v["parent_id"] == query.category_id)]
+    statuses = (query.status,) if query.status else PRODUCT_STATUSES
+    title_has = (query.q or "").strip() or None
+    scope = f"admin-products|{query.status or ''}|{query.category_id or ''}|{title_has or ''}"
+    ids, position = repo.staff_listing(
+        statuses, category_ids, title_has, query.page_size, decode_cursor(query.cursor, scope)
+    )
+    rows = []
+    for product_id in ids:
+        found = repo.product_with_skus(product_id)
+        if found is None:  # deleted between the listing and this read
+            continue
+        product, skus = found
+        rows.append(
+            {
+                **{k: product[k] for k in ("product_id", "title", "status", "category_id", "brand_id", "sales")},
+                "price_fen": min((s["price_fen"] for s in skus), default=product["price_fen"]),
+                "stock": sum(s["stock"] for s in skus),
+                "updated_at": product["updated_at"],
+            }
+        )
+    return page(rows, encode_cursor(position, scope))
+
+
+def archive_product(repo: CatalogRepository, product_id: str) -> None:
+    """Take a product off the shop for good (it stays readable in orders); archiving twice is archiving once."""
+    found = repo.product_with_skus(product_id)
+    if found is None:
+        raise NotFound("No such product")
+    product, skus = found
+    if not product["archived"]:
+        repo.archive_product(product, [sku["sku_id"] for sku in skus], now_iso())
 
 
 def set_stock(repo: CatalogRepository, sku_id: str, stock: int) -> dict[str, Any]:

@@ -133,8 +133,14 @@ def test_the_tables_have_the_agreed_names_keys_indexes_ttl_and_stream() -> None:
         "gsi_category": [("category_id", "HASH"), ("listing_sk", "RANGE")],
         "gsi_root_category": [("root_category_id", "HASH"), ("listing_sk", "RANGE")],
         "gsi_brand": [("brand_id", "HASH"), ("listing_sk", "RANGE")],
+        "gsi_admin": [("admin_pk", "HASH"), ("listing_sk", "RANGE")],
     }
-    assert {index["Projection"]["ProjectionType"] for index in catalog["GlobalSecondaryIndexes"]} == {"ALL"}
+    projections = {index["IndexName"]: index["Projection"] for index in catalog["GlobalSecondaryIndexes"]}
+    assert projections.pop("gsi_admin") == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": ["kind", "title", "category_id"],
+    }
+    assert {projection["ProjectionType"] for projection in projections.values()} == {"ALL"}
     assert keys(idempotency["KeySchema"]) == [("id", "HASH")]
     assert idempotency["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
     orders = tables["shop-${Stage}-orders"]
@@ -327,6 +333,7 @@ def test_the_template_deploys_into_moto_and_its_outputs_name_real_resources(aws:
         "gsi_category",
         "gsi_root_category",
         "gsi_brand",
+        "gsi_admin",
     }
     assert catalog["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     queue = sqs.get_queue_attributes(QueueUrl=environment["PRODUCT_VIEWS_QUEUE_URL"], AttributeNames=["All"])

@@ -11,7 +11,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The daily series (?report=daily) or every product (?report=products) of ?from=..&to= as a CSV download */
+        /**
+         * The daily series (?report=daily) or every product (?report=products) of ?from=..&to= as a CSV download
+         * @description The daily series (?report=daily) or every product (?report=products) of ?from=..&to= as a CSV download.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `analyst`; any other gets 403.
+         *
+         *     Answers 200 with `text/csv`.
+         */
         get: operations["analytics_export"];
         put?: never;
         post?: never;
@@ -28,7 +35,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** GMV, orders, buyers, AOV, the daily series, top products, the funnel and category shares of ?from=..&to= (business days, Asia/Shanghai; at most 366) */
+        /**
+         * GMV, orders, buyers, AOV, the daily series, top products, the funnel and category shares of ?from=..&to= (business days, Asia/Shanghai; at most 366)
+         * @description GMV, orders, buyers, AOV, the daily series, top products, the funnel and category shares of ?from=..&to= (business days, Asia/Shanghai; at most 366).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `analyst`; any other gets 403.
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["analytics_summary"];
         put?: never;
         post?: never;
@@ -45,7 +59,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Staff writes under /admin, refused ones too, newest first (role admin) */
+        /**
+         * Staff writes under /admin, refused ones too, newest first (role admin)
+         * @description Staff writes under /admin, refused ones too, newest first (role admin).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`; any other gets 403.
+         *
+         *     Paged: `?page_size=` (1..100, default 20) and `?cursor=` from the previous page's `next_cursor` (null on the last page).
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["search_audit_log"];
         put?: never;
         post?: never;
@@ -64,7 +87,18 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create a brand */
+        /**
+         * Create a brand
+         * @description Create a brand.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Takes a JSON body (`BrandWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 201 with what it created.
+         *
+         *     Besides the usual 400/401/403, it may answer 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         post: operations["create_brand"];
         delete?: never;
         options?: never;
@@ -80,7 +114,18 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Update a brand */
+        /**
+         * Update a brand
+         * @description Update a brand.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Takes a JSON body (`BrandWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
         put: operations["update_brand"];
         post?: never;
         delete?: never;
@@ -98,7 +143,18 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create a category */
+        /**
+         * Create a category
+         * @description Create a category.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Takes a JSON body (`CategoryWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 201 with what it created.
+         *
+         *     Besides the usual 400/401/403, it may answer 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         post: operations["create_category"];
         delete?: never;
         options?: never;
@@ -114,7 +170,18 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Rename or move a category */
+        /**
+         * Rename or move a category
+         * @description Rename or move a category.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Takes a JSON body (`CategoryWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
         put: operations["update_category"];
         post?: never;
         delete?: never;
@@ -130,10 +197,30 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every coupon template, newest first, with issued counts */
+        /**
+         * Every coupon template, newest first, with issued counts
+         * @description Every coupon template, newest first, with issued counts.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Paged: `?page_size=` (1..100, default 20) and `?cursor=` from the previous page's `next_cursor` (null on the last page).
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["list_templates"];
         put?: never;
-        /** Create a coupon template */
+        /**
+         * Create a coupon template
+         * @description Create a coupon template.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Takes a JSON body (`TemplateWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 201 with what it created.
+         *
+         *     Besides the usual 400/401/403, it may answer 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         post: operations["create_template"];
         delete?: never;
         options?: never;
@@ -149,7 +236,18 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Change a template's name, window, total (never below what was issued) or claimable; its terms never change */
+        /**
+         * Change a template's name, window, total (never below what was issued) or claimable; its terms never change
+         * @description Change a template's name, window, total (never below what was issued) or claimable; its terms never change.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Takes a JSON body (`TemplateUpdate`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         put: operations["update_template"];
         post?: never;
         delete?: never;
@@ -165,7 +263,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Find customers by phone (exact) or username (prefix) */
+        /**
+         * Find customers by phone (exact) or username (prefix)
+         * @description Find customers by phone (exact) or username (prefix).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
+         *
+         *     Paged: `?page_size=` (1..100, default 20) and `?cursor=` from the previous page's `next_cursor` (null on the last page).
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["search_customers"];
         put?: never;
         post?: never;
@@ -182,7 +289,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A customer with their orders count, total paid, level and points */
+        /**
+         * A customer with their orders count, total paid, level and points
+         * @description A customer with their orders count, total paid, level and points.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
         get: operations["customer_detail"];
         put?: never;
         post?: never;
@@ -201,7 +317,18 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Disable a customer: no sign-in, refresh tokens revoked, access tokens refused */
+        /**
+         * Disable a customer: no sign-in, refresh tokens revoked, access tokens refused
+         * @description Disable a customer: no sign-in, refresh tokens revoked, access tokens refused.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`; any other gets 403.
+         *
+         *     Takes a JSON body (`DisableRequest`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         post: operations["disable_customer"];
         delete?: never;
         options?: never;
@@ -218,7 +345,16 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Enable a disabled customer again */
+        /**
+         * Enable a disabled customer again
+         * @description Enable a disabled customer again.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`; any other gets 403.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         post: operations["enable_customer"];
         delete?: never;
         options?: never;
@@ -233,7 +369,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** SKUs under their low-stock threshold, by sku_id */
+        /**
+         * SKUs under their low-stock threshold, by sku_id
+         * @description SKUs under their low-stock threshold, by sku_id.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Paged: `?page_size=` (1..100, default 20) and `?cursor=` from the previous page's `next_cursor` (null on the last page).
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["list_low_stock"];
         put?: never;
         post?: never;
@@ -250,7 +395,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every order, newest first, optionally in one status */
+        /**
+         * Every order, newest first, optionally in one status
+         * @description Every order, newest first, optionally in one status.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
+         *
+         *     Paged: `?page_size=` (1..100, default 20) and `?cursor=` from the previous page's `next_cursor` (null on the last page).
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["list_all_orders"];
         put?: never;
         post?: never;
@@ -267,7 +421,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The orders of ?from=..&to= (Asia/Shanghai days, at most 92), optionally in one ?status=, as CSV (UTF-8 with a BOM, so Excel reads the Chinese) */
+        /**
+         * The orders of ?from=..&to= (Asia/Shanghai days, at most 92), optionally in one ?status=, as CSV (UTF-8 with a BOM, so Excel reads the Chinese)
+         * @description The orders of ?from=..&to= (Asia/Shanghai days, at most 92), optionally in one ?status=, as CSV (UTF-8 with a BOM, so Excel reads the Chinese).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`, `analyst`; any other gets 403.
+         *
+         *     Answers 200 with `text/csv`.
+         */
         get: operations["export_orders"];
         put?: never;
         post?: never;
@@ -284,7 +445,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Any order */
+        /**
+         * Any order
+         * @description Any order.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
         get: operations["admin_get_order"];
         put?: never;
         post?: never;
@@ -303,7 +473,18 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Ship a paid order */
+        /**
+         * Ship a paid order
+         * @description Ship a paid order.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
+         *
+         *     Takes a JSON body (`ShipmentWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         post: operations["ship_order"];
         delete?: never;
         options?: never;
@@ -320,7 +501,18 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Grant a user points (idempotent by ref) */
+        /**
+         * Grant a user points (idempotent by ref)
+         * @description Grant a user points (idempotent by ref).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
+         *
+         *     Takes a JSON body (`GrantWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 201 with what it created.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
         post: operations["grant_points"];
         delete?: never;
         options?: never;
@@ -335,10 +527,30 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every points reward, with counts */
+        /**
+         * Every points reward, with counts
+         * @description Every points reward, with counts.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Paged: `?page_size=` (1..100, default 20) and `?cursor=` from the previous page's `next_cursor` (null on the last page).
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["list_all_rewards"];
         put?: never;
-        /** Create a points reward (a coupon or goods) */
+        /**
+         * Create a points reward (a coupon or goods)
+         * @description Create a points reward (a coupon or goods).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Takes a JSON body (`RewardWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 201 with what it created.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         post: operations["create_reward"];
         delete?: never;
         options?: never;
@@ -354,7 +566,18 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Change a reward's title, image, price in points, stock (goods) or whether it is offered */
+        /**
+         * Change a reward's title, image, price in points, stock (goods) or whether it is offered
+         * @description Change a reward's title, image, price in points, stock (goods) or whether it is offered.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Takes a JSON body (`RewardUpdate`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
         put: operations["update_reward"];
         post?: never;
         delete?: never;
@@ -370,9 +593,32 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Every product for staff, newest first, by status, category and title
+         * @description Every product for staff, newest first, by status, category and title.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Paged: `?page_size=` (1..100, default 20) and `?cursor=` from the previous page's `next_cursor` (null on the last page).
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
+        get: operations["list_staff_products"];
         put?: never;
-        /** Create a product with its SKUs */
+        /**
+         * Create a product with its SKUs
+         * @description Create a product with its SKUs.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Takes a JSON body (`ProductWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 201 with what it created.
+         *
+         *     Besides the usual 400/401/403, it may answer 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         post: operations["create_product"];
         delete?: never;
         options?: never;
@@ -388,10 +634,31 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Replace a product (named SKUs keep stock) */
+        /**
+         * Replace a product (named SKUs keep stock)
+         * @description Replace a product (named SKUs keep stock).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Takes a JSON body (`ProductWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         put: operations["update_product"];
         post?: never;
-        delete?: never;
+        /**
+         * Archive a product: off the shop for good, kept in orders
+         * @description Archive a product: off the shop for good, kept in orders.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Answers 204, no body.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
+        delete: operations["archive_product"];
         options?: never;
         head?: never;
         patch?: never;
@@ -404,10 +671,26 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every promotion, latest start first */
+        /**
+         * Every promotion, latest start first
+         * @description Every promotion, latest start first.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["list_promotions"];
         put?: never;
-        /** Create a time-limited price or threshold promotion */
+        /**
+         * Create a time-limited price or threshold promotion
+         * @description Create a time-limited price or threshold promotion.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Takes a JSON body (`PromotionWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 201 with what it created.
+         */
         post: operations["create_promotion"];
         delete?: never;
         options?: never;
@@ -423,10 +706,30 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Replace a promotion */
+        /**
+         * Replace a promotion
+         * @description Replace a promotion.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Takes a JSON body (`PromotionWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         put: operations["replace_promotion"];
         post?: never;
-        /** Remove a promotion (204) */
+        /**
+         * Remove a promotion (204)
+         * @description Remove a promotion (204).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Answers 204, no body.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
         delete: operations["delete_promotion"];
         options?: never;
         head?: never;
@@ -442,7 +745,16 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Refresh the recommendations now, besides the schedule; poll the run for its status */
+        /**
+         * Refresh the recommendations now, besides the schedule; poll the run for its status
+         * @description Refresh the recommendations now, besides the schedule; poll the run for its status.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Answers 202: accepted, done in the background.
+         *
+         *     Besides the usual 400/401/403, it may answer 502 (BAD_GATEWAY: a provider we depend on (SMS, OAuth, payment) failed). Every error body is `{code, message, request_id}`.
+         */
         post: operations["refresh_recommendations_now"];
         delete?: never;
         options?: never;
@@ -457,7 +769,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A refresh run: RUNNING, SUCCEEDED or FAILED */
+        /**
+         * A refresh run: RUNNING, SUCCEEDED or FAILED
+         * @description A refresh run: RUNNING, SUCCEEDED or FAILED.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
         get: operations["recommendations_refresh_run"];
         put?: never;
         post?: never;
@@ -474,7 +795,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Refunds newest first, optionally in one status (PENDING: the queue to decide) */
+        /**
+         * Refunds newest first, optionally in one status (PENDING: the queue to decide)
+         * @description Refunds newest first, optionally in one status (PENDING: the queue to decide).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
+         *
+         *     Paged: `?page_size=` (1..100, default 20) and `?cursor=` from the previous page's `next_cursor` (null on the last page).
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["list_refunds"];
         put?: never;
         post?: never;
@@ -493,7 +823,16 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Approve a pending refund: the money goes back through the paying channel, then stock and points */
+        /**
+         * Approve a pending refund: the money goes back through the paying channel, then stock and points
+         * @description Approve a pending refund: the money goes back through the paying channel, then stock and points.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         post: operations["approve_refund"];
         delete?: never;
         options?: never;
@@ -510,7 +849,18 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reject a pending refund with a reason: the order goes back to where it was */
+        /**
+         * Reject a pending refund with a reason: the order goes back to where it was
+         * @description Reject a pending refund with a reason: the order goes back to where it was.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
+         *
+         *     Takes a JSON body (`RefundRejection`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password); 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         post: operations["reject_refund"];
         delete?: never;
         options?: never;
@@ -531,7 +881,18 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Set a SKU's stock */
+        /**
+         * Set a SKU's stock
+         * @description Set a SKU's stock.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Takes a JSON body (`StockWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
         patch: operations["set_stock"];
         trace?: never;
     };
@@ -542,10 +903,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every staff account */
+        /**
+         * Every staff account
+         * @description Every staff account.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`; any other gets 403.
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["list_staff"];
         put?: never;
-        /** Create a staff account of one role (admin, operator, service, analyst) */
+        /**
+         * Create a staff account of one role (admin, operator, service, analyst)
+         * @description Create a staff account of one role (admin, operator, service, analyst).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`; any other gets 403.
+         *
+         *     Takes a JSON body (`StaffCreate`); unknown fields are refused with 400.
+         *
+         *     Answers 201 with what it created.
+         *
+         *     Besides the usual 400/401/403, it may answer 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         post: operations["create_staff"];
         delete?: never;
         options?: never;
@@ -566,7 +945,18 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change a staff member's role or status (ACTIVE, DISABLED) */
+        /**
+         * Change a staff member's role or status (ACTIVE, DISABLED)
+         * @description Change a staff member's role or status (ACTIVE, DISABLED).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`; any other gets 403.
+         *
+         *     Takes a JSON body (`StaffPatch`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         patch: operations["update_staff"];
         trace?: never;
     };
@@ -577,10 +967,26 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** All themes, past and future */
+        /**
+         * All themes, past and future
+         * @description All themes, past and future.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["list_all_themes"];
         put?: never;
-        /** Create a theme */
+        /**
+         * Create a theme
+         * @description Create a theme.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Takes a JSON body (`ThemeWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 201 with what it created.
+         */
         post: operations["create_theme"];
         delete?: never;
         options?: never;
@@ -596,7 +1002,18 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Replace a theme */
+        /**
+         * Replace a theme
+         * @description Replace a theme.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Takes a JSON body (`ThemeWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
         put: operations["update_theme"];
         post?: never;
         delete?: never;
@@ -614,7 +1031,18 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign in with a password */
+        /**
+         * Sign in with a password
+         * @description Sign in with a password.
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Takes a JSON body (`LoginRequest`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 401 (UNAUTHORIZED: missing, invalid or expired access token, or wrong credentials); 429 (RATE_LIMITED (retry_after_seconds tells how long, when known)). Every error body is `{code, message, request_id}`.
+         */
         post: operations["login"];
         delete?: never;
         options?: never;
@@ -631,7 +1059,16 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign this session out (revokes its refresh tokens) */
+        /**
+         * Sign this session out (revokes its refresh tokens)
+         * @description Sign this session out (revokes its refresh tokens).
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Takes a JSON body (`RefreshRequest`); unknown fields are refused with 400.
+         *
+         *     Answers 204, no body.
+         */
         post: operations["logout"];
         delete?: never;
         options?: never;
@@ -646,7 +1083,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Start a WeChat, Weibo or QQ sign-in or binding (keep state_key: the callback needs it) */
+        /**
+         * Start a WeChat, Weibo or QQ sign-in or binding (keep state_key: the callback needs it)
+         * @description Start a WeChat, Weibo or QQ sign-in or binding (keep state_key: the callback needs it).
+         *
+         *     Signing in is optional: with `Authorization: Bearer <access_token>` the answer is the caller's.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password); 401 (UNAUTHORIZED: missing, invalid or expired access token, or wrong credentials); 404 (NOT_FOUND: no such object (or not yours)); 502 (BAD_GATEWAY: a provider we depend on (SMS, OAuth, payment) failed). Every error body is `{code, message, request_id}`.
+         */
         get: operations["authorize"];
         put?: never;
         post?: never;
@@ -663,7 +1109,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Finish a third-party sign-in: tokens (needs the state_key of the client that started it) */
+        /**
+         * Finish a third-party sign-in: tokens (needs the state_key of the client that started it)
+         * @description Finish a third-party sign-in: tokens (needs the state_key of the client that started it).
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Takes the `X-OAuth-State-Key` header: The state_key /authorize returned (or its cookie): missing or wrong 401.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password); 401 (UNAUTHORIZED: missing, invalid or expired access token, or wrong credentials); 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE); 502 (BAD_GATEWAY: a provider we depend on (SMS, OAuth, payment) failed). Every error body is `{code, message, request_id}`.
+         */
         get: operations["callback"];
         put?: never;
         post?: never;
@@ -682,7 +1139,18 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Exchange a refresh token (each works once) */
+        /**
+         * Exchange a refresh token (each works once)
+         * @description Exchange a refresh token (each works once).
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Takes a JSON body (`RefreshRequest`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 401 (UNAUTHORIZED: missing, invalid or expired access token, or wrong credentials). Every error body is `{code, message, request_id}`.
+         */
         post: operations["refresh"];
         delete?: never;
         options?: never;
@@ -699,7 +1167,18 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an account, signed in (the body of a sign-in; a phone needs its texted sms_code) */
+        /**
+         * Create an account, signed in (the body of a sign-in; a phone needs its texted sms_code)
+         * @description Create an account, signed in (the body of a sign-in; a phone needs its texted sms_code).
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Takes a JSON body (`RegisterRequest`); unknown fields are refused with 400.
+         *
+         *     Answers 201 with what it created.
+         *
+         *     Besides the usual 400/401/403, it may answer 401 (UNAUTHORIZED: missing, invalid or expired access token, or wrong credentials); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         post: operations["register"];
         delete?: never;
         options?: never;
@@ -716,7 +1195,18 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign in with a texted code (creates the account) */
+        /**
+         * Sign in with a texted code (creates the account)
+         * @description Sign in with a texted code (creates the account).
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Takes a JSON body (`SmsLoginRequest`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 401 (UNAUTHORIZED: missing, invalid or expired access token, or wrong credentials). Every error body is `{code, message, request_id}`.
+         */
         post: operations["sms_login"];
         delete?: never;
         options?: never;
@@ -733,7 +1223,18 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Text a 6-digit code (login, bind, register, set_password; delete_account: to the signed-in account's own phone) */
+        /**
+         * Text a 6-digit code (login, bind, register, set_password; delete_account: to the signed-in account's own phone)
+         * @description Text a 6-digit code (login, bind, register, set_password; delete_account: to the signed-in account's own phone).
+         *
+         *     Signing in is optional: with `Authorization: Bearer <access_token>` the answer is the caller's.
+         *
+         *     Takes a JSON body (`SmsSendRequest`); unknown fields are refused with 400.
+         *
+         *     Answers 202: accepted, done in the background.
+         *
+         *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password); 401 (UNAUTHORIZED: missing, invalid or expired access token, or wrong credentials); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE); 429 (RATE_LIMITED (retry_after_seconds tells how long, when known)); 502 (BAD_GATEWAY: a provider we depend on (SMS, OAuth, payment) failed). Every error body is `{code, message, request_id}`.
+         */
         post: operations["send_sms_code"];
         delete?: never;
         options?: never;
@@ -748,7 +1249,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** All brands */
+        /**
+         * All brands
+         * @description All brands.
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["list_brands"];
         put?: never;
         post?: never;
@@ -765,7 +1273,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** My cart at today's prices, with totals and the coupons that apply */
+        /**
+         * My cart at today's prices, with totals and the coupons that apply
+         * @description My cart at today's prices, with totals and the coupons that apply.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["view_cart"];
         put?: never;
         post?: never;
@@ -784,7 +1299,18 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Add a SKU (merged with its line: 1..999 each, at most 99 lines) */
+        /**
+         * Add a SKU (merged with its line: 1..999 each, at most 99 lines)
+         * @description Add a SKU (merged with its line: 1..999 each, at most 99 lines).
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Takes a JSON body (`CartItemWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 201 with what it created.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         post: operations["add_item"];
         delete?: never;
         options?: never;
@@ -802,11 +1328,31 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Remove a line (204 whether or not it was there) */
+        /**
+         * Remove a line (204 whether or not it was there)
+         * @description Remove a line (204 whether or not it was there).
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 204, no body.
+         *
+         *     Besides the usual 400/401/403, it may answer 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         delete: operations["remove_item"];
         options?: never;
         head?: never;
-        /** Change a line's quantity and/or selection */
+        /**
+         * Change a line's quantity and/or selection
+         * @description Change a line's quantity and/or selection.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Takes a JSON body (`CartItemPatch`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
         patch: operations["update_item"];
         trace?: never;
     };
@@ -819,7 +1365,16 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Favorite the line's product and take the line out */
+        /**
+         * Favorite the line's product and take the line out
+         * @description Favorite the line's product and take the line out.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         post: operations["move_to_favorites"];
         delete?: never;
         options?: never;
@@ -834,8 +1389,39 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The category tree (two levels) */
+        /**
+         * The category tree (two levels)
+         * @description The category tree (two levels).
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["list_categories"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/categories/tree": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The category tree, nested
+         * @description The category tree, nested.
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Answers 200 with the body described below.
+         */
+        get: operations["category_tree"];
         put?: never;
         post?: never;
         delete?: never;
@@ -851,7 +1437,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Coupon templates open for claiming now, with how many are left */
+        /**
+         * Coupon templates open for claiming now, with how many are left
+         * @description Coupon templates open for claiming now, with how many are left.
+         *
+         *     Signing in is optional: with `Authorization: Bearer <access_token>` the answer is the caller's.
+         *
+         *     Paged: `?page_size=` (1..100, default 20) and `?cursor=` from the previous page's `next_cursor` (null on the last page).
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["list_claimable"];
         put?: never;
         post?: never;
@@ -870,7 +1465,16 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Claim one coupon (409 when none are left or at the per-user limit) */
+        /**
+         * Claim one coupon (409 when none are left or at the per-user limit)
+         * @description Claim one coupon (409 when none are left or at the per-user limit).
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 201 with what it created.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         post: operations["claim"];
         delete?: never;
         options?: never;
@@ -885,8 +1489,67 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Texts the app sent (the local stage only: 404 on every deployed stage) */
+        /**
+         * Texts the app sent (the local stage only: 404 on every deployed stage)
+         * @description Texts the app sent (the local stage only: 404 on every deployed stage).
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
         get: operations["outbox"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/docs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The API reference: Swagger UI over /openapi.json, every script served from here
+         * @description The API reference: Swagger UI over /openapi.json, every script served from here.
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Answers 200 with `text/html`.
+         */
+        get: operations["api_reference"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/docs/{asset}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A script, style sheet or icon of the API reference page
+         * @description A script, style sheet or icon of the API reference page.
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Answers 200 with `text/plain`.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
+        get: operations["api_reference_asset"];
         put?: never;
         post?: never;
         delete?: never;
@@ -902,7 +1565,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness */
+        /**
+         * Liveness
+         * @description Liveness.
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["health"];
         put?: never;
         post?: never;
@@ -919,15 +1589,46 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** My profile */
+        /**
+         * My profile
+         * @description My profile.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
         get: operations["get_me"];
         put?: never;
         post?: never;
-        /** Delete my account (注销), confirmed by my password or a texted code (purpose delete_account); refused while an order or after-sales case is open */
+        /**
+         * Delete my account (注销), confirmed by my password or a texted code (purpose delete_account); refused while an order or after-sales case is open
+         * @description Delete my account (注销), confirmed by my password or a texted code (purpose delete_account); refused while an order or after-sales case is open.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Takes a JSON body (`AccountDeletion`); unknown fields are refused with 400.
+         *
+         *     Answers 204, no body.
+         *
+         *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password); 401 (UNAUTHORIZED: missing, invalid or expired access token, or wrong credentials); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         delete: operations["delete_me"];
         options?: never;
         head?: never;
-        /** Change nickname, avatar, gender, birthday, occupation or interests (category ids) */
+        /**
+         * Change nickname, avatar, gender, birthday, occupation or interests (category ids)
+         * @description Change nickname, avatar, gender, birthday, occupation or interests (category ids).
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Takes a JSON body (`ProfileUpdate`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
         patch: operations["update_me"];
         trace?: never;
     };
@@ -938,10 +1639,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** My addresses: the default first, then newest */
+        /**
+         * My addresses: the default first, then newest
+         * @description My addresses: the default first, then newest.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["list_addresses"];
         put?: never;
-        /** Add an address (at most 20: 409 past that) */
+        /**
+         * Add an address (at most 20: 409 past that)
+         * @description Add an address (at most 20: 409 past that).
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Takes a JSON body (`AddressWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 201 with what it created.
+         *
+         *     Besides the usual 400/401/403, it may answer 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         post: operations["create_address"];
         delete?: never;
         options?: never;
@@ -957,10 +1676,30 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Replace an address */
+        /**
+         * Replace an address
+         * @description Replace an address.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Takes a JSON body (`AddressWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         put: operations["replace_address"];
         post?: never;
-        /** Delete an address (204; the newest remaining one becomes the default if this was it) */
+        /**
+         * Delete an address (204; the newest remaining one becomes the default if this was it)
+         * @description Delete an address (204; the newest remaining one becomes the default if this was it).
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 204, no body.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         delete: operations["delete_address"];
         options?: never;
         head?: never;
@@ -974,7 +1713,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** How I can sign in: password, phone, WeChat, Weibo, QQ */
+        /**
+         * How I can sign in: password, phone, WeChat, Weibo, QQ
+         * @description How I can sign in: password, phone, WeChat, Weibo, QQ.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["list_bindings"];
         put?: never;
         post?: never;
@@ -993,9 +1739,29 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Bind a phone verified by a texted code */
+        /**
+         * Bind a phone verified by a texted code
+         * @description Bind a phone verified by a texted code.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Takes a JSON body (`PhoneBindRequest`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 401 (UNAUTHORIZED: missing, invalid or expired access token, or wrong credentials); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         post: operations["bind_phone"];
-        /** Unbind my phone (never the last sign-in) */
+        /**
+         * Unbind my phone (never the last sign-in)
+         * @description Unbind my phone (never the last sign-in).
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         delete: operations["unbind_phone"];
         options?: never;
         head?: never;
@@ -1011,9 +1777,29 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Bind a WeChat, Weibo or QQ identity to this account */
+        /**
+         * Bind a WeChat, Weibo or QQ identity to this account
+         * @description Bind a WeChat, Weibo or QQ identity to this account.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Takes a JSON body (`OAuthBindRequest`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password); 401 (UNAUTHORIZED: missing, invalid or expired access token, or wrong credentials); 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE); 502 (BAD_GATEWAY: a provider we depend on (SMS, OAuth, payment) failed). Every error body is `{code, message, request_id}`.
+         */
         post: operations["bind"];
-        /** Unbind WeChat, Weibo or QQ (never the last) */
+        /**
+         * Unbind WeChat, Weibo or QQ (never the last)
+         * @description Unbind WeChat, Weibo or QQ (never the last).
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         delete: operations["unbind_provider"];
         options?: never;
         head?: never;
@@ -1027,7 +1813,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** My coupons, newest first (?status=unused|used|expired; used includes coupons locked to an unpaid order) */
+        /**
+         * My coupons, newest first (?status=unused|used|expired; used includes coupons locked to an unpaid order)
+         * @description My coupons, newest first (?status=unused|used|expired; used includes coupons locked to an unpaid order).
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Paged: `?page_size=` (1..100, default 20) and `?cursor=` from the previous page's `next_cursor` (null on the last page).
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["list_my_coupons"];
         put?: never;
         post?: never;
@@ -1044,7 +1839,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** My favorites, newest first, as product cards */
+        /**
+         * My favorites, newest first, as product cards
+         * @description My favorites, newest first, as product cards.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Paged: `?page_size=` (1..100, default 20) and `?cursor=` from the previous page's `next_cursor` (null on the last page).
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["list_favorites"];
         put?: never;
         post?: never;
@@ -1062,10 +1866,28 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Favorite a product (idempotent: 200 either way) */
+        /**
+         * Favorite a product (idempotent: 200 either way)
+         * @description Favorite a product (idempotent: 200 either way).
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         put: operations["add_favorite"];
         post?: never;
-        /** Unfavorite a product (idempotent: 204 either way) */
+        /**
+         * Unfavorite a product (idempotent: 204 either way)
+         * @description Unfavorite a product (idempotent: 204 either way).
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 204, no body.
+         *
+         *     Besides the usual 400/401/403, it may answer 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         delete: operations["remove_favorite"];
         options?: never;
         head?: never;
@@ -1079,11 +1901,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Products I viewed, newest first, one entry per product */
+        /**
+         * Products I viewed, newest first, one entry per product
+         * @description Products I viewed, newest first, one entry per product.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["list_footprints"];
         put?: never;
         post?: never;
-        /** Clear my footprints (204) */
+        /**
+         * Clear my footprints (204)
+         * @description Clear my footprints (204).
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 204, no body.
+         */
         delete: operations["clear_footprints"];
         options?: never;
         head?: never;
@@ -1097,7 +1933,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** My orders, newest first, optionally in one status */
+        /**
+         * My orders, newest first, optionally in one status
+         * @description My orders, newest first, optionally in one status.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Paged: `?page_size=` (1..100, default 20) and `?cursor=` from the previous page's `next_cursor` (null on the last page).
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["list_my_orders"];
         put?: never;
         post?: never;
@@ -1115,7 +1960,18 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Change (or first set, with a texted code) my password; signs out everywhere */
+        /**
+         * Change (or first set, with a texted code) my password; signs out everywhere
+         * @description Change (or first set, with a texted code) my password; signs out everywhere.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Takes a JSON body (`PasswordChange`); unknown fields are refused with 400.
+         *
+         *     Answers 204, no body.
+         *
+         *     Besides the usual 400/401/403, it may answer 401 (UNAUTHORIZED: missing, invalid or expired access token, or wrong credentials); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         put: operations["change_password"];
         post?: never;
         delete?: never;
@@ -1131,7 +1987,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** My points balance and ledger, newest first */
+        /**
+         * My points balance and ledger, newest first
+         * @description My points balance and ledger, newest first.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Paged: `?page_size=` (1..100, default 20) and `?cursor=` from the previous page's `next_cursor` (null on the last page).
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["my_points"];
         put?: never;
         post?: never;
@@ -1148,7 +2013,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** My exchanges, newest first */
+        /**
+         * My exchanges, newest first
+         * @description My exchanges, newest first.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Paged: `?page_size=` (1..100, default 20) and `?cursor=` from the previous page's `next_cursor` (null on the last page).
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["my_exchanges"];
         put?: never;
         post?: never;
@@ -1165,10 +2039,28 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** My reservations, newest first, with each SKU's card, stock now and notified_at */
+        /**
+         * My reservations, newest first, with each SKU's card, stock now and notified_at
+         * @description My reservations, newest first, with each SKU's card, stock now and notified_at.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["list_reservations"];
         put?: never;
-        /** Reserve a sold-out SKU: its restock is texted to me once (201; already waiting: the same reservation, newly_reserved false; 404 unknown SKU; 409 INVALID_STATE while it is in stock) */
+        /**
+         * Reserve a sold-out SKU: its restock is texted to me once (201; already waiting: the same reservation, newly_reserved false; 404 unknown SKU; 409 INVALID_STATE while it is in stock)
+         * @description Reserve a sold-out SKU: its restock is texted to me once (201; already waiting: the same reservation, newly_reserved false; 404 unknown SKU; 409 INVALID_STATE while it is in stock).
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Takes a JSON body (`ReservationWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 201 with what it created.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         post: operations["create_reservation"];
         delete?: never;
         options?: never;
@@ -1186,7 +2078,16 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Cancel my reservation of a SKU (204; 404 if I hold none) */
+        /**
+         * Cancel my reservation of a SKU (204; 404 if I hold none)
+         * @description Cancel my reservation of a SKU (204; 404 if I hold none).
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 204, no body.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         delete: operations["cancel_reservation"];
         options?: never;
         head?: never;
@@ -1200,7 +2101,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** My reviews, newest first */
+        /**
+         * My reviews, newest first
+         * @description My reviews, newest first.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Paged: `?page_size=` (1..100, default 20) and `?cursor=` from the previous page's `next_cursor` (null on the last page).
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["list_my_reviews"];
         put?: never;
         post?: never;
@@ -1217,11 +2127,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** My last 20 distinct search keywords, newest first */
+        /**
+         * My last 20 distinct search keywords, newest first
+         * @description My last 20 distinct search keywords, newest first.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["list_search_history"];
         put?: never;
         post?: never;
-        /** Clear my search history (204) */
+        /**
+         * Clear my search history (204)
+         * @description Clear my search history (204).
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 204, no body.
+         */
         delete: operations["clear_search_history"];
         options?: never;
         head?: never;
@@ -1235,7 +2159,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** This API's OpenAPI 3.1 document */
+        /**
+         * This API's OpenAPI 3.1 document, its server the base URL it was asked at
+         * @description This API's OpenAPI 3.1 document, its server the base URL it was asked at.
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Answers 200 with `application/json`.
+         */
         get: operations["openapi"];
         put?: never;
         post?: never;
@@ -1254,7 +2185,20 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Place an order (priced on the server; 409 OUT_OF_STOCK names the SKUs) */
+        /**
+         * Place an order (priced on the server; 409 OUT_OF_STOCK names the SKUs)
+         * @description Place an order (priced on the server; 409 OUT_OF_STOCK names the SKUs).
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Takes a JSON body (`OrderCreate`); unknown fields are refused with 400.
+         *
+         *     Needs the `Idempotency-Key` header: 1..255 characters; the same key and body return the original order.
+         *
+         *     Answers 201 with what it created.
+         *
+         *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password); 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         post: operations["create_order"];
         delete?: never;
         options?: never;
@@ -1271,7 +2215,18 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Price an order body as POST /orders would charge it now (coupons, points, shipping to the default address when none is named); writes and reserves nothing, refuses what the order would refuse */
+        /**
+         * Price an order body as POST /orders would charge it now (coupons, points, shipping to the default address when none is named); writes and reserves nothing, refuses what the order would refuse
+         * @description Price an order body as POST /orders would charge it now (coupons, points, shipping to the default address when none is named); writes and reserves nothing, refuses what the order would refuse.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Takes a JSON body (`OrderPreviewRequest`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password); 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         post: operations["preview_order"];
         delete?: never;
         options?: never;
@@ -1286,7 +2241,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One of my orders with its status and timeline */
+        /**
+         * One of my orders with its status and timeline
+         * @description One of my orders with its status and timeline.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
         get: operations["get_order"];
         put?: never;
         post?: never;
@@ -1305,7 +2269,16 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Cancel an unpaid order (stock, coupon and points come back) */
+        /**
+         * Cancel an unpaid order (stock, coupon and points come back)
+         * @description Cancel an unpaid order (stock, coupon and points come back).
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         post: operations["cancel_order"];
         delete?: never;
         options?: never;
@@ -1322,7 +2295,18 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start paying my unpaid order through a channel (a repeated call reuses the open payment) */
+        /**
+         * Start paying my unpaid order through a channel (a repeated call reuses the open payment)
+         * @description Start paying my unpaid order through a channel (a repeated call reuses the open payment).
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Takes a JSON body (`PayRequest`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password); 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE); 502 (BAD_GATEWAY: a provider we depend on (SMS, OAuth, payment) failed). Every error body is `{code, message, request_id}`.
+         */
         post: operations["pay"];
         delete?: never;
         options?: never;
@@ -1339,7 +2323,16 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Confirm receipt of a shipped order */
+        /**
+         * Confirm receipt of a shipped order
+         * @description Confirm receipt of a shipped order.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         post: operations["receive_order"];
         delete?: never;
         options?: never;
@@ -1354,10 +2347,30 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The refunds of one of my orders, oldest first */
+        /**
+         * The refunds of one of my orders, oldest first
+         * @description The refunds of one of my orders, oldest first.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
         get: operations["order_refunds"];
         put?: never;
-        /** Ask for a refund: refund_only while paid, return_refund once shipped or received (within the return window); the admin decides */
+        /**
+         * Ask for a refund: refund_only while paid, return_refund once shipped or received (within the return window); the admin decides
+         * @description Ask for a refund: refund_only while paid, return_refund once shipped or received (within the return window); the admin decides.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Takes a JSON body (`RefundRequest`); unknown fields are refused with 400.
+         *
+         *     Answers 201 with what it created.
+         *
+         *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password); 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         post: operations["request_refund"];
         delete?: never;
         options?: never;
@@ -1374,7 +2387,18 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Review lines of my received order: once per line, all items or none (404 not my order or line, 409 INVALID_STATE before receipt, 409 CONFLICT reviewed already) */
+        /**
+         * Review lines of my received order: once per line, all items or none (404 not my order or line, 409 INVALID_STATE before receipt, 409 CONFLICT reviewed already)
+         * @description Review lines of my received order: once per line, all items or none (404 not my order or line, 409 INVALID_STATE before receipt, 409 CONFLICT reviewed already).
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Takes a JSON body (`ReviewsWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 201 with what it created.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         post: operations["create_reviews"];
         delete?: never;
         options?: never;
@@ -1389,7 +2413,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Where my shipped order is, as its carrier reports */
+        /**
+         * Where my shipped order is, as its carrier reports
+         * @description Where my shipped order is, as its carrier reports.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         get: operations["order_tracking"];
         put?: never;
         post?: never;
@@ -1408,7 +2441,16 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A provider's signed payment notify (Alipay: text success/failure; WeChat Pay: 204 or {code: FAIL}; sandbox: 200 or the error body) */
+        /**
+         * A provider's signed payment notify (Alipay: text success/failure; WeChat Pay: 204 or {code: FAIL}; sandbox: 200 or the error body)
+         * @description A provider's signed payment notify (Alipay: text success/failure; WeChat Pay: 204 or {code: FAIL}; sandbox: 200 or the error body).
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Answers 200 with `application/json`.
+         *
+         *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password); 404 (NOT_FOUND: no such object (or not yours)); 502 (BAD_GATEWAY: a provider we depend on (SMS, OAuth, payment) failed). Every error body is `{code, message, request_id}`.
+         */
         post: operations["notify"];
         delete?: never;
         options?: never;
@@ -1425,7 +2467,18 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Spend points on a reward (409 CONFLICT: not enough points; 409 OUT_OF_STOCK: sold out) */
+        /**
+         * Spend points on a reward (409 CONFLICT: not enough points; 409 OUT_OF_STOCK: sold out)
+         * @description Spend points on a reward (409 CONFLICT: not enough points; 409 OUT_OF_STOCK: sold out).
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Takes a JSON body (`ExchangeWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 201 with what it created.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
         post: operations["exchange"];
         delete?: never;
         options?: never;
@@ -1440,7 +2493,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The exchange store: rewards on offer and what is left */
+        /**
+         * The exchange store: rewards on offer and what is left
+         * @description The exchange store: rewards on offer and what is left.
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Paged: `?page_size=` (1..100, default 20) and `?cursor=` from the previous page's `next_cursor` (null on the last page).
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["list_rewards"];
         put?: never;
         post?: never;
@@ -1457,7 +2519,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** How points are earned and spent */
+        /**
+         * How points are earned and spent
+         * @description How points are earned and spent.
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["get_rules"];
         put?: never;
         post?: never;
@@ -1474,7 +2543,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Products on sale, newest first, by category and/or brand */
+        /**
+         * Products on sale, newest first, by category and/or brand
+         * @description Products on sale, newest first, by category and/or brand.
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Paged: `?page_size=` (1..100, default 20) and `?cursor=` from the previous page's `next_cursor` (null on the last page).
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
         get: operations["list_products"];
         put?: never;
         post?: never;
@@ -1491,7 +2571,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Product detail (a signed-in view leaves a footprint) */
+        /**
+         * Product detail (a signed-in view leaves a footprint)
+         * @description Product detail (a signed-in view leaves a footprint).
+         *
+         *     Signing in is optional: with `Authorization: Bearer <access_token>` the answer is the caller's.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
         get: operations["get_product"];
         put?: never;
         post?: never;
@@ -1508,7 +2597,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A product's reviews, newest first, with its rating summary */
+        /**
+         * A product's reviews, newest first, with its rating summary
+         * @description A product's reviews, newest first, with its rating summary.
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Paged: `?page_size=` (1..100, default 20) and `?cursor=` from the previous page's `next_cursor` (null on the last page).
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
         get: operations["list_product_reviews"];
         put?: never;
         post?: never;
@@ -1525,7 +2625,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Products similar to this one */
+        /**
+         * Products similar to this one
+         * @description Products similar to this one.
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
         get: operations["similar_products"];
         put?: never;
         post?: never;
@@ -1542,7 +2651,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Promotions running now (active=false: and those starting later) */
+        /**
+         * Promotions running now (active=false: and those starting later)
+         * @description Promotions running now (active=false: and those starting later).
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["list_public_promotions"];
         put?: never;
         post?: never;
@@ -1559,7 +2675,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Home page lists: hot, new, promotions, themes, for you */
+        /**
+         * Home page lists: hot, new, promotions, themes, for you
+         * @description Home page lists: hot, new, promotions, themes, for you.
+         *
+         *     Signing in is optional: with `Authorization: Bearer <access_token>` the answer is the caller's.
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["recommendations_home"];
         put?: never;
         post?: never;
@@ -1576,7 +2699,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Search goods (Chinese, pinyin) with filters, facets and sorts */
+        /**
+         * Search goods (Chinese, pinyin) with filters, facets and sorts
+         * @description Search goods (Chinese, pinyin) with filters, facets and sorts.
+         *
+         *     Signing in is optional: with `Authorization: Bearer <access_token>` the answer is the caller's.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password). Every error body is `{code, message, request_id}`.
+         */
         get: operations["search"];
         put?: never;
         post?: never;
@@ -1593,7 +2725,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Hot searches of the last days */
+        /**
+         * Hot searches of the last days
+         * @description Hot searches of the last days.
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["hot_searches"];
         put?: never;
         post?: never;
@@ -1610,7 +2749,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Complete a prefix (Chinese, full pinyin or initials) */
+        /**
+         * Complete a prefix (Chinese, full pinyin or initials)
+         * @description Complete a prefix (Chinese, full pinyin or initials).
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password). Every error body is `{code, message, request_id}`.
+         */
         get: operations["suggest"];
         put?: never;
         post?: never;
@@ -1627,7 +2775,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Themes (主题活动) running now */
+        /**
+         * Themes (主题活动) running now
+         * @description Themes (主题活动) running now.
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Answers 200 with the body described below.
+         */
         get: operations["list_active_themes"];
         put?: never;
         post?: never;
@@ -1644,7 +2799,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One theme with its products */
+        /**
+         * One theme with its products
+         * @description One theme with its products.
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
         get: operations["get_theme"];
         put?: never;
         post?: never;
@@ -1736,6 +2900,43 @@ export interface components {
             province: string;
             /** Receiver */
             receiver: string;
+        };
+        /** AdminProduct */
+        AdminProduct: {
+            /** Brand Id */
+            brand_id: string;
+            /** Category Id */
+            category_id: string;
+            /**
+             * Price Fen
+             * @description The lowest list price of its SKUs
+             */
+            price_fen: number;
+            /** Product Id */
+            product_id: string;
+            /** Sales */
+            sales: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ON_SALE" | "OFF_SALE" | "ARCHIVED";
+            /**
+             * Stock
+             * @description The sum of its SKUs' stock
+             */
+            stock: number;
+            /** Title */
+            title: string;
+            /** Updated At */
+            updated_at: string;
+        };
+        /** AdminProductPage */
+        AdminProductPage: {
+            /** Items */
+            items: components["schemas"]["AdminProduct"][];
+            /** Next Cursor */
+            next_cursor: string | null;
         };
         /** AdminPromotion */
         AdminPromotion: {
@@ -2169,6 +3370,18 @@ export interface components {
             /** Items */
             items: components["schemas"]["Category"][];
         };
+        /** CategoryNode */
+        CategoryNode: {
+            /** Category Id */
+            category_id: string;
+            /**
+             * Children
+             * @description Its sub-categories, in display order
+             */
+            children: components["schemas"]["CategoryNode"][];
+            /** Name */
+            name: string;
+        };
         /** CategoryShare */
         CategoryShare: {
             /** Category Id */
@@ -2182,6 +3395,14 @@ export interface components {
             share: number;
             /** Units */
             units: number;
+        };
+        /** CategoryTree */
+        CategoryTree: {
+            /**
+             * Items
+             * @description The top-level categories, each once, with their children
+             */
+            items: components["schemas"]["CategoryNode"][];
         };
         /** CategoryWrite */
         CategoryWrite: {
@@ -5463,6 +6684,40 @@ export interface operations {
             415: components["responses"]["E415"];
         };
     };
+    list_staff_products: {
+        parameters: {
+            query?: {
+                page_size?: number;
+                cursor?: string | null;
+                /** @description Part of the title */
+                q?: string | null;
+                /** @description Omit for every status */
+                status?: ("ON_SALE" | "OFF_SALE" | "ARCHIVED") | null;
+                /** @description A leaf or a top-level category */
+                category_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminProductPage"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+        };
+    };
     create_product: {
         parameters: {
             query?: never;
@@ -5526,6 +6781,32 @@ export interface operations {
             409: components["responses"]["E409"];
             413: components["responses"]["E413"];
             415: components["responses"]["E415"];
+        };
+    };
+    archive_product: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                product_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
         };
     };
     list_promotions: {
@@ -6417,6 +7698,27 @@ export interface operations {
             };
         };
     };
+    category_tree: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CategoryTree"];
+                };
+            };
+        };
+    };
     list_claimable: {
         parameters: {
             query?: {
@@ -6488,6 +7790,52 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Outbox"];
+                };
+            };
+            400: components["responses"]["E400"];
+            404: components["responses"]["E404"];
+        };
+    };
+    api_reference: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    api_reference_asset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                asset: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
                 };
             };
             400: components["responses"]["E400"];
