@@ -169,7 +169,7 @@ def get_product(
     """Product detail; a view event (with the signed-in viewer, for footprints) goes out when `views` is given,
     and SKU prices are today's effective ones (promotional prices) when a price source is given."""
     found = repo.product_with_skus(product_id)
-    if found is None or found[0]["archived"]:
+    if found is None or found[0].get("archived"):
         raise NotFound("No such product")
     product, skus = found
     if views is not None:
@@ -250,7 +250,7 @@ def save_product(repo: CatalogRepository, write: ProductWrite, product_id: str |
         if found is None:
             raise NotFound("No such product")
         current, current_skus = found
-        if current["archived"]:
+        if current.get("archived"):
             raise InvalidState("This product is archived: it can no longer be edited")
         created_at, version = current["created_at"], current["version"] + 1
         existing_skus = {sku["sku_id"]: sku for sku in current_skus}
@@ -313,7 +313,7 @@ def archive_product(repo: CatalogRepository, product_id: str) -> None:
     if found is None:
         raise NotFound("No such product")
     product, skus = found
-    if not product["archived"]:
+    if not product.get("archived"):
         repo.archive_product(product, [sku["sku_id"] for sku in skus], now_iso())
 
 
