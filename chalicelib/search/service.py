@@ -63,6 +63,7 @@ def empty_page(page: int) -> dict[str, Any]:
         "recommendations": [],
         "relaxed": False,
         "suggestions": [],
+        "did_you_mean": None,
     }
 
 
