@@ -1,0 +1,115 @@
+"""Changing a built index file in place for a few changed products, so that a catalog edit costs the products it
+touched, not a rebuild. Pure code: no AWS, no HTTP. The indexer copies the published file, applies the changes
+with apply_changes and publishes the copy; a full build (chalicelib/search/building.py) on a schedule refreshes
+what changes leave as they were (sales order of the rowids, suggestions, the pinyin word table)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from chalicelib.search.building import (
+    FACET_INSERT,
+    PRODUCT_INSERT,
+    SCHEMA_VERSION,
+    TEXT_INSERT,
+    index_rows,
+    stored_columns,
+)
+from chalicelib.search.documents import ProductDoc
+
+
+class IncompatibleIndex(ValueError):
+    """The file was built by another schema version: only a full build can replace it."""
+
+
+@dataclass(frozen=True)
+class ChangeStats:
+    updated: int  # changed products written (in place, or added at the end)
+    removed: int  # products taken out (off sale, deleted, archived)
+
+
+def apply_changes(path: str, docs: Iterable[ProductDoc], removed: Iterable[str] = ()) -> ChangeStats:
+    """Write the current state of changed products into the index file at `path`, in one transaction.
+
+    Each doc replaces its product's rows (a product off sale is taken out); each id in `removed` is taken out.
+    A product already in the index keeps its rowid, so its place among the best sellers holds until the next full
+    build; a new one gets the next rowid (new products have sold nothing yet).
+    """
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if version is None or version[0] != SCHEMA_VERSION:
+            raise IncompatibleIndex(f"index schema {version[0] if version else None}, this code {SCHEMA_VERSION}")
+        conn.execute("BEGIN IMMEDIATE")
+        updated = taken_out = 0
+        for product_id in dict.fromkeys(removed):
+            taken_out += _take_out(conn, product_id) is not None
+        for doc in docs:
+            rowid = _take_out(conn, doc.product_id)
+            if not doc.on_sale:
+                taken_out += rowid is not None
+                continue
+            if rowid is None:
+                rowid = conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM doc_text").fetchone()[0]
+            _put(conn, rowid, doc)
+            updated += 1
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.close()
+    return ChangeStats(updated=updated, removed=taken_out)
+
+
+def _take_out(conn: sqlite3.Connection, product_id: str) -> int | None:
+    """Remove a product's rows; its rowid, or None if it was not in the index."""
+    row = conn.execute(
+        "SELECT p.rowid, f.pair, f.stock, d.columns FROM products p JOIN facets f ON f.rowid = p.rowid"
+        " JOIN doc_text d ON d.rowid = p.rowid WHERE p.product_id = ?",
+        (product_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    rowid, pair, stock, stored = row
+    # A contentless FTS5 table forgets a row only when told the exact text it was indexed with.
+    conn.execute(
+        "INSERT INTO product_text (product_text, rowid, title, subtitle, brand, category, specs, description, pinyin)"
+        " VALUES ('delete', ?, ?, ?, ?, ?, ?, ?, ?)",
+        (rowid, *stored_columns(stored)),
+    )
+    for table in ("products", "facets", "doc_text"):
+        conn.execute(f"DELETE FROM {table} WHERE rowid = ?", (rowid,))  # noqa: S608 - table names are literals
+    conn.execute("UPDATE browse_counts SET n = n - 1 WHERE pair = ? AND stock = ?", (pair, stock))
+    return int(rowid)
+
+
+def _put(conn: sqlite3.Connection, rowid: int, doc: ProductDoc) -> None:
+    for depth, (category_id, name) in enumerate(zip(doc.category_path, doc.category_names, strict=False)):
+        parent = doc.category_path[depth - 1] if depth else None
+        conn.execute("INSERT OR REPLACE INTO categories VALUES (?, ?, ?)", (category_id, name, parent))
+    conn.execute("INSERT OR REPLACE INTO brands VALUES (?, ?)", (doc.brand_id, doc.brand_name))
+    pair = _pair(conn, doc.category_id, doc.brand_id)
+    rows = index_rows(rowid, doc, pair)
+    conn.execute(PRODUCT_INSERT, rows.product)
+    conn.execute(FACET_INSERT, rows.facets)
+    conn.execute(TEXT_INSERT, rows.text)
+    conn.execute("INSERT INTO doc_text VALUES (?, ?)", rows.stored)
+    stock = int(doc.in_stock)
+    counted = conn.execute("UPDATE browse_counts SET n = n + 1 WHERE pair = ? AND stock = ?", (pair, stock))
+    if counted.rowcount == 0:
+        conn.execute("INSERT INTO browse_counts VALUES (?, ?, 1)", (pair, stock))
+
+
+def _pair(conn: sqlite3.Connection, category_id: str, brand_id: str) -> int:
+    row = conn.execute(
+        "SELECT pair FROM pairs WHERE category_id = ? AND brand_id = ?", (category_id, brand_id)
+    ).fetchone()
+    if row:
+        return int(row[0])
+    pair = conn.execute("SELECT coalesce(max(pair), 0) + 1 FROM pairs").fetchone()[0]
+    conn.execute("INSERT INTO pairs VALUES (?, ?, ?)", (pair, category_id, brand_id))
+    return int(pair)
