@@ -27,6 +27,7 @@ class IncompatibleIndex(ValueError):
 @dataclass(frozen=True)
 class ChangeStats:
     updated: int  # changed products written (in place, or added at the end)
+    added: int  # of which were not in the index before
     removed: int  # products taken out (off sale, deleted, archived)
 
 
@@ -43,7 +44,7 @@ def apply_changes(path: str, docs: Iterable[ProductDoc], removed: Iterable[str] 
         if version is None or version[0] != SCHEMA_VERSION:
             raise IncompatibleIndex(f"index schema {version[0] if version else None}, this code {SCHEMA_VERSION}")
         conn.execute("BEGIN IMMEDIATE")
-        updated = taken_out = 0
+        updated = added = taken_out = 0
         for product_id in dict.fromkeys(removed):
             taken_out += _take_out(conn, product_id) is not None
         for doc in docs:
@@ -52,6 +53,7 @@ def apply_changes(path: str, docs: Iterable[ProductDoc], removed: Iterable[str] 
                 taken_out += rowid is not None
                 continue
             if rowid is None:
+                added += 1
                 rowid = conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM doc_text").fetchone()[0]
             _put(conn, rowid, doc)
             updated += 1
@@ -62,7 +64,7 @@ def apply_changes(path: str, docs: Iterable[ProductDoc], removed: Iterable[str] 
         raise
     finally:
         conn.close()
-    return ChangeStats(updated=updated, removed=taken_out)
+    return ChangeStats(updated=updated, added=added, removed=taken_out)
 
 
 def _take_out(conn: sqlite3.Connection, product_id: str) -> int | None:

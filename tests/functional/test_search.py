@@ -320,14 +320,31 @@ def test_a_renamed_product_is_found_under_its_new_name_after_the_change_goes_thr
     status, body, _ = client.call("PUT", f"/admin/products/{shop['buds']}", renamed, token=admin_token)
     assert status == 200, body
     assert search(client, "?q=骨传导")[1]["total"] == 0  # the published index predates the change
+    built = DynamoSearchRepository().index_pointer()
 
     queued = client.lambda_.invoke("queue_search_reindex", stream.event()).payload
     answers = deliver(client, SEARCH_REINDEX_QUEUE, "reindex_search_on_catalog_change")
     container().search_index.forget()
 
+    # The change is applied to the published index in place: the product is read, not the catalog.
     assert queued["relevant"] >= 1
-    assert [answer["rebuilt"] for answer in answers] == [True]
+    assert [(answer["rebuilt"], answer.get("updated")) for answer in answers] == [(False, True)]
+    pointer = DynamoSearchRepository().index_pointer()
+    assert built is not None and pointer is not None
+    assert pointer.catalog_as_of == built.catalog_as_of and shop["buds"] in pointer.recent_ids
     assert ids_of(search(client, "?q=骨传导")[1]) == [shop["buds"]]
+    assert search(client, "?q=手机")[1]["total"] == 3  # the other products are still there
+
+
+def test_a_category_change_rebuilds_the_whole_index(client: ShopClient, shop: dict[str, str]) -> None:
+    changed = {"type": "catalog_changed", "changed_at": "2999-01-01T00:00:00.000000Z", "full": True}
+    event = {"Records": [sqs_record(json.dumps(changed), "shop-local-search-reindex")]}
+
+    answer = dict(client.lambda_.invoke("reindex_search_on_catalog_change", event).payload)
+
+    assert answer["rebuilt"] is True and answer["published"] is True
+    pointer = DynamoSearchRepository().index_pointer()
+    assert pointer is not None and pointer.version == answer["version"] and pointer.recent_ids == ()
 
 
 def test_view_counts_set_off_no_rebuild_and_a_change_older_than_the_published_index_does_not_rebuild_it(
