@@ -1,21 +1,30 @@
 """Changing a built index file in place for a few changed products, so that a catalog edit costs the products it
 touched, not a rebuild. Pure code: no AWS, no HTTP. The indexer copies the published file, applies the changes
 with apply_changes and publishes the copy; a full build (chalicelib/search/building.py) on a schedule refreshes
-what changes leave as they were (sales order of the rowids, suggestions, the pinyin word table)."""
+what changes leave as they were (sales order of the rowids, the ranking of suggestions)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from chalicelib.search import text
 from chalicelib.search.building import (
+    COLUMNS,
     FACET_INSERT,
+    NAMING_COLUMNS,
     PRODUCT_INSERT,
     SCHEMA_VERSION,
+    SUGGEST_HOT_LENGTH,
+    SUGGEST_TOP_KEEP,
+    SUGGEST_TOP_PREFIX,
     TEXT_INSERT,
     index_rows,
     stored_columns,
+    suggestion_keys,
+    title_words,
 )
 from chalicelib.search.documents import ProductDoc
 
@@ -36,7 +45,8 @@ def apply_changes(path: str, docs: Iterable[ProductDoc], removed: Iterable[str] 
 
     Each doc replaces its product's rows (a product off sale is taken out); each id in `removed` is taken out.
     A product already in the index keeps its rowid, so its place among the best sellers holds until the next full
-    build; a new one gets the next rowid (new products have sold nothing yet).
+    build; a new one gets the next rowid (new products have sold nothing yet). New words get their pinyin, and a
+    product's names become suggestions.
     """
     conn = sqlite3.connect(path, isolation_level=None)
     try:
@@ -100,6 +110,7 @@ def _put(conn: sqlite3.Connection, rowid: int, doc: ProductDoc) -> None:
     conn.execute(FACET_INSERT, rows.facets)
     conn.execute(TEXT_INSERT, rows.text)
     conn.execute("INSERT INTO doc_text VALUES (?, ?)", rows.stored)
+    _learn_words(conn, doc, rows.text[1:])
     stock = int(doc.in_stock)
     counted = conn.execute("UPDATE browse_counts SET n = n + 1 WHERE pair = ? AND stock = ?", (pair, stock))
     if counted.rowcount == 0:
@@ -115,3 +126,44 @@ def _pair(conn: sqlite3.Connection, category_id: str, brand_id: str) -> int:
     pair = conn.execute("SELECT coalesce(max(pair), 0) + 1 FROM pairs").fetchone()[0]
     conn.execute("INSERT INTO pairs VALUES (?, ?, ?)", (pair, category_id, brand_id))
     return int(pair)
+
+
+def _learn_words(conn: sqlite3.Connection, doc: ProductDoc, columns: tuple[str, ...]) -> None:
+    """A changed product's new words become findable by their joined pinyin, and its title, title words, brand and
+    categories become suggestions (appended to the precomputed lists that have room; the next full build ranks
+    them among the others)."""
+    for column, tokens in zip(COLUMNS, columns, strict=False):
+        if column not in NAMING_COLUMNS:
+            continue
+        for word in dict.fromkeys(tokens.split()):
+            if text.has_cjk(word):
+                conn.execute(
+                    "INSERT INTO pinyin_words VALUES (?, ?, 1) ON CONFLICT (pinyin) DO NOTHING",
+                    (text.pinyin_of(word)[0], word),
+                )
+    weight = max(doc.sales, 0) + 1
+    phrases = {doc.title.strip(): max(doc.sales, 0), doc.brand_name: weight}
+    phrases |= {name: weight for name in doc.category_names} | dict.fromkeys(title_words(doc.title), weight)
+    for phrase, phrase_weight in phrases.items():
+        if not phrase:
+            continue
+        for key in suggestion_keys(phrase):
+            known = conn.execute(
+                "SELECT 1 FROM suggestions WHERE key = ? AND text = ? LIMIT 1", (key, phrase)
+            ).fetchone()
+            if known:
+                continue
+            conn.execute("INSERT INTO suggestions VALUES (?, ?, ?)", (key, phrase, phrase_weight))
+            for length in range(min(SUGGEST_HOT_LENGTH, len(key)) + 1):
+                _add_to_top(conn, key[:length], phrase, create=length <= SUGGEST_TOP_PREFIX)
+
+
+def _add_to_top(conn: sqlite3.Connection, prefix: str, phrase: str, create: bool) -> None:
+    row = conn.execute("SELECT texts FROM suggestion_tops WHERE prefix = ?", (prefix,)).fetchone()
+    if row is None and not create:
+        return
+    best = json.loads(row[0]) if row else []
+    if phrase in best or len(best) >= SUGGEST_TOP_KEEP:
+        return
+    best.append(phrase)
+    conn.execute("INSERT OR REPLACE INTO suggestion_tops VALUES (?, ?)", (prefix, json.dumps(best, ensure_ascii=False)))

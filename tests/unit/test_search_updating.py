@@ -101,3 +101,11 @@ def test_changes_keep_the_same_answers_as_a_full_build_of_the_changed_catalog(bu
     build_index(list(by_id.values()), str(fresh))
     for text, sort in [("手机", "price_asc"), ("折叠屏", "relevance"), ("连衣裙", "sales"), ("", "price_desc")]:
         assert answers(path, text, sort=sort)[:2] == answers(fresh, text, sort=sort)[:2], (text, sort)
+
+
+def test_a_new_products_words_are_found_by_joined_pinyin_and_suggested(built: Path, tmp_path: Path) -> None:
+    new = dataclasses.replace(doc(PHONE), product_id="p_new", title="华为 Mate X5 折叠屏手机", sales=0)
+    path = changed_copy(built, tmp_path, [new])
+    assert answers(path, "zhediepingshouji")[1] == answers(path, "折叠屏手机")[1] == ["p_new"]
+    with SearchIndex(str(path)) as index:
+        assert "折叠屏" in index.suggest("折叠") and "折叠屏" in index.suggest("zhedie")
