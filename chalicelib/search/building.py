@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chalicelib.search import text
+from chalicelib.search import prices, text
 from chalicelib.search.documents import ProductDoc
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 # bm25 column weights, in the column order of product_text: title > subtitle > brand = category > specs > description.
 COLUMNS = ("title", "subtitle", "brand", "category", "specs", "description", "pinyin")
 WEIGHTS = (10.0, 8.0, 5.0, 5.0, 2.0, 1.0, 3.0)
@@ -148,18 +148,20 @@ def _write_index(
         "INSERT INTO categories VALUES (?, ?, ?)", [(cid, name, parent) for cid, (name, parent) in categories.items()]
     )
     conn.executemany("INSERT INTO brands VALUES (?, ?)", list(brands.items()))
+    conn.executescript(prices.SCHEMA)
     _write_pinyin_words(conn)
     suggestion_count = _write_suggestions(conn, on_sale, popular_queries)
     conn.executescript(
         """
         CREATE INDEX facets_by_pair ON facets (pair, stock, price);
-        CREATE INDEX facets_by_price ON facets (price);
+        CREATE INDEX facets_by_price ON facets (price, pair, stock);
         CREATE INDEX facets_by_newest ON facets (newest);
         CREATE INDEX facets_by_rating ON facets (rating);
         CREATE INDEX suggestions_by_key ON suggestions (key, weight);
         INSERT INTO product_text (product_text) VALUES ('optimize');
         """
     )
+    prices.write_bands(conn)
     conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
     conn.commit()
     conn.execute("VACUUM")

@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from typing import Any
 
-from chalicelib.search import matching, text
+from chalicelib.search import matching, prices, text
 from chalicelib.search.building import SUGGEST_SCAN, SUGGEST_TOP_KEEP, SUGGEST_TOP_PREFIX, WEIGHTS
 from chalicelib.search.matching import match_expressions
 
@@ -239,21 +239,29 @@ class SearchIndex:
         if query.in_stock:
             where.append("f.stock = 1")
         if expression is None:
-            # A price range matches most of the shop: scanning the covering (pair, stock, price) index beats a
-            # lookup per row through the price index.
-            source = "facets f INDEXED BY facets_by_pair" if priced else "facets f"
+            source = "facets f"  # the sort's index finds the page: most rows pass a browse's filters
         else:
             source = "product_text t CROSS JOIN facets f ON f.rowid = t.rowid"  # FTS drives: never a MATCH per row
             where.insert(0, "product_text MATCH ?")
             args.insert(0, expression)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        if expression is None and not priced:
+        if expression is None and priced:
+            # A price range matches most of the shop: counted from the price bands, not row by row.
+            in_range = prices.range_counts(self._conn, query.price_min_fen, query.price_max_fen)
+            allowed = set(pairs) if pairs is not None else None
+            by_pair: Counter[int] = Counter()
+            for (pair, stock), n in in_range.items():
+                if (allowed is None or pair in allowed) and (stock or not query.in_stock):
+                    by_pair[pair] += n
+            counts = sorted(by_pair.items())
+        elif expression is None:
             cube = [w.replace("f.", "") for w in where]
             cube_clause = f"WHERE {' AND '.join(cube)}" if cube else ""
             sql = f"SELECT pair, sum(n) FROM browse_counts {cube_clause} GROUP BY pair"  # noqa: S608
+            counts = self._conn.execute(sql, args).fetchall()
         else:
             sql = f"SELECT f.pair, count(*) FROM {source} {clause} GROUP BY f.pair"  # noqa: S608
-        counts = self._conn.execute(sql, args).fetchall()
+            counts = self._conn.execute(sql, args).fetchall()
         total = sum(row[1] for row in counts)
         if not total:
             return empty

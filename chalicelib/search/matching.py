@@ -84,11 +84,18 @@ def match_expressions(
     for keep in range(len(named), need - 1, -1)[: MAX_DROPPED_WORDS + 1]:
         if keep == len(words):
             continue  # every word, in fewer columns than the strict attempt: it cannot match more
+        if not any(map(carries_meaning, named[:keep])):
+            continue  # `5` or `x` alone would list anything with a 5 in it
         expression = " AND ".join(term(word) for word in named[:keep])
         attempt = (within(relaxed_columns, expression), True)
         if attempt[0] not in {done for done, _ in attempts}:
             attempts.append(attempt)
     return attempts
+
+
+def carries_meaning(word: str) -> bool:
+    """Whether a word alone says what is wanted: not a bare number or a single Latin letter."""
+    return not (word.replace(" ", "").isdigit() or (word.isascii() and len(word) <= 1))
 
 
 def could_be_pinyin(word: str) -> bool:

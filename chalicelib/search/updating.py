@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from chalicelib.search import text
+from chalicelib.search import prices, text
 from chalicelib.search.building import (
     COLUMNS,
     FACET_INSERT,
@@ -80,13 +80,13 @@ def apply_changes(path: str, docs: Iterable[ProductDoc], removed: Iterable[str] 
 def _take_out(conn: sqlite3.Connection, product_id: str) -> int | None:
     """Remove a product's rows; its rowid, or None if it was not in the index."""
     row = conn.execute(
-        "SELECT p.rowid, f.pair, f.stock, d.columns FROM products p JOIN facets f ON f.rowid = p.rowid"
+        "SELECT p.rowid, f.pair, f.stock, f.price, d.columns FROM products p JOIN facets f ON f.rowid = p.rowid"
         " JOIN doc_text d ON d.rowid = p.rowid WHERE p.product_id = ?",
         (product_id,),
     ).fetchone()
     if row is None:
         return None
-    rowid, pair, stock, stored = row
+    rowid, pair, stock, price, stored = row
     # A contentless FTS5 table forgets a row only when told the exact text it was indexed with.
     conn.execute(
         "INSERT INTO product_text (product_text, rowid, title, subtitle, brand, category, specs, description, pinyin)"
@@ -96,6 +96,7 @@ def _take_out(conn: sqlite3.Connection, product_id: str) -> int | None:
     for table in ("products", "facets", "doc_text"):
         conn.execute(f"DELETE FROM {table} WHERE rowid = ?", (rowid,))  # noqa: S608 - table names are literals
     conn.execute("UPDATE browse_counts SET n = n - 1 WHERE pair = ? AND stock = ?", (pair, stock))
+    prices.shift(conn, pair, stock, price, -1)
     return int(rowid)
 
 
@@ -115,6 +116,7 @@ def _put(conn: sqlite3.Connection, rowid: int, doc: ProductDoc) -> None:
     counted = conn.execute("UPDATE browse_counts SET n = n + 1 WHERE pair = ? AND stock = ?", (pair, stock))
     if counted.rowcount == 0:
         conn.execute("INSERT INTO browse_counts VALUES (?, ?, 1)", (pair, stock))
+    prices.shift(conn, pair, stock, doc.price_fen, 1)
 
 
 def _pair(conn: sqlite3.Connection, category_id: str, brand_id: str) -> int:

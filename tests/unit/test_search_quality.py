@@ -111,3 +111,8 @@ def test_suggestions_of_words_rank_by_the_sales_of_the_products_holding_them(tmp
     with SearchIndex(str(path)) as opened:
         found = opened.suggest("手")
     assert found[0] in {"手机", "手机数码"}
+
+
+def test_a_bare_number_left_alone_by_relaxing_finds_nothing(index: SearchIndex) -> None:
+    assert search(index, "5 qwertyx")["total"] == 0
+    assert search(index, "5G")["total"] > 0
