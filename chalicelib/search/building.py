@@ -95,7 +95,9 @@ def _write_index(
         );
         CREATE TABLE pairs (pair INTEGER PRIMARY KEY, category_id TEXT NOT NULL, brand_id TEXT NOT NULL);
         -- Facet counts of a browse without a price filter, precomputed: (pair, in stock) -> products.
-        CREATE TABLE browse_counts (pair INTEGER NOT NULL, stock INTEGER NOT NULL, n INTEGER NOT NULL);
+        CREATE TABLE browse_counts (
+            pair INTEGER NOT NULL, stock INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (pair, stock)
+        ) WITHOUT ROWID;
         CREATE VIRTUAL TABLE product_text USING fts5(
             title, subtitle, brand, category, specs, description, pinyin,
             content = '', tokenize = 'unicode61 remove_diacritics 0'

@@ -7,14 +7,13 @@ function opens it with SearchIndex (read-only, one per warm container). Segmenta
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from typing import Any
 
-from chalicelib.search import matching, prices, text
-from chalicelib.search.building import SUGGEST_SCAN, SUGGEST_TOP_KEEP, SUGGEST_TOP_PREFIX, WEIGHTS
+from chalicelib.search import matching, prices, suggesting, text
+from chalicelib.search.building import WEIGHTS
 from chalicelib.search.matching import match_expressions
 
 SORTS = ("relevance", "sales", "price_asc", "price_desc", "newest", "rating")
@@ -28,7 +27,7 @@ POPULARITY_WEIGHT = 0.02
 DID_YOU_MEAN_TRIES = 4  # candidate queries tried (one cheap search each) when nothing matched
 # Where a Latin word must be found to be taken as itself rather than as pinyin (the pinyin column holds pinyin)
 _LATIN_COLUMNS = "{title subtitle brand category specs description}"
-RANK_WINDOW = 2_500  # relevance scores this many matches (the best sellers), or as many as the page reaches
+RANK_WINDOW = 1_000  # relevance scores this many matches (the best sellers), or as many as the page reaches
 
 # Rowids follow sales (best seller first, see _write_index), so "by sales" is "by rowid": an index on
 # (category_id) or (brand_id) then already holds the order, since SQLite keeps the rowid as its last column.
@@ -38,6 +37,14 @@ _ORDER = {
     "price_desc": "f.price DESC, f.rowid",
     "newest": "f.newest",
     "rating": "f.rating",
+}
+_BROWSE_INDEX = {
+    "relevance": "NOT INDEXED",  # sales order, which is rowid order
+    "sales": "NOT INDEXED",
+    "price_asc": "INDEXED BY facets_by_price",
+    "price_desc": "INDEXED BY facets_by_price",
+    "newest": "INDEXED BY facets_by_newest",
+    "rating": "INDEXED BY facets_by_rating",
 }
 _CARD_COLUMNS = (
     "product_id, title, price_fen, image_url, sales, rating_avg, review_count, category_id, brand_id, brand_name,"
@@ -82,6 +89,7 @@ class SearchIndex:
             for row in self._conn.execute("SELECT category_id, name, parent_id FROM categories")
         }
         self.brands = dict(self._conn.execute("SELECT brand_id, name FROM brands").fetchall())
+        self.size = int(self._conn.execute("SELECT coalesce(sum(n), 0) FROM browse_counts").fetchone()[0])
         children: dict[str | None, list[str]] = defaultdict(list)
         for category in self.categories.values():
             children[category["parent_id"]].append(category["category_id"])
@@ -281,6 +289,12 @@ class SearchIndex:
             order = f"bm25(product_text, {_BM25_WEIGHTS}) * (1 + {POPULARITY_WEIGHT} * f.popularity), f.rowid"
         else:
             order = _ORDER["sales" if query.sort == "relevance" else query.sort]
+            if expression is not None and order == _ORDER["sales"]:
+                order = "t.rowid"  # the FTS table yields rowid order itself: the page ends the scan
+            elif expression is None and (offset + page_size) * self.size < total * total:
+                # Most rows pass the browse's filters: walking the sort's own index meets the page sooner than
+                # gathering every match and sorting it.
+                source = f"facets f {_BROWSE_INDEX[query.sort]}"
         rowids = [
             row[0]
             for row in self._conn.execute(
@@ -349,28 +363,10 @@ class SearchIndex:
 
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:
         """Completions of a prefix typed as Chinese, full pinyin (`shouji`) or initials (`sj`), most popular first."""
-        key = "".join(text.normalize(prefix[: text.MAX_QUERY_CHARS]).split())
-        if not key or limit <= 0:
-            return []
-        if limit <= SUGGEST_TOP_KEEP:
-            found = self._top_suggestions(key)
-            if found is not None:
-                return found[:limit]
-            if len(key) <= SUGGEST_TOP_PREFIX:
-                return []  # every short prefix that leads anywhere has its tops
-        # Not hot, so few keys start with it (a prefix longer than SUGGEST_HOT_LENGTH may have more: capped).
-        rows = self._conn.execute(
-            "SELECT text, weight FROM suggestions WHERE key >= ? AND key < ? LIMIT ?",
-            (key, key + "\U0010ffff", SUGGEST_SCAN * 4),
-        ).fetchall()
-        best: dict[str, int] = {}
-        for phrase, weight in rows:
-            best[phrase] = max(weight, best.get(phrase, weight))
-        return sorted(best, key=lambda phrase: (-best[phrase], len(phrase), phrase))[:limit]
+        return suggesting.suggest(self._conn, prefix, limit)
 
     def _top_suggestions(self, key: str) -> list[str] | None:
-        row = self._conn.execute("SELECT texts FROM suggestion_tops WHERE prefix = ?", (key,)).fetchone()
-        return list(json.loads(row[0])) if row else None
+        return suggesting.top_suggestions(self._conn, key)
 
 
 def _card(row: tuple[Any, ...]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 
-BANDS = 256
+BANDS = 64  # more bands: shorter edge scans per query, but more rows to shift per changed product
 
 SCHEMA = """
 CREATE TABLE price_bands (band INTEGER PRIMARY KEY, low INTEGER NOT NULL);
@@ -52,11 +52,11 @@ def shift(conn: sqlite3.Connection, pair: int, stock: int, price: int, delta: in
     exists = conn.execute("SELECT 1 FROM band_counts WHERE pair = ? AND stock = ? LIMIT 1", (pair, stock)).fetchone()
     if exists is None:  # a new couple: nothing below any band yet
         conn.execute("INSERT INTO band_counts SELECT band, ?, ?, 0 FROM price_bands", (pair, stock))
-    conn.execute(
-        "UPDATE band_counts SET below = below + ? WHERE pair = ? AND stock = ?"
-        " AND band > (SELECT max(band) FROM price_bands WHERE low <= ?)",
-        (delta, pair, stock, price),
-    )
+    above = conn.execute("SELECT band FROM price_bands WHERE low > ?", (price,)).fetchall()
+    conn.executemany(
+        "UPDATE band_counts SET below = below + ? WHERE band = ? AND pair = ? AND stock = ?",
+        [(delta, band, pair, stock) for (band,) in above],
+    )  # one key each: the rows of a couple are spread over the bands
 
 
 def _below(conn: sqlite3.Connection, price: int) -> Counter[Couple]:

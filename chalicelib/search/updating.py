@@ -53,6 +53,10 @@ def apply_changes(path: str, docs: Iterable[ProductDoc], removed: Iterable[str] 
         version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if version is None or version[0] != SCHEMA_VERSION:
             raise IncompatibleIndex(f"index schema {version[0] if version else None}, this code {SCHEMA_VERSION}")
+        # A scratch copy that is thrown away if anything fails: no journal on disk, no fsync.
+        conn.execute("PRAGMA journal_mode = MEMORY")
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.execute("PRAGMA cache_size = -64000")
         conn.execute("BEGIN IMMEDIATE")
         updated = added = taken_out = 0
         for product_id in dict.fromkeys(removed):
