@@ -203,6 +203,38 @@ def test_a_search_that_matches_only_some_words_is_relaxed_and_one_that_matches_n
     assert status == 200, nothing
     assert nothing["total"] == 0 and nothing["items"] == [] and nothing["relaxed"] is False
     assert nothing["suggestions"] and all(isinstance(text, str) for text in nothing["suggestions"])
+    assert nothing["recommendations"] and nothing["did_you_mean"] is None
+
+
+def test_a_query_whose_words_mostly_match_nothing_proposes_what_does(client: ShopClient, shop: dict[str, str]) -> None:
+    status, body = search(client, "?q=手机 qwerty asdfgh")
+
+    assert status == 200 and body["total"] == 0 and body["items"] == []
+    assert body["did_you_mean"] == "手机" and body["recommendations"]
+    assert search(client, "?q=手机")[1]["total"] == 3
+
+
+def test_sorted_by_price_only_products_the_words_name_are_listed(
+    client: ShopClient, admin_token: str, shop: dict[str, str]
+) -> None:
+    # GIVEN a cheap charger whose description mentions 手机
+    body = {**product_body("绿联 快充充电器", category="c_earphone"), "description": "给手机和平板快速充电"}
+    status, charger, _ = client.call("POST", "/admin/products", body, token=admin_token)
+    assert status == 201, charger
+    rebuild(client)
+    container().search_index.forget()
+
+    # WHEN 手机 is searched by relevance and by price
+    _, by_relevance = search(client, "?q=手机")
+    _, by_price = search(client, "?q=手机&sort=price_asc")
+
+    # THEN relevance lists it last, and the list by price only the phones
+    assert ids_of(by_relevance)[-1] == charger["product_id"]
+    assert ids_of(by_price) == [shop["redmi"], shop["xiaomi"], shop["mate"]]
+
+
+def test_joined_full_pinyin_finds_what_the_chinese_finds(client: ShopClient, shop: dict[str, str]) -> None:
+    assert ids_of(search(client, "?q=huaweishouji")[1]) == ids_of(search(client, "?q=华为手机")[1]) == [shop["mate"]]
 
 
 @pytest.mark.parametrize(
