@@ -148,16 +148,21 @@ class SearchIndex:
 
     def query_words(self, query_text: str) -> list[str]:
         """The content words of a query, with full pinyin the catalog does not hold as Latin read back as Chinese
-        (`saodijiqiren` -> 扫地机器人), so pinyin finds what the Chinese finds."""
+        (`saodijiqiren` or `sao di ji qi ren` -> 扫地机器人), so pinyin finds what the Chinese finds."""
+        typed = text.query_words(query_text)
+        apart = len(typed) > 1 and all(word.isascii() and word.isalpha() for word in typed)
+        if apart and not any(self._holds_as_latin(word) for word in typed):  # syllables typed apart: read joined
+            typed = ["".join(typed)]
         words: list[str] = []
-        for word in text.query_words(query_text):
+        for word in typed:
             chinese = None
-            if matching.could_be_pinyin(word) and not self._matches(
-                matching.within(_LATIN_COLUMNS, matching.quote(word))
-            ):
+            if matching.could_be_pinyin(word) and not self._holds_as_latin(word):
                 chinese = matching.words_of_pinyin(word, self._pinyin_word)
             words.extend(chinese or [word])
         return list(dict.fromkeys(words))
+
+    def _holds_as_latin(self, word: str) -> bool:
+        return self._matches(matching.within(_LATIN_COLUMNS, matching.quote(word)))
 
     def _match(
         self, words: list[str], query: SearchQuery, page: int, page_size: int

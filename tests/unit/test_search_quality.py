@@ -80,7 +80,13 @@ def test_stop_words_do_not_count_as_content_words(index: SearchIndex) -> None:
 
 @pytest.mark.parametrize(
     ("pinyin", "chinese"),
-    [("saodijiqiren", "扫地机器人"), ("lianyiqun", "连衣裙"), ("xiaomishouji", "小米手机"), ("shouji", "手机")],
+    [
+        ("saodijiqiren", "扫地机器人"),
+        ("sao di ji qi ren", "扫地机器人"),
+        ("lianyiqun", "连衣裙"),
+        ("xiaomishouji", "小米手机"),
+        ("shouji", "手机"),
+    ],
 )
 def test_full_pinyin_finds_what_the_chinese_finds(index: SearchIndex, pinyin: str, chinese: str) -> None:
     by_pinyin, by_chinese = search(index, pinyin), search(index, chinese)
