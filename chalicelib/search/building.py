@@ -286,7 +286,7 @@ def _suggestion_sources(docs: list[ProductDoc], popular_queries: Iterable[tuple[
     weights: Counter[str] = Counter()
     for doc in docs:
         weights[doc.title.strip()] = max(weights[doc.title.strip()], doc.sales)
-        for word in title_words(doc.title):  # 连衣 -> 连衣裙: titles start with brands, words complete inside them
+        for word in name_words(doc):  # 连衣 -> 连衣裙: titles start with brands, words complete inside them
             weights[word] += doc.sales + 1
         if doc.brand_name:
             weights[doc.brand_name] += doc.sales + 1
@@ -307,6 +307,11 @@ def title_words(title: str) -> set[str]:
         for word in text.segmenter().cut(text.normalize(title))
         if len(word) >= 2 and text.is_cjk_word(word) and word not in stops
     }
+
+
+def name_words(doc: ProductDoc) -> set[str]:
+    """The words inside a product's title, brand and category names that suggestions complete."""
+    return title_words(" ".join((doc.title, doc.brand_name, *doc.category_names)))
 
 
 def suggestion_keys(phrase: str) -> set[str]:

@@ -22,9 +22,9 @@ from chalicelib.search.building import (
     SUGGEST_TOP_PREFIX,
     TEXT_INSERT,
     index_rows,
+    name_words,
     stored_columns,
     suggestion_keys,
-    title_words,
 )
 from chalicelib.search.documents import ProductDoc
 
@@ -149,7 +149,7 @@ def _learn_words(conn: sqlite3.Connection, doc: ProductDoc, columns: tuple[str, 
                 )
     weight = max(doc.sales, 0) + 1
     phrases = {doc.title.strip(): max(doc.sales, 0), doc.brand_name: weight}
-    phrases |= {name: weight for name in doc.category_names} | dict.fromkeys(title_words(doc.title), weight)
+    phrases |= {name: weight for name in doc.category_names} | dict.fromkeys(name_words(doc), weight)
     for phrase, phrase_weight in phrases.items():
         if not phrase:
             continue
