@@ -31,6 +31,9 @@ ALWAYS_RELEVANT_KINDS = ("category", "brand")
 BuildIndex = Callable[[Iterable[Any], str, Iterable[tuple[str, int]]], Any]
 ApplyChanges = Callable[[str, Iterable[Any], Iterable[str]], "ChangeCount"]  # (index file, docs, removed ids)
 PUBLISH_TRIES = 3
+# An update in place reads each changed product; past this many (an import, a new catalog) a full build is cheaper.
+IN_PLACE_AT_LEAST = 50
+IN_PLACE_SHARE = 0.05
 ToDoc = Callable[[dict[str, Any], list[dict[str, Any]], dict[str, dict[str, Any]], dict[str, dict[str, Any]]], Any]
 
 
@@ -197,7 +200,8 @@ def update_index(
     now: Callable[[], datetime],
 ) -> UpdateOutcome | None:
     """Apply the current state of these products to a copy of the published index and publish the copy; None when
-    there is no index yet (a full build must make the first). Costs a read of these products, not of the catalog.
+    there is no index yet, or when more products changed than an update in place is worth (more than 50 and more
+    than 5% of the index): a full build must do it. Costs a read of these products, not of the catalog.
 
     The pointer moves only from the version the copy was made of: when another update or a build got there first,
     the products are applied again to the new version (they are read again: the state written is the latest).
@@ -206,8 +210,8 @@ def update_index(
     ids = list(dict.fromkeys(product_ids))
     for _ in range(PUBLISH_TRIES):
         base = repo.index_pointer()
-        if base is None:
-            return None
+        if base is None or len(ids) > max(IN_PLACE_AT_LEAST, base.documents * IN_PLACE_SHARE):
+            return None  # no index yet, or an import: one Scan of the catalog beats a Query per product
         read = catalog.read_products(ids)
         docs = [to_doc(product, skus, read.categories, read.brands) for product, skus in read.products]
         found = {product["product_id"] for product, _ in read.products}

@@ -136,3 +136,13 @@ def test_a_full_build_overtaken_by_an_update_applies_its_products_before_publish
     assert outcome.published and repo.pointer is not None and repo.pointer.version == outcome.version
     assert published_docs(repo, bucket) == ["p_old", "p_new"]
     assert repo.pointer.recent_ids == ()
+
+
+def test_an_import_of_many_products_is_left_to_a_full_build(bucket: FakeStorage) -> None:
+    repo = FakeSearchRepository()
+    catalog = FakeCatalog({"p_1": "一"})
+    rebuild(catalog, repo, bucket)
+    many = [f"p_{n}" for n in range(indexer.IN_PLACE_AT_LEAST + 1)]
+
+    assert update(catalog, repo, bucket, many) is None
+    assert catalog.product_reads == []
