@@ -1,11 +1,14 @@
 """Search engine bench: a generated 100k-product catalog; index build time, query and suggest latency.
 
-Run: .venv/bin/python bench/search.py [--products N] [--queries N] [--seed N]
+Run: .venv/bin/python bench/search.py [--products N] [--queries N] [--seed N] [--index PATH]
 The catalog is made from the demo catalog's vocabulary (local/demo_data): each product takes a demo product of
 the same leaf category as its template and reshuffles that category's title words, spec values and description
 sentences around it, with long-tailed sales. Queries mix Chinese words, brands, pinyin, Latin model words and
 empty-text browses with category/brand/price/stock filters, all six sorts and pages 1..3; every query computes
-facets. Goals on this machine: build <= 60 s, query p99 <= 10 ms, suggest p99 <= 2 ms.
+facets. Goals on this machine: build <= 60 s, query p99 <= 5 ms over the queries that find something (a query that
+finds nothing is cheap and would flatter the figure), suggest p99 <= 2 ms. It then times an update in place of
+`--changes` products on a copy. The CPU-time p99 is printed beside the wall time: on a busy machine wall time
+includes waiting for a CPU.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import dataclasses
 import os
 import random
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -28,9 +32,10 @@ from chalicelib.search import text
 from chalicelib.search.building import build_index
 from chalicelib.search.documents import ProductDoc
 from chalicelib.search.engine import SORTS, SearchIndex, SearchQuery
+from chalicelib.search.updating import apply_changes
 from tests.search_relevance.demo_docs import demo_docs
 
-GOALS = {"build_s": 60.0, "query_p99_ms": 10.0, "suggest_p99_ms": 2.0}
+GOALS = {"build_s": 60.0, "query_p99_ms": 5.0, "suggest_p99_ms": 2.0}
 
 
 def generate_catalog(count: int, rng: random.Random) -> list[ProductDoc]:
@@ -137,6 +142,8 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=1_000)
     parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--changes", type=int, default=100, help="changed products applied in place at the end")
+    parser.add_argument("--index", help="keep the built index here, and reuse it when it exists (same arguments)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
@@ -145,12 +152,17 @@ def main() -> None:
     print(f"generated {len(docs)} products in {time.perf_counter() - started:.1f} s")
     popular = [(word, rng.randint(1, 500)) for word in rng.sample(query_words(docs), 200)]
     with tempfile.TemporaryDirectory() as directory:
-        path = os.path.join(directory, "search.sqlite")
-        stats = build_index(docs, path, popular)
-        print(
-            f"build: {stats.seconds:.1f} s for {stats.products} products ({stats.skipped_off_sale} off sale),"
-            f" {stats.suggestions} suggestions, {stats.bytes / 1e6:.1f} MB"
-        )
+        path = args.index or os.path.join(directory, "search.sqlite")
+        build_seconds = 0.0
+        if os.path.exists(path):
+            print(f"build: reusing {path}")
+        else:
+            stats = build_index(docs, path, popular)
+            build_seconds = stats.seconds
+            print(
+                f"build: {stats.seconds:.1f} s for {stats.products} products ({stats.skipped_off_sale} off sale),"
+                f" {stats.suggestions} suggestions, {stats.bytes / 1e6:.1f} MB"
+            )
         with SearchIndex(path) as index:
             queries = make_queries(docs, args.queries, rng)
             index.search(SearchQuery(text="预热"))
@@ -170,23 +182,36 @@ def main() -> None:
                 t0 = time.perf_counter()
                 index.suggest(prefix)
                 suggest_timings.append((time.perf_counter() - t0) * 1000)
+        changed = [dataclasses.replace(doc, title=f"{doc.title} 新款") for doc in rng.sample(docs, args.changes)]
+        copy = os.path.join(directory, "changed.sqlite")
+        shutil.copyfile(path, copy)
+        t0 = time.perf_counter()
+        applied = apply_changes(copy, changed)
+        apply_ms = (time.perf_counter() - t0) * 1000
     load = os.getloadavg()[0]
-    query_p50, query_p99 = percentile(timings, 0.5), percentile(timings, 0.99)
+    found = [ms for ms, total in zip(timings, totals, strict=True) if total]
+    found_cpu = [ms for ms, total in zip(cpu_timings, totals, strict=True) if total]
+    query_p50, query_p99 = percentile(found, 0.5), percentile(found, 0.99)
     suggest_p50, suggest_p99 = percentile(suggest_timings, 0.5), percentile(suggest_timings, 0.99)
     print(
-        f"query ({len(queries)}): p50 {query_p50:.2f} ms, p99 {query_p99:.2f} ms, max {max(timings):.2f} ms;"
-        f" median hits {statistics.median(totals):.0f}, zero-hit {sum(1 for t in totals if t == 0)}"
+        f"queries finding something ({len(found)} of {len(queries)}): p50 {query_p50:.2f} ms, p99 {query_p99:.2f} ms,"
+        f" max {max(found):.2f} ms; median hits {statistics.median(totals):.0f}"
     )
     print(
-        f"query CPU time: p50 {percentile(cpu_timings, 0.5):.2f} ms, p99 {percentile(cpu_timings, 0.99):.2f} ms"
+        f"  CPU time: p50 {percentile(found_cpu, 0.5):.2f} ms, p99 {percentile(found_cpu, 0.99):.2f} ms"
         f" (1-min load average {load:.1f} on {os.cpu_count()} CPUs: wall time includes waiting for a CPU)"
     )
+    print(f"all queries: p99 {percentile(timings, 0.99):.2f} ms wall, {percentile(cpu_timings, 0.99):.2f} ms CPU")
     print(f"suggest ({len(prefixes)}): p50 {suggest_p50:.3f} ms, p99 {suggest_p99:.3f} ms")
+    print(
+        f"update in place: {applied.updated} changed products in {apply_ms:.0f} ms"
+        f" ({apply_ms / max(1, applied.updated):.2f} ms a product, one transaction)"
+    )
     print("slowest queries:")
     for ms, query, total in slowest:  # by wall time
         print(f"  {ms:7.2f} ms  hits {total:6d}  {query}")
     verdicts = {
-        "build_s": stats.seconds,
+        "build_s": build_seconds,
         "query_p99_ms": query_p99,
         "suggest_p99_ms": suggest_p99,
     }

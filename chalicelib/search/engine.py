@@ -7,14 +7,14 @@ function opens it with SearchIndex (read-only, one per warm container). Segmenta
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from chalicelib.search import text
-from chalicelib.search.building import SUGGEST_SCAN, SUGGEST_TOP_KEEP, SUGGEST_TOP_PREFIX, WEIGHTS
+from chalicelib.search import matching, prices, suggesting, text
+from chalicelib.search.building import WEIGHTS
+from chalicelib.search.matching import match_expressions
 
 SORTS = ("relevance", "sales", "price_asc", "price_desc", "newest", "rating")
 MAX_PAGE = 50  # deeper pages cost more and nobody reads them; the API clamps to this too
@@ -24,8 +24,10 @@ FACET_LIMIT = 20
 # Relevance: bm25 (negative, lower is better) scaled up by popularity, so that among equally good text
 # matches the better-selling product comes first.
 POPULARITY_WEIGHT = 0.02
-MAX_DROPPED_WORDS = 3  # a relaxed query drops at most this many words from the end
-RANK_WINDOW = 2_500  # relevance scores this many matches (the best sellers), or as many as the page reaches
+DID_YOU_MEAN_TRIES = 4  # candidate queries tried (one cheap search each) when nothing matched
+# Where a Latin word must be found to be taken as itself rather than as pinyin (the pinyin column holds pinyin)
+_LATIN_COLUMNS = "{title subtitle brand category specs description}"
+RANK_WINDOW = 1_000  # relevance scores this many matches (the best sellers), or as many as the page reaches
 
 # Rowids follow sales (best seller first, see _write_index), so "by sales" is "by rowid": an index on
 # (category_id) or (brand_id) then already holds the order, since SQLite keeps the rowid as its last column.
@@ -35,6 +37,14 @@ _ORDER = {
     "price_desc": "f.price DESC, f.rowid",
     "newest": "f.newest",
     "rating": "f.rating",
+}
+_BROWSE_INDEX = {
+    "relevance": "NOT INDEXED",  # sales order, which is rowid order
+    "sales": "NOT INDEXED",
+    "price_asc": "INDEXED BY facets_by_price",
+    "price_desc": "INDEXED BY facets_by_price",
+    "newest": "INDEXED BY facets_by_newest",
+    "rating": "INDEXED BY facets_by_rating",
 }
 _CARD_COLUMNS = (
     "product_id, title, price_fen, image_url, sales, rating_avg, review_count, category_id, brand_id, brand_name,"
@@ -66,55 +76,6 @@ class SearchError(ValueError):
     """A query the engine cannot run (unknown sort); the API validates before, so this is a programming error."""
 
 
-def _quote(token: str) -> str:
-    """An FTS5 string: tokens only ever hold [a-z0-9] and CJK, but quoting (and doubling quotes) makes sure."""
-    return '"' + token.replace('"', '""') + '"'
-
-
-def _alternatives(word: str) -> list[str]:
-    """FTS5 phrases one query word may match: itself (a mixed Latin word also as its runs) and its synonyms."""
-    phrases = []
-    for variant in (word, *text.synonyms().get(word, ())):
-        phrases.append(_quote(variant))
-        runs = text.latin_runs(variant)
-        if len(runs) > 1:
-            phrases.append(_quote(" ".join(runs)))
-        parts = text.compound_parts(variant) if variant == word else ()
-        if parts:
-            phrases.append("(" + " AND ".join(map(_quote, parts)) + ")")
-    return list(dict.fromkeys(phrases))
-
-
-def _term(word: str, with_pinyin: bool) -> str:
-    phrases = _alternatives(word)
-    if with_pinyin and text.has_cjk(word):
-        phrases.append("pinyin : " + _quote(text.pinyin_of(word)[0]))
-    return phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")"
-
-
-def match_expressions(words: list[str], unknown: frozenset[str] = frozenset()) -> list[tuple[str, bool]]:
-    """(FTS5 MATCH expression, relaxed) to try in turn until one matches.
-
-    All words (unless some word is in no product at all: `unknown`); then all words, each also by its pinyin,
-    when an unknown word is Chinese (a homophone typo such as 华维 still finds 华为); then without the unknown
-    words; then cut short from the end one word at a time (people type the important word first). Dropping
-    words rather than OR-ing them keeps a relaxed result small and on topic.
-    """
-    if not words:
-        return []
-    attempts: list[tuple[str, bool]] = []
-    if not unknown:
-        attempts.append((" AND ".join(_term(word, False) for word in words), False))
-    elif any(text.has_cjk(word) for word in unknown):
-        attempts.append((" AND ".join(_term(word, word in unknown) for word in words), True))
-    known = [word for word in words if word not in unknown]
-    if unknown and known:
-        attempts.append((" AND ".join(_term(word, False) for word in known), True))
-    for keep in range(len(known) - 1, 0, -1)[:MAX_DROPPED_WORDS]:
-        attempts.append((" AND ".join(_term(word, False) for word in known[:keep]), True))
-    return attempts
-
-
 class SearchIndex:
     """A read-only view of one index file; cheap enough to keep one per warm container."""
 
@@ -128,6 +89,7 @@ class SearchIndex:
             for row in self._conn.execute("SELECT category_id, name, parent_id FROM categories")
         }
         self.brands = dict(self._conn.execute("SELECT brand_id, name FROM brands").fetchall())
+        self.size = int(self._conn.execute("SELECT coalesce(sum(n), 0) FROM browse_counts").fetchone()[0])
         children: dict[str | None, list[str]] = defaultdict(list)
         for category in self.categories.values():
             children[category["parent_id"]].append(category["category_id"])
@@ -158,8 +120,9 @@ class SearchIndex:
 
     # ------------------------------------------------------------------------------------------------ search
 
-    def search(self, query: SearchQuery) -> dict[str, Any]:
-        """Items of the page, total, facets and recommendations; zero hits retry relaxed or give suggestions."""
+    def search(self, query: SearchQuery, look_further: bool = True) -> dict[str, Any]:
+        """Items of the page, total, facets and recommendations; zero hits retry relaxed, and a query that still
+        finds nothing gets `did_you_mean` (a query that finds something, or None) and suggestions."""
         if query.sort not in SORTS:
             raise SearchError(f"unknown sort {query.sort!r}")
         page = min(max(query.page, 1), MAX_PAGE)
@@ -167,37 +130,94 @@ class SearchIndex:
         result: dict[str, Any] = {"items": [], "total": 0, "page": page, "facets": {"category": [], "brand": []}}
         relaxed = False
         suggestions: list[str] = []
+        did_you_mean: str | None = None
         if not query.text.strip():
             total, items, facets = self._run(None, query, page, page_size)
         else:
-            words = text.query_words(query.text)
-            total, items, facets = 0, [], {"category": [], "brand": []}
-            unknown = frozenset(word for word in words if not self._in_some_product(word))
-            for expression, is_relaxed in match_expressions(words, unknown):
-                total, items, facets = self._run(expression, query, page, page_size)
-                if total:
-                    relaxed = is_relaxed
-                    break
-            if not total:
+            words = self.query_words(query.text)
+            total, items, facets, relaxed = self._match(words, query, page, page_size)
+            if not total and look_further:
                 suggestions = self._zero_result_suggestions(query.text)
+                did_you_mean = self._did_you_mean(query, words)
         result.update(items=items, total=total, facets=facets)
         result["recommendations"] = self._recommendations(items, facets)
         result["relaxed"] = relaxed
         result["suggestions"] = suggestions
+        result["did_you_mean"] = did_you_mean
         return result
 
-    def _in_some_product(self, word: str) -> bool:
-        """Whether a query word (or a synonym, or its compound parts) is in the index at all: a cheap look-up
-        that spares a query that cannot match."""
-        if text.synonyms().get(word) or text.compound_parts(word):
-            return True
-        pieces = word.split()
-        if len(pieces) == 1 and len(text.latin_runs(word)) > 1:
-            pieces = text.latin_runs(word)
-        for piece in pieces:
-            if self._conn.execute("SELECT 1 FROM product_vocab WHERE term = ?", (piece,)).fetchone() is None:
-                return False
-        return True
+    def query_words(self, query_text: str) -> list[str]:
+        """The content words of a query, with full pinyin the catalog does not hold as Latin read back as Chinese
+        (`saodijiqiren` or `sao di ji qi ren` -> 扫地机器人), so pinyin finds what the Chinese finds."""
+        typed = text.query_words(query_text)
+        apart = len(typed) > 1 and all(word.isascii() and word.isalpha() for word in typed)
+        if apart and not any(self._holds_as_latin(word) for word in typed):  # syllables typed apart: read joined
+            typed = ["".join(typed)]
+        words: list[str] = []
+        for word in typed:
+            chinese = None
+            if matching.could_be_pinyin(word) and not self._holds_as_latin(word):
+                chinese = matching.words_of_pinyin(word, self._pinyin_word)
+            words.extend(chinese or [word])
+        return list(dict.fromkeys(words))
+
+    def _holds_as_latin(self, word: str) -> bool:
+        return self._matches(matching.within(_LATIN_COLUMNS, matching.quote(word)))
+
+    def _match(
+        self, words: list[str], query: SearchQuery, page: int, page_size: int
+    ) -> tuple[int, list[dict[str, Any]], dict[str, list[dict[str, Any]]], bool]:
+        """The first of match_expressions that finds something: every word, then relaxed (see matching)."""
+        named_only = query.sort != "relevance"
+        unknown = frozenset(word for word in words if not self._matches(matching.term(word)))
+        attempts = match_expressions(words, unknown, named_only=named_only)
+        if attempts and not attempts[0][1]:
+            total, items, facets = self._run(attempts[0][0], query, page, page_size)
+            if total:
+                return total, items, facets, False
+            columns = matching.NAMED_COLUMNS if named_only else matching.RELAXED_COLUMNS
+            weak = frozenset(
+                word
+                for word in words
+                if word not in unknown and not self._matches(matching.within(columns, matching.term(word)))
+            )
+            attempts = match_expressions(words, unknown, weak, named_only=named_only)
+        for expression, is_relaxed in attempts:
+            if not is_relaxed:
+                continue
+            total, items, facets = self._run(expression, query, page, page_size)
+            if total:
+                return total, items, facets, True
+        return 0, [], _no_facets(), False
+
+    def _matches(self, expression: str) -> bool:
+        """Whether any product matches (the first hit ends the look-up: cheap even for a broad word)."""
+        found = self._conn.execute("SELECT 1 FROM product_text WHERE product_text MATCH ? LIMIT 1", (expression,))
+        return found.fetchone() is not None
+
+    def _pinyin_word(self, pinyin: str) -> tuple[str, int] | None:
+        row = self._conn.execute("SELECT word, products FROM pinyin_words WHERE pinyin = ?", (pinyin,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def _did_you_mean(self, query: SearchQuery, words: list[str]) -> str | None:
+        """A query near one that found nothing that finds something on its own terms (same filters), or None: the
+        words products name, then completions of the query and of each word."""
+        candidates: list[str] = []
+        named = [w for w in words if self._matches(matching.within(matching.NAMED_COLUMNS, matching.term(w)))]
+        if named and len(named) < len(words):
+            candidates.append(" ".join(named))
+        candidates.extend(self.suggest(query.text, limit=2))
+        for word in words:
+            candidates.extend(self.suggest(word, limit=2))
+        tried: set[str] = set()
+        for candidate in candidates:
+            if candidate in tried or candidate == query.text or len(tried) >= DID_YOU_MEAN_TRIES:
+                continue
+            tried.add(candidate)
+            found = self.search(replace(query, text=candidate, page=1, page_size=1), look_further=False)
+            if found["total"] and not found["relaxed"]:
+                return candidate
+        return None
 
     def _pairs_for(self, category_ids: list[str] | None, brand_id: str | None) -> list[int] | None:
         """The (category, brand) pair numbers a filter allows; None when it allows all."""
@@ -232,21 +252,29 @@ class SearchIndex:
         if query.in_stock:
             where.append("f.stock = 1")
         if expression is None:
-            # A price range matches most of the shop: scanning the covering (pair, stock, price) index beats a
-            # lookup per row through the price index.
-            source = "facets f INDEXED BY facets_by_pair" if priced else "facets f"
+            source = "facets f"  # the sort's index finds the page: most rows pass a browse's filters
         else:
             source = "product_text t CROSS JOIN facets f ON f.rowid = t.rowid"  # FTS drives: never a MATCH per row
             where.insert(0, "product_text MATCH ?")
             args.insert(0, expression)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        if expression is None and not priced:
+        if expression is None and priced:
+            # A price range matches most of the shop: counted from the price bands, not row by row.
+            in_range = prices.range_counts(self._conn, query.price_min_fen, query.price_max_fen)
+            allowed = set(pairs) if pairs is not None else None
+            by_pair: Counter[int] = Counter()
+            for (pair, stock), n in in_range.items():
+                if (allowed is None or pair in allowed) and (stock or not query.in_stock):
+                    by_pair[pair] += n
+            counts = sorted(by_pair.items())
+        elif expression is None:
             cube = [w.replace("f.", "") for w in where]
             cube_clause = f"WHERE {' AND '.join(cube)}" if cube else ""
             sql = f"SELECT pair, sum(n) FROM browse_counts {cube_clause} GROUP BY pair"  # noqa: S608
+            counts = self._conn.execute(sql, args).fetchall()
         else:
             sql = f"SELECT f.pair, count(*) FROM {source} {clause} GROUP BY f.pair"  # noqa: S608
-        counts = self._conn.execute(sql, args).fetchall()
+            counts = self._conn.execute(sql, args).fetchall()
         total = sum(row[1] for row in counts)
         if not total:
             return empty
@@ -266,6 +294,12 @@ class SearchIndex:
             order = f"bm25(product_text, {_BM25_WEIGHTS}) * (1 + {POPULARITY_WEIGHT} * f.popularity), f.rowid"
         else:
             order = _ORDER["sales" if query.sort == "relevance" else query.sort]
+            if expression is not None and order == _ORDER["sales"]:
+                order = "t.rowid"  # the FTS table yields rowid order itself: the page ends the scan
+            elif expression is None and (offset + page_size) * self.size < total * total:
+                # Most rows pass the browse's filters: walking the sort's own index meets the page sooner than
+                # gathering every match and sorting it.
+                source = f"facets f {_BROWSE_INDEX[query.sort]}"
         rowids = [
             row[0]
             for row in self._conn.execute(
@@ -334,28 +368,10 @@ class SearchIndex:
 
     def suggest(self, prefix: str, limit: int = 10) -> list[str]:
         """Completions of a prefix typed as Chinese, full pinyin (`shouji`) or initials (`sj`), most popular first."""
-        key = "".join(text.normalize(prefix[: text.MAX_QUERY_CHARS]).split())
-        if not key or limit <= 0:
-            return []
-        if limit <= SUGGEST_TOP_KEEP:
-            found = self._top_suggestions(key)
-            if found is not None:
-                return found[:limit]
-            if len(key) <= SUGGEST_TOP_PREFIX:
-                return []  # every short prefix that leads anywhere has its tops
-        # Not hot, so few keys start with it (a prefix longer than SUGGEST_HOT_LENGTH may have more: capped).
-        rows = self._conn.execute(
-            "SELECT text, weight FROM suggestions WHERE key >= ? AND key < ? LIMIT ?",
-            (key, key + "\U0010ffff", SUGGEST_SCAN * 4),
-        ).fetchall()
-        best: dict[str, int] = {}
-        for phrase, weight in rows:
-            best[phrase] = max(weight, best.get(phrase, weight))
-        return sorted(best, key=lambda phrase: (-best[phrase], len(phrase), phrase))[:limit]
+        return suggesting.suggest(self._conn, prefix, limit)
 
     def _top_suggestions(self, key: str) -> list[str] | None:
-        row = self._conn.execute("SELECT texts FROM suggestion_tops WHERE prefix = ?", (key,)).fetchone()
-        return list(json.loads(row[0])) if row else None
+        return suggesting.top_suggestions(self._conn, key)
 
 
 def _card(row: tuple[Any, ...]) -> dict[str, Any]:

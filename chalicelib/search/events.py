@@ -57,7 +57,7 @@ def rebuild_now(
     catalog_source: CatalogSource, search_repo: SearchRepository, index_storage: IndexStorage
 ) -> indexer.RebuildOutcome:
     """A full rebuild with the engine, published to S3 and pointed at."""
-    from chalicelib.search import building, documents  # heavy: only the indexer and the search function load it
+    from chalicelib.search import building, documents, updating  # heavy: only the indexer and search load it
 
     return indexer.rebuild_index(
         catalog_source,
@@ -67,21 +67,58 @@ def rebuild_now(
         documents.doc_from_catalog,
         service.popular_queries(search_repo),
         utcnow,
+        updating.apply_changes,
     )
+
+
+def update_now(
+    catalog_source: CatalogSource, search_repo: SearchRepository, index_storage: IndexStorage, product_ids: list[str]
+) -> dict[str, Any]:
+    """These products updated in place in the published index; a full build when there is none yet, or when the
+    published one was made by another schema version (a deploy that changed it)."""
+    from chalicelib.search import documents, updating  # heavy: only the indexer and search load it
+
+    try:
+        outcome = indexer.update_index(
+            catalog_source,
+            search_repo,
+            index_storage,
+            updating.apply_changes,
+            documents.doc_from_catalog,
+            product_ids,
+            utcnow,
+        )
+    except updating.IncompatibleIndex:
+        outcome = None
+    if outcome is None:
+        rebuilt = rebuild_now(catalog_source, search_repo, index_storage)
+        metrics.add_metric(name="SearchRebuilds", unit="Count", value=1)
+        return {"rebuilt": True, **rebuilt.as_dict()}
+    metrics.add_metric(name="SearchIndexUpdates", unit="Count", value=1)
+    metrics.add_metric(name="SearchProductsUpdated", unit="Count", value=len(product_ids))
+    return {"rebuilt": False, "updated": True, **outcome.as_dict()}
 
 
 @search_events.on_dynamodb_record(stream_arn=CATALOG_STREAM_ARN, batch_size=100, starting_position="LATEST")
 def queue_search_reindex(event: DynamoDBEvent, settings: Settings) -> dict[str, Any]:
-    """Turns a batch of catalog changes that matter to search into ONE delayed message on the search-reindex queue.
+    """Turns a batch of catalog changes that matter to search into ONE delayed message on the search-reindex queue:
+    the products changed, or `full` when a category or brand did.
 
-    The delay and the consumer's batching window debounce: a burst of edits (an import, a sale) becomes a rebuild
+    The delay and the consumer's batching window debounce: a burst of edits (an import, a sale) becomes an update
     or two, not one per item. The time stamped here comes after the changes, so a build whose catalog read starts
     later has them. A failed send raises and the stream batch comes again.
     """
     records = [record.to_dict() for record in event]
-    relevant = sum(1 for record in records if indexer.is_search_relevant(record))
+    changes = [change for change in map(indexer.search_change, records) if change is not None]
+    relevant = len(changes)
     if relevant:
-        message = {"type": "catalog_changed", "changed_at": precise_iso(utcnow()), "changes": relevant}
+        message = {
+            "type": "catalog_changed",
+            "changed_at": precise_iso(utcnow()),
+            "changes": relevant,
+            "product_ids": sorted({c.product_id for c in changes if c.product_id}),
+            "full": any(change.full for change in changes),
+        }
         client("sqs").send_message(
             QueueUrl=settings.search_reindex_queue_url,
             MessageBody=json.dumps(message),
@@ -94,25 +131,37 @@ def queue_search_reindex(event: DynamoDBEvent, settings: Settings) -> dict[str, 
 def reindex_search_on_catalog_change(
     event: SQSEvent, catalog_source: CatalogSource, search_repo: SearchRepository, index_storage: IndexStorage
 ) -> dict[str, Any]:
-    """Rebuilds the index unless the published one already read the catalog after the latest change in the batch.
+    """Updates the changed products in place in the published index (a read of those products, never of the
+    catalog); a category or brand change rebuilds the index, unless the published one already read the catalog
+    after the latest such change in the batch.
 
     A failure raises: the batch comes back (5 tries, then the search-reindex DLQ), and the hourly rebuild catches
     up regardless.
     """
     changed_at = ""
+    product_ids: set[str] = set()
     for record in event:
         try:
-            changed_at = max(changed_at, str(json.loads(record.body)["changed_at"]))
-        except (ValueError, KeyError, TypeError):
+            message = json.loads(record.body)
+            stamped = str(message["changed_at"])
+            ids = message.get("product_ids")
+        except (ValueError, KeyError, TypeError, AttributeError):
             logger.warning("dropping a malformed reindex message", extra={"body": record.body[:200]})
-    if not changed_at:
-        return {"rebuilt": False, "reason": "no change"}
-    if not indexer.needs_rebuild(search_repo.index_pointer(), changed_at):
+            continue
+        if message.get("full") or not isinstance(ids, list):  # a category or brand, or a message of before updates
+            changed_at = max(changed_at, stamped)
+        else:
+            product_ids.update(str(product_id) for product_id in ids)
+    if changed_at and indexer.needs_rebuild(search_repo.index_pointer(), changed_at):
+        outcome = rebuild_now(catalog_source, search_repo, index_storage)  # it reads the changed products too
+        metrics.add_metric(name="SearchRebuilds", unit="Count", value=1)
+        return {"rebuilt": True, **outcome.as_dict()}
+    if product_ids:
+        return update_now(catalog_source, search_repo, index_storage, sorted(product_ids))
+    if changed_at:
         metrics.add_metric(name="SearchRebuildsSkipped", unit="Count", value=1)
         return {"rebuilt": False, "reason": "the published index is newer than the changes"}
-    outcome = rebuild_now(catalog_source, search_repo, index_storage)
-    metrics.add_metric(name="SearchRebuilds", unit="Count", value=1)
-    return {"rebuilt": True, **outcome.as_dict()}
+    return {"rebuilt": False, "reason": "no change"}
 
 
 @search_events.schedule("rate(1 hour)")

@@ -29,7 +29,8 @@ HOT_SOURCE_TALLY_SK = "#TALLY"  # never a keyword: keywords are case-folded
 
 
 class IndexPointerModel(Model):
-    """pk=SEARCH_INDEX, sk=POINTER: the index readers load. Moved only forward (catalog_as_of grows)."""
+    """pk=SEARCH_INDEX, sk=POINTER: the index readers load. Moved only from the version its writer started from,
+    and never back to an older full read of the catalog (catalog_as_of never shrinks)."""
 
     Meta = table_meta(MARKETING_TABLE)
 
@@ -40,6 +41,7 @@ class IndexPointerModel(Model):
     catalog_as_of = UnicodeAttribute()  # when the catalog read of this build started (microseconds, sortable)
     built_at = UnicodeAttribute()
     documents = NumberAttribute(default=0)
+    recent_ids = ListAttribute(of=UnicodeAttribute, null=True)  # products changed in place since the last full build
 
 
 class HotCountModel(Model):

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from chalicelib.catalog.models import CatalogItem, ProductItem, SkuItem
+from chalicelib.catalog.models import CatalogItem, ProductItem, SkuItem, product_pk
 from chalicelib.catalog.repository import DynamoCatalogRepository, _product_dict, _sku_dict
 from chalicelib.search.models import (
     HOT_PK,
@@ -32,6 +32,12 @@ class IndexPointer:
     catalog_as_of: str
     built_at: str
     documents: int = 0
+    # Products changed in place since the last full build, newest last (at most RECENT_IDS_KEPT): a full build that
+    # was overtaken by such changes while it read the catalog applies them again before it publishes.
+    recent_ids: tuple[str, ...] = ()
+
+
+RECENT_IDS_KEPT = 1_000
 
 
 @dataclass(frozen=True)
@@ -45,8 +51,9 @@ class CatalogRead:
 
 class SearchRepository(Protocol):
     def index_pointer(self) -> IndexPointer | None: ...
-    def move_index_pointer(self, pointer: IndexPointer) -> bool:
-        """Point readers at this index unless the current one saw the catalog as late or later; True if moved."""
+    def move_index_pointer(self, pointer: IndexPointer, replaces: str | None) -> bool:
+        """Point readers at this index if the current pointer is still version `replaces` (None: no index yet) and
+        did not read the whole catalog later than this one; True if moved."""
 
     def add_hot_counts(self, day: str, counts: dict[str, int], expires_at: int) -> None: ...
     def claim_hot_count(self, day: str, source: str, keyword: str, cap: int, expires_at: int) -> bool:
@@ -65,6 +72,8 @@ class SearchRepository(Protocol):
 
 class CatalogSource(Protocol):
     def read_catalog(self) -> CatalogRead: ...
+    def read_products(self, product_ids: list[str]) -> CatalogRead:
+        """These products (those that exist) with their SKUs, the category tree and the brands."""
 
 
 class DynamoSearchRepository:
@@ -81,19 +90,26 @@ class DynamoSearchRepository:
             catalog_as_of=item.catalog_as_of,
             built_at=item.built_at,
             documents=int(item.documents or 0),
+            recent_ids=tuple(str(product_id) for product_id in item.recent_ids or ()),
         )
 
-    def move_index_pointer(self, pointer: IndexPointer) -> bool:
+    def move_index_pointer(self, pointer: IndexPointer, replaces: str | None) -> bool:
         item = IndexPointerModel(
             version=pointer.version,
             key=pointer.key,
             catalog_as_of=pointer.catalog_as_of,
             built_at=pointer.built_at,
             documents=pointer.documents,
+            recent_ids=list(pointer.recent_ids[-RECENT_IDS_KEPT:]) or None,
         )
-        newer = IndexPointerModel.pk.does_not_exist() | (IndexPointerModel.catalog_as_of < pointer.catalog_as_of)
+        if replaces is None:
+            condition = IndexPointerModel.pk.does_not_exist()
+        else:
+            condition = (IndexPointerModel.version == replaces) & (
+                IndexPointerModel.catalog_as_of <= pointer.catalog_as_of
+            )
         try:
-            item.save(condition=newer)
+            item.save(condition=condition)
         except PutError as error:
             if error.cause_response_code == "ConditionalCheckFailedException":
                 return False
@@ -181,6 +197,17 @@ class DynamoCatalogSource:
             brands={b["brand_id"]: b for b in catalog.brands()},
         )
 
+    def read_products(self, product_ids: list[str]) -> CatalogRead:
+        """One strongly consistent Query per product (its item and its SKUs share a partition), a few in parallel."""
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            found = [read for read in pool.map(_product_with_skus, dict.fromkeys(product_ids)) if read is not None]
+        catalog = DynamoCatalogRepository()
+        return CatalogRead(
+            products=found,
+            categories={c["category_id"]: c for c in catalog.categories()},
+            brands={b["brand_id"]: b for b in catalog.brands()},
+        )
+
     def _scan_segment(self, segment: int | None) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
         products: dict[str, dict[str, Any]] = {}
         skus: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -196,3 +223,14 @@ class DynamoCatalogSource:
             elif isinstance(item, SkuItem):
                 skus[item.product_id].append(_sku_dict(item))
         return products, skus
+
+
+def _product_with_skus(product_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    product: dict[str, Any] | None = None
+    skus: list[dict[str, Any]] = []
+    for item in CatalogItem.query(product_pk(product_id), consistent_read=True):
+        if isinstance(item, ProductItem):
+            product = _product_dict(item)
+        elif isinstance(item, SkuItem):
+            skus.append(_sku_dict(item))
+    return (product, sorted(skus, key=lambda s: s["sku_id"])) if product else None

@@ -63,7 +63,8 @@ class Facets(BaseModel):
 
 class SearchPage(BaseModel):
     """A page of results. `relaxed` is true when nothing matched every word and these match some of them;
-    `suggestions` are other queries worth trying when nothing matched at all."""
+    `suggestions` are other queries worth trying when nothing matched at all, `did_you_mean` the one most likely
+    meant."""
 
     items: list[SearchHit]
     total: int
@@ -75,6 +76,9 @@ class SearchPage(BaseModel):
     )
     relaxed: bool = False
     suggestions: list[str] = []  # noqa: RUF012 - a pydantic field (pydantic copies the default)
+    did_you_mean: str | None = Field(
+        None, description="When nothing matched: a near query that finds something on its own terms, or null"
+    )
 
 
 class SuggestParams(BaseModel):

@@ -65,6 +65,7 @@ def empty_page(page: int) -> dict[str, Any]:
         "recommendations_source": "hot",
         "relaxed": False,
         "suggestions": [],
+        "did_you_mean": None,
     }
 
 

@@ -23,6 +23,7 @@ SHOP_WORD_FREQ = 2_000_000
 MAX_QUERY_CHARS = 100  # a query longer than this is cut: nobody types more, and it bounds the work
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _ALNUM_RUN = re.compile(r"[a-z]+|[0-9]+")
 _LATIN_PIECE = re.compile(r"[a-z0-9]+")
 _SEARCHABLE = re.compile(r"[a-z0-9\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -90,6 +91,11 @@ def synonyms() -> dict[str, tuple[str, ...]]:
 
 def has_cjk(word: str) -> bool:
     return _CJK.search(word) is not None
+
+
+def is_cjk_word(word: str) -> bool:
+    """A word of Chinese characters only (no Latin, digits or punctuation)."""
+    return _CJK_WORD.fullmatch(word) is not None
 
 
 def _latin_tokens(piece: str, expand: bool) -> list[str]:

@@ -203,6 +203,38 @@ def test_a_search_that_matches_only_some_words_is_relaxed_and_one_that_matches_n
     assert status == 200, nothing
     assert nothing["total"] == 0 and nothing["items"] == [] and nothing["relaxed"] is False
     assert nothing["suggestions"] and all(isinstance(text, str) for text in nothing["suggestions"])
+    assert nothing["recommendations"] and nothing["did_you_mean"] is None
+
+
+def test_a_query_whose_words_mostly_match_nothing_proposes_what_does(client: ShopClient, shop: dict[str, str]) -> None:
+    status, body = search(client, "?q=手机 qwerty asdfgh")
+
+    assert status == 200 and body["total"] == 0 and body["items"] == []
+    assert body["did_you_mean"] == "手机" and body["recommendations"]
+    assert search(client, "?q=手机")[1]["total"] == 3
+
+
+def test_sorted_by_price_only_products_the_words_name_are_listed(
+    client: ShopClient, admin_token: str, shop: dict[str, str]
+) -> None:
+    # GIVEN a cheap charger whose description mentions 手机
+    body = {**product_body("绿联 快充充电器", category="c_earphone"), "description": "给手机和平板快速充电"}
+    status, charger, _ = client.call("POST", "/admin/products", body, token=admin_token)
+    assert status == 201, charger
+    rebuild(client)
+    container().search_index.forget()
+
+    # WHEN 手机 is searched by relevance and by price
+    _, by_relevance = search(client, "?q=手机")
+    _, by_price = search(client, "?q=手机&sort=price_asc")
+
+    # THEN relevance lists it last, and the list by price only the phones
+    assert ids_of(by_relevance)[-1] == charger["product_id"]
+    assert ids_of(by_price) == [shop["redmi"], shop["xiaomi"], shop["mate"]]
+
+
+def test_joined_full_pinyin_finds_what_the_chinese_finds(client: ShopClient, shop: dict[str, str]) -> None:
+    assert ids_of(search(client, "?q=huaweishouji")[1]) == ids_of(search(client, "?q=华为手机")[1]) == [shop["mate"]]
 
 
 @pytest.mark.parametrize(
@@ -320,14 +352,31 @@ def test_a_renamed_product_is_found_under_its_new_name_after_the_change_goes_thr
     status, body, _ = client.call("PUT", f"/admin/products/{shop['buds']}", renamed, token=admin_token)
     assert status == 200, body
     assert search(client, "?q=骨传导")[1]["total"] == 0  # the published index predates the change
+    built = DynamoSearchRepository().index_pointer()
 
     queued = client.lambda_.invoke("queue_search_reindex", stream.event()).payload
     answers = deliver(client, SEARCH_REINDEX_QUEUE, "reindex_search_on_catalog_change")
     container().search_index.forget()
 
+    # The change is applied to the published index in place: the product is read, not the catalog.
     assert queued["relevant"] >= 1
-    assert [answer["rebuilt"] for answer in answers] == [True]
+    assert [(answer["rebuilt"], answer.get("updated")) for answer in answers] == [(False, True)]
+    pointer = DynamoSearchRepository().index_pointer()
+    assert built is not None and pointer is not None
+    assert pointer.catalog_as_of == built.catalog_as_of and shop["buds"] in pointer.recent_ids
     assert ids_of(search(client, "?q=骨传导")[1]) == [shop["buds"]]
+    assert search(client, "?q=手机")[1]["total"] == 3  # the other products are still there
+
+
+def test_a_category_change_rebuilds_the_whole_index(client: ShopClient, shop: dict[str, str]) -> None:
+    changed = {"type": "catalog_changed", "changed_at": "2999-01-01T00:00:00.000000Z", "full": True}
+    event = {"Records": [sqs_record(json.dumps(changed), "shop-local-search-reindex")]}
+
+    answer = dict(client.lambda_.invoke("reindex_search_on_catalog_change", event).payload)
+
+    assert answer["rebuilt"] is True and answer["published"] is True
+    pointer = DynamoSearchRepository().index_pointer()
+    assert pointer is not None and pointer.version == answer["version"] and pointer.recent_ids == ()
 
 
 def test_view_counts_set_off_no_rebuild_and_a_change_older_than_the_published_index_does_not_rebuild_it(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.search import engine
+from chalicelib.search import building, engine
 from chalicelib.search.building import build_index
 from chalicelib.search.engine import SearchIndex, SearchQuery
 from tests.search_relevance.demo_docs import demo_docs
@@ -178,7 +178,7 @@ def test_relevance_over_a_broad_word_scores_only_the_best_selling_matches_but_co
 def test_hot_long_prefixes_suggest_the_same_as_a_full_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scanned, precomputed = str(tmp_path / "scan.sqlite"), str(tmp_path / "hot.sqlite")
     build_index(demo_docs(), scanned)
-    monkeypatch.setattr(engine, "SUGGEST_SCAN", 2)  # nearly every prefix becomes hot
+    monkeypatch.setattr(building, "SUGGEST_SCAN", 2)  # nearly every prefix becomes hot
     build_index(demo_docs(), precomputed)
     monkeypatch.undo()
     with SearchIndex(scanned) as by_scan, SearchIndex(precomputed) as by_tops:

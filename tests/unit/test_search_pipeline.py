@@ -34,8 +34,11 @@ class FakeSearchRepository:
     def index_pointer(self) -> IndexPointer | None:
         return self.pointer
 
-    def move_index_pointer(self, pointer: IndexPointer) -> bool:
-        if self.pointer is not None and self.pointer.catalog_as_of >= pointer.catalog_as_of:
+    def move_index_pointer(self, pointer: IndexPointer, replaces: str | None) -> bool:
+        current = self.pointer
+        if (current.version if current else None) != replaces:
+            return False
+        if current is not None and current.catalog_as_of > pointer.catalog_as_of:
             return False
         self.pointer = pointer
         return True
@@ -94,9 +97,17 @@ class FakeCatalog:
         self.products = {
             pid: {"product_id": pid, "title": t, "on_sale": pid not in off_sale} for pid, t in titles.items()
         }
+        self.full_reads = 0
+        self.product_reads: list[list[str]] = []
 
     def read_catalog(self) -> CatalogRead:
+        self.full_reads += 1
         return CatalogRead(products=[(p, []) for p in self.products.values()], categories={}, brands={})
+
+    def read_products(self, product_ids: list[str]) -> CatalogRead:
+        self.product_reads.append(list(product_ids))
+        found = [(self.products[pid], []) for pid in product_ids if pid in self.products]
+        return CatalogRead(products=found, categories={}, brands={})
 
 
 def fake_build(docs: Any, path: str, popular: Any) -> None:
@@ -184,8 +195,9 @@ def test_a_new_title_a_new_product_a_removed_sku_and_any_category_change_matter_
     assert indexer.is_search_relevant(stream_record("brand", event="INSERT"))
 
 
-def test_view_counts_and_stock_that_stays_above_zero_do_not_set_off_a_rebuild() -> None:
+def test_view_counts_sales_ratings_and_stock_that_stays_above_zero_do_not_set_off_a_rebuild() -> None:
     assert not indexer.is_search_relevant(stream_record("product", view_count={"N": "2"}))
+    assert not indexer.is_search_relevant(stream_record("product", sales={"N": "7"}, rating_avg={"N": "4.5"}))
     assert not indexer.is_search_relevant(stream_record("sku", stock={"N": "2"}))
     assert not indexer.is_search_relevant(stream_record("review", event="INSERT"))
 

@@ -11,9 +11,10 @@ from chalicelib.search.engine import SearchIndex
 from tests.search_relevance.demo_docs import demo_docs
 from tests.search_relevance.evaluate import evaluate, judged_queries, ndcg_at, precision_at
 
-# Measured 0.908 and 0.955 over 47 judged queries when this was written; a change that drops below fails.
-PRECISION_AT_5_FLOOR = 0.90
-NDCG_AT_10_FLOOR = 0.95
+# Measured 0.908 and 0.955 over 47 judged queries when this was first written, 0.923 and 0.972 over 52 since joined
+# pinyin and precise sorts; a change that drops below these floors fails.
+PRECISION_AT_5_FLOOR = 0.915
+NDCG_AT_10_FLOOR = 0.965
 
 
 @pytest.fixture(scope="module")

@@ -5257,9 +5257,16 @@ export interface components {
         /**
          * SearchPage
          * @description A page of results. `relaxed` is true when nothing matched every word and these match some of them;
-         *     `suggestions` are other queries worth trying when nothing matched at all.
+         *     `suggestions` are other queries worth trying when nothing matched at all, `did_you_mean` the one most likely
+         *     meant.
          */
         SearchPage: {
+            /**
+             * Did You Mean
+             * @description When nothing matched: a near query that finds something on its own terms, or null
+             * @default null
+             */
+            did_you_mean?: string | null;
             facets: components["schemas"]["Facets"];
             /** Items */
             items: components["schemas"]["SearchHit"][];
