@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from chalice.app import Request
 
+from chalicelib.accounts.repository import AccountsRepository
 from chalicelib.auth import Principal
-from chalicelib.orders import placing, service
+from chalicelib.orders import admin_search, placing, service
 from chalicelib.orders.schemas import (
+    AdminOrdersQuery,
     Order,
     OrderCreate,
     OrderPage,
@@ -74,9 +76,10 @@ def order_tracking(principal: Principal, order_id: str, shop: Shop) -> Json[Trac
 
 
 @orders_api.get("/admin/orders")
-def list_all_orders(query: OrdersQuery, shop: Shop) -> Json[OrderPage]:
-    """Every order, newest first, optionally in one status"""
-    return service.list_orders(shop, None, query)
+def list_all_orders(query: AdminOrdersQuery, shop: Shop, accounts: AccountsRepository) -> Json[OrderPage]:
+    """Search every order, newest first: by order number, buyer (user id or phone), days placed (Asia/Shanghai)
+    and status, combined"""
+    return admin_search.list_admin_orders(shop.orders, accounts, query)
 
 
 @orders_api.get("/admin/orders/{order_id}", errors=(404,))
