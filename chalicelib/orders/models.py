@@ -135,6 +135,7 @@ class OrderModel(Model):
     status = UnicodeAttribute()
     user_status = UnicodeAttribute()
     created_shard = UnicodeAttribute(null=True)  # `ORDERS#<month>#<shard>`, set at placement (older: the backfill)
+    listing = UnicodeAttribute(null=True)  # `ORDERS` on orders stored before gsi_created: the backfill removes it
     created_key = UnicodeAttribute()
     created_at = UnicodeAttribute()
     pay_deadline = UnicodeAttribute()
@@ -209,6 +210,7 @@ class RefundModel(Model):
     amount_fen = NumberAttribute()
     refund_status = UnicodeAttribute(null=True)  # = status, kept in the same writes (older refunds: the backfill)
     refund_listing = UnicodeAttribute(null=True, default=ALL_REFUNDS)
+    listing = UnicodeAttribute(null=True)  # `REFUNDS` on refunds stored before gsi_refund_all: the backfill removes it
     created_key = UnicodeAttribute()
     requested_at = UnicodeAttribute()
     decided_at = UnicodeAttribute(null=True)

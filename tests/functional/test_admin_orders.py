@@ -7,9 +7,11 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+import boto3
 import pytest
 
 from chalicelib.clock import shanghai_day, utcnow
+from chalicelib.config import get_settings
 from tests.functional.conftest import ShopClient, register_and_login, register_with_phone
 from tests.functional.test_orders import ADDRESS, place, shopper, user_id_of
 
@@ -133,3 +135,38 @@ def test_a_cursor_of_one_search_is_refused_by_another(
     other = {"page_size": 1, "status": "CANCELLED", "cursor": body["next_cursor"]}
     status, body = admin_orders(client, admin_token, other)
     assert status == 400, body
+
+
+def test_the_backfill_gives_orders_and_refunds_stored_in_the_old_shape_their_index_keys_once(
+    client: ShopClient, admin_token: str, orders: dict[str, Any]
+) -> None:
+    from infra.migrations import orders_index_keys
+
+    # GIVEN Bob's order and a pending refund as a release before the sharded indexes stored them
+    dynamodb = boto3.client("dynamodb")
+    table = get_settings().orders_table
+    order_key = {"pk": {"S": f"ORDER#{orders['bob_1']['order_id']}"}, "sk": {"S": "ORDER"}}
+    dynamodb.update_item(
+        TableName=table, Key=order_key, UpdateExpression="SET listing = :l REMOVE created_shard",
+        ExpressionAttributeValues={":l": {"S": "ORDERS"}},
+    )  # fmt: skip
+    refund = {
+        "pk": {"S": "REFUND#rf_old"}, "sk": {"S": "REFUND"}, "refund_id": {"S": "rf_old"},
+        "order_id": {"S": orders["alice_2"]["order_id"]}, "owner_id": {"S": orders["alice"]["user_id"]},
+        "type": {"S": "refund_only"}, "reason": {"S": ""}, "status": {"S": "REFUND#PENDING"},
+        "from_status": {"S": "PAID"}, "amount_fen": {"N": "100"}, "listing": {"S": "REFUNDS"},
+        "created_key": {"S": "2026-01-01T00:00:00Z#rf_old"}, "requested_at": {"S": "2026-01-01T00:00:00Z"},
+    }  # fmt: skip
+    dynamodb.put_item(TableName=table, Item=refund)
+    assert orders["bob_1"]["order_id"] not in search(client, admin_token)
+    # WHEN the backfill runs twice
+    first = orders_index_keys.run()
+    second = orders_index_keys.run()
+    # THEN the first gives both their keys, the second changes nothing, and the admin finds them again
+    assert (first["orders_changed"], first["refunds_changed"]) == (1, 1)
+    assert (second["orders_changed"], second["refunds_changed"]) == (0, 0)
+    assert search(client, admin_token) == ids(orders, "bob_1", "alice_2", "alice_1")
+    status, queue, _ = client.call("GET", "/admin/refunds?status=PENDING", token=admin_token)
+    assert status == 200 and [r["refund_id"] for r in queue["items"]] == ["rf_old"], queue
+    stored = dynamodb.get_item(TableName=table, Key=order_key)["Item"]
+    assert "listing" not in stored
