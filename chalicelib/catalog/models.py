@@ -10,7 +10,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from chalicelib.config import get_settings
@@ -20,10 +20,15 @@ CATALOG_TABLE = get_settings().catalog_table
 ON_SALE = "ON_SALE"
 
 
-def _index_meta(name: str) -> type:
+# What the listing indexes carry besides the keys: what tells an item's kind and what their filters read. A count
+# (views, sales, ratings, favourites) or a price change writes none of them; the page's products are read after.
+LISTED_ATTRIBUTES = ["kind", "on_sale", "brand_id"]
+
+
+def _index_meta(name: str, keyed_by: str = "") -> type:
     class Meta:
         index_name = name
-        projection = AllProjection()
+        projection = IncludeProjection([name for name in LISTED_ATTRIBUTES if name != keyed_by])
 
     return Meta
 
@@ -31,7 +36,7 @@ def _index_meta(name: str) -> type:
 class ListingIndex(GlobalSecondaryIndex["CatalogItem"]):
     """Every product on sale, newest first (listing_pk is set only while on sale: a sparse index)."""
 
-    Meta = _index_meta("gsi_listing")
+    Meta = _index_meta("gsi_listing_keys")
     listing_pk = UnicodeAttribute(hash_key=True)
     listing_sk = UnicodeAttribute(range_key=True)
 
@@ -39,7 +44,7 @@ class ListingIndex(GlobalSecondaryIndex["CatalogItem"]):
 class CategoryIndex(GlobalSecondaryIndex["CatalogItem"]):
     """Products of one leaf category, newest first."""
 
-    Meta = _index_meta("gsi_category")
+    Meta = _index_meta("gsi_category_keys")
     category_id = UnicodeAttribute(hash_key=True)
     listing_sk = UnicodeAttribute(range_key=True)
 
@@ -47,7 +52,7 @@ class CategoryIndex(GlobalSecondaryIndex["CatalogItem"]):
 class RootCategoryIndex(GlobalSecondaryIndex["CatalogItem"]):
     """Products under one top-level category, newest first."""
 
-    Meta = _index_meta("gsi_root_category")
+    Meta = _index_meta("gsi_root_category_keys")
     root_category_id = UnicodeAttribute(hash_key=True)
     listing_sk = UnicodeAttribute(range_key=True)
 
@@ -55,7 +60,7 @@ class RootCategoryIndex(GlobalSecondaryIndex["CatalogItem"]):
 class BrandIndex(GlobalSecondaryIndex["CatalogItem"]):
     """Products of one brand, newest first."""
 
-    Meta = _index_meta("gsi_brand")
+    Meta = _index_meta("gsi_brand_keys", keyed_by="brand_id")
     brand_id = UnicodeAttribute(hash_key=True)
     listing_sk = UnicodeAttribute(range_key=True)
 

@@ -203,8 +203,9 @@ class DynamoCatalogRepository:
             last_evaluated_key=start,
             page_size=limit,
         )
-        items = [_product_dict(item) for item in results if isinstance(item, ProductItem)]
-        return items, results.last_evaluated_key
+        product_ids = [item.pk.removeprefix("PRODUCT#") for item in results if isinstance(item, ProductItem)]
+        found = self.products_by_ids(product_ids)  # the indexes carry keys: the products themselves are read
+        return [found[product_id] for product_id in product_ids if product_id in found], results.last_evaluated_key
 
     def import_products(self, products: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
         """Bulk load (data import, demo seed) with batch writes: no conditions, so only for products not yet there."""

@@ -129,12 +129,13 @@ def test_the_tables_have_the_agreed_names_keys_indexes_ttl_and_stream() -> None:
     assert keys(catalog["KeySchema"]) == [("pk", "HASH"), ("sk", "RANGE")]
     assert catalog["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert {index["IndexName"]: keys(index["KeySchema"]) for index in catalog["GlobalSecondaryIndexes"]} == {
-        "gsi_listing": [("listing_pk", "HASH"), ("listing_sk", "RANGE")],
-        "gsi_category": [("category_id", "HASH"), ("listing_sk", "RANGE")],
-        "gsi_root_category": [("root_category_id", "HASH"), ("listing_sk", "RANGE")],
-        "gsi_brand": [("brand_id", "HASH"), ("listing_sk", "RANGE")],
+        "gsi_listing_keys": [("listing_pk", "HASH"), ("listing_sk", "RANGE")],
+        "gsi_category_keys": [("category_id", "HASH"), ("listing_sk", "RANGE")],
+        "gsi_root_category_keys": [("root_category_id", "HASH"), ("listing_sk", "RANGE")],
+        "gsi_brand_keys": [("brand_id", "HASH"), ("listing_sk", "RANGE")],
     }
-    assert {index["Projection"]["ProjectionType"] for index in catalog["GlobalSecondaryIndexes"]} == {"ALL"}
+    # A view, a sale or a rating (a META write) rewrites no listing index: they carry keys and what they filter on.
+    assert {index["Projection"]["ProjectionType"] for index in catalog["GlobalSecondaryIndexes"]} == {"INCLUDE"}
     assert keys(idempotency["KeySchema"]) == [("id", "HASH")]
     assert idempotency["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
     orders = tables["shop-${Stage}-orders"]
@@ -326,10 +327,10 @@ def test_the_template_deploys_into_moto_and_its_outputs_name_real_resources(aws:
     catalog = dynamodb.describe_table(TableName=environment["CATALOG_TABLE"])["Table"]
     assert catalog["TableName"] == "shop-local-catalog"
     assert {index["IndexName"] for index in catalog["GlobalSecondaryIndexes"]} == {
-        "gsi_listing",
-        "gsi_category",
-        "gsi_root_category",
-        "gsi_brand",
+        "gsi_listing_keys",
+        "gsi_category_keys",
+        "gsi_root_category_keys",
+        "gsi_brand_keys",
     }
     assert catalog["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     queue = sqs.get_queue_attributes(QueueUrl=environment["PRODUCT_VIEWS_QUEUE_URL"], AttributeNames=["All"])
