@@ -377,12 +377,8 @@ class DynamoOrdersRepository:
     def created_keys(self, index: str, hash_key: str, after: str, before: str, limit: int) -> list[str]:
         """`<created_at>#<order_id>` keys newest first, after <= key < before, at most `limit`: of one user ("user",
         "user_status") or, for "created", of one month (`YYYY-MM`), its shards merged."""
-        sources: dict[str, Any] = {
-            "created": OrderModel.created_index,
-            "user": OrderModel.user_index,
-            "user_status": OrderModel.user_status_index,
-        }
-        source = sources[index]
+        by_user = OrderModel.user_index if index == "user" else OrderModel.user_status_index
+        source: Any = OrderModel.created_index if index == "created" else by_user
         partitions = created_shard_keys(hash_key) if index == "created" else [hash_key]
         found: list[str] = []
         for partition in partitions:
