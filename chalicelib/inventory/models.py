@@ -26,6 +26,8 @@ def low_stock_pk(sku_id: str) -> str:
 
 def low_stock_pks() -> list[str]:
     return [f"{LOW_STOCK_PK}#{shard}" for shard in range(LOW_STOCK_SHARDS)]
+
+
 STATE_SK = "STATE"
 
 
