@@ -22,6 +22,7 @@ from chalicelib.pagination import decode_cursor, encode_cursor, page
 
 MONTHS_BACK = 12  # without `from`, the list reaches back to the start of the month a year before this one
 EXAMINED_PAGES = 20  # with `status` and no buyer, one request reads at most this many pages' worth of orders
+MONTHS_PER_REQUEST = 13  # and walks at most this many months (8 small queries each) before answering
 EARLIEST, LATEST = "0000", "9999"  # sort before and after every created_key
 
 
@@ -131,8 +132,10 @@ def _walk_months(
     want = query.page_size + 1
     found: list[tuple[str, Order]] = []
     examined = 0
-    for month in months:
+    for walked, month in enumerate(months):
         before = str(start["b"]) if start and month == start["m"] else bounds.before
+        if walked == MONTHS_PER_REQUEST:  # a long range: the page so far, and the month to go on from
+            return _walked(found, query.page_size, scope, {"m": month, "b": before})
         while len(found) < want:
             if examined >= EXAMINED_PAGES * want:  # budget spent: the page so far, and where to go on from
                 return _walked(found, query.page_size, scope, {"m": month, "b": before})

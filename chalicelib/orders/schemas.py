@@ -223,6 +223,13 @@ class AdminOrdersQuery(OrdersQuery):
             raise ValueError("A date is written YYYY-MM-DD")
         return value
 
+    @field_validator("from_", "to")
+    @classmethod
+    def plausible_day(cls, value: date | None) -> date | None:
+        if value is not None and not date(2000, 1, 1) <= value <= date(2099, 12, 31):
+            raise ValueError("A day between 2000-01-01 and 2099-12-31")
+        return value
+
     @model_validator(mode="after")
     def from_not_after_to(self) -> AdminOrdersQuery:
         if self.from_ is not None and self.to is not None and self.from_ > self.to:

@@ -115,6 +115,8 @@ def test_the_admin_pages_through_a_search_and_the_last_page_has_no_cursor(
         {"phone": "１３９１２３４５６７８"},
         {"order_no": "abc"},
         {"status": "LOST"},
+        {"to": "9999-12-31"},
+        {"from": "0001-01-01"},
     ],
 )
 def test_a_malformed_search_is_a_validation_error(client: ShopClient, admin_token: str, query: dict[str, str]) -> None:

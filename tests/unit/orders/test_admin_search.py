@@ -29,6 +29,16 @@ def listed(repo: FakeOrdersRepository, **query: Any) -> tuple[list[str], str | N
     return [order["order_id"] for order in body["items"]], body["next_cursor"]
 
 
+def every_page(repo: FakeOrdersRepository, **query: Any) -> list[str]:
+    seen, cursor = [], None
+    for _ in range(100):
+        found, cursor = listed(repo, **query, **({"cursor": cursor} if cursor else {}))
+        seen += found
+        if cursor is None:
+            return seen
+    raise AssertionError("no last page")
+
+
 def test_every_order_of_the_last_year_is_listed_newest_first_across_months() -> None:
     # GIVEN orders placed now, 40 and 200 days ago, and one 500 days ago
     now = utcnow()
@@ -36,7 +46,7 @@ def test_every_order_of_the_last_year_is_listed_newest_first_across_months() -> 
     # WHEN the admin lists every order THEN the last year's come newest first, the older one needs `from`
     assert listed(repo) == (["o_0", "o_40", "o_200"], None)
     old_day = (now - timedelta(days=501)).strftime("%Y-%m-%d")
-    assert listed(repo, **{"from": old_day}) == (["o_0", "o_40", "o_200", "o_500"], None)
+    assert every_page(repo, **{"from": old_day}) == ["o_0", "o_40", "o_200", "o_500"]
 
 
 def test_from_and_to_are_asia_shanghai_days() -> None:
@@ -67,3 +77,23 @@ def test_a_status_among_many_orders_is_paged_and_each_page_reads_a_bounded_numbe
     # THEN both are found once; the first request stopped at its reading budget and said where to go on
     assert seen == ["o_p0", "o_p1"]
     assert requests > 1
+
+
+def test_a_range_of_many_years_is_walked_a_year_or_so_per_request_and_finds_every_order() -> None:
+    # GIVEN orders in 2001 and 2024
+    repo = with_orders(("o_old", "2001-06-01T00:00:00Z", "PAID"), ("o_new", "2024-06-01T00:00:00Z", "PAID"))
+    # WHEN the admin lists 2000-2025, following the cursor
+    seen: list[str] = []
+    cursor = None
+    requests = 0
+    while requests < 100:
+        requests += 1
+        found, cursor = listed(
+            repo, **{"from": "2000-01-01", "to": "2025-12-31"}, **({"cursor": cursor} if cursor else {})
+        )
+        seen += found
+        if cursor is None:
+            break
+    # THEN both are found, newest first, over requests that each walk at most MONTHS_PER_REQUEST months
+    assert seen == ["o_new", "o_old"]
+    assert requests >= 26 * 12 // admin_search.MONTHS_PER_REQUEST
