@@ -233,7 +233,7 @@ class AdminOrdersQuery(OrdersQuery):
     @model_validator(mode="after")
     def from_not_after_to(self) -> AdminOrdersQuery:
         if self.from_ is not None and self.to is not None and self.from_ > self.to:
-            raise ValueError("from must not be after to")
+            raise ValueError("The first day (from) must not be after the last (to)")
         return self
 
 
