@@ -32,6 +32,11 @@ def shanghai_day(moment: datetime) -> str:
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d")
 
 
+def shanghai_month(moment: str | datetime) -> str:
+    """The Asia/Shanghai calendar month of a moment (a datetime or an ISO time), yyyy-mm."""
+    return parse_iso(moment).astimezone(SHANGHAI).strftime("%Y-%m")
+
+
 def now_iso() -> str:
     return iso(utcnow())
 

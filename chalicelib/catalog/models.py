@@ -12,7 +12,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from chalicelib.config import get_settings
@@ -26,10 +26,15 @@ PRODUCT_STATUSES = (ON_SALE, OFF_SALE, ARCHIVED)
 ADMIN_SHARDS = 2  # write shards per status of the staff listing (gsi_admin)
 
 
-def _index_meta(name: str) -> type:
+# What the listing indexes carry besides the keys: what tells an item's kind and what their filters read. A count
+# (views, sales, ratings, favourites) or a price change writes none of them; the page's products are read after.
+LISTED_ATTRIBUTES = ["kind", "on_sale", "brand_id"]
+
+
+def _index_meta(name: str, keyed_by: str = "") -> type:
     class Meta:
         index_name = name
-        projection = AllProjection()
+        projection = IncludeProjection([name for name in LISTED_ATTRIBUTES if name != keyed_by])
 
     return Meta
 
@@ -37,7 +42,7 @@ def _index_meta(name: str) -> type:
 class ListingIndex(GlobalSecondaryIndex["CatalogItem"]):
     """Every product on sale, newest first (listing_pk is set only while on sale: a sparse index)."""
 
-    Meta = _index_meta("gsi_listing")
+    Meta = _index_meta("gsi_listing_keys")
     listing_pk = UnicodeAttribute(hash_key=True)
     listing_sk = UnicodeAttribute(range_key=True)
 
@@ -45,7 +50,7 @@ class ListingIndex(GlobalSecondaryIndex["CatalogItem"]):
 class CategoryIndex(GlobalSecondaryIndex["CatalogItem"]):
     """Products of one leaf category, newest first."""
 
-    Meta = _index_meta("gsi_category")
+    Meta = _index_meta("gsi_category_keys")
     category_id = UnicodeAttribute(hash_key=True)
     listing_sk = UnicodeAttribute(range_key=True)
 
@@ -53,7 +58,7 @@ class CategoryIndex(GlobalSecondaryIndex["CatalogItem"]):
 class RootCategoryIndex(GlobalSecondaryIndex["CatalogItem"]):
     """Products under one top-level category, newest first."""
 
-    Meta = _index_meta("gsi_root_category")
+    Meta = _index_meta("gsi_root_category_keys")
     root_category_id = UnicodeAttribute(hash_key=True)
     listing_sk = UnicodeAttribute(range_key=True)
 
@@ -61,7 +66,7 @@ class RootCategoryIndex(GlobalSecondaryIndex["CatalogItem"]):
 class BrandIndex(GlobalSecondaryIndex["CatalogItem"]):
     """Products of one brand, newest first."""
 
-    Meta = _index_meta("gsi_brand")
+    Meta = _index_meta("gsi_brand_keys", keyed_by="brand_id")
     brand_id = UnicodeAttribute(hash_key=True)
     listing_sk = UnicodeAttribute(range_key=True)
 

@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterator
 from typing import Any, Literal, Protocol
 
 from pynamodb.attributes import MapAttribute
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
-from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.catalog.models import (
-    ADMIN_SHARDS,
-    ARCHIVED,
     ON_SALE,
     BrandItem,
     CatalogItem,
     CategoryItem,
     ProductItem,
     SkuItem,
-    admin_pk,
     product_id_of_sku,
     product_pk,
     product_status,
     sku_sk,
 )
+from chalicelib.catalog.staff_store import StaffCatalogStore, admin_key_of
 from chalicelib.dynamo import connection
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.observability import logger
@@ -123,13 +119,9 @@ def _product_item(product: dict[str, Any]) -> ProductItem:
         listing_pk=ON_SALE if product["on_sale"] else None,
         listing_sk=f"{product['created_at']}#{product['product_id']}",
         archived=bool(product.get("archived")),
-        admin_pk=_admin_key(product),
+        admin_pk=admin_key_of(product),
         version=product["version"],
     )
-
-
-def _admin_key(product: dict[str, Any]) -> str:
-    return admin_pk(product["product_id"], product_status(product["on_sale"], bool(product.get("archived"))))
 
 
 def _sku_item(product: dict[str, Any], sku: dict[str, Any]) -> SkuItem:
@@ -157,7 +149,7 @@ def _sku_card(product: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class DynamoCatalogRepository:
+class DynamoCatalogRepository(StaffCatalogStore):
     """CatalogRepository on the catalog table."""
 
     def categories(self) -> list[dict[str, Any]]:
@@ -229,8 +221,9 @@ class DynamoCatalogRepository:
             last_evaluated_key=start,
             page_size=limit,
         )
-        items = [_product_dict(item) for item in results if isinstance(item, ProductItem)]
-        return items, results.last_evaluated_key
+        product_ids = [item.pk.removeprefix("PRODUCT#") for item in results if isinstance(item, ProductItem)]
+        found = self.products_by_ids(product_ids)  # the indexes carry keys: the products themselves are read
+        return [found[product_id] for product_id in product_ids if product_id in found], results.last_evaluated_key
 
     def import_products(self, products: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
         """Bulk load (data import, demo seed) with batch writes: no conditions, so only for products not yet there."""
@@ -259,7 +252,7 @@ class DynamoCatalogRepository:
                             ProductItem.listing_pk.set(ON_SALE)
                             if product["on_sale"]
                             else ProductItem.listing_pk.remove(),
-                            ProductItem.admin_pk.set(_admin_key(product)),
+                            ProductItem.admin_pk.set(admin_key_of(product)),
                             ProductItem.version.set(product["version"]),
                         ],
                         condition=ProductItem.version == product["version"] - 1,
@@ -289,87 +282,6 @@ class DynamoCatalogRepository:
             )
             raise Conflict(message) from error
 
-    def staff_listing(
-        self,
-        statuses: tuple[str, ...],
-        category_ids: list[str],
-        title_has: str | None,
-        limit: int,
-        start: dict[str, Any] | None,
-    ) -> tuple[list[str], dict[str, Any] | None]:
-        """One Query per (status, shard) partition, merged newest first; the position of each is kept apart.
-
-        `start` maps a partition to the index key after which it resumes (absent: from its top; None: it is done),
-        so a page never repeats or skips a product whichever partitions it drew from."""
-        condition: Condition | None = None
-        if category_ids:
-            condition = ProductItem.category_id.is_in(*category_ids)
-        if title_has:
-            title_condition = ProductItem.title.contains(title_has)
-            condition = title_condition if condition is None else condition & title_condition
-        partitions = [f"{status}#{shard}" for status in statuses for shard in range(ADMIN_SHARDS)]
-        start = start or {}
-        streams = [
-            self._staff_partition(partition, condition, start.get(partition), limit)
-            for partition in partitions
-            if start.get(partition, {}) is not None
-        ]
-        merged = heapq.merge(*streams, key=lambda entry: entry[0], reverse=True)
-        picked: list[str] = []
-        position: dict[str, Any] = {p: start.get(p, {}) for p in partitions}
-        for listing_sk, partition, product_id in merged:
-            if len(picked) == limit:
-                return picked, position
-            picked.append(product_id)
-            position[partition] = {
-                "admin_pk": {"S": partition},
-                "listing_sk": {"S": listing_sk},
-                "pk": {"S": product_pk(product_id)},
-                "sk": {"S": "META"},
-            }
-        return picked, None
-
-    @staticmethod
-    def _staff_partition(
-        partition: str, condition: Condition | None, after: dict[str, Any] | None, limit: int
-    ) -> Iterator[tuple[str, str, str]]:
-        results = CatalogItem.admin_index.query(
-            partition,
-            filter_condition=condition,
-            scan_index_forward=False,
-            last_evaluated_key=after or None,
-            page_size=limit + 1,
-        )
-        for item in results:
-            if isinstance(item, ProductItem):
-                yield item.listing_sk, partition, item.pk.removeprefix("PRODUCT#")
-
-    def archive_product(self, product: dict[str, Any], sku_ids: list[str], updated_at: str) -> None:
-        """Off sale for good: gone from listings, search and carts; the version check loses to a concurrent edit."""
-        pk = product_pk(product["product_id"])
-        try:
-            with TransactWrite(connection=connection()) as transaction:
-                transaction.update(
-                    ProductItem(pk, "META"),
-                    actions=[
-                        ProductItem.on_sale.set(False),
-                        ProductItem.archived.set(True),
-                        ProductItem.listing_pk.remove(),
-                        ProductItem.admin_pk.set(admin_pk(product["product_id"], ARCHIVED)),
-                        ProductItem.updated_at.set(updated_at),
-                        ProductItem.version.set(product["version"] + 1),
-                    ],
-                    condition=ProductItem.version == product["version"],
-                )
-                for sku_id in sku_ids:
-                    transaction.update(
-                        SkuItem(pk, sku_sk(sku_id)),
-                        actions=[SkuItem.on_sale.set(False), SkuItem.updated_at.set(updated_at)],
-                        condition=SkuItem.pk.exists(),
-                    )
-        except TransactWriteError as error:
-            raise Conflict("The product changed meanwhile: read it again and retry") from error
-
     def products_unlisted_for_staff(self) -> Iterator[dict[str, Any]]:
         """Products stored before the staff listing existed (no admin_pk): a Scan, for the one-off migration only."""
         # A subclass's scan filters on its discriminator by itself.
@@ -381,7 +293,7 @@ class DynamoCatalogRepository:
         """Give a product its staff-listing key unless it has one; False when it had one or is gone."""
         try:
             ProductItem(product_pk(product["product_id"]), "META").update(
-                actions=[ProductItem.admin_pk.set(_admin_key(product))],
+                actions=[ProductItem.admin_pk.set(admin_key_of(product))],
                 condition=ProductItem.pk.exists() & ProductItem.admin_pk.does_not_exist(),
             )
         except UpdateError as error:

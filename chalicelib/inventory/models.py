@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
@@ -12,7 +14,20 @@ ACCOUNTS_TABLE = get_settings().accounts_table
 MARKETING_TABLE = get_settings().marketing_table
 RESERVATION_PREFIX = "RESERVE#"
 RESERVATION_BOOK_SK = "RESERVEBOOK"
-LOW_STOCK_PK = "LOW_STOCK"
+LOW_STOCK_PK = "LOW_STOCK"  # the one partition of releases before the shards: the low_stock_shards migration empties it
+# The low-stock list spreads over LOW_STOCK_SHARDS partitions by SKU: a busy shop's stock changes never meet on one key.
+LOW_STOCK_SHARDS = 16
+
+
+def low_stock_pk(sku_id: str) -> str:
+    """`LOW_STOCK#<crc32(sku_id) % 16>`: the partition of a SKU's low-stock entry."""
+    return f"{LOW_STOCK_PK}#{zlib.crc32(sku_id.encode()) % LOW_STOCK_SHARDS}"
+
+
+def low_stock_pks() -> list[str]:
+    return [f"{LOW_STOCK_PK}#{shard}" for shard in range(LOW_STOCK_SHARDS)]
+
+
 STATE_SK = "STATE"
 
 
@@ -89,7 +104,7 @@ class StockStateModel(Model):
 
 
 class LowStockModel(Model):
-    """marketing: pk=LOW_STOCK, sk=<sku_id>: a SKU under its low-stock threshold, as of its newest stock change."""
+    """marketing: pk=LOW_STOCK#<shard>, sk=<sku_id>: a SKU under its low-stock threshold, as of its newest change."""
 
     Meta = table_meta(MARKETING_TABLE)
 

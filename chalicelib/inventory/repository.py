@@ -12,7 +12,6 @@ from chalicelib.dynamo import cancelled_conditions, connection
 from chalicelib.errors import ChangedMeanwhile
 from chalicelib.inventory.domain import StockChange, StockState
 from chalicelib.inventory.models import (
-    LOW_STOCK_PK,
     RESERVATION_BOOK_SK,
     RESERVATION_PREFIX,
     STATE_SK,
@@ -23,6 +22,8 @@ from chalicelib.inventory.models import (
     StockStateModel,
     WaiterModel,
     event_marker_pk,
+    low_stock_pk,
+    low_stock_pks,
     stock_state_pk,
     user_pk,
     waiters_pk,
@@ -265,7 +266,7 @@ class DynamoInventoryRepository:
             updated_at=change.at,
         )
         as_read = StockStateModel.pk.does_not_exist() if seen is None else StockStateModel.seq == seen.seq
-        listing = LowStockModel(LOW_STOCK_PK, change.sku_id)
+        listing = LowStockModel(low_stock_pk(change.sku_id), change.sku_id)
         try:
             with TransactWrite(connection=connection()) as transaction:
                 transaction.save(state, condition=as_read)
@@ -284,7 +285,12 @@ class DynamoInventoryRepository:
             raise ChangedMeanwhile() from error
 
     def low_stock(self, limit: int, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        results = LowStockModel.query(LOW_STOCK_PK, limit=limit, page_size=limit, last_evaluated_key=start)
+        after = str((start or {}).get("sk") or "")
+        found: list[LowStockModel] = []
+        for shard in low_stock_pks():  # by SKU id across the shards, merged
+            condition = LowStockModel.sk > after if after else None
+            found += LowStockModel.query(shard, condition, limit=limit + 1, page_size=limit + 1)
+        found.sort(key=lambda item: item.sk)
         items = [
             {
                 "sku_id": item.sku_id,
@@ -294,9 +300,9 @@ class DynamoInventoryRepository:
                 "threshold": int(item.threshold),
                 "since": item.since,
             }
-            for item in results
+            for item in found[:limit]
         ]
-        return items, results.last_evaluated_key
+        return items, ({"sk": found[limit - 1].sk} if len(found) > limit else None)
 
     # -- event markers -------------------------------------------------------------------------------------------
 

@@ -8,9 +8,11 @@ import io
 
 from chalice.app import Request, Response
 
+from chalicelib.accounts.repository import AccountsRepository
 from chalicelib.auth import Principal
-from chalicelib.orders import placing, reports, service
+from chalicelib.orders import admin_search, placing, reports, service
 from chalicelib.orders.schemas import (
+    AdminOrdersQuery,
     Order,
     OrderCreate,
     OrderPage,
@@ -78,9 +80,10 @@ def order_tracking(principal: Principal, order_id: str, shop: Shop) -> Json[Trac
 
 
 @orders_api.get("/admin/orders", roles=("service",))
-def list_all_orders(query: OrdersQuery, shop: Shop) -> Json[OrderPage]:
-    """Every order, newest first, optionally in one status"""
-    return service.list_orders(shop, None, query)
+def list_all_orders(query: AdminOrdersQuery, shop: Shop, accounts: AccountsRepository) -> Json[OrderPage]:
+    """Search every order, newest first: by order number, buyer (user id or phone), days placed (Asia/Shanghai)
+    and status, combined"""
+    return admin_search.list_admin_orders(shop.orders, accounts, query)
 
 
 @orders_api.get("/admin/orders/export.csv", media_type="text/csv", roles=("analyst", "service"))

@@ -15,7 +15,6 @@ from chalicelib.dynamo import connection
 from chalicelib.orders import models
 from chalicelib.orders.domain import TOKEN_FIELDS, Order, Refund
 from chalicelib.orders.models import (
-    ALL_ORDERS,
     ALL_REFUNDS,
     IDEMPOTENCY_SK,
     ORDER_SK,
@@ -24,6 +23,8 @@ from chalicelib.orders.models import (
     IdempotencyModel,
     OrderModel,
     RefundModel,
+    created_shard_key,
+    created_shard_keys,
     due_shard_key,
     due_shard_keys,
     idempotency_pk,
@@ -111,6 +112,11 @@ def _due_actions(order_id: str, due: str | None) -> list[Any]:
     return [OrderModel.due_shard.set(due_shard_key(order_id, due)), OrderModel.due_key.set(f"{due}#{order_id}")]
 
 
+def _refund_status(status: str) -> list[Any]:
+    """A refund's new status, on the item and on its gsi_refund_status key."""
+    return [RefundModel.status.set(refund_status_key(status)), RefundModel.refund_status.set(refund_status_key(status))]
+
+
 def _step_update(step: Step) -> tuple[list[Any], Any]:
     """The order item's update for a step: its actions and its condition."""
     actions = [
@@ -195,7 +201,7 @@ class DynamoOrdersRepository:
             ORDER_SK,
             **{name: record[name] for name in ("order_id", "order_no", "user_id", "status", "created_key")},
             user_status=f"{order.user_id}#{order.status}",
-            listing=ALL_ORDERS,
+            created_shard=created_shard_key(order.order_id, order.created_at),
             **{name: record[name] for name in ("created_at", "pay_deadline", "items", "amounts", "address")},
             **{name: record[name] for name in ("remark", "coupon_id", "points_used")},
             timeline=[models.TimelineEntry(status=entry["status"], at=entry["at"]) for entry in order.timeline],
@@ -282,8 +288,9 @@ class DynamoOrdersRepository:
             **{name: getattr(refund, name) for name in ("refund_id", "order_id", "type", "reason", "from_status")},
             owner_id=refund.user_id,
             status=refund_status_key(refund.status),
+            refund_status=refund_status_key(refund.status),
             amount_fen=refund.amount_fen,
-            listing=ALL_REFUNDS,
+            refund_listing=ALL_REFUNDS,
             created_key=f"{refund.requested_at}#{refund.refund_id}",
             requested_at=refund.requested_at,
             decided_at=refund.decided_at,
@@ -303,7 +310,7 @@ class DynamoOrdersRepository:
             with TransactWrite(connection=connection()) as transaction:
                 transaction.update(
                     _refund_key(refund.refund_id),
-                    actions=[RefundModel.status.set(refund_status_key("APPROVED")), RefundModel.decided_at.set(at)],
+                    actions=[*_refund_status("APPROVED"), RefundModel.decided_at.set(at)],
                     condition=RefundModel.status == refund_status_key("PENDING"),
                 )
                 transaction.update(
@@ -317,14 +324,14 @@ class DynamoOrdersRepository:
 
     def reject_refund(self, step: Step, refund: Refund, reason: str) -> bool:
         decided = [
-            RefundModel.status.set(refund_status_key("REJECTED")),
+            *_refund_status("REJECTED"),
             RefundModel.decided_at.set(step.at),
             RefundModel.reject_reason.set(reason),
         ]
         return self._transact(step, (decided, RefundModel.status == refund_status_key("PENDING"), refund.refund_id))
 
     def complete_refund(self, step: Step, refund: Refund) -> bool:
-        refunded = [RefundModel.status.set(refund_status_key("REFUNDED")), RefundModel.refunded_at.set(step.at)]
+        refunded = [*_refund_status("REFUNDED"), RefundModel.refunded_at.set(step.at)]
         return self._transact(step, (refunded, RefundModel.status == refund_status_key("APPROVED"), refund.refund_id))
 
     def refund(self, refund_id: str) -> Refund | None:
@@ -351,31 +358,39 @@ class DynamoOrdersRepository:
     def orders_page(
         self, index: str, hash_key: str, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[Order], dict[str, Any] | None]:
-        indexes = {
-            "user": OrderModel.user_index,
-            "user_status": OrderModel.user_status_index,
-            "status": OrderModel.status_index,
-            "all": OrderModel.all_index,
-        }
+        indexes = {"user": OrderModel.user_index, "user_status": OrderModel.user_status_index}
         results = indexes[index].query(
             hash_key, scan_index_forward=False, limit=limit, page_size=limit, last_evaluated_key=start
         )
-        return [order_of(item) for item in results], results.last_evaluated_key
+        order_ids = [item.pk.removeprefix("ORDER#") for item in results]
+        return self.orders_by_ids(order_ids), results.last_evaluated_key
 
-    def orders_created(
-        self, status: str | None, since: str, until: str, limit: int, start: dict[str, Any] | None
-    ) -> tuple[list[Order], dict[str, Any] | None]:
-        # gsi_status (one status) or gsi_all (every order), their range key created_key = <created_at>#<order_id>
-        index: Any = OrderModel.status_index if status else OrderModel.all_index
-        results = index.query(
-            status or ALL_ORDERS,
-            OrderModel.created_key.between(since, until),
-            scan_index_forward=False,
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=start,
-        )
-        return [order_of(item) for item in results if item.created_at < until], results.last_evaluated_key
+    def orders_by_ids(self, order_ids: list[str]) -> list[Order]:
+        keys = [(order_pk(order_id), ORDER_SK) for order_id in dict.fromkeys(order_ids)]
+        found = {item.order_id: order_of(item) for item in OrderModel.batch_get(keys)}
+        return [found[order_id] for order_id in order_ids if order_id in found]
+
+    def order_id_by_no(self, order_no: str) -> str | None:
+        found = next(iter(OrderModel.order_no_index.query(order_no, limit=1)), None)
+        return found.pk.removeprefix("ORDER#") if found else None
+
+    def created_keys(self, index: str, hash_key: str, after: str, before: str, limit: int) -> list[str]:
+        """`<created_at>#<order_id>` keys newest first, after <= key < before, at most `limit`: of one user ("user",
+        "user_status") or, for "created", of one month (`YYYY-MM`), its shards merged."""
+        by_user = OrderModel.user_index if index == "user" else OrderModel.user_status_index
+        source: Any = OrderModel.created_index if index == "created" else by_user
+        partitions = created_shard_keys(hash_key) if index == "created" else [hash_key]
+        found: list[str] = []
+        for partition in partitions:
+            results = source.query(
+                partition,
+                OrderModel.created_key.between(after, before),
+                scan_index_forward=False,
+                limit=limit + 1,
+                page_size=limit + 1,
+            )
+            found += [item.created_key for item in results if item.created_key < before]
+        return sorted(found, reverse=True)[:limit]
 
     def forget_buyer(self, order_id: str, address: dict[str, Any]) -> None:
         _order_key(order_id).update(

@@ -8,15 +8,19 @@ from pynamodb.attributes import JSONAttribute, ListAttribute, MapAttribute, Numb
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
+from chalicelib.clock import shanghai_month
 from chalicelib.config import get_settings
 from chalicelib.dynamo import table_meta
 
 ORDER_SK = "ORDER"
 IDEMPOTENCY_SK = "IDEMPOTENCY"
-ALL_ORDERS = "ORDERS"
 REFUND_SK = "REFUND"
 ALL_REFUNDS = "REFUNDS"
-REFUND_STATUS_PREFIX = "REFUND#"  # refunds share gsi_status / gsi_all with orders under their own hash keys
+REFUND_STATUS_PREFIX = "REFUND#"  # a refund's status as gsi_refund_status keys it
+# gsi_created spreads every order over CREATED_SHARDS partitions per Asia/Shanghai month it was placed in (written
+# once, at placement: never one constant key, and no status change ever writes it).
+CREATED_SHARDS = 8
+CREATED_PREFIX = "ORDERS#"
 # gsi_due spreads the orders that wait on a timer over DUE_SHARDS partitions per due day (never one constant key).
 DUE_SHARDS = 16
 DUE_PREFIX = "DUE#"
@@ -31,7 +35,7 @@ def refund_pk(refund_id: str) -> str:
 
 
 def refund_status_key(status: str) -> str:
-    """A refund's status as gsi_status sees it (`REFUND#PENDING`): never one of the orders' statuses."""
+    """A refund's status as it is kept and as gsi_refund_status keys it (`REFUND#PENDING`)."""
     return f"{REFUND_STATUS_PREFIX}{status}"
 
 
@@ -45,52 +49,61 @@ def due_shard_keys(day: str) -> list[str]:
     return [f"{DUE_PREFIX}{day}#{shard:02d}" for shard in range(DUE_SHARDS)]
 
 
+def created_shard_key(order_id: str, created_at: str) -> str:
+    """`ORDERS#<Asia/Shanghai month>#<shard>`: the gsi_created partition of an order placed at `created_at`."""
+    return f"{CREATED_PREFIX}{shanghai_month(created_at)}#{zlib.crc32(order_id.encode()) % CREATED_SHARDS}"
+
+
+def created_shard_keys(month: str) -> list[str]:
+    """Every gsi_created partition of one Asia/Shanghai month (`YYYY-MM`)."""
+    return [f"{CREATED_PREFIX}{month}#{shard}" for shard in range(CREATED_SHARDS)]
+
+
 def idempotency_pk(user_id: str, key: str) -> str:
     return f"IDEMPOTENCY#{user_id}#{key}"
 
 
 class UserIndex(GlobalSecondaryIndex["OrderModel"]):
-    """A user's orders, newest first."""
+    """A user's orders, newest first (keys only: a status change or a task token never writes it)."""
 
     class Meta:
-        index_name = "gsi_user"
-        projection = AllProjection()
+        index_name = "gsi_buyer"
+        projection = KeysOnlyProjection()
 
     user_id = UnicodeAttribute(hash_key=True)
     created_key = UnicodeAttribute(range_key=True)
 
 
 class UserStatusIndex(GlobalSecondaryIndex["OrderModel"]):
-    """A user's orders in one status (`<user_id>#<STATUS>`), newest first."""
+    """A user's orders in one status (`<user_id>#<STATUS>`), newest first (keys only)."""
 
     class Meta:
-        index_name = "gsi_user_status"
-        projection = AllProjection()
+        index_name = "gsi_buyer_status"
+        projection = KeysOnlyProjection()
 
     user_status = UnicodeAttribute(hash_key=True)
     created_key = UnicodeAttribute(range_key=True)
 
 
-class StatusIndex(GlobalSecondaryIndex["OrderModel"]):
-    """Every order in one status, newest first (the admin's list)."""
+class CreatedIndex(GlobalSecondaryIndex["OrderModel"]):
+    """Every order by the month it was placed in, 8 shards a month, newest first (the admin's list; keys only)."""
 
     class Meta:
-        index_name = "gsi_status"
-        projection = AllProjection()
+        index_name = "gsi_created"
+        projection = KeysOnlyProjection()
 
-    status = UnicodeAttribute(hash_key=True)
+    created_shard = UnicodeAttribute(hash_key=True)
     created_key = UnicodeAttribute(range_key=True)
 
 
-class AllOrdersIndex(GlobalSecondaryIndex["OrderModel"]):
-    """Every order, newest first (the admin's list without a status)."""
+class OrderNoIndex(GlobalSecondaryIndex["OrderModel"]):
+    """An order by its order number (keys only)."""
 
     class Meta:
-        index_name = "gsi_all"
-        projection = AllProjection()
+        index_name = "gsi_order_no"
+        projection = KeysOnlyProjection()
 
-    listing = UnicodeAttribute(hash_key=True)
-    created_key = UnicodeAttribute(range_key=True)
+    order_no = UnicodeAttribute(hash_key=True)
 
 
 class DueIndex(GlobalSecondaryIndex["OrderModel"]):
@@ -121,7 +134,8 @@ class OrderModel(Model):
     user_id = UnicodeAttribute()
     status = UnicodeAttribute()
     user_status = UnicodeAttribute()
-    listing = UnicodeAttribute(default=ALL_ORDERS)
+    created_shard = UnicodeAttribute(null=True)  # `ORDERS#<month>#<shard>`, set at placement (older: the backfill)
+    listing = UnicodeAttribute(null=True)  # `ORDERS` on orders stored before gsi_created: the backfill removes it
     created_key = UnicodeAttribute()
     created_at = UnicodeAttribute()
     pay_deadline = UnicodeAttribute()
@@ -148,8 +162,8 @@ class OrderModel(Model):
 
     user_index = UserIndex()
     user_status_index = UserStatusIndex()
-    status_index = StatusIndex()
-    all_index = AllOrdersIndex()
+    created_index = CreatedIndex()
+    order_no_index = OrderNoIndex()
     due_index = DueIndex()
 
 
@@ -157,10 +171,10 @@ class RefundStatusIndex(GlobalSecondaryIndex["RefundModel"]):
     """Refunds in one status (hash `REFUND#<STATUS>`), newest first: the admin's queue."""
 
     class Meta:
-        index_name = "gsi_status"
+        index_name = "gsi_refund_status"
         projection = AllProjection()
 
-    status = UnicodeAttribute(hash_key=True)
+    refund_status = UnicodeAttribute(hash_key=True)
     created_key = UnicodeAttribute(range_key=True)
 
 
@@ -168,18 +182,19 @@ class AllRefundsIndex(GlobalSecondaryIndex["RefundModel"]):
     """Every refund (hash `REFUNDS`), newest first."""
 
     class Meta:
-        index_name = "gsi_all"
+        index_name = "gsi_refund_all"
         projection = AllProjection()
 
-    listing = UnicodeAttribute(hash_key=True)
+    refund_listing = UnicodeAttribute(hash_key=True)
     created_key = UnicodeAttribute(range_key=True)
 
 
 class RefundModel(Model):
     """pk=REFUND#<refund_id>, sk=REFUND: a refund or return request of an order and the admin's decision.
 
-    Its owner is `owner_id`, not `user_id`, so refunds never enter gsi_user / gsi_user_status (the user's orders);
-    its `status` is `REFUND#<STATUS>`, so it never meets an order status in gsi_status."""
+    Its owner is `owner_id`, not `user_id`, so refunds never enter gsi_buyer / gsi_buyer_status (the user's orders);
+    `refund_status` (= `status`, `REFUND#<STATUS>`) and `refund_listing` key its own indexes, which orders never
+    enter."""
 
     Meta = table_meta(get_settings().orders_table)
 
@@ -193,7 +208,9 @@ class RefundModel(Model):
     status = UnicodeAttribute()
     from_status = UnicodeAttribute()
     amount_fen = NumberAttribute()
-    listing = UnicodeAttribute(default=ALL_REFUNDS)
+    refund_status = UnicodeAttribute(null=True)  # = status, kept in the same writes (older refunds: the backfill)
+    refund_listing = UnicodeAttribute(null=True, default=ALL_REFUNDS)
+    listing = UnicodeAttribute(null=True)  # `REFUNDS` on refunds stored before gsi_refund_all: the backfill removes it
     created_key = UnicodeAttribute()
     requested_at = UnicodeAttribute()
     decided_at = UnicodeAttribute(null=True)

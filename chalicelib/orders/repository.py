@@ -63,12 +63,19 @@ class OrdersRepository(Protocol):
 
     def orders_page(
         self, index: str, hash_key: str, limit: int, start: dict[str, Any] | None
-    ) -> tuple[list[Order], dict[str, Any] | None]: ...
-
-    def orders_created(
-        self, status: str | None, since: str, until: str, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[Order], dict[str, Any] | None]:
-        """Orders created at since <= created_at < until (ISO UTC), newest first, all or in one status."""
+        """A user's orders ("user": `user_id`; "user_status": `<user_id>#<STATUS>`), newest first."""
+
+    def orders_by_ids(self, order_ids: list[str]) -> list[Order]:
+        """These orders, in the order of the ids (missing ones left out)."""
+
+    def order_id_by_no(self, order_no: str) -> str | None:
+        """The order with this order number, if any."""
+
+    def created_keys(self, index: str, hash_key: str, after: str, before: str, limit: int) -> list[str]:
+        """`<created_at>#<order_id>` keys, newest first, with after <= key < before, at most `limit`: a user's
+        ("user": `user_id`, "user_status": `<user_id>#<STATUS>`) or every order placed in one Asia/Shanghai month
+        ("created": `YYYY-MM`)."""
 
     def forget_buyer(self, order_id: str, address: dict[str, Any]) -> None:
         """Replace the order's address with `address` (what is kept of it) and empty its remark."""

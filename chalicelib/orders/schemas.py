@@ -203,6 +203,40 @@ class OrdersQuery(PageQuery):
     status: OrderStatus | None = None
 
 
+class AdminOrdersQuery(OrdersQuery):
+    """The admin's search: every filter is optional and they combine (all must hold)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    order_no: str | None = Field(None, pattern=r"^[0-9]{1,32}$", description="exactly this order number")
+    user_id: str | None = Field(None, pattern=ID_PATTERN, description="the buyer's user id")
+    phone: str | None = Field(
+        None, pattern=r"^(\+86)?1[3-9][0-9]{9}$", description="the buyer's account phone (mainland mobile)"
+    )
+    from_: date | None = Field(None, alias="from", description="first day placed (Asia/Shanghai), YYYY-MM-DD")
+    to: date | None = Field(None, description="last day placed, included (Asia/Shanghai), YYYY-MM-DD")
+
+    @field_validator("from_", "to", mode="before")
+    @classmethod
+    def strict_calendar_date(cls, value: object) -> object:
+        if value is not None and (not isinstance(value, str) or len(value) != 10):
+            raise ValueError("A date is written YYYY-MM-DD")
+        return value
+
+    @field_validator("from_", "to")
+    @classmethod
+    def plausible_day(cls, value: date | None) -> date | None:
+        if value is not None and not date(2000, 1, 1) <= value <= date(2099, 12, 31):
+            raise ValueError("A day between 2000-01-01 and 2099-12-31")
+        return value
+
+    @model_validator(mode="after")
+    def from_not_after_to(self) -> AdminOrdersQuery:
+        if self.from_ is not None and self.to is not None and self.from_ > self.to:
+            raise ValueError("The first day (from) must not be after the last (to)")
+        return self
+
+
 class ShipmentWrite(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

@@ -110,17 +110,13 @@ def get_order(shop: Shop, user_id: str | None, order_id: str) -> dict[str, Any]:
     return owned(shop, user_id, order_id).view(admin=user_id is None)
 
 
-def list_orders(shop: Shop, user_id: str | None, query: OrdersQuery) -> dict[str, Any]:
-    """Newest first; a user's own (user_id) or everyone's (None), optionally in one status."""
-    if user_id is None:
-        index, hash_key = ("status", query.status) if query.status else ("all", "ORDERS")
-        scope = f"admin-orders:{query.status or ''}"
-    else:
-        index, hash_key = ("user_status", f"{user_id}#{query.status}") if query.status else ("user", user_id)
-        scope = f"my-orders:{user_id}:{query.status or ''}"
+def list_orders(shop: Shop, user_id: str, query: OrdersQuery) -> dict[str, Any]:
+    """A user's own orders, newest first, optionally in one status (the admin's search: admin_search.py)."""
+    index, hash_key = ("user_status", f"{user_id}#{query.status}") if query.status else ("user", user_id)
+    scope = f"my-orders:{user_id}:{query.status or ''}"
     start = decode_cursor(query.cursor, scope)
     items, last = shop.orders.orders_page(index, hash_key, query.page_size, start)
-    return page([order.view(admin=user_id is None) for order in items], encode_cursor(last, scope))
+    return page([order.view() for order in items], encode_cursor(last, scope))
 
 
 def tracking(shop: Shop, user_id: str, order_id: str) -> dict[str, Any]:
@@ -327,7 +323,7 @@ def reject_refund(shop: Shop, refund_id: str, write: RefundRejection) -> dict[st
 
 def has_orders_in_progress(shop: Shop, user_id: str) -> bool:
     """Whether the user has an order not yet final or an open after-sales case (one Query of at most one item per
-    open status, on gsi_user_status)."""
+    open status, on gsi_buyer_status)."""
     return any(shop.orders.orders_page("user_status", f"{user_id}#{status}", 1, None)[0] for status in OPEN_STATUSES)
 
 

@@ -396,8 +396,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Every order, newest first, optionally in one status
-         * @description Every order, newest first, optionally in one status.
+         * Search every order, newest first: by order number, buyer (user id or phone), days placed (Asia/Shanghai) and status, combined
+         * @description Search every order, newest first: by order number, buyer (user id or phone), days placed (Asia/Shanghai) and status, combined.
          *
          *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
          *
@@ -6455,6 +6455,16 @@ export interface operations {
                 page_size?: number;
                 cursor?: string | null;
                 status?: ("PENDING_PAYMENT" | "PAID" | "SHIPPED" | "RECEIVED" | "COMPLETED" | "CANCELLED" | "REFUNDING" | "REFUNDED") | null;
+                /** @description exactly this order number */
+                order_no?: string | null;
+                /** @description the buyer's user id */
+                user_id?: string | null;
+                /** @description the buyer's account phone (mainland mobile) */
+                phone?: string | null;
+                /** @description first day placed (Asia/Shanghai), YYYY-MM-DD */
+                from?: string | null;
+                /** @description last day placed, included (Asia/Shanghai), YYYY-MM-DD */
+                to?: string | null;
             };
             header?: never;
             path?: never;

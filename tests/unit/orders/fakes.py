@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from chalicelib.clock import shanghai_month
 from chalicelib.orders import outbox
 from chalicelib.orders.domain import Order, Refund
 from chalicelib.orders.steps import CountSales, CouponChange, PostPoints, Restock, Step
@@ -165,12 +166,26 @@ class FakeOrdersRepository:
         self, index: str, hash_key: str, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[Order], dict[str, Any] | None]:
         def key(record: dict[str, Any]) -> str:
-            return {"user": record["user_id"], "user_status": f"{record['user_id']}#{record['status']}",
-                    "status": record["status"], "all": "ORDERS"}[index]  # fmt: skip
+            return {"user": record["user_id"], "user_status": f"{record['user_id']}#{record['status']}"}[index]
 
         found = [r for r in self.orders.values() if key(r) == hash_key]
         newest = sorted(found, key=lambda r: r["created_at"], reverse=True)[:limit]
         return [Order.from_record(copy.deepcopy(r)) for r in newest], None
+
+    def orders_by_ids(self, order_ids: list[str]) -> list[Order]:
+        return [order for order in map(self.order, order_ids) if order is not None]
+
+    def order_id_by_no(self, order_no: str) -> str | None:
+        return next((r["order_id"] for r in self.orders.values() if r.get("order_no") == order_no), None)
+
+    def created_keys(self, index: str, hash_key: str, after: str, before: str, limit: int) -> list[str]:
+        def partition(record: dict[str, Any]) -> str:
+            if index == "created":
+                return shanghai_month(record["created_at"])
+            return {"user": record["user_id"], "user_status": f"{record['user_id']}#{record['status']}"}[index]
+
+        keys = [f"{r['created_at']}#{r['order_id']}" for r in self.orders.values() if partition(r) == hash_key]
+        return sorted((key for key in keys if after <= key < before), reverse=True)[:limit]
 
     def forget_buyer(self, order_id: str, address: dict[str, Any]) -> None:
         self.orders[order_id].update(address=address, remark="")
