@@ -35,6 +35,8 @@ BLUEPRINTS = (
     "chalicelib.orders.api:orders_api",
     "chalicelib.orders.events:orders_events",
     "chalicelib.reviews.api:reviews_api",
+    "chalicelib.uploads.api:uploads_api",
+    "chalicelib.feedback.api:feedback_api",
     "chalicelib.payments.api:payments_api",
     "chalicelib.payments.events:payments_events",
     "chalicelib.search.api:search_api",

@@ -15,6 +15,9 @@ PATHS: dict[str, tuple[str, ...]] = {
     "/admin/categories/{category_id}": ("chalicelib.catalog.api:catalog_api",),
     "/admin/coupons": ("chalicelib.coupons.api:coupons_api",),
     "/admin/coupons/{template_id}": ("chalicelib.coupons.api:coupons_api",),
+    "/admin/feedback": ("chalicelib.feedback.api:feedback_api",),
+    "/admin/feedback/{feedback_id}/close": ("chalicelib.feedback.api:feedback_api",),
+    "/admin/feedback/{feedback_id}/reply": ("chalicelib.feedback.api:feedback_api",),
     "/admin/inventory/low-stock": ("chalicelib.inventory.api:inventory_api",),
     "/admin/orders": ("chalicelib.orders.api:orders_api",),
     "/admin/orders/{order_id}": ("chalicelib.orders.api:orders_api",),
@@ -49,6 +52,7 @@ PATHS: dict[str, tuple[str, ...]] = {
     "/coupons": ("chalicelib.coupons.api:coupons_api",),
     "/coupons/{template_id}/claim": ("chalicelib.coupons.api:coupons_api",),
     "/dev/outbox": ("chalicelib.accounts.api:accounts_api",),
+    "/feedback": ("chalicelib.feedback.api:feedback_api",),
     "/health": ("chalicelib.ops.api:ops_api",),
     "/me": ("chalicelib.accounts.api:accounts_api",),
     "/me/addresses": ("chalicelib.profile.api:profile_api",),
@@ -62,6 +66,8 @@ PATHS: dict[str, tuple[str, ...]] = {
     "/me/coupons": ("chalicelib.coupons.api:coupons_api",),
     "/me/favorites": ("chalicelib.profile.api:profile_api",),
     "/me/favorites/{product_id}": ("chalicelib.profile.api:profile_api",),
+    "/me/feedback": ("chalicelib.feedback.api:feedback_api",),
+    "/me/feedback/{feedback_id}": ("chalicelib.feedback.api:feedback_api",),
     "/me/footprints": ("chalicelib.profile.api:profile_api",),
     "/me/orders": ("chalicelib.orders.api:orders_api",),
     "/me/password": ("chalicelib.accounts.api:accounts_api",),
@@ -96,6 +102,7 @@ PATHS: dict[str, tuple[str, ...]] = {
     "/search/suggest": ("chalicelib.search.api:search_api",),
     "/themes": ("chalicelib.themes.api:themes_api",),
     "/themes/{theme_id}": ("chalicelib.themes.api:themes_api",),
+    "/uploads": ("chalicelib.uploads.api:uploads_api",),
 }
 
 HANDLERS: dict[str, str] = {

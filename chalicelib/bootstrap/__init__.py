@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from chalicelib.catalog.repository import CatalogRepository
     from chalicelib.catalog.service import Footprints, PriceSource, ViewEvents
     from chalicelib.coupons.repository import CouponsRepository
+    from chalicelib.feedback.domain import OrdersOfUser
+    from chalicelib.feedback.repository import FeedbackRepository
     from chalicelib.inventory.repository import InventoryRepository
     from chalicelib.inventory.service import AdminAlerts, PhoneBook, StockEvents, TextSender
     from chalicelib.orders.outbox import BuyerNotifier, OrderOutbox
@@ -56,6 +58,8 @@ if TYPE_CHECKING:
     from chalicelib.search.service import IndexSource, Recommend, SearchLog
     from chalicelib.search.store import IndexStorage
     from chalicelib.themes.repository import ThemeRepository
+    from chalicelib.uploads.domain import OwnImages
+    from chalicelib.uploads.repository import UploadsRepository, UploadStorage
 
 
 class Container:
@@ -277,6 +281,38 @@ class Container:
         from chalicelib.bootstrap.bridges import OrderLinesForReviews
 
         return OrderLinesForReviews(self.shop)
+
+    # -- uploads, feedback ------------------------------------------------------------------------------------------
+
+    @cached_property
+    def uploads(self) -> UploadsRepository:
+        from chalicelib.uploads.repository import DynamoUploadsRepository
+
+        return DynamoUploadsRepository()
+
+    @cached_property
+    def upload_storage(self) -> UploadStorage:
+        from chalicelib.uploads.repository import S3UploadStorage
+
+        return S3UploadStorage(self.settings.uploads_bucket, self.settings.uploads_public_base_url)
+
+    @cached_property
+    def own_images(self) -> OwnImages:
+        from chalicelib.uploads.service import UploadedImages
+
+        return UploadedImages(self.uploads, self.upload_storage)
+
+    @cached_property
+    def feedback(self) -> FeedbackRepository:
+        from chalicelib.feedback.repository import DynamoFeedbackRepository
+
+        return DynamoFeedbackRepository()
+
+    @cached_property
+    def orders_of_user(self) -> OrdersOfUser:
+        from chalicelib.bootstrap.bridges import ShopOrdersOfUser
+
+        return ShopOrdersOfUser(self.shop)
 
     # -- search, recommendations, analytics --------------------------------------------------------------------------
 
