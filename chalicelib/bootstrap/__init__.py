@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from chalicelib.recommend.repository import CatalogFacts, RecommendationStore
     from chalicelib.reviews.domain import ReceivedLines
     from chalicelib.reviews.repository import ReviewsRepository
+    from chalicelib.reviews.words_repository import ReviewWordsRepository
     from chalicelib.search.repository import CatalogSource, SearchRepository
     from chalicelib.search.service import IndexSource, Recommend, SearchLog
     from chalicelib.search.store import IndexStorage
@@ -275,6 +276,12 @@ class Container:
         from chalicelib.reviews.repository import DynamoReviewsRepository
 
         return DynamoReviewsRepository()
+
+    @cached_property
+    def review_words(self) -> ReviewWordsRepository:
+        from chalicelib.reviews.words_repository import DynamoReviewWordsRepository
+
+        return DynamoReviewWordsRepository()
 
     @cached_property
     def received_lines(self) -> ReceivedLines:
