@@ -133,8 +133,8 @@ def add_review_words(body: WordsWrite, review_words: ReviewWordsRepository) -> J
     return moderation.add_words(review_words, body.words)
 
 
-@reviews_api.delete("/admin/review-words/{word}", status=204, errors=(404,))
+@reviews_api.delete("/admin/review-words/{word}", status=204, errors=(404,), text_params=("word",))
 def remove_review_word(word: str, review_words: ReviewWordsRepository) -> Response:
-    """Take a word off the list (role service)"""
+    """Take a word off the list (role service); the word percent-encoded in the path"""
     moderation.remove_word(review_words, word)
     return Response(body="", status_code=204)
