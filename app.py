@@ -37,6 +37,7 @@ BLUEPRINTS = (
     "chalicelib.reviews.api:reviews_api",
     "chalicelib.uploads.api:uploads_api",
     "chalicelib.feedback.api:feedback_api",
+    "chalicelib.membership.api:membership_api",
     "chalicelib.payments.api:payments_api",
     "chalicelib.payments.events:payments_events",
     "chalicelib.search.api:search_api",

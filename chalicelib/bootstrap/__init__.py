@@ -19,6 +19,7 @@ from collections.abc import Callable
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.bootstrap.community import CommunityParts
 from chalicelib.config import Settings, get_settings, on_reset
 
 if TYPE_CHECKING:
@@ -37,8 +38,6 @@ if TYPE_CHECKING:
     from chalicelib.catalog.repository import CatalogRepository
     from chalicelib.catalog.service import Footprints, PriceSource, ViewEvents
     from chalicelib.coupons.repository import CouponsRepository
-    from chalicelib.feedback.domain import OrdersOfUser
-    from chalicelib.feedback.repository import FeedbackRepository
     from chalicelib.inventory.repository import InventoryRepository
     from chalicelib.inventory.service import AdminAlerts, PhoneBook, StockEvents, TextSender
     from chalicelib.orders.outbox import BuyerNotifier, OrderOutbox
@@ -54,17 +53,15 @@ if TYPE_CHECKING:
     from chalicelib.recommend.repository import CatalogFacts, RecommendationStore
     from chalicelib.reviews.domain import ReceivedLines
     from chalicelib.reviews.repository import ReviewsRepository
-    from chalicelib.reviews.words_repository import ReviewWordsRepository
     from chalicelib.search.repository import CatalogSource, SearchRepository
     from chalicelib.search.service import IndexSource, Recommend, SearchLog
     from chalicelib.search.store import IndexStorage
     from chalicelib.themes.repository import ThemeRepository
-    from chalicelib.uploads.domain import OwnImages
-    from chalicelib.uploads.repository import UploadsRepository, UploadStorage
 
 
-class Container:
-    """Everything routes and handlers are handed, built on first use (see the module docstring)."""
+class Container(CommunityParts):
+    """Everything routes and handlers are handed, built on first use (see the module docstring); the members club,
+    review words, uploads and feedback parts are chalicelib/bootstrap/community.py's."""
 
     settings: Settings
 
@@ -278,48 +275,10 @@ class Container:
         return DynamoReviewsRepository()
 
     @cached_property
-    def review_words(self) -> ReviewWordsRepository:
-        from chalicelib.reviews.words_repository import DynamoReviewWordsRepository
-
-        return DynamoReviewWordsRepository()
-
-    @cached_property
     def received_lines(self) -> ReceivedLines:
         from chalicelib.bootstrap.bridges import OrderLinesForReviews
 
         return OrderLinesForReviews(self.shop)
-
-    # -- uploads, feedback ------------------------------------------------------------------------------------------
-
-    @cached_property
-    def uploads(self) -> UploadsRepository:
-        from chalicelib.uploads.repository import DynamoUploadsRepository
-
-        return DynamoUploadsRepository()
-
-    @cached_property
-    def upload_storage(self) -> UploadStorage:
-        from chalicelib.uploads.repository import S3UploadStorage
-
-        return S3UploadStorage(self.settings.uploads_bucket, self.settings.uploads_public_base_url)
-
-    @cached_property
-    def own_images(self) -> OwnImages:
-        from chalicelib.uploads.service import UploadedImages
-
-        return UploadedImages(self.uploads, self.upload_storage)
-
-    @cached_property
-    def feedback(self) -> FeedbackRepository:
-        from chalicelib.feedback.repository import DynamoFeedbackRepository
-
-        return DynamoFeedbackRepository()
-
-    @cached_property
-    def orders_of_user(self) -> OrdersOfUser:
-        from chalicelib.bootstrap.bridges import ShopOrdersOfUser
-
-        return ShopOrdersOfUser(self.shop)
 
     # -- search, recommendations, analytics --------------------------------------------------------------------------
 
