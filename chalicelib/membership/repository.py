@@ -69,6 +69,22 @@ def _add_growth(
     )
 
 
+GROWTH_ACTIONS = 3
+
+
+def add_growth_credit(transaction: TransactWrite, user_id: str, growth: int, reason: str, ref: str, at: str) -> None:
+    """Growth earned (growth > 0) inside a caller's transaction (reviews publishing), GROWTH_ACTIONS actions: the
+    growth added, the source's guard (a second posting of it cancels the transaction), the ledger entry."""
+    pk = user_pk(user_id)
+    transaction.update(MemberItemModel(pk, GROWTH_SK), actions=[MemberItemModel.growth.add(growth)])
+    transaction.save(
+        MemberItemModel(pk, f"{GROWTH_REF_PREFIX}{reason}#{ref}"), condition=MemberItemModel.sk.does_not_exist()
+    )
+    transaction.save(
+        MemberItemModel(pk, f"{GROWTH_ENTRY_PREFIX}{at}#{new_id('gr')}", delta=growth, reason=reason, ref=ref, at=at)
+    )
+
+
 class DynamoMembershipRepository:
     def level_table(self) -> tuple[list[dict[str, Any]], dict[str, int]] | None:
         try:

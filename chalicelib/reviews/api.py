@@ -7,6 +7,7 @@ from chalice.app import Response
 
 from chalicelib.analytics import emitter as analytics
 from chalicelib.auth import Principal
+from chalicelib.membership.repository import MembershipRepository
 from chalicelib.pagination import PageQuery
 from chalicelib.reviews import moderation, service
 from chalicelib.reviews.domain import ReceivedLines
@@ -46,11 +47,12 @@ def create_reviews(
     received_lines: ReceivedLines,
     review_words: ReviewWordsRepository,
     own_images: OwnImages,
+    membership: MembershipRepository,
 ) -> Json[CreatedReviews]:
     """Review lines of my received order: once per line, all items or none; text with a sensitive word is PENDING
     (404 not my order or line, 409 INVALID_STATE before receipt, 409 CONFLICT reviewed already)"""
     created = service.write_reviews(
-        reviews, received_lines, review_words, own_images, principal.user_id, order_id, body.items
+        reviews, received_lines, review_words, own_images, membership, principal.user_id, order_id, body.items
     )
     analytics.emit_as(analytics.reviews_posted, principal.user_id, order_id, created["items"])
     return created
@@ -92,15 +94,17 @@ def list_reviews_for_staff(query: StaffReviewQuery, reviews: ReviewsRepository) 
 
 
 @reviews_api.post("/admin/reviews/{review_id}/approve", errors=(404, 409))
-def approve_review(review_id: str, reviews: ReviewsRepository) -> Json[Decision]:
+def approve_review(review_id: str, reviews: ReviewsRepository, membership: MembershipRepository) -> Json[Decision]:
     """Publish a PENDING review (409 INVALID_STATE otherwise; role service)"""
-    return moderation.decide(reviews, review_id, approve=True, reason=None)
+    return moderation.decide(reviews, membership, review_id, approve=True, reason=None)
 
 
 @reviews_api.post("/admin/reviews/{review_id}/reject", errors=(404, 409))
-def reject_review(review_id: str, body: RejectWrite, reviews: ReviewsRepository) -> Json[Decision]:
+def reject_review(
+    review_id: str, body: RejectWrite, reviews: ReviewsRepository, membership: MembershipRepository
+) -> Json[Decision]:
     """Reject a PENDING review with a reason its author sees (409 INVALID_STATE otherwise; role service)"""
-    return moderation.decide(reviews, review_id, approve=False, reason=body.reason)
+    return moderation.decide(reviews, membership, review_id, approve=False, reason=body.reason)
 
 
 @reviews_api.post("/admin/reviews/{review_id}/follow-up/approve", errors=(404, 409))

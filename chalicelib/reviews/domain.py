@@ -8,7 +8,7 @@ from typing import Protocol
 
 from chalicelib.errors import Conflict, InvalidState
 
-MAX_ITEMS_PER_REQUEST = 20  # 3 writes per review + 1 per product: at most 80 of a transaction's 100 actions
+MAX_ITEMS_PER_REQUEST = 19  # 4 writes per review + 1 per product + 3 for the growth: at most 98 of 100 actions
 MAX_CONTENT_CHARS = 500
 RATINGS = (1, 2, 3, 4, 5)
 

@@ -9,6 +9,8 @@ from typing import Any
 from chalicelib.clock import now_iso
 from chalicelib.errors import NotFound, ValidationError
 from chalicelib.ids import new_id
+from chalicelib.membership import service as membership
+from chalicelib.membership.repository import MembershipRepository
 from chalicelib.pagination import PageQuery, decode_cursor, encode_cursor, page
 from chalicelib.retry import retrying
 from chalicelib.reviews.domain import (
@@ -113,9 +115,11 @@ def _pending(repo: ReviewsRepository, review_id: str, follow_up: bool) -> dict[s
     return review
 
 
-def decide(repo: ReviewsRepository, review_id: str, approve: bool, reason: str | None) -> dict[str, Any]:
-    """Approve (PUBLISHED: on the product's page, counted in its ratings) or reject (REJECTED, with the reason the
-    author sees) a PENDING review; 409 INVALID_STATE if it is not PENDING."""
+def decide(
+    repo: ReviewsRepository, members: MembershipRepository, review_id: str, approve: bool, reason: str | None
+) -> dict[str, Any]:
+    """Approve (PUBLISHED: on the product's page, counted in its ratings, growth for its author) or reject
+    (REJECTED, with the reason the author sees) a PENDING review; 409 INVALID_STATE if it is not PENDING."""
 
     def attempt() -> dict[str, Any]:
         review = _pending(repo, review_id, follow_up=False)
@@ -124,7 +128,8 @@ def decide(repo: ReviewsRepository, review_id: str, approve: bool, reason: str |
         seen = repo.ratings(review["product_id"]) if approve else None
         if approve and seen is None:
             raise NotFound("This product is no longer in the catalog")
-        repo.decide(review, PUBLISHED if approve else REJECTED, None if approve else reason, seen)
+        growth = membership.level_table(members)["rules"]["growth_per_review"] if approve else 0
+        repo.decide(review, PUBLISHED if approve else REJECTED, None if approve else reason, seen, growth)
         return {"review_id": review_id, "status": PUBLISHED if approve else REJECTED, "reject_reason": reason}
 
     return retrying(attempt, ATTEMPTS)

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from pynamodb.attributes import MapAttribute
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.accounts.repository import DynamoAccountsRepository
 from chalicelib.catalog.models import product_pk
+from chalicelib.clock import now_iso
 from chalicelib.dynamo import cancelled_conditions, connection, merged_page, newest_page
 from chalicelib.errors import ChangedMeanwhile
+from chalicelib.membership.repository import add_growth_credit
 from chalicelib.reviews.domain import (
     FOLLOW_UP_SUFFIX,
     PENDING,
@@ -23,6 +24,18 @@ from chalicelib.reviews.domain import (
     AlreadyReviewed,
     Ratings,
     queue_shard,
+)
+from chalicelib.reviews.dynamo_items import (
+    _PRODUCT_FIELDS,
+    _as_read,
+    _entry,
+    _entry_dict,
+    _product_review,
+    _ratings_of,
+    _ratings_update,
+    _user_dict,
+    _user_review,
+    _value,
 )
 from chalicelib.reviews.models import (
     REVIEW_PREFIX,
@@ -47,10 +60,14 @@ class ReviewsRepository(Protocol):
     def ratings(self, product_id: str) -> Ratings | None:
         """The product's rating counters (strongly consistent); None if there is no such product."""
 
-    def save_reviews(self, user_id: str, reviews: list[dict[str, Any]], seen: dict[str, Ratings]) -> None:
+    def save_reviews(
+        self, user_id: str, reviews: list[dict[str, Any]], seen: dict[str, Ratings], growth: int = 0
+    ) -> None:
         """Store the reviews (each with its order line's guard and its staff list entry; the PUBLISHED ones on their
         product's page too) and each product's ratings as seen plus its PUBLISHED ones, all in one transaction.
-        AlreadyReviewed if a line has a review; ChangedMeanwhile if a product's ratings are not as seen."""
+        The author earns `growth` per PUBLISHED review (one
+        growth posting for the request, its ref the first review's id). AlreadyReviewed if a line has a review;
+        ChangedMeanwhile if a product's ratings are not as seen."""
 
     def product_reviews(
         self, product_id: str, limit: int, start: dict[str, Any] | None, with_images: bool, rating: int | None
@@ -70,9 +87,11 @@ class ReviewsRepository(Protocol):
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         """The staff list of these statuses, oldest first."""
 
-    def decide(self, review: dict[str, Any], status: str, reason: str | None, seen: Ratings | None) -> None:
+    def decide(
+        self, review: dict[str, Any], status: str, reason: str | None, seen: Ratings | None, growth: int = 0
+    ) -> None:
         """Move the PENDING review (as read, with user_id) to PUBLISHED (onto its product's page, counted in its
-        ratings as seen) or REJECTED; ChangedMeanwhile if it is not as read any more."""
+        ratings as seen, `growth` for its author) or REJECTED; ChangedMeanwhile if it is not as read any more."""
 
     def add_follow_up(self, review: dict[str, Any], follow_up: dict[str, Any]) -> None:
         """Give the review (as read) its one follow-up; ChangedMeanwhile if it has one or changed meanwhile."""
@@ -82,81 +101,6 @@ class ReviewsRepository(Protocol):
 
     def reply(self, product_id: str, review_id: str, reply: dict[str, str]) -> None:
         """The review's one merchant reply; AlreadyReplied if it has one."""
-
-
-def _plain(value: Any) -> Any:
-    return value.as_dict() if isinstance(value, MapAttribute) else value
-
-
-def _ratings_of(item: ProductRatingsModel) -> Ratings:
-    counts = [int(getattr(item, f"rating_{rating}") or 0) for rating in (1, 2, 3, 4, 5)]
-    return Ratings(
-        review_count=int(item.review_count or 0),
-        rating_sum=int(item.rating_sum or 0),
-        distribution=(counts[0], counts[1], counts[2], counts[3], counts[4]),
-        with_images_count=int(item.with_images_count or 0),
-    )
-
-
-def _is(attribute: Any, value: int) -> Condition:
-    if value == 0:  # a product never reviewed may have no counter at all
-        return attribute.does_not_exist() | (attribute == 0)
-    return attribute == value
-
-
-def _ratings_update(seen: Ratings, after: Ratings) -> tuple[list[Any], Condition]:
-    model = ProductRatingsModel
-    actions = [
-        model.review_count.set(after.review_count),
-        model.rating_sum.set(after.rating_sum),
-        model.rating_avg.set(after.rating_avg),
-        model.with_images_count.set(after.with_images_count),
-        *(getattr(model, f"rating_{rating}").set(after.distribution[rating - 1]) for rating in (1, 2, 3, 4, 5)),
-    ]
-    condition = model.pk.exists() & _is(model.review_count, seen.review_count) & _is(model.rating_sum, seen.rating_sum)
-    return actions, condition
-
-
-def _follow_up(value: dict[str, Any] | None) -> FollowUpAttribute | None:
-    return None if value is None else FollowUpAttribute(**value)
-
-
-def _entry(review: dict[str, Any], status: str, follow_up: bool = False) -> ModerationEntryModel:
-    text = review["follow_up"] if follow_up else review
-    return ModerationEntryModel(
-        queue_pk(status, queue_shard(review["review_id"])),
-        review["review_id"] + (FOLLOW_UP_SUFFIX if follow_up else ""),
-        review_id=review["review_id"],
-        kind="follow_up" if follow_up else "review",
-        user_id=review["user_id"],
-        product_id=review["product_id"],
-        content=text["content"],
-        matched_words=list(text.get("matched_words") or []),
-        created_at=text["created_at"],
-    )
-
-
-def _product_review(review: dict[str, Any]) -> ProductReviewModel:
-    follow_up = review.get("follow_up")
-    return ProductReviewModel(
-        product_reviews_pk(review["product_id"]),
-        f"{REVIEW_PREFIX}{review['review_id']}",
-        **{name: review[name] for name in _PRODUCT_FIELDS},
-        images=review.get("images") or None,
-        follow_up=_follow_up(follow_up) if follow_up and follow_up["status"] == PUBLISHED else None,
-    )
-
-
-def _user_review(user_id: str, review: dict[str, Any]) -> UserReviewModel:
-    return UserReviewModel(
-        user_pk(user_id),
-        f"{REVIEW_PREFIX}{review['review_id']}",
-        **{name: review[name] for name in _USER_FIELDS},
-        user=review["user"],
-        status=review["status"],
-        matched_words=review.get("matched_words") or None,
-        images=review.get("images") or None,
-    )
 
 
 class DynamoReviewsRepository:
@@ -175,7 +119,9 @@ class DynamoReviewsRepository:
             return None
         return _ratings_of(item)
 
-    def save_reviews(self, user_id: str, reviews: list[dict[str, Any]], seen: dict[str, Ratings]) -> None:
+    def save_reviews(
+        self, user_id: str, reviews: list[dict[str, Any]], seen: dict[str, Ratings], growth: int = 0
+    ) -> None:
         published: dict[str, list[dict[str, Any]]] = {}
         guards: list[int] = []
         actions = 0
@@ -204,6 +150,10 @@ class DynamoReviewsRepository:
                     transaction.update(
                         ProductRatingsModel(product_pk(product_id), "META"), actions=update, condition=condition
                     )
+                earned = growth * sum(len(shown) for shown in published.values())
+                if earned:
+                    first = next(review for review in reviews if review["status"] == PUBLISHED)
+                    add_growth_credit(transaction, user_id, earned, "review", first["review_id"], first["created_at"])
         except TransactWriteError as error:
             failed = cancelled_conditions(error)
             if any(index < len(failed) and failed[index] for index in guards):
@@ -275,7 +225,9 @@ class DynamoReviewsRepository:
         items, following = merged_page(ModerationEntryModel, keys, limit, start, ascending=True)
         return [{**_entry_dict(item), "status": item.pk.split("#")[1]} for item in items], following
 
-    def decide(self, review: dict[str, Any], status: str, reason: str | None, seen: Ratings | None) -> None:
+    def decide(
+        self, review: dict[str, Any], status: str, reason: str | None, seen: Ratings | None, growth: int = 0
+    ) -> None:
         user_review = UserReviewModel(user_pk(review["user_id"]), f"{REVIEW_PREFIX}{review['review_id']}")
         actions: list[Any] = [UserReviewModel.status.set(status)]
         if reason is not None:
@@ -294,6 +246,9 @@ class DynamoReviewsRepository:
                         actions=update,
                         condition=condition,
                     )
+                    if growth:
+                        user_id, review_id = review["user_id"], review["review_id"]
+                        add_growth_credit(transaction, user_id, growth, "review", review_id, now_iso())
         except TransactWriteError as error:
             raise ChangedMeanwhile() from error
 
@@ -354,45 +309,3 @@ class DynamoReviewsRepository:
             if error.cause_response_code == "ConditionalCheckFailedException":
                 raise AlreadyReplied() from error
             raise
-
-
-def _as_read(review: dict[str, Any]) -> Condition:
-    """The user's review is still in the status it was read in (reviews older than moderation have none)."""
-    if review["stored_status"] is None:
-        return UserReviewModel.pk.exists() & UserReviewModel.status.does_not_exist()
-    return UserReviewModel.status == review["stored_status"]
-
-
-_PRODUCT_FIELDS = ("review_id", "product_id", "sku_id", "rating", "content", "user", "attributes", "created_at")
-_USER_FIELDS = (
-    "review_id", "order_id", "product_id", "sku_id", "title", "attributes", "rating", "content", "created_at",
-)  # fmt: skip
-_USER_EXTRA = ("user", "reject_reason", "matched_words", "images", "follow_up")
-
-
-def _user_dict(user_id: str, item: UserReviewModel) -> dict[str, Any]:
-    review = {name: _value(item, name) for name in (*_USER_FIELDS, *_USER_EXTRA)}
-    review["user_id"] = user_id
-    review["stored_status"] = item.status
-    review["status"] = item.status or PUBLISHED  # written before moderation: published at once
-    review["images"] = review["images"] or []
-    review["matched_words"] = review["matched_words"] or []
-    return review
-
-
-def _entry_dict(item: ModerationEntryModel) -> dict[str, Any]:
-    names = ("review_id", "kind", "user_id", "product_id", "content", "matched_words", "created_at")
-    return {name: _value(item, name) for name in names}
-
-
-def _value(item: Any, name: str) -> Any:
-    value = getattr(item, name)
-    if name == "attributes":
-        return dict(_plain(value) or {})
-    if name == "rating":
-        return int(value)
-    if name in ("images", "matched_words"):
-        return list(value) if value else []
-    if name in ("reply", "follow_up"):
-        return None if value is None else _plain(value)
-    return value

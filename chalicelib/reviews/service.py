@@ -8,6 +8,8 @@ from chalicelib.accounts.domain import DELETED_USERNAME
 from chalicelib.clock import now_iso
 from chalicelib.errors import InvalidState, NotFound
 from chalicelib.ids import new_id
+from chalicelib.membership import service as membership
+from chalicelib.membership.repository import MembershipRepository
 from chalicelib.pagination import PageQuery, decode_cursor, encode_cursor, page
 from chalicelib.retry import retrying
 from chalicelib.reviews.domain import PUBLISHED, Ratings, ReceivedLines, masked_name, shown_name, status_of
@@ -25,12 +27,14 @@ def write_reviews(
     lines: ReceivedLines,
     words: ReviewWordsRepository,
     images: OwnImages,
+    members: MembershipRepository,
     user_id: str,
     order_id: str,
     items: list[ReviewWrite],
 ) -> dict[str, Any]:
     """Review lines of the user's received order, all or none: text with a sensitive word is PENDING (staff decide),
-    clean text PUBLISHED at once; images are the user's own completed uploads (else 400).
+    clean text PUBLISHED at once (and earns the author growth_per_review); images are the user's own completed uploads
+    (else 400).
 
     404 for an order that is not the user's or a line it does not have, 409 INVALID_STATE before receipt,
     409 CONFLICT for a line reviewed already (also when two requests race for it).
@@ -69,6 +73,8 @@ def write_reviews(
         for item, line, urls, words_found in zip(items, bought, checked, matched, strict=True)
     ]
 
+    growth = membership.level_table(members)["rules"]["growth_per_review"]
+
     def attempt() -> None:
         seen: dict[str, Ratings] = {}
         for product_id in dict.fromkeys(review["product_id"] for review in reviews):
@@ -76,7 +82,7 @@ def write_reviews(
             if ratings is None:
                 raise NotFound("This product is no longer in the catalog")
             seen[product_id] = ratings
-        repo.save_reviews(user_id, reviews, seen)
+        repo.save_reviews(user_id, reviews, seen, growth)
 
     retrying(attempt, ATTEMPTS)
     return {"items": [_mine(review) for review in reviews]}

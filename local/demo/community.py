@@ -20,6 +20,7 @@ from chalicelib.errors import Conflict
 from chalicelib.feedback import service as feedback
 from chalicelib.feedback.repository import DynamoFeedbackRepository
 from chalicelib.feedback.schemas import FeedbackWrite
+from chalicelib.membership.repository import DynamoMembershipRepository
 from chalicelib.reviews import moderation
 from chalicelib.reviews import service as reviews
 from chalicelib.reviews.domain import ReviewableLine
@@ -96,7 +97,7 @@ def seed_community(products: list[dict[str, Any]]) -> dict[str, int]:
     """Reviews and feedback of the demo customers, unless they have written them already."""
     accounts_repo = DynamoAccountsRepository()
     user_ids = [_customer(accounts_repo, username, nickname) for username, nickname in CUSTOMERS]
-    repo, words = DynamoReviewsRepository(), DynamoReviewWordsRepository()
+    repo, words, members = DynamoReviewsRepository(), DynamoReviewWordsRepository(), DynamoMembershipRepository()
     if repo.user_reviews(user_ids[0], 1, None)[0]:
         return {"reviews": 0, "feedback": 0}
     settings = get_settings()
@@ -112,9 +113,9 @@ def seed_community(products: list[dict[str, Any]]) -> dict[str, int]:
         item = ReviewWrite(
             sku_id=sku_id, rating=rating, content=text, images=[_photo(user_id, number * 10 + n) for n in range(photos)]
         )
-        written += reviews.write_reviews(repo, DemoReceivedLines(lines), words, images, user_id, order_id, [item])[
-            "items"
-        ]
+        written += reviews.write_reviews(
+            repo, DemoReceivedLines(lines), words, images, members, user_id, order_id, [item]
+        )["items"]
     moderation.reply(repo, written[0]["review_id"], "感谢您的支持，期待再次光临！")
     moderation.follow_up(repo, words, images, user_ids[0], written[0]["review_id"], "用了两周，依然很满意", [])
     feedback_repo = DynamoFeedbackRepository()

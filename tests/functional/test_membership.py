@@ -67,3 +67,37 @@ def test_staff_edits_of_the_levels_re_level_everyone_and_bad_tables_are_refused(
     ):
         status, answer, _ = client.call("PUT", "/admin/membership/levels", {"items": items}, token=admin_token)
         assert (status, answer["code"]) == (400, "VALIDATION_ERROR")
+
+
+def test_a_published_review_earns_growth_once_and_a_held_one_when_approved(
+    client: ShopClient, customer_token: str, admin_token: str
+) -> None:
+    from tests.functional.catalog_data import create_catalog, create_product
+    from tests.functional.conftest import hand_over
+    from tests.functional.test_reviews import FakeReceivedLines
+
+    create_catalog(client, admin_token)
+    product_id = create_product(client, admin_token, "华为 Mate 60 Pro")["product_id"]
+    per_review = client.call("GET", "/membership/levels")[1]["rules"]["growth_per_review"]
+    lines = FakeReceivedLines()
+    user_id = user_id_of(client, customer_token)
+    lines.add(user_id, "o_1", f"{product_id}-01")
+    lines.add(user_id, "o_1", f"{product_id}-02")
+    restore = hand_over("received_lines", lines)
+    try:
+        body = {"items": [
+            {"sku_id": f"{product_id}-01", "rating": 5, "content": "很好"},
+            {"sku_id": f"{product_id}-02", "rating": 1, "content": "楼凤"},
+        ]}  # fmt: skip
+        created = client.call("POST", "/orders/o_1/reviews", body, token=customer_token)[1]["items"]
+    finally:
+        restore()
+    assert client.call("GET", "/me/membership", token=customer_token)[1]["growth"] == per_review
+
+    client.call("POST", f"/admin/reviews/{created[1]['review_id']}/approve", token=admin_token)
+
+    growth = client.call("GET", "/me/membership/growth", token=customer_token)[1]["items"]
+    assert sorted((entry["reason"], entry["ref"]) for entry in growth) == sorted(
+        [("review", created[0]["review_id"]), ("review", created[1]["review_id"])]
+    )
+    assert client.call("GET", "/me/membership", token=customer_token)[1]["growth"] == 2 * per_review

@@ -375,3 +375,36 @@ class FakeOwnImages:
         if any(url not in self.own.get(user_id, set()) for url in urls):
             raise NotAnImageOfYours()
         return list(urls)
+
+
+class FakeMembership:
+    """membership.repository.MembershipRepository with the default level table and growth in memory."""
+
+    def __init__(self) -> None:
+        self.growths: dict[str, int] = {}
+        self.counted: set[tuple[str, str]] = set()
+
+    def level_table(self) -> Any:
+        return None
+
+    def save_level_table(self, levels: list[dict[str, Any]], rules: dict[str, int], at: str) -> None:
+        raise NotImplementedError
+
+    def growth(self, user_id: str) -> int:
+        return self.growths.get(user_id, 0)
+
+    def growth_entries(self, user_id: str, limit: int, start: dict[str, Any] | None) -> Any:
+        return [], None
+
+    def add_growth(self, user_id: str, delta: int, reason: str, ref: str, at: str, seen: int) -> bool:
+        if (reason, ref) in self.counted:
+            return False
+        self.counted.add((reason, ref))
+        self.growths[user_id] = seen + delta
+        return True
+
+    def last_checkin(self, user_id: str) -> Any:
+        return None
+
+    def check_in(self, user_id: str, day: str, streak: int, points: int, growth: int, seen: int, at: str) -> None:
+        raise NotImplementedError
