@@ -38,7 +38,7 @@ class StaffFeedbackQuery(PageQuery):
     type: FeedbackType | None = None
 
 
-class Reply(BaseModel):
+class FeedbackReply(BaseModel):
     content: str
     at: str
 
@@ -51,7 +51,7 @@ class Feedback(BaseModel):
     images: list[str]
     contact: str | None = None
     status: FeedbackStatus
-    replies: list[Reply]
+    replies: list[FeedbackReply]
     created_at: str
 
 

@@ -9,7 +9,7 @@ from pydantic import ConfigDict, Field, StrictInt, StrictStr
 from chalicelib.schema import BaseModel
 
 
-class Level(BaseModel):
+class MemberLevel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     level: StrictInt = Field(ge=1, le=20)
@@ -21,7 +21,7 @@ class Level(BaseModel):
     )
 
 
-class Rules(BaseModel):
+class MembershipRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     growth_per_yuan: StrictInt = Field(ge=0, le=1000)
@@ -31,8 +31,8 @@ class Rules(BaseModel):
 
 
 class LevelTable(BaseModel):
-    items: list[Level]
-    rules: Rules
+    items: list[MemberLevel]
+    rules: MembershipRules
 
 
 class LevelTableWrite(BaseModel):
@@ -40,8 +40,8 @@ class LevelTableWrite(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    items: list[Level] = Field(min_length=1, max_length=20)
-    rules: Rules | None = None
+    items: list[MemberLevel] = Field(min_length=1, max_length=20)
+    rules: MembershipRules | None = None
 
 
 class NextLevel(BaseModel):

@@ -108,7 +108,7 @@ class MyReviewPage(BaseModel):
     next_cursor: str | None = None
 
 
-class Reply(BaseModel):
+class ReviewReply(BaseModel):
     content: str
     at: str
 
@@ -127,7 +127,7 @@ class ProductReview(BaseModel):
     created_at: str
     attributes: dict[str, str] = Field(description='the SKU bought, e.g. {"颜色": "雅川青"}')
     images: list[str]
-    reply: Reply | None = Field(description="the merchant's reply")
+    reply: ReviewReply | None = Field(description="the merchant's reply")
     follow_up: FollowUp | None = Field(description="追评, once PUBLISHED")
 
 
@@ -192,7 +192,7 @@ class FollowUpDecision(BaseModel):
 
 class ReplyCreated(BaseModel):
     review_id: str
-    reply: Reply
+    reply: ReviewReply
 
 
 class WordsWrite(BaseModel):

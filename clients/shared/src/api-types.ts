@@ -141,6 +141,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Feedback to answer, oldest first (role service) */
+        get: operations["list_feedback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/feedback/{feedback_id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Close without a reply; 409 once closed (role service) */
+        post: operations["close_feedback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/feedback/{feedback_id}/reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reply (REPLIED, or CLOSED with close); 409 once closed (role service) */
+        post: operations["reply_to_feedback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/inventory/low-stock": {
         parameters: {
             query?: never;
@@ -151,6 +202,23 @@ export interface paths {
         /** SKUs under their low-stock threshold, by sku_id */
         get: operations["list_low_stock"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/membership/levels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Replace the levels (and rules); everyone's level follows from their growth at once (role operator) */
+        put: operations["set_levels"];
         post?: never;
         delete?: never;
         options?: never;
@@ -376,6 +444,143 @@ export interface paths {
         put?: never;
         /** Reject a pending refund with a reason: the order goes back to where it was */
         post: operations["reject_refund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/review-words": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The sensitive-word list, newest first (role service) */
+        get: operations["list_review_words"];
+        put?: never;
+        /** Add 1..50 words of 1..20 characters (role service) */
+        post: operations["add_review_words"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/review-words/{word}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Take a word off the list (role service); the word percent-encoded in the path */
+        delete: operations["remove_review_word"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Reviews and follow-ups by status, oldest first, with the sensitive words they matched (role service) */
+        get: operations["list_reviews_for_staff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/reviews/{review_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Publish a PENDING review (409 INVALID_STATE otherwise; role service) */
+        post: operations["approve_review"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/reviews/{review_id}/follow-up/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Publish a PENDING follow-up (409 INVALID_STATE otherwise; role service) */
+        post: operations["approve_follow_up"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/reviews/{review_id}/follow-up/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reject a PENDING follow-up (409 INVALID_STATE otherwise; role service) */
+        post: operations["reject_follow_up"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/reviews/{review_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reject a PENDING review with a reason its author sees (409 INVALID_STATE otherwise; role service) */
+        post: operations["reject_review"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/reviews/{review_id}/reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The merchant's one reply to a published review (409 a second time or unpublished; role service) */
+        post: operations["reply_to_review"];
         delete?: never;
         options?: never;
         head?: never;
@@ -724,6 +929,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** File a suggestion, complaint or bug report (404: an order_id not mine; 400: images not my uploads) */
+        post: operations["file_feedback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -849,6 +1071,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/checkins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Today's check-in (Asia/Shanghai day): points and growth; 409 ALREADY_CHECKED_IN the second time */
+        post: operations["check_in"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/me/coupons": {
         parameters: {
             query?: never;
@@ -901,6 +1140,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My feedback, newest first */
+        get: operations["list_my_feedback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/feedback/{feedback_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of my feedback, with staff replies */
+        get: operations["get_my_feedback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/me/footprints": {
         parameters: {
             query?: never;
@@ -914,6 +1187,40 @@ export interface paths {
         post?: never;
         /** Clear my footprints (204) */
         delete: operations["clear_footprints"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/membership": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My level, growth and the way to the next level */
+        get: operations["my_membership"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/membership/growth": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My growth ledger, newest first */
+        get: operations["my_growth"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1029,7 +1336,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** My reviews, newest first */
+        /** My reviews, newest first, each with its status */
         get: operations["list_my_reviews"];
         put?: never;
         post?: never;
@@ -1052,6 +1359,23 @@ export interface paths {
         post?: never;
         /** Clear my search history (204) */
         delete: operations["clear_search_history"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/membership/levels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The member levels (by growth value) and how growth and check-in points are earned */
+        get: operations["list_levels"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1203,7 +1527,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Review lines of my received order: once per line, all items or none (404 not my order or line, 409 INVALID_STATE before receipt, 409 CONFLICT reviewed already) */
+        /** Review lines of my received order: once per line, all items or none; text with a sensitive word is PENDING (404 not my order or line, 409 INVALID_STATE before receipt, 409 CONFLICT reviewed already) */
         post: operations["create_reviews"];
         delete?: never;
         options?: never;
@@ -1337,7 +1661,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A product's reviews, newest first, with its rating summary */
+        /** A product's published reviews, newest first, with its rating summary */
         get: operations["list_product_reviews"];
         put?: never;
         post?: never;
@@ -1392,6 +1716,23 @@ export interface paths {
         get: operations["recommendations_home"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/reviews/{review_id}/follow-ups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 追评: my one follow-up to my review, moderated like a review (404 not mine, 409 one already) */
+        post: operations["follow_up"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1477,6 +1818,23 @@ export interface paths {
         get: operations["get_theme"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Where to PUT an image (presigned S3, 15 minutes, with `headers`); its public_url then serves it */
+        post: operations["start_upload"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1990,6 +2348,23 @@ export interface components {
              */
             sort_order?: number;
         };
+        /** CheckIn */
+        CheckIn: {
+            /**
+             * Date
+             * @description YYYY-MM-DD, Asia/Shanghai
+             */
+            date: string;
+            /** Growth */
+            growth: number;
+            /** Points */
+            points: number;
+            /**
+             * Streak
+             * @description consecutive days checked in, today included
+             */
+            streak: number;
+        };
         /** ClaimablePage */
         ClaimablePage: {
             /** Items */
@@ -2169,6 +2544,21 @@ export interface components {
             /** Views */
             views: number;
         };
+        /** Decision */
+        Decision: {
+            /**
+             * Reject Reason
+             * @default null
+             */
+            reject_reason?: string | null;
+            /** Review Id */
+            review_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "PENDING" | "PUBLISHED" | "REJECTED";
+        };
         Error: {
             /** @example VALIDATION_ERROR */
             code: string;
@@ -2275,6 +2665,133 @@ export interface components {
             /** Product Id */
             product_id: string;
         };
+        /** Feedback */
+        Feedback: {
+            /**
+             * Contact
+             * @default null
+             */
+            contact?: string | null;
+            /** Content */
+            content: string;
+            /** Created At */
+            created_at: string;
+            /** Feedback Id */
+            feedback_id: string;
+            /** Images */
+            images: string[];
+            /** Order Id */
+            order_id: string | null;
+            /** Replies */
+            replies: components["schemas"]["FeedbackReply"][];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "OPEN" | "REPLIED" | "CLOSED";
+            /** Type */
+            type: string;
+        };
+        /** FeedbackPage */
+        FeedbackPage: {
+            /** Items */
+            items: components["schemas"]["Feedback"][];
+            /**
+             * Next Cursor
+             * @default null
+             */
+            next_cursor?: string | null;
+        };
+        /** FeedbackReply */
+        FeedbackReply: {
+            /** At */
+            at: string;
+            /** Content */
+            content: string;
+        };
+        /** FeedbackReplyWrite */
+        FeedbackReplyWrite: {
+            /**
+             * Close
+             * @default false
+             */
+            close?: boolean;
+            /** Content */
+            content: string;
+        };
+        /**
+         * FeedbackWrite
+         * @description A suggestion, complaint or bug report, optionally about one of my orders and with images (my uploads).
+         */
+        FeedbackWrite: {
+            /**
+             * Contact
+             * @default null
+             */
+            contact?: string | null;
+            /** Content */
+            content: string;
+            /** Images */
+            images?: string[];
+            /**
+             * Order Id
+             * @default null
+             */
+            order_id?: string | null;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "suggestion" | "complaint" | "bug" | "other";
+        };
+        /** FollowUp */
+        FollowUp: {
+            /** Content */
+            content: string;
+            /** Created At */
+            created_at: string;
+            /** Images */
+            images: string[];
+        };
+        /** FollowUpCreated */
+        FollowUpCreated: {
+            /** Content */
+            content: string;
+            /** Images */
+            images: string[];
+            /** Review Id */
+            review_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "PENDING" | "PUBLISHED" | "REJECTED";
+        };
+        /** FollowUpDecision */
+        FollowUpDecision: {
+            /**
+             * Follow Up
+             * @description {"status", "reject_reason"}
+             */
+            follow_up: {
+                [key: string]: string | null;
+            };
+            /** Review Id */
+            review_id: string;
+        };
+        /**
+         * FollowUpWrite
+         * @description 追评: the author's one follow-up to their review, moderated like a review.
+         */
+        FollowUpWrite: {
+            /** Content */
+            content: string;
+            /**
+             * Images
+             * @description public_urls of my own completed uploads (POST /uploads)
+             */
+            images?: string[];
+        };
         /** FootprintItem */
         FootprintItem: {
             /**
@@ -2355,6 +2872,30 @@ export interface components {
             /** User Id */
             user_id: string;
         };
+        /** GrowthEntry */
+        GrowthEntry: {
+            /** At */
+            at: string;
+            /** Delta */
+            delta: number;
+            /**
+             * Reason
+             * @enum {string}
+             */
+            reason: "order" | "refund" | "review" | "checkin";
+            /** Ref */
+            ref: string;
+        };
+        /** GrowthPage */
+        GrowthPage: {
+            /** Items */
+            items: components["schemas"]["GrowthEntry"][];
+            /**
+             * Next Cursor
+             * @default null
+             */
+            next_cursor?: string | null;
+        };
         /** Health */
         Health: {
             /** Status */
@@ -2429,6 +2970,22 @@ export interface components {
             /** Ref */
             ref: string;
         };
+        /** LevelTable */
+        LevelTable: {
+            /** Items */
+            items: components["schemas"]["MemberLevel"][];
+            rules: components["schemas"]["MembershipRules"];
+        };
+        /**
+         * LevelTableWrite
+         * @description Levels 1..n in order, min_growth rising from 0; rules kept as they are when left out.
+         */
+        LevelTableWrite: {
+            /** Items */
+            items: components["schemas"]["MemberLevel"][];
+            /** @default null */
+            rules?: components["schemas"]["MembershipRules"] | null;
+        };
         /** LoginRequest */
         LoginRequest: {
             /** Password */
@@ -2474,6 +3031,49 @@ export interface components {
             items: components["schemas"]["LowStockItem"][];
             /** Next Cursor */
             next_cursor: string | null;
+        };
+        /** MemberLevel */
+        MemberLevel: {
+            /** Benefits */
+            benefits?: string[];
+            /**
+             * Discount Percent
+             * @description member price = price * this // 100; 100: none
+             */
+            discount_percent: number;
+            /** Level */
+            level: number;
+            /** Min Growth */
+            min_growth: number;
+            /** Name */
+            name: string;
+        };
+        /** Membership */
+        Membership: {
+            /** Benefits */
+            benefits: string[];
+            /** Discount Percent */
+            discount_percent: number;
+            /** Growth */
+            growth: number;
+            /** Growth To Next */
+            growth_to_next: number;
+            /** Level */
+            level: number;
+            /** Name */
+            name: string;
+            next_level: components["schemas"]["NextLevel"] | null;
+        };
+        /** MembershipRules */
+        MembershipRules: {
+            /** Checkin Growth */
+            checkin_growth: number;
+            /** Checkin Points */
+            checkin_points: number;
+            /** Growth Per Review */
+            growth_per_review: number;
+            /** Growth Per Yuan */
+            growth_per_yuan: number;
         };
         /** MovedToFavorites */
         MovedToFavorites: {
@@ -2553,6 +3153,25 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** MyFollowUp */
+        MyFollowUp: {
+            /** Content */
+            content: string;
+            /** Created At */
+            created_at: string;
+            /** Images */
+            images: string[];
+            /**
+             * Reject Reason
+             * @default null
+             */
+            reject_reason?: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "PENDING" | "PUBLISHED" | "REJECTED";
+        };
         /** MyPoints */
         MyPoints: {
             /** Balance */
@@ -2572,16 +3191,31 @@ export interface components {
             content: string;
             /** Created At */
             created_at: string;
+            /** @default null */
+            follow_up?: components["schemas"]["MyFollowUp"] | null;
+            /** Images */
+            images: string[];
             /** Order Id */
             order_id: string;
             /** Product Id */
             product_id: string;
             /** Rating */
             rating: number;
+            /**
+             * Reject Reason
+             * @default null
+             */
+            reject_reason?: string | null;
             /** Review Id */
             review_id: string;
             /** Sku Id */
             sku_id: string;
+            /**
+             * Status
+             * @description PENDING until staff decide on text with a sensitive word
+             * @enum {string}
+             */
+            status: "PENDING" | "PUBLISHED" | "REJECTED";
             /** Title */
             title: string;
         };
@@ -2597,6 +3231,15 @@ export interface components {
              * @default null
              */
             next_cursor?: string | null;
+        };
+        /** NextLevel */
+        NextLevel: {
+            /** Level */
+            level: number;
+            /** Min Growth */
+            min_growth: number;
+            /** Name */
+            name: string;
         };
         /** OAuthAuthorizeResponse */
         OAuthAuthorizeResponse: {
@@ -3046,11 +3689,19 @@ export interface components {
             content: string;
             /** Created At */
             created_at: string;
+            /** @description 追评, once PUBLISHED */
+            follow_up: components["schemas"]["FollowUp"] | null;
+            /** Images */
+            images: string[];
             /** Rating */
             rating: number;
+            /** @description the merchant's reply */
+            reply: components["schemas"]["ReviewReply"] | null;
+            /** Review Id */
+            review_id: string;
             /**
              * User
-             * @description the reviewer's nickname, masked: 小***明
+             * @description the reviewer's nickname, at most half of it shown: 小明 -> 小*, 张小明 -> 张**
              */
             user: string;
         };
@@ -3281,6 +3932,11 @@ export interface components {
              * @description rating_sum / count, two decimals; 0 without reviews
              */
             rating_avg: number;
+            /**
+             * With Images Count
+             * @description published reviews with photos
+             */
+            with_images_count: number;
         };
         /** RefreshRequest */
         RefreshRequest: {
@@ -3400,6 +4056,22 @@ export interface components {
             /** User Id */
             user_id: string;
         };
+        /** RejectWrite */
+        RejectWrite: {
+            /** Reason */
+            reason: string;
+        };
+        /** ReplyCreated */
+        ReplyCreated: {
+            reply: components["schemas"]["ReviewReply"];
+            /** Review Id */
+            review_id: string;
+        };
+        /** ReplyWrite */
+        ReplyWrite: {
+            /** Content */
+            content: string;
+        };
         /** Reservation */
         Reservation: {
             /** Attributes */
@@ -3510,6 +4182,13 @@ export interface components {
             /** Sku Id */
             sku_id: string;
         };
+        /** ReviewReply */
+        ReviewReply: {
+            /** At */
+            at: string;
+            /** Content */
+            content: string;
+        };
         /**
          * ReviewWrite
          * @description One order line's review: the SKU bought, 1..5 stars and 1..500 characters of text (trimmed first).
@@ -3517,6 +4196,11 @@ export interface components {
         ReviewWrite: {
             /** Content */
             content: string;
+            /**
+             * Images
+             * @description public_urls of my own completed uploads (POST /uploads)
+             */
+            images?: string[];
             /** Rating */
             rating: number;
             /** Sku Id */
@@ -3873,6 +4557,83 @@ export interface components {
             name: string;
             /** Values */
             values: string[];
+        };
+        /** StaffFeedback */
+        StaffFeedback: {
+            /**
+             * Contact
+             * @default null
+             */
+            contact?: string | null;
+            /** Content */
+            content: string;
+            /** Created At */
+            created_at: string;
+            /** Feedback Id */
+            feedback_id: string;
+            /** Images */
+            images: string[];
+            /** Order Id */
+            order_id: string | null;
+            /** Replies */
+            replies: components["schemas"]["FeedbackReply"][];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "OPEN" | "REPLIED" | "CLOSED";
+            /** Type */
+            type: string;
+            /** User Id */
+            user_id: string;
+        };
+        /** StaffFeedbackPage */
+        StaffFeedbackPage: {
+            /** Items */
+            items: components["schemas"]["StaffFeedback"][];
+            /**
+             * Next Cursor
+             * @default null
+             */
+            next_cursor?: string | null;
+        };
+        /** StaffReview */
+        StaffReview: {
+            /** Content */
+            content: string;
+            /** Created At */
+            created_at: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "review" | "follow_up";
+            /** Matched Words */
+            matched_words: string[];
+            /** Product Id */
+            product_id: string;
+            /** Review Id */
+            review_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "PENDING" | "PUBLISHED" | "REJECTED";
+            /** User Id */
+            user_id: string;
+        };
+        /**
+         * StaffReviewPage
+         * @description Reviews and follow-ups of a status, oldest first.
+         */
+        StaffReviewPage: {
+            /** Items */
+            items: components["schemas"]["StaffReview"][];
+            /**
+             * Next Cursor
+             * @default null
+             */
+            next_cursor?: string | null;
         };
         /** StockWrite */
         StockWrite: {
@@ -4247,6 +5008,48 @@ export interface components {
             /** Status */
             status: string;
         };
+        /**
+         * UploadRequest
+         * @description What the client is about to upload: an image of at most 5 MiB.
+         */
+        UploadRequest: {
+            /**
+             * Content Type
+             * @enum {string}
+             */
+            content_type: "image/jpeg" | "image/png" | "image/webp";
+            /**
+             * Purpose
+             * @enum {string}
+             */
+            purpose: "review" | "feedback" | "avatar";
+            /** Size Bytes */
+            size_bytes: number;
+        };
+        /**
+         * UploadTicket
+         * @description PUT the bytes to upload_url with these headers before expires_at; then public_url serves them and may be
+         *     named in `images`.
+         */
+        UploadTicket: {
+            /** Expires At */
+            expires_at: string;
+            /** Headers */
+            headers: {
+                [key: string]: string;
+            };
+            /**
+             * Method
+             * @constant
+             */
+            method: "PUT";
+            /** Public Url */
+            public_url: string;
+            /** Upload Id */
+            upload_id: string;
+            /** Upload Url */
+            upload_url: string;
+        };
         /** UserSummary */
         UserSummary: {
             /** Roles */
@@ -4255,6 +5058,38 @@ export interface components {
             user_id: string;
             /** Username */
             username: string;
+        };
+        /** Word */
+        Word: {
+            /** Created At */
+            created_at: string;
+            /** Word */
+            word: string;
+        };
+        /** WordPage */
+        WordPage: {
+            /** Items */
+            items: components["schemas"]["Word"][];
+            /**
+             * Next Cursor
+             * @default null
+             */
+            next_cursor?: string | null;
+        };
+        /**
+         * WordsAdded
+         * @description The words added (those listed already are not repeated), and every word as the filter compares it.
+         */
+        WordsAdded: {
+            /** Items */
+            items: components["schemas"]["Word"][];
+            /** Words */
+            words: string[];
+        };
+        /** WordsWrite */
+        WordsWrite: {
+            /** Words */
+            words: string[];
         };
     };
     responses: {
@@ -4648,6 +5483,97 @@ export interface operations {
             415: components["responses"]["E415"];
         };
     };
+    list_feedback: {
+        parameters: {
+            query?: {
+                page_size?: number;
+                cursor?: string | null;
+                status?: ("OPEN" | "REPLIED" | "CLOSED") | null;
+                type?: ("suggestion" | "complaint" | "bug" | "other") | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffFeedbackPage"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+        };
+    };
+    close_feedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                feedback_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffFeedback"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+        };
+    };
+    reply_to_feedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                feedback_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeedbackReplyWrite"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffFeedback"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
     list_low_stock: {
         parameters: {
             query?: {
@@ -4673,6 +5599,36 @@ export interface operations {
             400: components["responses"]["E400"];
             401: components["responses"]["E401"];
             403: components["responses"]["E403"];
+        };
+    };
+    set_levels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LevelTableWrite"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LevelTable"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
         };
     };
     list_all_orders: {
@@ -5143,6 +6099,274 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Refund"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
+    list_review_words: {
+        parameters: {
+            query?: {
+                page_size?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WordPage"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+        };
+    };
+    add_review_words: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WordsWrite"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WordsAdded"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
+    remove_review_word: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                word: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+        };
+    };
+    list_reviews_for_staff: {
+        parameters: {
+            query?: {
+                page_size?: number;
+                cursor?: string | null;
+                status?: ("PENDING" | "PUBLISHED" | "REJECTED") | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffReviewPage"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+        };
+    };
+    approve_review: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Decision"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+        };
+    };
+    approve_follow_up: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FollowUpDecision"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+        };
+    };
+    reject_follow_up: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RejectWrite"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FollowUpDecision"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
+    reject_review: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RejectWrite"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Decision"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
+    reply_to_review: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplyWrite"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplyCreated"];
                 };
             };
             400: components["responses"]["E400"];
@@ -5779,6 +7003,36 @@ export interface operations {
             404: components["responses"]["E404"];
         };
     };
+    file_feedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeedbackWrite"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Feedback"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            404: components["responses"]["E404"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
     health: {
         parameters: {
             query?: never;
@@ -6128,6 +7382,29 @@ export interface operations {
             409: components["responses"]["E409"];
         };
     };
+    check_in: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckIn"];
+                };
+            };
+            401: components["responses"]["E401"];
+            409: components["responses"]["E409"];
+        };
+    };
     list_my_coupons: {
         parameters: {
             query?: {
@@ -6233,6 +7510,58 @@ export interface operations {
             409: components["responses"]["E409"];
         };
     };
+    list_my_feedback: {
+        parameters: {
+            query?: {
+                page_size?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedbackPage"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+        };
+    };
+    get_my_feedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                feedback_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Feedback"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            404: components["responses"]["E404"];
+        };
+    };
     list_footprints: {
         parameters: {
             query?: never;
@@ -6272,6 +7601,54 @@ export interface operations {
                 };
                 content?: never;
             };
+            401: components["responses"]["E401"];
+        };
+    };
+    my_membership: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Membership"];
+                };
+            };
+            401: components["responses"]["E401"];
+        };
+    };
+    my_growth: {
+        parameters: {
+            query?: {
+                page_size?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrowthPage"];
+                };
+            };
+            400: components["responses"]["E400"];
             401: components["responses"]["E401"];
         };
     };
@@ -6526,6 +7903,27 @@ export interface operations {
                 content?: never;
             };
             401: components["responses"]["E401"];
+        };
+    };
+    list_levels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LevelTable"];
+                };
+            };
         };
     };
     openapi: {
@@ -7005,6 +8403,8 @@ export interface operations {
             query?: {
                 page_size?: number;
                 cursor?: string | null;
+                with_images?: "true" | "false";
+                rating?: number | null;
             };
             header?: never;
             path: {
@@ -7100,6 +8500,39 @@ export interface operations {
                     "application/json": components["schemas"]["HomeRecommendations"];
                 };
             };
+        };
+    };
+    follow_up: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FollowUpWrite"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FollowUpCreated"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
         };
     };
     search: {
@@ -7230,6 +8663,35 @@ export interface operations {
             };
             400: components["responses"]["E400"];
             404: components["responses"]["E404"];
+        };
+    };
+    start_upload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UploadRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadTicket"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
         };
     };
 }
