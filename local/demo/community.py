@@ -36,11 +36,9 @@ REVIEWS = (  # (customer, product index, rating, text, photos)
     (0, 0, 5, "做工很好，物流也快，和描述一致", 2),
     (1, 0, 4, "整体不错，就是包装有点简单", 0),
     (2, 1, 5, "买给家里人用的，都说好", 1),
-    (0, 2, 3, "一般般，对得起这个价格", 0),
-    (1, 3, 5, "第二次回购了，品质稳定", 1),
-    (2, 4, 1, "加我扣扣，有意者私聊，全网最低价", 0),  # held: 扣扣, 有意者
-    (0, 5, 2, "质量太差了，简直是 ＦＵＣＫ", 0),  # held: fuck, after NFKC and case folding
-)
+    (2, 2, 1, "加我扣扣，有意者私聊，全网最低价", 0),  # held: 扣扣, 有意者
+    (0, 3, 2, "质量太差了，简直是 ＦＵＣＫ", 0),  # held: fuck, after NFKC and case folding
+)  # kept short: the seed runs before `make run` is READY
 
 
 class DemoReceivedLines:
@@ -125,10 +123,8 @@ def seed_community(products: list[dict[str, Any]]) -> dict[str, int]:
             (0, {"type": "suggestion", "content": "希望增加夜间模式，晚上看着不刺眼"}),
             (1, {"type": "complaint", "content": "客服回复太慢了", "contact": "13800138000"}),
             (2, {"type": "bug", "content": "订单页偶尔加载不出来"}),
-            (0, {"type": "other", "content": "能否开通发票抬头管理？"}),
         )
     ]
     feedback.reply(feedback_repo, filed[1]["feedback_id"], "非常抱歉，已安排专人跟进", close=False)
     feedback.reply(feedback_repo, filed[2]["feedback_id"], "已修复，感谢反馈", close=True)
-    feedback.close(feedback_repo, filed[3]["feedback_id"])
     return {"reviews": len(written), "feedback": len(filed)}

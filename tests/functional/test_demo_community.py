@@ -14,9 +14,9 @@ def test_the_demo_shows_photo_reviews_pending_reviews_and_feedback_in_each_state
     client: ShopClient, admin_token: str
 ) -> None:
     create_catalog(client, admin_token)
-    products = [create_product(client, admin_token, f"华为 Mate {60 + n}") for n in range(6)]
+    products = [create_product(client, admin_token, f"华为 Mate {60 + n}") for n in range(4)]
 
-    assert seed_community(products) == {"reviews": 7, "feedback": 4}
+    assert seed_community(products) == {"reviews": 5, "feedback": 3}
     assert seed_community(products) == {"reviews": 0, "feedback": 0}
 
     page = client.call("GET", f"/products/{products[0]['product_id']}/reviews")[1]
@@ -27,4 +27,4 @@ def test_the_demo_shows_photo_reviews_pending_reviews_and_feedback_in_each_state
     pending = client.call("GET", "/admin/reviews?status=PENDING", token=admin_token)[1]["items"]
     assert len(pending) == 2
     states = [item["status"] for item in client.call("GET", "/admin/feedback", token=admin_token)[1]["items"]]
-    assert sorted(states) == ["CLOSED", "CLOSED", "OPEN", "REPLIED"]
+    assert sorted(states) == ["CLOSED", "OPEN", "REPLIED"]
