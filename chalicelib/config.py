@@ -83,6 +83,8 @@ class Settings:
     order_sweep_lookback_days: int = 3
     order_sweep_max_orders: int = 500
     recommend_refresh_queue_url: str = ""
+    uploads_bucket: str = ""
+    uploads_public_base_url: str = ""
 
     @property
     def is_local_or_dev(self) -> bool:
@@ -138,7 +140,19 @@ class Settings:
             order_sweep_lookback_days=int(e.get("ORDER_SWEEP_LOOKBACK_DAYS", "3")),
             order_sweep_max_orders=int(e.get("ORDER_SWEEP_MAX_ORDERS", "500")),
             recommend_refresh_queue_url=e.get("RECOMMEND_REFRESH_QUEUE_URL", ""),
+            uploads_bucket=e.get("UPLOADS_BUCKET", ""),
+            uploads_public_base_url=e.get("UPLOADS_PUBLIC_BASE_URL") or _bucket_url(e, e.get("UPLOADS_BUCKET", "")),
         )
+
+
+def _bucket_url(env: Mapping[str, str], bucket: str) -> str:
+    """Where a bucket's objects are read from without a CDN: the S3 endpoint of the local runtime (moto, path style),
+    else the bucket's own virtual-hosted URL."""
+    endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        return f"{endpoint.rstrip('/')}/{bucket}"
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return f"https://{bucket}.s3.{region}.amazonaws.com"
 
 
 def stream_arn(settings: Settings, table: str) -> str:

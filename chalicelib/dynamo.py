@@ -65,3 +65,37 @@ def newest_page(
     )
     items = list(results)
     return items, results.last_evaluated_key if limit is not None else None
+
+
+def merged_page(
+    model: type[M], hash_keys: list[str], limit: int, start: dict[str, Any] | None, ascending: bool
+) -> tuple[list[M], dict[str, Any] | None]:
+    """One page over several partitions read as one list ordered by sort key (a sharded index: its writes spread
+    over the partitions, its reads query each and merge), and the position to continue from (None at the end).
+
+    The position says, per partition, the last sort key handed out and whether the partition is read to its end."""
+    sort_key: Any = model._range_key_attribute()
+    state: dict[str, Any] = start or {key: {"after": None, "done": False} for key in hash_keys}
+    fetched: dict[str, list[M]] = {}
+    exhausted: dict[str, bool] = {}
+    for key in hash_keys:
+        position = state.get(key) or {"after": None, "done": False}
+        if position.get("done"):
+            continue
+        after = position.get("after")
+        condition = None if after is None else (sort_key > after if ascending else sort_key < after)
+        items = list(model.query(key, condition, scan_index_forward=ascending, limit=limit, page_size=limit))
+        fetched[key], exhausted[key] = items, len(items) < limit
+    candidates = sorted(
+        ((getattr(item, sort_key.attr_name), key, item) for key, items in fetched.items() for item in items),
+        key=lambda entry: entry[0],
+        reverse=not ascending,
+    )[:limit]
+    following = {key: dict(state.get(key) or {"after": None, "done": False}) for key in hash_keys}
+    for key, items in fetched.items():
+        taken = [sk for sk, from_key, _ in candidates if from_key == key]
+        if taken:
+            following[key]["after"] = taken[-1]
+        following[key]["done"] = exhausted[key] and len(taken) == len(items)
+    more = not all(position["done"] for position in following.values())
+    return [item for _, _, item in candidates], following if more else None

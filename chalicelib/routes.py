@@ -21,6 +21,7 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol, TypeVar
+from urllib.parse import unquote
 
 import pydantic
 from chalice.app import Blueprint, Response
@@ -184,8 +185,10 @@ class Routes(Blueprint):
         tags: tuple[str, ...] | None = None,
         extra: dict[str, Any] | None = None,
         roles: tuple[str, ...] | None = None,
+        text_params: tuple[str, ...] = (),
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Declare the route `method path` answered by the decorated view (see the module docstring)."""
+        """Declare the route `method path` answered by the decorated view (see the module docstring). Path parameters
+        are ids (PATH_ID) except those named in text_params: free text (a word), percent-decoded, 1..64 characters."""
 
         def register(view: Callable[..., Any]) -> Callable[..., Any]:
             hints = typing.get_type_hints(view)
@@ -198,7 +201,9 @@ class Routes(Blueprint):
             wanted = tuple(inspect.signature(view).parameters)
             handed = deps.needed(view, FROM_REQUEST + path_params)
             self.route(path, **self._route_options(method, auth))(
-                _handler(self, view, wanted, handed, auth, body, query, status, (path, allowed or ("admin",)))
+                _handler(
+                    self, view, wanted, handed, auth, body, query, status, (path, allowed or ("admin",)), text_params
+                )
             )
             self.views.append((path, view))
             default_tags = self.admin_tags if auth == "admin" else self.tags
@@ -243,6 +248,7 @@ def _handler(
     query: type[pydantic.BaseModel] | None,
     status: int,
     staff_route: tuple[str, tuple[str, ...]],
+    text_params: tuple[str, ...] = (),
 ) -> Callable[..., Response]:
     """The Chalice view of a declared route: the request checked and parsed, the view called, its answer as JSON.
 
@@ -256,7 +262,13 @@ def _handler(
         staff: Principal | None = None
         result: Any = None
         try:
-            if not all(PATH_ID.fullmatch(value) for value in path_params.values()):
+            path_params = {
+                name: unquote(value) if name in text_params else value for name, value in path_params.items()
+            }
+            if not all(
+                (0 < len(value) <= 64 and value.isprintable()) if name in text_params else PATH_ID.fullmatch(value)
+                for name, value in path_params.items()
+            ):
                 raise NotFound()  # no id of ours looks like that (and DynamoDB would refuse such a key)
             arguments: dict[str, Any] = dict(path_params)
             if auth in ("customer", "admin"):

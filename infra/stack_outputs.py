@@ -25,6 +25,7 @@ OUTPUT_ENV: dict[str, str] = {
     "SearchReindexQueueUrl": "SEARCH_REINDEX_QUEUE_URL",
     "SearchLogQueueUrl": "SEARCH_LOG_QUEUE_URL",
     "AnalyticsBucketName": "ANALYTICS_BUCKET",
+    "UploadsBucketName": "UPLOADS_BUCKET",
     "JwtSecretArn": "JWT_SECRET_ARN",
 }
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.bootstrap.community import CommunityParts
 from chalicelib.config import Settings, get_settings, on_reset
 
 if TYPE_CHECKING:
@@ -62,8 +63,9 @@ if TYPE_CHECKING:
     from chalicelib.themes.repository import ThemeRepository
 
 
-class Container:
-    """Everything routes and handlers are handed, built on first use (see the module docstring)."""
+class Container(CommunityParts):
+    """Everything routes and handlers are handed, built on first use (see the module docstring); the members club,
+    review words, uploads and feedback parts are chalicelib/bootstrap/community.py's."""
 
     settings: Settings
 

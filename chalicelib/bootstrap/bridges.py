@@ -99,6 +99,17 @@ class OrderLinesForReviews:
         )
 
 
+class ShopOrdersOfUser:
+    """feedback.domain.OrdersOfUser: whether an order is the user's."""
+
+    def __init__(self, shop: Shop) -> None:
+        self.shop = shop
+
+    def owns(self, user_id: str, order_id: str) -> bool:
+        order = self.shop.orders.order(order_id)
+        return order is not None and order.user_id == user_id
+
+
 class SmsBuyerNotifier:
     """orders.outbox.BuyerNotifier: texts a buyer through the accounts' SMS sender (SNS; the local stage's
     /dev/outbox keeps a copy): the phone bound to the account, else the order's delivery address's."""

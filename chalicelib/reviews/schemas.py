@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import unicodedata
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
+from chalicelib.pagination import PageQuery
 from chalicelib.reviews.domain import MAX_CONTENT_CHARS, MAX_ITEMS_PER_REQUEST
 from chalicelib.schema import BaseModel
+
+ReviewStatus = Literal["PENDING", "PUBLISHED", "REJECTED"]
+Images = Annotated[
+    list[Annotated[StrictStr, Field(min_length=1, max_length=1024)]],
+    Field(max_length=9, description="public_urls of my own completed uploads (POST /uploads)"),
+]
 
 
 def _no_control_characters(text: str) -> str:
@@ -30,6 +37,7 @@ class ReviewWrite(BaseModel):
     sku_id: StrictStr = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.\-]+$")
     rating: StrictInt = Field(ge=1, le=5)
     content: ReviewText
+    images: Images = Field(default_factory=list)
 
 
 class ReviewsWrite(BaseModel):
@@ -47,6 +55,30 @@ class ReviewsWrite(BaseModel):
         return items
 
 
+class FollowUpWrite(BaseModel):
+    """追评: the author's one follow-up to their review, moderated like a review."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    content: ReviewText
+    images: Images = Field(default_factory=list)
+
+
+class FollowUpCreated(BaseModel):
+    review_id: str
+    status: ReviewStatus
+    content: str
+    images: list[str]
+
+
+class MyFollowUp(BaseModel):
+    content: str
+    images: list[str]
+    created_at: str
+    status: ReviewStatus
+    reject_reason: str | None = None
+
+
 class MyReview(BaseModel):
     review_id: str
     order_id: str
@@ -57,6 +89,10 @@ class MyReview(BaseModel):
     rating: int
     content: str
     created_at: str
+    status: ReviewStatus = Field(description="PENDING until staff decide on text with a sensitive word")
+    reject_reason: str | None = None
+    images: list[str]
+    follow_up: MyFollowUp | None = None
 
 
 class CreatedReviews(BaseModel):
@@ -72,18 +108,114 @@ class MyReviewPage(BaseModel):
     next_cursor: str | None = None
 
 
+class ReviewReply(BaseModel):
+    content: str
+    at: str
+
+
+class FollowUp(BaseModel):
+    content: str
+    images: list[str]
+    created_at: str
+
+
 class ProductReview(BaseModel):
+    review_id: str
     rating: int
     content: str
-    user: str = Field(description="the reviewer's nickname, masked: 小***明")
+    user: str = Field(description="the reviewer's nickname, at most half of it shown: 小明 -> 小*, 张小明 -> 张**")
     created_at: str
     attributes: dict[str, str] = Field(description='the SKU bought, e.g. {"颜色": "雅川青"}')
+    images: list[str]
+    reply: ReviewReply | None = Field(description="the merchant's reply")
+    follow_up: FollowUp | None = Field(description="追评, once PUBLISHED")
 
 
 class RatingSummary(BaseModel):
     rating_avg: float = Field(description="rating_sum / count, two decimals; 0 without reviews")
     count: int
     distribution: dict[str, int] = Field(description='reviews per star: {"1": n, ..., "5": n}')
+    with_images_count: int = Field(description="published reviews with photos")
+
+
+class ProductReviewQuery(PageQuery):
+    """?with_images=true: only reviews with photos; ?rating=1..5: only those of that rating."""
+
+    with_images: Literal["true", "false"] = "false"
+    rating: int | None = Field(None, ge=1, le=5)
+
+
+class StaffReviewQuery(PageQuery):
+    status: ReviewStatus | None = None
+
+
+class StaffReview(BaseModel):
+    review_id: str
+    kind: Literal["review", "follow_up"]
+    product_id: str
+    user_id: str
+    content: str
+    status: ReviewStatus
+    matched_words: list[str]
+    created_at: str
+
+
+class StaffReviewPage(BaseModel):
+    """Reviews and follow-ups of a status, oldest first."""
+
+    items: list[StaffReview]
+    next_cursor: str | None = None
+
+
+class RejectWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: StrictStr = Field(min_length=1, max_length=200)
+
+
+class ReplyWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    content: ReviewText
+
+
+class Decision(BaseModel):
+    review_id: str
+    status: ReviewStatus
+    reject_reason: str | None = None
+
+
+class FollowUpDecision(BaseModel):
+    review_id: str
+    follow_up: dict[str, str | None] = Field(description='{"status", "reject_reason"}')
+
+
+class ReplyCreated(BaseModel):
+    review_id: str
+    reply: ReviewReply
+
+
+class WordsWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    words: list[Annotated[StrictStr, Field(min_length=1, max_length=20)]] = Field(min_length=1, max_length=50)
+
+
+class Word(BaseModel):
+    word: str
+    created_at: str
+
+
+class WordPage(BaseModel):
+    items: list[Word]
+    next_cursor: str | None = None
+
+
+class WordsAdded(BaseModel):
+    """The words added (those listed already are not repeated), and every word as the filter compares it."""
+
+    items: list[Word]
+    words: list[str]
 
 
 class ProductReviewPage(BaseModel):

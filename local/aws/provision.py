@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -71,6 +72,7 @@ def provision(
         env.update(create_state_machines(stage, statemachines, substitutions))
     else:
         env.update(create_template_state_machines(stage, template, function_arns, pseudo))
+    apply_bucket_policies(stage, template, pseudo)
     env["SHOP_STAGE"] = stage
     if stage == "local":
         env["JWT_SECRET"] = os.environ.get("JWT_SECRET") or local_jwt_secret()  # per install, never a constant
@@ -182,6 +184,34 @@ def create_template_state_machines(
             sfn.update_state_machine(stateMachineArn=arn, definition=definition)
         env[templates.state_machine_env_key(definition_path)] = arn
     return env
+
+
+def apply_bucket_policies(stage: str, template: Path, pseudo: Mapping[str, str]) -> None:
+    """Put the template's bucket policies on their buckets: moto's CloudFormation skips AWS::S3::BucketPolicy, and
+    without it moto's S3 refuses the anonymous reads a policy allows on AWS (the uploads' public_url)."""
+    parsed = templates.load_template(_resolve(template))
+    outputs = stack_outputs(stage)
+    s3 = _client("s3")
+    for logical_id, resource in (parsed.get("Resources") or {}).items():
+        if resource.get("Type") != "AWS::S3::BucketPolicy":
+            continue
+        properties = resource["Properties"]
+        bucket = _resolve_intrinsic(properties["Bucket"], parsed, outputs, pseudo, f"{logical_id}.Bucket")
+
+        def resolved(node: Any, logical_id: str = logical_id) -> Any:
+            if isinstance(node, dict) and set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
+                text = node["Fn::Sub"]
+                for match in set(re.findall(r"\$\{(\w+)\.Arn\}", text)):
+                    name = _resolve_intrinsic({"Ref": match}, parsed, outputs, pseudo, f"{logical_id}.{match}")
+                    text = text.replace(f"${{{match}.Arn}}", f"arn:aws:s3:::{name}")
+                return _resolve_intrinsic({"Fn::Sub": text}, parsed, outputs, pseudo, logical_id)
+            if isinstance(node, dict):
+                return {key: resolved(value, logical_id) for key, value in node.items()}
+            if isinstance(node, list):
+                return [resolved(value, logical_id) for value in node]
+            return node
+
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(resolved(properties["PolicyDocument"])))
 
 
 def _resolve_intrinsic(

@@ -27,6 +27,7 @@ from chalicelib.themes.repository import DynamoThemeRepository
 from chalicelib.themes.schemas import ThemeWrite
 from local.demo import behaviour as demo_behaviour
 from local.demo import catalog as demo_catalog
+from local.demo import community as demo_community
 from local.demo import coupons as demo_coupons
 from local.demo import promotions as demo_promotions
 from local.demo import staff as demo_staff
@@ -65,6 +66,7 @@ def seed_demo_data(admin_password: str) -> dict[str, Any]:
         "staff_accounts": staff_accounts,
         **marketing,
         "behaviour_events": behaviour,
+        **demo_community.seed_community(demo_catalog.products()),
     }
 
 

@@ -89,6 +89,34 @@ def victims_order(client: ShopClient, victim: str, admin: str) -> tuple[dict[str
     return {"order_id": order["order_id"]}, unchanged
 
 
+def victims_review(client: ShopClient, victim: str, admin: str) -> tuple[dict[str, str], Callable[[], Any]]:
+    create_catalog(client, admin)
+    product_id = create_product(client, admin, "华为 Mate 60 Pro")["product_id"]
+    victim_id = client.call("GET", "/me", token=victim)[1]["user_id"]
+    restore = hand_over("received_lines", VictimsOrder(victim_id, "o_victim", product_id))
+    try:
+        body = {"items": [{"sku_id": f"{product_id}-01", "rating": 5, "content": "好"}]}
+        status, created, _ = client.call("POST", "/orders/o_victim/reviews", body, token=victim)
+        assert status == 201, created
+    finally:
+        restore()
+
+    def unchanged() -> Any:
+        assert client.call("GET", "/me/reviews", token=victim)[1]["items"][0]["follow_up"] is None
+
+    return {"review_id": created["items"][0]["review_id"]}, unchanged
+
+
+def victims_feedback(client: ShopClient, victim: str, _admin: str) -> tuple[dict[str, str], Callable[[], Any]]:
+    status, filed, _ = client.call("POST", "/feedback", {"type": "bug", "content": "打不开"}, token=victim)
+    assert status == 201, filed
+
+    def unchanged() -> Any:
+        assert client.call("GET", f"/me/feedback/{filed['feedback_id']}", token=victim)[1]["status"] == "OPEN"
+
+    return {"feedback_id": filed["feedback_id"]}, unchanged
+
+
 OWNED_OBJECT_ROUTES: dict[tuple[str, str], tuple[Callable[..., Any], dict[str, Any] | None]] = {
     ("PUT", "/me/addresses/{address_id}"): (victims_address, ADDRESS | {"detail": "改掉"}),
     ("DELETE", "/me/addresses/{address_id}"): (victims_address, None),
@@ -104,6 +132,8 @@ OWNED_OBJECT_ROUTES: dict[tuple[str, str], tuple[Callable[..., Any], dict[str, A
         victims_received_order,
         {"items": [{"sku_id": "p_x-01", "rating": 1, "content": "差评"}]},
     ),
+    ("POST", "/reviews/{review_id}/follow-ups"): (victims_review, {"content": "追评"}),
+    ("GET", "/me/feedback/{feedback_id}"): (victims_feedback, None),
 }
 NOT_OWNED_OBJECTS = {
     ("PUT", "/me/favorites/{product_id}"): "a product id: each user favorites for themselves",
@@ -198,6 +228,7 @@ def test_lists_show_only_the_callers_own_objects(client: ShopClient, admin_token
     client.call("POST", "/me/addresses", ADDRESS, token=victim)
     client.call("PUT", f"/me/favorites/{product_id}", token=victim)
     client.call("POST", "/me/reservations", {"sku_id": f"{product_id}-02"}, token=victim)
+    client.call("POST", "/feedback", {"type": "bug", "content": "打不开"}, token=victim)
     restore = hand_over(
         "received_lines", VictimsOrder(client.call("GET", "/me", token=victim)[1]["user_id"], "o_victim", product_id)
     )
@@ -209,6 +240,7 @@ def test_lists_show_only_the_callers_own_objects(client: ShopClient, admin_token
 
     for path in (
         "/me/addresses", "/me/favorites", "/me/footprints", "/me/search-history", "/me/reservations", "/me/reviews",
+        "/me/feedback",
     ):  # fmt: skip
         status, body, _ = client.call("GET", path, token=intruder)
         assert (status, body["items"]) == (200, []), path

@@ -130,7 +130,10 @@ def test_a_deleted_account_loses_its_tokens_sign_ins_and_personal_data_keeps_ord
     lines = FakeReceivedLines()
     lines.add(user_id, "o_reviewed", catalog["sku_id"])
     review = ReviewWrite(sku_id=catalog["sku_id"], rating=5, content="很好用")
-    reviews_service.write_reviews(DynamoReviewsRepository(), lines, user_id, "o_reviewed", [review])
+    reviews_service.write_reviews(
+        DynamoReviewsRepository(), lines, container().review_words, container().own_images, container().membership,
+        user_id, "o_reviewed", [review],
+    )  # fmt: skip
     shown_before = client.call("GET", f"/products/{catalog['product_id']}/reviews")[1]["items"][0]["user"]
 
     # WHEN the customer deletes the account with the password

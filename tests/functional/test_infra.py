@@ -36,7 +36,10 @@ STAGES = ("local", "dev", "prod")
 # Resource types of the template that moto 5.2.1's CloudFormation skips (it logs "No Moto CloudFormation
 # support for ...", creates nothing and drops Outputs that Ref them). The local stage reads neither:
 # JWT_SECRET wins over JWT_SECRET_ARN there, and alarms and their email subscription only page people on AWS.
-AWS_ONLY_RESOURCE_TYPES = {"AWS::SecretsManager::Secret", "AWS::CloudWatch::Alarm", "AWS::SNS::Subscription"}
+# AWS::S3::BucketPolicy: the local stage puts the template's policies itself (local/aws/provision.py).
+AWS_ONLY_RESOURCE_TYPES = {
+    "AWS::SecretsManager::Secret", "AWS::CloudWatch::Alarm", "AWS::SNS::Subscription", "AWS::S3::BucketPolicy",
+}  # fmt: skip
 AWS_ONLY_OUTPUTS = {"JwtSecretArn"}
 MOTO_SKIPS_THEM = pytest.mark.filterwarnings("ignore:Tried to parse .* but it's not supported by moto:UserWarning")
 
@@ -273,15 +276,24 @@ def test_the_buckets_block_public_access_and_encrypt_and_the_search_index_keeps_
         for properties in resources_of_type(load_template(), "AWS::S3::Bucket").values()
     }
 
+    uploads = "shop-${Stage}-${AWS::AccountId}-uploads"
     assert set(buckets) == {
         "shop-${Stage}-${AWS::AccountId}-search-index",
         "shop-${Stage}-${AWS::AccountId}-analytics-lake",
+        uploads,
     }
     assert buckets["shop-${Stage}-${AWS::AccountId}-search-index"]["VersioningConfiguration"] == {"Status": "Enabled"}
-    for bucket in buckets.values():
-        assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
-        assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    for name, bucket in buckets.items():
+        blocks = bucket["PublicAccessBlockConfiguration"]
+        assert len(blocks) == 4
         assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        if name == uploads:  # customers' images: readable through the bucket policy, never through an ACL
+            assert (blocks["BlockPublicAcls"], blocks["IgnorePublicAcls"]) == (True, True)
+        else:
+            assert set(blocks.values()) == {True}
+    (policy,) = resources_of_type(load_template(), "AWS::S3::BucketPolicy").values()
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert (statement["Action"], statement["Resource"]) == ("s3:GetObject", {"Fn::Sub": "${UploadsBucket.Arn}/u/*"})
 
 
 def test_the_jwt_secret_is_generated_48_characters_long_without_punctuation() -> None:

@@ -79,14 +79,21 @@ def test_a_buyer_reviews_a_received_order_and_everyone_sees_it_on_the_product(
     assert status == 200
     assert page["items"] == [
         {
+            "review_id": created["items"][0]["review_id"],
             "rating": 4,
             "content": "很好用，续航不错",
             "user": "小**",
             "created_at": created["items"][0]["created_at"],
             "attributes": {"颜色": "雅川青"},
+            "images": [],
+            "reply": None,
+            "follow_up": None,
         }
     ]
-    assert page["summary"] == {"rating_avg": 4.0, "count": 1, "distribution": {"1": 0, "2": 0, "3": 0, "4": 1, "5": 0}}
+    assert created["items"][0]["status"] == "PUBLISHED"
+    assert page["summary"] == {
+        "rating_avg": 4.0, "count": 1, "distribution": {"1": 0, "2": 0, "3": 0, "4": 1, "5": 0}, "with_images_count": 0,
+    }  # fmt: skip
     detail = client.call("GET", f"/products/{product_id}")[1]
     assert (detail["rating_avg"], detail["review_count"]) == (4.0, 1)
 
@@ -103,7 +110,9 @@ def test_ratings_stay_exact_after_several_reviews(
     summary = client.call("GET", f"/products/{product_id}/reviews")[1]["summary"]
     detail = client.call("GET", f"/products/{product_id}")[1]
 
-    assert summary == {"rating_avg": 3.4, "count": 5, "distribution": {"1": 1, "2": 0, "3": 1, "4": 2, "5": 1}}
+    assert summary == {
+        "rating_avg": 3.4, "count": 5, "distribution": {"1": 1, "2": 0, "3": 1, "4": 2, "5": 1}, "with_images_count": 0,
+    }  # fmt: skip
     assert (detail["rating_avg"], detail["review_count"]) == (3.4, 5)
 
 
@@ -201,7 +210,7 @@ def test_the_stored_conditions_refuse_a_second_review_and_stale_ratings(
         return {
             "review_id": review_id, "order_id": order_id, "product_id": product_id, "sku_id": f"{product_id}-01",
             "title": "华为", "attributes": {}, "rating": 5, "content": "好", "user": "a***e",
-            "created_at": "2026-11-24T08:00:00Z",
+            "created_at": "2026-11-24T08:00:00Z", "status": "PUBLISHED", "images": [], "matched_words": [],
         }  # fmt: skip
 
     seen = repo.ratings(product_id)

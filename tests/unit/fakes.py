@@ -7,7 +7,7 @@ from typing import Any
 
 from chalicelib.accounts.domain import RefreshRecord, User
 from chalicelib.catalog.repository import ListingBy
-from chalicelib.errors import Conflict, InvalidState, NotFound
+from chalicelib.errors import ChangedMeanwhile, Conflict, InvalidState, NotFound
 
 
 class FakeAccountsRepository:
@@ -325,3 +325,92 @@ class RecordingSmsSender:
         import re
 
         return re.findall(r"\d{6}", [text for to, text in self.texts if to == phone][-1])[0]
+
+
+class FakeReviewWords:
+    """reviews.words_repository.ReviewWordsRepository in memory: a seeded list id and an edit counter."""
+
+    def __init__(self, words: tuple[str, ...] | None = None) -> None:
+        self.list_id: str | None = None
+        self.edits = 0
+        self.words: dict[str, str] = {}
+        if words is not None:
+            self.seed("wl_fake", list(words), "2026-11-24T08:00:00Z")
+
+    def version(self) -> tuple[str, int] | None:
+        return None if self.list_id is None else (self.list_id, self.edits)
+
+    def seed(self, list_id: str, words: list[str], at: str) -> None:
+        if self.list_id is None:
+            self.list_id, self.words = list_id, dict.fromkeys(words, at)
+
+    def all_words(self) -> list[str]:
+        return list(self.words)
+
+    def page(self, limit: int, start: dict[str, Any] | None) -> Any:
+        rows = [{"word": word, "created_at": at} for word, at in self.words.items()][:limit]
+        return rows, None
+
+    def add(self, words: list[str], at: str, seen_version: int) -> list[str]:
+        if seen_version != self.edits:
+            raise ChangedMeanwhile()
+        added = [word for word in words if word not in self.words]
+        self.words.update(dict.fromkeys(added, at))
+        self.edits += 1
+        return added
+
+    def remove(self, word: str, seen_version: int) -> bool:
+        if word not in self.words:
+            return False
+        if seen_version != self.edits:
+            raise ChangedMeanwhile()
+        del self.words[word]
+        self.edits += 1
+        return True
+
+
+class FakeOwnImages:
+    """uploads.domain.OwnImages: the URLs listed per user are their own completed uploads."""
+
+    def __init__(self, own: dict[str, set[str]] | None = None) -> None:
+        self.own = own or {}
+
+    def check(self, user_id: str, urls: list[str]) -> list[str]:
+        from chalicelib.uploads.domain import NotAnImageOfYours
+
+        if any(url not in self.own.get(user_id, set()) for url in urls):
+            raise NotAnImageOfYours()
+        return list(urls)
+
+
+class FakeMembership:
+    """membership.repository.MembershipRepository with the default level table and growth in memory."""
+
+    def __init__(self) -> None:
+        self.growths: dict[str, int] = {}
+        self.counted: set[tuple[str, str]] = set()
+
+    def level_table(self) -> Any:
+        return None
+
+    def save_level_table(self, levels: list[dict[str, Any]], rules: dict[str, int], at: str) -> None:
+        raise NotImplementedError
+
+    def growth(self, user_id: str) -> int:
+        return self.growths.get(user_id, 0)
+
+    def growth_entries(self, user_id: str, limit: int, start: dict[str, Any] | None) -> Any:
+        return [], None
+
+    def add_growth(self, user_id: str, delta: int, reason: str, ref: str, at: str, seen: int) -> bool:
+        if (reason, ref) in self.counted:
+            return False
+        self.counted.add((reason, ref))
+        self.growths[user_id] = seen + delta
+        return True
+
+    def last_checkin(self, user_id: str) -> Any:
+        return None
+
+    def check_in(self, user_id: str, day: str, streak: int, points: int, growth: int, seen: int, at: str) -> None:
+        raise NotImplementedError

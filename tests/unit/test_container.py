@@ -5,13 +5,13 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import sys
 import typing
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from app import BLUEPRINTS
-from chalicelib import bootstrap
 from chalicelib.bootstrap import Container
 from chalicelib.config import Settings
 from chalicelib.deps import PLATFORM_PARAMETERS, Handlers
@@ -19,17 +19,19 @@ from chalicelib.routes import FROM_REQUEST, Routes
 
 
 def container_types() -> dict[str, Any]:
-    """Each attribute of a Container and its type, with the names bootstrap imports only for type checking."""
-    source = Path(bootstrap.__file__).read_text(encoding="utf-8")
-    namespace = dict(vars(bootstrap))
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
-            exec(compile(ast.Module(body=node.body, type_ignores=[]), "bootstrap", "exec"), namespace)  # noqa: S102
+    """Each attribute of a Container (and of the parts it inherits) and its type, with the names each module imports
+    only for type checking."""
     types: dict[str, Any] = {"settings": Settings}
-    for name, member in vars(Container).items():
-        getter = member.func if isinstance(member, cached_property) else getattr(member, "fget", None)
-        if getter is not None:
-            types[name] = typing.get_type_hints(getter, globalns=namespace)["return"]
+    for part in reversed(Container.__mro__[:-1]):
+        module = sys.modules[part.__module__]
+        namespace = dict(vars(module))
+        for node in ast.parse(Path(str(module.__file__)).read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+                exec(compile(ast.Module(body=node.body, type_ignores=[]), part.__module__, "exec"), namespace)  # noqa: S102
+        for name, member in vars(part).items():
+            getter = member.func if isinstance(member, cached_property) else getattr(member, "fget", None)
+            if getter is not None:
+                types[name] = typing.get_type_hints(getter, globalns=namespace)["return"]
     return types
 
 

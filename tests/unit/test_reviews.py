@@ -19,6 +19,7 @@ from chalicelib.reviews.domain import (
     masked_name,
 )
 from chalicelib.reviews.schemas import ReviewsWrite, ReviewWrite
+from tests.unit.fakes import FakeMembership, FakeOwnImages, FakeReviewWords
 
 
 class FakeReceivedLines:
@@ -54,7 +55,9 @@ class FakeReviewsRepository:
     def ratings(self, product_id: str) -> Ratings | None:
         return self.ratings_by_product.get(product_id)
 
-    def save_reviews(self, user_id: str, reviews: list[dict[str, Any]], seen: dict[str, Ratings]) -> None:
+    def save_reviews(
+        self, user_id: str, reviews: list[dict[str, Any]], seen: dict[str, Ratings], growth: int = 0
+    ) -> None:
         if self.before_save:
             self.before_save.pop(0)()
         with self.lock:
@@ -65,7 +68,9 @@ class FakeReviewsRepository:
                 raise ChangedMeanwhile()
             for review in reviews:
                 product_id = review["product_id"]
-                self.ratings_by_product[product_id] = self.ratings_by_product[product_id].plus([review["rating"]])
+                if review["status"] == "PUBLISHED":
+                    ratings = self.ratings_by_product[product_id]
+                    self.ratings_by_product[product_id] = ratings.plus([review["rating"]], int(bool(review["images"])))
             self.reviewed_lines.update(lines)
             self.reviews.extend((user_id, dict(review)) for review in reviews)
 
@@ -77,11 +82,26 @@ class FakeReviewsRepository:
         more = len(rows) > limit
         return [dict(review) for review in chunk], ({"review_id": chunk[-1]["review_id"]} if more else None)
 
-    def product_reviews(self, product_id: str, limit: int, start: dict[str, Any] | None) -> Any:
-        return self._page([r for _, r in self.reviews if r["product_id"] == product_id], limit, start)
+    def product_reviews(
+        self, product_id: str, limit: int, start: dict[str, Any] | None, with_images: bool, rating: int | None
+    ) -> Any:
+        shown = [
+            r
+            for _, r in self.reviews
+            if r["product_id"] == product_id
+            and r["status"] == "PUBLISHED"
+            and (r["images"] or not with_images)
+            and rating in (None, r["rating"])
+        ]
+        return self._page(shown, limit, start)
 
     def user_reviews(self, user_id: str, limit: int, start: dict[str, Any] | None) -> Any:
         return self._page([r for u, r in self.reviews if u == user_id], limit, start)
+
+
+WORDS = FakeReviewWords()
+IMAGES = FakeOwnImages()
+MEMBERS = FakeMembership()
 
 
 def items(*reviews: tuple[str, int]) -> list[ReviewWrite]:
@@ -102,7 +122,7 @@ def lines() -> FakeReceivedLines:
 
 
 def test_a_buyer_reviews_the_lines_of_a_received_order(repo: FakeReviewsRepository, lines: FakeReceivedLines) -> None:
-    created = service.write_reviews(repo, lines, "u1", "o1", items(("p1-01", 5), ("p2-01", 3)))
+    created = service.write_reviews(repo, lines, WORDS, IMAGES, MEMBERS, "u1", "o1", items(("p1-01", 5), ("p2-01", 3)))
 
     assert [(r["sku_id"], r["rating"], r["title"]) for r in created["items"]] == [
         ("p1-01", 5, "title of p1"),
@@ -111,14 +131,16 @@ def test_a_buyer_reviews_the_lines_of_a_received_order(repo: FakeReviewsReposito
     page = service.list_product_reviews(repo, "p1", PageQuery())
     assert page["items"][0]["user"] == "小**"
     assert page["items"][0]["attributes"] == {"颜色": "黑"}
-    assert page["summary"] == {"rating_avg": 5.0, "count": 1, "distribution": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 1}}
+    assert page["summary"] == {
+        "rating_avg": 5.0, "count": 1, "distribution": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 1}, "with_images_count": 0,
+    }  # fmt: skip
 
 
 def test_a_line_is_reviewed_once(repo: FakeReviewsRepository, lines: FakeReceivedLines) -> None:
-    service.write_reviews(repo, lines, "u1", "o1", items(("p1-01", 5)))
+    service.write_reviews(repo, lines, WORDS, IMAGES, MEMBERS, "u1", "o1", items(("p1-01", 5)))
 
     with pytest.raises(Conflict) as error:
-        service.write_reviews(repo, lines, "u1", "o1", items(("p1-01", 1)))
+        service.write_reviews(repo, lines, WORDS, IMAGES, MEMBERS, "u1", "o1", items(("p1-01", 1)))
 
     assert type(error.value) is AlreadyReviewed
     assert repo.ratings_by_product["p1"].review_count == 1
@@ -127,10 +149,10 @@ def test_a_line_is_reviewed_once(repo: FakeReviewsRepository, lines: FakeReceive
 def test_a_request_with_one_reviewed_line_writes_none_of_its_reviews(
     repo: FakeReviewsRepository, lines: FakeReceivedLines
 ) -> None:
-    service.write_reviews(repo, lines, "u1", "o1", items(("p1-01", 5)))
+    service.write_reviews(repo, lines, WORDS, IMAGES, MEMBERS, "u1", "o1", items(("p1-01", 5)))
 
     with pytest.raises(AlreadyReviewed):
-        service.write_reviews(repo, lines, "u1", "o1", items(("p2-01", 4), ("p1-01", 1)))
+        service.write_reviews(repo, lines, WORDS, IMAGES, MEMBERS, "u1", "o1", items(("p2-01", 4), ("p1-01", 1)))
 
     assert repo.ratings_by_product["p2"] == Ratings()
     assert service.list_my_reviews(repo, "u1", PageQuery())["items"][0]["sku_id"] == "p1-01"
@@ -140,7 +162,7 @@ def test_reviews_wait_for_receipt(repo: FakeReviewsRepository, lines: FakeReceiv
     lines.add("u1", "o2", "p1-01", received=False)
 
     with pytest.raises(InvalidState):
-        service.write_reviews(repo, lines, "u1", "o2", items(("p1-01", 5)))
+        service.write_reviews(repo, lines, WORDS, IMAGES, MEMBERS, "u1", "o2", items(("p1-01", 5)))
 
     assert repo.reviews == []
 
@@ -149,9 +171,9 @@ def test_another_users_order_or_an_unknown_line_is_not_found(
     repo: FakeReviewsRepository, lines: FakeReceivedLines
 ) -> None:
     with pytest.raises(NotFound):
-        service.write_reviews(repo, lines, "u2", "o1", items(("p1-01", 5)))
+        service.write_reviews(repo, lines, WORDS, IMAGES, MEMBERS, "u2", "o1", items(("p1-01", 5)))
     with pytest.raises(NotFound):
-        service.write_reviews(repo, lines, "u1", "o1", items(("p1-02", 5)))
+        service.write_reviews(repo, lines, WORDS, IMAGES, MEMBERS, "u1", "o1", items(("p1-02", 5)))
 
     assert repo.reviews == []
 
@@ -161,7 +183,7 @@ def test_averages_are_exact_after_several_reviews(repo: FakeReviewsRepository) -
     ratings = [5, 4, 4, 1, 3, 5, 2]
     for number, rating in enumerate(ratings):
         source.add("u1", f"o{number}", "p1-01")
-        service.write_reviews(repo, source, "u1", f"o{number}", items(("p1-01", rating)))
+        service.write_reviews(repo, source, WORDS, IMAGES, MEMBERS, "u1", f"o{number}", items(("p1-01", rating)))
 
     summary = service.list_product_reviews(repo, "p1", PageQuery())["summary"]
 
@@ -169,6 +191,7 @@ def test_averages_are_exact_after_several_reviews(repo: FakeReviewsRepository) -
         "rating_avg": round(24 / 7, 2),
         "count": 7,
         "distribution": {"1": 1, "2": 1, "3": 1, "4": 2, "5": 2},
+        "with_images_count": 0,
     }
     assert repo.ratings_by_product["p1"].rating_sum == sum(ratings)
 
@@ -178,9 +201,11 @@ def test_a_concurrent_review_of_the_same_product_is_counted_after_a_retry(
 ) -> None:
     other = FakeReceivedLines()
     other.add("u2", "o9", "p1-02")
-    repo.before_save.append(lambda: service.write_reviews(repo, other, "u2", "o9", items(("p1-02", 1))))
+    repo.before_save.append(
+        lambda: service.write_reviews(repo, other, WORDS, IMAGES, MEMBERS, "u2", "o9", items(("p1-02", 1)))
+    )
 
-    service.write_reviews(repo, lines, "u1", "o1", items(("p1-01", 5)))
+    service.write_reviews(repo, lines, WORDS, IMAGES, MEMBERS, "u1", "o1", items(("p1-01", 5)))
 
     assert repo.ratings_by_product["p1"] == Ratings(review_count=2, rating_sum=6, distribution=(1, 0, 0, 0, 1))
 
@@ -192,7 +217,7 @@ def test_racing_reviews_of_one_line_make_exactly_one(repo: FakeReviewsRepository
     def review() -> None:
         barrier.wait()
         try:
-            service.write_reviews(repo, lines, "u1", "o1", items(("p1-01", 4)))
+            service.write_reviews(repo, lines, WORDS, IMAGES, MEMBERS, "u1", "o1", items(("p1-01", 4)))
             outcomes.append("created")
         except Conflict as error:
             outcomes.append(error.code)
@@ -211,7 +236,7 @@ def test_a_product_page_is_newest_first_with_a_cursor(repo: FakeReviewsRepositor
     source = FakeReceivedLines()
     for number in range(5):
         source.add("u1", f"o{number}", "p1-01")
-        service.write_reviews(repo, source, "u1", f"o{number}", items(("p1-01", number + 1)))
+        service.write_reviews(repo, source, WORDS, IMAGES, MEMBERS, "u1", f"o{number}", items(("p1-01", number + 1)))
         time.sleep(0.002)  # review ids order by the millisecond
 
     first = service.list_product_reviews(repo, "p1", PageQuery(page_size=3))

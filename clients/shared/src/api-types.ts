@@ -362,6 +362,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Feedback to answer, oldest first (role service)
+         * @description Feedback to answer, oldest first (role service).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
+         *
+         *     Paged: `?page_size=` (1..100, default 20) and `?cursor=` from the previous page's `next_cursor` (null on the last page).
+         *
+         *     Answers 200 with the body described below.
+         */
+        get: operations["list_feedback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/feedback/{feedback_id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close without a reply; 409 once closed (role service)
+         * @description Close without a reply; 409 once closed (role service).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
+        post: operations["close_feedback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/feedback/{feedback_id}/reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reply (REPLIED, or CLOSED with close); 409 once closed (role service)
+         * @description Reply (REPLIED, or CLOSED with close); 409 once closed (role service).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
+         *
+         *     Takes a JSON body (`FeedbackReplyWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
+        post: operations["reply_to_feedback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/inventory/low-stock": {
         parameters: {
             query?: never;
@@ -381,6 +461,32 @@ export interface paths {
          */
         get: operations["list_low_stock"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/membership/levels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Replace the levels (and rules); everyone's level follows from their growth at once (role operator)
+         * @description Replace the levels (and rules); everyone's level follows from their growth at once (role operator).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Takes a JSON body (`LevelTableWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         */
+        put: operations["set_levels"];
         post?: never;
         delete?: never;
         options?: never;
@@ -862,6 +968,230 @@ export interface paths {
          *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password); 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
          */
         post: operations["reject_refund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/review-words": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The sensitive-word list, newest first (role service)
+         * @description The sensitive-word list, newest first (role service).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
+         *
+         *     Paged: `?page_size=` (1..100, default 20) and `?cursor=` from the previous page's `next_cursor` (null on the last page).
+         *
+         *     Answers 200 with the body described below.
+         */
+        get: operations["list_review_words"];
+        put?: never;
+        /**
+         * Add 1..50 words of 1..20 characters (role service)
+         * @description Add 1..50 words of 1..20 characters (role service).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
+         *
+         *     Takes a JSON body (`WordsWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 201 with what it created.
+         */
+        post: operations["add_review_words"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/review-words/{word}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Take a word off the list (role service); the word percent-encoded in the path
+         * @description Take a word off the list (role service); the word percent-encoded in the path.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
+         *
+         *     Answers 204, no body.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
+        delete: operations["remove_review_word"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reviews and follow-ups by status, oldest first, with the sensitive words they matched (role service)
+         * @description Reviews and follow-ups by status, oldest first, with the sensitive words they matched (role service).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
+         *
+         *     Paged: `?page_size=` (1..100, default 20) and `?cursor=` from the previous page's `next_cursor` (null on the last page).
+         *
+         *     Answers 200 with the body described below.
+         */
+        get: operations["list_reviews_for_staff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/reviews/{review_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish a PENDING review (409 INVALID_STATE otherwise; role service)
+         * @description Publish a PENDING review (409 INVALID_STATE otherwise; role service).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
+        post: operations["approve_review"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/reviews/{review_id}/follow-up/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish a PENDING follow-up (409 INVALID_STATE otherwise; role service)
+         * @description Publish a PENDING follow-up (409 INVALID_STATE otherwise; role service).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
+        post: operations["approve_follow_up"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/reviews/{review_id}/follow-up/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a PENDING follow-up (409 INVALID_STATE otherwise; role service)
+         * @description Reject a PENDING follow-up (409 INVALID_STATE otherwise; role service).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
+         *
+         *     Takes a JSON body (`RejectWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
+        post: operations["reject_follow_up"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/reviews/{review_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a PENDING review with a reason its author sees (409 INVALID_STATE otherwise; role service)
+         * @description Reject a PENDING review with a reason its author sees (409 INVALID_STATE otherwise; role service).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
+         *
+         *     Takes a JSON body (`RejectWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
+        post: operations["reject_review"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/reviews/{review_id}/reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The merchant's one reply to a published review (409 a second time or unpublished; role service)
+         * @description The merchant's one reply to a published review (409 a second time or unpublished; role service).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
+         *
+         *     Takes a JSON body (`ReplyWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 201 with what it created.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
+        post: operations["reply_to_review"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1558,6 +1888,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * File a suggestion, complaint or bug report (404: an order_id not mine; 400: images not my uploads)
+         * @description File a suggestion, complaint or bug report (404: an order_id not mine; 400: images not my uploads).
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Takes a JSON body (`FeedbackWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 201 with what it created.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
+        post: operations["file_feedback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -1806,6 +2164,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/checkins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Today's check-in (Asia/Shanghai day): points and growth; 409 ALREADY_CHECKED_IN the second time
+         * @description Today's check-in (Asia/Shanghai day): points and growth; 409 ALREADY_CHECKED_IN the second time.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 201 with what it created.
+         *
+         *     Besides the usual 400/401/403, it may answer 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
+        post: operations["check_in"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/me/coupons": {
         parameters: {
             query?: never;
@@ -1894,6 +2278,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My feedback, newest first
+         * @description My feedback, newest first.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Paged: `?page_size=` (1..100, default 20) and `?cursor=` from the previous page's `next_cursor` (null on the last page).
+         *
+         *     Answers 200 with the body described below.
+         */
+        get: operations["list_my_feedback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/feedback/{feedback_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of my feedback, with staff replies
+         * @description One of my feedback, with staff replies.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
+        get: operations["get_my_feedback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/me/footprints": {
         parameters: {
             query?: never;
@@ -1921,6 +2357,56 @@ export interface paths {
          *     Answers 204, no body.
          */
         delete: operations["clear_footprints"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/membership": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My level, growth and the way to the next level
+         * @description My level, growth and the way to the next level.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 200 with the body described below.
+         */
+        get: operations["my_membership"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/membership/growth": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My growth ledger, newest first
+         * @description My growth ledger, newest first.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Paged: `?page_size=` (1..100, default 20) and `?cursor=` from the previous page's `next_cursor` (null on the last page).
+         *
+         *     Answers 200 with the body described below.
+         */
+        get: operations["my_growth"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2102,8 +2588,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * My reviews, newest first
-         * @description My reviews, newest first.
+         * My reviews, newest first, each with its status
+         * @description My reviews, newest first, each with its status.
          *
          *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
          *
@@ -2147,6 +2633,30 @@ export interface paths {
          *     Answers 204, no body.
          */
         delete: operations["clear_search_history"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/membership/levels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The member levels (by growth value) and how growth and check-in points are earned
+         * @description The member levels (by growth value) and how growth and check-in points are earned.
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Answers 200 with the body described below.
+         */
+        get: operations["list_levels"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2388,8 +2898,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Review lines of my received order: once per line, all items or none (404 not my order or line, 409 INVALID_STATE before receipt, 409 CONFLICT reviewed already)
-         * @description Review lines of my received order: once per line, all items or none (404 not my order or line, 409 INVALID_STATE before receipt, 409 CONFLICT reviewed already).
+         * Review lines of my received order: once per line, all items or none; text with a sensitive word is PENDING (404 not my order or line, 409 INVALID_STATE before receipt, 409 CONFLICT reviewed already)
+         * @description Review lines of my received order: once per line, all items or none; text with a sensitive word is PENDING (404 not my order or line, 409 INVALID_STATE before receipt, 409 CONFLICT reviewed already).
          *
          *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
          *
@@ -2598,8 +3108,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A product's reviews, newest first, with its rating summary
-         * @description A product's reviews, newest first, with its rating summary.
+         * A product's published reviews, newest first, with its rating summary
+         * @description A product's published reviews, newest first, with its rating summary.
          *
          *     Open to anyone, no token needed.
          *
@@ -2686,6 +3196,34 @@ export interface paths {
         get: operations["recommendations_home"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/reviews/{review_id}/follow-ups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 追评: my one follow-up to my review, moderated like a review (404 not mine, 409 one already)
+         * @description 追评: my one follow-up to my review, moderated like a review (404 not mine, 409 one already).
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Takes a JSON body (`FollowUpWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 201 with what it created.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
+        post: operations["follow_up"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2812,6 +3350,32 @@ export interface paths {
         get: operations["get_theme"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Where to PUT an image (presigned S3, 15 minutes, with `headers`); its public_url then serves it
+         * @description Where to PUT an image (presigned S3, 15 minutes, with `headers`); its public_url then serves it.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Takes a JSON body (`UploadRequest`); unknown fields are refused with 400.
+         *
+         *     Answers 201 with what it created.
+         */
+        post: operations["start_upload"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3426,6 +3990,23 @@ export interface components {
              */
             sort_order?: number;
         };
+        /** CheckIn */
+        CheckIn: {
+            /**
+             * Date
+             * @description YYYY-MM-DD, Asia/Shanghai
+             */
+            date: string;
+            /** Growth */
+            growth: number;
+            /** Points */
+            points: number;
+            /**
+             * Streak
+             * @description consecutive days checked in, today included
+             */
+            streak: number;
+        };
         /** ClaimablePage */
         ClaimablePage: {
             /** Items */
@@ -3671,6 +4252,21 @@ export interface components {
             /** Views */
             views: number;
         };
+        /** Decision */
+        Decision: {
+            /**
+             * Reject Reason
+             * @default null
+             */
+            reject_reason?: string | null;
+            /** Review Id */
+            review_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "PENDING" | "PUBLISHED" | "REJECTED";
+        };
         /** DisableRequest */
         DisableRequest: {
             /** Reason */
@@ -3782,6 +4378,133 @@ export interface components {
             /** Product Id */
             product_id: string;
         };
+        /** Feedback */
+        Feedback: {
+            /**
+             * Contact
+             * @default null
+             */
+            contact?: string | null;
+            /** Content */
+            content: string;
+            /** Created At */
+            created_at: string;
+            /** Feedback Id */
+            feedback_id: string;
+            /** Images */
+            images: string[];
+            /** Order Id */
+            order_id: string | null;
+            /** Replies */
+            replies: components["schemas"]["FeedbackReply"][];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "OPEN" | "REPLIED" | "CLOSED";
+            /** Type */
+            type: string;
+        };
+        /** FeedbackPage */
+        FeedbackPage: {
+            /** Items */
+            items: components["schemas"]["Feedback"][];
+            /**
+             * Next Cursor
+             * @default null
+             */
+            next_cursor?: string | null;
+        };
+        /** FeedbackReply */
+        FeedbackReply: {
+            /** At */
+            at: string;
+            /** Content */
+            content: string;
+        };
+        /** FeedbackReplyWrite */
+        FeedbackReplyWrite: {
+            /**
+             * Close
+             * @default false
+             */
+            close?: boolean;
+            /** Content */
+            content: string;
+        };
+        /**
+         * FeedbackWrite
+         * @description A suggestion, complaint or bug report, optionally about one of my orders and with images (my uploads).
+         */
+        FeedbackWrite: {
+            /**
+             * Contact
+             * @default null
+             */
+            contact?: string | null;
+            /** Content */
+            content: string;
+            /** Images */
+            images?: string[];
+            /**
+             * Order Id
+             * @default null
+             */
+            order_id?: string | null;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "suggestion" | "complaint" | "bug" | "other";
+        };
+        /** FollowUp */
+        FollowUp: {
+            /** Content */
+            content: string;
+            /** Created At */
+            created_at: string;
+            /** Images */
+            images: string[];
+        };
+        /** FollowUpCreated */
+        FollowUpCreated: {
+            /** Content */
+            content: string;
+            /** Images */
+            images: string[];
+            /** Review Id */
+            review_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "PENDING" | "PUBLISHED" | "REJECTED";
+        };
+        /** FollowUpDecision */
+        FollowUpDecision: {
+            /**
+             * Follow Up
+             * @description {"status", "reject_reason"}
+             */
+            follow_up: {
+                [key: string]: string | null;
+            };
+            /** Review Id */
+            review_id: string;
+        };
+        /**
+         * FollowUpWrite
+         * @description 追评: the author's one follow-up to their review, moderated like a review.
+         */
+        FollowUpWrite: {
+            /** Content */
+            content: string;
+            /**
+             * Images
+             * @description public_urls of my own completed uploads (POST /uploads)
+             */
+            images?: string[];
+        };
         /** FootprintItem */
         FootprintItem: {
             /**
@@ -3861,6 +4584,30 @@ export interface components {
             ref?: string | null;
             /** User Id */
             user_id: string;
+        };
+        /** GrowthEntry */
+        GrowthEntry: {
+            /** At */
+            at: string;
+            /** Delta */
+            delta: number;
+            /**
+             * Reason
+             * @enum {string}
+             */
+            reason: "order" | "refund" | "review" | "checkin";
+            /** Ref */
+            ref: string;
+        };
+        /** GrowthPage */
+        GrowthPage: {
+            /** Items */
+            items: components["schemas"]["GrowthEntry"][];
+            /**
+             * Next Cursor
+             * @default null
+             */
+            next_cursor?: string | null;
         };
         /** Health */
         Health: {
@@ -3942,6 +4689,22 @@ export interface components {
             /** Ref */
             ref: string;
         };
+        /** LevelTable */
+        LevelTable: {
+            /** Items */
+            items: components["schemas"]["MemberLevel"][];
+            rules: components["schemas"]["MembershipRules"];
+        };
+        /**
+         * LevelTableWrite
+         * @description Levels 1..n in order, min_growth rising from 0; rules kept as they are when left out.
+         */
+        LevelTableWrite: {
+            /** Items */
+            items: components["schemas"]["MemberLevel"][];
+            /** @default null */
+            rules?: components["schemas"]["MembershipRules"] | null;
+        };
         /** LoginRequest */
         LoginRequest: {
             /** Password */
@@ -3987,6 +4750,49 @@ export interface components {
             items: components["schemas"]["LowStockItem"][];
             /** Next Cursor */
             next_cursor: string | null;
+        };
+        /** MemberLevel */
+        MemberLevel: {
+            /** Benefits */
+            benefits?: string[];
+            /**
+             * Discount Percent
+             * @description member price = price * this // 100; 100: none
+             */
+            discount_percent: number;
+            /** Level */
+            level: number;
+            /** Min Growth */
+            min_growth: number;
+            /** Name */
+            name: string;
+        };
+        /** Membership */
+        Membership: {
+            /** Benefits */
+            benefits: string[];
+            /** Discount Percent */
+            discount_percent: number;
+            /** Growth */
+            growth: number;
+            /** Growth To Next */
+            growth_to_next: number;
+            /** Level */
+            level: number;
+            /** Name */
+            name: string;
+            next_level: components["schemas"]["NextLevel"] | null;
+        };
+        /** MembershipRules */
+        MembershipRules: {
+            /** Checkin Growth */
+            checkin_growth: number;
+            /** Checkin Points */
+            checkin_points: number;
+            /** Growth Per Review */
+            growth_per_review: number;
+            /** Growth Per Yuan */
+            growth_per_yuan: number;
         };
         /** MovedToFavorites */
         MovedToFavorites: {
@@ -4066,6 +4872,25 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** MyFollowUp */
+        MyFollowUp: {
+            /** Content */
+            content: string;
+            /** Created At */
+            created_at: string;
+            /** Images */
+            images: string[];
+            /**
+             * Reject Reason
+             * @default null
+             */
+            reject_reason?: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "PENDING" | "PUBLISHED" | "REJECTED";
+        };
         /** MyPoints */
         MyPoints: {
             /** Balance */
@@ -4085,16 +4910,31 @@ export interface components {
             content: string;
             /** Created At */
             created_at: string;
+            /** @default null */
+            follow_up?: components["schemas"]["MyFollowUp"] | null;
+            /** Images */
+            images: string[];
             /** Order Id */
             order_id: string;
             /** Product Id */
             product_id: string;
             /** Rating */
             rating: number;
+            /**
+             * Reject Reason
+             * @default null
+             */
+            reject_reason?: string | null;
             /** Review Id */
             review_id: string;
             /** Sku Id */
             sku_id: string;
+            /**
+             * Status
+             * @description PENDING until staff decide on text with a sensitive word
+             * @enum {string}
+             */
+            status: "PENDING" | "PUBLISHED" | "REJECTED";
             /** Title */
             title: string;
         };
@@ -4110,6 +4950,15 @@ export interface components {
              * @default null
              */
             next_cursor?: string | null;
+        };
+        /** NextLevel */
+        NextLevel: {
+            /** Level */
+            level: number;
+            /** Min Growth */
+            min_growth: number;
+            /** Name */
+            name: string;
         };
         /** OAuthAuthorizeResponse */
         OAuthAuthorizeResponse: {
@@ -4559,11 +5408,19 @@ export interface components {
             content: string;
             /** Created At */
             created_at: string;
+            /** @description 追评, once PUBLISHED */
+            follow_up: components["schemas"]["FollowUp"] | null;
+            /** Images */
+            images: string[];
             /** Rating */
             rating: number;
+            /** @description the merchant's reply */
+            reply: components["schemas"]["ReviewReply"] | null;
+            /** Review Id */
+            review_id: string;
             /**
              * User
-             * @description the reviewer's nickname, masked: 小***明
+             * @description the reviewer's nickname, at most half of it shown: 小明 -> 小*, 张小明 -> 张**
              */
             user: string;
         };
@@ -4815,6 +5672,11 @@ export interface components {
              * @description rating_sum / count, two decimals; 0 without reviews
              */
             rating_avg: number;
+            /**
+             * With Images Count
+             * @description published reviews with photos
+             */
+            with_images_count: number;
         };
         /** RefreshRequest */
         RefreshRequest: {
@@ -4948,6 +5810,22 @@ export interface components {
             /** User Id */
             user_id: string;
         };
+        /** RejectWrite */
+        RejectWrite: {
+            /** Reason */
+            reason: string;
+        };
+        /** ReplyCreated */
+        ReplyCreated: {
+            reply: components["schemas"]["ReviewReply"];
+            /** Review Id */
+            review_id: string;
+        };
+        /** ReplyWrite */
+        ReplyWrite: {
+            /** Content */
+            content: string;
+        };
         /** Reservation */
         Reservation: {
             /** Attributes */
@@ -5058,6 +5936,13 @@ export interface components {
             /** Sku Id */
             sku_id: string;
         };
+        /** ReviewReply */
+        ReviewReply: {
+            /** At */
+            at: string;
+            /** Content */
+            content: string;
+        };
         /**
          * ReviewWrite
          * @description One order line's review: the SKU bought, 1..5 stars and 1..500 characters of text (trimmed first).
@@ -5065,6 +5950,11 @@ export interface components {
         ReviewWrite: {
             /** Content */
             content: string;
+            /**
+             * Images
+             * @description public_urls of my own completed uploads (POST /uploads)
+             */
+            images?: string[];
             /** Rating */
             rating: number;
             /** Sku Id */
@@ -5456,6 +6346,45 @@ export interface components {
              */
             username: string;
         };
+        /** StaffFeedback */
+        StaffFeedback: {
+            /**
+             * Contact
+             * @default null
+             */
+            contact?: string | null;
+            /** Content */
+            content: string;
+            /** Created At */
+            created_at: string;
+            /** Feedback Id */
+            feedback_id: string;
+            /** Images */
+            images: string[];
+            /** Order Id */
+            order_id: string | null;
+            /** Replies */
+            replies: components["schemas"]["FeedbackReply"][];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "OPEN" | "REPLIED" | "CLOSED";
+            /** Type */
+            type: string;
+            /** User Id */
+            user_id: string;
+        };
+        /** StaffFeedbackPage */
+        StaffFeedbackPage: {
+            /** Items */
+            items: components["schemas"]["StaffFeedback"][];
+            /**
+             * Next Cursor
+             * @default null
+             */
+            next_cursor?: string | null;
+        };
         /** StaffList */
         StaffList: {
             /** Items */
@@ -5496,6 +6425,44 @@ export interface components {
              * @default null
              */
             status?: ("ACTIVE" | "DISABLED") | null;
+        };
+        /** StaffReview */
+        StaffReview: {
+            /** Content */
+            content: string;
+            /** Created At */
+            created_at: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "review" | "follow_up";
+            /** Matched Words */
+            matched_words: string[];
+            /** Product Id */
+            product_id: string;
+            /** Review Id */
+            review_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "PENDING" | "PUBLISHED" | "REJECTED";
+            /** User Id */
+            user_id: string;
+        };
+        /**
+         * StaffReviewPage
+         * @description Reviews and follow-ups of a status, oldest first.
+         */
+        StaffReviewPage: {
+            /** Items */
+            items: components["schemas"]["StaffReview"][];
+            /**
+             * Next Cursor
+             * @default null
+             */
+            next_cursor?: string | null;
         };
         /** StockWrite */
         StockWrite: {
@@ -5870,6 +6837,48 @@ export interface components {
             /** Status */
             status: string;
         };
+        /**
+         * UploadRequest
+         * @description What the client is about to upload: an image of at most 5 MiB.
+         */
+        UploadRequest: {
+            /**
+             * Content Type
+             * @enum {string}
+             */
+            content_type: "image/jpeg" | "image/png" | "image/webp";
+            /**
+             * Purpose
+             * @enum {string}
+             */
+            purpose: "review" | "feedback" | "avatar";
+            /** Size Bytes */
+            size_bytes: number;
+        };
+        /**
+         * UploadTicket
+         * @description PUT the bytes to upload_url with these headers before expires_at; then public_url serves them and may be
+         *     named in `images`.
+         */
+        UploadTicket: {
+            /** Expires At */
+            expires_at: string;
+            /** Headers */
+            headers: {
+                [key: string]: string;
+            };
+            /**
+             * Method
+             * @constant
+             */
+            method: "PUT";
+            /** Public Url */
+            public_url: string;
+            /** Upload Id */
+            upload_id: string;
+            /** Upload Url */
+            upload_url: string;
+        };
         /** UserSummary */
         UserSummary: {
             /** Roles */
@@ -5878,6 +6887,38 @@ export interface components {
             user_id: string;
             /** Username */
             username: string;
+        };
+        /** Word */
+        Word: {
+            /** Created At */
+            created_at: string;
+            /** Word */
+            word: string;
+        };
+        /** WordPage */
+        WordPage: {
+            /** Items */
+            items: components["schemas"]["Word"][];
+            /**
+             * Next Cursor
+             * @default null
+             */
+            next_cursor?: string | null;
+        };
+        /**
+         * WordsAdded
+         * @description The words added (those listed already are not repeated), and every word as the filter compares it.
+         */
+        WordsAdded: {
+            /** Items */
+            items: components["schemas"]["Word"][];
+            /** Words */
+            words: string[];
+        };
+        /** WordsWrite */
+        WordsWrite: {
+            /** Words */
+            words: string[];
         };
     };
     responses: {
@@ -6422,6 +7463,97 @@ export interface operations {
             409: components["responses"]["E409"];
         };
     };
+    list_feedback: {
+        parameters: {
+            query?: {
+                page_size?: number;
+                cursor?: string | null;
+                status?: ("OPEN" | "REPLIED" | "CLOSED") | null;
+                type?: ("suggestion" | "complaint" | "bug" | "other") | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffFeedbackPage"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+        };
+    };
+    close_feedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                feedback_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffFeedback"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+        };
+    };
+    reply_to_feedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                feedback_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeedbackReplyWrite"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffFeedback"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
     list_low_stock: {
         parameters: {
             query?: {
@@ -6447,6 +7579,36 @@ export interface operations {
             400: components["responses"]["E400"];
             401: components["responses"]["E401"];
             403: components["responses"]["E403"];
+        };
+    };
+    set_levels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LevelTableWrite"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LevelTable"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
         };
     };
     list_all_orders: {
@@ -7068,6 +8230,274 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Refund"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
+    list_review_words: {
+        parameters: {
+            query?: {
+                page_size?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WordPage"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+        };
+    };
+    add_review_words: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WordsWrite"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WordsAdded"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
+    remove_review_word: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                word: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+        };
+    };
+    list_reviews_for_staff: {
+        parameters: {
+            query?: {
+                page_size?: number;
+                cursor?: string | null;
+                status?: ("PENDING" | "PUBLISHED" | "REJECTED") | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffReviewPage"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+        };
+    };
+    approve_review: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Decision"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+        };
+    };
+    approve_follow_up: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FollowUpDecision"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+        };
+    };
+    reject_follow_up: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RejectWrite"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FollowUpDecision"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
+    reject_review: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RejectWrite"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Decision"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
+    reply_to_review: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplyWrite"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplyCreated"];
                 };
             };
             400: components["responses"]["E400"];
@@ -7859,6 +9289,36 @@ export interface operations {
             404: components["responses"]["E404"];
         };
     };
+    file_feedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeedbackWrite"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Feedback"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            404: components["responses"]["E404"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
     health: {
         parameters: {
             query?: never;
@@ -8208,6 +9668,29 @@ export interface operations {
             409: components["responses"]["E409"];
         };
     };
+    check_in: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckIn"];
+                };
+            };
+            401: components["responses"]["E401"];
+            409: components["responses"]["E409"];
+        };
+    };
     list_my_coupons: {
         parameters: {
             query?: {
@@ -8313,6 +9796,58 @@ export interface operations {
             409: components["responses"]["E409"];
         };
     };
+    list_my_feedback: {
+        parameters: {
+            query?: {
+                page_size?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedbackPage"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+        };
+    };
+    get_my_feedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                feedback_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Feedback"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            404: components["responses"]["E404"];
+        };
+    };
     list_footprints: {
         parameters: {
             query?: never;
@@ -8352,6 +9887,54 @@ export interface operations {
                 };
                 content?: never;
             };
+            401: components["responses"]["E401"];
+        };
+    };
+    my_membership: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Membership"];
+                };
+            };
+            401: components["responses"]["E401"];
+        };
+    };
+    my_growth: {
+        parameters: {
+            query?: {
+                page_size?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GrowthPage"];
+                };
+            };
+            400: components["responses"]["E400"];
             401: components["responses"]["E401"];
         };
     };
@@ -8606,6 +10189,27 @@ export interface operations {
                 content?: never;
             };
             401: components["responses"]["E401"];
+        };
+    };
+    list_levels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LevelTable"];
+                };
+            };
         };
     };
     openapi: {
@@ -9085,6 +10689,8 @@ export interface operations {
             query?: {
                 page_size?: number;
                 cursor?: string | null;
+                with_images?: "true" | "false";
+                rating?: number | null;
             };
             header?: never;
             path: {
@@ -9180,6 +10786,39 @@ export interface operations {
                     "application/json": components["schemas"]["HomeRecommendations"];
                 };
             };
+        };
+    };
+    follow_up: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                review_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FollowUpWrite"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FollowUpCreated"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
         };
     };
     search: {
@@ -9310,6 +10949,35 @@ export interface operations {
             };
             400: components["responses"]["E400"];
             404: components["responses"]["E404"];
+        };
+    };
+    start_upload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UploadRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadTicket"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
         };
     };
 }
