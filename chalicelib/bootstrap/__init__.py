@@ -86,9 +86,9 @@ class Container:
 
     @cached_property
     def sms(self) -> SmsSender:
-        from chalicelib.accounts.sms_sender import SnsSmsSender
+        from chalicelib.accounts.sms_sender import sms_sender
 
-        return SnsSmsSender(self.security)
+        return sms_sender(self.security, self.settings.is_local)
 
     @cached_property
     def principal_for_token(self) -> Callable[[str], Principal | None]:
