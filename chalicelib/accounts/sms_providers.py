@@ -10,6 +10,7 @@ SMS_NOTICE_TEMPLATE whose one variable carries it. `SMS_PROVIDER` (sns, aliyun, 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -46,6 +47,8 @@ class SmsSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SmsSettings:
         e = os.environ if env is None else env
+        if arn := e.get("SMS_SECRETS_ARN"):  # the secret key from Secrets Manager, never from the template
+            e = {**e, **_secret_values(arn)}
         provider = e.get("SMS_PROVIDER", "sns").strip().lower() or "sns"
         if provider not in PROVIDERS:
             raise ValueError(f"SMS_PROVIDER must be one of {', '.join(PROVIDERS)}, got {provider!r}")
@@ -60,6 +63,23 @@ class SmsSettings:
             region=e.get("SMS_REGION", ""),
             endpoint=e.get("SMS_ENDPOINT", ""),
         )
+
+
+@functools.lru_cache(maxsize=2)
+def _secret_values(arn: str) -> dict[str, str]:
+    """SMS_ACCESS_KEY_SECRET (and SMS_ACCESS_KEY_ID) from the SMS_SECRETS_ARN secret, a JSON object (once per cold
+    start)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from chalicelib.aws import client
+
+    try:
+        values = json.loads(client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+        if not isinstance(values, dict):
+            raise ValueError("not a JSON object")
+    except (BotoCoreError, ClientError, ValueError, KeyError) as error:
+        raise DependencyUnavailable("The SMS secrets could not be read") from error
+    return {k: str(v) for k, v in values.items() if k in ("SMS_ACCESS_KEY_ID", "SMS_ACCESS_KEY_SECRET")}
 
 
 Post = Callable[[str, bytes, dict[str, str]], tuple[int, bytes]]
