@@ -3,10 +3,10 @@
     make admin STAGE=dev USERNAME=ops-li          # creates the admin, or resets its password; prints a new one once
     make import-catalog STAGE=dev FILE=catalog.json
 
-Run with the credentials used to deploy. The stage's table names come from `.chalice/config.json` (written by the
-deploy), as for the data migrations. Both go through the app's own services: the password is hashed and checked as
-any staff password, every category, brand and product is validated as an admin's write, and products that exist
-already are left alone (a second import creates nothing).
+Run with the credentials used to deploy. The stage's table names are the template's (`shop-<stage>-accounts`...),
+or those in `build/<stage>/outputs.json` when this checkout deployed it. Both go through the app's own services:
+the password is hashed and checked as any staff password, every category, brand and product is validated as an
+admin's write, and products that exist already are left alone (a second import creates nothing).
 
 The catalog file is JSON (UTF-8): `{"categories": [...], "brands": [...], "products": [...]}`, each entry the body
 the admin API takes (`POST /admin/categories`, `POST /admin/brands`, `POST /admin/products`) plus the ids it keeps:
@@ -27,6 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from infra.migrations.coupon_claimable import stage_environment
+from infra.stack_outputs import env_from_outputs
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 PASSWORD_BYTES = 12  # 16 URL-safe characters
 
@@ -100,7 +103,12 @@ def export_demo(path: Path) -> dict[str, int]:
 
 
 def _use_stage(stage: str) -> None:
+    """The stage's settings; resource names default to the template's (`shop-<stage>-accounts`...), and the deploy's
+    `build/<stage>/outputs.json`, when this checkout deployed the stage, names them exactly."""
     os.environ.update(stage_environment(stage))
+    outputs = REPO_ROOT / "build" / stage / "outputs.json"
+    if outputs.is_file():
+        os.environ.update(env_from_outputs(json.loads(outputs.read_text(encoding="utf-8"))))
     from chalicelib.aws import reset_clients
     from chalicelib.config import reset_caches
 
