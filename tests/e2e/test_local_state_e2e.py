@@ -28,6 +28,7 @@ def start_server(state_dir: Path, **extra: str) -> LocalServer:
     env = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in os.environ}
     env.update({"PORT": "0", "SHOP_ADMIN_PASSWORD": ADMIN_PASSWORD, "PYTHONUNBUFFERED": "1",
                 "LOCAL_STATE_DIR": str(state_dir), "LOCAL_CLIENTS": "off", "LOCAL_DEMO_BEHAVIOUR": "off",
+                "LOCAL_DEMO_HISTORY": "off",
                 "PAYMENT_TIMEOUT_SECONDS": str(PAY_SECONDS), "ORDER_SWEEP_GRACE_SECONDS": "3600", **extra})  # fmt: skip
     process = subprocess.Popen([sys.executable, "-m", "local", "--port", "0"], cwd=REPO_ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8",
