@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 2
 # Per-test limit: a hung test fails with its stack instead of eating CI's time.
 PYTEST_TIMEOUT ?= 300
 
-.PHONY: run test lint bench package package-check deploy clean distclean venv clients api-types
+.PHONY: run test lint bench package package-check deploy clean distclean venv clients api-types admin import-catalog
 
 venv: $(STAMP)
 
@@ -60,6 +60,13 @@ package-check: $(STAMP)
 # make deploy STAGE=dev ALERT_EMAIL=ops@example.com   (DRY_RUN=1: build, check and print the plan only)
 deploy: $(STAMP)
 	$(BIN)/python -m infra.deploy --stage $(STAGE) --alert-email "$(ALERT_EMAIL)" $(if $(DRY_RUN),--dry-run)
+
+# A deployed stage's first staff admin (or a reset; prints a one-time password) and its catalog (docs/deploy.md).
+admin: $(STAMP)
+	PYTHONPATH=. $(BIN)/python -m infra.first_day admin --stage $(STAGE) --username "$(USERNAME)"
+
+import-catalog: $(STAMP)
+	PYTHONPATH=. $(BIN)/python -m infra.first_day import-catalog --stage $(STAGE) --file "$(FILE)"
 
 clean:
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta, timezone
 
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")  # China has one time zone and no daylight saving
+# How far this thread's clock is set back (the demo seed replays its history through the services); zero elsewhere.
+_offset: ContextVar[timedelta] = ContextVar("clock_offset", default=timedelta(0))
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(UTC) + _offset.get()
+
+
+@contextmanager
+def clock_at(moment: datetime) -> Iterator[None]:
+    """Within the block, this thread's (this context's) clock reads `moment` and runs on from it; other threads
+    keep the real time. For replaying past activity through the real services (the demo's history), never on a
+    request path."""
+    token = _offset.set(moment - datetime.now(UTC))
+    try:
+        yield
+    finally:
+        _offset.reset(token)
 
 
 def iso(moment: datetime) -> str:

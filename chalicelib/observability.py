@@ -42,7 +42,9 @@ def observe_invocation(event: Any, get_response: Any) -> Any:
         return get_response(event)
     finally:
         if metrics.metric_set:  # flushing nothing only logs a warning on every request
-            metrics.flush_metrics()
+            metrics.flush_metrics()  # printed for CloudWatch, unless POWERTOOLS_METRICS_DISABLED (the local console)
+            # Disabled, flush keeps them, and powertools prints the set anyway once a metric has 100 values.
+            metrics.clear_metrics()
 
 
 def _request_id_of(event: Any) -> str | None:

@@ -19,6 +19,7 @@ from types import FrameType
 from typing import Any
 
 from local.aws import lambda_dispatch
+from local.aws import state as local_state
 from local.aws.moto_server import MotoServer, start_moto_server
 from local.aws.pollers import Poller, start_pollers, stop_pollers
 from local.aws.provision import DEFAULT_TEMPLATE, REPO_ROOT, provision, provision_stack
@@ -55,6 +56,8 @@ class LocalRuntime:
     statemachines: Path | None = None  # None: the template's state machines
     seed: bool = True
     serve_clients: bool = True
+    keep_state: bool = False  # load the stage's data from .local-state/ at start, write it back at stop
+    restored: Any = None  # what was loaded from .local-state/ (None: started empty)
     sites: list[Any] = field(default_factory=list)
     app: Any = None
     env: dict[str, str] = field(default_factory=dict)
@@ -65,6 +68,7 @@ class LocalRuntime:
     pollers: list[Poller] = field(default_factory=list)
     jobs: list[ScheduledJob] = field(default_factory=list)
     _http_thread: threading.Thread | None = None
+    _state_whole: bool = False  # the data is loaded or seeded: only then may stop() write it over the kept one
 
     @property
     def base_url(self) -> str:
@@ -77,6 +81,9 @@ class LocalRuntime:
     def start(self) -> LocalRuntime:
         _quiet_moto()
         os.environ["SHOP_STAGE"] = self.stage
+        # Metric JSON (CloudWatch EMF) is for a log group, not a console: printed only if asked for (LOCAL_METRICS=on).
+        if os.environ.get("LOCAL_METRICS", "off") != "on":
+            os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         for name, default in KNOBS.items():
             os.environ.setdefault(name, default)
         self.moto = start_moto_server()  # always on loopback, whatever address the API binds
@@ -90,6 +97,8 @@ class LocalRuntime:
         self.env = provision(self.app, self.stage, self.template, self.statemachines)
         os.environ.update(self.env)
         _forget_cached_settings()
+        if self.keep_state:
+            self.restored = local_state.load(self.stage)  # before the pollers: no handler takes it for new writes
         lambda_dispatch.install(self.app, self.stage)
         # Event sources first, as in a deployment: the demo data's writes reach the stream and queue handlers.
         self.pollers = start_pollers(self.app, self.stage)
@@ -97,8 +106,13 @@ class LocalRuntime:
             if isinstance(poller, DynamoStreamPoller) and not poller.wait_ready(READY_TIMEOUT_SECONDS):
                 raise TimeoutError(f"the stream poller for {poller.config.name} found no stream")
         self.jobs = start_scheduler(self.app, self.stage, schedule_speedup())
-        if self.seed:
+        if self.restored is not None:
+            self.seed_summary = f"kept from {local_state.state_dir(self.stage)}: {self.restored}; " + (
+                f"executions started again: {resume_order_executions()}"
+            )
+        elif self.seed:
             self.seed_summary = seed(self.admin_password)
+        self._state_whole = True
         self._start_http()
         # After the HTTP server answers, so READY is not delayed: e.g. the recommendations refresh fills the home page
         # within seconds of start.
@@ -131,6 +145,9 @@ class LocalRuntime:
         stop_scheduler(self.jobs)
         self.pollers, self.jobs = [], []
         lambda_dispatch.uninstall()
+        if self.keep_state and self._state_whole and self.moto is not None:
+            print(f"state kept in {local_state.state_dir(self.stage)}: {local_state.save(self.stage)}", flush=True)
+            self._state_whole = False
         for running in self.emulators.values():
             running.stop()
         self.emulators = {}
@@ -184,6 +201,14 @@ def load_app() -> Any:
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))
     return importlib.import_module("app").app
+
+
+def resume_order_executions() -> dict[str, Any]:
+    """moto kept no Step Functions executions: start one for every order still in flight (the order sweeper's)."""
+    from chalicelib.bootstrap import container
+    from chalicelib.orders import sweeper
+
+    return sweeper.resume(container().shop, container().sweep_policy)
 
 
 def seed(admin_password: str) -> Any:
@@ -284,6 +309,10 @@ def main(argv: list[str] | None = None) -> int:
         seed=not args.no_seed,
         serve_clients=not args.no_clients,
     )
+    runtime.keep_state = os.environ.get("LOCAL_STATE", "on") != "off"
+    if os.environ.get("FRESH") == "1":
+        local_state.forget(runtime.stage)
+        print(f"FRESH=1: starting from an empty state ({local_state.state_dir(runtime.stage)} removed)", flush=True)
     started = time.monotonic()
     if runtime.serve_clients:
         build_clients()

@@ -34,9 +34,13 @@ LOGIN_IP_BACKOFF_MAX_SECONDS = 60  # past that, the address waits 1 s, 2 s, 4 s 
 
 
 class SmsSender(Protocol):
-    """Where a text message goes (SNS in the app; a list in tests)."""
+    """Where a text message goes (SNS, Aliyun SMS or Tencent Cloud SMS in the app; a list in tests)."""
 
-    def send(self, phone: str, text: str) -> None: ...
+    def send(self, phone: str, text: str) -> None:
+        """A notice: the whole text (a template provider puts it in its notice template's one variable)."""
+
+    def send_code(self, phone: str, code: str) -> None:
+        """A verification code (a template provider sends it through its approved code template)."""
 
 
 def _code_digest(purpose: str, phone: str, code: str) -> str:
@@ -56,7 +60,7 @@ def send_sms_code(security: SecurityRepository, sender: SmsSender, phone: str, p
         raise RateLimited("Too many codes requested from this network")
     code = f"{secrets.randbelow(10**6):06d}"
     security.put_code(purpose, phone, _code_digest(purpose, phone, code), now + SMS_CODE_TTL_SECONDS)
-    sender.send(phone, f"【Shop】您的验证码是{code}，5分钟内有效。如非本人操作，请忽略本短信。")
+    sender.send_code(phone, code)
 
 
 def verify_sms_code(security: SecurityRepository, phone: str, purpose: str, code: str) -> None:

@@ -92,9 +92,9 @@ class Container(CommunityParts):
 
     @cached_property
     def sms(self) -> SmsSender:
-        from chalicelib.accounts.sms_sender import SnsSmsSender
+        from chalicelib.accounts.sms_sender import sms_sender
 
-        return SnsSmsSender(self.security)
+        return sms_sender(self.security, self.settings.is_local)
 
     @cached_property
     def principal_for_token(self) -> Callable[[str], Principal | None]:

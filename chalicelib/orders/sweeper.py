@@ -72,6 +72,26 @@ def sweep(shop: Shop, policy: SweepPolicy, now: datetime | None = None) -> dict[
     return summary
 
 
+def resume(shop: Shop, policy: SweepPolicy, now: datetime | None = None) -> dict[str, Any]:
+    """Start an execution for every order that is not final and has none (executions were lost, as when the local
+    stage restarts from its kept tables): each starts with the time left of its order's status, so its timers run
+    out when they would have. Orders due before the lookback are the sweeper's, as always; returns the counts."""
+    now = now or utcnow()
+    longest = max(shop.timers.durations().values(), default=0)
+    horizon = now + timedelta(seconds=longest, days=1)
+    days = _days(now.date() - timedelta(days=policy.order_sweep_lookback_days), horizon.date())
+    outcomes: Counter[str] = Counter()
+    for day in days:
+        for order_id in shop.orders.due_order_ids(day, iso(horizon), policy.order_sweep_max_orders):
+            try:
+                running = shop.workflow.status(order_id) is not None
+                outcomes["running" if running else tasks.start_execution(shop, order_id)] += 1
+            except Exception:  # the sweeper repairs it when it is overdue
+                logger.exception("an order's execution could not be started again", extra={"order_id": order_id})
+                outcomes["failed"] += 1
+    return dict(outcomes)
+
+
 def repair(shop: Shop, policy: SweepPolicy, order_id: str, now: datetime) -> str:
     """Bring one overdue order to where its timers say it should be; what was done ("final", "started",
     "driven", "waiting", "failed", "not_due")."""

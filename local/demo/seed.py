@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.accounts import service as accounts
@@ -29,11 +30,19 @@ from local.demo import behaviour as demo_behaviour
 from local.demo import catalog as demo_catalog
 from local.demo import community as demo_community
 from local.demo import coupons as demo_coupons
+from local.demo import history as demo_history
 from local.demo import promotions as demo_promotions
 from local.demo import staff as demo_staff
 from local.demo import themes as demo_themes
 
 ADMIN_USERNAME = "admin"
+
+# The demo's further parts, run in this order after the catalog, themes, admin and marketing: each takes the admin's
+# user id and returns its figures for the banner. A new part is one line here.
+DEMO_PARTS: list[Callable[[str], dict[str, Any]]] = [
+    lambda _admin_id: demo_community.seed_community(demo_catalog.products()),  # reviews with photos, feedback
+    demo_history.seed_demo_history,  # 30 days of orders, payments, shipments, receipts, reviews, settlements
+]
 
 
 def seed_demo_data(admin_password: str) -> dict[str, Any]:
@@ -56,6 +65,9 @@ def seed_demo_data(admin_password: str) -> dict[str, Any]:
     behaviour = 0  # synthetic views, carts and orders in the analytics lake, for the first recommendations refresh
     if os.environ.get("LOCAL_DEMO_BEHAVIOUR", "on") != "off":
         behaviour = demo_behaviour.seed_behaviour(demo_catalog.products(), (admin_id,))
+    parts: dict[str, Any] = {}
+    for part in DEMO_PARTS:
+        parts |= part(admin_id)
     return {
         "categories": len(categories),
         "brands": len(demo_catalog.brands()),
@@ -66,7 +78,7 @@ def seed_demo_data(admin_password: str) -> dict[str, Any]:
         "staff_accounts": staff_accounts,
         **marketing,
         "behaviour_events": behaviour,
-        **demo_community.seed_community(demo_catalog.products()),
+        **parts,
     }
 
 

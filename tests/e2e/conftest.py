@@ -35,9 +35,11 @@ def _drain(server: LocalServer, ready: threading.Event) -> None:
 
 
 @pytest.fixture(scope="session")
-def local_server() -> Iterator[LocalServer]:
+def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
     env = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
     env.update({"PORT": "0", "SHOP_ADMIN_PASSWORD": ADMIN_PASSWORD, "PYTHONUNBUFFERED": "1"})
+    env["LOCAL_STATE_DIR"] = str(tmp_path_factory.mktemp("local-state"))  # starts empty; the developer's is left alone
+    env["LOCAL_DEMO_HISTORY"] = "off"  # its replay competes with the tests (tests/functional/test_demo_history.py)
     started = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-m", "local", "--port", "0"],

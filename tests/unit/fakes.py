@@ -321,6 +321,9 @@ class RecordingSmsSender:
     def send(self, phone: str, text: str) -> None:
         self.texts.append((phone, text))
 
+    def send_code(self, phone: str, code: str) -> None:
+        self.texts.append((phone, f"【Shop】您的验证码是{code}，5分钟内有效。"))
+
     def last_code(self, phone: str) -> str:
         import re
 

@@ -104,5 +104,5 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
 
 
 def page(title: str, body: str, status: int = 200) -> Answer:
-    """A gateway's HTML page (the payer's cashier, an error); served as plain text/html, without a charset."""
-    return html_page(title, body, status, content_type="text/html")
+    """A gateway's HTML page (the payer's cashier, an error), in UTF-8 and saying so (`¥` and Chinese titles)."""
+    return html_page(title, body, status)
