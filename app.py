@@ -34,6 +34,8 @@ BLUEPRINTS = (
     "chalicelib.themes.api:themes_api",
     "chalicelib.orders.api:orders_api",
     "chalicelib.orders.events:orders_events",
+    "chalicelib.flashsale.api:flashsale_api",
+    "chalicelib.flashsale.events:flashsale_events",
     "chalicelib.reviews.api:reviews_api",
     "chalicelib.payments.api:payments_api",
     "chalicelib.payments.events:payments_events",

@@ -82,6 +82,9 @@ class Settings:
     order_sweep_retry_seconds: int = 900
     order_sweep_lookback_days: int = 3
     order_sweep_max_orders: int = 500
+    flash_sale_queue_url: str = ""
+    flash_sale_pay_seconds: int = 300
+    flash_sale_cache_seconds: float = 1.0
 
     @property
     def is_local_or_dev(self) -> bool:
@@ -136,6 +139,10 @@ class Settings:
             order_sweep_retry_seconds=int(e.get("ORDER_SWEEP_RETRY_SECONDS", "900")),
             order_sweep_lookback_days=int(e.get("ORDER_SWEEP_LOOKBACK_DAYS", "3")),
             order_sweep_max_orders=int(e.get("ORDER_SWEEP_MAX_ORDERS", "500")),
+            flash_sale_queue_url=e.get("FLASH_SALE_QUEUE_URL", ""),
+            flash_sale_pay_seconds=int(e.get("FLASH_SALE_PAY_SECONDS", "300")),
+            # How long a container keeps a flash sale's session and remaining units for its request path
+            flash_sale_cache_seconds=float(e.get("FLASH_SALE_CACHE_SECONDS", "0" if stage == "local" else "1")),
         )
 
 

@@ -15,6 +15,8 @@ PATHS: dict[str, tuple[str, ...]] = {
     "/admin/categories/{category_id}": ("chalicelib.catalog.api:catalog_api",),
     "/admin/coupons": ("chalicelib.coupons.api:coupons_api",),
     "/admin/coupons/{template_id}": ("chalicelib.coupons.api:coupons_api",),
+    "/admin/flash-sales": ("chalicelib.flashsale.api:flashsale_api",),
+    "/admin/flash-sales/{session_id}": ("chalicelib.flashsale.api:flashsale_api",),
     "/admin/inventory/low-stock": ("chalicelib.inventory.api:inventory_api",),
     "/admin/orders": ("chalicelib.orders.api:orders_api",),
     "/admin/orders/{order_id}": ("chalicelib.orders.api:orders_api",),
@@ -49,6 +51,10 @@ PATHS: dict[str, tuple[str, ...]] = {
     "/coupons": ("chalicelib.coupons.api:coupons_api",),
     "/coupons/{template_id}/claim": ("chalicelib.coupons.api:coupons_api",),
     "/dev/outbox": ("chalicelib.accounts.api:accounts_api",),
+    "/flash-sales": ("chalicelib.flashsale.api:flashsale_api",),
+    "/flash-sales/attempts/{attempt_id}": ("chalicelib.flashsale.api:flashsale_api",),
+    "/flash-sales/{session_id}": ("chalicelib.flashsale.api:flashsale_api",),
+    "/flash-sales/{session_id}/attempts": ("chalicelib.flashsale.api:flashsale_api",),
     "/health": ("chalicelib.ops.api:ops_api",),
     "/me": ("chalicelib.accounts.api:accounts_api",),
     "/me/addresses": ("chalicelib.profile.api:profile_api",),
@@ -99,7 +105,9 @@ PATHS: dict[str, tuple[str, ...]] = {
 }
 
 HANDLERS: dict[str, str] = {
+    "close_ended_flash_sales": "chalicelib.flashsale.events:flashsale_events",
     "count_product_views": "chalicelib.catalog.events:catalog_events",
+    "decide_flash_sale_attempts": "chalicelib.flashsale.events:flashsale_events",
     "deliver_order_outbox": "chalicelib.orders.events:orders_events",
     "handle_stock_events": "chalicelib.inventory.events:inventory_events",
     "jwt_auth": "chalicelib.auth:auth_bp",

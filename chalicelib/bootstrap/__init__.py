@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from chalicelib.catalog.repository import CatalogRepository
     from chalicelib.catalog.service import Footprints, PriceSource, ViewEvents
     from chalicelib.coupons.repository import CouponsRepository
+    from chalicelib.flashsale.service import FlashSale
     from chalicelib.inventory.repository import InventoryRepository
     from chalicelib.inventory.service import AdminAlerts, PhoneBook, StockEvents, TextSender
     from chalicelib.orders.outbox import BuyerNotifier, OrderOutbox
@@ -234,6 +235,12 @@ class Container:
         from chalicelib.bootstrap.orders import build_shop
 
         return build_shop(self)
+
+    @cached_property
+    def flash_sale(self) -> FlashSale:
+        from chalicelib.bootstrap.flashsale import build_flash_sale
+
+        return build_flash_sale(self)
 
     @cached_property
     def sweep_policy(self) -> SweepPolicy:

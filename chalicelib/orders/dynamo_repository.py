@@ -13,7 +13,7 @@ from chalicelib.catalog.models import ProductItem, SkuItem, product_id_of_sku, p
 from chalicelib.coupons.repository import add_give_back, add_lock, add_mark_used, add_release
 from chalicelib.dynamo import connection
 from chalicelib.orders import models
-from chalicelib.orders.domain import TOKEN_FIELDS, Order, Refund
+from chalicelib.orders.domain import NORMAL, TOKEN_FIELDS, Order, Refund
 from chalicelib.orders.models import (
     ALL_ORDERS,
     ALL_REFUNDS,
@@ -56,6 +56,8 @@ def order_of(item: OrderModel) -> Order:
             "refund_ids": list(item.refund_ids or []),
             "settled_at": item.settled_at,
             "due_at": item.due_key.split("#", 1)[0] if item.due_key else None,
+            "kind": item.kind,
+            "source_ref": item.source_ref,
         }
     )
 
@@ -201,6 +203,8 @@ class DynamoOrdersRepository:
             timeline=[models.TimelineEntry(status=entry["status"], at=entry["at"]) for entry in order.timeline],
             due_shard=due_shard_key(order.order_id, str(order.due_at)),
             due_key=f"{order.due_at}#{order.order_id}",
+            kind=None if order.kind == NORMAL else order.kind,
+            source_ref=order.source_ref,
         )
         idempotency = IdempotencyModel(
             idempotency_pk(order.user_id, key),
