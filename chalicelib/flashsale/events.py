@@ -50,12 +50,13 @@ def decide_flash_sale_attempts(event: SQSEvent, flash_sale: FlashSale, shop: Sho
     raw = event.to_dict()
     ordered = SQSEvent({**raw, "Records": sorted(raw.get("Records") or [], key=_arrival)}, event.context)
     outcomes: Counter[str] = Counter()
+    batch = admission.Batch(flash_sale)
 
     def decide(record: Any) -> None:
         message = json.loads(record.body)
         queued_at = datetime.fromtimestamp(int(record.attributes.sent_timestamp or 0) / 1000, UTC)
         try:
-            outcomes[admission.decide(flash_sale, shop, message, queued_at)] += 1
+            outcomes[admission.decide(flash_sale, shop, message, queued_at, batch)] += 1
         except NotWrittenYet:
             flash_sale.queue.retry_later(record.receipt_handle, NOT_WRITTEN_RETRY_SECONDS)
             raise
