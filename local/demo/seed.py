@@ -28,6 +28,7 @@ from chalicelib.themes.schemas import ThemeWrite
 from local.demo import behaviour as demo_behaviour
 from local.demo import catalog as demo_catalog
 from local.demo import coupons as demo_coupons
+from local.demo import flash_sales as demo_flash_sales
 from local.demo import promotions as demo_promotions
 from local.demo import themes as demo_themes
 
@@ -61,6 +62,7 @@ def seed_demo_data(admin_password: str) -> dict[str, Any]:
         "themes": len(demo_themes.themes(utcnow())),
         "admin_user_id": admin_id,
         **marketing,
+        "flash_sales": demo_flash_sales.seed(),  # one running, one upcoming
         "behaviour_events": behaviour,
     }
 
