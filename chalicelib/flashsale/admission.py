@@ -87,13 +87,13 @@ def _claim(fs: FlashSale, batch: Batch, attempt: Attempt, session: Session | Non
     late)."""
     at = iso(now)
     if session is None or _ended(session, attempt, now):
-        fs.repo.lose(attempt, ENDED, at)
+        _lose(fs, attempt, ENDED, at)
         return None
     shards = batch.shards(session, attempt.sku_id)
     for _ in range(CLAIM_TRIES):
         claims = plan_claim(shards, attempt.quantity, attempt.shard)
         if claims is None:
-            fs.repo.lose(attempt, ENDED if now >= parse_iso(session.ends_at) else SOLD_OUT, at)
+            _lose(fs, attempt, ENDED if now >= parse_iso(session.ends_at) else SOLD_OUT, at)
             return None
         if fs.repo.claim(attempt, claims, at):
             batch.taken(session.session_id, attempt.sku_id, claims)
@@ -103,6 +103,14 @@ def _claim(fs: FlashSale, batch: Batch, attempt: Attempt, session: Session | Non
             return current if current is not None and current.status == CLAIMED else None
         shards = batch.shards(session, attempt.sku_id, fresh=True)  # another batch took units meanwhile
     raise ChangedMeanwhile("The promo stock kept changing; deciding the attempt again")
+
+
+def _lose(fs: FlashSale, attempt: Attempt, reason: str, at: str) -> None:
+    """QUEUED -> LOST with its units of the limit freed; raises (the message comes back) if a race kept it QUEUED."""
+    if not fs.repo.lose(attempt, reason, at):
+        current = fs.repo.attempt(attempt.attempt_id)
+        if current is not None and current.status == QUEUED:
+            raise ChangedMeanwhile("The attempt could not be marked lost; deciding it again")
 
 
 def _place(fs: FlashSale, shop: Shop, attempt: Attempt, session: Session | None) -> str:

@@ -27,8 +27,7 @@ QUEUED, CLAIMED, WON, LOST = "QUEUED", "CLAIMED", "WON", "LOST"
 SOLD_OUT, LIMIT_REACHED = "SOLD_OUT", "LIMIT_REACHED"
 NOT_ADMITTED = "NOT_ADMITTED"  # a queued message whose attempt was never written (its request failed)
 MAX_SHARDS = 4  # promo stock counters per SKU
-MAX_ITEMS = 10
-MAX_TRANSACTION_ACTIONS = 100
+MAX_ITEMS = 8  # a replacement's one transaction (old and new SKUs, their shards) stays under 100 actions
 
 
 class SoldOut(Conflict):
@@ -195,11 +194,6 @@ def plan_claim(remaining: dict[int, int], quantity: int, first: int) -> dict[int
         if wanted == 0:
             break
     return taken
-
-
-def set_aside_actions(items: tuple[FlashItem, ...]) -> int:
-    """The transaction actions that making a session takes: its two items, each SKU, each shard."""
-    return 2 + sum(1 + item.shards for item in items)
 
 
 def stock_changes(old: tuple[FlashItem, ...], new: tuple[FlashItem, ...]) -> dict[str, int]:

@@ -84,7 +84,7 @@ class DynamoAttempts:
                 return "limit"
             if failed[2]:
                 return "tombstoned"
-            raise
+            return "conflict"  # a concurrent transaction on the same items: nothing was written
         return "admitted"
 
     def attempt(self, attempt_id: str) -> Attempt | None:

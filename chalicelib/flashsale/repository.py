@@ -55,7 +55,7 @@ class FlashSaleRepository(Protocol):
 
     def admit(self, attempt: Attempt, key: str, body_hash: str, limit: int, expires_at: int) -> str:
         """At once: the key kept, the buyer's held units up by the attempt's (never past `limit`), the attempt put
-        QUEUED. "admitted", or "key_used" or "limit" when refused (nothing changes)."""
+        QUEUED. "admitted", or "key_used", "limit", "tombstoned" or "conflict" when refused (nothing changes)."""
 
     def attempt(self, attempt_id: str) -> Attempt | None: ...
     def tombstone(self, attempt: Attempt) -> bool:

@@ -25,7 +25,6 @@ from chalicelib.errors import Conflict, InvalidState, NotFound, OutOfStock, Vali
 from chalicelib.flashsale.domain import (
     DELETED,
     ENDED,
-    MAX_TRANSACTION_ACTIONS,
     NOT_ADMITTED,
     QUEUED,
     SCHEDULED,
@@ -37,7 +36,6 @@ from chalicelib.flashsale.domain import (
     NotStarted,
     Session,
     SoldOut,
-    set_aside_actions,
     shard_of,
     shards_for,
     stock_changes,
@@ -128,8 +126,6 @@ def _items(fs: FlashSale, body: SessionWrite) -> tuple[FlashItem, ...]:
         )
         for item in body.items
     )
-    if 2 * set_aside_actions(items) > MAX_TRANSACTION_ACTIONS:
-        raise ValidationError("Too many SKUs and units to set aside at once: split the session")
     return items
 
 
