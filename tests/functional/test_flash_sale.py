@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from app import app
+from chalicelib.bootstrap import container
 from chalicelib.config import reset_caches
+from chalicelib.flashsale import admission
 from local.aws.pollers import stop_pollers
 from local.aws.sqs_poller import SqsPoller, sqs_handlers
 from tests.functional.catalog_data import create_catalog, create_product
@@ -225,10 +227,39 @@ def test_concurrent_buyers_never_win_more_than_the_promo_stock(
     # THEN every one is queued or refused as sold out, exactly 3 win, the rest lose SOLD_OUT
     assert all(status in (202, 409) for status, _ in answers), answers
     outcomes = [
-        decided(client, token, body["attempt_id"]) for token, (status, body) in zip(tokens, answers) if status == 202
+        decided(client, token, body["attempt_id"])
+        for token, (status, body) in zip(tokens, answers, strict=True)
+        if status == 202
     ]
     won = [outcome for outcome in outcomes if outcome["status"] == "WON"]
     assert len(won) == 3, outcomes
     assert all(o["reason"] == "SOLD_OUT" for o in outcomes if o["status"] == "LOST"), outcomes
     assert remaining(client, session["session_id"]) == 0
     assert stock_of(client, sku_id) == 7
+
+
+def test_an_ended_session_gives_its_unsold_rest_back_and_a_later_cancelled_win_goes_to_the_sku(
+    client: ShopClient, admin_token: str, sku_id: str
+) -> None:
+    # GIVEN a session of 3 units ending in a few seconds, one of them won
+    _, session = new_session(client, admin_token, sku_id, ends_at=at(4))
+    token = buyer(client, "frank")
+    _, queued = try_buy(client, token, session["session_id"], sku_id, "k1")
+    attempt = decided(client, token, queued["attempt_id"])
+    assert attempt["status"] == "WON", attempt
+    # WHEN it has ended and the closing schedule runs
+    ends_at = datetime.fromisoformat(session["ends_at"].replace("Z", "+00:00"))
+    time.sleep(max(0.0, (ends_at - datetime.now(UTC)).total_seconds()) + 1)
+    status, refused = try_buy(client, buyer(client, "gina"), session["session_id"], sku_id, "k1")
+    assert (status, refused["code"]) == (409, "ENDED")
+    assert admission.close_ended(container().flash_sale) == {"closed": 1}
+    # THEN the 2 unsold units are back on the SKU and the session shows nothing remaining
+    assert stock_of(client, sku_id) == 9
+    status, ended, _ = client.call("GET", f"/flash-sales/{session['session_id']}")
+    assert (ended["status"], ended["items"][0]["remaining"]) == ("ENDED", 0)
+    # AND the win cancelled unpaid afterwards gives its unit to the SKU, not to the closed session
+    assert client.call("POST", f"/orders/{attempt['order_id']}/cancel", token=token)[0] == 200
+    deadline = time.monotonic() + 20
+    while stock_of(client, sku_id) == 9 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert stock_of(client, sku_id) == 10
