@@ -263,3 +263,13 @@ def test_an_ended_session_gives_its_unsold_rest_back_and_a_later_cancelled_win_g
     while stock_of(client, sku_id) == 9 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert stock_of(client, sku_id) == 10
+
+
+def test_attempts_are_decided_in_arrival_order(client: ShopClient, admin_token: str, sku_id: str) -> None:
+    # GIVEN one unit and three buyers trying one after the other
+    _, session = new_session(client, admin_token, sku_id, promo_stock=1)
+    tokens = [buyer(client, name) for name in ("first", "second", "third")]
+    queued = [try_buy(client, token, session["session_id"], sku_id, "k1")[1] for token in tokens]
+    # THEN the first to arrive wins and the others lose, sold out
+    outcomes = [decided(client, token, q["attempt_id"]) for token, q in zip(tokens, queued, strict=True)]
+    assert [(o["status"], o["reason"]) for o in outcomes] == [("WON", None), ("LOST", "SOLD_OUT"), ("LOST", "SOLD_OUT")]
