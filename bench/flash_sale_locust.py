@@ -36,7 +36,7 @@ from locust.exception import StopUser
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_PASSWORD = "bench-admin-password"  # noqa: S105 - a throwaway local account
-STARTUP_SECONDS = 180
+STARTUP_SECONDS = 600
 SKU_STOCK = 100
 DECIDE_TIMEOUT_SECONDS = 900
 SPAWN_RATE = 50  # buyers started a second: all 300 in 6 s, all in flight at once (the local server's backlog is 128)

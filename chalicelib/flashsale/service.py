@@ -203,7 +203,7 @@ def delete_session(fs: FlashSale, session_id: str) -> None:
 
 
 def admin_sessions(fs: FlashSale, query: AdminSessionsQuery) -> dict[str, Any]:
-    """GET /admin/flash-sages: every session, latest end first."""
+    """GET /admin/flash-sales: every session, latest end first."""
     start = decode_cursor(query.cursor, "admin-flash-sales")
     sessions, last = fs.repo.sessions_page(query.page_size, start)
     return page(_views(fs, sessions, utcnow(), admin=True), encode_cursor(last, "admin-flash-sales"))
