@@ -4,6 +4,7 @@ rest back to the SKUs). Every step is a conditional write, so a message delivere
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,8 @@ from chalicelib.flashsale.service import ADMIT_GRACE_SECONDS, CLAIM_TRIES, CLOSE
 from chalicelib.orders.domain import Order
 from chalicelib.orders.placing import FlashOrder, place_flash_order
 from chalicelib.orders.service import Shop
+
+WRITE_WAITS, WRITE_WAIT_SECONDS = 10, 0.2  # up to 2 s for an attempt queued but not written yet, then retry later
 
 
 class Batch:
@@ -62,6 +65,11 @@ def decide(fs: FlashSale, shop: Shop, message: dict[str, Any], queued_at: dateti
     batch = batch or Batch(fs)
     now = utcnow()
     found = fs.repo.attempt(str(message["attempt_id"]))
+    for _ in range(WRITE_WAITS):  # its request writes it just after queueing it: wait a moment, keep its place
+        if found is not None or (now - queued_at).total_seconds() >= ADMIT_GRACE_SECONDS:
+            break
+        time.sleep(WRITE_WAIT_SECONDS)
+        found = fs.repo.attempt(str(message["attempt_id"]))
     if found is None:
         if (now - queued_at).total_seconds() < ADMIT_GRACE_SECONDS:
             raise NotWrittenYet(str(message["attempt_id"]))
