@@ -141,6 +141,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/flash-sales": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every flash sale session, latest end first */
+        get: operations["list_flash_sales_admin"];
+        put?: never;
+        /** Create a flash sale session; its promo stock is set aside from each SKU at once (409 OUT_OF_STOCK) */
+        post: operations["create_flash_sale"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/flash-sales/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Replace a session before it starts (409 after) */
+        put: operations["replace_flash_sale"];
+        post?: never;
+        /** Delete a session before it starts (409 after); its promo stock goes back to the SKUs */
+        delete: operations["delete_flash_sale"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/inventory/low-stock": {
         parameters: {
             query?: never;
@@ -718,6 +754,74 @@ export interface paths {
         get: operations["outbox"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/flash-sales": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Flash sales running now and to come, ending soonest first */
+        get: operations["list_flash_sales"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/flash-sales/attempts/{attempt_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of my attempts: QUEUED, WON (with its order to pay) or LOST (with the reason) */
+        get: operations["get_flash_sale_attempt"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/flash-sales/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One flash sale with what remains of each SKU */
+        get: operations["get_flash_sale"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/flash-sales/{session_id}/attempts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Try to buy: 202 QUEUED, decided in arrival order (GET the attempt); 409 NOT_STARTED, ENDED, SOLD_OUT or LIMIT_REACHED at once */
+        post: operations["attempt_flash_sale"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1566,6 +1670,41 @@ export interface components {
             /** Receiver */
             receiver: string;
         };
+        /** AdminFlashSession */
+        AdminFlashSession: {
+            /**
+             * Closed At
+             * @description When the unsold rest went back to the SKUs
+             * @default null
+             */
+            closed_at?: string | null;
+            /** Created At */
+            created_at: string;
+            /** Ends At */
+            ends_at: string;
+            /** Items */
+            items: components["schemas"]["FlashItemView"][];
+            /** Session Id */
+            session_id: string;
+            /** Starts At */
+            starts_at: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "UPCOMING" | "ACTIVE" | "ENDED";
+            /** Title */
+            title: string;
+            /** Updated At */
+            updated_at: string;
+        };
+        /** AdminFlashSessionPage */
+        AdminFlashSessionPage: {
+            /** Items */
+            items: components["schemas"]["AdminFlashSession"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
         /** AdminPromotion */
         AdminPromotion: {
             /** Created At */
@@ -1755,6 +1894,64 @@ export interface components {
             promotion_discount_fen: number;
             /** Shipping Fen */
             shipping_fen: number;
+        };
+        /** AttemptQueued */
+        AttemptQueued: {
+            /** Attempt Id */
+            attempt_id: string;
+            /**
+             * Status
+             * @constant
+             */
+            status: "QUEUED";
+        };
+        /** AttemptView */
+        AttemptView: {
+            /** Attempt Id */
+            attempt_id: string;
+            /** Created At */
+            created_at: string;
+            /** Decided At */
+            decided_at: string | null;
+            /**
+             * Order Id
+             * @description WON: the order to pay (kind flash_sale)
+             * @default null
+             */
+            order_id?: string | null;
+            /** Quantity */
+            quantity: number;
+            /**
+             * Reason
+             * @description LOST: SOLD_OUT | LIMIT_REACHED | ENDED
+             * @default null
+             */
+            reason?: string | null;
+            /** Session Id */
+            session_id: string;
+            /** Sku Id */
+            sku_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "QUEUED" | "WON" | "LOST";
+        };
+        /** AttemptWrite */
+        AttemptWrite: {
+            /**
+             * Address Id
+             * @description Where a won unit ships; the default address when omitted
+             * @default null
+             */
+            address_id?: string | null;
+            /**
+             * Quantity
+             * @default 1
+             */
+            quantity?: number;
+            /** Sku Id */
+            sku_id: string;
         };
         /** Behaviour */
         Behaviour: {
@@ -2275,6 +2472,78 @@ export interface components {
             /** Product Id */
             product_id: string;
         };
+        /** FlashItemView */
+        FlashItemView: {
+            /** Image Url */
+            image_url: string | null;
+            /** Per User Limit */
+            per_user_limit: number;
+            /** Price Fen */
+            price_fen: number;
+            /** Product Id */
+            product_id: string;
+            /** Promo Price Fen */
+            promo_price_fen: number;
+            /** Promo Stock */
+            promo_stock: number;
+            /**
+             * Remaining
+             * @description Units not yet won (0 once the session has ended)
+             */
+            remaining: number;
+            /** Sku Id */
+            sku_id: string;
+            /** Title */
+            title: string;
+        };
+        /** FlashItemWrite */
+        FlashItemWrite: {
+            /**
+             * Per User Limit
+             * @description Units one buyer may hold (queued and won)
+             */
+            per_user_limit: number;
+            /**
+             * Promo Price Fen
+             * @description The flash price, below the SKU's price
+             */
+            promo_price_fen: number;
+            /**
+             * Promo Stock
+             * @description Units set aside from the SKU's stock at once
+             */
+            promo_stock: number;
+            /** Sku Id */
+            sku_id: string;
+        };
+        /** FlashSessionList */
+        FlashSessionList: {
+            /** Items */
+            items: components["schemas"]["FlashSessionView"][];
+            /**
+             * Next Cursor
+             * @default null
+             */
+            next_cursor?: string | null;
+        };
+        /** FlashSessionView */
+        FlashSessionView: {
+            /** Ends At */
+            ends_at: string;
+            /** Items */
+            items: components["schemas"]["FlashItemView"][];
+            /** Session Id */
+            session_id: string;
+            /** Starts At */
+            starts_at: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "UPCOMING" | "ACTIVE" | "ENDED";
+            /** Title */
+            title: string;
+        };
         /** FootprintItem */
         FootprintItem: {
             /**
@@ -2678,6 +2947,13 @@ export interface components {
             created_at: string;
             /** Items */
             items: components["schemas"]["OrderLine"][];
+            /**
+             * Kind
+             * @description flash_sale: a won flash-sale attempt (promo price, its own short pay deadline)
+             * @default normal
+             * @enum {string}
+             */
+            kind?: "normal" | "points_exchange" | "flash_sale";
             /** Order Id */
             order_id: string;
             /** Order No */
@@ -2764,6 +3040,11 @@ export interface components {
             promotion_id: string | null;
             /** Quantity */
             quantity: number;
+            /**
+             * Refunded Quantity
+             * @default 0
+             */
+            refunded_quantity?: number;
             /** Sku Id */
             sku_id: string;
             /** Title */
@@ -3734,6 +4015,28 @@ export interface components {
             /** Total */
             total: number;
         };
+        /**
+         * SessionWrite
+         * @description A whole session (PUT replaces every field, before it starts).
+         */
+        SessionWrite: {
+            /**
+             * Ends At
+             * Format: date-time
+             * @description ISO 8601 with a zone, after starts_at and ahead
+             */
+            ends_at: string;
+            /** Items */
+            items: components["schemas"]["FlashItemWrite"][];
+            /**
+             * Starts At
+             * Format: date-time
+             * @description ISO 8601 with a zone; a past start runs at once
+             */
+            starts_at: string;
+            /** Title */
+            title: string;
+        };
         /** ShipmentWrite */
         ShipmentWrite: {
             /** Carrier */
@@ -4646,6 +4949,125 @@ export interface operations {
             409: components["responses"]["E409"];
             413: components["responses"]["E413"];
             415: components["responses"]["E415"];
+        };
+    };
+    list_flash_sales_admin: {
+        parameters: {
+            query?: {
+                page_size?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminFlashSessionPage"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+        };
+    };
+    create_flash_sale: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionWrite"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminFlashSession"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
+    replace_flash_sale: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionWrite"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminFlashSession"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
+    delete_flash_sale: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
         };
     };
     list_low_stock: {
@@ -5777,6 +6199,114 @@ export interface operations {
             };
             400: components["responses"]["E400"];
             404: components["responses"]["E404"];
+        };
+    };
+    list_flash_sales: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlashSessionList"];
+                };
+            };
+        };
+    };
+    get_flash_sale_attempt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                attempt_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttemptView"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            404: components["responses"]["E404"];
+        };
+    };
+    get_flash_sale: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlashSessionView"];
+                };
+            };
+            400: components["responses"]["E400"];
+            404: components["responses"]["E404"];
+        };
+    };
+    attempt_flash_sale: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description 1..255 characters; the same key and body return the original attempt */
+                "Idempotency-Key": string;
+            };
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AttemptWrite"];
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttemptQueued"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
         };
     };
     health: {
