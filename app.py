@@ -35,6 +35,8 @@ BLUEPRINTS = (
     "chalicelib.themes.api:themes_api",
     "chalicelib.orders.api:orders_api",
     "chalicelib.orders.events:orders_events",
+    "chalicelib.flashsale.api:flashsale_api",
+    "chalicelib.flashsale.events:flashsale_events",
     "chalicelib.reviews.api:reviews_api",
     "chalicelib.uploads.api:uploads_api",
     "chalicelib.feedback.api:feedback_api",

@@ -85,6 +85,9 @@ class Settings:
     recommend_refresh_queue_url: str = ""
     uploads_bucket: str = ""
     uploads_public_base_url: str = ""
+    flash_sale_queue_url: str = ""
+    flash_sale_pay_seconds: int = 300
+    flash_sale_cache_seconds: float = 1.0
 
     @property
     def is_local_or_dev(self) -> bool:
@@ -142,6 +145,10 @@ class Settings:
             recommend_refresh_queue_url=e.get("RECOMMEND_REFRESH_QUEUE_URL", ""),
             uploads_bucket=e.get("UPLOADS_BUCKET", ""),
             uploads_public_base_url=e.get("UPLOADS_PUBLIC_BASE_URL") or _bucket_url(e, e.get("UPLOADS_BUCKET", "")),
+            flash_sale_queue_url=e.get("FLASH_SALE_QUEUE_URL", ""),
+            flash_sale_pay_seconds=int(e.get("FLASH_SALE_PAY_SECONDS", "300")),
+            # How long a container keeps a flash sale's session and remaining units for its request path
+            flash_sale_cache_seconds=float(e.get("FLASH_SALE_CACHE_SECONDS", "0" if stage == "local" else "1")),
         )
 
 

@@ -23,6 +23,8 @@ PATHS: dict[str, tuple[str, ...]] = {
     "/admin/feedback": ("chalicelib.feedback.api:feedback_api",),
     "/admin/feedback/{feedback_id}/close": ("chalicelib.feedback.api:feedback_api",),
     "/admin/feedback/{feedback_id}/reply": ("chalicelib.feedback.api:feedback_api",),
+    "/admin/flash-sales": ("chalicelib.flashsale.api:flashsale_api",),
+    "/admin/flash-sales/{session_id}": ("chalicelib.flashsale.api:flashsale_api",),
     "/admin/inventory/low-stock": ("chalicelib.inventory.api:inventory_api",),
     "/admin/membership/levels": ("chalicelib.membership.api:membership_api",),
     "/admin/orders": ("chalicelib.orders.api:orders_api",),
@@ -75,6 +77,10 @@ PATHS: dict[str, tuple[str, ...]] = {
     "/docs": ("chalicelib.ops.api:ops_api",),
     "/docs/{asset}": ("chalicelib.ops.api:ops_api",),
     "/feedback": ("chalicelib.feedback.api:feedback_api",),
+    "/flash-sales": ("chalicelib.flashsale.api:flashsale_api",),
+    "/flash-sales/attempts/{attempt_id}": ("chalicelib.flashsale.api:flashsale_api",),
+    "/flash-sales/{session_id}": ("chalicelib.flashsale.api:flashsale_api",),
+    "/flash-sales/{session_id}/attempts": ("chalicelib.flashsale.api:flashsale_api",),
     "/health": ("chalicelib.ops.api:ops_api",),
     "/me": ("chalicelib.accounts.api:accounts_api",),
     "/me/addresses": ("chalicelib.profile.api:profile_api",),
@@ -133,7 +139,9 @@ PATHS: dict[str, tuple[str, ...]] = {
 }
 
 HANDLERS: dict[str, str] = {
+    "close_ended_flash_sales": "chalicelib.flashsale.events:flashsale_events",
     "count_product_views": "chalicelib.catalog.events:catalog_events",
+    "decide_flash_sale_attempts": "chalicelib.flashsale.events:flashsale_events",
     "deliver_order_outbox": "chalicelib.orders.events:orders_events",
     "handle_stock_events": "chalicelib.inventory.events:inventory_events",
     "jwt_auth": "chalicelib.auth:auth_bp",

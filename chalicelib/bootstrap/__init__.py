@@ -20,6 +20,7 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.bootstrap.community import CommunityParts
+from chalicelib.bootstrap.search import SearchParts
 from chalicelib.config import Settings, get_settings, on_reset
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from chalicelib.catalog.repository import CatalogRepository
     from chalicelib.catalog.service import Footprints, PriceSource, ViewEvents
     from chalicelib.coupons.repository import CouponsRepository
+    from chalicelib.flashsale.service import FlashSale
     from chalicelib.inventory.repository import InventoryRepository
     from chalicelib.inventory.service import AdminAlerts, PhoneBook, StockEvents, TextSender
     from chalicelib.orders.outbox import BuyerNotifier, OrderOutbox
@@ -57,15 +59,13 @@ if TYPE_CHECKING:
     from chalicelib.recommend.segments import Audience
     from chalicelib.reviews.domain import ReceivedLines
     from chalicelib.reviews.repository import ReviewsRepository
-    from chalicelib.search.repository import CatalogSource, SearchRepository
-    from chalicelib.search.service import IndexSource, Recommend, SearchLog
-    from chalicelib.search.store import IndexStorage
+    from chalicelib.search.service import Recommend
     from chalicelib.themes.repository import ThemeRepository
 
 
-class Container(CommunityParts):
+class Container(CommunityParts, SearchParts):
     """Everything routes and handlers are handed, built on first use (see the module docstring); the members club,
-    review words, uploads and feedback parts are chalicelib/bootstrap/community.py's."""
+    review words, uploads and feedback parts are chalicelib/bootstrap/community.py's, search's are search.py's."""
 
     settings: Settings
 
@@ -261,6 +261,12 @@ class Container(CommunityParts):
         return build_shop(self)
 
     @cached_property
+    def flash_sale(self) -> FlashSale:
+        from chalicelib.bootstrap.flashsale import build_flash_sale
+
+        return build_flash_sale(self)
+
+    @cached_property
     def sweep_policy(self) -> SweepPolicy:
         from chalicelib.orders.sweeper import SweepPolicy
 
@@ -304,41 +310,6 @@ class Container(CommunityParts):
         return OrderLinesForReviews(self.shop)
 
     # -- search, recommendations, analytics --------------------------------------------------------------------------
-
-    @cached_property
-    def search_repo(self) -> SearchRepository:
-        from chalicelib.search.repository import DynamoSearchRepository
-
-        return DynamoSearchRepository()
-
-    @cached_property
-    def search_log(self) -> SearchLog:
-        from chalicelib.search.events import SqsSearchLog
-
-        return SqsSearchLog(self.settings.search_log_queue_url)
-
-    @cached_property
-    def index_storage(self) -> IndexStorage:
-        from chalicelib.search.store import S3IndexStorage
-
-        return S3IndexStorage(self.settings.search_index_bucket)
-
-    @cached_property
-    def search_index(self) -> IndexSource:
-        from chalicelib.search.store import IndexHolder, open_index
-
-        return IndexHolder(
-            repository=lambda: self.search_repo,
-            storage=lambda: self.index_storage,
-            opener=open_index,
-            check_seconds=lambda: self.settings.search_index_check_seconds,
-        )
-
-    @cached_property
-    def catalog_source(self) -> CatalogSource:
-        from chalicelib.search.repository import DynamoCatalogSource
-
-        return DynamoCatalogSource(self.settings.search_scan_segments)
 
     @cached_property
     def recommend_for_search(self) -> Recommend:

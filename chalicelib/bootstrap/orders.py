@@ -23,6 +23,18 @@ class RefundsThroughPayments:
         return refund_order_payment(self.container.payments, order.record(), refund_id, amount_fen, reason)
 
 
+class FlashSaleUnits:
+    """orders.service.FlashUnits: a cancelled flash-sale order's units go back through the flash sale context."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+
+    def give_back(self, order: Order) -> str:
+        from chalicelib.flashsale.admission import give_back
+
+        return give_back(self.container.flash_sale, order)
+
+
 def build_shop(container: Container) -> Shop:
     from chalicelib.orders.deadlines import OrderTimers
     from chalicelib.orders.service import Shop
@@ -39,6 +51,7 @@ def build_shop(container: Container) -> Shop:
         refunds=RefundsThroughPayments(container),
         promotions=container.running_promotions,
         timers=OrderTimers.from_settings(container.settings),
+        flash_units=FlashSaleUnits(container),
     )
 
 

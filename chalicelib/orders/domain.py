@@ -40,6 +40,8 @@ DURATIONS = (  # the durations an execution waits with (chalicelib/orders/deadli
     "after_sales_auto_approve_seconds",
 )
 SHIP_DEADLINE_REASON = "未在发货期限内发货，系统自动取消并退款"
+# What made the order: the shop's checkout, a points exchange, or a won flash-sale attempt (its `source_ref`).
+NORMAL, POINTS_EXCHANGE, FLASH_SALE = "normal", "points_exchange", "flash_sale"
 
 
 class OrderEvent(StrEnum):
@@ -131,6 +133,7 @@ class OrderLine:
     attributes: dict[str, str] = field(default_factory=dict)
     image_url: str | None = None
     promotion_id: str | None = None
+    refunded_quantity: int = 0
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> OrderLine:
@@ -151,6 +154,7 @@ class OrderLine:
             "promotion_id": self.promotion_id,
             "line_total_fen": self.line_total_fen,
             "payable_fen": self.payable_fen,
+            "refunded_quantity": self.refunded_quantity,
         }
 
 
@@ -180,6 +184,14 @@ class Order:
     refund_ids: tuple[str, ...] = ()
     settled_at: str | None = None
     due_at: str | None = None  # when the timer of its status runs out (the sweeper's index)
+    kind: str = NORMAL  # NORMAL | POINTS_EXCHANGE | FLASH_SALE
+    source_ref: str | None = None  # a flash-sale order: the attempt that won it
+
+    @property
+    def takes_regular_stock(self) -> bool:
+        """A flash-sale order's units were set aside from the SKU when its session was made: placing, cancelling
+        or refunding it never touches the SKU's stock."""
+        return self.kind != FLASH_SALE
 
     @property
     def payable_fen(self) -> int:
@@ -221,6 +233,8 @@ class Order:
             refund_ids=tuple(record.get("refund_ids") or ()),
             settled_at=record.get("settled_at"),
             due_at=record.get("due_at"),
+            kind=record.get("kind") or NORMAL,
+            source_ref=record.get("source_ref"),
         )
 
     def record(self) -> dict[str, Any]:
@@ -248,6 +262,8 @@ class Order:
             "refund_ids": list(self.refund_ids),
             "settled_at": self.settled_at,
             "due_at": self.due_at,
+            "kind": self.kind,
+            "source_ref": self.source_ref,
         }
 
     def view(self, admin: bool = False) -> dict[str, Any]:
@@ -260,6 +276,7 @@ class Order:
 PUBLIC_FIELDS = (
     "order_id",
     "order_no",
+    "kind",
     "status",
     "items",
     "amounts",

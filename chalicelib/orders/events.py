@@ -15,7 +15,7 @@ from chalicelib.deps import Handlers
 from chalicelib.observability import logger, metrics
 from chalicelib.orders import outbox, sweeper, tasks
 from chalicelib.orders.domain import DURATIONS
-from chalicelib.orders.dynamo_repository import order_from_image, refund_from_image
+from chalicelib.orders.items import order_from_image, refund_from_image
 from chalicelib.orders.outbox import BuyerNotifier, OrderOutbox
 from chalicelib.orders.service import Shop
 from chalicelib.orders.sweeper import SweepPolicy

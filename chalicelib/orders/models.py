@@ -159,6 +159,8 @@ class OrderModel(Model):
     settled_at = UnicodeAttribute(null=True)
     due_shard = UnicodeAttribute(null=True)  # `DUE#<day>#<shard>`, only while the order waits on a timer
     due_key = UnicodeAttribute(null=True)  # `<due_at>#<order_id>`
+    kind = UnicodeAttribute(null=True)  # absent: normal
+    source_ref = UnicodeAttribute(null=True)  # a flash-sale order: its attempt
 
     user_index = UserIndex()
     user_status_index = UserStatusIndex()

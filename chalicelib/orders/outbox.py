@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from chalicelib.aws import client
 from chalicelib.errors import DependencyUnavailable
 from chalicelib.observability import logger
-from chalicelib.orders.domain import FINAL_STATUSES, WAITING_TOKEN, Order, Refund
+from chalicelib.orders.domain import FINAL_STATUSES, FLASH_SALE, WAITING_TOKEN, Order, Refund
 from chalicelib.orders.service import Shop
 from chalicelib.orders.tasks import start_execution
 
@@ -25,6 +25,7 @@ ANSWER = "answer"
 REFUND_DECIDED = "refund_decided"
 NOTIFY = "notify"
 SHIP_DEADLINE_REFUND = "ship_deadline_refund"
+FLASH_UNIT_BACK = "flash_unit_back"
 
 
 SQS_BATCH = 10
@@ -133,7 +134,10 @@ def messages_for_order_change(old: Order | None, new: Order | None) -> list[dict
         return []
     if old is None:
         return [] if new.status in FINAL_STATUSES else [{"kind": START, "order_id": new.order_id}]
-    return answers_for_status_change(old, new)
+    messages = answers_for_status_change(old, new)
+    if new.kind == FLASH_SALE and old.status == "PENDING_PAYMENT" and new.status == "CANCELLED":
+        messages.append({"kind": FLASH_UNIT_BACK, "order_id": new.order_id})  # its unit back to the session
+    return messages
 
 
 def messages_for_refund_change(old: Refund | None, new: Refund | None) -> list[dict[str, Any]]:
@@ -190,5 +194,8 @@ def deliver(shop: Shop, message: dict[str, Any], notifier: BuyerNotifier) -> str
         if order is None:
             return "missing"
         return "told" if notifier.tell(order, ship_deadline_text(order, int(message["amount_fen"]))) else "no_phone"
+    if kind == FLASH_UNIT_BACK:
+        order = shop.orders.order(order_id)
+        return "missing" if order is None else shop.flash_units.give_back(order)
     logger.warning("dropping an outbox message of an unknown kind", extra={"outbox_message": message})
     return "unknown"

@@ -86,6 +86,7 @@ class OrderLine(BaseModel):
     promotion_id: str | None
     line_total_fen: int
     payable_fen: int
+    refunded_quantity: int = 0
 
 
 class CouponApplicable(BaseModel):
@@ -132,6 +133,9 @@ class TimelineEntry(BaseModel):
 class Order(BaseModel):
     order_id: str
     order_no: str
+    kind: Literal["normal", "points_exchange", "flash_sale"] = Field(
+        "normal", description="flash_sale: a won flash-sale attempt (promo price, its own short pay deadline)"
+    )
     status: OrderStatus
     items: list[OrderLine]
     amounts: Amounts

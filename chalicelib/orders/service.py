@@ -55,6 +55,19 @@ class PaymentRefunds(Protocol):
         be reached; chalicelib.payments.channels.RefundRefused when it refuses."""
 
 
+class FlashUnits(Protocol):
+    def give_back(self, order: Order) -> str:
+        """A flash-sale order was cancelled unpaid: its units back to the session's `remaining` (or to the SKU once
+        the session has ended) and the buyer's limit freed, once however often it is asked; says what it did."""
+
+
+class NoFlashSales:
+    """FlashUnits of a shop without flash sales (tests of orders alone)."""
+
+    def give_back(self, order: Order) -> str:
+        return "no_flash_sales"
+
+
 @dataclass(frozen=True)
 class Shop:
     """What an order touches: its repository, the catalog, the buyer's profile, cart, coupons and points, its
@@ -70,6 +83,7 @@ class Shop:
     refunds: PaymentRefunds
     promotions: RunningPromotions = no_promotions  # the promotions running at a moment: what orders price with
     timers: OrderTimers = field(default_factory=OrderTimers)
+    flash_units: FlashUnits = field(default_factory=NoFlashSales)  # where a cancelled flash-sale unit goes back
 
 
 def emit_order_event(name: str, order: Order, **details: Any) -> None:

@@ -107,6 +107,8 @@ def step(
 
 def _effect(order: Order, kind: Gives, at: str, coupon_back: str | None) -> Effect | None:
     if kind is Gives.RESTOCK:
+        if not order.takes_regular_stock:
+            return None  # a flash-sale unit goes back to its session (chalicelib/orders/outbox.py), not to the SKU
         # Cancelling needs every SKU it gives back to; a refund gives back to the SKUs still sold.
         return Restock(quantities_by(order, "sku_id"), skip_removed=order.status == REFUNDING)
     if kind is Gives.COUNT_SALES:
@@ -127,7 +129,9 @@ def _effect(order: Order, kind: Gives, at: str, coupon_back: str | None) -> Effe
 def placing_effects(order: Order) -> tuple[Effect, ...]:
     """What placing takes, in the order's own transaction: every line's stock (never below zero), the coupon
     (locked to the order until it is paid or cancelled) and the points it uses."""
-    taken: list[Effect] = [Restock({sku: -quantity for sku, quantity in quantities_by(order, "sku_id").items()})]
+    taken: list[Effect] = []
+    if order.takes_regular_stock:
+        taken.append(Restock({sku: -quantity for sku, quantity in quantities_by(order, "sku_id").items()}))
     if order.coupon_id:
         taken.append(CouponChange(order.user_id, order.coupon_id, order.order_id, "lock", order.created_at))
     if order.points_used:

@@ -33,6 +33,7 @@ _CRON_HORIZON_DAYS = 366 * 5
 # Handlers the local runtime runs once the demo data is in (fire_soon) and then every N wall-clock seconds instead of
 # on their deployed schedule: handler -> (environment variable, default seconds); 0 keeps the deployed schedule.
 LOCAL_PERIODS = {"refresh_recommendations": ("LOCAL_RECOMMEND_REFRESH_SECONDS", "60")}
+LOCAL_PERIODS["close_ended_flash_sales"] = ("LOCAL_FLASH_SALE_CLOSE_SECONDS", "5")  # an ended sale's rest back soon
 
 
 class VirtualClock:

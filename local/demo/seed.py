@@ -30,6 +30,7 @@ from local.demo import behaviour as demo_behaviour
 from local.demo import catalog as demo_catalog
 from local.demo import community as demo_community
 from local.demo import coupons as demo_coupons
+from local.demo import flash_sales as demo_flash_sales
 from local.demo import history as demo_history
 from local.demo import promotions as demo_promotions
 from local.demo import staff as demo_staff
@@ -77,6 +78,7 @@ def seed_demo_data(admin_password: str) -> dict[str, Any]:
         "admin_user_id": admin_id,
         "staff_accounts": staff_accounts,
         **marketing,
+        "flash_sales": demo_flash_sales.seed(),  # one running, one upcoming
         "behaviour_events": behaviour,
         **parts,
     }

@@ -117,6 +117,24 @@ def victims_feedback(client: ShopClient, victim: str, _admin: str) -> tuple[dict
     return {"feedback_id": filed["feedback_id"]}, unchanged
 
 
+def victims_attempt(client: ShopClient, victim: str, admin: str) -> tuple[dict[str, str], Callable[[], Any]]:
+    create_catalog(client, admin)
+    sku_id = f"{create_product(client, admin, '华为 Mate 60')['product_id']}-01"
+    client.call("POST", "/me/addresses", ADDRESS, token=victim)
+    item = {"sku_id": sku_id, "promo_price_fen": 100, "promo_stock": 1, "per_user_limit": 1}
+    session = {"title": "秒杀", "starts_at": "2020-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z", "items": [item]}
+    session_id = client.call("POST", "/admin/flash-sales", session, token=admin)[1]["session_id"]
+    path = f"/flash-sales/{session_id}/attempts"
+    status, attempt, _ = client.call("POST", path, {"sku_id": sku_id}, token=victim, **{"Idempotency-Key": "v-1"})
+    assert status == 202, attempt
+
+    def unchanged() -> Any:
+        mine = client.call("GET", f"/flash-sales/attempts/{attempt['attempt_id']}", token=victim)[1]
+        assert (mine["attempt_id"], mine["sku_id"]) == (attempt["attempt_id"], sku_id)
+
+    return {"attempt_id": attempt["attempt_id"]}, unchanged
+
+
 OWNED_OBJECT_ROUTES: dict[tuple[str, str], tuple[Callable[..., Any], dict[str, Any] | None]] = {
     ("PUT", "/me/addresses/{address_id}"): (victims_address, ADDRESS | {"detail": "改掉"}),
     ("DELETE", "/me/addresses/{address_id}"): (victims_address, None),
@@ -134,6 +152,7 @@ OWNED_OBJECT_ROUTES: dict[tuple[str, str], tuple[Callable[..., Any], dict[str, A
     ),
     ("POST", "/reviews/{review_id}/follow-ups"): (victims_review, {"content": "追评"}),
     ("GET", "/me/feedback/{feedback_id}"): (victims_feedback, None),
+    ("GET", "/flash-sales/attempts/{attempt_id}"): (victims_attempt, None),
 }
 NOT_OWNED_OBJECTS = {
     ("PUT", "/me/favorites/{product_id}"): "a product id: each user favorites for themselves",
@@ -144,6 +163,7 @@ NOT_OWNED_OBJECTS = {
     ("PATCH", "/cart/items/{sku_id}"): "a SKU id: it names a line of the caller's own cart",
     ("DELETE", "/cart/items/{sku_id}"): "a SKU id: it names a line of the caller's own cart",
     ("POST", "/cart/items/{sku_id}/move-to-favorites"): "a SKU id: it names a line of the caller's own cart",
+    ("POST", "/flash-sales/{session_id}/attempts"): "a flash sale session id: each buyer attempts for themselves",
 }
 
 PROTECTED = [op for op in OPERATIONS if op.auth in ("customer", "admin")]

@@ -442,6 +442,82 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/flash-sales": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every flash sale session, latest end first
+         * @description Every flash sale session, latest end first.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Paged: `?page_size=` (1..100, default 20) and `?cursor=` from the previous page's `next_cursor` (null on the last page).
+         *
+         *     Answers 200 with the body described below.
+         */
+        get: operations["list_flash_sales_admin"];
+        put?: never;
+        /**
+         * Create a flash sale session; its promo stock is set aside from each SKU at once (409 OUT_OF_STOCK)
+         * @description Create a flash sale session; its promo stock is set aside from each SKU at once (409 OUT_OF_STOCK).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Takes a JSON body (`SessionWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 201 with what it created.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
+        post: operations["create_flash_sale"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/flash-sales/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Replace a session before it starts (409 after)
+         * @description Replace a session before it starts (409 after).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Takes a JSON body (`SessionWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
+        put: operations["replace_flash_sale"];
+        post?: never;
+        /**
+         * Delete a session before it starts (409 after); its promo stock goes back to the SKUs
+         * @description Delete a session before it starts (409 after); its promo stock goes back to the SKUs.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Answers 204, no body.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
+        delete: operations["delete_flash_sale"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/inventory/low-stock": {
         parameters: {
             query?: never;
@@ -1910,6 +1986,112 @@ export interface paths {
          *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
          */
         post: operations["file_feedback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/flash-sales": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Flash sales running now and to come, ending soonest first
+         * @description Flash sales running now and to come, ending soonest first.
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Answers 200 with the body described below.
+         */
+        get: operations["list_flash_sales"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/flash-sales/attempts/{attempt_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of my attempts: QUEUED, WON (with its order to pay) or LOST (with the reason)
+         * @description One of my attempts: QUEUED, WON (with its order to pay) or LOST (with the reason).
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
+        get: operations["get_flash_sale_attempt"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/flash-sales/{session_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One flash sale with what remains of each SKU
+         * @description One flash sale with what remains of each SKU.
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
+        get: operations["get_flash_sale"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/flash-sales/{session_id}/attempts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Try to buy: 202 QUEUED, decided in arrival order (GET the attempt); 409 NOT_STARTED, ENDED, SOLD_OUT or LIMIT_REACHED at once
+         * @description Try to buy: 202 QUEUED, decided in arrival order (GET the attempt); 409 NOT_STARTED, ENDED, SOLD_OUT or LIMIT_REACHED at once.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Takes a JSON body (`AttemptWrite`); unknown fields are refused with 400.
+         *
+         *     Needs the `Idempotency-Key` header: 1..255 characters; the same key and body return the original attempt.
+         *
+         *     Answers 202: accepted, done in the background.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
+        post: operations["attempt_flash_sale"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3465,6 +3647,41 @@ export interface components {
             /** Receiver */
             receiver: string;
         };
+        /** AdminFlashSession */
+        AdminFlashSession: {
+            /**
+             * Closed At
+             * @description When the unsold rest went back to the SKUs
+             * @default null
+             */
+            closed_at?: string | null;
+            /** Created At */
+            created_at: string;
+            /** Ends At */
+            ends_at: string;
+            /** Items */
+            items: components["schemas"]["FlashItemView"][];
+            /** Session Id */
+            session_id: string;
+            /** Starts At */
+            starts_at: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "UPCOMING" | "ACTIVE" | "ENDED";
+            /** Title */
+            title: string;
+            /** Updated At */
+            updated_at: string;
+        };
+        /** AdminFlashSessionPage */
+        AdminFlashSessionPage: {
+            /** Items */
+            items: components["schemas"]["AdminFlashSession"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
         /** AdminProduct */
         AdminProduct: {
             /** Brand Id */
@@ -3691,6 +3908,64 @@ export interface components {
             promotion_discount_fen: number;
             /** Shipping Fen */
             shipping_fen: number;
+        };
+        /** AttemptQueued */
+        AttemptQueued: {
+            /** Attempt Id */
+            attempt_id: string;
+            /**
+             * Status
+             * @constant
+             */
+            status: "QUEUED";
+        };
+        /** AttemptView */
+        AttemptView: {
+            /** Attempt Id */
+            attempt_id: string;
+            /** Created At */
+            created_at: string;
+            /** Decided At */
+            decided_at: string | null;
+            /**
+             * Order Id
+             * @description WON: the order to pay (kind flash_sale)
+             * @default null
+             */
+            order_id?: string | null;
+            /** Quantity */
+            quantity: number;
+            /**
+             * Reason
+             * @description LOST: SOLD_OUT | LIMIT_REACHED | ENDED
+             * @default null
+             */
+            reason?: string | null;
+            /** Session Id */
+            session_id: string;
+            /** Sku Id */
+            sku_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "QUEUED" | "WON" | "LOST";
+        };
+        /** AttemptWrite */
+        AttemptWrite: {
+            /**
+             * Address Id
+             * @description Where a won unit ships; the default address when omitted
+             * @default null
+             */
+            address_id?: string | null;
+            /**
+             * Quantity
+             * @default 1
+             */
+            quantity?: number;
+            /** Sku Id */
+            sku_id: string;
         };
         /** AuditActor */
         AuditActor: {
@@ -4457,6 +4732,78 @@ export interface components {
              */
             type: "suggestion" | "complaint" | "bug" | "other";
         };
+        /** FlashItemView */
+        FlashItemView: {
+            /** Image Url */
+            image_url: string | null;
+            /** Per User Limit */
+            per_user_limit: number;
+            /** Price Fen */
+            price_fen: number;
+            /** Product Id */
+            product_id: string;
+            /** Promo Price Fen */
+            promo_price_fen: number;
+            /** Promo Stock */
+            promo_stock: number;
+            /**
+             * Remaining
+             * @description Units not yet won (0 once the session has ended)
+             */
+            remaining: number;
+            /** Sku Id */
+            sku_id: string;
+            /** Title */
+            title: string;
+        };
+        /** FlashItemWrite */
+        FlashItemWrite: {
+            /**
+             * Per User Limit
+             * @description Units one buyer may hold (queued and won)
+             */
+            per_user_limit: number;
+            /**
+             * Promo Price Fen
+             * @description The flash price, below the SKU's price
+             */
+            promo_price_fen: number;
+            /**
+             * Promo Stock
+             * @description Units set aside from the SKU's stock at once
+             */
+            promo_stock: number;
+            /** Sku Id */
+            sku_id: string;
+        };
+        /** FlashSessionList */
+        FlashSessionList: {
+            /** Items */
+            items: components["schemas"]["FlashSessionView"][];
+            /**
+             * Next Cursor
+             * @default null
+             */
+            next_cursor?: string | null;
+        };
+        /** FlashSessionView */
+        FlashSessionView: {
+            /** Ends At */
+            ends_at: string;
+            /** Items */
+            items: components["schemas"]["FlashItemView"][];
+            /** Session Id */
+            session_id: string;
+            /** Starts At */
+            starts_at: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "UPCOMING" | "ACTIVE" | "ENDED";
+            /** Title */
+            title: string;
+        };
         /** FollowUp */
         FollowUp: {
             /** Content */
@@ -5040,6 +5387,13 @@ export interface components {
             created_at: string;
             /** Items */
             items: components["schemas"]["OrderLine"][];
+            /**
+             * Kind
+             * @description flash_sale: a won flash-sale attempt (promo price, its own short pay deadline)
+             * @default normal
+             * @enum {string}
+             */
+            kind?: "normal" | "points_exchange" | "flash_sale";
             /** Order Id */
             order_id: string;
             /** Order No */
@@ -5126,6 +5480,11 @@ export interface components {
             promotion_id: string | null;
             /** Quantity */
             quantity: number;
+            /**
+             * Refunded Quantity
+             * @default 0
+             */
+            refunded_quantity?: number;
             /** Sku Id */
             sku_id: string;
             /** Title */
@@ -6185,6 +6544,28 @@ export interface components {
             suggestions?: string[];
             /** Total */
             total: number;
+        };
+        /**
+         * SessionWrite
+         * @description A whole session (PUT replaces every field, before it starts).
+         */
+        SessionWrite: {
+            /**
+             * Ends At
+             * Format: date-time
+             * @description ISO 8601 with a zone, after starts_at and ahead
+             */
+            ends_at: string;
+            /** Items */
+            items: components["schemas"]["FlashItemWrite"][];
+            /**
+             * Starts At
+             * Format: date-time
+             * @description ISO 8601 with a zone; a past start runs at once
+             */
+            starts_at: string;
+            /** Title */
+            title: string;
         };
         /** ShipmentWrite */
         ShipmentWrite: {
@@ -7552,6 +7933,125 @@ export interface operations {
             409: components["responses"]["E409"];
             413: components["responses"]["E413"];
             415: components["responses"]["E415"];
+        };
+    };
+    list_flash_sales_admin: {
+        parameters: {
+            query?: {
+                page_size?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminFlashSessionPage"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+        };
+    };
+    create_flash_sale: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionWrite"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminFlashSession"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
+    replace_flash_sale: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SessionWrite"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminFlashSession"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
+    delete_flash_sale: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
         };
     };
     list_low_stock: {
@@ -9315,6 +9815,114 @@ export interface operations {
             400: components["responses"]["E400"];
             401: components["responses"]["E401"];
             404: components["responses"]["E404"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
+    list_flash_sales: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlashSessionList"];
+                };
+            };
+        };
+    };
+    get_flash_sale_attempt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                attempt_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttemptView"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            404: components["responses"]["E404"];
+        };
+    };
+    get_flash_sale: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlashSessionView"];
+                };
+            };
+            400: components["responses"]["E400"];
+            404: components["responses"]["E404"];
+        };
+    };
+    attempt_flash_sale: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description 1..255 characters; the same key and body return the original attempt */
+                "Idempotency-Key": string;
+            };
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AttemptWrite"];
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttemptQueued"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
             413: components["responses"]["E413"];
             415: components["responses"]["E415"];
         };
