@@ -170,7 +170,8 @@ def _order_life(
         rating = rng.choice((5, 5, 5, 4, 4, 3))
         with clock_at(reviewed_at):
             written = reviews.write_reviews(
-                container.reviews, container.received_lines, shopper.user_id, order_id,
+                container.reviews, container.received_lines, container.review_words, container.own_images,
+                container.membership, shopper.user_id, order_id,
                 [ReviewWrite(sku_id=sku["sku_id"], rating=rating, content=rng.choice(REVIEWS[rating]))],
             )  # fmt: skip
             analytics.emit_as(analytics.reviews_posted, shopper.user_id, order_id, written["items"])
