@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
@@ -65,3 +68,57 @@ def newest_page(
     )
     items = list(results)
     return items, results.last_evaluated_key if limit is not None else None
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PendingRead(Generic[T]):
+    """One item a repository wants read, and how it reads the item back (None when absent): several of them, of any
+    tables, are read by one BatchGetItem (read_together). A fake repository gives `model` None and answers in
+    `parse`."""
+
+    model: type[Model] | None
+    key: tuple[str, str] | None
+    parse: Callable[[Any], T]
+    consistent: bool = True
+
+
+def read_together(*reads: PendingRead[Any]) -> list[Any]:
+    """The answers of these reads (in their order) from ONE BatchGetItem over their tables (<= 100 keys); more calls
+    only for keys DynamoDB leaves unprocessed under throttling."""
+    wanted = [read for read in reads if read.model is not None and read.key is not None]
+    found: dict[tuple[str, str, str], Any] = {}
+    if wanted:
+        request: dict[str, Any] = {}
+        names: dict[str, tuple[str, str]] = {}
+        for read in wanted:
+            assert read.model is not None and read.key is not None
+            meta = read.model.Meta
+            hash_name = read.model._hash_key_attribute().attr_name
+            range_name = read.model._range_key_attribute().attr_name
+            names[meta.table_name] = (hash_name, range_name)
+            table = request.setdefault(meta.table_name, {"Keys": [], "ConsistentRead": read.consistent})
+            key = {hash_name: {"S": read.key[0]}, range_name: {"S": read.key[1]}}
+            if key not in table["Keys"]:
+                table["Keys"].append(key)
+            table["ConsistentRead"] = table["ConsistentRead"] or read.consistent
+        for attempt in range(8):
+            answer = connection().dispatch("BatchGetItem", {"RequestItems": request})
+            for table_name, items in answer.get("Responses", {}).items():
+                for item in items:
+                    hash_name, range_name = names[table_name]
+                    found[(table_name, item[hash_name]["S"], item[range_name]["S"])] = item
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+    results: list[Any] = []
+    for read in reads:
+        if read.model is None or read.key is None:
+            results.append(read.parse(None))
+            continue
+        raw = found.get((read.model.Meta.table_name, *read.key))
+        results.append(read.parse(read.model.from_raw_data(raw) if raw is not None else None))
+    return results
