@@ -39,7 +39,13 @@ class CartRepository(Protocol):
 
     def head_read(self, owner: CartOwner) -> PendingRead[Head | None]: ...
     def put_line(
-        self, owner: CartOwner, line: Line, was: int | None, max_lines: int, alive_at: int | None, expires_at: int | None
+        self,
+        owner: CartOwner,
+        line: Line,
+        was: int | None,
+        max_lines: int,
+        alive_at: int | None,
+        expires_at: int | None,
     ) -> None:
         """Write the line in one transaction with the head: a new one (`was` None) on condition that it is absent and
         the cart has fewer than max_lines (else CartFull), an existing one on condition that its quantity is still
@@ -62,7 +68,12 @@ class CartRepository(Protocol):
         """Move the guest cart's end on, on condition that it is alive at alive_at; False if it is not."""
 
     def merge(
-        self, guest_id: str, user_id: str, lines: list[tuple[Line, int | None]], gone: list[str], new_lines: int,
+        self,
+        guest_id: str,
+        user_id: str,
+        lines: list[tuple[Line, int | None]],
+        gone: list[str],
+        new_lines: int,
         max_lines: int,
     ) -> None:
         """Move guest lines into the user's cart: each (line as it ends up in the user's cart, the user's quantity
@@ -162,7 +173,13 @@ class DynamoCartRepository:
         return PendingRead(CartCounterModel, key, lambda item: _head_dict(item) if item is not None else None)
 
     def put_line(
-        self, owner: CartOwner, line: Line, was: int | None, max_lines: int, alive_at: int | None, expires_at: int | None
+        self,
+        owner: CartOwner,
+        line: Line,
+        was: int | None,
+        max_lines: int,
+        alive_at: int | None,
+        expires_at: int | None,
     ) -> None:
         head_condition: Condition | None = None
         if was is None:
@@ -245,7 +262,12 @@ class DynamoCartRepository:
         return True
 
     def merge(
-        self, guest_id: str, user_id: str, lines: list[tuple[Line, int | None]], gone: list[str], new_lines: int,
+        self,
+        guest_id: str,
+        user_id: str,
+        lines: list[tuple[Line, int | None]],
+        gone: list[str],
+        new_lines: int,
         max_lines: int,
     ) -> None:
         guest, user = CartOwner(guest_id, guest=True), CartOwner.user(user_id)

@@ -131,9 +131,7 @@ def test_viewing_the_cart_reads_the_lines_once_and_the_prices_once(
     assert len(made) <= VIEW_CALLS, made
 
 
-def test_a_guest_cart_is_read_and_written_in_as_few_calls(
-    client: ShopClient, skus: list[str], calls: Calls
-) -> None:
+def test_a_guest_cart_is_read_and_written_in_as_few_calls(client: ShopClient, skus: list[str], calls: Calls) -> None:
     # GIVEN a guest cart with a line
     token = client.call("POST", "/cart/guest")[1]["guest_cart_token"]
     client.call("POST", "/cart/items", {"sku_id": skus[0], "quantity": 1}, **{"X-Guest-Cart": token})
