@@ -122,3 +122,51 @@ def read_together(*reads: PendingRead[Any]) -> list[Any]:
         raw = found.get((read.model.Meta.table_name, *read.key))
         results.append(read.parse(read.model.from_raw_data(raw) if raw is not None else None))
     return results
+
+
+@dataclass(frozen=True)
+class PendingSlice(Generic[T]):
+    """Items of one partition whose sort keys lie in [low, high], and how a repository reads them back (from raw
+    DynamoDB items, with its own models): slices of one partition, of any contexts, are read by one Query over the
+    range that holds them all (read_slices). A fake repository gives `table` None and answers in `parse`."""
+
+    table: str | None
+    hash_key: str
+    low: str
+    high: str
+    parse: Callable[[list[dict[str, Any]]], T]
+
+
+def read_slices(*slices: PendingSlice[Any]) -> list[Any]:
+    """The answers of these slices (in their order) from ONE strongly consistent Query per table and partition (more
+    pages only past 1 MB), over the smallest sort key range holding them all; items between the slices are read and
+    dropped, so slices are chosen near each other (docs/data-model.md lists the user partition's sort keys)."""
+    groups: dict[tuple[str, str], list[PendingSlice[Any]]] = {}
+    for each in slices:
+        if each.table is not None:
+            groups.setdefault((each.table, each.hash_key), []).append(each)
+    items: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for (table, hash_key), group in groups.items():
+        low, high = min(each.low for each in group), max(each.high for each in group)
+        request: dict[str, Any] = {
+            "TableName": table,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
+            "ExpressionAttributeValues": {":pk": {"S": hash_key}, ":low": {"S": low}, ":high": {"S": high}},
+            "ConsistentRead": True,
+        }
+        found: list[dict[str, Any]] = []
+        while True:
+            answer = connection().dispatch("Query", request)
+            found.extend(answer.get("Items", []))
+            if not answer.get("LastEvaluatedKey"):
+                break
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        items[(table, hash_key)] = found
+    results: list[Any] = []
+    for each in slices:
+        if each.table is None:
+            results.append(each.parse([]))
+            continue
+        within = [i for i in items[(each.table, each.hash_key)] if each.low <= i["sk"]["S"] <= each.high]
+        results.append(each.parse(within))
+    return results

@@ -13,6 +13,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.cart.domain import CartFull, CartOwner, GuestCartGone
 from chalicelib.cart.models import (
+    ACCOUNTS_TABLE,
     CART_COUNTER_SK,
     CART_LINE_PREFIX,
     CartCounterModel,
@@ -21,7 +22,7 @@ from chalicelib.cart.models import (
     guest_pk,
     user_pk,
 )
-from chalicelib.dynamo import PendingRead, cancelled_conditions, connection
+from chalicelib.dynamo import PendingRead, PendingSlice, cancelled_conditions, connection, read_slices
 from chalicelib.errors import ChangedMeanwhile
 
 MAX_TRANSACTION_ACTIONS = 100
@@ -32,6 +33,9 @@ Head = dict[str, Any]  # {"skus": set[str], "expires_at": int | None}; None: the
 class CartRepository(Protocol):
     def cart(self, owner: CartOwner) -> tuple[list[Line], Head | None]:
         """Every line of the cart and its head, strongly consistent, in one Query."""
+
+    def cart_slice(self, owner: CartOwner) -> PendingSlice[tuple[list[Line], Head | None]]:
+        """The cart (as `cart` gives it) as a slice of its partition, read with others (dynamo.read_slices)."""
 
     def line(self, owner: CartOwner, sku_id: str) -> Line | None: ...
     def line_read(self, owner: CartOwner, sku_id: str) -> PendingRead[Line | None]:
@@ -145,17 +149,21 @@ class DynamoCartRepository:
     """CartRepository on the accounts table."""
 
     def cart(self, owner: CartOwner) -> tuple[list[Line], Head | None]:
-        lines: list[Line] = []
-        head: Head | None = None
-        query = CartRowModel.query(
-            _pk(owner), CartRowModel.sk.between(CART_LINE_PREFIX, CART_COUNTER_SK), consistent_read=True
-        )
-        for item in query:
-            if item.sk == CART_COUNTER_SK:
-                head = _head_dict(item)
-            else:
-                lines.append(_line_dict(item))
-        return lines, head
+        [cart] = read_slices(self.cart_slice(owner))
+        return cart
+
+    def cart_slice(self, owner: CartOwner) -> PendingSlice[tuple[list[Line], Head | None]]:
+        def parse(raw: list[dict[str, Any]]) -> tuple[list[Line], Head | None]:
+            lines: list[Line] = []
+            head: Head | None = None
+            for item in map(CartRowModel.from_raw_data, raw):
+                if item.sk == CART_COUNTER_SK:
+                    head = _head_dict(item)
+                else:
+                    lines.append(_line_dict(item))
+            return lines, head
+
+        return PendingSlice(ACCOUNTS_TABLE, _pk(owner), CART_LINE_PREFIX, CART_COUNTER_SK, parse)
 
     def line(self, owner: CartOwner, sku_id: str) -> Line | None:
         try:

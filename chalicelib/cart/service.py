@@ -13,7 +13,7 @@ from chalicelib.catalog.models import product_id_of_sku
 from chalicelib.catalog.repository import CatalogRepository
 from chalicelib.clock import iso, parse_iso, precise_iso, utcnow
 from chalicelib.coupons.domain import CouponOffer
-from chalicelib.dynamo import read_together
+from chalicelib.dynamo import read_slices, read_together
 from chalicelib.errors import InvalidState, NotFound, OutOfStock, ValidationError
 from chalicelib.pricing import checkout as pricing
 from chalicelib.pricing.checkout import CouponSource
@@ -25,7 +25,7 @@ from chalicelib.retry import retrying
 PromotionsAt = Callable[[datetime], list[Promotion]]
 
 
-class _NoCoupons:
+class _NoCoupons(CouponSource):
     """A guest cart's coupons: none."""
 
     def usable(self, user_id: str, now: datetime) -> list[CouponOffer]:
@@ -265,7 +265,11 @@ def view_cart(
     by the one pricing path of the preview and orders (chalicelib.pricing.checkout) with the best coupon and the
     default address (none: no shipping yet), so payable_fen is what the preview of `from_cart` shows."""
     now = utcnow()
-    lines, head = repo.cart(owner)
+    if owner.guest:
+        (lines, head), offers, book = *read_slices(repo.cart_slice(owner)), [], None
+    else:  # the lines, the usable coupons and the address book: neighbours in the user's partition, one Query
+        slices = (repo.cart_slice(owner), coupons.usable_slice(owner.id, now), profile.address_book_slice(owner.id))
+        (lines, head), offers, book = read_slices(*slices)
     _check_alive(owner, head, now)
     lines.sort(key=lambda line: (line["added_at"], line["sku_id"]), reverse=True)
     skus = catalog.skus_by_ids([line["sku_id"] for line in lines]) if lines else {}
@@ -301,9 +305,9 @@ def view_cart(
             }
         )
     payable_lines.reverse()  # oldest first, as an order `from_cart` lists them
-    ships = not owner.guest and profile.address_book(owner.id).default_id is not None
-    checkout = pricing.price(payable_lines, promotions, NO_COUPONS if owner.guest else coupons, owner.id, ships=ships,
-                             now=now)  # fmt: skip
+    ships = book is not None and book.default_id is not None
+    known = NO_COUPONS if owner.guest else pricing.KnownCoupons(offers, coupons)
+    checkout = pricing.price(payable_lines, promotions, known, owner.id, ships=ships, now=now)
     result = checkout.quote
     best = next((v for v in checkout.applicable if result.coupon and v.offer.coupon_id == result.coupon.coupon_id),
                 None)  # fmt: skip

@@ -151,4 +151,4 @@ def test_a_guest_cart_is_read_and_written_in_as_few_calls(client: ShopClient, sk
     assert remove_calls == ["TransactWriteItems"]
 
 
-VIEW_CALLS = 4  # Query of lines and head, BatchGetItem of SKUs, the address book, the usable coupons' Query
+VIEW_CALLS = 2  # one Query: lines, head, usable coupons, address book; one BatchGetItem: the SKUs

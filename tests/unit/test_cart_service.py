@@ -13,7 +13,7 @@ from chalicelib.cart import service
 from chalicelib.cart.domain import MAX_LINES, CartFull, CartOwner
 from chalicelib.clock import utcnow
 from chalicelib.coupons.domain import CouponOffer
-from chalicelib.dynamo import PendingRead
+from chalicelib.dynamo import PendingRead, PendingSlice
 from chalicelib.errors import ChangedMeanwhile, NotFound
 from chalicelib.pricing.checkout import CouponSource
 from chalicelib.pricing.promotion import Promotion, Tier
@@ -38,6 +38,9 @@ class FakeCartRepository:
     def cart(self, owner: CartOwner) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
         lines = self.lines(owner)
         return lines, ({"skus": {line["sku_id"] for line in lines}, "expires_at": None} if lines else None)
+
+    def cart_slice(self, owner: CartOwner) -> PendingSlice[tuple[list[dict[str, Any]], dict[str, Any] | None]]:
+        return PendingSlice(None, owner.id, "", "", lambda _: self.cart(owner))
 
     def line(self, owner: CartOwner, sku_id: str) -> dict[str, Any] | None:
         return copy.deepcopy(self.carts.get(owner, {}).get(sku_id))
