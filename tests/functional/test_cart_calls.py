@@ -67,11 +67,13 @@ def skus(client: ShopClient, admin_token: str) -> list[str]:
     return [product["skus"][0]["sku_id"] for product in products]
 
 
-def counted(calls: Calls, client: ShopClient, method: str, path: str, body: Any = None, **headers: Any) -> Any:
+def counted(
+    calls: Calls, client: ShopClient, method: str, path: str, body: Any = None, token: str | None = None, **headers: Any
+) -> Any:
     calls.detach()
     calls.made.clear()
     calls.attach()
-    status, answer, _ = client.call(method, path, body, **headers)
+    status, answer, _ = client.call(method, path, body, token=token, **headers)
     calls.detach()
     assert status < 300, answer
     return answer
@@ -152,3 +154,32 @@ def test_a_guest_cart_is_read_and_written_in_as_few_calls(client: ShopClient, sk
 
 
 VIEW_CALLS = 2  # one Query: lines, head, usable coupons, address book; one BatchGetItem: the SKUs
+
+
+# Reads before the order's transaction: the cart, the address, the SKUs, the points balance, the usable coupons and
+# one more Query. A ceiling, so that none is added; the goal is two (one Query, one BatchGetItem).
+ORDER_READS_FROM_CART = 6
+
+
+def test_placing_an_order_from_the_cart_reads_the_cart_once(
+    client: ShopClient, customer_token: str, skus: list[str], calls: Calls
+) -> None:
+    # GIVEN a cart of two lines and an address
+    address = {"receiver": "张三", "phone": "13800138000", "province": "广东省", "city": "深圳市",
+               "district": "南山区", "detail": "科技园 1 号"}  # fmt: skip
+    address_id = client.call("POST", "/me/addresses", address, token=customer_token)[1]["address_id"]
+    for sku_id in skus[:2]:
+        client.call("POST", "/cart/items", {"sku_id": sku_id, "quantity": 1}, token=customer_token)
+    client.call("GET", "/cart", token=customer_token)  # the caches of categories and promotions warm
+
+    # WHEN the cart is ordered
+    body = {"address_id": address_id, "from_cart": True}
+    order = counted(calls, client, "POST", "/orders", body, token=customer_token, **{"Idempotency-Key": "k1"})
+
+    # THEN the cart is read once, the order placed in one transaction, and the lines removed in one more
+    made = calls.dynamodb()
+    assert len(order["items"]) == 2
+    placing = made.index("TransactWriteItems")
+    assert len(made[:placing]) <= ORDER_READS_FROM_CART, made
+    assert made[placing:] == ["TransactWriteItems", "TransactWriteItems"], made
+    assert client.call("GET", "/cart", token=customer_token)[1]["items"] == []
