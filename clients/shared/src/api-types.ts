@@ -594,10 +594,27 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** My cart at today's prices, with totals and the coupons that apply */
+        /** My cart (or a guest cart) at today's prices, with totals and the coupons that apply */
         get: operations["view_cart"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cart/guest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a guest cart (no sign-in): its token goes in X-Guest-Cart; kept 30 days from its last change */
+        post: operations["start_guest_cart"];
         delete?: never;
         options?: never;
         head?: never;
@@ -650,6 +667,23 @@ export interface paths {
         put?: never;
         /** Favorite the line's product and take the line out */
         post: operations["move_to_favorites"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cart/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move a guest cart into my cart at sign-in (what did not fit is listed in not_merged); the guest cart goes */
+        post: operations["merge_guest_cart"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1907,6 +1941,11 @@ export interface components {
             /** Sku Id */
             sku_id: string;
         };
+        /** CartMerge */
+        CartMerge: {
+            /** Guest Cart Token */
+            guest_cart_token: string;
+        };
         /** CartSummary */
         CartSummary: {
             /** Applied Promotions */
@@ -2355,6 +2394,19 @@ export interface components {
             /** User Id */
             user_id: string;
         };
+        /** GuestCart */
+        GuestCart: {
+            /**
+             * Expires At
+             * @description When the cart goes if it does not change before (30 days from a change)
+             */
+            expires_at: string;
+            /**
+             * Guest Cart Token
+             * @description Send it in the X-Guest-Cart header of the cart routes
+             */
+            guest_cart_token: string;
+        };
         /** Health */
         Health: {
             /** Status */
@@ -2474,6 +2526,15 @@ export interface components {
             items: components["schemas"]["LowStockItem"][];
             /** Next Cursor */
             next_cursor: string | null;
+        };
+        /** MergedCart */
+        MergedCart: {
+            coupons: components["schemas"]["CartCoupons"];
+            /** Items */
+            items: components["schemas"]["CartItem"][];
+            /** Not Merged */
+            not_merged: components["schemas"]["NotMerged"][];
+            summary: components["schemas"]["CartSummary"];
         };
         /** MovedToFavorites */
         MovedToFavorites: {
@@ -2597,6 +2658,21 @@ export interface components {
              * @default null
              */
             next_cursor?: string | null;
+        };
+        /** NotMerged */
+        NotMerged: {
+            /**
+             * Quantity
+             * @description How many of the guest line did not fit
+             */
+            quantity: number;
+            /**
+             * Reason
+             * @enum {string}
+             */
+            reason: "quantity_limit" | "cart_full";
+            /** Sku Id */
+            sku_id: string;
         };
         /** OAuthAuthorizeResponse */
         OAuthAuthorizeResponse: {
@@ -5548,7 +5624,10 @@ export interface operations {
     view_cart: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A guest cart's token (POST /cart/guest), instead of a bearer token */
+                "X-Guest-Cart"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5567,10 +5646,34 @@ export interface operations {
             401: components["responses"]["E401"];
         };
     };
-    add_item: {
+    start_guest_cart: {
         parameters: {
             query?: never;
             header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GuestCart"];
+                };
+            };
+        };
+    };
+    add_item: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A guest cart's token (POST /cart/guest), instead of a bearer token */
+                "X-Guest-Cart"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5601,7 +5704,10 @@ export interface operations {
     remove_item: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A guest cart's token (POST /cart/guest), instead of a bearer token */
+                "X-Guest-Cart"?: string;
+            };
             path: {
                 sku_id: string;
             };
@@ -5625,7 +5731,10 @@ export interface operations {
     update_item: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A guest cart's token (POST /cart/guest), instead of a bearer token */
+                "X-Guest-Cart"?: string;
+            };
             path: {
                 sku_id: string;
             };
@@ -5679,6 +5788,36 @@ export interface operations {
             401: components["responses"]["E401"];
             404: components["responses"]["E404"];
             409: components["responses"]["E409"];
+        };
+    };
+    merge_guest_cart: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CartMerge"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergedCart"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            404: components["responses"]["E404"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
         };
     };
     list_categories: {
