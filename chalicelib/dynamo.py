@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
@@ -99,3 +102,105 @@ def merged_page(
         following[key]["done"] = exhausted[key] and len(taken) == len(items)
     more = not all(position["done"] for position in following.values())
     return [item for _, _, item in candidates], following if more else None
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PendingRead(Generic[T]):
+    """One item a repository wants read, and how it reads the item back (None when absent): several of them, of any
+    tables, are read by one BatchGetItem (read_together). A fake repository gives `model` None and answers in
+    `parse`."""
+
+    model: type[Model] | None
+    key: tuple[str, str] | None
+    parse: Callable[[Any], T]
+    consistent: bool = True
+
+
+def read_together(*reads: PendingRead[Any]) -> list[Any]:
+    """The answers of these reads (in their order) from ONE BatchGetItem over their tables (<= 100 keys); more calls
+    only for keys DynamoDB leaves unprocessed under throttling."""
+    wanted = [read for read in reads if read.model is not None and read.key is not None]
+    found: dict[tuple[str, str, str], Any] = {}
+    if wanted:
+        request: dict[str, Any] = {}
+        names: dict[str, tuple[str, str]] = {}
+        for read in wanted:
+            assert read.model is not None and read.key is not None
+            meta = read.model.Meta
+            hash_name = read.model._hash_key_attribute().attr_name
+            range_name = read.model._range_key_attribute().attr_name
+            names[meta.table_name] = (hash_name, range_name)
+            table = request.setdefault(meta.table_name, {"Keys": [], "ConsistentRead": read.consistent})
+            key = {hash_name: {"S": read.key[0]}, range_name: {"S": read.key[1]}}
+            if key not in table["Keys"]:
+                table["Keys"].append(key)
+            table["ConsistentRead"] = table["ConsistentRead"] or read.consistent
+        for attempt in range(8):
+            answer = connection().dispatch("BatchGetItem", {"RequestItems": request})
+            for table_name, items in answer.get("Responses", {}).items():
+                for item in items:
+                    hash_name, range_name = names[table_name]
+                    found[(table_name, item[hash_name]["S"], item[range_name]["S"])] = item
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+    results: list[Any] = []
+    for read in reads:
+        if read.model is None or read.key is None:
+            results.append(read.parse(None))
+            continue
+        raw = found.get((read.model.Meta.table_name, *read.key))
+        results.append(read.parse(read.model.from_raw_data(raw) if raw is not None else None))
+    return results
+
+
+@dataclass(frozen=True)
+class PendingSlice(Generic[T]):
+    """Items of one partition whose sort keys lie in [low, high], and how a repository reads them back (from raw
+    DynamoDB items, with its own models): slices of one partition, of any contexts, are read by one Query over the
+    range that holds them all (read_slices). A fake repository gives `table` None and answers in `parse`."""
+
+    table: str | None
+    hash_key: str
+    low: str
+    high: str
+    parse: Callable[[list[dict[str, Any]]], T]
+
+
+def read_slices(*slices: PendingSlice[Any]) -> list[Any]:
+    """The answers of these slices (in their order) from ONE strongly consistent Query per table and partition (more
+    pages only past 1 MB), over the smallest sort key range holding them all; items between the slices are read and
+    dropped, so slices are chosen near each other (docs/data-model.md lists the user partition's sort keys)."""
+    groups: dict[tuple[str, str], list[PendingSlice[Any]]] = {}
+    for each in slices:
+        if each.table is not None:
+            groups.setdefault((each.table, each.hash_key), []).append(each)
+    items: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for (table, hash_key), group in groups.items():
+        low, high = min(each.low for each in group), max(each.high for each in group)
+        request: dict[str, Any] = {
+            "TableName": table,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
+            "ExpressionAttributeValues": {":pk": {"S": hash_key}, ":low": {"S": low}, ":high": {"S": high}},
+            "ConsistentRead": True,
+        }
+        found: list[dict[str, Any]] = []
+        while True:
+            answer = connection().dispatch("Query", request)
+            found.extend(answer.get("Items", []))
+            if not answer.get("LastEvaluatedKey"):
+                break
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        items[(table, hash_key)] = found
+    results: list[Any] = []
+    for each in slices:
+        if each.table is None:
+            results.append(each.parse([]))
+            continue
+        within = [i for i in items[(each.table, each.hash_key)] if each.low <= i["sk"]["S"] <= each.high]
+        results.append(each.parse(within))
+    return results

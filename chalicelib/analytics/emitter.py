@@ -4,10 +4,15 @@ Usage from any context (docs/analytics.md lists every kind and its id):
     from chalicelib.analytics import emitter
     emitter.emit(emitter.order_paid(order))          # one SendMessage
     emitter.emit(*[emitter.review_posted(...) ...])  # SendMessageBatch, 10 a call
+
+Inside an invocation (the app's middleware, chalicelib.observability) emit() only buffers: the events leave in one
+batched send per invocation once the response is built, or earlier when ten are waiting, or when the invocation is
+about to time out (a timer set from the Lambda context's remaining time). Outside one, it sends at once.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -29,7 +34,7 @@ from chalicelib.aws import client
 from chalicelib.clock import parse_iso, utcnow
 from chalicelib.config import get_settings
 from chalicelib.ids import new_id
-from chalicelib.observability import logger, metrics
+from chalicelib.observability import at_invocation_end, in_invocation, invocation_context, logger, metrics
 
 SQS_BATCH = 10
 Moment = datetime | str | None
@@ -42,9 +47,61 @@ def _at(moment: Moment) -> datetime:
     return parse_iso(moment)
 
 
+TIMEOUT_MARGIN_SECONDS = 1.0  # the timer sends what is waiting this long before the invocation's deadline
+_pending: list[EventBase] = []
+_pending_lock = threading.Lock()
+_guard: dict[str, threading.Timer | None] = {"timer": None}
+
+
 def emit(*events: EventBase) -> int:
-    """Queue events for the analytics consumer; how many were accepted. Never raises: a lost event must not fail
-    (or slow) the request that emitted it; failures are logged and counted (metric AnalyticsEventsNotSent)."""
+    """Queue events for the analytics consumer; how many were accepted (buffered inside an invocation). Never raises:
+    a lost event must not fail (or slow) the request that emitted it; failures are logged and counted (metric
+    AnalyticsEventsNotSent)."""
+    if not events:
+        return 0
+    if not in_invocation():
+        return _send_now(events)
+    with _pending_lock:
+        _pending.extend(events)
+        full = len(_pending) >= SQS_BATCH
+    if full:
+        flush()
+    else:
+        _arm_guard()
+    return len(events)
+
+
+def flush() -> int:
+    """Send what is waiting (at the end of the invocation, or before its deadline); how many were accepted."""
+    with _pending_lock:
+        waiting = tuple(_pending)
+        _pending.clear()
+        timer, _guard["timer"] = _guard["timer"], None
+    if timer is not None:
+        timer.cancel()
+    return _send_now(waiting)
+
+
+def _arm_guard() -> None:
+    """A timer that flushes TIMEOUT_MARGIN_SECONDS before the invocation would time out, so a function that runs
+    out of time still sends the events it emitted."""
+    context = invocation_context()
+    if context is None or _guard["timer"] is not None:
+        return
+    delay = max(context.get_remaining_time_in_millis() / 1000 - TIMEOUT_MARGIN_SECONDS, 0.0)
+    timer = threading.Timer(delay, flush)
+    timer.daemon = True
+    with _pending_lock:
+        if _guard["timer"] is not None:
+            return
+        _guard["timer"] = timer
+    timer.start()
+
+
+at_invocation_end(flush)
+
+
+def _send_now(events: tuple[EventBase, ...]) -> int:
     if not events:
         return 0
     queue_url = get_settings().analytics_events_queue_url

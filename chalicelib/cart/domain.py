@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from chalicelib.errors import Conflict
+from dataclasses import dataclass
+
+from chalicelib.errors import Conflict, Unauthorized
 
 MAX_LINES = 99  # an order of the whole cart fits one TransactWriteItems (99 SKUs and the order)
 MAX_QUANTITY = 999
@@ -18,3 +20,24 @@ class QuantityLimit(Conflict):
     """The line would pass MAX_QUANTITY."""
 
     default_message = f"At most {MAX_QUANTITY} of one SKU in the cart"
+
+
+GUEST_CART_DAYS = 30  # a guest cart is kept this long after its last change (then TTL takes it out of the table)
+
+
+@dataclass(frozen=True)
+class CartOwner:
+    """Whose cart: a signed-in user's (`guest` False) or a guest cart's, named by the id its signed token carries."""
+
+    id: str
+    guest: bool = False
+
+    @classmethod
+    def user(cls, user_id: str) -> CartOwner:
+        return cls(user_id)
+
+
+class GuestCartGone(Unauthorized):
+    """The guest cart's token is bad, forged, expired, or its cart was merged or expired."""
+
+    default_message = "This guest cart token is not valid (expired, merged or not ours): start a new guest cart"

@@ -1,8 +1,9 @@
-"""pynamodb models of the cart, in the user's partition USER#<user_id> of the accounts table."""
+"""pynamodb models of the cart: a signed-in user's in their partition USER#<user_id> of the accounts table, a guest
+cart in its own partition GUESTCART#<guest_id> (whose items carry a TTL)."""
 
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, MapAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.models import Model
 
 from chalicelib.config import get_settings
@@ -10,11 +11,15 @@ from chalicelib.dynamo import table_meta
 
 ACCOUNTS_TABLE = get_settings().accounts_table
 CART_LINE_PREFIX = "CART#"
-CART_COUNTER_SK = "CARTCOUNT"  # not under CART#, so a Query of the lines never returns it
+CART_COUNTER_SK = "CARTCOUNT"  # not under CART#; `CART#` .. `CARTCOUNT` is the lines and the head, one Query
 
 
 def user_pk(user_id: str) -> str:
     return f"USER#{user_id}"
+
+
+def guest_pk(guest_id: str) -> str:
+    return f"GUESTCART#{guest_id}"
 
 
 class CartLineModel(Model):
@@ -30,13 +35,36 @@ class CartLineModel(Model):
     added_at = UnicodeAttribute()
     title = UnicodeAttribute(default="")
     attributes: MapAttribute[str, str] = MapAttribute(default=dict)
+    expires_at = NumberAttribute(null=True)  # guest carts only: TTL, epoch seconds
 
 
 class CartCounterModel(Model):
-    """sk=CARTCOUNT: how many lines the cart has; every line put or delete updates it in the same transaction."""
+    """sk=CARTCOUNT, the cart's head: `skus`, the set of its lines' SKUs (a line put or delete changes it in the
+    same transaction, so its size is the line count); a guest cart's head is written when the cart starts and its
+    `expires_at` (TTL) is the cart's end, moved on by every add and remove. `line_count` is the older counter."""
 
     Meta = table_meta(ACCOUNTS_TABLE)
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default=CART_COUNTER_SK)
-    line_count = NumberAttribute(default=0)
+    line_count = NumberAttribute(null=True)
+    skus = UnicodeSetAttribute(null=True)
+    guest = BooleanAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+
+
+class CartRowModel(Model):
+    """Any item of `CART#` .. `CARTCOUNT` (a line or the head), for the one Query that reads the whole cart."""
+
+    Meta = table_meta(ACCOUNTS_TABLE)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    sku_id = UnicodeAttribute(null=True)
+    quantity = NumberAttribute(null=True)
+    selected = BooleanAttribute(null=True)
+    added_at = UnicodeAttribute(null=True)
+    title = UnicodeAttribute(null=True)
+    attributes: MapAttribute[str, str] = MapAttribute(null=True)
+    skus = UnicodeSetAttribute(null=True)
+    expires_at = NumberAttribute(null=True)

@@ -1,47 +1,97 @@
-"""The only module that touches the cart models: lines and the line counter, written together."""
+"""The only module that touches the cart models: lines and the cart's head (the set of its SKUs), written together,
+each request in one call (see docs/data-model.md: Cart)."""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
 from pynamodb.attributes import MapAttribute
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition, size
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.cart.domain import CartFull, QuantityLimit
-from chalicelib.cart.models import CART_COUNTER_SK, CART_LINE_PREFIX, CartCounterModel, CartLineModel, user_pk
-from chalicelib.dynamo import cancelled_conditions, connection
+from chalicelib.cart.domain import CartFull, CartOwner, GuestCartGone
+from chalicelib.cart.models import (
+    ACCOUNTS_TABLE,
+    CART_COUNTER_SK,
+    CART_LINE_PREFIX,
+    CartCounterModel,
+    CartLineModel,
+    CartRowModel,
+    guest_pk,
+    user_pk,
+)
+from chalicelib.dynamo import PendingRead, PendingSlice, cancelled_conditions, connection, read_slices
 from chalicelib.errors import ChangedMeanwhile
 
 MAX_TRANSACTION_ACTIONS = 100
+Line = dict[str, Any]
+Head = dict[str, Any]  # {"skus": set[str], "expires_at": int | None}; None: the cart has no head (yet, or any more)
 
 
 class CartRepository(Protocol):
-    def lines(self, user_id: str) -> list[dict[str, Any]]:
-        """Every line of the user's cart (strongly consistent)."""
+    def cart(self, owner: CartOwner) -> tuple[list[Line], Head | None]:
+        """Every line of the cart and its head, strongly consistent, in one Query."""
 
-    def line(self, user_id: str, sku_id: str) -> dict[str, Any] | None: ...
-    def add_to_line(self, user_id: str, sku_id: str, quantity: int, max_quantity: int, card: dict[str, Any]) -> bool:
-        """Add quantity to an existing line (and select it) while it stays <= max_quantity; False if there is no
-        such line. QuantityLimit if it would pass max_quantity."""
+    def cart_slice(self, owner: CartOwner) -> PendingSlice[tuple[list[Line], Head | None]]:
+        """The cart (as `cart` gives it) as a slice of its partition, read with others (dynamo.read_slices)."""
 
-    def add_line(self, user_id: str, line: dict[str, Any], max_lines: int) -> None:
-        """Put a new line and count it, while the cart has fewer than max_lines. CartFull if it has them;
-        ChangedMeanwhile if the line appeared meanwhile."""
+    def line(self, owner: CartOwner, sku_id: str) -> Line | None: ...
+    def line_read(self, owner: CartOwner, sku_id: str) -> PendingRead[Line | None]:
+        """The line, as a read joined with others (dynamo.read_together)."""
 
-    def update_line(self, user_id: str, sku_id: str, quantity: int | None, selected: bool | None) -> bool:
-        """Set the quantity and/or selection of a line; False if there is no such line."""
+    def head_read(self, owner: CartOwner) -> PendingRead[Head | None]: ...
+    def put_line(
+        self,
+        owner: CartOwner,
+        line: Line,
+        was: int | None,
+        max_lines: int,
+        alive_at: int | None,
+        expires_at: int | None,
+    ) -> None:
+        """Write the line in one transaction with the head: a new one (`was` None) on condition that it is absent and
+        the cart has fewer than max_lines (else CartFull), an existing one on condition that its quantity is still
+        `was`; ChangedMeanwhile when a line condition fails. A guest cart (alive_at: now, epoch seconds) also needs
+        its head alive then (else GuestCartGone), and every item written takes expires_at."""
 
-    def remove_lines(self, user_id: str, sku_ids: list[str]) -> None:
-        """Delete these lines (all present when read) and uncount them at once; ChangedMeanwhile if one went."""
+    def update_line(
+        self, owner: CartOwner, sku_id: str, quantity: int | None, selected: bool | None, expires_at: int | None
+    ) -> Line | None:
+        """Set the quantity and/or selection of a line and return it as it is now (one UpdateItem); None if there
+        is no such line."""
+
+    def remove_lines(self, owner: CartOwner, sku_ids: list[str], alive_at: int | None, expires_at: int | None) -> None:
+        """Delete these lines (absent ones are fine) and take them out of the head, one transaction per 99."""
+
+    def start_guest(self, guest_id: str, expires_at: int) -> None:
+        """Write the head of a new guest cart."""
+
+    def touch_guest(self, guest_id: str, alive_at: int, expires_at: int) -> bool:
+        """Move the guest cart's end on, on condition that it is alive at alive_at; False if it is not."""
+
+    def merge(
+        self,
+        guest_id: str,
+        user_id: str,
+        lines: list[tuple[Line, int | None]],
+        gone: list[str],
+        new_lines: int,
+        max_lines: int,
+    ) -> None:
+        """Move guest lines into the user's cart: each (line as it ends up in the user's cart, the user's quantity
+        it was read at or None for a new line) written on that condition; the guest's lines `gone` (all of them)
+        and then its head deleted, on condition that the head is still there (else GuestCartGone); the user's head
+        takes the new lines' SKUs while it stays within max_lines. Pairs of actions travel together, so a retry
+        after a partial failure (ChangedMeanwhile) never adds a line twice."""
 
 
 def _plain(value: Any) -> Any:
     return value.as_dict() if isinstance(value, MapAttribute) else value
 
 
-def _line_dict(item: CartLineModel) -> dict[str, Any]:
+def _line_dict(item: CartLineModel | CartRowModel) -> Line:
     return {
         "sku_id": item.sku_id,
         "quantity": int(item.quantity),
@@ -52,103 +102,221 @@ def _line_dict(item: CartLineModel) -> dict[str, Any]:
     }
 
 
-def _line_key(user_id: str, sku_id: str) -> CartLineModel:
-    return CartLineModel(user_pk(user_id), f"{CART_LINE_PREFIX}{sku_id}")
+def _head_dict(item: CartCounterModel | CartRowModel) -> Head:
+    return {"skus": set(item.skus or ()), "expires_at": int(item.expires_at) if item.expires_at is not None else None}
 
 
-def _is_condition_failure(error: UpdateError) -> bool:
-    return error.cause_response_code == "ConditionalCheckFailedException"
+def _pk(owner: CartOwner) -> str:
+    return guest_pk(owner.id) if owner.guest else user_pk(owner.id)
+
+
+def _line_key(owner: CartOwner, sku_id: str) -> CartLineModel:
+    return CartLineModel(_pk(owner), f"{CART_LINE_PREFIX}{sku_id}")
+
+
+def _head_key(owner: CartOwner) -> CartCounterModel:
+    return CartCounterModel(_pk(owner), CART_COUNTER_SK)
+
+
+def _alive(alive_at: int) -> Condition:
+    return CartCounterModel.expires_at > alive_at
+
+
+def _line_actions(line: Line, expires_at: int | None) -> list[Action]:
+    actions: list[Action] = [
+        CartLineModel.sku_id.set(line["sku_id"]),
+        CartLineModel.quantity.set(line["quantity"]),
+        CartLineModel.selected.set(line["selected"]),
+        CartLineModel.added_at.set(line["added_at"]),
+        CartLineModel.title.set(line["title"]),
+        CartLineModel.attributes.set(line["attributes"]),
+    ]
+    if expires_at is not None:
+        actions.append(CartLineModel.expires_at.set(expires_at))
+    return actions
+
+
+def _line_condition(was: int | None) -> Condition:
+    return CartLineModel.pk.does_not_exist() if was is None else (CartLineModel.quantity == was)
+
+
+def _room_for(sku_ids: list[str], max_lines: int) -> Condition:
+    """The head's set stays within max_lines once these SKUs (not in it yet) join it."""
+    return CartCounterModel.skus.does_not_exist() | (size(CartCounterModel.skus) <= max_lines - len(sku_ids))
 
 
 class DynamoCartRepository:
     """CartRepository on the accounts table."""
 
-    def lines(self, user_id: str) -> list[dict[str, Any]]:
-        query = CartLineModel.query(
-            user_pk(user_id), CartLineModel.sk.startswith(CART_LINE_PREFIX), consistent_read=True
-        )
-        return [_line_dict(item) for item in query]
+    def cart(self, owner: CartOwner) -> tuple[list[Line], Head | None]:
+        [cart] = read_slices(self.cart_slice(owner))
+        return cart
 
-    def line(self, user_id: str, sku_id: str) -> dict[str, Any] | None:
+    def cart_slice(self, owner: CartOwner) -> PendingSlice[tuple[list[Line], Head | None]]:
+        def parse(raw: list[dict[str, Any]]) -> tuple[list[Line], Head | None]:
+            lines: list[Line] = []
+            head: Head | None = None
+            for item in map(CartRowModel.from_raw_data, raw):
+                if item.sk == CART_COUNTER_SK:
+                    head = _head_dict(item)
+                else:
+                    lines.append(_line_dict(item))
+            return lines, head
+
+        return PendingSlice(ACCOUNTS_TABLE, _pk(owner), CART_LINE_PREFIX, CART_COUNTER_SK, parse)
+
+    def line(self, owner: CartOwner, sku_id: str) -> Line | None:
         try:
-            item = CartLineModel.get(user_pk(user_id), f"{CART_LINE_PREFIX}{sku_id}", consistent_read=True)
-        except CartLineModel.DoesNotExist:
+            item = CartLineModel.get(_pk(owner), f"{CART_LINE_PREFIX}{sku_id}", consistent_read=True)
+        except DoesNotExist:
             return None
         return _line_dict(item)
 
-    def add_to_line(self, user_id: str, sku_id: str, quantity: int, max_quantity: int, card: dict[str, Any]) -> bool:
-        item = _line_key(user_id, sku_id)
-        try:
-            item.update(
-                actions=[
-                    CartLineModel.quantity.add(quantity),
-                    CartLineModel.selected.set(True),
-                    CartLineModel.title.set(card["title"]),
-                    CartLineModel.attributes.set(card["attributes"]),
-                ],
-                condition=CartLineModel.pk.exists() & (CartLineModel.quantity <= max_quantity - quantity),
-            )
-        except UpdateError as error:
-            if not _is_condition_failure(error):
-                raise
-            current = self.line(user_id, sku_id)
-            if current is None:
-                return False
-            if current["quantity"] + quantity > max_quantity:
-                raise QuantityLimit() from error
-            raise ChangedMeanwhile() from error
-        return True
+    def line_read(self, owner: CartOwner, sku_id: str) -> PendingRead[Line | None]:
+        key = (_pk(owner), f"{CART_LINE_PREFIX}{sku_id}")
+        return PendingRead(CartLineModel, key, lambda item: _line_dict(item) if item is not None else None)
 
-    def add_line(self, user_id: str, line: dict[str, Any], max_lines: int) -> None:
-        item = CartLineModel(
-            user_pk(user_id),
-            f"{CART_LINE_PREFIX}{line['sku_id']}",
-            sku_id=line["sku_id"],
-            quantity=line["quantity"],
-            selected=line["selected"],
-            added_at=line["added_at"],
-            title=line["title"],
-            attributes=line["attributes"],
-        )
-        counter = CartCounterModel(user_pk(user_id), CART_COUNTER_SK)
+    def head_read(self, owner: CartOwner) -> PendingRead[Head | None]:
+        key = (_pk(owner), CART_COUNTER_SK)
+        return PendingRead(CartCounterModel, key, lambda item: _head_dict(item) if item is not None else None)
+
+    def put_line(
+        self,
+        owner: CartOwner,
+        line: Line,
+        was: int | None,
+        max_lines: int,
+        alive_at: int | None,
+        expires_at: int | None,
+    ) -> None:
+        head_condition: Condition | None = None
+        if was is None:
+            head_condition = _room_for([line["sku_id"]], max_lines) | CartCounterModel.skus.contains(line["sku_id"])
+        if alive_at is not None:
+            head_condition = _alive(alive_at) if head_condition is None else (head_condition & _alive(alive_at))
+        head_actions: list[Action] = [CartCounterModel.skus.add({line["sku_id"]})]
+        if expires_at is not None:
+            head_actions.append(CartCounterModel.expires_at.set(expires_at))
         try:
             with TransactWrite(connection=connection()) as transaction:
-                transaction.save(item, condition=CartLineModel.pk.does_not_exist())
                 transaction.update(
-                    counter,
-                    actions=[CartCounterModel.line_count.add(1)],
-                    condition=CartCounterModel.line_count.does_not_exist() | (CartCounterModel.line_count < max_lines),
+                    _line_key(owner, line["sku_id"]),
+                    actions=_line_actions(line, expires_at),
+                    condition=_line_condition(was),
                 )
+                transaction.update(_head_key(owner), actions=head_actions, condition=head_condition)
         except TransactWriteError as error:
-            line_exists, full = [*cancelled_conditions(error), False, False][:2]
-            if full and not line_exists:
-                raise CartFull() from error
+            line_changed, head_refused = [*cancelled_conditions(error), False, False][:2]
+            if head_refused and not line_changed:
+                raise (GuestCartGone() if alive_at is not None and was is not None else CartFull()) from error
             raise ChangedMeanwhile() from error
 
-    def update_line(self, user_id: str, sku_id: str, quantity: int | None, selected: bool | None) -> bool:
+    def update_line(
+        self, owner: CartOwner, sku_id: str, quantity: int | None, selected: bool | None, expires_at: int | None
+    ) -> Line | None:
         actions: list[Action] = []
         if quantity is not None:
             actions.append(CartLineModel.quantity.set(quantity))
         if selected is not None:
             actions.append(CartLineModel.selected.set(selected))
+        if expires_at is not None:
+            actions.append(CartLineModel.expires_at.set(expires_at))
+        item = _line_key(owner, sku_id)
         try:
-            _line_key(user_id, sku_id).update(actions=actions, condition=CartLineModel.pk.exists())
+            item.update(actions=actions, condition=CartLineModel.pk.exists())  # ALL_NEW: the item as it is now
         except UpdateError as error:
-            if _is_condition_failure(error):
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return None
+            raise
+        return _line_dict(item)
+
+    def remove_lines(self, owner: CartOwner, sku_ids: list[str], alive_at: int | None, expires_at: int | None) -> None:
+        unique = list(dict.fromkeys(sku_ids))
+        chunk_size = MAX_TRANSACTION_ACTIONS - 1  # and the head
+        for start in range(0, len(unique), chunk_size):
+            chunk = unique[start : start + chunk_size]
+            head_actions: list[Action] = [CartCounterModel.skus.delete(set(chunk))]
+            if expires_at is not None:
+                head_actions.append(CartCounterModel.expires_at.set(expires_at))
+            try:
+                with TransactWrite(connection=connection()) as transaction:
+                    for sku_id in chunk:
+                        transaction.delete(_line_key(owner, sku_id))
+                    transaction.update(
+                        _head_key(owner),
+                        actions=head_actions,
+                        condition=_alive(alive_at) if alive_at is not None else None,
+                    )
+            except TransactWriteError as error:
+                if alive_at is not None and any(cancelled_conditions(error)):
+                    raise GuestCartGone() from error
+                raise ChangedMeanwhile() from error
+
+    def start_guest(self, guest_id: str, expires_at: int) -> None:
+        head = CartCounterModel(guest_pk(guest_id), CART_COUNTER_SK, guest=True, expires_at=expires_at)
+        try:
+            head.save(condition=CartCounterModel.pk.does_not_exist())
+        except PutError as error:
+            raise ChangedMeanwhile() from error  # a random id met an existing one
+
+    def touch_guest(self, guest_id: str, alive_at: int, expires_at: int) -> bool:
+        head = CartCounterModel(guest_pk(guest_id), CART_COUNTER_SK)
+        try:
+            head.update(actions=[CartCounterModel.expires_at.set(expires_at)], condition=_alive(alive_at))
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
                 return False
             raise
         return True
 
-    def remove_lines(self, user_id: str, sku_ids: list[str]) -> None:
-        unique = list(dict.fromkeys(sku_ids))
-        chunk_size = MAX_TRANSACTION_ACTIONS - 1  # and the counter
-        for start in range(0, len(unique), chunk_size):
-            chunk = unique[start : start + chunk_size]
-            counter = CartCounterModel(user_pk(user_id), CART_COUNTER_SK)
+    def merge(
+        self,
+        guest_id: str,
+        user_id: str,
+        lines: list[tuple[Line, int | None]],
+        gone: list[str],
+        new_lines: int,
+        max_lines: int,
+    ) -> None:
+        guest, user = CartOwner(guest_id, guest=True), CartOwner.user(user_id)
+        moved = {line["sku_id"]: (line, was) for line, was in lines}
+        pairs = list(dict.fromkeys(gone))
+        per_chunk = (MAX_TRANSACTION_ACTIONS - 2) // 2  # a pair per SKU, the user's head and the guest's head
+        chunks = [pairs[start : start + per_chunk] for start in range(0, len(pairs), per_chunk)] or [[]]
+        for number, chunk in enumerate(chunks):
+            last = number == len(chunks) - 1
+            added = [sku_id for sku_id in chunk if sku_id in moved and moved[sku_id][1] is None]
             try:
                 with TransactWrite(connection=connection()) as transaction:
                     for sku_id in chunk:
-                        transaction.delete(_line_key(user_id, sku_id), condition=CartLineModel.pk.exists())
-                    transaction.update(counter, actions=[CartCounterModel.line_count.add(-len(chunk))])
+                        transaction.delete(_line_key(guest, sku_id))
+                        if sku_id in moved:
+                            line, was = moved[sku_id]
+                            transaction.update(
+                                _line_key(user, sku_id), actions=_line_actions(line, None),
+                                condition=_line_condition(was),
+                            )  # fmt: skip
+                    if added:
+                        transaction.update(
+                            _head_key(user),
+                            actions=[CartCounterModel.skus.add(set(added))],
+                            condition=_room_for(added, max_lines),
+                        )
+                    if last:
+                        transaction.delete(_head_key(guest), condition=CartCounterModel.pk.exists())
+                    else:
+                        transaction.condition_check(
+                            CartCounterModel, guest_pk(guest_id), CART_COUNTER_SK, CartCounterModel.pk.exists()
+                        )
             except TransactWriteError as error:
+                if self._guest_head_gone(guest_id):
+                    raise GuestCartGone() from error
                 raise ChangedMeanwhile() from error
+
+    @staticmethod
+    def _guest_head_gone(guest_id: str) -> bool:
+        try:
+            CartCounterModel.get(guest_pk(guest_id), CART_COUNTER_SK, consistent_read=True)
+        except DoesNotExist:
+            return True
+        return False

@@ -93,3 +93,24 @@ class Cart(BaseModel):
     items: list[CartItem]
     summary: CartSummary
     coupons: CartCoupons
+
+
+class GuestCart(BaseModel):
+    guest_cart_token: str = Field(description="Send it in the X-Guest-Cart header of the cart routes")
+    expires_at: str = Field(description="When the cart goes if it does not change before (30 days from a change)")
+
+
+class CartMerge(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    guest_cart_token: str = Field(min_length=1, max_length=2048)
+
+
+class NotMerged(BaseModel):
+    sku_id: str
+    quantity: int = Field(description="How many of the guest line did not fit")
+    reason: Literal["quantity_limit", "cart_full"]
+
+
+class MergedCart(Cart):
+    not_merged: list[NotMerged]

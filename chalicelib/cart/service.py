@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.cart.domain import MAX_LINES, MAX_QUANTITY
+from chalicelib.cart import guest
+from chalicelib.cart.domain import GUEST_CART_DAYS, MAX_LINES, MAX_QUANTITY, CartOwner, GuestCartGone, QuantityLimit
 from chalicelib.cart.repository import CartRepository
 from chalicelib.catalog.models import product_id_of_sku
 from chalicelib.catalog.repository import CatalogRepository
 from chalicelib.clock import iso, parse_iso, precise_iso, utcnow
 from chalicelib.coupons.domain import CouponOffer
-from chalicelib.errors import ChangedMeanwhile, InvalidState, NotFound, OutOfStock, ValidationError
+from chalicelib.dynamo import read_slices, read_together
+from chalicelib.errors import InvalidState, NotFound, OutOfStock, ValidationError
 from chalicelib.pricing import checkout as pricing
 from chalicelib.pricing.checkout import CouponSource
 from chalicelib.pricing.promotion import Promotion
@@ -21,6 +23,19 @@ from chalicelib.profile.repository import ProfileRepository
 from chalicelib.retry import retrying
 
 PromotionsAt = Callable[[datetime], list[Promotion]]
+
+
+class _NoCoupons(CouponSource):
+    """A guest cart's coupons: none."""
+
+    def usable(self, user_id: str, now: datetime) -> list[CouponOffer]:
+        return []
+
+    def named(self, user_id: str, coupon_id: str, now: datetime) -> CouponOffer:
+        raise NotFound("No such coupon")
+
+
+NO_COUPONS = _NoCoupons()
 
 
 def _public_line(line: dict[str, Any]) -> dict[str, Any]:
@@ -35,43 +50,69 @@ def _public_line(line: dict[str, Any]) -> dict[str, Any]:
 # -- lines -------------------------------------------------------------------------------------------------------
 
 
+def _guest_times(owner: CartOwner, now: datetime) -> tuple[int | None, int | None]:
+    """(alive_at, expires_at) of a write: a guest cart must be alive now and is kept GUEST_CART_DAYS from now."""
+    if not owner.guest:
+        return None, None
+    moment = int(now.timestamp())
+    return moment, moment + GUEST_CART_DAYS * 86400
+
+
+def _check_alive(owner: CartOwner, head: dict[str, Any] | None, now: datetime) -> None:
+    if owner.guest and (head is None or (head.get("expires_at") or 0) <= int(now.timestamp())):
+        raise GuestCartGone()
+
+
 def add_item(
-    repo: CartRepository, catalog: CatalogRepository, user_id: str, sku_id: str, quantity: int
+    repo: CartRepository, catalog: CatalogRepository, owner: CartOwner, sku_id: str, quantity: int
 ) -> dict[str, Any]:
     """Put quantity of a SKU in the cart, added to what is there (and selected). 404 for an unknown SKU, 409 for
-    one off sale or sold out, past MAX_QUANTITY of it, or for a new line past MAX_LINES."""
-    sku = catalog.skus_by_ids([sku_id]).get(sku_id)
-    if sku is None:
-        raise NotFound("No such SKU")
-    if not sku["on_sale"]:
-        raise InvalidState("This product is not on sale")
-    if sku["stock"] <= 0:
-        raise OutOfStock("This SKU is sold out", sku_ids=[sku_id])
-    card = {"title": sku["title"], "attributes": sku["attributes"]}
+    one off sale or sold out, past MAX_QUANTITY of it, or for a new line past MAX_LINES. Two calls: the SKU and the
+    line (and a guest cart's head) in one BatchGetItem, then one transaction."""
 
     def attempt() -> dict[str, Any]:
-        if not repo.add_to_line(user_id, sku_id, quantity, MAX_QUANTITY, card):
-            line = {"sku_id": sku_id, "quantity": quantity, "selected": True, "added_at": precise_iso(utcnow()), **card}
-            repo.add_line(user_id, line, MAX_LINES)
-        stored = repo.line(user_id, sku_id)
-        if stored is None:
-            raise ChangedMeanwhile()  # removed between our write and this read
-        return _public_line(stored)
+        now = utcnow()
+        reads = [catalog.sku_read(sku_id), repo.line_read(owner, sku_id)]
+        sku, current, *head = read_together(*reads, *([repo.head_read(owner)] if owner.guest else []))
+        if owner.guest:
+            _check_alive(owner, head[0], now)
+        if sku is None:
+            raise NotFound("No such SKU")
+        if not sku["on_sale"]:
+            raise InvalidState("This product is not on sale")
+        if sku["stock"] <= 0:
+            raise OutOfStock("This SKU is sold out", sku_ids=[sku_id])
+        was = current["quantity"] if current else None
+        if (was or 0) + quantity > MAX_QUANTITY:
+            raise QuantityLimit()
+        line = {
+            "sku_id": sku_id,
+            "quantity": (was or 0) + quantity,
+            "selected": True,
+            "added_at": current["added_at"] if current else precise_iso(now),
+            "title": sku["title"],
+            "attributes": sku["attributes"],
+        }
+        alive_at, expires_at = _guest_times(owner, now)
+        repo.put_line(owner, line, was, MAX_LINES, alive_at, expires_at)
+        return _public_line(line)
 
     return retrying(attempt)
 
 
 def update_item(
-    repo: CartRepository, user_id: str, sku_id: str, quantity: int | None, selected: bool | None
+    repo: CartRepository, owner: CartOwner, sku_id: str, quantity: int | None, selected: bool | None
 ) -> dict[str, Any]:
-    """Set a line's quantity (1..MAX_QUANTITY) and/or whether it is selected; 404 if the cart has no such line."""
+    """Set a line's quantity (1..MAX_QUANTITY) and/or whether it is selected; 404 if the cart has no such line.
+    One UpdateItem (a guest cart's end is moved on first)."""
     if quantity is None and selected is None:
         raise ValidationError(
             "Give quantity and/or selected", errors=[{"field": "(body)", "message": "Give quantity, selected or both."}]
         )
-    if not repo.update_line(user_id, sku_id, quantity, selected):
-        raise NotFound("No such line in the cart")
-    line = repo.line(user_id, sku_id)
+    alive_at, expires_at = _guest_times(owner, utcnow())
+    if alive_at is not None and expires_at is not None and not repo.touch_guest(owner.id, alive_at, expires_at):
+        raise GuestCartGone()
+    line = repo.update_line(owner, sku_id, quantity, selected, expires_at)
     if line is None:
         raise NotFound("No such line in the cart")
     return _public_line(line)
@@ -79,46 +120,104 @@ def update_item(
 
 def remove_lines(repo: CartRepository, user_id: str, sku_ids: list[str]) -> None:
     """Remove these SKUs' lines from the user's cart; those not in it are ignored (orders call this once placed)."""
-    wanted = set(sku_ids)
-
-    def attempt() -> None:
-        present = [line["sku_id"] for line in repo.lines(user_id) if line["sku_id"] in wanted]
-        if present:
-            repo.remove_lines(user_id, present)
-
-    retrying(attempt)
+    if sku_ids:
+        retrying(lambda: repo.remove_lines(CartOwner.user(user_id), sku_ids, None, None))
 
 
 def empty_cart(repo: CartRepository, user_id: str) -> None:
     """Remove every line (the account is being deleted)."""
-    remove_lines(repo, user_id, [line["sku_id"] for line in repo.lines(user_id)])
+    lines, _ = repo.cart(CartOwner.user(user_id))
+    remove_lines(repo, user_id, [line["sku_id"] for line in lines])
 
 
-def remove_item(repo: CartRepository, user_id: str, sku_id: str) -> None:
-    """Remove one line; a line that is not there is a no-op."""
+def remove_item(repo: CartRepository, owner: CartOwner, sku_id: str) -> None:
+    """Remove one line; a line that is not there is a no-op. One transaction (the line and the head)."""
 
     def attempt() -> None:
-        if repo.line(user_id, sku_id) is not None:
-            repo.remove_lines(user_id, [sku_id])
+        alive_at, expires_at = _guest_times(owner, utcnow())
+        repo.remove_lines(owner, [sku_id], alive_at, expires_at)
 
     retrying(attempt)
 
 
 def move_to_favorites(repo: CartRepository, profile: ProfileRepository, user_id: str, sku_id: str) -> dict[str, Any]:
     """Favorite the line's product, then take the line out of the cart (404 if there is no such line or product)."""
-    if repo.line(user_id, sku_id) is None:
+    owner = CartOwner.user(user_id)
+    if repo.line(owner, sku_id) is None:
         raise NotFound("No such line in the cart")
     product_id = product_id_of_sku(sku_id)
     favorite = profile_service.add_favorite(profile, user_id, product_id)
-    remove_item(repo, user_id, sku_id)
+    remove_item(repo, owner, sku_id)
     return {"sku_id": sku_id, "product_id": product_id, "favorited_at": favorite["favorited_at"],
             "newly_favorited": favorite["newly_added"]}  # fmt: skip
 
 
 def selected_lines(repo: CartRepository, user_id: str) -> list[tuple[str, int]]:
     """(sku_id, quantity) of the selected lines, oldest first: what an order `from_cart` buys."""
-    lines = sorted(repo.lines(user_id), key=lambda line: (line["added_at"], line["sku_id"]))
+    lines, _ = repo.cart(CartOwner.user(user_id))
+    lines.sort(key=lambda line: (line["added_at"], line["sku_id"]))
     return [(line["sku_id"], line["quantity"]) for line in lines if line["selected"]]
+
+
+# -- guest carts -------------------------------------------------------------------------------------------------
+
+
+def start_guest_cart(repo: CartRepository) -> dict[str, Any]:
+    """A new, empty guest cart and its signed token; the cart is kept GUEST_CART_DAYS from its last change."""
+    now = utcnow()
+    guest_id, token = guest.new_guest_cart()
+    expires = now + timedelta(days=GUEST_CART_DAYS)
+    repo.start_guest(guest_id, int(expires.timestamp()))
+    return {"guest_cart_token": token, "expires_at": iso(expires)}
+
+
+def guest_owner(token: str | None) -> CartOwner:
+    """The guest cart a token names (401 for a bad, forged or foreign token; whether the cart is alive is checked
+    where it is read or written)."""
+    guest_id = guest.guest_id_of(token)
+    if guest_id is None:
+        raise GuestCartGone()
+    return CartOwner(guest_id, guest=True)
+
+
+def merge_guest_cart(repo: CartRepository, user_id: str, token: str) -> list[dict[str, Any]]:
+    """Add the guest cart's lines to the user's (quantities add up to MAX_QUANTITY a line, new lines while the cart
+    has fewer than MAX_LINES) and delete the guest cart; what did not fit, with why. 401 for a bad token or an
+    expired cart, 404 for a cart merged already."""
+    owner = guest_owner(token)
+
+    def attempt() -> list[dict[str, Any]]:
+        guest_lines, guest_head = repo.cart(owner)
+        if guest_head is None:
+            raise NotFound("No such guest cart: it was merged already")
+        _check_alive(owner, guest_head, utcnow())
+        user_lines, _ = repo.cart(CartOwner.user(user_id))
+        mine = {line["sku_id"]: line for line in user_lines}
+        moves: list[tuple[dict[str, Any], int | None]] = []
+        not_merged: list[dict[str, Any]] = []
+        count = len(mine)
+        for line in sorted(guest_lines, key=lambda line: (line["added_at"], line["sku_id"])):
+            sku_id, quantity = line["sku_id"], line["quantity"]
+            if sku_id in mine:
+                taken = min(MAX_QUANTITY - mine[sku_id]["quantity"], quantity)
+                if taken > 0:
+                    moves.append(({**mine[sku_id], "quantity": mine[sku_id]["quantity"] + taken, "selected": True},
+                                  mine[sku_id]["quantity"]))  # fmt: skip
+                if taken < quantity:
+                    not_merged.append({"sku_id": sku_id, "quantity": quantity - taken, "reason": "quantity_limit"})
+            elif count < MAX_LINES:
+                moves.append((line, None))
+                count += 1
+            else:
+                not_merged.append({"sku_id": sku_id, "quantity": quantity, "reason": "cart_full"})
+        gone = [line["sku_id"] for line in guest_lines]
+        try:
+            repo.merge(owner.id, user_id, moves, gone, count - len(mine), MAX_LINES)
+        except GuestCartGone as error:
+            raise NotFound("No such guest cart: it was merged already") from error
+        return not_merged
+
+    return retrying(attempt)
 
 
 # -- the cart view -----------------------------------------------------------------------------------------------
@@ -158,7 +257,7 @@ def view_cart(
     repo: CartRepository,
     catalog: CatalogRepository,
     profile: ProfileRepository,
-    user_id: str,
+    owner: CartOwner,
     promotions_at: PromotionsAt,
     coupons: CouponSource,
 ) -> dict[str, Any]:
@@ -166,7 +265,13 @@ def view_cart(
     by the one pricing path of the preview and orders (chalicelib.pricing.checkout) with the best coupon and the
     default address (none: no shipping yet), so payable_fen is what the preview of `from_cart` shows."""
     now = utcnow()
-    lines = sorted(repo.lines(user_id), key=lambda line: (line["added_at"], line["sku_id"]), reverse=True)
+    if owner.guest:
+        (lines, head), offers, book = *read_slices(repo.cart_slice(owner)), [], None
+    else:  # the lines, the usable coupons and the address book: neighbours in the user's partition, one Query
+        slices = (repo.cart_slice(owner), coupons.usable_slice(owner.id, now), profile.address_book_slice(owner.id))
+        (lines, head), offers, book = read_slices(*slices)
+    _check_alive(owner, head, now)
+    lines.sort(key=lambda line: (line["added_at"], line["sku_id"]), reverse=True)
     skus = catalog.skus_by_ids([line["sku_id"] for line in lines]) if lines else {}
     promotions = promotions_at(now)
     quantities = {line["sku_id"]: line["quantity"] for line in lines}
@@ -200,8 +305,9 @@ def view_cart(
             }
         )
     payable_lines.reverse()  # oldest first, as an order `from_cart` lists them
-    ships = profile.address_book(user_id).default_id is not None
-    checkout = pricing.price(payable_lines, promotions, coupons, user_id, ships=ships, now=now)
+    ships = book is not None and book.default_id is not None
+    known = NO_COUPONS if owner.guest else pricing.KnownCoupons(offers, coupons)
+    checkout = pricing.price(payable_lines, promotions, known, owner.id, ships=ships, now=now)
     result = checkout.quote
     best = next((v for v in checkout.applicable if result.coupon and v.offer.coupon_id == result.coupon.coupon_id),
                 None)  # fmt: skip

@@ -23,7 +23,7 @@ from chalicelib.catalog.models import (
     sku_sk,
 )
 from chalicelib.catalog.staff_store import StaffCatalogStore, admin_key_of
-from chalicelib.dynamo import connection
+from chalicelib.dynamo import PendingRead, connection
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.observability import logger
 
@@ -57,6 +57,10 @@ class CatalogRepository(Protocol):
 
     def skus_by_ids(self, sku_ids: list[str]) -> dict[str, dict[str, Any]]:
         """The SKUs that exist among these ids, each with its product's card, in one BatchGetItem (<= 100 ids)."""
+
+    def sku_read(self, sku_id: str) -> PendingRead[dict[str, Any] | None]:
+        """The SKU (as skus_by_ids gives it, None if it does not exist) as a read another context's read joins
+        (dynamo.read_together: one BatchGetItem for both)."""
 
     def import_products(self, products: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None: ...
     def staff_listing(
@@ -306,6 +310,12 @@ class DynamoCatalogRepository(StaffCatalogStore):
         keys = [(product_pk(product_id), "META") for product_id in dict.fromkeys(product_ids)]
         items = ProductItem.batch_get(keys)
         return {item.product_id: _product_dict(item) for item in items if isinstance(item, ProductItem)}
+
+    def sku_read(self, sku_id: str) -> PendingRead[dict[str, Any] | None]:
+        def parse(item: Any) -> dict[str, Any] | None:
+            return _sku_dict(item) if isinstance(item, SkuItem) else None
+
+        return PendingRead(SkuItem, (product_pk(product_id_of_sku(sku_id)), sku_sk(sku_id)), parse, consistent=False)
 
     def skus_by_ids(self, sku_ids: list[str]) -> dict[str, dict[str, Any]]:
         keys = [(product_pk(product_id_of_sku(sku_id)), sku_sk(sku_id)) for sku_id in dict.fromkeys(sku_ids)]

@@ -80,3 +80,42 @@ class ClaimCounterModel(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     claimed = NumberAttribute(default=0)
+
+
+WALLET_PREFIX = "CARTCOUPON#"  # right after the cart's CART# .. CARTCOUNT: the cart view reads both in one Query
+LAST_EPOCH = 9_999_999_999
+
+
+def wallet_sk(valid_to_epoch: int, coupon_id: str) -> str:
+    """CARTCOUPON#<10 digits: LAST_EPOCH - valid_to>#<coupon_id>: the latest ending first, so the coupons still
+    valid at a moment are exactly those from the prefix up to wallet_bound(moment)."""
+    return f"{WALLET_PREFIX}{LAST_EPOCH - valid_to_epoch:010d}#{coupon_id}"
+
+
+def wallet_bound(now_epoch: int) -> str:
+    """The highest wallet sort key of a coupon still valid at now_epoch (valid_to > now)."""
+    return f"{WALLET_PREFIX}{LAST_EPOCH - now_epoch - 1:010d}#~"
+
+
+class WalletCouponModel(Model):
+    """pk=USER#<user_id>, sk=wallet_sk(valid_to, coupon_id): a copy of the terms of a coupon the user may apply now
+    (unused and unlocked), written with the coupon and deleted when an order locks it (put back when the order
+    releases or gives it back). Expired ones fall outside the key range read, and TTL (expires_at) removes them."""
+
+    Meta = table_meta(get_settings().accounts_table)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    coupon_id = UnicodeAttribute()
+    template_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    type = UnicodeAttribute()
+    threshold_fen = NumberAttribute(default=0)
+    amount_off_fen = NumberAttribute(null=True)
+    percent_off = NumberAttribute(null=True)
+    max_discount_fen = NumberAttribute(null=True)
+    scope = UnicodeAttribute(default="all")
+    scope_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    valid_from = UnicodeAttribute()
+    valid_to = UnicodeAttribute()
+    expires_at = NumberAttribute()

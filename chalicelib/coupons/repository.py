@@ -3,25 +3,30 @@ add_give_back put coupon writes into a caller's TransactWrite (the points exchan
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Literal, Protocol
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.clock import iso, utcnow
+from chalicelib.clock import iso, parse_iso, utcnow
 from chalicelib.coupons.domain import UNUSED, USED, ClaimLimitReached, NoneLeft, TemplateChanged
 from chalicelib.coupons.models import (
     CLAIM_PREFIX,
     COUPON_PREFIX,
     TEMPLATE_PREFIX,
     TEMPLATES_PK,
+    WALLET_PREFIX,
     ClaimCounterModel,
     CouponTemplateModel,
     UserCouponModel,
+    WalletCouponModel,
     user_pk,
+    wallet_bound,
+    wallet_sk,
 )
-from chalicelib.dynamo import cancelled_conditions, connection, newest_page
+from chalicelib.dynamo import PendingSlice, cancelled_conditions, connection, newest_page, read_slices
 from chalicelib.errors import Conflict, NotFound
 
 TEMPLATE_FIELDS = (
@@ -62,6 +67,13 @@ class CouponsRepository(Protocol):
         """The user's coupons, newest first; limit None reads them all."""
 
     def user_coupon(self, user_id: str, coupon_id: str) -> dict[str, Any] | None: ...
+    def wallet_slice(self, user_id: str, now: datetime) -> PendingSlice[list[dict[str, Any]]]:
+        """The user's coupons that are unused, unlocked and not expired at `now` (their terms; some may not be valid
+        yet), as a slice of the user's partition (dynamo.read_slices): used and expired ones are not read."""
+
+    def wallet(self, user_id: str, now: datetime) -> list[dict[str, Any]]:
+        """wallet_slice, read alone."""
+
     def lock(self, user_id: str, coupon_id: str, order_id: str, now: str) -> bool:
         """Lock an unused, unlocked coupon valid at `now` to the order (already locked to it: True); False when the
         condition fails."""
@@ -109,6 +121,41 @@ def _coupon_item(user_id: str, coupon: dict[str, Any]) -> UserCouponModel:
     return item
 
 
+WALLET_FIELDS = ("coupon_id", "template_id", "name", "type", "threshold_fen", "amount_off_fen", "percent_off",
+                 "max_discount_fen", "scope", "valid_from", "valid_to")  # fmt: skip
+
+
+def _epoch(moment: str) -> int:
+    return int(parse_iso(moment).timestamp())
+
+
+def _wallet_item(user_id: str, coupon: dict[str, Any]) -> WalletCouponModel:
+    item = WalletCouponModel(user_pk(user_id), wallet_sk(_epoch(coupon["valid_to"]), coupon["coupon_id"]))
+    for name in WALLET_FIELDS:
+        if coupon.get(name) is not None:
+            setattr(item, name, coupon[name])
+    item.scope_ids = list(coupon.get("scope_ids") or [])
+    item.expires_at = _epoch(coupon["valid_to"])
+    return item
+
+
+def _wallet_dict(item: WalletCouponModel) -> dict[str, Any]:
+    coupon = {name: getattr(item, name) for name in WALLET_FIELDS}
+    for name in INTEGER_FIELDS:
+        if name in coupon and coupon[name] is not None:
+            coupon[name] = int(coupon[name])
+    coupon["scope_ids"] = list(item.scope_ids or [])
+    coupon["status"] = UNUSED
+    return coupon
+
+
+def _stored_coupon(user_id: str, coupon_id: str) -> dict[str, Any] | None:
+    try:
+        return _coupon_dict(UserCouponModel.get(user_pk(user_id), f"{COUPON_PREFIX}{coupon_id}", consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
 def _usable_at(now: str) -> Condition:
     return (
         (UserCouponModel.status == UNUSED)
@@ -128,16 +175,20 @@ def add_issue(transaction: TransactWrite, user_id: str, coupon: dict[str, Any]) 
         & (CouponTemplateModel.updated_at == coupon["template_updated_at"]),
     )
     transaction.save(_coupon_item(user_id, coupon), condition=UserCouponModel.pk.does_not_exist())
+    transaction.save(_wallet_item(user_id, coupon))
 
 
 def add_lock(transaction: TransactWrite, user_id: str, coupon_id: str, order_id: str, now: str | None = None) -> None:
-    """One action: lock the coupon to the order, on condition that it is unused, unlocked and valid now."""
+    """Lock the coupon to the order, on condition that it is unused, unlocked and valid now, and take it out of the
+    wallet (two actions; its end, which never changes, is read first)."""
     moment = now or iso(utcnow())
     transaction.update(
         coupon_key(user_id, coupon_id),
         actions=[UserCouponModel.locked_by.set(order_id), UserCouponModel.locked_at.set(moment)],
         condition=_usable_at(moment),
     )
+    if (coupon := _stored_coupon(user_id, coupon_id)) is not None:
+        transaction.delete(WalletCouponModel(user_pk(user_id), wallet_sk(_epoch(coupon["valid_to"]), coupon_id)))
 
 
 def add_release(transaction: TransactWrite, user_id: str, coupon_id: str, order_id: str) -> None:
@@ -147,6 +198,8 @@ def add_release(transaction: TransactWrite, user_id: str, coupon_id: str, order_
         actions=[UserCouponModel.locked_by.remove(), UserCouponModel.locked_at.remove()],
         condition=(UserCouponModel.locked_by == order_id) & (UserCouponModel.status == UNUSED),
     )
+    if (coupon := _stored_coupon(user_id, coupon_id)) is not None:
+        transaction.save(_wallet_item(user_id, coupon))  # back in the wallet
 
 
 def add_mark_used(
@@ -174,6 +227,8 @@ def add_give_back(transaction: TransactWrite, user_id: str, coupon_id: str, orde
         ],
         condition=(UserCouponModel.locked_by == order_id) & (UserCouponModel.status == USED),
     )
+    if (coupon := _stored_coupon(user_id, coupon_id)) is not None:
+        transaction.save(_wallet_item(user_id, coupon))  # back in the wallet
 
 
 def _is_condition_failure(error: PutError | UpdateError) -> bool:
@@ -281,27 +336,51 @@ class DynamoCouponsRepository:
             return None
         return _coupon_dict(item)
 
+    def wallet_slice(self, user_id: str, now: datetime) -> PendingSlice[list[dict[str, Any]]]:
+        def parse(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [_wallet_dict(WalletCouponModel.from_raw_data(item)) for item in raw]
+
+        bound = wallet_bound(int(now.timestamp()))
+        return PendingSlice(WalletCouponModel.Meta.table_name, user_pk(user_id), WALLET_PREFIX, bound, parse)
+
+    def wallet(self, user_id: str, now: datetime) -> list[dict[str, Any]]:
+        [coupons] = read_slices(self.wallet_slice(user_id, now))
+        return coupons
+
     def lock(self, user_id: str, coupon_id: str, order_id: str, now: str) -> bool:
         condition = (UserCouponModel.locked_by == order_id) | _usable_at(now)
         actions = [UserCouponModel.locked_by.set(order_id), UserCouponModel.locked_at.set(now)]
-        return self._update_if(coupon_key(user_id, coupon_id), actions, UserCouponModel.pk.exists() & condition)
+        return self._update_if(
+            coupon_key(user_id, coupon_id), actions, UserCouponModel.pk.exists() & condition, user_id, "out"
+        )
 
     def release(self, user_id: str, coupon_id: str, order_id: str) -> bool:
         condition = (UserCouponModel.locked_by == order_id) & (UserCouponModel.status == UNUSED)
         actions = [UserCouponModel.locked_by.remove(), UserCouponModel.locked_at.remove()]
-        return self._update_if(coupon_key(user_id, coupon_id), actions, condition)
+        return self._update_if(coupon_key(user_id, coupon_id), actions, condition, user_id, "in")
 
     def mark_used(self, user_id: str, coupon_id: str, order_id: str, now: str) -> bool:
         condition = (UserCouponModel.locked_by == order_id) & (UserCouponModel.status == UNUSED)
         actions = [UserCouponModel.status.set(USED), UserCouponModel.used_at.set(now)]
-        return self._update_if(coupon_key(user_id, coupon_id), actions, condition)
+        return self._update_if(coupon_key(user_id, coupon_id), actions, condition, user_id, "out")
 
     @staticmethod
-    def _update_if(item: UserCouponModel, actions: list[Any], condition: Condition) -> bool:
+    def _update_if(
+        item: UserCouponModel, actions: list[Any], condition: Condition, user_id: str, wallet: Literal["in", "out"]
+    ) -> bool:
+        """The coupon's update on its condition, with its wallet entry put back ("in") or taken out ("out") in the
+        same transaction; False when the condition fails."""
+        coupon = _stored_coupon(user_id, item.coupon_id or item.sk.removeprefix(COUPON_PREFIX))
         try:
-            item.update(actions=actions, condition=condition)
-        except UpdateError as error:
-            if _is_condition_failure(error):
+            with TransactWrite(connection=connection()) as transaction:
+                transaction.update(item, actions=actions, condition=condition)
+                if coupon is not None and wallet == "in":
+                    transaction.save(_wallet_item(user_id, coupon))
+                elif coupon is not None:
+                    entry = wallet_sk(_epoch(coupon["valid_to"]), coupon["coupon_id"])
+                    transaction.delete(WalletCouponModel(user_pk(user_id), entry))
+        except TransactWriteError as error:
+            if any(cancelled_conditions(error)):
                 return False
             raise
         return True

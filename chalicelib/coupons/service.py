@@ -187,10 +187,16 @@ def list_my_coupons(repo: CouponsRepository, user_id: str, query: MyCouponsQuery
 
 
 def usable_offers(repo: CouponsRepository, user_id: str, now: datetime | None = None) -> list[CouponOffer]:
-    """The user's coupons the cart and an order may apply now: unused, unlocked, inside their window."""
+    """The user's coupons the cart and an order may apply now: unused, unlocked, inside their window (read from the
+    wallet, where used and expired ones are not)."""
     moment = now or utcnow()
-    coupons, _ = repo.user_coupons(user_id, None, None)
-    return [offer_of(coupon) for coupon in coupons if is_usable(coupon, moment)]
+    return offers_of(repo.wallet(user_id, moment), moment)
+
+
+def offers_of(coupons: list[dict[str, Any]], now: datetime) -> list[CouponOffer]:
+    """Those of the wallet's coupons usable now, newest first."""
+    usable = [coupon for coupon in coupons if is_usable(coupon, now)]
+    return [offer_of(coupon) for coupon in sorted(usable, key=lambda coupon: coupon["coupon_id"], reverse=True)]
 
 
 def usable_offer(repo: CouponsRepository, user_id: str, coupon_id: str, now: datetime | None = None) -> CouponOffer:

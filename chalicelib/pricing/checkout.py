@@ -13,6 +13,7 @@ from chalicelib.catalog.service import category_tree
 from chalicelib.coupons import service as coupons_service
 from chalicelib.coupons.domain import CouponOffer
 from chalicelib.coupons.repository import CouponsRepository
+from chalicelib.dynamo import PendingSlice
 from chalicelib.errors import Conflict, ValidationError
 from chalicelib.points.domain import NotEnoughPoints
 from chalicelib.points.rules import DEDUCTION_STEP_POINTS, MAX_DEDUCTION_SHARE_PERCENT, is_usable_amount
@@ -50,6 +51,10 @@ class CouponSource(Protocol):
     def named(self, user_id: str, coupon_id: str, now: datetime) -> CouponOffer:
         """One coupon the user names: NotFound if not theirs, InvalidState if it cannot be used now."""
 
+    def usable_slice(self, user_id: str, now: datetime) -> PendingSlice[list[CouponOffer]]:
+        """`usable` as a slice of the user's partition, read with others (dynamo.read_slices)."""
+        return PendingSlice(None, user_id, "", "", lambda _: self.usable(user_id, now))
+
 
 class StoredCoupons:
     """CouponSource on the coupons context."""
@@ -62,6 +67,27 @@ class StoredCoupons:
 
     def named(self, user_id: str, coupon_id: str, now: datetime) -> CouponOffer:
         return coupons_service.usable_offer(self.repo, user_id, coupon_id, now)
+
+    def usable_slice(self, user_id: str, now: datetime) -> PendingSlice[list[CouponOffer]]:
+        wallet = self.repo.wallet_slice(user_id, now)
+        return PendingSlice(wallet.table, wallet.hash_key, wallet.low, wallet.high,
+                            lambda raw: coupons_service.offers_of(wallet.parse(raw), now))  # fmt: skip
+
+
+class KnownCoupons:
+    """A CouponSource whose usable coupons were read already (with the cart, in one Query)."""
+
+    def __init__(self, offers: list[CouponOffer], source: CouponSource) -> None:
+        self.offers, self.source = offers, source
+
+    def usable(self, user_id: str, now: datetime) -> list[CouponOffer]:
+        return list(self.offers)
+
+    def named(self, user_id: str, coupon_id: str, now: datetime) -> CouponOffer:
+        return self.source.named(user_id, coupon_id, now)
+
+    def usable_slice(self, user_id: str, now: datetime) -> PendingSlice[list[CouponOffer]]:
+        return PendingSlice(None, user_id, "", "", lambda _: list(self.offers))
 
 
 def category_roots(catalog: CatalogRepository) -> dict[str, str]:

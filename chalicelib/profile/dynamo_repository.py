@@ -14,7 +14,7 @@ from chalicelib.accounts.domain import DELETED
 from chalicelib.accounts.models import UserModel
 from chalicelib.catalog.models import ProductItem, product_pk
 from chalicelib.catalog.repository import DynamoCatalogRepository
-from chalicelib.dynamo import cancelled_conditions, connection, newest_page
+from chalicelib.dynamo import PendingSlice, cancelled_conditions, connection, newest_page
 from chalicelib.errors import ChangedMeanwhile, NotFound
 from chalicelib.profile.domain import AddressBook
 from chalicelib.profile.models import (
@@ -95,6 +95,16 @@ class DynamoProfileRepository:
         except DoesNotExist:
             return AddressBook()
         return AddressBook(address_count=int(item.address_count or 0), default_id=item.default_id)
+
+    def address_book_slice(self, user_id: str) -> PendingSlice[AddressBook]:
+        def parse(raw: list[dict[str, Any]]) -> AddressBook:
+            if not raw:
+                return AddressBook()
+            item = AddressBookModel.from_raw_data(raw[0])
+            return AddressBook(address_count=int(item.address_count or 0), default_id=item.default_id)
+
+        table = AddressBookModel.Meta.table_name
+        return PendingSlice(table, user_pk(user_id), ADDRESS_BOOK_SK, ADDRESS_BOOK_SK, parse)
 
     def addresses(self, user_id: str) -> list[dict[str, Any]]:
         query = AddressModel.query(user_pk(user_id), AddressModel.sk.startswith(ADDRESS_PREFIX), consistent_read=True)

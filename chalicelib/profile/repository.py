@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Protocol
 
+from chalicelib.dynamo import PendingSlice
 from chalicelib.profile.domain import AddressBook
 
 DefaultChange = Literal["set", "clear"] | None
@@ -12,6 +13,9 @@ DefaultChange = Literal["set", "clear"] | None
 
 class ProfileRepository(Protocol):
     def address_book(self, user_id: str) -> AddressBook: ...
+    def address_book_slice(self, user_id: str) -> PendingSlice[AddressBook]:
+        """address_book as a slice of the user's partition, read with others (dynamo.read_slices)."""
+
     def addresses(self, user_id: str) -> list[dict[str, Any]]: ...
     def address(self, user_id: str, address_id: str) -> dict[str, Any] | None: ...
     def add_address(self, user_id: str, address: dict[str, Any], seen: AddressBook, max_count: int) -> None:

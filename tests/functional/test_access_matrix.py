@@ -160,11 +160,9 @@ NOT_OWNED_OBJECTS = {
     ("POST", "/me/bindings/{provider}"): "a provider name: binds to the caller's own account",
     ("DELETE", "/me/bindings/{provider}"): "a provider name: unbinds from the caller's own account",
     ("POST", "/coupons/{template_id}/claim"): "a coupon template id: each user claims for themselves",
-    ("PATCH", "/cart/items/{sku_id}"): "a SKU id: it names a line of the caller's own cart",
-    ("DELETE", "/cart/items/{sku_id}"): "a SKU id: it names a line of the caller's own cart",
     ("POST", "/cart/items/{sku_id}/move-to-favorites"): "a SKU id: it names a line of the caller's own cart",
     ("POST", "/flash-sales/{session_id}/attempts"): "a flash sale session id: each buyer attempts for themselves",
-}
+}  # PATCH and DELETE /cart/items/{sku_id} take a bearer or a guest cart token: tests/functional/test_guest_cart.py
 
 PROTECTED = [op for op in OPERATIONS if op.auth in ("customer", "admin")]
 

@@ -15,6 +15,7 @@ from chalicelib.accounts.repository import DynamoAccountsRepository
 from chalicelib.accounts.security_repository import DynamoSecurityRepository
 from chalicelib.bootstrap import container
 from chalicelib.bootstrap.bridges import AccountDataAcrossContexts
+from chalicelib.cart.domain import CartOwner
 from chalicelib.cart.repository import DynamoCartRepository
 from chalicelib.clock import now_iso
 from chalicelib.inventory.repository import DynamoInventoryRepository
@@ -149,7 +150,7 @@ def test_a_deleted_account_loses_its_tokens_sign_ins_and_personal_data_keeps_ord
     assert profile.addresses(user_id) == [] and profile.address_book(user_id).address_count == 0
     assert profile.favorites(user_id, 10, None)[0] == [] and profile.favorite(user_id, catalog["product_id"]) is None
     assert profile.footprints(user_id) == [] and profile.searches(user_id) == []
-    assert DynamoCartRepository().lines(user_id) == []
+    assert DynamoCartRepository().cart(CartOwner.user(user_id))[0] == []
     assert DynamoInventoryRepository().reservations(user_id) == []
     product = client.call("GET", f"/products/{catalog['product_id']}")[1]
     assert product["favorite_count"] == 0

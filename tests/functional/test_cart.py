@@ -10,6 +10,7 @@ import pytest
 
 from chalicelib.accounts.tokens import verify_access_token
 from chalicelib.cart import service
+from chalicelib.cart.domain import CartOwner
 from chalicelib.cart.repository import DynamoCartRepository
 from chalicelib.clock import iso, precise_iso, utcnow
 from chalicelib.promotions.service import promotion_cache
@@ -128,7 +129,7 @@ def test_a_cart_holds_at_most_99_lines_and_full_lines_still_merge(
     for n in range(97):
         line = {"sku_id": f"p_filler-{n:02d}", "quantity": 1, "selected": False, "added_at": precise_iso(utcnow()),
                 "title": "填充", "attributes": {}}  # fmt: skip
-        repo.add_line(user_id, line, 99)
+        repo.put_line(CartOwner.user(user_id), line, None, 99, None, None)
 
     assert add(client, customer_token, skus[0])[0] == 201  # the 98th
     assert add(client, customer_token, skus[1])[0] == 201  # the 99th

@@ -7,6 +7,7 @@ from typing import Any
 
 from chalicelib.accounts.domain import RefreshRecord, User
 from chalicelib.catalog.repository import ListingBy
+from chalicelib.dynamo import PendingRead
 from chalicelib.errors import ChangedMeanwhile, Conflict, InvalidState, NotFound
 
 
@@ -207,6 +208,9 @@ class FakeCatalogRepository:
 
     def products_by_ids(self, product_ids: list[str]) -> dict[str, dict[str, Any]]:
         return {pid: copy.deepcopy(self.products[pid]) for pid in product_ids if pid in self.products}
+
+    def sku_read(self, sku_id: str) -> PendingRead[dict[str, Any] | None]:
+        return PendingRead(None, None, lambda _: self.skus_by_ids([sku_id]).get(sku_id))
 
     def skus_by_ids(self, sku_ids: list[str]) -> dict[str, dict[str, Any]]:
         found = {}

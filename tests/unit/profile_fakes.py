@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from chalicelib.dynamo import PendingSlice
 from chalicelib.errors import ChangedMeanwhile, NotFound
 from chalicelib.profile.domain import AddressBook
 from chalicelib.profile.repository import DefaultChange
@@ -39,6 +40,9 @@ class FakeProfileRepository:
 
     def address_book(self, user_id: str) -> AddressBook:
         return self.books.get(user_id, AddressBook())
+
+    def address_book_slice(self, user_id: str) -> PendingSlice[AddressBook]:
+        return PendingSlice(None, user_id, "", "", lambda _: self.address_book(user_id))
 
     def addresses(self, user_id: str) -> list[dict[str, Any]]:
         return copy.deepcopy(list(self.address_items.get(user_id, {}).values()))

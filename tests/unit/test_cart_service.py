@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from chalicelib.cart import service
-from chalicelib.cart.domain import MAX_LINES, CartFull, QuantityLimit
+from chalicelib.cart.domain import MAX_LINES, CartFull, CartOwner
 from chalicelib.clock import utcnow
 from chalicelib.coupons.domain import CouponOffer
+from chalicelib.dynamo import PendingRead, PendingSlice
 from chalicelib.errors import ChangedMeanwhile, NotFound
 from chalicelib.pricing.checkout import CouponSource
 from chalicelib.pricing.promotion import Promotion, Tier
@@ -24,52 +25,67 @@ class FakeCartRepository:
     """The same interface and write conditions as DynamoCartRepository; each `meanwhile` entry runs before one write."""
 
     def __init__(self) -> None:
-        self.carts: dict[str, dict[str, dict[str, Any]]] = {}
+        self.carts: dict[CartOwner, dict[str, dict[str, Any]]] = {}
         self.meanwhile: list[Callable[[], None]] = []
 
     def _race(self) -> None:
         if self.meanwhile:
             self.meanwhile.pop(0)()
 
-    def lines(self, user_id: str) -> list[dict[str, Any]]:
-        return copy.deepcopy(list(self.carts.get(user_id, {}).values()))
+    def lines(self, owner: CartOwner) -> list[dict[str, Any]]:
+        return copy.deepcopy(list(self.carts.get(owner, {}).values()))
 
-    def line(self, user_id: str, sku_id: str) -> dict[str, Any] | None:
-        return copy.deepcopy(self.carts.get(user_id, {}).get(sku_id))
+    def cart(self, owner: CartOwner) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        lines = self.lines(owner)
+        return lines, ({"skus": {line["sku_id"] for line in lines}, "expires_at": None} if lines else None)
 
-    def add_to_line(self, user_id: str, sku_id: str, quantity: int, max_quantity: int, card: dict[str, Any]) -> bool:
+    def cart_slice(self, owner: CartOwner) -> PendingSlice[tuple[list[dict[str, Any]], dict[str, Any] | None]]:
+        return PendingSlice(None, owner.id, "", "", lambda _: self.cart(owner))
+
+    def line(self, owner: CartOwner, sku_id: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.carts.get(owner, {}).get(sku_id))
+
+    def line_read(self, owner: CartOwner, sku_id: str) -> PendingRead[dict[str, Any] | None]:
+        return PendingRead(None, None, lambda _: self.line(owner, sku_id))
+
+    def head_read(self, owner: CartOwner) -> PendingRead[dict[str, Any] | None]:
+        return PendingRead(None, None, lambda _: self.cart(owner)[1])
+
+    def put_line(
+        self,
+        owner: CartOwner,
+        line: dict[str, Any],
+        was: int | None,
+        max_lines: int,
+        alive_at: int | None,
+        expires_at: int | None,
+    ) -> None:
         self._race()
-        line = self.carts.get(user_id, {}).get(sku_id)
-        if line is None:
-            return False
-        if line["quantity"] + quantity > max_quantity:
-            raise QuantityLimit()
-        line.update(quantity=line["quantity"] + quantity, selected=True, **card)
-        return True
-
-    def add_line(self, user_id: str, line: dict[str, Any], max_lines: int) -> None:
-        self._race()
-        cart = self.carts.setdefault(user_id, {})
-        if line["sku_id"] in cart:
+        cart = self.carts.setdefault(owner, {})
+        current = cart.get(line["sku_id"])
+        if (current["quantity"] if current else None) != was:
             raise ChangedMeanwhile()
-        if len(cart) >= max_lines:
+        if current is None and len(cart) >= max_lines:
             raise CartFull()
         cart[line["sku_id"]] = copy.deepcopy(line)
 
-    def update_line(self, user_id: str, sku_id: str, quantity: int | None, selected: bool | None) -> bool:
-        line = self.carts.get(user_id, {}).get(sku_id)
+    def update_line(
+        self, owner: CartOwner, sku_id: str, quantity: int | None, selected: bool | None, expires_at: int | None
+    ) -> dict[str, Any] | None:
+        line = self.carts.get(owner, {}).get(sku_id)
         if line is None:
-            return False
+            return None
         line.update({k: v for k, v in (("quantity", quantity), ("selected", selected)) if v is not None})
-        return True
+        return copy.deepcopy(line)
 
-    def remove_lines(self, user_id: str, sku_ids: list[str]) -> None:
+    def remove_lines(self, owner: CartOwner, sku_ids: list[str], alive_at: int | None, expires_at: int | None) -> None:
         self._race()
-        cart = self.carts.get(user_id, {})
-        if any(sku_id not in cart for sku_id in sku_ids):
-            raise ChangedMeanwhile()
+        cart = self.carts.get(owner, {})
         for sku_id in sku_ids:
-            del cart[sku_id]
+            cart.pop(sku_id, None)
+
+
+U = CartOwner.user("u_1")
 
 
 class SkuCatalog(FakeCatalogRepository):
@@ -124,29 +140,30 @@ def view(
     offers: list[CouponOffer] | None = None,
     profile: FakeProfileRepository | None = None,
 ) -> dict[str, Any]:
-    return service.view_cart(repo, catalog, profile or FakeProfileRepository(), "u_1", lambda now: promotions or [],
+    return service.view_cart(repo, catalog, profile or FakeProfileRepository(), U, lambda now: promotions or [],
                              OfferList(offers or []))  # fmt: skip
 
 
 def test_a_new_line_that_lost_the_race_for_the_last_place_is_refused() -> None:
     repo, catalog = FakeCartRepository(), SkuCatalog()
     for n in range(MAX_LINES - 1):
-        repo.add_line("u_1", {"sku_id": f"p_{n}-01", "quantity": 1, "selected": True, "added_at": "x"}, MAX_LINES)
+        line = {"sku_id": f"p_{n}-01", "quantity": 1, "selected": True, "added_at": "x", "title": "", "attributes": {}}
+        repo.put_line(U, line, None, MAX_LINES, None, None)
     sku_id, rival = catalog.add("p_a-01", 100), catalog.add("p_b-01", 100)
-    repo.meanwhile.append(lambda: service.add_item(repo, catalog, "u_1", rival, 1))
+    repo.meanwhile.append(lambda: service.add_item(repo, catalog, U, rival, 1))
 
     with pytest.raises(CartFull):
-        service.add_item(repo, catalog, "u_1", sku_id, 1)
+        service.add_item(repo, catalog, U, sku_id, 1)
 
-    assert len(repo.lines("u_1")) == MAX_LINES and repo.line("u_1", rival) is not None
+    assert len(repo.lines(U)) == MAX_LINES and repo.line(U, rival) is not None
 
 
 def test_the_same_sku_added_meanwhile_is_merged_not_lost() -> None:
     repo, catalog = FakeCartRepository(), SkuCatalog()
     sku_id = catalog.add("p_a-01", 100)
-    repo.meanwhile.extend([lambda: None, lambda: service.add_item(repo, catalog, "u_1", sku_id, 2)])
+    repo.meanwhile.append(lambda: service.add_item(repo, catalog, U, sku_id, 2))
 
-    line = service.add_item(repo, catalog, "u_1", sku_id, 3)
+    line = service.add_item(repo, catalog, U, sku_id, 3)
 
     assert line["quantity"] == 5
 
@@ -158,8 +175,8 @@ def test_totals_count_selected_available_lines_with_promotions_and_the_best_coup
     short = catalog.add("p_short-01", 5000, stock=1)
     unselected = catalog.add("p_other-01", 9000)
     for sku_id, quantity in ((phone, 1), (snack, 2), (short, 2), (unselected, 1)):
-        service.add_item(repo, catalog, "u_1", sku_id, quantity)
-    service.update_item(repo, "u_1", unselected, None, False)
+        service.add_item(repo, catalog, U, sku_id, quantity)
+    service.update_item(repo, U, unselected, None, False)
     now = utcnow()
     promotions = [
         Promotion("pr_f", "限时", "flash_price", now - timedelta(hours=1), now + timedelta(hours=1),
@@ -187,34 +204,34 @@ def test_totals_count_selected_available_lines_with_promotions_and_the_best_coup
 def test_orders_see_selected_lines_oldest_first_and_removing_ignores_lines_not_there() -> None:
     repo, catalog = FakeCartRepository(), SkuCatalog()
     first, second = catalog.add("p_a-01", 100), catalog.add("p_b-01", 100)
-    service.add_item(repo, catalog, "u_1", first, 2)
-    service.add_item(repo, catalog, "u_1", second, 1)
+    service.add_item(repo, catalog, U, first, 2)
+    service.add_item(repo, catalog, U, second, 1)
 
     selected = service.selected_lines(repo, "u_1")
     service.remove_lines(repo, "u_1", [first, "p_gone-01"])
 
     assert selected == [(first, 2), (second, 1)]
-    assert [line["sku_id"] for line in repo.lines("u_1")] == [second]
+    assert [line["sku_id"] for line in repo.lines(U)] == [second]
 
 
 def test_off_sale_skus_cannot_be_added_and_show_why_once_in_the_cart() -> None:
     repo, catalog = FakeCartRepository(), SkuCatalog()
     sku_id = catalog.add("p_a-01", 100)
-    service.add_item(repo, catalog, "u_1", sku_id, 1)
+    service.add_item(repo, catalog, U, sku_id, 1)
     catalog.sku_records[sku_id]["on_sale"] = False
 
     [item] = view(repo, catalog)["items"]
 
     assert (item["available"], item["unavailable_reason"]) == (False, "off_sale")
     with pytest.raises(Exception, match="not on sale"):
-        service.add_item(repo, catalog, "u_1", sku_id, 1)
+        service.add_item(repo, catalog, U, sku_id, 1)
 
 
 def test_lines_show_newest_first() -> None:
     repo, catalog = FakeCartRepository(), SkuCatalog()
     ids = [catalog.add(f"p_{n}-01", 100) for n in range(3)]
     for sku_id in ids:
-        service.add_item(repo, catalog, "u_1", sku_id, 1)
+        service.add_item(repo, catalog, U, sku_id, 1)
 
     assert [item["sku_id"] for item in view(repo, catalog)["items"]] == list(reversed(ids))
     assert isinstance(datetime.fromisoformat(view(repo, catalog)["items"][0]["added_at"]), datetime)

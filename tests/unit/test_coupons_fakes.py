@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import copy
 import threading
+from datetime import datetime
 from typing import Any
 
+from chalicelib.clock import parse_iso
 from chalicelib.coupons.domain import ClaimLimitReached, NoneLeft, TemplateChanged
+from chalicelib.dynamo import PendingSlice
 from chalicelib.errors import Conflict, NotFound
 
 
@@ -72,6 +75,15 @@ class FakeCouponsRepository:
 
     def user_coupon(self, user_id: str, coupon_id: str) -> dict[str, Any] | None:
         return copy.deepcopy(self.coupon_items.get(user_id, {}).get(coupon_id))
+
+    def wallet(self, user_id: str, now: datetime) -> list[dict[str, Any]]:
+        """Unused, unlocked, not expired: what the wallet entries of DynamoCouponsRepository hold."""
+        coupons, _ = self.user_coupons(user_id, None, None)
+        return [c for c in coupons if c["status"] == "unused" and not c.get("locked_by")
+                and parse_iso(c["valid_to"]) > now]  # fmt: skip
+
+    def wallet_slice(self, user_id: str, now: datetime) -> PendingSlice[list[dict[str, Any]]]:
+        return PendingSlice(None, user_id, "", "", lambda _: self.wallet(user_id, now))
 
     def lock(self, user_id: str, coupon_id: str, order_id: str, now: str) -> bool:
         with self.lock_:

@@ -1680,16 +1680,44 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * My cart at today's prices, with totals and the coupons that apply
-         * @description My cart at today's prices, with totals and the coupons that apply.
+         * My cart (or a guest cart) at today's prices, with totals and the coupons that apply
+         * @description My cart (or a guest cart) at today's prices, with totals and the coupons that apply.
          *
-         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *     Signing in is optional: with `Authorization: Bearer <access_token>` the answer is the caller's.
+         *
+         *     Takes the `X-Guest-Cart` header: A guest cart's token (POST /cart/guest), instead of a bearer token.
          *
          *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 401 (UNAUTHORIZED: missing, invalid or expired access token, or wrong credentials). Every error body is `{code, message, request_id}`.
          */
         get: operations["view_cart"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cart/guest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a guest cart (no sign-in): its token goes in X-Guest-Cart; kept 30 days from its last change
+         * @description Start a guest cart (no sign-in): its token goes in X-Guest-Cart; kept 30 days from its last change.
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Answers 201 with what it created.
+         */
+        post: operations["start_guest_cart"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1709,13 +1737,15 @@ export interface paths {
          * Add a SKU (merged with its line: 1..999 each, at most 99 lines)
          * @description Add a SKU (merged with its line: 1..999 each, at most 99 lines).
          *
-         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *     Signing in is optional: with `Authorization: Bearer <access_token>` the answer is the caller's.
          *
          *     Takes a JSON body (`CartItemWrite`); unknown fields are refused with 400.
          *
+         *     Takes the `X-Guest-Cart` header: A guest cart's token (POST /cart/guest), instead of a bearer token.
+         *
          *     Answers 201 with what it created.
          *
-         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         *     Besides the usual 400/401/403, it may answer 401 (UNAUTHORIZED: missing, invalid or expired access token, or wrong credentials); 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
          */
         post: operations["add_item"];
         delete?: never;
@@ -1738,11 +1768,13 @@ export interface paths {
          * Remove a line (204 whether or not it was there)
          * @description Remove a line (204 whether or not it was there).
          *
-         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *     Signing in is optional: with `Authorization: Bearer <access_token>` the answer is the caller's.
+         *
+         *     Takes the `X-Guest-Cart` header: A guest cart's token (POST /cart/guest), instead of a bearer token.
          *
          *     Answers 204, no body.
          *
-         *     Besides the usual 400/401/403, it may answer 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         *     Besides the usual 400/401/403, it may answer 401 (UNAUTHORIZED: missing, invalid or expired access token, or wrong credentials); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
          */
         delete: operations["remove_item"];
         options?: never;
@@ -1751,13 +1783,15 @@ export interface paths {
          * Change a line's quantity and/or selection
          * @description Change a line's quantity and/or selection.
          *
-         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *     Signing in is optional: with `Authorization: Bearer <access_token>` the answer is the caller's.
          *
          *     Takes a JSON body (`CartItemPatch`); unknown fields are refused with 400.
          *
+         *     Takes the `X-Guest-Cart` header: A guest cart's token (POST /cart/guest), instead of a bearer token.
+         *
          *     Answers 200 with the body described below.
          *
-         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         *     Besides the usual 400/401/403, it may answer 401 (UNAUTHORIZED: missing, invalid or expired access token, or wrong credentials); 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
          */
         patch: operations["update_item"];
         trace?: never;
@@ -1782,6 +1816,34 @@ export interface paths {
          *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
          */
         post: operations["move_to_favorites"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/cart/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move a guest cart into my cart at sign-in (what did not fit is listed in not_merged); the guest cart goes
+         * @description Move a guest cart into my cart at sign-in (what did not fit is listed in not_merged); the guest cart goes.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Takes a JSON body (`CartMerge`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
+        post: operations["merge_guest_cart"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4162,6 +4224,11 @@ export interface components {
             /** Sku Id */
             sku_id: string;
         };
+        /** CartMerge */
+        CartMerge: {
+            /** Guest Cart Token */
+            guest_cart_token: string;
+        };
         /** CartSummary */
         CartSummary: {
             /** Applied Promotions */
@@ -4956,6 +5023,19 @@ export interface components {
              */
             next_cursor?: string | null;
         };
+        /** GuestCart */
+        GuestCart: {
+            /**
+             * Expires At
+             * @description When the cart goes if it does not change before (30 days from a change)
+             */
+            expires_at: string;
+            /**
+             * Guest Cart Token
+             * @description Send it in the X-Guest-Cart header of the cart routes
+             */
+            guest_cart_token: string;
+        };
         /** Health */
         Health: {
             /** Status */
@@ -5141,6 +5221,15 @@ export interface components {
             /** Growth Per Yuan */
             growth_per_yuan: number;
         };
+        /** MergedCart */
+        MergedCart: {
+            coupons: components["schemas"]["CartCoupons"];
+            /** Items */
+            items: components["schemas"]["CartItem"][];
+            /** Not Merged */
+            not_merged: components["schemas"]["NotMerged"][];
+            summary: components["schemas"]["CartSummary"];
+        };
         /** MovedToFavorites */
         MovedToFavorites: {
             /** Favorited At */
@@ -5306,6 +5395,21 @@ export interface components {
             min_growth: number;
             /** Name */
             name: string;
+        };
+        /** NotMerged */
+        NotMerged: {
+            /**
+             * Quantity
+             * @description How many of the guest line did not fit
+             */
+            quantity: number;
+            /**
+             * Reason
+             * @enum {string}
+             */
+            reason: "quantity_limit" | "cart_full";
+            /** Sku Id */
+            sku_id: string;
         };
         /** OAuthAuthorizeResponse */
         OAuthAuthorizeResponse: {
@@ -9491,7 +9595,10 @@ export interface operations {
     view_cart: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A guest cart's token (POST /cart/guest), instead of a bearer token */
+                "X-Guest-Cart"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -9510,10 +9617,34 @@ export interface operations {
             401: components["responses"]["E401"];
         };
     };
-    add_item: {
+    start_guest_cart: {
         parameters: {
             query?: never;
             header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GuestCart"];
+                };
+            };
+        };
+    };
+    add_item: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A guest cart's token (POST /cart/guest), instead of a bearer token */
+                "X-Guest-Cart"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -9544,7 +9675,10 @@ export interface operations {
     remove_item: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A guest cart's token (POST /cart/guest), instead of a bearer token */
+                "X-Guest-Cart"?: string;
+            };
             path: {
                 sku_id: string;
             };
@@ -9568,7 +9702,10 @@ export interface operations {
     update_item: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A guest cart's token (POST /cart/guest), instead of a bearer token */
+                "X-Guest-Cart"?: string;
+            };
             path: {
                 sku_id: string;
             };
@@ -9622,6 +9759,36 @@ export interface operations {
             401: components["responses"]["E401"];
             404: components["responses"]["E404"];
             409: components["responses"]["E409"];
+        };
+    };
+    merge_guest_cart: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CartMerge"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergedCart"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            404: components["responses"]["E404"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
         };
     };
     list_categories: {

@@ -1,0 +1,185 @@
+"""Calls per cart request, counted by a botocore hook on the app's own clients (every pynamodb model's, the shared
+transaction connection's, SQS's): a change that adds a call to a hot path fails here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pynamodb.models import Model
+
+from chalicelib import dynamo
+from chalicelib.aws import client as aws_client
+from chalicelib.promotions.service import promotion_cache
+from tests.functional.catalog_data import create_catalog, create_product
+from tests.functional.conftest import ShopClient
+
+
+class Calls:
+    """The AWS operations the app's clients make while counting."""
+
+    def __init__(self) -> None:
+        self.made: list[tuple[str, str]] = []
+        self.clients: list[Any] = []
+
+    def __call__(self, model: Any, params: Any = None, **_: Any) -> None:
+        key = (params or {}).get("Key") or {}
+        if model.name == "GetItem" and key.get("sk") == {"S": "PROFILE"}:
+            return  # the check that the caller's account is live: the authorizer's (cached by API Gateway)
+        self.made.append((model.service_model.service_name, model.name))
+
+    def dynamodb(self) -> list[str]:
+        return [name for service, name in self.made if service == "dynamodb"]
+
+    def attach(self) -> None:
+        found: dict[int, Any] = {}
+        stack: list[type[Model]] = [Model]
+        while stack:
+            model = stack.pop()
+            stack.extend(model.__subclasses__())
+            if hasattr(getattr(model, "Meta", None), "table_name"):
+                found[id(model._get_connection().connection.client)] = model._get_connection().connection.client
+        found[id(dynamo.connection().client)] = dynamo.connection().client
+        for service in ("sqs", "stepfunctions"):
+            found[id(aws_client(service))] = aws_client(service)
+        self.clients = list(found.values())
+        for each in self.clients:
+            each.meta.events.register("before-parameter-build", self, unique_id="cart-call-count")
+
+    def detach(self) -> None:
+        for each in self.clients:
+            each.meta.events.unregister("before-parameter-build", unique_id="cart-call-count")
+
+
+@pytest.fixture
+def calls() -> Iterator[Calls]:
+    counting = Calls()
+    yield counting
+    counting.detach()
+
+
+@pytest.fixture
+def skus(client: ShopClient, admin_token: str) -> list[str]:
+    promotion_cache.forget()
+    create_catalog(client, admin_token)
+    products = [create_product(client, admin_token, f"华为 Mate {n}") for n in (60, 70, 80)]
+    return [product["skus"][0]["sku_id"] for product in products]
+
+
+def counted(
+    calls: Calls, client: ShopClient, method: str, path: str, body: Any = None, token: str | None = None, **headers: Any
+) -> Any:
+    calls.detach()
+    calls.made.clear()
+    calls.attach()
+    status, answer, _ = client.call(method, path, body, token=token, **headers)
+    calls.detach()
+    assert status < 300, answer
+    return answer
+
+
+def test_adding_to_the_cart_reads_the_sku_once_and_writes_once(
+    client: ShopClient, customer_token: str, skus: list[str], calls: Calls
+) -> None:
+    # GIVEN a cart with one line (clients and caches warmed by it)
+    client.call("POST", "/cart/items", {"sku_id": skus[0], "quantity": 1}, token=customer_token)
+
+    # WHEN a new line is added, and then more of an existing one
+    counted(calls, client, "POST", "/cart/items", {"sku_id": skus[1], "quantity": 1}, token=customer_token)
+    new_line = calls.dynamodb()
+    counted(calls, client, "POST", "/cart/items", {"sku_id": skus[0], "quantity": 2}, token=customer_token)
+    existing_line = calls.dynamodb()
+
+    # THEN each is one BatchGetItem (the SKU and the line) and one transaction (the line and the head)
+    assert new_line == ["BatchGetItem", "TransactWriteItems"]
+    assert existing_line == ["BatchGetItem", "TransactWriteItems"]
+
+
+def test_updating_and_removing_a_line_are_one_call_each(
+    client: ShopClient, customer_token: str, skus: list[str], calls: Calls
+) -> None:
+    # GIVEN a cart with a line
+    client.call("POST", "/cart/items", {"sku_id": skus[0], "quantity": 1}, token=customer_token)
+
+    # WHEN its quantity changes, then it is removed
+    updated = counted(calls, client, "PATCH", f"/cart/items/{skus[0]}", {"quantity": 3}, token=customer_token)
+    update_calls = calls.dynamodb()
+    counted(calls, client, "DELETE", f"/cart/items/{skus[0]}", token=customer_token)
+    remove_calls = calls.dynamodb()
+
+    # THEN the update is one UpdateItem answering the line, the removal one transaction
+    assert updated["quantity"] == 3
+    assert update_calls == ["UpdateItem"]
+    assert remove_calls == ["TransactWriteItems"]
+
+
+def test_viewing_the_cart_reads_the_lines_once_and_the_prices_once(
+    client: ShopClient, customer_token: str, skus: list[str], calls: Calls
+) -> None:
+    # GIVEN a cart of three lines, viewed once (caches of categories and promotions warm)
+    for sku_id in skus:
+        client.call("POST", "/cart/items", {"sku_id": sku_id, "quantity": 1}, token=customer_token)
+    client.call("GET", "/cart", token=customer_token)
+
+    # WHEN it is viewed
+    body = counted(calls, client, "GET", "/cart", token=customer_token)
+
+    # THEN the lines come from one Query and the prices and stock from one BatchGetItem; the rest is at most the
+    # user's coupons and address book
+    assert len(body["items"]) == 3
+    made = calls.dynamodb()
+    assert made.count("BatchGetItem") == 1
+    assert len(made) <= VIEW_CALLS, made
+
+
+def test_a_guest_cart_is_read_and_written_in_as_few_calls(client: ShopClient, skus: list[str], calls: Calls) -> None:
+    # GIVEN a guest cart with a line
+    token = client.call("POST", "/cart/guest")[1]["guest_cart_token"]
+    client.call("POST", "/cart/items", {"sku_id": skus[0], "quantity": 1}, **{"X-Guest-Cart": token})
+    client.call("GET", "/cart", **{"X-Guest-Cart": token})
+
+    # WHEN a line is added, the cart viewed and the line removed
+    counted(calls, client, "POST", "/cart/items", {"sku_id": skus[1], "quantity": 1}, **{"X-Guest-Cart": token})
+    add_calls = calls.dynamodb()
+    counted(calls, client, "GET", "/cart", **{"X-Guest-Cart": token})
+    view_calls = calls.dynamodb()
+    counted(calls, client, "DELETE", f"/cart/items/{skus[1]}", **{"X-Guest-Cart": token})
+    remove_calls = calls.dynamodb()
+
+    # THEN: the SKU, line and head in one read and one write; a Query and a BatchGetItem; one transaction
+    assert add_calls == ["BatchGetItem", "TransactWriteItems"]
+    assert view_calls == ["Query", "BatchGetItem"]
+    assert remove_calls == ["TransactWriteItems"]
+
+
+VIEW_CALLS = 2  # one Query: lines, head, usable coupons, address book; one BatchGetItem: the SKUs
+
+
+# Reads before the order's transaction: the cart, the address, the SKUs, the points balance, the usable coupons and
+# one more Query. A ceiling, so that none is added; the goal is two (one Query, one BatchGetItem).
+ORDER_READS_FROM_CART = 6
+
+
+def test_placing_an_order_from_the_cart_reads_the_cart_once(
+    client: ShopClient, customer_token: str, skus: list[str], calls: Calls
+) -> None:
+    # GIVEN a cart of two lines and an address
+    address = {"receiver": "张三", "phone": "13800138000", "province": "广东省", "city": "深圳市",
+               "district": "南山区", "detail": "科技园 1 号"}  # fmt: skip
+    address_id = client.call("POST", "/me/addresses", address, token=customer_token)[1]["address_id"]
+    for sku_id in skus[:2]:
+        client.call("POST", "/cart/items", {"sku_id": sku_id, "quantity": 1}, token=customer_token)
+    client.call("GET", "/cart", token=customer_token)  # the caches of categories and promotions warm
+
+    # WHEN the cart is ordered
+    body = {"address_id": address_id, "from_cart": True}
+    order = counted(calls, client, "POST", "/orders", body, token=customer_token, **{"Idempotency-Key": "k1"})
+
+    # THEN the cart is read once, the order placed in one transaction, and the lines removed in one more
+    made = calls.dynamodb()
+    assert len(order["items"]) == 2
+    placing = made.index("TransactWriteItems")
+    assert len(made[:placing]) <= ORDER_READS_FROM_CART, made
+    assert made[placing:] == ["TransactWriteItems", "TransactWriteItems"], made
+    assert client.call("GET", "/cart", token=customer_token)[1]["items"] == []
