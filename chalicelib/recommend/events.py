@@ -9,7 +9,7 @@ from typing import Any
 
 from chalice.app import CloudWatchEvent
 
-from chalicelib.analytics.lake import Lake, read_recent_events
+from chalicelib.analytics.lake import Lake
 from chalicelib.clock import utcnow
 from chalicelib.config import Settings
 from chalicelib.deps import Handlers
@@ -33,15 +33,16 @@ def refresh_recommendations(
     recommendations: RecommendationStore,
 ) -> dict[str, Any]:
     """Hourly (the local runtime: soon after start, then every LOCAL_RECOMMEND_REFRESH_SECONDS): reads the last
-    RECOMMEND_BEHAVIOUR_DAYS of behaviour from the analytics lake, the catalog (one Scan), promotions and themes,
-    and stores hot, new, promotions, themes, similar items, hot per category and every active shopper's picks."""
+    RECOMMEND_BEHAVIOUR_DAYS of behaviour from the analytics lake (finished days from their compacted column objects,
+    built once; the days read in parallel), the catalog (one Scan), promotions and themes,
+    and stores hot, new, promotions, themes, similar items, hot per category and every active shopper's picks
+    (only the lists that changed, in parallel)."""
+    from chalicelib.analytics.rollup import today
+    from chalicelib.recommend.window import load_window  # numpy: only this function loads it
+
+    window = load_window(lake, settings.recommend_behaviour_days, today())
     outcome = service.refresh_recommendations(
-        read_recent_events(settings.recommend_behaviour_days, lake),
-        catalog_facts,
-        promotions,
-        themes,
-        recommendations,
-        utcnow(),
+        window, catalog_facts, promotions, themes, recommendations, utcnow(), written=lake
     )
     metrics.add_metric(name="RecommendationRefreshes", unit="Count", value=1)
     metrics.add_metric(name="RecommendationShoppers", unit="Count", value=outcome["shoppers"])

@@ -6,8 +6,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from chalicelib.analytics.lake import Lake
 from chalicelib.catalog.repository import CatalogRepository
 from chalicelib.catalog.service import summary
 from chalicelib.clock import iso, utcnow
@@ -18,6 +19,9 @@ from chalicelib.recommend import refresh
 from chalicelib.recommend.refresh import ListKey
 from chalicelib.recommend.repository import CatalogFacts, RecommendationStore
 from chalicelib.themes.repository import ThemeRepository
+
+if TYPE_CHECKING:
+    from chalicelib.recommend.window import Window
 
 HOME_SHOWN = 10  # products per home list
 HOME_THEMES = 3  # theme shelves on the home page
@@ -30,18 +34,20 @@ FALLBACK_LISTING = 40  # products read for the home page before the first refres
 
 
 def refresh_recommendations(
-    events: Iterable[Mapping[str, Any]],
+    events: Iterable[Mapping[str, Any]] | Window,
     catalog: CatalogFacts,
     promotions: PromotionsRepository,
     themes: ThemeRepository,
     store: RecommendationStore,
     now: datetime | None = None,
+    written: Lake | None = None,
 ) -> dict[str, Any]:
-    """Compute every list from the behaviour window and the catalog as it is now, and store them whole.
+    """Compute every list from the behaviour window and the catalog as it is now, and store the changed ones whole.
 
-    Lists are written before the home item, so a home page that shows a refresh's time has its lists too. Two
-    refreshes running at once both write whole lists: the last writer wins on each, and either one is a complete
-    answer, so the overlap is harmless.
+    With `written` (the lake bucket), a digest of every stored list is kept there and only new or changed lists
+    (and any a day old, well before its 3-day TTL) are written; without it every list is. Lists are written before
+    the home item, so a home page that shows a refresh's time has its lists too. Two refreshes running at once both
+    write whole lists: the last writer wins on each, and either one is a complete answer.
     """
     started = time.monotonic()
     moment = now or utcnow()
@@ -49,7 +55,15 @@ def refresh_recommendations(
     running = [promotion_value(record) for record in promotions.all()]
     result = refresh.compute(events, snapshot, running, themes.themes(), moment)
     generated_at = iso(moment)
-    written = store.save_lists(result.lists, generated_at, int((moment + LIST_TTL).timestamp()))
+    expires_at = int((moment + LIST_TTL).timestamp())
+    if written is not None:
+        from chalicelib.recommend.written import Written, plan
+
+        changed, state = plan(result.lists, Written.load(written), int(moment.timestamp()))
+        count = store.save_lists({key: result.lists[key] for key in changed}, generated_at, expires_at)
+        state.save(written)
+    else:
+        count = store.save_lists(result.lists, generated_at, expires_at)
     store.save_home(result.home, generated_at)
     return {
         "generated_at": generated_at,
@@ -60,7 +74,7 @@ def refresh_recommendations(
         "similar_lists": result.count("similar"),
         "category_lists": result.count("hot"),
         "for_you_lists": result.count("for_you"),
-        "lists_written": written,
+        "lists_written": count,
         "hot": len(result.home["hot"]),
         "seconds": round(time.monotonic() - started, 3),
     }
