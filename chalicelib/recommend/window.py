@@ -202,30 +202,21 @@ class Bought(Mapping[str, frozenset[str]]):
         pairs = np.unique(user.astype(np.int64) * max(len(product_ids), 1) + product)
         self._user = pairs // max(len(product_ids), 1)
         self._product = (pairs % max(len(product_ids), 1)).astype(np.int32)
-        self._users = np.unique(self._user)
-        self._user_ids = user_ids
+        buyers, self._start = np.unique(self._user, return_index=True)
+        self._end = np.append(self._start[1:], len(self._user))
+        # Buyers only (a few in a hundred events): their id -> their rank among buyers.
+        self._rank = {user_id: rank for rank, user_id in enumerate(user_ids[buyers].tolist())}
         self._product_ids = product_ids
 
-    def _code(self, user_id: str) -> int | None:
-        position = int(np.searchsorted(self._user_ids, user_id))
-        if position < len(self._user_ids) and self._user_ids[position] == user_id:
-            return position
-        return None
-
     def __getitem__(self, user_id: str) -> frozenset[str]:
-        code = self._code(user_id)
-        if code is None:
-            raise KeyError(user_id)
-        start, end = np.searchsorted(self._user, [code, code + 1])
-        if start == end:
-            raise KeyError(user_id)
-        return frozenset(self._product_ids[self._product[start:end]].tolist())
+        rank = self._rank[user_id]
+        return frozenset(self._product_ids[self._product[self._start[rank] : self._end[rank]]].tolist())
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._user_ids[self._users].tolist())
+        return iter(self._rank)
 
     def __len__(self) -> int:
-        return len(self._users)
+        return len(self._rank)
 
 
 def bought(window: Window, rows: np.ndarray | None = None) -> Bought:
