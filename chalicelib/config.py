@@ -82,6 +82,9 @@ class Settings:
     order_sweep_retry_seconds: int = 900
     order_sweep_lookback_days: int = 3
     order_sweep_max_orders: int = 500
+    analytics_warehouse: str = "athena"  # "duckdb": the same SQL on DuckDB over the lake (local runtime, tests)
+    athena_database: str = ""
+    athena_workgroup: str = ""
 
     @property
     def is_local_or_dev(self) -> bool:
@@ -136,6 +139,9 @@ class Settings:
             order_sweep_retry_seconds=int(e.get("ORDER_SWEEP_RETRY_SECONDS", "900")),
             order_sweep_lookback_days=int(e.get("ORDER_SWEEP_LOOKBACK_DAYS", "3")),
             order_sweep_max_orders=int(e.get("ORDER_SWEEP_MAX_ORDERS", "500")),
+            analytics_warehouse=e.get("ANALYTICS_WAREHOUSE") or ("duckdb" if stage == "local" else "athena"),
+            athena_database=e.get("ATHENA_DATABASE") or f"shop_{stage}_analytics",
+            athena_workgroup=e.get("ATHENA_WORKGROUP") or resource_name("analytics", stage),
         )
 
 

@@ -1,10 +1,11 @@
-"""Non-HTTP handlers of analytics: the behaviour and order event consumer."""
+"""Non-HTTP handlers of analytics: the behaviour and order event consumer, and the lake's hourly compaction."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from chalice.app import SQSEvent
+from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib.analytics import service
 from chalicelib.analytics.lake import Lake
@@ -35,3 +36,23 @@ def record_analytics_events(
     if outcome.duplicates:
         metrics.add_metric(name="AnalyticsEventsDuplicate", unit="Count", value=outcome.duplicates)
     return outcome.as_dict()
+
+
+COMPACT_RECENT_DAYS = 2  # today and yesterday (late deliveries); older days: invoke with {"days": [...]} by hand
+
+
+@analytics_events.schedule("rate(1 hour)")
+def compact_analytics_lake(event: CloudWatchEvent, lake: Lake) -> dict[str, Any]:
+    """Hourly: rewrites today's and yesterday's (business days) columnar Parquet files of the lake from their raw
+    objects, each event once, for Athena (and DuckDB locally). An event's `detail.days` names other days to redo
+    (after a DLQ redrive of old events)."""
+    from chalicelib.analytics import columnar  # pyarrow: only this function's layer has it
+    from chalicelib.analytics.rollup import today
+
+    last = today()
+    asked = (event.to_dict().get("detail") or {}).get("days") or []
+    days = list(dict.fromkeys([*(str(d) for d in asked), *((last - timedelta(days=n)).isoformat()
+                                                           for n in range(COMPACT_RECENT_DAYS))]))  # fmt: skip
+    compacted = {day: columnar.compact_day(lake, day) for day in days}
+    metrics.add_metric(name="AnalyticsDaysCompacted", unit="Count", value=len(compacted))
+    return {"days": compacted}

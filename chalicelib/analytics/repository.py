@@ -38,6 +38,9 @@ class AnalyticsRepository(Protocol):
 
     def rollups(self, pk: str, first: str, last: str) -> list[dict[str, Any]]: ...
     def buyers(self, first: str, last: str) -> set[str]: ...
+    def buyer_count(self, first: str, last: str) -> int:
+        """Distinct buyers of the range."""
+        ...
 
 
 def _rollup_dict(item: RollupModel) -> dict[str, Any]:
@@ -121,6 +124,9 @@ class DynamoAnalyticsRepository:
             return {item.user_id for item in BuyerDayModel.query(partition, condition)}
 
         return set().union(*_each_shard(BUYER_DAY_PK, query))
+
+    def buyer_count(self, first: str, last: str) -> int:
+        return len(self.buyers(first, last))
 
 
 def sharded(pk: str, shard: int) -> str:

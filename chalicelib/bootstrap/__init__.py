@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from chalicelib.analytics.lake import Lake
     from chalicelib.analytics.repository import AnalyticsRepository
     from chalicelib.analytics.service import CategoriesOf
+    from chalicelib.analytics.warehouse import Warehouse
     from chalicelib.auth import Principal
     from chalicelib.cart.repository import CartRepository
     from chalicelib.catalog.repository import CatalogRepository
@@ -346,6 +347,14 @@ class Container:
         from chalicelib.analytics.lake import S3Lake
 
         return S3Lake(self.settings.analytics_bucket)
+
+    @cached_property
+    def warehouse(self) -> Warehouse:
+        from chalicelib.analytics.warehouse import AthenaWarehouse, DuckDBWarehouse
+
+        if self.settings.analytics_warehouse == "duckdb":
+            return DuckDBWarehouse(self.lake)
+        return AthenaWarehouse(self.settings.athena_database, self.settings.athena_workgroup)
 
     @cached_property
     def categories_of(self) -> CategoriesOf:

@@ -48,3 +48,56 @@ def test_counters_land_on_sharded_partitions_that_the_summary_adds_up_and_redeli
     rollups = [pk for pk in keys if not pk.startswith("EVENT#")]
     assert rollups and all(pk.rsplit("#", 1)[1].isdigit() for pk in rollups)
     assert len({pk for pk in rollups if pk.startswith("DAY#")}) > 1
+
+
+def scheduled(days: list[str]) -> dict[str, Any]:
+    return {"version": "0", "id": "x", "detail-type": "Scheduled Event", "source": "aws.events", "account": "1",
+            "time": "2026-11-26T00:00:00Z", "region": "us-east-1", "resources": [],
+            "detail": {"days": days}}  # fmt: skip
+
+
+def test_a_range_beyond_31_days_is_answered_from_the_columnar_lake_with_the_same_figures_as_the_roll_ups(
+    client: ShopClient, admin_token: str
+) -> None:
+    # GIVEN views, cart adds, orders paid or not, a refund and a search over two days, counted and compacted
+    queue = AnalyticsQueue(client)
+    o1 = an_order("o_1", "u_a", "2026-11-23T01:00:00Z", [("p_1", 2, 20000), ("p_2", 1, 5000)])
+    o2 = an_order("o_2", "u_b", f"{DAY}T02:00:00Z", [("p_1", 1, 10000)])
+    o3 = an_order("o_3", "u_a", f"{DAY}T03:00:00Z", [("p_2", 3, 15000)])
+    emitter.emit(
+        emitter.product_viewed("p_1", "u_a", "2026-11-23T00:10:00Z", view_id="m1"),
+        emitter.product_viewed("p_1", None, f"{DAY}T00:11:00Z", view_id="m2"),
+        emitter.product_viewed("p_2", "u_b", f"{DAY}T00:12:00Z", view_id="m3"),
+        emitter.cart_item_added("u_a", "p_1", "p_1-01", 2, "2026-11-23T00:20:00Z"),
+        emitter.order_placed(o1), emitter.order_placed(o2), emitter.order_placed(o3),
+        emitter.order_paid(o1, "2026-11-23T01:05:00Z", "pay_1", "sandbox"),
+        emitter.order_paid(o3, f"{DAY}T03:05:00Z", "pay_3", "sandbox"),
+        emitter.order_refunded("o_3", "r_1", 5000, "u_a", f"{DAY}T05:00:00Z"),
+        emitter.search_performed("手机", "u_a", 12, f"{DAY}T00:05:00Z"),
+    )  # fmt: skip
+    queue.consume(queue.take())
+    compacted = client.lambda_.invoke("compact_analytics_lake", scheduled(["2026-11-23", DAY])).payload
+    assert {day: compacted["days"][day] for day in ("2026-11-23", DAY)} == {"2026-11-23": 4, DAY: 7}
+    # WHEN the same days are asked for as a short range (roll-ups) and inside a 40-day range (the lake)
+    status, short = summary(client, admin_token, "2026-11-23", DAY)
+    status_long, long = summary(client, admin_token, "2026-10-16", DAY)
+    # THEN every figure is the same; the long daily series has the other days at zero
+    assert (status, status_long) == (200, 200)
+    assert len(long["daily"]) == 40
+    assert [d for d in long["daily"] if d["date"] >= "2026-11-23"] == short["daily"]
+    assert all(d["orders"] == d["views"] == 0 for d in long["daily"] if d["date"] < "2026-11-23")
+    same = ("gmv_fen", "orders", "paid_orders", "buyers", "aov_fen", "refunds", "refunded_fen", "net_gmv_fen",
+            "top_products", "funnel", "share_by_category", "behaviour")  # fmt: skip
+    assert {k: long[k] for k in same} == {k: short[k] for k in same}
+    assert (long["gmv_fen"], long["buyers"], long["funnel"]["views"]) == (25800 + 15800, 1, 3)
+    # AND the CSV export of the long range reads the lake too
+    response = client.http.get(
+        "/admin/analytics/export.csv?from=2026-10-16&to=2026-11-24&report=products",
+        headers={"authorization": f"Bearer {admin_token}"},
+    )
+    assert response.status_code == 200
+    lines = response.body.decode("utf-8-sig").splitlines()
+    assert [line.split(",")[:4] for line in lines[1:]] == [
+        ["p_2", "商品 p_2", "", "20000"],
+        ["p_1", "商品 p_1", "", "20000"],
+    ]
