@@ -1,6 +1,7 @@
-"""The lake in columns: each business day's raw event objects compacted into two zstd Parquet files that Athena
-(and DuckDB locally) read: `shop_events` (one row per event) and `shop_order_lines` (one row per line of an order
-event), under columnar/<table>/dt=<day>/part-0.parquet.
+"""The lake in columns: each business day's raw event objects compacted into zstd Parquet files that Athena (and
+DuckDB locally) read, under columnar/<table>/dt=<day>/part-0.parquet: `shop_events` (one row per event) and
+`shop_order_lines` (one row per line of an order event) for ad-hoc SQL, and the day's roll-ups (`shop_day_totals`,
+`shop_product_days`, `shop_category_days`, `shop_buyer_days`) that long reports add up.
 
 pyarrow is imported only here, and this module only by the compaction handler (its own function and layer).
 """
@@ -15,24 +16,22 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from chalicelib.analytics import rollup
 from chalicelib.analytics.lake import Lake, day_prefix
+from chalicelib.analytics.schemas import EVENT_ADAPTER
+from chalicelib.analytics.warehouse import TABLE_COLUMNS
 
 COLUMNAR_PREFIX = "columnar/"
 EVENTS_TABLE = "shop_events"
 LINES_TABLE = "shop_order_lines"
 READERS = 8
 
-EVENT_SCHEMA = pa.schema([
-    ("event_id", pa.string()), ("type", pa.string()), ("occurred_at", pa.string()), ("user_id", pa.string()),
-    ("product_id", pa.string()), ("sku_id", pa.string()), ("category_id", pa.string()), ("quantity", pa.int32()),
-    ("keyword", pa.string()), ("results", pa.int32()), ("order_id", pa.string()), ("refund_id", pa.string()),
-    ("payment_id", pa.string()), ("channel", pa.string()), ("amount_fen", pa.int64()), ("rating", pa.int32()),
-])  # fmt: skip
-LINE_SCHEMA = pa.schema([
-    ("event_id", pa.string()), ("type", pa.string()), ("occurred_at", pa.string()), ("user_id", pa.string()),
-    ("order_id", pa.string()), ("product_id", pa.string()), ("sku_id", pa.string()), ("category_id", pa.string()),
-    ("quantity", pa.int32()), ("payable_fen", pa.int64()), ("title", pa.string()),
-])  # fmt: skip
+DAY_TOTALS_TABLE, PRODUCT_DAYS_TABLE, CATEGORY_DAYS_TABLE, BUYER_DAYS_TABLE = (
+    "shop_day_totals", "shop_product_days", "shop_category_days", "shop_buyer_days",
+)  # fmt: skip
+_ARROW = {"string": pa.string(), "int": pa.int32(), "bigint": pa.int64()}
+SCHEMAS = {table: pa.schema([(n, _ARROW[k]) for n, k in columns]) for table, columns in TABLE_COLUMNS.items()}
+EVENT_SCHEMA, LINE_SCHEMA = SCHEMAS[EVENTS_TABLE], SCHEMAS[LINES_TABLE]
 
 
 def table_key(table: str, day: str) -> str:
@@ -71,9 +70,39 @@ def tables(events: Iterable[dict[str, Any]]) -> tuple[dict[str, list[Any]], dict
     return rows, lines
 
 
+def daily_rollups(events: list[dict[str, Any]]) -> dict[str, dict[str, list[Any]]]:
+    """The day's roll-up tables, by the consumer's own arithmetic (rollup.increments_of): totals (one row), products,
+    categories, and the distinct buyers."""
+    increments: list[rollup.Increment] = []
+    buyers: set[str] = set()
+    for line in events:
+        event = EVENT_ADAPTER.validate_python(line)
+        increments.extend(rollup.increments_of(event))
+        if (buyer := rollup.buyer_day_of(event)) is not None:
+            buyers.add(buyer[1])
+    out: dict[str, dict[str, list[Any]]] = {
+        table: {name: [] for name in SCHEMAS[table].names} for table in (PRODUCT_DAYS_TABLE, CATEGORY_DAYS_TABLE)
+    }
+    totals = dict.fromkeys(rollup.DAY_COUNTERS, 0) | {"buyers": len(buyers)}
+    for increment in rollup.merge(increments):
+        if increment.pk == rollup.DAY_PK:
+            for name, value in increment.counters.items():
+                totals[name] += value
+            continue
+        table = PRODUCT_DAYS_TABLE if increment.pk == rollup.PRODUCT_DAY_PK else CATEGORY_DAYS_TABLE
+        values = {**increment.counters, **increment.labels}
+        for name, column in out[table].items():
+            column.append(values.get(name, None if SCHEMAS[table].field(name).type == pa.string() else 0))
+    out[DAY_TOTALS_TABLE] = {name: [value] for name, value in totals.items()}
+    out[BUYER_DAYS_TABLE] = {"user_id": sorted(buyers)}
+    return out
+
+
 def compact_day(lake: Lake, day: str) -> int:
-    """Rewrite the day's two Parquet files from its raw objects (each event once); how many events they hold."""
-    rows, lines = tables(_once(lake, lake.keys(day_prefix(day))))
-    lake.put_bytes(table_key(EVENTS_TABLE, day), _parquet(rows, EVENT_SCHEMA), "application/vnd.apache.parquet")
-    lake.put_bytes(table_key(LINES_TABLE, day), _parquet(lines, LINE_SCHEMA), "application/vnd.apache.parquet")
+    """Rewrite the day's Parquet files from its raw objects (each event once); how many events they hold."""
+    events = list(_once(lake, lake.keys(day_prefix(day))))
+    rows, lines = tables(events)
+    written = {EVENTS_TABLE: rows, LINES_TABLE: lines, **daily_rollups(events)}
+    for table, columns in written.items():
+        lake.put_bytes(table_key(table, day), _parquet(columns, SCHEMAS[table]), "application/vnd.apache.parquet")
     return len(rows["event_id"])

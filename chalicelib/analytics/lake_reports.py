@@ -1,78 +1,56 @@
-"""Reports beyond LONG_RANGE_DAYS from the columnar lake: four SQL statements (days, buyers, products, categories)
-run together by the warehouse (Athena, or DuckDB locally), answered in the roll-ups' row shapes so the summary and
-the CSV export read them exactly as they read the DynamoDB roll-ups."""
+"""Reports beyond LONG_RANGE_DAYS from the lake's daily roll-ups: four SQL statements (days, buyers, products,
+categories) run together by the warehouse (Athena, or DuckDB locally), answered in the roll-ups' row shapes so the
+summary and the CSV export read them exactly as they read the DynamoDB roll-ups."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.analytics.rollup import CATEGORY_DAY_PK, DAY_PK, PRODUCT_DAY_PK
+from chalicelib.analytics.rollup import (
+    CATEGORY_COUNTERS,
+    CATEGORY_DAY_PK,
+    DAY_COUNTERS,
+    DAY_PK,
+    PRODUCT_COUNTERS,
+    PRODUCT_DAY_PK,
+)
 from chalicelib.analytics.warehouse import Statement, Warehouse
 
 LONG_RANGE_DAYS = 31  # longer ranges are read from the lake, shorter ones from the roll-ups
 
 
-def _count(kind: str) -> str:
-    return f"SUM(CASE WHEN type = '{kind}' THEN 1 ELSE 0 END)"
+def _sums(names: tuple[str, ...]) -> str:
+    return ", ".join(f"SUM({name}) AS {name}" for name in names)
 
 
-def _sum(kind: str, column: str) -> str:
-    return f"SUM(CASE WHEN type = '{kind}' THEN {column} ELSE 0 END)"
-
-
+# The compaction keeps each day's roll-ups in the lake (columnar.daily_rollups): a year is 365 totals rows, a few
+# thousand product rows a day, and the distinct payers of each day.
 DAILY_SQL = f"""
-SELECT dt AS sk,
-  {_count("order_placed")} AS orders, {_count("order_paid")} AS paid_orders,
-  {_sum("order_paid", "amount_fen")} AS gmv_fen,
-  COUNT(DISTINCT CASE WHEN type = 'order_paid' THEN user_id END) AS buyers,
-  {_count("product_viewed")} AS views, {_count("cart_item_added")} AS cart_adds,
-  {_count("order_refunded")} AS refunds, {_sum("order_refunded", "amount_fen")} AS refunded_fen,
-  {_count("search_performed")} AS searches, {_count("favorite_added")} AS favorites,
-  {_count("order_received")} AS receipts, {_count("review_posted")} AS reviews
-FROM shop_events WHERE dt BETWEEN ? AND ?
+SELECT dt AS sk, {_sums(DAY_COUNTERS)}
+FROM shop_day_totals WHERE dt BETWEEN ? AND ?
 GROUP BY dt ORDER BY dt"""  # noqa: S608 (built from constants; values are ? parameters)
 
 BUYERS_SQL = """
 SELECT COUNT(DISTINCT user_id) AS buyers
-FROM shop_events WHERE dt BETWEEN ? AND ? AND type = 'order_paid'"""
+FROM shop_buyer_days WHERE dt BETWEEN ? AND ?"""
 
 PRODUCTS_SQL = f"""
-WITH seen AS (
-  SELECT product_id, {_count("product_viewed")} AS views, {_count("favorite_added")} AS favorites,
-    {_count("cart_item_added")} AS cart_adds, {_sum("cart_item_added", "quantity")} AS cart_units,
-    {_count("review_posted")} AS reviews, MAX(category_id) AS category_id
-  FROM shop_events WHERE dt BETWEEN ? AND ? AND product_id IS NOT NULL
-  GROUP BY product_id
-), bought AS (
-  SELECT product_id,
-    COUNT(DISTINCT CASE WHEN type = 'order_placed' THEN order_id END) AS orders,
-    {_sum("order_placed", "quantity")} AS ordered_units,
-    COUNT(DISTINCT CASE WHEN type = 'order_paid' THEN order_id END) AS paid_orders,
-    {_sum("order_paid", "quantity")} AS paid_units, {_sum("order_paid", "payable_fen")} AS gmv_fen,
-    MAX_BY(title, occurred_at) AS title, MAX_BY(category_id, occurred_at) AS category_id
-  FROM shop_order_lines WHERE dt BETWEEN ? AND ?
-  GROUP BY product_id
-)
-SELECT COALESCE(b.product_id, s.product_id) AS product_id, b.title AS title,
-  COALESCE(b.category_id, s.category_id) AS category_id,
-  COALESCE(s.views, 0) AS views, COALESCE(s.favorites, 0) AS favorites, COALESCE(s.cart_adds, 0) AS cart_adds,
-  COALESCE(s.cart_units, 0) AS cart_units, COALESCE(s.reviews, 0) AS reviews,
-  COALESCE(b.orders, 0) AS orders, COALESCE(b.ordered_units, 0) AS ordered_units,
-  COALESCE(b.paid_orders, 0) AS paid_orders, COALESCE(b.paid_units, 0) AS paid_units,
-  COALESCE(b.gmv_fen, 0) AS gmv_fen
-FROM bought b FULL OUTER JOIN seen s ON b.product_id = s.product_id
+SELECT product_id, MAX_BY(title, dt) FILTER (WHERE title IS NOT NULL) AS title,
+  MAX_BY(category_id, dt) FILTER (WHERE category_id IS NOT NULL) AS category_id, {_sums(PRODUCT_COUNTERS)}
+FROM shop_product_days WHERE dt BETWEEN ? AND ?
+GROUP BY product_id
 ORDER BY gmv_fen DESC, paid_units DESC, views DESC, product_id"""  # noqa: S608 (constants only)
 
-CATEGORIES_SQL = """
-SELECT category_id, SUM(payable_fen) AS gmv_fen, SUM(quantity) AS paid_units
-FROM shop_order_lines WHERE dt BETWEEN ? AND ? AND type = 'order_paid' AND category_id IS NOT NULL
-GROUP BY category_id"""
+CATEGORIES_SQL = f"""
+SELECT category_id, {_sums(CATEGORY_COUNTERS)}
+FROM shop_category_days WHERE dt BETWEEN ? AND ?
+GROUP BY category_id"""  # noqa: S608 (constants only)
 
 
 def statements(first: str, last: str, top: int | None) -> list[Statement]:
     days = [first, last]
     products = PRODUCTS_SQL + (f"\nLIMIT {int(top)}" if top is not None else "")
-    return [(DAILY_SQL, days), (BUYERS_SQL, days), (products, days + days), (CATEGORIES_SQL, days)]
+    return [(DAILY_SQL, days), (BUYERS_SQL, days), (products, days), (CATEGORIES_SQL, days)]
 
 
 class LakeFigures:

@@ -7,14 +7,12 @@ the days asked for from the lake bucket. duckdb is a development dependency, imp
 
 from __future__ import annotations
 
-import tempfile
 import time
-from pathlib import Path
 from typing import Any, Protocol
 
 from chalicelib.analytics.lake import Lake
+from chalicelib.analytics.rollup import CATEGORY_COUNTERS, DAY_COUNTERS, PRODUCT_COUNTERS
 
-TABLES = ("shop_events", "shop_order_lines")
 COLUMNAR_PREFIX = "columnar/"
 ATHENA_POLL_SECONDS = (0.1, 0.2, 0.3, 0.5, 0.5, 1.0)
 ATHENA_TIMEOUT_SECONDS = 25.0  # inside API Gateway's 29 s
@@ -97,23 +95,23 @@ def _typed(kind: str, value: str | None) -> Any:
 
 
 class DuckDBWarehouse:
-    """The same SQL on DuckDB over the lake bucket's Parquet files (the local runtime and tests: Athena on moto
-    runs no SQL). The files of the days asked for are fetched into a temporary folder, then read as the tables."""
+    """The same SQL on DuckDB over the lake bucket's Parquet files (the local runtime, tests and benches: Athena on
+    moto runs no SQL). The files of the days asked for are read into memory (Arrow) and queried as the tables."""
 
     def __init__(self, lake: Lake) -> None:
         self.lake = lake
 
     def query(self, statements: list[Statement], days: tuple[str, str]) -> list[list[dict[str, Any]]]:
-        import duckdb  # development dependency: only the local runtime, tests and benches query this way
+        import duckdb  # development dependencies: only the local runtime, tests and benches query this way
 
-        with tempfile.TemporaryDirectory() as folder, duckdb.connect() as db:
+        with duckdb.connect() as db:
             for table in TABLES:
-                files = self._fetch(table, days, Path(folder))
-                source = _EMPTY[table]
-                if files:
-                    listed = ", ".join(_literal(str(f)) for f in files)
-                    source = f"read_parquet([{listed}], hive_partitioning = true, hive_types = {{'dt': VARCHAR}})"
-                db.execute(f"CREATE VIEW {table} AS SELECT * FROM {source}")  # noqa: S608 (our names and paths)
+                if any(table in sql for sql, _ in statements):  # only the tables the statements read
+                    arrow = self._table(table, days)
+                    if arrow is None:
+                        db.execute(f"CREATE VIEW {table} AS SELECT * FROM {_EMPTY[table]}")  # noqa: S608 (our names)
+                    else:
+                        db.register(table, arrow)
             answers = []
             for sql, params in statements:
                 cursor = db.execute(sql, params)
@@ -121,29 +119,63 @@ class DuckDBWarehouse:
                 answers.append([dict(zip(names, row, strict=True)) for row in cursor.fetchall()])
             return answers
 
-    def _fetch(self, table: str, days: tuple[str, str], folder: Path) -> list[Path]:
-        files = []
-        for key in self.lake.keys(f"{COLUMNAR_PREFIX}{table}/"):
+    def _table(self, table: str, days: tuple[str, str]) -> Any:
+        """The table's files of those days as one Arrow table with its dt column (files read in parallel)."""
+        import io
+        from concurrent.futures import ThreadPoolExecutor
+
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        keys = [
+            key
+            for key in self.lake.keys(f"{COLUMNAR_PREFIX}{table}/")
+            if days[0] <= key.split("dt=", 1)[1].split("/", 1)[0] <= days[1]
+        ]
+
+        def read(key: str) -> Any:
+            body = self.lake.get_bytes(key)
+            if body is None:
+                return None
+            part = pq.read_table(io.BytesIO(body))
             day = key.split("dt=", 1)[1].split("/", 1)[0]
-            if days[0] <= day <= days[1]:
-                body = self.lake.get_bytes(key)
-                if body is not None:
-                    path = folder / key
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_bytes(body)
-                    files.append(path)
-        return files
+            return part.append_column("dt", pa.array([day] * part.num_rows, pa.string()))
+
+        with ThreadPoolExecutor(8) as pool:
+            parts = [part for part in pool.map(read, keys) if part is not None]
+        return pa.concat_tables(parts) if parts else None
 
 
-# No file for the range: empty tables of the same columns (types as the Parquet files have them).
+def _columns(names: tuple[str, ...], kind: str) -> list[tuple[str, str]]:
+    return [(name, kind) for name in names]
+
+
+# The lake's tables and their columns (dt, the partition, apart): raw events and order lines for ad-hoc SQL, and the
+# daily roll-ups the compaction adds up from them (the same arithmetic as the DynamoDB roll-ups) for the reports.
+TABLE_COLUMNS: dict[str, list[tuple[str, str]]] = {
+    "shop_events": [
+        ("event_id", "string"), ("type", "string"), ("occurred_at", "string"), ("user_id", "string"),
+        ("product_id", "string"), ("sku_id", "string"), ("category_id", "string"), ("quantity", "int"),
+        ("keyword", "string"), ("results", "int"), ("order_id", "string"), ("refund_id", "string"),
+        ("payment_id", "string"), ("channel", "string"), ("amount_fen", "bigint"), ("rating", "int"),
+    ],
+    "shop_order_lines": [
+        ("event_id", "string"), ("type", "string"), ("occurred_at", "string"), ("user_id", "string"),
+        ("order_id", "string"), ("product_id", "string"), ("sku_id", "string"), ("category_id", "string"),
+        ("quantity", "int"), ("payable_fen", "bigint"), ("title", "string"),
+    ],
+    "shop_day_totals": _columns(DAY_COUNTERS, "bigint"),
+    "shop_product_days": [("product_id", "string"), ("category_id", "string"), ("title", "string"),
+                          *_columns(PRODUCT_COUNTERS, "bigint")],
+    "shop_category_days": [("category_id", "string"), *_columns(CATEGORY_COUNTERS, "bigint")],
+    "shop_buyer_days": [("user_id", "string")],
+}  # fmt: skip
+TABLES = tuple(TABLE_COLUMNS)
+_DUCK_TYPES = {"string": "VARCHAR", "int": "INTEGER", "bigint": "BIGINT"}
+# No file for the range: an empty table of the same columns.
 _EMPTY = {
-    "shop_events": "(SELECT NULL::VARCHAR AS event_id, NULL::VARCHAR AS type, NULL::VARCHAR AS occurred_at, "
-    "NULL::VARCHAR AS user_id, NULL::VARCHAR AS product_id, NULL::VARCHAR AS sku_id, NULL::VARCHAR AS category_id, "
-    "NULL::INTEGER AS quantity, NULL::VARCHAR AS keyword, NULL::INTEGER AS results, NULL::VARCHAR AS order_id, "
-    "NULL::VARCHAR AS refund_id, NULL::VARCHAR AS payment_id, NULL::VARCHAR AS channel, NULL::BIGINT AS amount_fen, "
-    "NULL::INTEGER AS rating, NULL::VARCHAR AS dt WHERE false)",
-    "shop_order_lines": "(SELECT NULL::VARCHAR AS event_id, NULL::VARCHAR AS type, NULL::VARCHAR AS occurred_at, "
-    "NULL::VARCHAR AS user_id, NULL::VARCHAR AS order_id, NULL::VARCHAR AS product_id, NULL::VARCHAR AS sku_id, "
-    "NULL::VARCHAR AS category_id, NULL::INTEGER AS quantity, NULL::BIGINT AS payable_fen, NULL::VARCHAR AS title, "
-    "NULL::VARCHAR AS dt WHERE false)",
+    table: "(SELECT "
+    + ", ".join(f"NULL::{_DUCK_TYPES[kind]} AS {name}" for name, kind in [*columns, ("dt", "string")])
+    + " WHERE false)"
+    for table, columns in TABLE_COLUMNS.items()
 }

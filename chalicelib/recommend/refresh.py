@@ -309,12 +309,13 @@ def compute(
     if encoded is not None:
         bought = columns.bought(behaviour, rows)
         picks = personal.for_all_users(
-            encoded, neighbours, bought, popular[: FOR_YOU_K * 2], k=FOR_YOU_K * 2,
-            active_since=moment - ACTIVE_DAYS * SECONDS_PER_DAY, now=moment,
+            encoded, neighbours, bought, popular[:FOR_YOU_K], k=FOR_YOU_K,
+            active_since=moment - ACTIVE_DAYS * SECONDS_PER_DAY, now=moment, candidates=sellable,
         )  # fmt: skip
-        for user_id, ranked in picks.items():
-            exclude = bought.get(user_id, frozenset())
-            lists[("for_you", user_id)] = _sellable_top(ranked, sellable, exclude, popular, FOR_YOU_K)
+        for user_id, ranked in picks.items():  # sellable, not bought, topped up from hot: complete unless hot is short
+            if len(ranked) < FOR_YOU_K:
+                ranked = _sellable_top(ranked, sellable, bought.get(user_id, frozenset()), popular, FOR_YOU_K)
+            lists[("for_you", user_id)] = ranked
         shoppers = len(picks)
     return RefreshResult(home=home, lists=lists, interactions=len(behaviour), shoppers=shoppers)
 
