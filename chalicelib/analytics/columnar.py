@@ -98,6 +98,10 @@ def daily_rollups(events: list[dict[str, Any]]) -> dict[str, dict[str, list[Any]
     return out
 
 
+def compacted(lake: Lake, day: str) -> bool:
+    return bool(lake.keys(table_key(EVENTS_TABLE, day)))
+
+
 def compact_day(lake: Lake, day: str) -> int:
     """Rewrite the day's Parquet files from its raw objects (each event once); how many events they hold."""
     events = list(_once(lake, lake.keys(day_prefix(day))))

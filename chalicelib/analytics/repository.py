@@ -19,7 +19,7 @@ RANGE_END = "~"  # sorts after every character of our ids, so "<last day>#~" end
 # Roll-up and buyer partitions are write-sharded: a transaction's counters go to one of SHARDS partitions of each
 # kind (chosen from its first marker), a buyer marker to the one of its user. Reads query every shard (in parallel)
 # plus the unsharded partition older versions wrote, and add the rows of one day/product/category up.
-SHARDS = 16
+SHARDS = 32
 READERS = 8
 
 
