@@ -12,6 +12,7 @@ from tests.functional.conftest import ShopClient
 from tests.functional.test_analytics import AnalyticsQueue, an_order, summary
 
 DAY = "2026-11-24"
+D2 = "2026-09-10"  # the lake test's days (the lake bucket outlives a test): 2026-09-09 and 2026-09-10
 
 
 def send_views(queue: AnalyticsQueue, count: int) -> list[dict[str, Any]]:
@@ -61,38 +62,38 @@ def test_a_range_beyond_31_days_is_answered_from_the_columnar_lake_with_the_same
 ) -> None:
     # GIVEN views, cart adds, orders paid or not, a refund and a search over two days, counted and compacted
     queue = AnalyticsQueue(client)
-    o1 = an_order("o_1", "u_a", "2026-11-23T01:00:00Z", [("p_1", 2, 20000), ("p_2", 1, 5000)])
-    o2 = an_order("o_2", "u_b", f"{DAY}T02:00:00Z", [("p_1", 1, 10000)])
-    o3 = an_order("o_3", "u_a", f"{DAY}T03:00:00Z", [("p_2", 3, 15000)])
+    o1 = an_order("o_1", "u_a", "2026-09-09T01:00:00Z", [("p_1", 2, 20000), ("p_2", 1, 5000)])
+    o2 = an_order("o_2", "u_b", f"{D2}T02:00:00Z", [("p_1", 1, 10000)])
+    o3 = an_order("o_3", "u_a", f"{D2}T03:00:00Z", [("p_2", 3, 15000)])
     emitter.emit(
-        emitter.product_viewed("p_1", "u_a", "2026-11-23T00:10:00Z", view_id="m1"),
-        emitter.product_viewed("p_1", None, f"{DAY}T00:11:00Z", view_id="m2"),
-        emitter.product_viewed("p_2", "u_b", f"{DAY}T00:12:00Z", view_id="m3"),
-        emitter.cart_item_added("u_a", "p_1", "p_1-01", 2, "2026-11-23T00:20:00Z"),
+        emitter.product_viewed("p_1", "u_a", "2026-09-09T00:10:00Z", view_id="m1"),
+        emitter.product_viewed("p_1", None, f"{D2}T00:11:00Z", view_id="m2"),
+        emitter.product_viewed("p_2", "u_b", f"{D2}T00:12:00Z", view_id="m3"),
+        emitter.cart_item_added("u_a", "p_1", "p_1-01", 2, "2026-09-09T00:20:00Z"),
         emitter.order_placed(o1), emitter.order_placed(o2), emitter.order_placed(o3),
-        emitter.order_paid(o1, "2026-11-23T01:05:00Z", "pay_1", "sandbox"),
-        emitter.order_paid(o3, f"{DAY}T03:05:00Z", "pay_3", "sandbox"),
-        emitter.order_refunded("o_3", "r_1", 5000, "u_a", f"{DAY}T05:00:00Z"),
-        emitter.search_performed("手机", "u_a", 12, f"{DAY}T00:05:00Z"),
+        emitter.order_paid(o1, "2026-09-09T01:05:00Z", "pay_1", "sandbox"),
+        emitter.order_paid(o3, f"{D2}T03:05:00Z", "pay_3", "sandbox"),
+        emitter.order_refunded("o_3", "r_1", 5000, "u_a", f"{D2}T05:00:00Z"),
+        emitter.search_performed("手机", "u_a", 12, f"{D2}T00:05:00Z"),
     )  # fmt: skip
     queue.consume(queue.take())
-    compacted = client.lambda_.invoke("compact_analytics_lake", scheduled(["2026-11-23", DAY])).payload
-    assert {day: compacted["days"][day] for day in ("2026-11-23", DAY)} == {"2026-11-23": 4, DAY: 7}
+    compacted = client.lambda_.invoke("compact_analytics_lake", scheduled(["2026-09-09", D2])).payload
+    assert {day: compacted["days"][day] for day in ("2026-09-09", D2)} == {"2026-09-09": 4, D2: 7}
     # WHEN the same days are asked for as a short range (roll-ups) and inside a 40-day range (the lake)
-    status, short = summary(client, admin_token, "2026-11-23", DAY)
-    status_long, long = summary(client, admin_token, "2026-10-16", DAY)
+    status, short = summary(client, admin_token, "2026-09-09", D2)
+    status_long, long = summary(client, admin_token, "2026-08-02", D2)
     # THEN every figure is the same; the long daily series has the other days at zero
     assert (status, status_long) == (200, 200)
     assert len(long["daily"]) == 40
-    assert [d for d in long["daily"] if d["date"] >= "2026-11-23"] == short["daily"]
-    assert all(d["orders"] == d["views"] == 0 for d in long["daily"] if d["date"] < "2026-11-23")
+    assert [d for d in long["daily"] if d["date"] >= "2026-09-09"] == short["daily"]
+    assert all(d["orders"] == d["views"] == 0 for d in long["daily"] if d["date"] < "2026-09-09")
     same = ("gmv_fen", "orders", "paid_orders", "buyers", "aov_fen", "refunds", "refunded_fen", "net_gmv_fen",
             "top_products", "funnel", "share_by_category", "behaviour")  # fmt: skip
     assert {k: long[k] for k in same} == {k: short[k] for k in same}
     assert (long["gmv_fen"], long["buyers"], long["funnel"]["views"]) == (25800 + 15800, 1, 3)
     # AND the CSV export of the long range reads the lake too
     response = client.http.get(
-        "/admin/analytics/export.csv?from=2026-10-16&to=2026-11-24&report=products",
+        "/admin/analytics/export.csv?from=2026-08-02&to=2026-09-10&report=products",
         headers={"authorization": f"Bearer {admin_token}"},
     )
     assert response.status_code == 200
