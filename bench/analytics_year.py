@@ -74,7 +74,7 @@ class FolderLake:
         path.write_bytes(body)
 
 
-def write_day(lake: FolderLake, day: str, events: int, rng: np.random.Generator, serial: int) -> None:
+def write_day(lake: FolderLake, day: str, events: int, rng: np.random.Generator, serial: int, raw: bool = True) -> None:
     kinds = rng.choice(len(TYPES), size=events, p=SHARE)
     users = rng.integers(0, 200_000, events)
     products = (rng.pareto(1.1, events) * 500).astype(np.int64) % 50_000
@@ -91,7 +91,8 @@ def write_day(lake: FolderLake, day: str, events: int, rng: np.random.Generator,
                 "category_id": np.where(has_product, np.char.add("c", (products % 250).astype(str)), None).tolist(),
                 "order_id": np.where(is_order, np.asarray(orders, dtype=object), None).tolist(),
                 "amount_fen": np.where(np.isin(kinds, [4, 5, 7]), amounts, None).tolist()}  # fmt: skip
-    lake.put_bytes(table_key(EVENTS_TABLE, day), _parquet(columns, EVENT_SCHEMA), "")
+    if raw:  # the report does not read them: --rollups-only skips them (a faster set-up, the same timing)
+        lake.put_bytes(table_key(EVENTS_TABLE, day), _parquet(columns, EVENT_SCHEMA), "")
     placed = np.flatnonzero(np.isin(kinds, [4, 5]))
     per_order = rng.integers(1, 4, len(placed))
     rows = np.repeat(placed, per_order)
@@ -106,7 +107,8 @@ def write_day(lake: FolderLake, day: str, events: int, rng: np.random.Generator,
         "quantity": rng.integers(1, 3, len(rows)).tolist(), "payable_fen": (amounts[rows] // 2).tolist(),
         "title": np.char.add("商品 ", line_products.astype(str)).tolist(),
     }  # fmt: skip
-    lake.put_bytes(table_key(LINES_TABLE, day), _parquet(lines, LINE_SCHEMA), "")
+    if raw:
+        lake.put_bytes(table_key(LINES_TABLE, day), _parquet(lines, LINE_SCHEMA), "")
     write_rollups(lake, day, kinds, users, products, amounts, rows, line_products, np.asarray(lines["quantity"]),
                   amounts[rows] // 2)  # fmt: skip
 
@@ -164,6 +166,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--per-month", type=int, default=1_000_000)
+    parser.add_argument("--rollups-only", action="store_true", help="write only the tables the report reads")
     args = parser.parse_args()
     last = date(2026, 11, 30)
     first = last - timedelta(days=round(args.months * 365 / 12) - 1)
@@ -174,19 +177,21 @@ def main() -> None:
         lake = FolderLake(Path(folder))
         started = time.perf_counter()
         for n, day in enumerate(days):
-            write_day(lake, day, per_day, rng, n * per_day)
+            write_day(lake, day, per_day, rng, n * per_day, raw=not args.rollups_only)
         size = sum(p.stat().st_size for p in Path(folder).rglob("*.parquet"))
         print(f"lake: {len(days)} days, {per_day * len(days):,} events, {size / 1e6:.0f} MB of Parquet "
               f"(written in {time.perf_counter() - started:.0f} s)")  # fmt: skip
         query = RangeQuery.model_validate({"from": days[0], "to": days[-1]})
-        timings = []
+        timings, cpu = [], []
         for _ in range(3):
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             answer = service.summary(None, query, DuckDBWarehouse(lake))  # type: ignore[arg-type]
             timings.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - started_cpu)
         print(f"summary of {days[0]}..{days[-1]}: {len(answer['daily'])} days, {answer['paid_orders']:,} paid orders, "
               f"{answer['buyers']:,} buyers, top product {answer['top_products'][0]['product_id']}")  # fmt: skip
-        print(f"time: best {min(timings):.2f} s, worst {max(timings):.2f} s of 3 runs (DuckDB, 2 shared vCPUs)")
+        print(f"time: best {min(timings):.2f} s, worst {max(timings):.2f} s of 3 runs (DuckDB, 2 shared vCPUs); "
+              f"CPU {min(cpu):.2f}-{max(cpu):.2f} s (all threads)")  # fmt: skip
         print(f"goal within {GOAL_SECONDS:.0f} s: {'met' if max(timings) <= GOAL_SECONDS else 'NOT met'}")
 
 
