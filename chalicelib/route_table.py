@@ -99,6 +99,7 @@ PATHS: dict[str, tuple[str, ...]] = {
 }
 
 HANDLERS: dict[str, str] = {
+    "compact_analytics_lake": "chalicelib.analytics.events:analytics_events",
     "count_product_views": "chalicelib.catalog.events:catalog_events",
     "deliver_order_outbox": "chalicelib.orders.events:orders_events",
     "handle_stock_events": "chalicelib.inventory.events:inventory_events",
