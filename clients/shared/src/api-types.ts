@@ -28,7 +28,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** GMV, orders, buyers, AOV, the daily series, top products, the funnel and category shares of ?from=..&to= (business days, Asia/Shanghai; at most 366) */
+        /** GMV, orders, buyers, AOV, the daily series, top products, the funnel and category shares of ?from=..&to= (business days, Asia/Shanghai; at most 366; beyond 31 days from the lake) */
         get: operations["analytics_summary"];
         put?: never;
         post?: never;
