@@ -14,7 +14,7 @@ PYTEST_TIMEOUT ?= 300
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-recommend.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-recommend.txt requirements-lake.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP)

@@ -1,6 +1,7 @@
 """Recommendations offline: hit-rate@10 on held-out purchases, refresh time and peak memory, ours vs implicit.
 
 Run: make bench (or .venv/bin/python bench/recommend.py [--small] [--seed N]; RECOMMEND_BENCH_SMALL=1 also works).
+--scale: the refresh at 1M, 3M and 10M events instead (bench/_recommend_scale.py says what it measures).
 Data: bench/_behaviour_generator.py (planted taste groups), 1M events / 50k products / 100k shoppers at full size.
 Held out: for up to 5,000 shoppers whose last session ended in a purchase and who shopped before, that whole last
 session; the target is what they bought in it. Every model trains on the same remaining events and excludes the
@@ -164,9 +165,20 @@ def main() -> None:
     parser.add_argument("--small", action="store_true", default=bool(os.environ.get("RECOMMEND_BENCH_SMALL")))
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--scale", action="store_true", help="the refresh at 1M, 3M and 10M events (CPU, peak RSS)")
+    parser.add_argument("--scale-sizes", default="1,3,10", help="millions of events for --scale")
+    parser.add_argument("--scale-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.scale or args.scale_child:
+        import _recommend_scale
+
+        if args.scale_child:
+            print(json.dumps(_recommend_scale.child(args.scale_child)))
+        else:
+            _recommend_scale.main(__file__, tuple(int(m) for m in args.scale_sizes.split(",")))
+        return
     if args.child:
         print(json.dumps(run_model(args.child, Path(args.data))))
         return

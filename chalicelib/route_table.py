@@ -142,6 +142,7 @@ PATHS: dict[str, tuple[str, ...]] = {
 
 HANDLERS: dict[str, str] = {
     "close_ended_flash_sales": "chalicelib.flashsale.events:flashsale_events",
+    "compact_analytics_lake": "chalicelib.analytics.events:analytics_events",
     "count_product_views": "chalicelib.catalog.events:catalog_events",
     "decide_flash_sale_attempts": "chalicelib.flashsale.events:flashsale_events",
     "deliver_order_outbox": "chalicelib.orders.events:orders_events",

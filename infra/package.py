@@ -45,10 +45,13 @@ SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 API_FUNCTION_ID = "APIHandler"
 FUNCTION_ROLE_ID = "FunctionRole"
 # Layers and the functions that use them: numpy/scipy (177 MB) go to the one function that needs them.
+# pyarrow (about 120 MB) goes to the lake's compaction only.
 LAYERS: dict[str, tuple[Path, tuple[str, ...]]] = {
     "RecommendLibsLayer": (REPO_ROOT / "requirements-recommend.txt", ("refresh_recommendations",)),
+    "LakeLibsLayer": (REPO_ROOT / "requirements-lake.txt", ("compact_analytics_lake",)),
 }
-LAYER_KEY_PARAMETERS = {"RecommendLibsLayer": "RecommendLayerKey"}
+LAYER_KEY_PARAMETERS = {"RecommendLibsLayer": "RecommendLayerKey", "LakeLibsLayer": "LakeLayerKey"}
+LAYER_ARTIFACTS = {"RecommendLibsLayer": "recommend-layer.zip", "LakeLibsLayer": "lake-layer.zip"}
 # Never shipped: tests of the libraries, type stubs, caches of the build machine.
 LAYER_EXCLUDED_DIRS = {"tests", "test", "__pycache__"}
 LAYER_EXCLUDED_SUFFIXES = (".pyi", ".pyc")
@@ -634,7 +637,7 @@ def build(stage: str, out_dir: Path | None = None, *, with_dependencies: bool = 
         result.artifacts["deployment.zip"] = measure(code)
         for layer_id, (requirements, _) in LAYERS.items():
             log(f"  layer {layer_id} ({requirements.name}) ...")
-            layer = out_dir / "recommend-layer.zip"
+            layer = out_dir / LAYER_ARTIFACTS[layer_id]
             cached = cache_dir() / "layers" / f"{layer_id}-{requirements_digest(requirements)}.zip"
             if not cached.exists():  # zipping 150 MB takes a while; its bytes depend on the requirements only
                 layer_package(install_for_lambda(requirements), cached.with_suffix(".partial"))

@@ -43,7 +43,7 @@ UNZIPPED_LIMIT = 250 * 1000 * 1000  # function + layers; Lambda's is 262,144,000
 MAX_LAYERS = 5
 TEMPLATE_URL_LIMIT = 1024 * 1024  # a template read from S3
 ARTIFACTS_TEMPLATE = REPO_ROOT / "infra" / "artifacts.yaml"
-RECOMMEND_ONLY = ("numpy", "scipy")
+RECOMMEND_ONLY = ("numpy", "scipy", "pyarrow", "duckdb")  # layer-only (or dev-only) libraries
 FAKE_ACCOUNT = "123456789012"
 FAKE_REGION = "us-east-1"
 TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
@@ -69,7 +69,7 @@ def function_layers(properties: Mapping[str, Any]) -> list[str]:
 
 
 def layer_artifact(layer_id: str) -> str:
-    return "recommend-layer.zip" if layer_id == "RecommendLibsLayer" else f"{layer_id}.zip"
+    return package.LAYER_ARTIFACTS.get(layer_id, f"{layer_id}.zip")
 
 
 def check_sizes(build: package.Build) -> list[str]:

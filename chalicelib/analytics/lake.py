@@ -30,6 +30,10 @@ class Lake(Protocol):
     def put(self, key: str, lines: list[dict[str, Any]]) -> None: ...
     def keys(self, prefix: str) -> list[str]: ...
     def lines(self, key: str) -> list[dict[str, Any]]: ...
+    def put_bytes(self, key: str, body: bytes, content_type: str) -> None: ...
+    def get_bytes(self, key: str) -> bytes | None:
+        """The object's bytes, None when there is no such object."""
+        ...
 
 
 class S3Lake:
@@ -51,6 +55,16 @@ class S3Lake:
     def lines(self, key: str) -> list[dict[str, Any]]:
         body = client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read().decode("utf-8")
         return [json.loads(line) for line in body.splitlines() if line.strip()]
+
+    def put_bytes(self, key: str, body: bytes, content_type: str) -> None:
+        client("s3").put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+
+    def get_bytes(self, key: str) -> bytes | None:
+        s3 = client("s3")
+        try:
+            return bytes(s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+        except s3.exceptions.NoSuchKey:
+            return None
 
 
 def events_of_days(lake: Lake, days: list[str]) -> Iterator[dict[str, Any]]:

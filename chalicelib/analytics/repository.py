@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import zlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol, TypeVar
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -11,7 +14,13 @@ from chalicelib.analytics.models import BuyerDayModel, RollupModel, SeenEventMod
 from chalicelib.analytics.rollup import BUYER_DAY_PK, DAY_PK, Increment
 from chalicelib.dynamo import cancelled_conditions, connection
 
+_T = TypeVar("_T")
 RANGE_END = "~"  # sorts after every character of our ids, so "<last day>#~" ends a day's keys
+# Roll-up and buyer partitions are write-sharded: a transaction's counters go to one of SHARDS partitions of each
+# kind (chosen from its first marker), a buyer marker to the one of its user. Reads query every shard (in parallel)
+# plus the unsharded partition older versions wrote, and add the rows of one day/product/category up.
+SHARDS = 32
+READERS = 8
 
 
 class AnalyticsRepository(Protocol):
@@ -29,6 +38,9 @@ class AnalyticsRepository(Protocol):
 
     def rollups(self, pk: str, first: str, last: str) -> list[dict[str, Any]]: ...
     def buyers(self, first: str, last: str) -> set[str]: ...
+    def buyer_count(self, first: str, last: str) -> int:
+        """Distinct buyers of the range."""
+        ...
 
 
 def _rollup_dict(item: RollupModel) -> dict[str, Any]:
@@ -51,6 +63,7 @@ class DynamoAnalyticsRepository:
         return {item.pk.removeprefix("EVENT#") for item in found}
 
     def record(self, markers: list[tuple[str, str]], increments: list[Increment], expires_at: int) -> set[str]:
+        shard = _shard(markers[0][0] if markers else "")
         try:
             with TransactWrite(connection=connection()) as transaction:
                 for marker, event_type in markers:
@@ -59,7 +72,9 @@ class DynamoAnalyticsRepository:
                         condition=SeenEventModel.pk.does_not_exist(),
                     )
                 for increment in increments:
-                    transaction.update(RollupModel(increment.pk, increment.sk), actions=_actions(increment))
+                    transaction.update(
+                        RollupModel(sharded(increment.pk, shard), increment.sk), actions=_actions(increment)
+                    )
         except TransactWriteError as error:
             refused = cancelled_conditions(error)[: len(markers)]
             already = {marker for (marker, _), failed in zip(markers, refused, strict=False) if failed}
@@ -71,11 +86,12 @@ class DynamoAnalyticsRepository:
     def add_buyer(self, day: str, user_id: str) -> bool:
         try:
             with TransactWrite(connection=connection()) as transaction:
+                shard = _shard(user_id)
                 transaction.save(
-                    BuyerDayModel(BUYER_DAY_PK, f"{day}#{user_id}", user_id=user_id),
+                    BuyerDayModel(sharded(BUYER_DAY_PK, shard), f"{day}#{user_id}", user_id=user_id),
                     condition=BuyerDayModel.pk.does_not_exist(),
                 )
-                transaction.update(RollupModel(DAY_PK, day), actions=[RollupModel.buyers.add(1)])
+                transaction.update(RollupModel(sharded(DAY_PK, shard), day), actions=[RollupModel.buyers.add(1)])
         except TransactWriteError as error:
             if any(cancelled_conditions(error)[:1]):
                 return False
@@ -83,12 +99,48 @@ class DynamoAnalyticsRepository:
         return True
 
     def rollups(self, pk: str, first: str, last: str) -> list[dict[str, Any]]:
+        """One row per sk: the shards' rows of a day (product, category) added up."""
         end = last if pk == DAY_PK else f"{last}#{RANGE_END}"
-        return [_rollup_dict(item) for item in RollupModel.query(pk, RollupModel.sk.between(first, end))]
+
+        def query(partition: str) -> list[RollupModel]:
+            return list(RollupModel.query(partition, RollupModel.sk.between(first, end)))
+
+        merged: dict[str, dict[str, Any]] = {}
+        for items in _each_shard(pk, query):
+            for item in items:
+                row = _rollup_dict(item)
+                target = merged.setdefault(row["sk"], {"sk": row["sk"]})
+                for name, value in row.items():
+                    if isinstance(value, int) and not isinstance(value, bool):
+                        target[name] = int(target.get(name) or 0) + value
+                    elif value is not None and name != "sk":
+                        target[name] = value
+        return [merged[sk] for sk in sorted(merged)]
 
     def buyers(self, first: str, last: str) -> set[str]:
         condition = BuyerDayModel.sk.between(first, f"{last}#{RANGE_END}")
-        return {item.user_id for item in BuyerDayModel.query(BUYER_DAY_PK, condition)}
+
+        def query(partition: str) -> set[str]:
+            return {item.user_id for item in BuyerDayModel.query(partition, condition)}
+
+        return set().union(*_each_shard(BUYER_DAY_PK, query))
+
+    def buyer_count(self, first: str, last: str) -> int:
+        return len(self.buyers(first, last))
+
+
+def sharded(pk: str, shard: int) -> str:
+    return f"{pk}#{shard:02d}"
+
+
+def _shard(text: str) -> int:
+    return zlib.crc32(text.encode()) % SHARDS
+
+
+def _each_shard(pk: str, query: Callable[[str], _T]) -> list[_T]:
+    partitions = [sharded(pk, shard) for shard in range(SHARDS)] + [pk]  # + the unsharded one of older versions
+    with ThreadPoolExecutor(READERS) as pool:
+        return list(pool.map(query, partitions))
 
 
 def _actions(increment: Increment) -> list[Any]:

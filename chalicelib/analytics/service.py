@@ -7,12 +7,13 @@ import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 import pydantic
 
 from chalicelib.analytics import rollup
 from chalicelib.analytics.lake import Lake, object_key
+from chalicelib.analytics.lake_reports import LONG_RANGE_DAYS
 from chalicelib.analytics.repository import AnalyticsRepository
 from chalicelib.analytics.rollup import (
     BUSINESS_TZ_NAME,
@@ -39,6 +40,7 @@ from chalicelib.analytics.schemas import (
     RangeQuery,
     ReviewPosted,
 )
+from chalicelib.analytics.warehouse import Warehouse
 from chalicelib.clock import epoch_seconds
 from chalicelib.errors import ValidationError
 from chalicelib.observability import logger
@@ -273,9 +275,33 @@ def category_shares(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(shares, key=lambda s: (-s["gmv_fen"], s["category_id"]))
 
 
-def summary(repo: AnalyticsRepository, query: RangeQuery) -> dict[str, Any]:
-    """The range's figures from the roll-ups: four Queries (days, products, categories, buyer markers)."""
+class Figures(Protocol):
+    """What the reports read: the roll-ups (DynamoDB), or the same rows computed from the lake."""
+
+    def rollups(self, pk: str, first: str, last: str) -> list[dict[str, Any]]: ...
+    def buyer_count(self, first: str, last: str) -> int: ...
+
+
+def figures_for(
+    repo: AnalyticsRepository, warehouse: Warehouse | None, first: date, last: date, top: int | None
+) -> Figures:
+    """Ranges longer than LONG_RANGE_DAYS are read from the columnar lake (SQL), shorter ones from the roll-ups."""
+    if warehouse is not None and (last - first).days + 1 > LONG_RANGE_DAYS:
+        from chalicelib.analytics.lake_reports import LakeFigures
+
+        return LakeFigures(warehouse, first.isoformat(), last.isoformat(), top)
+    return repo
+
+
+def summary(repo: AnalyticsRepository, query: RangeQuery, warehouse: Warehouse | None = None) -> dict[str, Any]:
+    """The range's figures: from the roll-ups, four Queries (days, products, categories, buyer markers); beyond
+    LONG_RANGE_DAYS, four SQL statements over the lake, run together."""
     first, last = check_range(query)
+    return summary_of(figures_for(repo, warehouse, first, last, TOP_PRODUCTS), first, last)
+
+
+def summary_of(figures: Figures, first: date, last: date) -> dict[str, Any]:
+    repo = figures
     first_s, last_s = first.isoformat(), last.isoformat()
     by_day = {str(row["sk"]): row for row in repo.rollups(DAY_PK, first_s, last_s)}
     daily = [_daily(day, by_day.get(day, {})) for day in days_between(first, last)]
@@ -294,7 +320,7 @@ def summary(repo: AnalyticsRepository, query: RangeQuery) -> dict[str, Any]:
         "gmv_fen": gmv,
         "orders": orders,
         "paid_orders": paid,
-        "buyers": len(repo.buyers(first_s, last_s)),
+        "buyers": repo.buyer_count(first_s, last_s),
         "aov_fen": aov_fen(gmv, paid),
         "refunds": sum(day["refunds"] for day in daily),
         "refunded_fen": refunded,
@@ -325,15 +351,18 @@ def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
-def export_csv(repo: AnalyticsRepository, query: RangeQuery, report: str) -> tuple[str, str]:
+def export_csv(
+    repo: AnalyticsRepository, query: RangeQuery, report: str, warehouse: Warehouse | None = None
+) -> tuple[str, str]:
     """(filename, CSV text): the daily series, or every product of the range best sellers first."""
     first, last = check_range(query)
+    source = figures_for(repo, warehouse, first, last, None)
     columns: tuple[str, ...]
     if report == "products":
-        rows = product_figures(repo.rollups(PRODUCT_DAY_PK, first.isoformat(), last.isoformat()))
+        rows = product_figures(source.rollups(PRODUCT_DAY_PK, first.isoformat(), last.isoformat()))
         columns = PRODUCT_COLUMNS
     else:
-        by_day = {str(r["sk"]): r for r in repo.rollups(DAY_PK, first.isoformat(), last.isoformat())}
+        by_day = {str(r["sk"]): r for r in source.rollups(DAY_PK, first.isoformat(), last.isoformat())}
         rows = [_daily(day, by_day.get(day, {})) for day in days_between(first, last)]
         columns = DAILY_COLUMNS
     out = io.StringIO()

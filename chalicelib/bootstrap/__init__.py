@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from chalicelib.analytics.lake import Lake
     from chalicelib.analytics.repository import AnalyticsRepository
     from chalicelib.analytics.service import CategoriesOf
+    from chalicelib.analytics.warehouse import Warehouse
     from chalicelib.audit.service import AuditTrail
     from chalicelib.auth import Principal
     from chalicelib.cart.repository import CartRepository
@@ -354,6 +355,13 @@ class Container(CommunityParts, SearchParts):
         from chalicelib.catalog.service import category_tree
 
         return lambda category_ids: set(category_tree.get(self.catalog)) & set(category_ids)
+
+    def warehouse(self) -> Warehouse:
+        from chalicelib.analytics.warehouse import AthenaWarehouse, DuckDBWarehouse
+
+        if self.settings.analytics_warehouse == "duckdb":
+            return DuckDBWarehouse(self.lake)
+        return AthenaWarehouse(self.settings.athena_database, self.settings.athena_workgroup)
 
     @cached_property
     def categories_of(self) -> CategoriesOf:

@@ -10,7 +10,7 @@ from typing import Any
 
 from chalice.app import CloudWatchEvent, SQSEvent
 
-from chalicelib.analytics.lake import Lake, read_recent_events
+from chalicelib.analytics.lake import Lake
 from chalicelib.clock import now_iso, utcnow
 from chalicelib.config import Settings, resource_name
 from chalicelib.deps import Handlers
@@ -38,16 +38,16 @@ def refresh_recommendations(
     audience: Audience,
 ) -> dict[str, Any]:
     """Hourly (the local runtime: soon after start, then every LOCAL_RECOMMEND_REFRESH_SECONDS): reads the last
-    RECOMMEND_BEHAVIOUR_DAYS of behaviour from the analytics lake, the catalog (one Scan), promotions and themes,
-    and stores hot, new, promotions, themes, similar items, hot per category and every active shopper's picks."""
+    RECOMMEND_BEHAVIOUR_DAYS of behaviour from the analytics lake (finished days from their compacted column objects,
+    built once; the days read in parallel), the catalog (one Scan), promotions and themes,
+    and stores hot, new, promotions, themes, similar items, hot per category and every active shopper's picks
+    (only the lists that changed, in parallel)."""
+    from chalicelib.analytics.rollup import today
+    from chalicelib.recommend.window import load_window  # numpy: only this function loads it
+
+    window = load_window(lake, settings.recommend_behaviour_days, today())
     outcome = service.refresh_recommendations(
-        read_recent_events(settings.recommend_behaviour_days, lake),
-        catalog_facts,
-        promotions,
-        themes,
-        recommendations,
-        utcnow(),
-        audience,
+        window, catalog_facts, promotions, themes, recommendations, utcnow(), audience, written=lake
     )
     metrics.add_metric(name="RecommendationRefreshes", unit="Count", value=1)
     metrics.add_metric(name="RecommendationShoppers", unit="Count", value=outcome["shoppers"])
@@ -74,9 +74,12 @@ def run_recommendation_refresh(
         if found is not None and found["status"] != "RUNNING":
             continue
         try:
-            events = read_recent_events(settings.recommend_behaviour_days, lake)
+            from chalicelib.analytics.rollup import today
+            from chalicelib.recommend.window import load_window  # numpy: only the refresh loads it
+
+            window = load_window(lake, settings.recommend_behaviour_days, today())
             service.refresh_recommendations(
-                events, catalog_facts, promotions, themes, recommendations, utcnow(), audience
+                window, catalog_facts, promotions, themes, recommendations, utcnow(), audience, written=lake
             )
         except Exception:
             if int(record.to_dict()["attributes"].get("ApproximateReceiveCount", "1")) >= REFRESH_RECEIVES:

@@ -115,8 +115,10 @@ def for_all_users(
     now: float | None = None,
     half_life_days: float = PROFILE_HALF_LIFE_DAYS,
     revisit: float = REVISIT,
+    candidates: Collection[str] | None = None,
 ) -> dict[str, list[str]]:
     """user_id -> top k picks for every shopper with an interaction at or after `active_since` (all when None).
+    Only products in `candidates` (say, the sellable ones) are picked when it is given.
 
     The batch form of for_you, one sparse product for all: scores = P @ N + revisit x P, where P is active shoppers x
     products (their profiles) and N the neighbour table. `now` defaults to the latest interaction. Pass the
@@ -135,6 +137,11 @@ def for_all_users(
     profiles = sp.csr_matrix((own.data, (own.row, moved[own.col])), shape=(len(active), len(vocabulary)))
     # Revisiting is a product's similarity to itself: one product of sparse matrices scores both.
     with_itself = (neighbour_matrix + revisit * sp.identity(len(vocabulary), format="csr")).tocsr()
+    if candidates is not None:  # other products get no score at all: the top k is taken among candidates only
+        wanted = set(candidates)
+        allowed = np.fromiter((p in wanted for p in vocabulary), np.float64, len(vocabulary))
+        with_itself = (with_itself @ sp.diags(allowed)).tocsr()
+        with_itself.eliminate_zeros()
 
     index = {p: i for i, p in enumerate(vocabulary)}
     rows, columns = [], []

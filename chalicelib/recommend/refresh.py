@@ -6,16 +6,20 @@ Pure apart from numpy/scipy, which only `compute` imports (inside its body: `imp
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from chalicelib.catalog.models import product_id_of_sku
 from chalicelib.clock import iso, parse_iso
 from chalicelib.pricing.promotion import Promotion
 from chalicelib.recommend import ranking
-from chalicelib.recommend.behaviour import SECONDS_PER_DAY, Interaction, Kind, purchases
+from chalicelib.recommend.behaviour import KINDS, SECONDS_PER_DAY, Interaction, Kind
+
+if TYPE_CHECKING:
+    from chalicelib.recommend.similarity import Behaviour
+    from chalicelib.recommend.window import Window
 
 ListKind = Literal["similar", "hot", "for_you", "segment"]
 ListKey = tuple[ListKind, str]
@@ -26,7 +30,8 @@ SIMILAR_K = 20
 FOR_YOU_K = 20
 HOT_PER_CATEGORY = 20
 THEME_ITEMS = 50
-ACTIVE_DAYS = 30.0  # shoppers with behaviour this recent get a for-you list
+ACTIVE_DAYS = 30.0
+HOT_HALF_LIFE_DAYS = 3.0  # shoppers with behaviour this recent get a for-you list
 
 # Analytics event types -> behaviour kinds; order events count once per line. search_performed names no product and
 # order_refunded changes nothing here (the purchase stays excluded from the shopper's picks).
@@ -71,6 +76,24 @@ class CatalogSnapshot:
     sku_prices: dict[str, int] = field(default_factory=dict)  # sku_id -> list price (fen)
 
 
+class ShopperRows:
+    """The window's rows of signed-in shoppers as Interactions, made one at a time when read (re-iterable), so the
+    window's columns are not copied into an object per event."""
+
+    def __init__(self, window: Any, rows: Any) -> None:
+        self.window, self.rows = window, rows
+
+    def __iter__(self) -> Iterator[Interaction]:
+        window = self.window
+        for index in self.rows.nonzero()[0]:
+            yield Interaction(
+                str(window.user_ids[window.user[index]]),
+                str(window.product_ids[window.product[index]]),
+                KINDS[int(window.kind[index])],
+                float(window.at[index]),
+            )
+
+
 @dataclass
 class RefreshResult:
     """What to store: the home lists (one item) and the per-product, per-category and per-shopper lists."""
@@ -79,7 +102,8 @@ class RefreshResult:
     lists: dict[ListKey, list[str]]
     interactions: int = 0
     shoppers: int = 0
-    behaviour: list[Interaction] = field(default_factory=list)  # the signed-in shoppers' (audience segments read it)
+    # The signed-in shoppers' interactions with catalog products (audience segments read them), one at a time.
+    behaviour: Iterable[Interaction] = field(default_factory=list)
 
     def count(self, kind: ListKind) -> int:
         return sum(1 for key in self.lists if key[0] == kind)
@@ -127,14 +151,29 @@ def interactions_from_events(events: Iterable[Mapping[str, Any]]) -> tuple[list[
 def popular_order(interactions: Sequence[Interaction], products: Sequence[CatalogProduct], now: float) -> list[str]:
     """Every sellable product, hottest first: decayed behaviour (views, carts, sales...), then the catalog's sales,
     then the newest, so a shop without any behaviour yet still has a hot list."""
+    return _topped_with_catalog([pid for pid, _ in ranking.hot(interactions, now, limit=sys.maxsize)], products)
+
+
+def _topped_with_catalog(ranked_ids: list[str], products: Sequence[CatalogProduct]) -> list[str]:
     sellable = {p.product_id: p for p in products if p.sellable}
-    ranked = [pid for pid, _ in ranking.hot(interactions, now, limit=sys.maxsize) if pid in sellable]
+    ranked = [pid for pid in ranked_ids if pid in sellable]
     taken = set(ranked)
     rest = sorted(
         (p for p in sellable.values() if p.product_id not in taken),
         key=lambda p: (-p.sales, -p.created_at, p.product_id),
     )
     return ranked + [p.product_id for p in rest]
+
+
+def _hot_ids(window: Window, now: float) -> list[str]:
+    """ranking.hot over the window's columns: decayed weights summed per product, best first, ties by id."""
+    import numpy as np
+
+    size = len(window.product_ids)
+    scores = np.bincount(window.product, weights=window.decayed(now, HOT_HALF_LIFE_DAYS), minlength=size)
+    codes = np.flatnonzero(np.bincount(window.product, minlength=size))
+    ordered = codes[np.lexsort((codes, -scores[codes]))]
+    return list(window.product_ids[ordered].tolist())
 
 
 def new_list(products: Sequence[CatalogProduct], now: float) -> list[str]:
@@ -233,7 +272,9 @@ def theme_entries(
     return entries
 
 
-def _sellable_top(picks: list[str], sellable: set[str], exclude: set[str], popular: list[str], k: int) -> list[str]:
+def _sellable_top(
+    picks: list[str], sellable: set[str], exclude: Collection[str], popular: list[str], k: int
+) -> list[str]:
     chosen = [pid for pid in picks if pid in sellable and pid not in exclude][:k]
     taken = set(chosen)
     for product_id in popular:
@@ -246,21 +287,24 @@ def _sellable_top(picks: list[str], sellable: set[str], exclude: set[str], popul
 
 
 def compute(
-    events: Iterable[Mapping[str, Any]],
+    events: Iterable[Mapping[str, Any]] | Window,
     snapshot: CatalogSnapshot,
     promotions: Sequence[Promotion],
     themes: Sequence[Mapping[str, Any]],
     now: datetime,
 ) -> RefreshResult:
-    """Every list the shop shows, from the behaviour window and the catalog as it is now."""
-    from chalicelib.recommend import personal, similarity  # numpy/scipy: only the refresh loads them
+    """Every list the shop shows, from the behaviour window (columns, or event dicts) and the catalog as it is now."""
+    import numpy as np  # numpy/scipy: only the refresh loads them
+
+    from chalicelib.recommend import personal, similarity
+    from chalicelib.recommend import window as columns
 
     moment = now.timestamp()
-    interactions, _skipped = interactions_from_events(events)
+    behaviour = events if isinstance(events, columns.Window) else columns.from_events(events)
     products = snapshot.products
     catalog_ids = {p.product_id for p in products}
     sellable = {p.product_id for p in products if p.sellable}
-    popular = popular_order(interactions, products, moment)
+    popular = _topped_with_catalog(_hot_ids(behaviour, moment), products)
     home = {
         "hot": popular[:HOME_LIST],
         "new": new_list(products, moment),
@@ -270,9 +314,10 @@ def compute(
     lists: dict[ListKey, list[str]] = {("hot", c): ids for c, ids in hot_by_category(popular, products).items()}
 
     # Similarity and personal picks need to know who did what: anonymous views only count towards hot.
-    shoppers_behaviour = [i for i in interactions if i.user_id and i.product_id in catalog_ids]
+    in_catalog = np.isin(behaviour.product_ids, np.asarray(sorted(catalog_ids), dtype=str))
+    rows = (behaviour.user_ids[behaviour.user] != "") & in_catalog[behaviour.product]
     content = ranking.content_neighbours([p.facts() for p in products], limit=SIMILAR_K)
-    encoded = similarity.encode(shoppers_behaviour) if shoppers_behaviour else None
+    encoded = _encoded(behaviour, rows) if rows.any() else None
     behavioural = (
         similarity.item_item(encoded, moment, k=SIMILAR_K, candidates=sorted(sellable)) if encoded is not None else {}
     )
@@ -282,15 +327,32 @@ def compute(
 
     shoppers = 0
     if encoded is not None:
-        bought = purchases(shoppers_behaviour)
+        bought = columns.bought(behaviour, rows)
         picks = personal.for_all_users(
-            encoded, neighbours, bought, popular[: FOR_YOU_K * 2], k=FOR_YOU_K * 2,
-            active_since=moment - ACTIVE_DAYS * SECONDS_PER_DAY, now=moment,
+            encoded, neighbours, bought, popular[:FOR_YOU_K], k=FOR_YOU_K,
+            active_since=moment - ACTIVE_DAYS * SECONDS_PER_DAY, now=moment, candidates=sellable,
         )  # fmt: skip
-        for user_id, ranked in picks.items():
-            exclude = bought.get(user_id, set())
-            lists[("for_you", user_id)] = _sellable_top(ranked, sellable, exclude, popular, FOR_YOU_K)
+        for user_id, ranked in picks.items():  # sellable, not bought, topped up from hot: complete unless hot is short
+            if len(ranked) < FOR_YOU_K:
+                ranked = _sellable_top(ranked, sellable, bought.get(user_id, frozenset()), popular, FOR_YOU_K)
+            lists[("for_you", user_id)] = ranked
         shoppers = len(picks)
     return RefreshResult(
-        home=home, lists=lists, interactions=len(interactions), shoppers=shoppers, behaviour=shoppers_behaviour
+        home=home, lists=lists, interactions=len(behaviour), shoppers=shoppers, behaviour=ShopperRows(behaviour, rows)
     )
+
+
+def _encoded(behaviour: Window, rows: Any) -> Behaviour:
+    """The shoppers' rows as similarity's Behaviour, straight from the columns (ids stay sorted)."""
+    import numpy as np
+
+    from chalicelib.recommend.similarity import Behaviour
+    from chalicelib.recommend.window import WEIGHTS
+
+    users, user_codes = np.unique(behaviour.user[rows], return_inverse=True)
+    products, product_codes = np.unique(behaviour.product[rows], return_inverse=True)
+    return Behaviour(
+        behaviour.user_ids[users].tolist(), behaviour.product_ids[products].tolist(),
+        user_codes.astype(np.int32), product_codes.astype(np.int32),
+        WEIGHTS[behaviour.kind[rows]], behaviour.at[rows],
+    )  # fmt: skip

@@ -25,6 +25,10 @@ _SCANNED = (
 )  # fmt: skip
 
 
+WRITE_CHUNK = 250  # items per worker task (pynamodb sends them as BatchWriteItem requests of 25)
+WRITERS = 8  # parallel writers (botocore's pool holds 10 connections)
+
+
 def list_pk(key: ListKey) -> str:
     kind, subject = key
     return f"{_PREFIXES[kind]}{subject}"
@@ -106,14 +110,25 @@ class DynamoRecommendationStore(DynamoRefreshRuns):
         RecommendationItem(HOME_PK, LIST_SK, home=home, generated_at=generated_at).save()
 
     def save_lists(self, lists: Mapping[ListKey, list[str]], generated_at: str, expires_at: int) -> int:
-        with RecommendationItem.batch_write() as batch:
-            for key, product_ids in lists.items():
-                batch.save(
-                    RecommendationItem(
-                        list_pk(key), LIST_SK, product_ids=product_ids, generated_at=generated_at, expires_at=expires_at
-                    )
-                )
-        return len(lists)
+        """BatchWriteItem requests of 25 items, WRITERS of them at a time."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        keys = list(lists)
+        chunks = [keys[start : start + WRITE_CHUNK] for start in range(0, len(keys), WRITE_CHUNK)]
+
+        def write(chunk: list[ListKey]) -> None:
+            with RecommendationItem.batch_write() as batch:
+                for key in chunk:
+                    batch.save(
+                        RecommendationItem(
+                            list_pk(key), LIST_SK, product_ids=lists[key], generated_at=generated_at,
+                            expires_at=expires_at,
+                        )
+                    )  # fmt: skip
+
+        with ThreadPoolExecutor(WRITERS) as pool:
+            list(pool.map(write, chunks))
+        return len(keys)
 
 
 def _epoch(moment: str | None) -> float:

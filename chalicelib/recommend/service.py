@@ -6,8 +6,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from chalicelib.analytics.lake import Lake
 from chalicelib.catalog.repository import CatalogRepository
 from chalicelib.catalog.service import category_tree, summary
 from chalicelib.clock import iso, utcnow
@@ -21,6 +22,9 @@ from chalicelib.recommend.repository import CatalogFacts, RecommendationStore
 from chalicelib.recommend.segments import Audience
 from chalicelib.themes.repository import ThemeRepository
 
+if TYPE_CHECKING:
+    from chalicelib.recommend.window import Window
+
 HOME_SHOWN = 10  # products per home list
 HOME_THEMES = 3  # theme shelves on the home page
 # Candidates read beyond what is shown, so a product taken off sale since the refresh leaves no hole. With these
@@ -32,20 +36,22 @@ FALLBACK_LISTING = 40  # products read for the home page before the first refres
 
 
 def refresh_recommendations(
-    events: Iterable[Mapping[str, Any]],
+    events: Iterable[Mapping[str, Any]] | Window,
     catalog: CatalogFacts,
     promotions: PromotionsRepository,
     themes: ThemeRepository,
     store: RecommendationStore,
     now: datetime | None = None,
     audience: Audience | None = None,
+    written: Lake | None = None,
 ) -> dict[str, Any]:
-    """Compute every list from the behaviour window and the catalog as it is now, and store them whole (with the
-    audience segments' lists when the shoppers' profiles are handed over).
+    """Compute every list from the behaviour window and the catalog as it is now, and store the changed ones whole
+    (with the audience segments' lists when the shoppers' profiles are handed over).
 
-    Lists are written before the home item, so a home page that shows a refresh's time has its lists too. Two
-    refreshes running at once both write whole lists: the last writer wins on each, and either one is a complete
-    answer, so the overlap is harmless.
+    With `written` (the lake bucket), a digest of every stored list is kept there and only new or changed lists
+    (and any a day old, well before its 3-day TTL) are written; without it every list is. Lists are written before
+    the home item, so a home page that shows a refresh's time has its lists too. Two refreshes running at once both
+    write whole lists: the last writer wins on each, and either one is a complete answer.
     """
     started = time.monotonic()
     moment = now or utcnow()
@@ -54,7 +60,15 @@ def refresh_recommendations(
     result = refresh.compute(events, snapshot, running, themes.themes(), moment)
     segment_lists = audiences.add_segment_lists(result, snapshot, audience, moment) if audience is not None else 0
     generated_at = iso(moment)
-    written = store.save_lists(result.lists, generated_at, int((moment + LIST_TTL).timestamp()))
+    expires_at = int((moment + LIST_TTL).timestamp())
+    if written is not None:
+        from chalicelib.recommend.written import Written, plan
+
+        changed, state = plan(result.lists, Written.load(written), int(moment.timestamp()))
+        count = store.save_lists({key: result.lists[key] for key in changed}, generated_at, expires_at)
+        state.save(written)
+    else:
+        count = store.save_lists(result.lists, generated_at, expires_at)
     store.save_home(result.home, generated_at)
     return {
         "generated_at": generated_at,
@@ -66,7 +80,7 @@ def refresh_recommendations(
         "category_lists": result.count("hot"),
         "for_you_lists": result.count("for_you"),
         "segment_lists": segment_lists,
-        "lists_written": written,
+        "lists_written": count,
         "hot": len(result.home["hot"]),
         "seconds": round(time.monotonic() - started, 3),
     }

@@ -32,7 +32,10 @@ _DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
 _CRON_HORIZON_DAYS = 366 * 5
 # Handlers the local runtime runs once the demo data is in (fire_soon) and then every N wall-clock seconds instead of
 # on their deployed schedule: handler -> (environment variable, default seconds); 0 keeps the deployed schedule.
-LOCAL_PERIODS = {"refresh_recommendations": ("LOCAL_RECOMMEND_REFRESH_SECONDS", "60")}
+LOCAL_PERIODS = {
+    "refresh_recommendations": ("LOCAL_RECOMMEND_REFRESH_SECONDS", "60"),
+    "compact_analytics_lake": ("LOCAL_LAKE_COMPACT_SECONDS", "300"),
+}
 LOCAL_PERIODS["close_ended_flash_sales"] = ("LOCAL_FLASH_SALE_CLOSE_SECONDS", "5")  # an ended sale's rest back soon
 
 

@@ -39,6 +39,8 @@ STAGES = ("local", "dev", "prod")
 # AWS::S3::BucketPolicy: the local stage puts the template's policies itself (local/aws/provision.py).
 AWS_ONLY_RESOURCE_TYPES = {
     "AWS::SecretsManager::Secret", "AWS::CloudWatch::Alarm", "AWS::SNS::Subscription", "AWS::S3::BucketPolicy",
+    # The analytics warehouse: locally the same SQL runs on DuckDB over the lake (moto's Athena runs no SQL).
+    "AWS::Glue::Database", "AWS::Glue::Table", "AWS::Athena::WorkGroup",
 }  # fmt: skip
 AWS_ONLY_OUTPUTS = {"JwtSecretArn"}
 MOTO_SKIPS_THEM = pytest.mark.filterwarnings("ignore:Tried to parse .* but it's not supported by moto:UserWarning")
@@ -499,8 +501,10 @@ def test_a_stage_policy_reaches_only_that_stages_resources(stage: str) -> None:
         for resource in as_list(statement["Resource"]):
             if resource == "*":
                 assert set(as_list(statement["Action"])) <= unscopable, statement["Sid"]
-            else:
-                names = set(re.findall(r"shop[-/](local|dev|prod)\b", resource))
+            elif resource.endswith(":glue:${AWS::Region}:${AWS::AccountId}:catalog"):
+                assert set(as_list(statement["Action"])) <= {"glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"}
+            else:  # Glue database names take "_" (Athena SQL reads them unquoted)
+                names = set(re.findall(r"shop[-/_](local|dev|prod)(?![a-z0-9])", resource))
                 assert names == {stage}, resource
 
 
@@ -717,8 +721,9 @@ def test_no_arn_in_the_deployed_template_names_the_aws_partition_itself(deployed
 def test_only_the_recommendation_refresh_gets_the_numpy_scipy_layer(deployed_template: dict[str, Any]) -> None:
     layered = {logical_id for logical_id, fn in functions_of(deployed_template).items() if fn.get("Layers")}
 
-    assert layered == {"RefreshRecommendations"}
+    assert layered == {"RefreshRecommendations", "CompactAnalyticsLake"}
     assert functions_of(deployed_template)["RefreshRecommendations"]["Layers"] == [{"Ref": "RecommendLibsLayer"}]
+    assert functions_of(deployed_template)["CompactAnalyticsLake"]["Layers"] == [{"Ref": "LakeLibsLayer"}]
 
 
 def test_every_function_reads_its_code_from_s3_and_the_stacks_resources_from_its_environment(
@@ -916,7 +921,7 @@ class FakeS3:
 def fake_build(tmp_path: Path, stage: str = "dev") -> package.Build:
     build = package.Build(stage, tmp_path, {"Resources": {}}, {})
     build.template_path.write_text('{"Resources": {}}', encoding="utf-8")
-    for name in ("deployment.zip", "recommend-layer.zip"):
+    for name in ("deployment.zip", *package.LAYER_ARTIFACTS.values()):
         path = tmp_path / name
         with zipfile.ZipFile(path, "w") as archive:
             archive.writestr("x.py", name)
@@ -939,7 +944,9 @@ def test_a_first_deploy_creates_the_artifacts_bucket_uploads_by_content_and_crea
         ("create_change_set", "shop-dev-artifacts"), ("execute_change_set", "shop-dev-artifacts"),
         ("create_change_set", "shop-dev"), ("execute_change_set", "shop-dev"),
     ]  # fmt: skip
-    assert len(s3.objects) == 3 and all(bucket == "artifacts" for bucket, _ in s3.objects)
+    assert len(s3.objects) == 2 + len(package.LAYER_ARTIFACTS) and all(
+        bucket == "artifacts" for bucket, _ in s3.objects
+    )
     assert json.loads((tmp_path / "outputs.json").read_text()) == outputs
     assert any("OrdersTable" in line for line in printed)  # progress: the stack's events as they come
     assert cloudformation.protected == []
@@ -957,7 +964,7 @@ def test_a_second_deploy_of_the_same_build_uploads_nothing_and_changes_nothing(t
                         build, "ops@example.com")  # fmt: skip
 
     assert sum(1 for call in cloudformation.calls if call[0] == "execute_change_set") == 2
-    assert sum("already there" in line for line in printed) == 3
+    assert sum("already there" in line for line in printed) == 2 + len(package.LAYER_ARTIFACTS)
     assert sum("is up to date" in line for line in printed) == 2
 
 

@@ -421,3 +421,28 @@ class FakeMembership:
 
     def check_in(self, user_id: str, day: str, streak: int, points: int, growth: int, seen: int, at: str) -> None:
         raise NotImplementedError
+
+
+class FakeLake:
+    """The analytics lake in memory: JSON-lines objects and raw byte objects, with counted reads."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, list[dict[str, Any]]] = {}
+        self.blobs: dict[str, bytes] = {}
+        self.line_reads = 0
+
+    def put(self, key: str, lines: list[dict[str, Any]]) -> None:
+        self.objects[key] = copy.deepcopy(lines)
+
+    def keys(self, prefix: str) -> list[str]:
+        return sorted(key for key in [*self.objects, *self.blobs] if key.startswith(prefix))
+
+    def lines(self, key: str) -> list[dict[str, Any]]:
+        self.line_reads += 1
+        return copy.deepcopy(self.objects[key])
+
+    def put_bytes(self, key: str, body: bytes, content_type: str) -> None:
+        self.blobs[key] = body
+
+    def get_bytes(self, key: str) -> bytes | None:
+        return self.blobs.get(key)

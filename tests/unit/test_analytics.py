@@ -73,6 +73,9 @@ class FakeAnalyticsRepository:
     def buyers(self, first: str, last: str) -> set[str]:
         return {user for day, user in self.buyer_markers if first <= day <= last}
 
+    def buyer_count(self, first: str, last: str) -> int:
+        return len(self.buyers(first, last))
+
 
 class FakeLake:
     def __init__(self) -> None:

@@ -36,8 +36,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GMV, orders, buyers, AOV, the daily series, top products, the funnel and category shares of ?from=..&to= (business days, Asia/Shanghai; at most 366)
-         * @description GMV, orders, buyers, AOV, the daily series, top products, the funnel and category shares of ?from=..&to= (business days, Asia/Shanghai; at most 366).
+         * GMV, orders, buyers, AOV, the daily series, top products, the funnel and category shares of ?from=..&to= (business days, Asia/Shanghai; at most 366; beyond 31 days from the lake)
+         * @description GMV, orders, buyers, AOV, the daily series, top products, the funnel and category shares of ?from=..&to= (business days, Asia/Shanghai; at most 366; beyond 31 days from the lake).
          *
          *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `analyst`; any other gets 403.
          *
