@@ -356,6 +356,7 @@ class Container(CommunityParts, SearchParts):
 
         return lambda category_ids: set(category_tree.get(self.catalog)) & set(category_ids)
 
+    @cached_property
     def warehouse(self) -> Warehouse:
         from chalicelib.analytics.warehouse import AthenaWarehouse, DuckDBWarehouse
 
