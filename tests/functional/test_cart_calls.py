@@ -10,6 +10,7 @@ import pytest
 from pynamodb.models import Model
 
 from chalicelib import dynamo
+from chalicelib.auth import principal_cache
 from chalicelib.aws import client as aws_client
 from chalicelib.promotions.service import promotion_cache
 from tests.functional.catalog_data import create_catalog, create_product
@@ -22,10 +23,12 @@ class Calls:
     def __init__(self) -> None:
         self.made: list[tuple[str, str]] = []
         self.clients: list[Any] = []
+        self.account_checks = 0
 
     def __call__(self, model: Any, params: Any = None, **_: Any) -> None:
         key = (params or {}).get("Key") or {}
         if model.name == "GetItem" and key.get("sk") == {"S": "PROFILE"}:
+            self.account_checks += 1
             return  # the check that the caller's account is live: the authorizer's (cached by API Gateway)
         self.made.append((model.service_model.service_name, model.name))
 
@@ -72,6 +75,7 @@ def counted(
 ) -> Any:
     calls.detach()
     calls.made.clear()
+    calls.account_checks = 0
     calls.attach()
     status, answer, _ = client.call(method, path, body, token=token, **headers)
     calls.detach()
@@ -201,3 +205,18 @@ def test_placing_an_order_of_named_items_reads_twice_before_its_transaction(
     # THEN one Query, one BatchGetItem and the order's one transaction
     assert len(order["items"]) == 2
     assert calls.dynamodb() == [*ORDER_READS, "TransactWriteItems"]
+
+
+def test_a_signed_in_cart_request_checks_the_account_once_in_a_few_seconds(
+    client: ShopClient, customer_token: str, skus: list[str], calls: Calls
+) -> None:
+    # GIVEN a signed-in customer whose token no cart request has checked yet
+    principal_cache.forget()
+
+    # WHEN they view the cart twice in a row
+    counted(calls, client, "GET", "/cart", token=customer_token)
+    first = calls.account_checks
+    counted(calls, client, "GET", "/cart", token=customer_token)
+
+    # THEN the account is read for the first only (the answer is kept a few seconds)
+    assert (first, calls.account_checks) == (1, 0)
