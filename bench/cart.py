@@ -1,9 +1,13 @@
 """Cart: add, view, update and remove in process on moto, each as a multiple of a GetItem timed alongside it, against
 the multiples measured for the reference serverless cart (aws-samples/aws-serverless-shopping-cart).
 
-Run: .venv/bin/python bench/cart.py [--rounds 3] [--ops 40]
-Each round times every operation `ops` times, alternating with a plain GetItem on the same moto (so machine load
-hits both alike); an operation's figure is the median over rounds of (its median time / the GetItem's median time).
+Run: .venv/bin/python bench/cart.py [--rounds 3] [--ops 40] [--mode both|http|direct]
+Two modes, printed one after the other: `http` sends each request through Chalice's test client (routing, the
+token check, schema validation, JSON both ways: what a Lambda invocation runs minus API Gateway); `direct` calls the
+cart's service functions with the real Dynamo repositories of the composition root, without an HTTP test client,
+as the peer's figures were taken, so the direct figures are the ones to set against the peer's. Each round times
+every operation `ops` times, alternating with a plain GetItem on the same moto (so machine load hits both alike);
+an operation's figure is the median over rounds of (its median time / the GetItem's median time).
 It also prints the app's own time per operation (the request's time minus the time inside AWS calls, measured with
 botocore before-call / after-call hooks) and the DynamoDB calls each makes. The view re-prices five lines with a
 running promotion and a usable coupon on every call. Goal: every multiple <= the peer's.
@@ -28,6 +32,9 @@ from pynamodb.models import Model  # noqa: E402
 from chalicelib.accounts import service as accounts_service  # noqa: E402
 from chalicelib.accounts.repository import DynamoAccountsRepository  # noqa: E402
 from chalicelib.aws import client as aws_client  # noqa: E402
+from chalicelib.bootstrap import container  # noqa: E402
+from chalicelib.cart import service as cart_service  # noqa: E402
+from chalicelib.cart.domain import CartOwner  # noqa: E402
 from chalicelib.config import get_settings  # noqa: E402
 from chalicelib.dynamo import connection  # noqa: E402
 
@@ -51,7 +58,8 @@ class AwsClock:
                 found[id(model._get_connection().connection.client)] = model._get_connection().connection.client
         for each in (connection().client, aws_client("sqs")):
             found[id(each)] = each
-        for each in found.values():
+        self._clients = list(found.values())
+        for each in self._clients:
             each.meta.events.register("before-call", self._before)
             each.meta.events.register("after-call", self._after)
 
@@ -65,6 +73,11 @@ class AwsClock:
 
     def reset(self) -> None:
         self.inside, self.operations = 0.0, []
+
+    def detach(self) -> None:
+        for each in self._clients:
+            each.meta.events.unregister("before-call", self._before)
+            each.meta.events.unregister("after-call", self._after)
 
 
 def request(client: Client, method: str, path: str, body: Any = None, token: str = "") -> Any:
@@ -110,57 +123,103 @@ def shop(client: Client) -> tuple[str, list[str]]:
     return token, skus
 
 
+Operations = dict[str, Callable[[], Any]]
+
+
+def http_operations(client: Client, token: str, skus: list[str]) -> tuple[Operations, Callable[[], Any]]:
+    """The four operations as requests through the test client, and the untimed put-back of the removed line."""
+    extra = skus[5]
+    operations: Operations = {
+        "add": lambda: request(client, "POST", "/cart/items", {"sku_id": skus[0], "quantity": 1}, token),
+        "view": lambda: request(client, "GET", "/cart", None, token),
+        "update": lambda: request(client, "PATCH", f"/cart/items/{skus[1]}", {"quantity": 2}, token),
+        "remove": lambda: request(client, "DELETE", f"/cart/items/{extra}", None, token),
+    }
+    return operations, lambda: request(client, "POST", "/cart/items", {"sku_id": extra, "quantity": 1}, token)
+
+
+def direct_operations(user_id: str, skus: list[str]) -> tuple[Operations, Callable[[], Any]]:
+    """The four operations as calls of the cart's service functions on the real Dynamo repositories."""
+    shop, owner, extra = container(), CartOwner.user(user_id), skus[5]
+    cart, catalog = shop.cart, shop.catalog
+    operations: Operations = {
+        "add": lambda: cart_service.add_item(cart, catalog, owner, skus[0], 1),
+        "view": lambda: cart_service.view_cart(
+            cart, catalog, shop.profile, owner, shop.running_promotions, shop.coupon_source
+        ),
+        "update": lambda: cart_service.update_item(cart, owner, skus[1], 2, None),
+        "remove": lambda: cart_service.remove_item(cart, owner, extra),
+    }
+    return operations, lambda: cart_service.add_item(cart, catalog, owner, extra, 1)
+
+
+def measure(operations: Operations, put_back: Callable[[], Any], rounds: int, ops: int) -> dict[str, Any]:
+    """Per operation: the median multiple of a GetItem, the app's own ms and the DynamoDB calls; and the floor."""
+    dynamodb, table = aws_client("dynamodb"), get_settings().accounts_table
+    probe = {"pk": {"S": "USER#nobody"}, "sk": {"S": "PROFILE"}}
+    for operation in operations.values():
+        operation()  # warm: clients, caches, the blueprint
+    put_back()
+    aws = AwsClock()
+    ratios: dict[str, list[float]] = {name: [] for name in operations}
+    own: dict[str, list[float]] = {name: [] for name in operations}
+    calls: dict[str, list[str]] = {}
+    floor_ms: list[float] = []
+    for _ in range(rounds):
+        for name, operation in operations.items():
+            times, floors, owns = [], [], []
+            for _ in range(ops):
+                if name == "remove":
+                    put_back()  # a line to remove, untimed
+                started = time.perf_counter()
+                dynamodb.get_item(TableName=table, Key=probe)
+                floors.append(time.perf_counter() - started)
+                aws.reset()
+                started = time.perf_counter()
+                operation()
+                elapsed = time.perf_counter() - started
+                times.append(elapsed)
+                owns.append(elapsed - aws.inside)
+                calls[name] = list(aws.operations)
+            ratios[name].append(statistics.median(times) / statistics.median(floors))
+            own[name].append(statistics.median(owns) * 1000)
+            floor_ms.append(statistics.median(floors) * 1000)
+    aws.detach()
+    return {"ratios": ratios, "own": own, "calls": calls, "floor_ms": statistics.median(floor_ms)}
+
+
+def report(mode: str, figures: dict[str, Any], rounds: int, ops: int) -> None:
+    print(f"\n[{mode}] cart in process on moto: {rounds} rounds x {ops} ops, alternating with a GetItem")
+    print(f"a GetItem (the floor): {figures['floor_ms']:.2f} ms")
+    print(f"{'operation':<8} {'calls':<40} {'x GetItem':>9} {'peer':>6} {'ours/peer':>9} {'own ms':>7}")
+    for name, ratios in figures["ratios"].items():
+        multiple = statistics.median(ratios)
+        print(f"{name:<8} {', '.join(figures['calls'][name]):<40} {multiple:>9.2f} {PEER[name]:>6.2f} "
+              f"{multiple / PEER[name]:>8.2f}x {statistics.median(figures['own'][name]):>7.2f}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--ops", type=int, default=40)
+    parser.add_argument("--mode", choices=("both", "http", "direct"), default="both")
     args = parser.parse_args()
     with provisioned_app() as app:
         client = Client(app, stage_name="local")
         token, skus = shop(client)
-        dynamodb, table = aws_client("dynamodb"), get_settings().accounts_table
-        probe = {"pk": {"S": "USER#nobody"}, "sk": {"S": "PROFILE"}}
-        extra = skus[5]
-        operations: dict[str, Callable[[], Any]] = {
-            "add": lambda: request(client, "POST", "/cart/items", {"sku_id": skus[0], "quantity": 1}, token),
-            "view": lambda: request(client, "GET", "/cart", None, token),
-            "update": lambda: request(client, "PATCH", f"/cart/items/{skus[1]}", {"quantity": 2}, token),
-            "remove": lambda: request(client, "DELETE", f"/cart/items/{extra}", None, token),
-        }
-        put_back = lambda: request(client, "POST", "/cart/items", {"sku_id": extra, "quantity": 1}, token)  # noqa: E731
-        for operation in operations.values():
-            operation()  # warm: clients, caches, the blueprint
-        aws = AwsClock()
-        ratios: dict[str, list[float]] = {name: [] for name in operations}
-        own: dict[str, list[float]] = {name: [] for name in operations}
-        calls: dict[str, list[str]] = {}
-        floor_ms: list[float] = []
-        for _ in range(args.rounds):
-            for name, operation in operations.items():
-                times, floors, owns = [], [], []
-                for _ in range(args.ops):
-                    if name == "remove":
-                        put_back()  # a line to remove, untimed
-                    started = time.perf_counter()
-                    dynamodb.get_item(TableName=table, Key=probe)
-                    floors.append(time.perf_counter() - started)
-                    aws.reset()
-                    started = time.perf_counter()
-                    operation()
-                    elapsed = time.perf_counter() - started
-                    times.append(elapsed)
-                    owns.append(elapsed - aws.inside)
-                    calls[name] = list(aws.operations)
-                ratios[name].append(statistics.median(times) / statistics.median(floors))
-                own[name].append(statistics.median(owns) * 1000)
-                floor_ms.append(statistics.median(floors) * 1000)
-    print(f"cart in process on moto: {args.rounds} rounds x {args.ops} ops, alternating with a GetItem")
-    print(f"a GetItem (the floor): {statistics.median(floor_ms):.2f} ms")
-    print(f"{'operation':<8} {'calls':<40} {'x GetItem':>9} {'peer':>6} {'ours/peer':>9} {'own ms':>7}")
-    for name in operations:
-        multiple = statistics.median(ratios[name])
-        print(f"{name:<8} {', '.join(calls[name]):<40} {multiple:>9.2f} {PEER[name]:>6.2f} "
-              f"{multiple / PEER[name]:>8.2f}x {statistics.median(own[name]):>7.2f}")  # fmt: skip
+        user_id = request(client, "GET", "/me", None, token)["user_id"]
+        modes = ("http", "direct") if args.mode == "both" else (args.mode,)
+        results = {}
+        for mode in modes:
+            operations, put_back = (
+                http_operations(client, token, skus) if mode == "http" else direct_operations(user_id, skus)
+            )
+            results[mode] = measure(operations, put_back, args.rounds, args.ops)
+    for mode, figures in results.items():
+        report(mode, figures, args.rounds, args.ops)
+    print(
+        "\nFigures are noisy on a shared, loaded machine: compare modes and runs taken side by side, not across days."
+    )
 
 
 if __name__ == "__main__":

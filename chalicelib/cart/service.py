@@ -155,8 +155,13 @@ def move_to_favorites(repo: CartRepository, profile: ProfileRepository, user_id:
 def selected_lines(repo: CartRepository, user_id: str) -> list[tuple[str, int]]:
     """(sku_id, quantity) of the selected lines, oldest first: what an order `from_cart` buys."""
     lines, _ = repo.cart(CartOwner.user(user_id))
-    lines.sort(key=lambda line: (line["added_at"], line["sku_id"]))
-    return [(line["sku_id"], line["quantity"]) for line in lines if line["selected"]]
+    return selected_of(lines)
+
+
+def selected_of(lines: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    """(sku_id, quantity) of the selected ones of these cart lines, oldest first."""
+    ordered = sorted(lines, key=lambda line: (line["added_at"], line["sku_id"]))
+    return [(line["sku_id"], line["quantity"]) for line in ordered if line["selected"]]
 
 
 # -- guest carts -------------------------------------------------------------------------------------------------

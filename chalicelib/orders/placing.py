@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.cart import service as cart_service
+from chalicelib.cart.domain import CartOwner
 from chalicelib.catalog.models import product_id_of_sku
 from chalicelib.clock import iso, utcnow
 from chalicelib.coupons import service as coupons_service
+from chalicelib.dynamo import PendingRead, PendingSlice, read_slices, read_together
 from chalicelib.errors import Conflict, DomainError, InvalidState, NotFound, OutOfStock, ValidationError
 from chalicelib.ids import new_id
 from chalicelib.orders.domain import FLASH_SALE, PENDING_PAYMENT, Order, OrderLine
@@ -54,7 +56,8 @@ def create_order(shop: Shop, user_id: str, key: str | None, body: OrderCreate) -
 
     The key is looked up only when placing fails: the transaction's own condition on the key refuses a second
     order, and a retry that can no longer be placed (stock sold, cart emptied, coupon taken by the first order)
-    is answered with the original order. The common path reads twice: the address and the SKUs."""
+    is answered with the original order. The common path reads twice before its one transaction: one Query of the
+    user's partition (coupons, address book, cart) and one BatchGetItem (SKUs, address, points balance)."""
     key = check_key(key)
     digest = body_hash(body)
     try:
@@ -77,9 +80,10 @@ def _replay(shop: Shop, user_id: str, key: str, digest: str) -> dict[str, Any] |
     return order.view()
 
 
-def _wanted_lines(shop: Shop, user_id: str, body: OrderCreate | OrderPreviewRequest) -> list[tuple[str, int]]:
+def _wanted_lines(cart: list[dict[str, Any]] | None, body: OrderCreate | OrderPreviewRequest) -> list[tuple[str, int]]:
+    """(sku_id, quantity) the body buys: the cart's selected lines (`cart`, read already) or the body's items."""
     if body.from_cart:
-        lines = cart_service.selected_lines(shop.cart, user_id)
+        lines = cart_service.selected_of(cart or [])
         if not lines:
             raise InvalidState("No selected lines in the cart")
     else:
@@ -111,10 +115,23 @@ def _price_order(shop: Shop, user_id: str, body: OrderCreate | OrderPreviewReque
     """What placing this body would charge now, or the refusal placing it would get: the order and its preview both
     come through here, so they agree to the fen and refuse alike (404 SKU or address, 409 OUT_OF_STOCK, 409
     COUPON_NOT_APPLICABLE, 409 PRICE_CHANGED, ...). Reads only."""
-    wanted = _wanted_lines(shop, user_id, body)
+    # ONE Query of the user's partition: the usable coupons, the address book and (from_cart) the cart's lines
+    coupons = pricing.StoredCoupons(shop.coupons)
+    slices: list[PendingSlice[Any]] = [coupons.usable_slice(user_id, now), shop.profile.address_book_slice(user_id)]
+    if body.from_cart:
+        slices.append(shop.cart.cart_slice(CartOwner.user(user_id)))
+    offers, book, *cart = read_slices(*slices)
+    wanted = _wanted_lines(cart[0][0] if cart else None, body)
     promotions = shop.promotions(now)
-    address = _address_of(shop, user_id, body.address_id)
-    skus = shop.catalog.skus_by_ids([sku_id for sku_id, _ in wanted])
+    # ONE BatchGetItem over both tables: the SKUs, the address (named, else the default) and the points balance
+    address_id = body.address_id if body.address_id is not None else book.default_id
+    address_read = shop.profile.address_read(user_id, address_id) if address_id else PendingRead(None, None, _none)
+    *found, address, held = read_together(
+        *(shop.catalog.sku_read(sku_id) for sku_id, _ in wanted), address_read, shop.points.balance_read(user_id)
+    )
+    if body.address_id is not None:
+        address = profile_service.found_address(address)
+    skus = {sku["sku_id"]: sku for sku in found if sku is not None}
     missing = [sku_id for sku_id, _ in wanted if sku_id not in skus]
     if missing:
         raise NotFound(f"No such SKU: {', '.join(missing)}", sku_ids=missing)
@@ -125,11 +142,11 @@ def _price_order(shop: Shop, user_id: str, body: OrderCreate | OrderPreviewReque
     if short:
         raise OutOfStock(f"Not enough stock: {', '.join(short)}", sku_ids=short)
     lines = pricing.priced_lines(shop.catalog, [skus[sku_id] for sku_id, _ in wanted], dict(wanted), promotions, now)
-    balance = shop.points.balance(user_id) or 0
+    balance = held or 0
     priced = pricing.price(
         lines,
         promotions,
-        pricing.StoredCoupons(shop.coupons),
+        pricing.KnownCoupons(offers, coupons),
         user_id,
         coupon=body.coupon_request(),
         points=body.points,
@@ -139,6 +156,10 @@ def _price_order(shop: Shop, user_id: str, body: OrderCreate | OrderPreviewReque
     )
     pricing.check_expected(priced, body.expected_payable_fen)
     return _PricedOrder(wanted=wanted, skus=skus, address=address, balance=balance, checkout=priced)
+
+
+def _none(_: Any) -> None:
+    return None
 
 
 def _address_of(shop: Shop, user_id: str, address_id: str | None) -> dict[str, Any] | None:

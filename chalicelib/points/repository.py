@@ -10,7 +10,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.clock import utcnow
 from chalicelib.coupons.repository import add_issue
-from chalicelib.dynamo import cancelled_conditions, connection, newest_page
+from chalicelib.dynamo import PendingRead, cancelled_conditions, connection, newest_page
 from chalicelib.errors import Conflict, NotFound, OutOfStock
 from chalicelib.points.domain import AlreadyPosted, ExchangeChanged, NotEnoughPoints, new_entry
 from chalicelib.points.models import (
@@ -37,6 +37,10 @@ POSTING_ACTIONS = 3  # add_credit / add_debit: balance update, reference put, en
 class PointsRepository(Protocol):
     def balance(self, user_id: str) -> int | None:
         """The user's balance; None when there is no such user."""
+
+    def balance_read(self, user_id: str) -> PendingRead[int | None]:
+        """`balance` as a read joined with others (dynamo.read_together: one BatchGetItem over tables)."""
+        return PendingRead(None, None, lambda _: self.balance(user_id))
 
     def post(self, user_id: str, entry: dict[str, Any]) -> None:
         """Append the entry and move the balance by its delta at once: AlreadyPosted if its ref was posted,
@@ -147,6 +151,12 @@ class DynamoPointsRepository:
         except DoesNotExist:
             return None
         return int(item.points_balance or 0)
+
+    def balance_read(self, user_id: str) -> PendingRead[int | None]:
+        def parse(item: Any) -> int | None:
+            return int(item.points_balance or 0) if isinstance(item, PointsBalanceModel) else None
+
+        return PendingRead(PointsBalanceModel, (user_pk(user_id), PROFILE_SK), parse)
 
     def post(self, user_id: str, entry: dict[str, Any]) -> None:
         try:

@@ -14,7 +14,7 @@ from chalicelib.accounts.domain import DELETED
 from chalicelib.accounts.models import UserModel
 from chalicelib.catalog.models import ProductItem, product_pk
 from chalicelib.catalog.repository import DynamoCatalogRepository
-from chalicelib.dynamo import PendingSlice, cancelled_conditions, connection, newest_page
+from chalicelib.dynamo import PendingRead, PendingSlice, cancelled_conditions, connection, newest_page
 from chalicelib.errors import ChangedMeanwhile, NotFound
 from chalicelib.profile.domain import AddressBook
 from chalicelib.profile.models import (
@@ -116,6 +116,10 @@ class DynamoProfileRepository:
             return _address_dict(item)
         except DoesNotExist:
             return None
+
+    def address_read(self, user_id: str, address_id: str) -> PendingRead[dict[str, Any] | None]:
+        key = (user_pk(user_id), f"{ADDRESS_PREFIX}{address_id}")
+        return PendingRead(AddressModel, key, lambda item: _address_dict(item) if item is not None else None)
 
     def add_address(self, user_id: str, address: dict[str, Any], seen: AddressBook, max_count: int) -> None:
         book_actions: list[Any] = [AddressBookModel.address_count.add(1)]

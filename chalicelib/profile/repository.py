@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Protocol
 
-from chalicelib.dynamo import PendingSlice
+from chalicelib.dynamo import PendingRead, PendingSlice
 from chalicelib.profile.domain import AddressBook
 
 DefaultChange = Literal["set", "clear"] | None
@@ -18,6 +18,10 @@ class ProfileRepository(Protocol):
 
     def addresses(self, user_id: str) -> list[dict[str, Any]]: ...
     def address(self, user_id: str, address_id: str) -> dict[str, Any] | None: ...
+    def address_read(self, user_id: str, address_id: str) -> PendingRead[dict[str, Any] | None]:
+        """`address` as a read joined with others (dynamo.read_together: one BatchGetItem over tables)."""
+        return PendingRead(None, None, lambda _: self.address(user_id, address_id))
+
     def add_address(self, user_id: str, address: dict[str, Any], seen: AddressBook, max_count: int) -> None:
         """Store a new address and count it (only while under max_count); if it is the default, the book's default
         moves to it and the previous default is cleared. ChangedMeanwhile if the book is not as `seen` (or full)."""

@@ -40,7 +40,11 @@ def list_addresses(repo: ProfileRepository, user_id: str) -> dict[str, Any]:
 
 def get_address(repo: ProfileRepository, user_id: str, address_id: str) -> dict[str, Any]:
     """One of the user's addresses (for orders); NotFound for another user's or a deleted one."""
-    address = repo.address(user_id, address_id)
+    return found_address(repo.address(user_id, address_id))
+
+
+def found_address(address: dict[str, Any] | None) -> dict[str, Any]:
+    """The address read for an order, or NotFound (another user's or a deleted one)."""
     if address is None:
         raise NotFound("No such address")
     return address

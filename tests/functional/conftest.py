@@ -16,6 +16,7 @@ from moto import mock_aws
 from app import app
 from chalicelib.accounts import service as accounts_service
 from chalicelib.accounts.repository import DynamoAccountsRepository
+from chalicelib.auth import principal_cache
 from chalicelib.aws import reset_clients
 from chalicelib.bootstrap import container
 from chalicelib.catalog.service import category_tree
@@ -109,6 +110,7 @@ def aws_env(provisioned_aws: dict[str, str]) -> dict[str, str]:
         sqs.purge_queue(QueueUrl=queue_url)
     category_tree.forget()
     promotion_cache.forget()
+    principal_cache.forget()
     return provisioned_aws
 
 

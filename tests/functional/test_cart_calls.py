@@ -10,6 +10,7 @@ import pytest
 from pynamodb.models import Model
 
 from chalicelib import dynamo
+from chalicelib.auth import principal_cache
 from chalicelib.aws import client as aws_client
 from chalicelib.promotions.service import promotion_cache
 from tests.functional.catalog_data import create_catalog, create_product
@@ -22,10 +23,12 @@ class Calls:
     def __init__(self) -> None:
         self.made: list[tuple[str, str]] = []
         self.clients: list[Any] = []
+        self.account_checks = 0
 
     def __call__(self, model: Any, params: Any = None, **_: Any) -> None:
         key = (params or {}).get("Key") or {}
         if model.name == "GetItem" and key.get("sk") == {"S": "PROFILE"}:
+            self.account_checks += 1
             return  # the check that the caller's account is live: the authorizer's (cached by API Gateway)
         self.made.append((model.service_model.service_name, model.name))
 
@@ -72,6 +75,7 @@ def counted(
 ) -> Any:
     calls.detach()
     calls.made.clear()
+    calls.account_checks = 0
     calls.attach()
     status, answer, _ = client.call(method, path, body, token=token, **headers)
     calls.detach()
@@ -156,9 +160,9 @@ def test_a_guest_cart_is_read_and_written_in_as_few_calls(client: ShopClient, sk
 VIEW_CALLS = 2  # one Query: lines, head, usable coupons, address book; one BatchGetItem: the SKUs
 
 
-# Reads before the order's transaction: the cart, the address, the SKUs, the points balance, the usable coupons and
-# one more Query. A ceiling, so that none is added; the goal is two (one Query, one BatchGetItem).
-ORDER_READS_FROM_CART = 6
+# Reads before the order's transaction: ONE Query of the user's partition (the cart, the usable coupons, the address
+# book) and ONE BatchGetItem (the SKUs, the address, the points balance).
+ORDER_READS = ["Query", "BatchGetItem"]
 
 
 def test_placing_an_order_from_the_cart_reads_the_cart_once(
@@ -176,10 +180,43 @@ def test_placing_an_order_from_the_cart_reads_the_cart_once(
     body = {"address_id": address_id, "from_cart": True}
     order = counted(calls, client, "POST", "/orders", body, token=customer_token, **{"Idempotency-Key": "k1"})
 
-    # THEN the cart is read once, the order placed in one transaction, and the lines removed in one more
+    # THEN the cart is read once with the rest of the user's partition, the SKUs, address and points in one batch,
+    # the order placed in one transaction, and the lines removed in one more
     made = calls.dynamodb()
     assert len(order["items"]) == 2
-    placing = made.index("TransactWriteItems")
-    assert len(made[:placing]) <= ORDER_READS_FROM_CART, made
-    assert made[placing:] == ["TransactWriteItems", "TransactWriteItems"], made
+    assert made == [*ORDER_READS, "TransactWriteItems", "TransactWriteItems"], made
     assert client.call("GET", "/cart", token=customer_token)[1]["items"] == []
+
+
+def test_placing_an_order_of_named_items_reads_twice_before_its_transaction(
+    client: ShopClient, customer_token: str, skus: list[str], calls: Calls
+) -> None:
+    # GIVEN an address (caches of categories and promotions warm from a preview)
+    address = {"receiver": "张三", "phone": "13800138000", "province": "广东省", "city": "深圳市",
+               "district": "南山区", "detail": "科技园 1 号"}  # fmt: skip
+    address_id = client.call("POST", "/me/addresses", address, token=customer_token)[1]["address_id"]
+    items = [{"sku_id": sku_id, "quantity": 1} for sku_id in skus[:2]]
+    client.call("POST", "/orders/preview", {"address_id": address_id, "items": items}, token=customer_token)
+
+    # WHEN those items are ordered
+    body = {"address_id": address_id, "items": items}
+    order = counted(calls, client, "POST", "/orders", body, token=customer_token, **{"Idempotency-Key": "k2"})
+
+    # THEN one Query, one BatchGetItem and the order's one transaction
+    assert len(order["items"]) == 2
+    assert calls.dynamodb() == [*ORDER_READS, "TransactWriteItems"]
+
+
+def test_a_signed_in_cart_request_checks_the_account_once_in_a_few_seconds(
+    client: ShopClient, customer_token: str, skus: list[str], calls: Calls
+) -> None:
+    # GIVEN a signed-in customer whose token no cart request has checked yet
+    principal_cache.forget()
+
+    # WHEN they view the cart twice in a row
+    counted(calls, client, "GET", "/cart", token=customer_token)
+    first = calls.account_checks
+    counted(calls, client, "GET", "/cart", token=customer_token)
+
+    # THEN the account is read for the first only (the answer is kept a few seconds)
+    assert (first, calls.account_checks) == (1, 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from chalicelib.dynamo import PendingSlice
+from chalicelib.dynamo import PendingRead, PendingSlice
 from chalicelib.errors import ChangedMeanwhile, NotFound
 from chalicelib.profile.domain import AddressBook
 from chalicelib.profile.repository import DefaultChange
@@ -43,6 +43,9 @@ class FakeProfileRepository:
 
     def address_book_slice(self, user_id: str) -> PendingSlice[AddressBook]:
         return PendingSlice(None, user_id, "", "", lambda _: self.address_book(user_id))
+
+    def address_read(self, user_id: str, address_id: str) -> PendingRead[dict[str, Any] | None]:
+        return PendingRead(None, None, lambda _: self.address(user_id, address_id))
 
     def addresses(self, user_id: str) -> list[dict[str, Any]]:
         return copy.deepcopy(list(self.address_items.get(user_id, {}).values()))

@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from chalicelib.coupons.domain import NoneLeft, TemplateChanged
+from chalicelib.dynamo import PendingRead
 from chalicelib.errors import Conflict, NotFound, OutOfStock
 from chalicelib.points.domain import AlreadyPosted, ExchangeChanged, NotEnoughPoints
 from tests.unit.test_coupons_fakes import FakeCouponsRepository
@@ -25,6 +26,9 @@ class FakePointsRepository:
 
     def balance(self, user_id: str) -> int | None:
         return self.balances.get(user_id)
+
+    def balance_read(self, user_id: str) -> PendingRead[int | None]:
+        return PendingRead(None, None, lambda _: self.balance(user_id))
 
     def _post(self, user_id: str, entry: dict[str, Any]) -> None:
         if (user_id, entry["ref"]) in self.refs:

@@ -7,6 +7,7 @@ import copy
 from typing import Any
 
 from chalicelib.clock import shanghai_month
+from chalicelib.dynamo import PendingRead
 from chalicelib.orders import outbox
 from chalicelib.orders.domain import Order, Refund
 from chalicelib.orders.steps import CountSales, CouponChange, PostPoints, Restock, Step
@@ -30,6 +31,9 @@ class FakePoints:
 
     def balance(self, user_id: str) -> int | None:
         return sum(self.refs.values())
+
+    def balance_read(self, user_id: str) -> PendingRead[int | None]:
+        return PendingRead(None, None, lambda _: self.balance(user_id))
 
 
 class FakeOrdersRepository:

@@ -12,6 +12,7 @@ from chalicelib.errors import Conflict, InvalidState, NotFound
 from chalicelib.orders import placing, service, tasks
 from chalicelib.orders.schemas import OrderCreate, ShipmentWrite
 from chalicelib.orders.service import Shop
+from tests.unit.fakes import FakeCatalogRepository
 from tests.unit.orders.fakes import ORDER_ID, FakeOrdersRepository, FakePoints, RecordingWorkflow
 from tests.unit.profile_fakes import FakeProfileRepository
 
@@ -161,7 +162,7 @@ def test_a_replayed_key_returns_the_original_order(
     shop: Shop, orders: FakeOrdersRepository, workflow: RecordingWorkflow
 ) -> None:
     # GIVEN the order of key "k" was placed, and its address has been deleted since (the retry cannot be placed)
-    shop = dataclasses.replace(shop, profile=FakeProfileRepository())
+    shop = dataclasses.replace(shop, profile=FakeProfileRepository(), catalog=FakeCatalogRepository())
     body = OrderCreate(address_id="a_1", items=[{"sku_id": "p_1-01", "quantity": 2}])  # type: ignore[list-item]
     orders.keys[("u_1", "k")] = {"order_id": ORDER_ID, "body_hash": placing.body_hash(body), "created_at": "t0"}
 
