@@ -124,7 +124,10 @@ def _price_order(shop: Shop, user_id: str, body: OrderCreate | OrderPreviewReque
     short = [sku_id for sku_id, quantity in wanted if int(skus[sku_id]["stock"]) < quantity]
     if short:
         raise OutOfStock(f"Not enough stock: {', '.join(short)}", sku_ids=short)
-    lines = pricing.priced_lines(shop.catalog, [skus[sku_id] for sku_id, _ in wanted], dict(wanted), promotions, now)
+    member = pricing.member_rate(shop.membership, shop.membership.growth(user_id) if shop.membership else None)
+    lines = pricing.priced_lines(
+        shop.catalog, [skus[sku_id] for sku_id, _ in wanted], dict(wanted), promotions, now, member
+    )
     balance = shop.points.balance(user_id) or 0
     priced = pricing.price(
         lines,
@@ -155,6 +158,7 @@ def _amounts(priced: Quote) -> dict[str, int]:
         "discount_fen": priced.discount_fen,
         "promotion_discount_fen": priced.promotion_discount_fen,
         "coupon_discount_fen": priced.coupon_discount_fen,
+        "member_discount_fen": priced.member_discount_fen,
         "points_deduction_fen": priced.points_deduction_fen,
         "shipping_fen": priced.shipping_fen,
         "payable_fen": priced.payable_fen,
@@ -317,6 +321,7 @@ def place_flash_order(shop: Shop, won: FlashOrder) -> dict[str, Any]:
             "discount_fen": 0,
             "promotion_discount_fen": 0,
             "coupon_discount_fen": 0,
+            "member_discount_fen": 0,
             "points_deduction_fen": 0,
             "shipping_fen": shipping,
             "payable_fen": goods_fen + shipping,
