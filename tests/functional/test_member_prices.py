@@ -125,8 +125,15 @@ def test_the_level_discount_applies_to_the_price_of_the_day_and_a_level_one_memb
 
 
 def test_a_flash_sale_order_takes_no_member_price(client: ShopClient, silver: dict[str, Any]) -> None:
-    won = placing.FlashOrder(attempt_id="fa_1", user_id=user_id_of(silver["token"]), sku_id=silver["sku_id"],
-                             quantity=1, unit_price_fen=100000, address_id=silver["address_id"], pay_seconds=600)  # fmt: skip
+    won = placing.FlashOrder(
+        attempt_id="fa_1",
+        user_id=user_id_of(silver["token"]),
+        sku_id=silver["sku_id"],
+        quantity=1,
+        unit_price_fen=100000,
+        address_id=silver["address_id"],
+        pay_seconds=600,
+    )
 
     placed = placing.place_flash_order(container().shop, won)
 
