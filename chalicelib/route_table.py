@@ -51,6 +51,7 @@ PATHS: dict[str, tuple[str, ...]] = {
     "/admin/reviews/{review_id}/follow-up/reject": ("chalicelib.reviews.api:reviews_api",),
     "/admin/reviews/{review_id}/reject": ("chalicelib.reviews.api:reviews_api",),
     "/admin/reviews/{review_id}/reply": ("chalicelib.reviews.api:reviews_api",),
+    "/admin/skus/{sku_id}/member-prices": ("chalicelib.membership.api:membership_api",),
     "/admin/skus/{sku_id}/stock": ("chalicelib.catalog.api:catalog_api",),
     "/admin/staff": ("chalicelib.accounts.staff_api:staff_api",),
     "/admin/staff/{user_id}": ("chalicelib.accounts.staff_api:staff_api",),

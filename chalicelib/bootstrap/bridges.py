@@ -3,13 +3,14 @@ the services of the context that knows (the composition root builds them; no con
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from chalicelib.accounts.guards import SmsSender
     from chalicelib.accounts.repository import AccountsRepository
     from chalicelib.bootstrap import Container
     from chalicelib.catalog.repository import CatalogRepository
+    from chalicelib.membership.repository import MembershipRepository
     from chalicelib.orders.domain import Order
     from chalicelib.orders.service import Shop
     from chalicelib.profile.repository import ProfileRepository
@@ -32,6 +33,36 @@ class CustomerFactsAcrossContexts:
 
     def membership(self, user_id: str) -> tuple[str | None, int]:
         return None, 0  # no members club yet: no level, no growth
+
+
+class MemberPricesFromClub:
+    """catalog.service.MemberPricing: the members club's levels and the viewer's growth, priced by the one rule of
+    pricing.engine.member_unit_price."""
+
+    def __init__(self, membership: MembershipRepository) -> None:
+        self.membership = membership
+
+    def __call__(
+        self, viewer: str | None, skus: list[dict[str, Any]]
+    ) -> dict[str, tuple[int | None, list[dict[str, Any]]]]:
+        from chalicelib.membership.service import level_cache
+        from chalicelib.pricing.checkout import member_rate
+        from chalicelib.pricing.engine import member_unit_price
+        from chalicelib.pricing.model import MemberRate
+
+        levels = level_cache.get(self.membership)["items"]
+        mine = member_rate(self.membership, self.membership.growth(viewer)) if viewer and skus else None
+        prices: dict[str, tuple[int | None, list[dict[str, Any]]]] = {}
+        for sku in skus:
+            day = int(sku["price_fen"])
+            table = []
+            for level in levels:
+                price = member_unit_price(sku, day, MemberRate(level["level"], level["discount_percent"]))
+                table.append(
+                    {"level": level["level"], "name": level["name"], "price_fen": day if price is None else price}
+                )
+            prices[sku["sku_id"]] = (member_unit_price(sku, day, mine), table)
+        return prices
 
 
 class AudienceFromAccounts:

@@ -7,6 +7,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from chalicelib.catalog.service import MemberPricing
     from chalicelib.config import Settings
     from chalicelib.feedback.domain import OrdersOfUser
     from chalicelib.feedback.repository import FeedbackRepository
@@ -29,6 +30,12 @@ class CommunityParts:
         from chalicelib.membership.repository import DynamoMembershipRepository
 
         return DynamoMembershipRepository()
+
+    @cached_property
+    def member_pricing(self) -> MemberPricing:
+        from chalicelib.bootstrap.bridges import MemberPricesFromClub
+
+        return MemberPricesFromClub(self.membership)
 
     @cached_property
     def review_words(self) -> ReviewWordsRepository:

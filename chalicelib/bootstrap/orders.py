@@ -52,6 +52,7 @@ def build_shop(container: Container) -> Shop:
         promotions=container.running_promotions,
         timers=OrderTimers.from_settings(container.settings),
         flash_units=FlashSaleUnits(container),
+        membership=container.membership,
     )
 
 

@@ -22,6 +22,7 @@ from chalicelib.cart.schemas import (
 from chalicelib.catalog.models import product_id_of_sku
 from chalicelib.catalog.repository import CatalogRepository
 from chalicelib.errors import Unauthorized
+from chalicelib.membership.repository import MembershipRepository
 from chalicelib.pricing.checkout import CouponSource
 from chalicelib.pricing.promotion import RunningPromotions
 from chalicelib.profile.repository import ProfileRepository
@@ -59,10 +60,12 @@ def view_cart(
     profile: ProfileRepository,
     running_promotions: RunningPromotions,
     coupon_source: CouponSource,
+    membership: MembershipRepository,
 ) -> Json[Cart]:
-    """My cart (or a guest cart) at today's prices, with totals and the coupons that apply"""
+    """My cart (or a guest cart) at today's prices (a member's at their member prices), with totals and the coupons
+    that apply"""
     owner = _owner(principal, request)
-    return service.view_cart(cart, catalog, profile, owner, running_promotions, coupon_source)
+    return service.view_cart(cart, catalog, profile, owner, running_promotions, coupon_source, membership)
 
 
 @cart_api.post("/cart/items", status=201, headers=GUEST, errors=(401, 404, 409))
@@ -101,11 +104,12 @@ def merge_guest_cart(
     profile: ProfileRepository,
     running_promotions: RunningPromotions,
     coupon_source: CouponSource,
+    membership: MembershipRepository,
 ) -> Json[MergedCart]:
     """Move a guest cart into my cart at sign-in (what did not fit is listed in not_merged); the guest cart goes"""
     not_merged = service.merge_guest_cart(cart, principal.user_id, body.guest_cart_token)
     owner = CartOwner.user(principal.user_id)
-    merged = service.view_cart(cart, catalog, profile, owner, running_promotions, coupon_source)
+    merged = service.view_cart(cart, catalog, profile, owner, running_promotions, coupon_source, membership)
     return {**merged, "not_merged": not_merged}
 
 

@@ -49,6 +49,9 @@ class CartItem(BaseModel):
                                   "the SKU is gone")  # fmt: skip
     list_price_fen: int | None
     promotion_id: str | None = Field(description="The time-limited promotion giving price_fen, if any")
+    member_price_fen: int | None = Field(
+        None, description="My member price (my level's), when it is below price_fen; line_total_fen is at it"
+    )
     quantity: int
     selected: bool
     available: bool = Field(description="false when the SKU is gone, off sale, or has less stock than the quantity")
@@ -60,10 +63,11 @@ class CartItem(BaseModel):
 
 class CartSummary(BaseModel):
     subtotal_fen: int = Field(description="Selected, available lines at list price")
-    discount_fen: int = Field(description="Promotions and the best coupon")
+    discount_fen: int = Field(description="Promotions, member prices and the best coupon")
     payable_fen: int = Field(description="subtotal - discount + shipping (points are chosen at checkout)")
     promotion_discount_fen: int
     coupon_discount_fen: int
+    member_discount_fen: int = Field(0, description="What member prices take off (in discount_fen)")
     shipping_fen: int
     selected_quantity: int
     applied_promotions: list[str]

@@ -13,8 +13,9 @@ from chalicelib.catalog.models import product_id_of_sku
 from chalicelib.catalog.repository import CatalogRepository
 from chalicelib.clock import iso, parse_iso, precise_iso, utcnow
 from chalicelib.coupons.domain import CouponOffer
-from chalicelib.dynamo import read_slices, read_together
+from chalicelib.dynamo import PendingSlice, read_slices, read_together
 from chalicelib.errors import InvalidState, NotFound, OutOfStock, ValidationError
+from chalicelib.membership.repository import MembershipRepository
 from chalicelib.pricing import checkout as pricing
 from chalicelib.pricing.checkout import CouponSource
 from chalicelib.pricing.promotion import Promotion
@@ -265,23 +266,34 @@ def view_cart(
     owner: CartOwner,
     promotions_at: PromotionsAt,
     coupons: CouponSource,
+    membership: MembershipRepository | None = None,
 ) -> dict[str, Any]:
-    """The cart at today's prices, newest line first. Totals count the lines both selected and available, priced
-    by the one pricing path of the preview and orders (chalicelib.pricing.checkout) with the best coupon and the
-    default address (none: no shipping yet), so payable_fen is what the preview of `from_cart` shows."""
+    """The cart at today's prices (a member's at their member prices), newest line first. Totals count the lines
+    both selected and available, priced by the one pricing path of the preview and orders
+    (chalicelib.pricing.checkout) with the best coupon and the default address (none: no shipping yet), so
+    payable_fen is what the preview of `from_cart` shows."""
     now = utcnow()
+    growth: int | None = None
     if owner.guest:
         (lines, head), offers, book = *read_slices(repo.cart_slice(owner)), [], None
-    else:  # the lines, the usable coupons and the address book: neighbours in the user's partition, one Query
-        slices = (repo.cart_slice(owner), coupons.usable_slice(owner.id, now), profile.address_book_slice(owner.id))
-        (lines, head), offers, book = read_slices(*slices)
+    else:  # the lines, usable coupons, address book and member's growth: neighbours in the user's partition, one Query
+        slices: list[PendingSlice[Any]] = [
+            repo.cart_slice(owner),
+            coupons.usable_slice(owner.id, now),
+            profile.address_book_slice(owner.id),
+        ]
+        if membership is not None:
+            slices.append(membership.growth_slice(owner.id))
+        (lines, head), offers, book, *rest = read_slices(*slices)
+        growth = rest[0] if rest else None
     _check_alive(owner, head, now)
     lines.sort(key=lambda line: (line["added_at"], line["sku_id"]), reverse=True)
     skus = catalog.skus_by_ids([line["sku_id"] for line in lines]) if lines else {}
     promotions = promotions_at(now)
     quantities = {line["sku_id"]: line["quantity"] for line in lines}
     listed = [s for s in skus.values() if s["sku_id"] in quantities]
-    priced = {p.sku_id: p for p in pricing.priced_lines(catalog, listed, quantities, promotions, now)}
+    member = pricing.member_rate(membership, growth)
+    priced = {p.sku_id: p for p in pricing.priced_lines(catalog, listed, quantities, promotions, now, member)}
     items = []
     payable_lines = []
     for line in lines:
@@ -297,7 +309,8 @@ def view_cart(
                 "title": sku["title"] if sku else line["title"],
                 "attributes": sku["attributes"] if sku else line["attributes"],
                 "image_url": sku["image_url"] if sku else None,
-                "price_fen": priced_line.unit_price_fen if priced_line else None,
+                "price_fen": (priced_line.day_price_fen or priced_line.unit_price_fen) if priced_line else None,
+                "member_price_fen": priced_line.member_price_fen if priced_line else None,
                 "list_price_fen": priced_line.list_price_fen if priced_line else None,
                 "promotion_id": priced_line.promotion_id if priced_line else None,
                 "quantity": line["quantity"],
@@ -324,6 +337,7 @@ def view_cart(
             "payable_fen": result.payable_fen,
             "promotion_discount_fen": result.promotion_discount_fen,
             "coupon_discount_fen": result.coupon_discount_fen,
+            "member_discount_fen": result.member_discount_fen,
             "shipping_fen": result.shipping_fen,
             "selected_quantity": sum(line.quantity for line in payable_lines),
             "applied_promotions": list(result.applied_promotions),

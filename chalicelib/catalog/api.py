@@ -22,7 +22,7 @@ from chalicelib.catalog.schemas import (
     SkuStock,
     StockWrite,
 )
-from chalicelib.catalog.service import PriceSource, ViewEvents
+from chalicelib.catalog.service import MemberPricing, PriceSource, ViewEvents
 from chalicelib.routes import Json, Routes
 
 catalog_api = Routes(__name__, tags=("catalog",), admin_tags=("admin",))
@@ -59,10 +59,11 @@ def get_product(
     catalog: CatalogRepository,
     product_views: ViewEvents,
     prices_today: PriceSource,
+    member_pricing: MemberPricing,
 ) -> Json[ProductDetail]:
-    """Product detail (a signed-in view leaves a footprint)"""
+    """Product detail, with member prices (a signed-in view leaves a footprint)"""
     viewer = principal.user_id if principal else None
-    return service.get_product(catalog, product_id, product_views, viewer, prices_today)
+    return service.get_product(catalog, product_id, product_views, viewer, prices_today, member_pricing)
 
 
 @catalog_api.post("/admin/categories", status=201, errors=(409,), roles=("operator",))

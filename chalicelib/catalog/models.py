@@ -7,6 +7,7 @@ import zlib
 from pynamodb.attributes import (
     BooleanAttribute,
     DiscriminatorAttribute,
+    JSONAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
@@ -161,6 +162,8 @@ class SkuItem(CatalogItem, discriminator="sku"):
     category_id = UnicodeAttribute(null=True)
     brand_id = UnicodeAttribute(null=True)
     on_sale = BooleanAttribute(default=True)
+    # Staff's member prices, {"<level>": price_fen}: on the SKU, so the cart's and the order's one read carries them.
+    member_prices = JSONAttribute(null=True)
 
 
 def product_pk(product_id: str) -> str:

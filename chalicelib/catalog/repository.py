@@ -51,6 +51,9 @@ class CatalogRepository(Protocol):
         self, product: dict[str, Any], skus: list[dict[str, Any]], removed_sku_ids: list[str], create: bool
     ) -> None: ...
     def set_stock(self, sku_id: str, stock: int, updated_at: str) -> dict[str, Any] | None: ...
+    def set_member_prices(self, sku_id: str, prices: dict[int, int], updated_at: str) -> dict[str, Any] | None:
+        """Replace the SKU's member prices (level -> price_fen); None when there is no such SKU."""
+
     def has_products(self, category_id: str) -> bool: ...
     def products_by_ids(self, product_ids: list[str]) -> dict[str, dict[str, Any]]:
         """The products that exist among these ids (no SKUs), by BatchGetItem."""
@@ -109,6 +112,7 @@ def _sku_dict(item: SkuItem) -> dict[str, Any]:
         "category_id": item.category_id,
         "brand_id": item.brand_id,
         "on_sale": bool(item.on_sale),
+        "level_prices": {int(level): int(price) for level, price in (item.member_prices or {}).items()},
     }
 
 
@@ -326,6 +330,20 @@ class DynamoCatalogRepository(StaffCatalogStore):
             if next(iter(index.query(category_id, limit=1)), None) is not None:
                 return True
         return False
+
+    def set_member_prices(self, sku_id: str, prices: dict[int, int], updated_at: str) -> dict[str, Any] | None:
+        item = SkuItem(product_pk(product_id_of_sku(sku_id)), sku_sk(sku_id))
+        stored = {str(level): price for level, price in prices.items()}
+        try:
+            item.update(
+                actions=[SkuItem.member_prices.set(stored), SkuItem.updated_at.set(updated_at)],
+                condition=SkuItem.pk.exists(),
+            )
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return None
+            raise
+        return _sku_dict(item)
 
     def set_stock(self, sku_id: str, stock: int, updated_at: str) -> dict[str, Any] | None:
         item = SkuItem(product_pk(product_id_of_sku(sku_id)), sku_sk(sku_id))

@@ -145,6 +145,12 @@ class ProductPage(BaseModel):
     next_cursor: str | None
 
 
+class LevelPrice(BaseModel):
+    level: int
+    name: str
+    price_fen: int
+
+
 class Sku(BaseModel):
     sku_id: str
     attributes: dict[str, str]
@@ -153,6 +159,10 @@ class Sku(BaseModel):
     promotion_id: str | None = Field(description="The promotion giving price_fen, if any")
     stock: int
     available: bool
+    member_price_fen: int | None = Field(
+        None, description="My level's member price; null when signed out or when it is not below price_fen"
+    )
+    member_prices: list[LevelPrice] = Field(default_factory=list, description="The price at every member level")
 
 
 class ProductDetail(BaseModel):

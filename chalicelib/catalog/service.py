@@ -159,15 +159,27 @@ class PriceSource(Protocol):
     ) -> dict[str, tuple[int, str | None]]: ...
 
 
+class MemberPricing(Protocol):
+    """Member prices of SKUs (the members club answers it)."""
+
+    def __call__(
+        self, viewer: str | None, skus: list[dict[str, Any]]
+    ) -> dict[str, tuple[int | None, list[dict[str, Any]]]]:
+        """sku_id -> (the viewer's member price, None when anonymous or not below price_fen; the price at every
+        level [{level, name, price_fen}]) for SKU records whose price_fen is today's price."""
+
+
 def get_product(
     repo: CatalogRepository,
     product_id: str,
     views: ViewEvents | None = None,
     viewer: str | None = None,
     prices: PriceSource | None = None,
+    member_pricing: MemberPricing | None = None,
 ) -> dict[str, Any]:
     """Product detail; a view event (with the signed-in viewer, for footprints) goes out when `views` is given,
-    and SKU prices are today's effective ones (promotional prices) when a price source is given."""
+    SKU prices are today's effective ones (promotional prices) when a price source is given, and the member prices
+    (the viewer's and every level's) when member pricing is."""
     found = repo.product_with_skus(product_id)
     if found is None or found[0].get("archived"):
         raise NotFound("No such product")
@@ -189,6 +201,11 @@ def get_product(
         }
         for sku in sorted(skus, key=lambda s: s["sku_id"])
     ]
+    by_id = {sku["sku_id"]: sku for sku in skus}
+    today = [{**by_id[view["sku_id"]], "price_fen": view["price_fen"]} for view in detail["skus"]]
+    members = member_pricing(viewer, today) if member_pricing is not None else {}
+    for view in detail["skus"]:
+        view["member_price_fen"], view["member_prices"] = members.get(view["sku_id"], (None, []))
     if detail["skus"]:
         detail["price_fen"] = min(sku["price_fen"] for sku in detail["skus"])
     return detail

@@ -4,9 +4,18 @@ the levels."""
 from __future__ import annotations
 
 from chalicelib.auth import Principal
+from chalicelib.catalog.repository import CatalogRepository
 from chalicelib.membership import service
 from chalicelib.membership.repository import MembershipRepository
-from chalicelib.membership.schemas import CheckIn, GrowthPage, LevelTable, LevelTableWrite, Membership
+from chalicelib.membership.schemas import (
+    CheckIn,
+    GrowthPage,
+    LevelTable,
+    LevelTableWrite,
+    MemberPrices,
+    MemberPricesWrite,
+    Membership,
+)
 from chalicelib.pagination import PageQuery
 from chalicelib.routes import Json, Routes
 
@@ -42,3 +51,12 @@ def set_levels(body: LevelTableWrite, membership: MembershipRepository) -> Json[
     """Replace the levels (and rules); everyone's level follows from their growth at once (role operator)"""
     rules = body.rules.model_dump() if body.rules is not None else None
     return service.set_level_table(membership, [level.model_dump() for level in body.items], rules)
+
+
+@membership_api.put("/admin/skus/{sku_id}/member-prices", roles=("operator",), errors=(404,))
+def set_member_prices(
+    sku_id: str, body: MemberPricesWrite, membership: MembershipRepository, catalog: CatalogRepository
+) -> Json[MemberPrices]:
+    """Replace a SKU's member prices per level (levels without one take their discount) (role operator)"""
+    items = [(item.level, item.price_fen) for item in body.items]
+    return service.set_member_prices(membership, catalog, sku_id, items)

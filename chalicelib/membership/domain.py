@@ -62,6 +62,26 @@ def membership_view(levels: list[dict[str, Any]], growth: int) -> dict[str, Any]
     }
 
 
+def member_price(day_price_fen: int, discount_percent: int, admin_price_fen: int | None) -> int:
+    """A SKU's member price at a level: staff's price for it, else the price of the day at the level's discount."""
+    if admin_price_fen is not None:
+        return admin_price_fen
+    return day_price_fen * discount_percent // 100
+
+
+def growth_for_paid(paid_fen: int, growth_per_yuan: int) -> int:
+    """Growth for an order's payment: growth_per_yuan per whole yuan of the goods paid (shipping excluded)."""
+    return max(paid_fen, 0) // 100 * growth_per_yuan
+
+
+def growth_taken_back(earned: int, refunded_fen: int, paid_fen: int) -> int:
+    """What a refund of refunded_fen (of the goods' paid_fen) takes back of the growth earned: pro rata, rounded up,
+    never more than was earned."""
+    if earned <= 0 or paid_fen <= 0:
+        return 0
+    return min(earned, -(-earned * max(refunded_fen, 0) // paid_fen))
+
+
 def streak_after(last_day: str | None, last_streak: int, today: str) -> int:
     """Consecutive check-in days counting today: one more than yesterday's, else 1."""
     yesterday = (date.fromisoformat(today) - timedelta(days=1)).isoformat()

@@ -10,7 +10,7 @@ from chalicelib.config import get_settings
 from chalicelib.dynamo import table_meta
 
 LEVELS_PK, LEVELS_SK = "MEMBERSHIP", "LEVELS"
-GROWTH_SK = "GROWTH"
+GROWTH_SK = "CARD#MEMBER"  # between the address book and the cart: the cart's one Query reads it (pricing)
 GROWTH_ENTRY_PREFIX = "GROWTH#"
 GROWTH_REF_PREFIX = "GROWTHREF#"
 CHECKIN_PREFIX = "CHECKIN#"
@@ -33,7 +33,7 @@ class LevelTableModel(Model):
 
 
 class MemberItemModel(Model):
-    """accounts table, the user's partition: sk=GROWTH (growth), GROWTH#<at>#<entry_id> (a ledger entry: delta,
+    """accounts table, the user's partition: sk=CARD#MEMBER (growth), GROWTH#<at>#<entry_id> (a ledger entry: delta,
     reason, ref, at), GROWTHREF#<reason>#<ref> (each source counted once), CHECKIN#<yyyy-mm-dd> (streak)."""
 
     Meta = table_meta(get_settings().accounts_table)

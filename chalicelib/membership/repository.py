@@ -9,7 +9,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.dynamo import connection, newest_page
+from chalicelib.dynamo import PendingSlice, connection, newest_page
 from chalicelib.errors import ChangedMeanwhile
 from chalicelib.ids import new_id
 from chalicelib.membership.domain import AlreadyCheckedIn
@@ -31,6 +31,9 @@ class MembershipRepository(Protocol):
     def level_table(self) -> tuple[list[dict[str, Any]], dict[str, int]] | None: ...
     def save_level_table(self, levels: list[dict[str, Any]], rules: dict[str, int], at: str) -> None: ...
     def growth(self, user_id: str) -> int: ...
+    def growth_slice(self, user_id: str) -> PendingSlice[int]:
+        """`growth` as a slice of the user's partition, read with others (dynamo.read_slices)."""
+
     def growth_entries(
         self, user_id: str, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
@@ -85,6 +88,23 @@ def add_growth_credit(transaction: TransactWrite, user_id: str, growth: int, rea
     )
 
 
+def add_growth_debit(transaction: TransactWrite, user_id: str, growth: int, reason: str, ref: str, at: str) -> None:
+    """Growth taken back (growth > 0) inside a caller's transaction (a refund), GROWTH_ACTIONS actions: the growth
+    taken if the member has that much (else the transaction is cancelled), the source's guard, the ledger entry."""
+    pk = user_pk(user_id)
+    transaction.update(
+        MemberItemModel(pk, GROWTH_SK),
+        actions=[MemberItemModel.growth.add(-growth)],
+        condition=MemberItemModel.growth >= growth,
+    )
+    transaction.save(
+        MemberItemModel(pk, f"{GROWTH_REF_PREFIX}{reason}#{ref}"), condition=MemberItemModel.sk.does_not_exist()
+    )
+    transaction.save(
+        MemberItemModel(pk, f"{GROWTH_ENTRY_PREFIX}{at}#{new_id('gr')}", delta=-growth, reason=reason, ref=ref, at=at)
+    )
+
+
 class DynamoMembershipRepository:
     def level_table(self) -> tuple[list[dict[str, Any]], dict[str, int]] | None:
         try:
@@ -102,6 +122,12 @@ class DynamoMembershipRepository:
         except DoesNotExist:
             return 0
         return int(item.growth or 0)
+
+    def growth_slice(self, user_id: str) -> PendingSlice[int]:
+        def parse(raw: list[dict[str, Any]]) -> int:
+            return int(MemberItemModel.from_raw_data(raw[0]).growth or 0) if raw else 0
+
+        return PendingSlice(MemberItemModel.Meta.table_name, user_pk(user_id), GROWTH_SK, GROWTH_SK, parse)
 
     def growth_entries(
         self, user_id: str, limit: int, start: dict[str, Any] | None

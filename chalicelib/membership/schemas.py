@@ -77,3 +77,29 @@ class CheckIn(BaseModel):
     points: int
     growth: int
     streak: int = Field(description="consecutive days checked in, today included")
+
+
+class MemberPriceWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    level: StrictInt = Field(ge=1, le=20)
+    price_fen: StrictInt = Field(ge=1, le=100_000_000)
+
+
+class MemberPricesWrite(BaseModel):
+    """Staff's member prices of one SKU, replacing the ones it had (an empty list: the levels' discounts only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[MemberPriceWrite] = Field(max_length=20)
+
+
+class MemberPrice(BaseModel):
+    level: int
+    name: str
+    price_fen: int
+
+
+class MemberPrices(BaseModel):
+    sku_id: str
+    items: list[MemberPrice]

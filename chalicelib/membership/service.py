@@ -2,21 +2,46 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from chalicelib.catalog.repository import CatalogRepository
 from chalicelib.clock import now_iso, shanghai_day, utcnow
+from chalicelib.errors import NotFound, ValidationError
 from chalicelib.membership.domain import DEFAULT_LEVELS, DEFAULT_RULES, check_levels, membership_view, streak_after
 from chalicelib.membership.repository import MembershipRepository
 from chalicelib.pagination import PageQuery, decode_cursor, encode_cursor, page
 from chalicelib.retry import retrying
 
 ATTEMPTS = 5
+LEVELS_TTL_SECONDS = 60
 
 
 def level_table(repo: MembershipRepository) -> dict[str, Any]:
     stored = repo.level_table()
     levels, rules = stored if stored is not None else (DEFAULT_LEVELS, DEFAULT_RULES)
     return {"items": levels, "rules": {**DEFAULT_RULES, **rules}}
+
+
+class LevelCache:
+    """The level table as pricing reads it on every cart and order: kept for a minute per warm container (it changes
+    rarely; an edit here forgets it at once)."""
+
+    def __init__(self) -> None:
+        self._table: dict[str, Any] | None = None
+        self._read_at = 0.0
+
+    def get(self, repo: MembershipRepository) -> dict[str, Any]:
+        if self._table is None or time.monotonic() - self._read_at > LEVELS_TTL_SECONDS:
+            self._table = level_table(repo)
+            self._read_at = time.monotonic()
+        return self._table
+
+    def forget(self) -> None:
+        self._table = None
+
+
+level_cache = LevelCache()
 
 
 def set_level_table(
@@ -26,6 +51,7 @@ def set_level_table(
     check_levels(levels)
     current = level_table(repo)
     repo.save_level_table(levels, rules if rules is not None else current["rules"], now_iso())
+    level_cache.forget()
     return level_table(repo)
 
 
@@ -62,3 +88,36 @@ def check_in(repo: MembershipRepository, user_id: str) -> dict[str, Any]:
         return {"date": today, "points": rules["checkin_points"], "growth": rules["checkin_growth"], "streak": streak}
 
     return retrying(attempt, ATTEMPTS)
+
+
+def set_member_prices(
+    repo: MembershipRepository, catalog: CatalogRepository, sku_id: str, items: list[tuple[int, int]]
+) -> dict[str, Any]:
+    """Replace a SKU's member prices (level, price_fen): each level once and in the table, each price at most the
+    SKU's list price (else 400); 404 for no such SKU."""
+    levels = {level["level"]: level for level in level_table(repo)["items"]}
+    errors = [
+        {"field": f"items.{i}.level", "message": f"No member level {level}, or given twice."}
+        for i, (level, _) in enumerate(items)
+        if level not in levels or [other for other, _ in items].count(level) > 1
+    ]
+    if errors:
+        raise ValidationError("Each member price names a level of the table, once", errors=errors)
+    sku = catalog.skus_by_ids([sku_id]).get(sku_id)
+    if sku is None:
+        raise NotFound(f"No such SKU: {sku_id}")
+    over = [
+        {"field": f"items.{i}.price_fen", "message": f"At most the list price, {sku['price_fen']} fen."}
+        for i, (_, price) in enumerate(items)
+        if price > int(sku["price_fen"])
+    ]
+    if over:
+        raise ValidationError("A member price is at most the SKU's list price", errors=over)
+    if catalog.set_member_prices(sku_id, dict(items), now_iso()) is None:
+        raise NotFound(f"No such SKU: {sku_id}")
+    return {
+        "sku_id": sku_id,
+        "items": [
+            {"level": level, "name": levels[level]["name"], "price_fen": price} for level, price in sorted(items)
+        ],
+    }

@@ -12,6 +12,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.catalog.models import ProductItem, SkuItem, product_id_of_sku, product_pk, sku_sk
 from chalicelib.coupons.repository import add_give_back, add_lock, add_mark_used, add_release
 from chalicelib.dynamo import connection
+from chalicelib.membership.repository import add_growth_credit, add_growth_debit
 from chalicelib.orders import models
 from chalicelib.orders.domain import NORMAL, TOKEN_FIELDS, Order, Refund
 from chalicelib.orders.items import order_of, refund_of
@@ -33,7 +34,16 @@ from chalicelib.orders.models import (
     refund_status_key,
 )
 from chalicelib.orders.repository import PlacementRefused
-from chalicelib.orders.steps import CountSales, CouponChange, Effect, PostPoints, Restock, Step, placing_effects
+from chalicelib.orders.steps import (
+    CountSales,
+    CouponChange,
+    Effect,
+    PostGrowth,
+    PostPoints,
+    Restock,
+    Step,
+    placing_effects,
+)
 from chalicelib.points.repository import add_credit, add_debit
 
 
@@ -103,6 +113,9 @@ def _write_effect(transaction: TransactWrite, effect: Effect) -> None:
     elif isinstance(effect, PostPoints):
         post = add_credit if effect.delta > 0 else add_debit
         post(transaction, effect.user_id, abs(effect.delta), effect.reason, effect.ref)
+    elif isinstance(effect, PostGrowth):
+        post_growth = add_growth_credit if effect.delta > 0 else add_growth_debit
+        post_growth(transaction, effect.user_id, abs(effect.delta), effect.reason, effect.ref, effect.at)
     elif isinstance(effect, CouponChange) and effect.change == "lock":
         add_lock(transaction, effect.user_id, effect.coupon_id, effect.order_id, effect.at)
     elif isinstance(effect, CouponChange) and effect.change == "use":

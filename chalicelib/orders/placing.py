@@ -115,12 +115,14 @@ def _price_order(shop: Shop, user_id: str, body: OrderCreate | OrderPreviewReque
     """What placing this body would charge now, or the refusal placing it would get: the order and its preview both
     come through here, so they agree to the fen and refuse alike (404 SKU or address, 409 OUT_OF_STOCK, 409
     COUPON_NOT_APPLICABLE, 409 PRICE_CHANGED, ...). Reads only."""
-    # ONE Query of the user's partition: the usable coupons, the address book and (from_cart) the cart's lines
+    # ONE Query of the user's partition: the usable coupons, the address book, the member's growth and (from_cart)
+    # the cart's lines
     coupons = pricing.StoredCoupons(shop.coupons)
     slices: list[PendingSlice[Any]] = [coupons.usable_slice(user_id, now), shop.profile.address_book_slice(user_id)]
+    slices.append(shop.membership.growth_slice(user_id) if shop.membership else PendingSlice(None, "", "", "", _none))
     if body.from_cart:
         slices.append(shop.cart.cart_slice(CartOwner.user(user_id)))
-    offers, book, *cart = read_slices(*slices)
+    offers, book, growth, *cart = read_slices(*slices)
     wanted = _wanted_lines(cart[0][0] if cart else None, body)
     promotions = shop.promotions(now)
     # ONE BatchGetItem over both tables: the SKUs, the address (named, else the default) and the points balance
@@ -141,7 +143,10 @@ def _price_order(shop: Shop, user_id: str, body: OrderCreate | OrderPreviewReque
     short = [sku_id for sku_id, quantity in wanted if int(skus[sku_id]["stock"]) < quantity]
     if short:
         raise OutOfStock(f"Not enough stock: {', '.join(short)}", sku_ids=short)
-    lines = pricing.priced_lines(shop.catalog, [skus[sku_id] for sku_id, _ in wanted], dict(wanted), promotions, now)
+    member = pricing.member_rate(shop.membership, growth)
+    lines = pricing.priced_lines(
+        shop.catalog, [skus[sku_id] for sku_id, _ in wanted], dict(wanted), promotions, now, member
+    )
     balance = held or 0
     priced = pricing.price(
         lines,
@@ -176,6 +181,7 @@ def _amounts(priced: Quote) -> dict[str, int]:
         "discount_fen": priced.discount_fen,
         "promotion_discount_fen": priced.promotion_discount_fen,
         "coupon_discount_fen": priced.coupon_discount_fen,
+        "member_discount_fen": priced.member_discount_fen,
         "points_deduction_fen": priced.points_deduction_fen,
         "shipping_fen": priced.shipping_fen,
         "payable_fen": priced.payable_fen,
@@ -338,6 +344,7 @@ def place_flash_order(shop: Shop, won: FlashOrder) -> dict[str, Any]:
             "discount_fen": 0,
             "promotion_discount_fen": 0,
             "coupon_discount_fen": 0,
+            "member_discount_fen": 0,
             "points_deduction_fen": 0,
             "shipping_fen": shipping,
             "payable_fen": goods_fen + shipping,

@@ -69,6 +69,7 @@ class Amounts(BaseModel):
     discount_fen: int
     promotion_discount_fen: int
     coupon_discount_fen: int
+    member_discount_fen: int = Field(0, description="What member prices take off (in discount_fen)")
     points_deduction_fen: int
     shipping_fen: int
     payable_fen: int

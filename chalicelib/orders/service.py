@@ -18,6 +18,9 @@ from chalicelib.clock import iso, parse_iso, utcnow
 from chalicelib.coupons.repository import CouponsRepository
 from chalicelib.errors import Conflict, InvalidState, NotFound
 from chalicelib.ids import new_id
+from chalicelib.membership.domain import growth_for_paid, growth_taken_back
+from chalicelib.membership.repository import MembershipRepository
+from chalicelib.membership.service import level_cache
 from chalicelib.observability import logger
 from chalicelib.orders.carrier import carrier_for
 from chalicelib.orders.deadlines import OrderTimers, deadline_after
@@ -84,6 +87,25 @@ class Shop:
     promotions: RunningPromotions = no_promotions  # the promotions running at a moment: what orders price with
     timers: OrderTimers = field(default_factory=OrderTimers)
     flash_units: FlashUnits = field(default_factory=NoFlashSales)  # where a cancelled flash-sale unit goes back
+    membership: MembershipRepository | None = None  # the members club (None: no member prices, no growth)
+
+
+def growth_earned(shop: Shop, order: Order) -> int:
+    """The members club's growth the order earns when paid: per whole yuan of its goods (shipping excluded)."""
+    if shop.membership is None:
+        return 0
+    rate = int(level_cache.get(shop.membership)["rules"]["growth_per_yuan"])
+    return growth_for_paid(order.payable_fen - order.shipping_fen, rate)
+
+
+def growth_returned(shop: Shop, order: Order, refund: Refund) -> int:
+    """What a refund takes back (as a negative delta): the order's growth pro rata to the goods refunded, never more
+    than the member has."""
+    if shop.membership is None:
+        return 0
+    goods_fen = order.payable_fen - order.shipping_fen
+    taken = growth_taken_back(growth_earned(shop, order), min(refund.amount_fen, goods_fen), goods_fen)
+    return -min(taken, shop.membership.growth(order.user_id)) if taken else 0
 
 
 def emit_order_event(name: str, order: Order, **details: Any) -> None:
@@ -158,6 +180,7 @@ def next_step(
     refund: Refund | None = None,
     at: str | None = None,
     coupon_back: str | None = None,
+    growth: int = 0,
     **fields: Any,
 ) -> Step:
     """The step `event` takes the order by now (or `at`), setting these fields, due at its next status's deadline
@@ -169,7 +192,7 @@ def next_step(
     next_due = (
         None if status in FINAL_STATUSES else due(shop, order, refund, status=status, timeline=timeline, **fields)
     )
-    return step(order, event, at, next_due, refund=refund, coupon_back=coupon_back, **fields)
+    return step(order, event, at, next_due, refund=refund, coupon_back=coupon_back, growth=growth, **fields)
 
 
 def _advance(shop: Shop, order: Order, event: OrderEvent, **fields: Any) -> bool:
@@ -208,7 +231,9 @@ def confirm_payment(shop: Shop, order_id: str, payment_id: str, amount_fen: int)
         raise Conflict(f"The order costs {order.payable_fen} fen, not {amount_fen}")
     now = utcnow()
     payment = {"payment_id": payment_id, "amount_fen": amount_fen, "paid_at": iso(now)}
-    paid = order.status == PENDING_PAYMENT and _advance(shop, order, OrderEvent.PAY, payment=payment)
+    paid = order.status == PENDING_PAYMENT and _advance(
+        shop, order, OrderEvent.PAY, payment=payment, growth=growth_earned(shop, order)
+    )
     if not paid:
         current = owned(shop, None, order_id)
         if current.status == PENDING_PAYMENT and parse_iso(current.pay_deadline) <= now:

@@ -41,6 +41,18 @@ class PostPoints:
 
 
 @dataclass(frozen=True)
+class PostGrowth:
+    """Growth of the members club (negative: taken back, never below 0), counted once per reason and ref: "order"
+    (the order's id) when paid, "refund" (the refund's id) when refunded."""
+
+    user_id: str
+    delta: int
+    reason: str
+    ref: str
+    at: str
+
+
+@dataclass(frozen=True)
 class CouponChange:
     """The order's coupon: `lock` (placed), `release` (cancelled unpaid), `use` (paid), `give_back` (refunded)."""
 
@@ -58,7 +70,7 @@ class CountSales:
     quantities: dict[str, int]
 
 
-Effect = Restock | PostPoints | CouponChange | CountSales
+Effect = Restock | PostPoints | CouponChange | CountSales | PostGrowth
 
 
 @dataclass(frozen=True)
@@ -86,11 +98,16 @@ def step(
     *,
     refund: Refund | None = None,
     coupon_back: str | None = None,
+    growth: int = 0,
     **changes: Any,
 ) -> Step:
-    """The step `event` takes the order by (TRANSITIONS), or NotAllowed in its status."""
+    """The step `event` takes the order by (TRANSITIONS), or NotAllowed in its status; `growth` (the members club's,
+    earned when paid, negative: taken back by a refund) goes with it."""
     status, gives = next_status(order, event, refund), TRANSITIONS[(order.status, event)][1]
     effects = tuple(effect for kind in gives if (effect := _effect(order, kind, at, coupon_back)) is not None)
+    if growth:
+        reason, ref = ("order", order.order_id) if growth > 0 or refund is None else ("refund", refund.refund_id)
+        effects = (*effects, PostGrowth(order.user_id, growth, reason, ref, at))
     return Step(
         order_id=order.order_id,
         user_id=order.user_id,

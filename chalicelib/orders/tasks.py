@@ -336,7 +336,10 @@ def complete_refund(shop: Shop, order_id: str) -> dict[str, Any]:
     coupon = shop.coupons.user_coupon(order.user_id, order.coupon_id) if order.coupon_id else None
     coupon_back = coupon_given_back(order, refund, coupon, utcnow())
     try:
-        done = service.next_step(shop, order, OrderEvent.COMPLETE_REFUND, refund, coupon_back=coupon_back)
+        growth = service.growth_returned(shop, order, refund)
+        done = service.next_step(
+            shop, order, OrderEvent.COMPLETE_REFUND, refund, coupon_back=coupon_back, growth=growth
+        )
     except NotAllowed:
         raise OrderNotReady(f"order {order_id} is {order.status}, not refunding") from None
     if not shop.orders.complete_refund(done, refund):

@@ -15,10 +15,13 @@ from chalicelib.coupons.domain import CouponOffer
 from chalicelib.coupons.repository import CouponsRepository
 from chalicelib.dynamo import PendingSlice
 from chalicelib.errors import Conflict, ValidationError
+from chalicelib.membership.domain import level_of
+from chalicelib.membership.repository import MembershipRepository
+from chalicelib.membership.service import level_cache
 from chalicelib.points.domain import NotEnoughPoints
 from chalicelib.points.rules import DEDUCTION_STEP_POINTS, MAX_DEDUCTION_SHARE_PERCENT, is_usable_amount
 from chalicelib.pricing import engine
-from chalicelib.pricing.model import BEST_COUPON, BestCoupon, Checkout, CouponChoice, PricedLine
+from chalicelib.pricing.model import BEST_COUPON, BestCoupon, Checkout, CouponChoice, MemberRate, PricedLine
 from chalicelib.pricing.promotion import Promotion
 
 CouponRequest = str | BestCoupon | None  # a coupon id, BEST_COUPON (none named), or None (none wanted)
@@ -101,9 +104,20 @@ def priced_lines(
     quantities: Mapping[str, int],
     promotions: Sequence[Promotion],
     now: datetime,
+    member: MemberRate | None = None,
 ) -> list[PricedLine]:
-    """Catalog SKU records (in their order) as lines at today's unit prices (engine.unit_prices)."""
-    return engine.price_lines(skus, quantities, promotions, now, category_roots(catalog)) if skus else []
+    """Catalog SKU records (in their order) as lines at today's unit prices (engine.unit_prices), at the member's
+    prices where lower."""
+    return engine.price_lines(skus, quantities, promotions, now, category_roots(catalog), member) if skus else []
+
+
+def member_rate(membership: MembershipRepository | None, growth: int | None) -> MemberRate | None:
+    """The level a member's growth reaches under the current table (cached, see membership.service.LevelCache);
+    None for no member (a guest)."""
+    if membership is None or growth is None:
+        return None
+    level = level_of(level_cache.get(membership)["items"], growth)[0]
+    return MemberRate(level["level"], level["discount_percent"])
 
 
 def price(

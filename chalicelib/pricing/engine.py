@@ -28,8 +28,17 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.coupons.domain import CouponOffer
+from chalicelib.membership.domain import member_price
 from chalicelib.points.rules import max_points_for, points_to_fen
-from chalicelib.pricing.model import BEST_COUPON, Checkout, CouponChoice, CouponVerdict, PricedLine, Quote
+from chalicelib.pricing.model import (
+    BEST_COUPON,
+    Checkout,
+    CouponChoice,
+    CouponVerdict,
+    MemberRate,
+    PricedLine,
+    Quote,
+)
 from chalicelib.pricing.promotion import Promotion, PromotionScope, Tier
 
 FREE_SHIPPING_FROM_FEN = 9900  # 99 yuan of goods after discounts
@@ -68,14 +77,18 @@ def price_lines(
     promotions: Iterable[Promotion],
     now: datetime,
     roots: Mapping[str, str] | None = None,
+    member: MemberRate | None = None,
 ) -> list[PricedLine]:
-    """One line per SKU (catalog SKU records, in their order), priced at unit_prices(). `roots` maps a leaf
-    category id to its root, for scopes that name a root category."""
+    """One line per SKU (catalog SKU records, in their order), priced at unit_prices(), then at the member's price
+    where it is lower (member_unit_price). `roots` maps a leaf category id to its root, for scopes that name a root
+    category."""
     prices = unit_prices({sku["sku_id"]: int(sku["price_fen"]) for sku in skus}, promotions, now)
     lines = []
     for sku in skus:
         list_price = int(sku["price_fen"])
         unit_price, promotion_id = prices[sku["sku_id"]]
+        member_price_fen = member_unit_price(sku, unit_price, member)
+        day_price = unit_price if member_price_fen is not None else None
         category_id = sku.get("category_id") or ""
         lines.append(
             PricedLine(
@@ -85,12 +98,22 @@ def price_lines(
                 brand_id=sku.get("brand_id") or "",
                 quantity=int(quantities[sku["sku_id"]]),
                 list_price_fen=list_price,
-                unit_price_fen=unit_price,
+                unit_price_fen=unit_price if member_price_fen is None else member_price_fen,
                 promotion_id=promotion_id,
                 root_category_id=(roots or {}).get(category_id, category_id),
+                day_price_fen=day_price,
             )
         )
     return lines
+
+
+def member_unit_price(sku: Mapping[str, Any], day_price_fen: int, member: MemberRate | None) -> int | None:
+    """The member's price of a SKU (catalog record) when it is below the price of the day, else None."""
+    if member is None:
+        return None
+    admin_price = (sku.get("level_prices") or {}).get(member.level)
+    price = member_price(day_price_fen, member.discount_percent, admin_price)
+    return price if 0 <= price < day_price_fen else None
 
 
 def in_scope(scope: PromotionScope, scope_ids: Sequence[str], line: PricedLine) -> bool:
@@ -202,9 +225,10 @@ def quote(
     (quote.coupon is None); points beyond what the order allows are not used (quote.points_used says how many)."""
     priced, applied_thresholds = apply_threshold_promotions(lines, threshold_promotions, now)
     items_fen = sum(line.list_price_fen * line.quantity for line in priced)
-    promotion_discount = items_fen - sum(line.payable_fen for line in priced)
+    member_discount = sum(line.member_discount_fen for line in priced)
+    promotion_discount = items_fen - sum(line.payable_fen for line in priced) - member_discount
     coupon_off = coupon_discount(coupon, priced) if coupon is not None else 0
-    goods_fen = items_fen - promotion_discount - coupon_off
+    goods_fen = items_fen - promotion_discount - member_discount - coupon_off
     points_used = min(max(points, 0), max_points_for(goods_fen))
     points_deduction = min(points_to_fen(points_used), goods_fen)
     shipping = shipping_fee(goods_fen, has_goods=bool(priced), ships=ships)
@@ -220,6 +244,7 @@ def quote(
         payable_fen=goods_fen - points_deduction + shipping,
         coupon=coupon if coupon_off > 0 else None,
         applied_promotions=(*flash_ids, *applied_thresholds),
+        member_discount_fen=member_discount,
     )
 
 

@@ -20,10 +20,20 @@ class PricedLine:
     brand_id: str
     quantity: int
     list_price_fen: int  # the SKU's catalog price
-    unit_price_fen: int  # after a time-limited promotional price, if one applies
+    unit_price_fen: int  # after a time-limited promotional price, then the member price, if they apply
     promotion_id: str | None = None
     root_category_id: str = ""  # the leaf category's root, so a scope naming a root category matches
     threshold_discount_fen: int = 0  # this line's share of the threshold (满减) discounts applied to it
+    day_price_fen: int | None = None  # the price of the day when a lower member price is unit_price_fen, else None
+
+    @property
+    def member_price_fen(self) -> int | None:
+        return self.unit_price_fen if self.day_price_fen is not None else None
+
+    @property
+    def member_discount_fen(self) -> int:
+        """What the member price takes off the line (0 without one)."""
+        return (self.day_price_fen - self.unit_price_fen) * self.quantity if self.day_price_fen is not None else 0
 
     @property
     def total_fen(self) -> int:
@@ -49,10 +59,19 @@ class Quote:
     payable_fen: int
     coupon: CouponOffer | None = None
     applied_promotions: tuple[str, ...] = field(default_factory=tuple)
+    member_discount_fen: int = 0  # member prices below the price of the day
 
     @property
     def discount_fen(self) -> int:
-        return self.promotion_discount_fen + self.coupon_discount_fen
+        return self.promotion_discount_fen + self.member_discount_fen + self.coupon_discount_fen
+
+
+@dataclass(frozen=True)
+class MemberRate:
+    """What a member's level gives: its discount, and staff's prices per SKU at it (in the SKU records)."""
+
+    level: int
+    discount_percent: int
 
 
 class BestCoupon(Enum):

@@ -21,6 +21,7 @@ from chalicelib.aws import reset_clients
 from chalicelib.bootstrap import container
 from chalicelib.catalog.service import category_tree
 from chalicelib.config import reset_caches
+from chalicelib.membership.service import level_cache
 from chalicelib.promotions.service import promotion_cache
 from local.aws.gateway import ContractLocalGateway
 from local.aws.moto_server import apply_moto_workarounds
@@ -111,6 +112,7 @@ def aws_env(provisioned_aws: dict[str, str]) -> dict[str, str]:
     category_tree.forget()
     promotion_cache.forget()
     principal_cache.forget()
+    level_cache.forget()
     return provisioned_aws
 
 

@@ -67,7 +67,8 @@ def test_an_empty_cart_has_no_items_and_nothing_to_pay(client: ShopClient, custo
     assert body["items"] == []
     assert body["summary"] == {
         "subtotal_fen": 0, "discount_fen": 0, "payable_fen": 0, "promotion_discount_fen": 0,
-        "coupon_discount_fen": 0, "shipping_fen": 0, "selected_quantity": 0, "applied_promotions": [],
+        "coupon_discount_fen": 0, "member_discount_fen": 0, "shipping_fen": 0, "selected_quantity": 0,
+        "applied_promotions": [],
     }  # fmt: skip
     assert body["coupons"] == {"applicable": [], "best": None}
 

@@ -122,7 +122,7 @@ def test_the_cart_the_preview_and_the_order_agree_to_the_fen_and_the_preview_res
     assert status == 200, shown
     assert shown["amounts"] == {
         "items_fen": 2 * PRICE, "discount_fen": 3000 + 10000, "promotion_discount_fen": 3000,
-        "coupon_discount_fen": 10000, "points_deduction_fen": 0, "shipping_fen": 0,
+        "coupon_discount_fen": 10000, "member_discount_fen": 0, "points_deduction_fen": 0, "shipping_fen": 0,
         "payable_fen": 2 * PRICE - 13000,
     }  # fmt: skip
     assert cart["summary"]["payable_fen"] == shown["amounts"]["payable_fen"]

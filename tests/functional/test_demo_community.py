@@ -1,5 +1,5 @@
 """The demo community seed: published reviews with photos and a reply, pending ones for staff, feedback in each
-state, all through the app's services; a second run adds nothing."""
+state, member prices on a few SKUs, all through the app's services; a second run adds nothing."""
 
 from __future__ import annotations
 
@@ -28,3 +28,6 @@ def test_the_demo_shows_photo_reviews_pending_reviews_and_feedback_in_each_state
     assert len(pending) == 2
     states = [item["status"] for item in client.call("GET", "/admin/feedback", token=admin_token)[1]["items"]]
     assert sorted(states) == ["CLOSED", "OPEN", "REPLIED"]
+    sku = client.call("GET", f"/products/{products[0]['product_id']}")[1]["skus"][0]
+    gold = next(level for level in sku["member_prices"] if level["level"] == 3)
+    assert gold["price_fen"] == sku["list_price_fen"] * 88 // 100

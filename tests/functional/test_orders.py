@@ -142,7 +142,7 @@ def test_an_order_is_priced_from_the_catalog_takes_stock_and_points_and_awaits_p
     assert order["order_no"].isdigit() and len(order["order_no"]) == 20
     assert order["amounts"] == {
         "items_fen": 2 * PRICE, "discount_fen": 0, "promotion_discount_fen": 0, "coupon_discount_fen": 0,
-        "points_deduction_fen": 500, "shipping_fen": 0, "payable_fen": 2 * PRICE - 500,
+        "member_discount_fen": 0, "points_deduction_fen": 500, "shipping_fen": 0, "payable_fen": 2 * PRICE - 500,
     }  # fmt: skip
     assert order["items"][0]["title"] == "华为 Mate 60" and order["items"][0]["attributes"] == {"颜色": "雅川青"}
     assert order["items"][0]["unit_price_fen"] == PRICE and order["items"][0]["quantity"] == 2
