@@ -245,7 +245,7 @@ class CustomerSummary(BaseModel):
     nickname: str | None
     phone: str | None = Field(description="Masked: 138****0000")
     status: Literal["ACTIVE", "DISABLED", "DELETED"]
-    level: str | None
+    level: int | None = Field(description="The customer's members-club level (its number)")
     points_balance: int
     created_at: str
 

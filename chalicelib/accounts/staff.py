@@ -21,7 +21,7 @@ class CustomerFacts(Protocol):
     def orders(self, user_id: str) -> tuple[int, int]:
         """(orders placed, paid minus refunded in fen)."""
 
-    def membership(self, user_id: str) -> tuple[str | None, int]:
+    def membership(self, user_id: str) -> tuple[int | None, int]:
         """(level, growth) in the members club."""
 
 

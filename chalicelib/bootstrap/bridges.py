@@ -31,8 +31,13 @@ class CustomerFactsAcrossContexts:
 
         return reports.buyer_totals(self.container.shop, user_id)
 
-    def membership(self, user_id: str) -> tuple[str | None, int]:
-        return None, 0  # no members club yet: no level, no growth
+    def membership(self, user_id: str) -> tuple[int | None, int]:
+        from chalicelib.membership.domain import level_of
+        from chalicelib.membership.service import level_cache
+
+        repo = self.container.membership
+        growth = repo.growth(user_id)
+        return level_of(level_cache.get(repo)["items"], growth)[0]["level"], growth
 
 
 class MemberPricesFromClub:

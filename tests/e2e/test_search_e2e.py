@@ -46,7 +46,9 @@ def test_shouji_in_chinese_and_in_pinyin_finds_the_demo_phones(
 
 
 def test_a_brand_filter_and_a_price_sort_shape_the_page(http: requests.Session, base_url: str, indexed: None) -> None:
-    everything = search(http, base_url, q="手机", page_size=50)
+    # Sorted by price, only products whose title, brand, category or keywords name 手机 are listed: the brand facet
+    # of that same listing is what the filter narrows it to.
+    everything = search(http, base_url, q="手机", sort="price_asc", page_size=50)
     brand = everything["facets"]["brand"][0]
 
     filtered = search(http, base_url, q="手机", brand_id=brand["id"], sort="price_asc", page_size=50)

@@ -104,12 +104,14 @@ def test_a_customers_detail_shows_orders_count_total_paid_and_points(
     client: ShopClient, admin_token: str, customer_token: str
 ) -> None:
     customer_id = user_id_of(client, customer_token)
+    checked_in = client.call("POST", "/me/checkins", token=customer_token)[1]
 
     status, detail, _ = client.call("GET", f"/admin/customers/{customer_id}", token=admin_token)
 
     assert status == 200, detail
     assert (detail["username"], detail["orders_count"], detail["total_paid_fen"]) == ("alice", 0, 0)
-    assert {"level", "points_balance", "growth", "created_at", "status"} <= set(detail)
+    assert (detail["level"], detail["growth"]) == (1, checked_in["growth"])
+    assert {"points_balance", "created_at", "status"} <= set(detail)
     assert client.call("GET", "/admin/customers/u_nobody", token=admin_token)[0] == 404
 
 

@@ -1274,6 +1274,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/skus/{sku_id}/member-prices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Replace a SKU's member prices per level (levels without one take their discount) (role operator)
+         * @description Replace a SKU's member prices per level (levels without one take their discount) (role operator).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Takes a JSON body (`MemberPricesWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
+        put: operations["set_member_prices"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/skus/{sku_id}/stock": {
         parameters: {
             query?: never;
@@ -1680,8 +1708,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * My cart (or a guest cart) at today's prices, with totals and the coupons that apply
-         * @description My cart (or a guest cart) at today's prices, with totals and the coupons that apply.
+         * My cart (or a guest cart) at today's prices (a member's at their member prices), with totals and the coupons that apply
+         * @description My cart (or a guest cart) at today's prices (a member's at their member prices), with totals and the coupons that apply.
          *
          *     Signing in is optional: with `Authorization: Bearer <access_token>` the answer is the caller's.
          *
@@ -3326,8 +3354,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Product detail (a signed-in view leaves a footprint)
-         * @description Product detail (a signed-in view leaves a footprint).
+         * Product detail, with member prices (a signed-in view leaves a footprint)
+         * @description Product detail, with member prices (a signed-in view leaves a footprint).
          *
          *     Signing in is optional: with `Authorization: Bearer <access_token>` the answer is the caller's.
          *
@@ -3962,6 +3990,12 @@ export interface components {
             discount_fen: number;
             /** Items Fen */
             items_fen: number;
+            /**
+             * Member Discount Fen
+             * @description What member prices take off (in discount_fen)
+             * @default 0
+             */
+            member_discount_fen?: number;
             /** Payable Fen */
             payable_fen: number;
             /** Points Deduction Fen */
@@ -4164,6 +4198,12 @@ export interface components {
             /** List Price Fen */
             list_price_fen: number | null;
             /**
+             * Member Price Fen
+             * @description My member price (my level's), when it is below price_fen; line_total_fen is at it
+             * @default null
+             */
+            member_price_fen?: number | null;
+            /**
              * Price Fen
              * @description Today's unit price (a running promotional price if lower); null if the SKU is gone
              */
@@ -4237,9 +4277,15 @@ export interface components {
             coupon_discount_fen: number;
             /**
              * Discount Fen
-             * @description Promotions and the best coupon
+             * @description Promotions, member prices and the best coupon
              */
             discount_fen: number;
+            /**
+             * Member Discount Fen
+             * @description What member prices take off (in discount_fen)
+             * @default 0
+             */
+            member_discount_fen?: number;
             /**
              * Payable Fen
              * @description subtotal - discount + shipping (points are chosen at checkout)
@@ -4509,8 +4555,11 @@ export interface components {
             created_at: string;
             /** Growth */
             growth: number;
-            /** Level */
-            level: string | null;
+            /**
+             * Level
+             * @description The customer's members-club level (its number)
+             */
+            level: number | null;
             /** Nickname */
             nickname: string | null;
             /** Orders Count */
@@ -4548,8 +4597,11 @@ export interface components {
         CustomerSummary: {
             /** Created At */
             created_at: string;
-            /** Level */
-            level: string | null;
+            /**
+             * Level
+             * @description The customer's members-club level (its number)
+             */
+            level: number | null;
             /** Nickname */
             nickname: string | null;
             /**
@@ -5116,6 +5168,15 @@ export interface components {
             /** Ref */
             ref: string;
         };
+        /** LevelPrice */
+        LevelPrice: {
+            /** Level */
+            level: number;
+            /** Name */
+            name: string;
+            /** Price Fen */
+            price_fen: number;
+        };
         /** LevelTable */
         LevelTable: {
             /** Items */
@@ -5193,6 +5254,37 @@ export interface components {
             min_growth: number;
             /** Name */
             name: string;
+        };
+        /** MemberPrice */
+        MemberPrice: {
+            /** Level */
+            level: number;
+            /** Name */
+            name: string;
+            /** Price Fen */
+            price_fen: number;
+        };
+        /** MemberPriceWrite */
+        MemberPriceWrite: {
+            /** Level */
+            level: number;
+            /** Price Fen */
+            price_fen: number;
+        };
+        /** MemberPrices */
+        MemberPrices: {
+            /** Items */
+            items: components["schemas"]["MemberPrice"][];
+            /** Sku Id */
+            sku_id: string;
+        };
+        /**
+         * MemberPricesWrite
+         * @description Staff's member prices of one SKU, replacing the ones it had (an empty list: the levels' discounts only).
+         */
+        MemberPricesWrite: {
+            /** Items */
+            items: components["schemas"]["MemberPriceWrite"][];
         };
         /** Membership */
         Membership: {
@@ -6693,6 +6785,17 @@ export interface components {
             available: boolean;
             /** List Price Fen */
             list_price_fen: number;
+            /**
+             * Member Price Fen
+             * @description My level's member price; null when signed out or when it is not below price_fen
+             * @default null
+             */
+            member_price_fen?: number | null;
+            /**
+             * Member Prices
+             * @description The price at every member level
+             */
+            member_prices?: components["schemas"]["LevelPrice"][];
             /**
              * Price Fen
              * @description Today's price: a running promotional price, else the list price
@@ -9109,6 +9212,39 @@ export interface operations {
             403: components["responses"]["E403"];
             404: components["responses"]["E404"];
             409: components["responses"]["E409"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
+    set_member_prices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sku_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MemberPricesWrite"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberPrices"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
             413: components["responses"]["E413"];
             415: components["responses"]["E415"];
         };
