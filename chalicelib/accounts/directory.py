@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Protocol
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.accounts.domain import DELETED, DISABLED, User
 from chalicelib.accounts.models import NAME_SHARDS, NameEntryModel, StaffEntryModel, UserModel
-from chalicelib.accounts.repository import to_user
+from chalicelib.accounts.repository import listing, to_user
 from chalicelib.errors import InvalidState
+from chalicelib.principal import STAFF_ROLES
 
 
 class AccountsDirectory(Protocol):
@@ -80,3 +82,23 @@ class DynamoAccountsDirectory:
             items = NameEntryModel.query(NameEntryModel.key(shard), condition, limit=limit)
             found.extend((item.sk, item.user_id) for item in items)
         return sorted(found)[:limit]
+
+    # -- the one-off backfill of accounts made before the directories (infra/migrations/customer_directory.py) ------
+
+    def every_account(self) -> Iterator[User]:
+        """Every account but the deleted ones: a Scan of the accounts table, for the migration only."""
+        for item in UserModel.scan(filter_condition=UserModel.sk == "PROFILE", page_size=100):
+            user = to_user(item, closed_too=True)
+            if user is not None and user.status != DELETED:
+                yield user
+
+    def list_in_directory(self, user: User) -> bool:
+        """Write the account's directory entry (staff or customer) unless it is there; whether it was written."""
+        entry = listing(user, "staff" if any(role in STAFF_ROLES for role in user.roles) else "customer")
+        try:
+            entry.save(condition=NameEntryModel.pk.does_not_exist())  # both directories key on pk, sk
+        except PutError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True

@@ -256,3 +256,31 @@ def _days_before(day: str, days: int) -> str:
     from datetime import date, timedelta
 
     return (date.fromisoformat(day) - timedelta(days=days)).isoformat()
+
+
+def test_the_migration_lists_customers_registered_before_the_directory_once(
+    client: ShopClient, admin_token: str, customer_token: str
+) -> None:
+    import boto3
+
+    from chalicelib.accounts.directory import DynamoAccountsDirectory
+    from chalicelib.config import get_settings
+    from infra.migrations import customer_directory
+
+    table = get_settings().accounts_table
+    dynamodb = boto3.client("dynamodb")
+    for shard in range(8):  # as stored before the directory existed: no NAMES# entry
+        for item in dynamodb.query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"NAMES#{shard}"}},
+        )["Items"]:
+            dynamodb.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
+    assert client.call("GET", "/admin/customers?username=alice", token=admin_token)[1]["items"] == []
+
+    first = customer_directory.run(DynamoAccountsDirectory())
+    second = customer_directory.run(DynamoAccountsDirectory())
+
+    assert first["written"] >= 1 and second["written"] == 0
+    found = client.call("GET", "/admin/customers?username=alice", token=admin_token)[1]["items"]
+    assert [customer["username"] for customer in found] == ["alice"]
