@@ -170,7 +170,16 @@ def main() -> None:
     parser.add_argument("--scale-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--audience", action="store_true", help="cold-start shoppers: audience segments vs popularity, hit-rate@10"
+    )
     args = parser.parse_args()
+    if args.audience:  # the measurement lives in bench/recommend_audience.py; this runs it with the same options
+        import recommend_audience
+
+        sys.argv = [sys.argv[0], *(["--small"] if args.small else []), "--seed", str(args.seed)]
+        recommend_audience.main()
+        return
     if args.scale or args.scale_child:
         import _recommend_scale
 
