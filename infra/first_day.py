@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from infra.migrations.coupon_claimable import stage_environment
+from infra.migrations import stage_environment
 from infra.stack_outputs import env_from_outputs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

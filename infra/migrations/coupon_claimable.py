@@ -12,19 +12,16 @@ claimable (the default), so templates it leaves alone need no write.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from infra.migrations import migrate_stage
 
 if TYPE_CHECKING:
     from chalicelib.coupons.repository import CouponsRepository
     from chalicelib.points.repository import PointsRepository
 
 PAGE = 100
-CHALICE_CONFIG = Path(__file__).resolve().parents[2] / ".chalice" / "config.json"
 
 
 def _all(read: Any) -> list[dict[str, Any]]:
@@ -52,30 +49,15 @@ def run(coupons: CouponsRepository, points: PointsRepository, now: str, dry_run:
             "dry_run": dry_run}  # fmt: skip
 
 
-def stage_environment(stage: str, config_path: Path = CHALICE_CONFIG) -> dict[str, str]:
-    """The environment the stage's functions run with (.chalice/config.json, written by make deploy), and SHOP_STAGE."""
-    variables: dict[str, str] = {}
-    if config_path.exists():
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-        variables.update(config.get("environment_variables") or {})
-        variables.update((config.get("stages", {}).get(stage) or {}).get("environment_variables") or {})
-    return {**variables, "SHOP_STAGE": stage}
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--stage", required=True, help="the deployed stage (dev, prod)")
-    parser.add_argument("--dry-run", action="store_true", help="print what would change, write nothing")
-    args = parser.parse_args(argv)
-    os.environ.update(stage_environment(args.stage))
-    # Imported once the stage is set: the models take their table names from it.
-    from chalicelib.clock import iso, utcnow
-    from chalicelib.coupons.repository import DynamoCouponsRepository
-    from chalicelib.points.repository import DynamoPointsRepository
+    def migrate(dry_run: bool) -> dict[str, Any]:
+        from chalicelib.clock import iso, utcnow
+        from chalicelib.coupons.repository import DynamoCouponsRepository
+        from chalicelib.points.repository import DynamoPointsRepository
 
-    outcome = run(DynamoCouponsRepository(), DynamoPointsRepository(), iso(utcnow()), dry_run=args.dry_run)
-    print(json.dumps(outcome, ensure_ascii=False, indent=2))
-    return 0
+        return run(DynamoCouponsRepository(), DynamoPointsRepository(), iso(utcnow()), dry_run=dry_run)
+
+    return migrate_stage(__doc__, argv, migrate)
 
 
 if __name__ == "__main__":

@@ -12,12 +12,9 @@ writes nothing twice.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 from typing import TYPE_CHECKING, Any
 
-from infra.migrations.coupon_claimable import stage_environment
+from infra.migrations import migrate_stage
 
 if TYPE_CHECKING:
     from chalicelib.accounts.directory import DynamoAccountsDirectory
@@ -34,15 +31,12 @@ def run(directory: DynamoAccountsDirectory, dry_run: bool = False) -> dict[str, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--stage", required=True, help="the deployed stage (dev, prod)")
-    parser.add_argument("--dry-run", action="store_true", help="count the accounts, write nothing")
-    args = parser.parse_args(argv)
-    os.environ.update(stage_environment(args.stage))
-    from chalicelib.accounts.directory import DynamoAccountsDirectory  # once the stage names the tables
+    def migrate(dry_run: bool) -> dict[str, Any]:
+        from chalicelib.accounts.directory import DynamoAccountsDirectory
 
-    print(json.dumps(run(DynamoAccountsDirectory(), dry_run=args.dry_run), indent=2))
-    return 0
+        return run(DynamoAccountsDirectory(), dry_run=dry_run)
+
+    return migrate_stage(__doc__, argv, migrate)
 
 
 if __name__ == "__main__":

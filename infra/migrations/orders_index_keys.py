@@ -17,13 +17,10 @@ the running code changed meanwhile already carries them, so running it again, or
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import sys
 from typing import Any
 
-from infra.migrations.coupon_claimable import stage_environment
+from infra.migrations import migrate_stage
 
 
 def run(dry_run: bool = False) -> dict[str, Any]:
@@ -83,13 +80,7 @@ def run(dry_run: bool = False) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--stage", required=True, help="the deployed stage (dev, prod)")
-    parser.add_argument("--dry-run", action="store_true", help="print what would change, write nothing")
-    args = parser.parse_args(argv)
-    os.environ.update(stage_environment(args.stage))
-    print(json.dumps(run(dry_run=args.dry_run), indent=2))
-    return 0
+    return migrate_stage(__doc__, argv, lambda dry_run: run(dry_run=dry_run))
 
 
 if __name__ == "__main__":

@@ -11,12 +11,9 @@ none, so running it again, or while staff edit products (an edit writes the key 
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 from typing import TYPE_CHECKING, Any
 
-from infra.migrations.coupon_claimable import stage_environment
+from infra.migrations import migrate_stage
 
 if TYPE_CHECKING:
     from chalicelib.catalog.repository import DynamoCatalogRepository
@@ -33,15 +30,12 @@ def run(catalog: DynamoCatalogRepository, dry_run: bool = False) -> dict[str, An
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--stage", required=True, help="the deployed stage (dev, prod)")
-    parser.add_argument("--dry-run", action="store_true", help="count what would change, write nothing")
-    args = parser.parse_args(argv)
-    os.environ.update(stage_environment(args.stage))
-    from chalicelib.catalog.repository import DynamoCatalogRepository  # once the stage names the tables
+    def migrate(dry_run: bool) -> dict[str, Any]:
+        from chalicelib.catalog.repository import DynamoCatalogRepository
 
-    print(json.dumps(run(DynamoCatalogRepository(), dry_run=args.dry_run), indent=2))
-    return 0
+        return run(DynamoCatalogRepository(), dry_run=dry_run)
+
+    return migrate_stage(__doc__, argv, migrate)
 
 
 if __name__ == "__main__":
