@@ -102,8 +102,8 @@ def stock_change_of(record: dict[str, Any]) -> StockChange | None:
     A SKU item (kind "sku") that was modified so that its stock or its low-stock threshold differs is a
     stock_changed; a SKU item removed is a sku_removed (it leaves the low-stock list). A new SKU counts as a
     change from its threshold to its stock: created under the threshold, it is listed (and alerted) as low stock,
-    while it can never look like a restock (nobody waits for a SKU that did not exist). Every other item or edit is
-    none of inventory's business.
+    while it can never look like a restock (nobody waits for a SKU that did not exist), so a new SKU at or above its
+    threshold is no change at all. Every other item or edit is none of inventory's business.
     """
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
@@ -128,6 +128,8 @@ def stock_change_of(record: dict[str, Any]) -> StockChange | None:
         if new_stock is None:
             return None
         threshold = _number(new, "low_stock_threshold")
+        if new_stock >= (threshold or 0):
+            return None  # not listed, and nobody waits for it: no message (a catalog import sends none per SKU)
         kind, old_stock = STOCK_CHANGED, max(int(threshold or 0), 1)
     elif name == "REMOVE":
         kind, new_stock, threshold = SKU_REMOVED, 0, _number(old, "low_stock_threshold")

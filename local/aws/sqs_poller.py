@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 RECEIVE_WAIT_SECONDS = 1
 IDLE_SLEEP_SECONDS = 0.2
 WINDOW_POLL_SECONDS = 0.1
+BACKLOG = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed")
 
 
 def sqs_handlers(app: Chalice) -> list[SQSEventConfig]:
@@ -104,17 +105,32 @@ class SqsPoller(threading.Thread):
         self._sqs: Any = None
         self._queue_url = ""
         self._queue_arn = ""
+        self._caught_up = False
 
     def stop(self) -> None:
         self._stopping.set()
 
+    def open(self) -> None:
+        """Find the queue now; messages sent before start() wait in it, as they would for a disabled mapping."""
+        self._sqs = self._sqs or boto3.session.Session().client("sqs")
+        self._resolve_queue()
+
+    @property
+    def caught_up(self) -> bool:
+        """Its last receive found nothing, nothing is being delivered, and nothing waits (delayed or in flight)."""
+        if not self._caught_up or not self._queue_url:
+            return False
+        waiting = self._sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=list(BACKLOG))["Attributes"]
+        return self._caught_up and not any(int(waiting.get(name, 0)) for name in BACKLOG)
+
     def run(self) -> None:
-        self._sqs = boto3.session.Session().client("sqs")
+        self._sqs = self._sqs or boto3.session.Session().client("sqs")
         while not self._stopping.is_set():
             try:
                 if not self._queue_url:
                     self._resolve_queue()
                 if not self.poll_once():
+                    self._caught_up = True
                     self._stopping.wait(IDLE_SLEEP_SECONDS)
             except Exception:  # a poller keeps polling whatever one batch did, as the event source mapping does
                 if self._stopping.is_set():
@@ -158,6 +174,7 @@ class SqsPoller(threading.Thread):
         messages = self.receive_batch()
         if not messages:
             return False
+        self._caught_up = False
         region = self._sqs.meta.region_name
         event = {"Records": [lambda_record(message, self._queue_arn, region) for message in messages]}
         payload, failed = invoke_chalice_function(

@@ -60,6 +60,8 @@ class DynamoStreamPoller(threading.Thread):
         self._streams: Any = None
         self._stream_arn = ""
         self._iterators: dict[str, str | None] = {}
+        self._dynamodb: Any = None
+        self._caught_up = False
 
     def stop(self) -> None:
         self._stopping.set()
@@ -68,23 +70,43 @@ class DynamoStreamPoller(threading.Thread):
         """True once the poller holds its shard iterators (LATEST counts from then on)."""
         return self._ready.wait(timeout)
 
+    @property
+    def caught_up(self) -> bool:
+        """Its last look at every shard found nothing new and nothing is being delivered."""
+        return self._caught_up
+
+    def open(self) -> None:
+        """Take the shard iterators now (LATEST counts from here) without polling yet: what is written between
+        open() and start() is delivered once the thread runs, as a mapping created before the writes would."""
+        self._connect()
+        self._open_stream()
+
+    def _open_stream(self) -> None:
+        if not self._stream_arn:
+            self._stream_arn = self._resolve_stream(self._dynamodb)
+            self._refresh_shards()
+            self._ready.set()
+
     def run(self) -> None:
-        session = boto3.session.Session()
-        self._streams = session.client("dynamodbstreams")
-        dynamodb = session.client("dynamodb")
+        self._connect()
         while not self._stopping.is_set():
             try:
-                if not self._stream_arn:
-                    self._stream_arn = self._resolve_stream(dynamodb)
-                    self._refresh_shards()
-                    self._ready.set()
+                self._open_stream()
                 if not self.poll_once():
+                    self._caught_up = True
                     self._stopping.wait(IDLE_SLEEP_SECONDS)
             except Exception:  # keep polling, as the event source mapping does
                 if self._stopping.is_set():
                     break
                 logger.exception("DynamoDB stream poller for %s failed; retrying", self.config.name)
                 self._stopping.wait(1.0)
+
+    def _connect(self) -> None:
+        if self._streams is not None:
+            return
+        session = boto3.session.Session()
+        self._streams = session.client("dynamodbstreams")
+        self._dynamodb = session.client("dynamodb")
 
     def _resolve_stream(self, dynamodb: Any) -> str:
         """The handler's stream ARN, or the table's current stream if the label in it is not the live one."""
@@ -116,6 +138,7 @@ class DynamoStreamPoller(threading.Thread):
             )
             records = response.get("Records", [])
             if records:
+                self._caught_up = False
                 self._deliver([lambda_stream_record(r, self._stream_arn) for r in records], shard_id)
                 delivered = True
             self._iterators[shard_id] = response.get("NextShardIterator")
