@@ -224,3 +224,31 @@ def test_a_cancelled_orders_open_trade_is_closed_at_its_provider_and_can_no_long
     wait_until(lambda: payments_of(client, shopper["token"], order["order_id"])[0]["status"] == "CLOSED")
     status, body, _ = client.call("POST", f"/dev/payments/{started['payment_id']}/pay", {"notify": True})
     assert (status, body["code"]) == (409, "INVALID_STATE")
+
+
+def test_the_backfill_gives_payments_stored_before_the_list_their_order_entry_once(
+    client: ShopClient,
+    shopper: dict[str, Any],  # noqa: F811
+    gateways: PaymentGateways,  # noqa: F811
+) -> None:
+    import boto3
+
+    from chalicelib.config import get_settings
+    from chalicelib.payments.repository import DynamoPaymentsRepository
+    from infra.migrations import order_payment_entries
+
+    # GIVEN a payment stored as a release before the order's list of payments stored it (no order entry)
+    order = new_order(client, shopper, "k-backfill")
+    started = pay(client, shopper["token"], order["order_id"], channel="sandbox")[1]
+    created_at = DynamoPaymentsRepository().payment(started["payment_id"])["created_at"]  # type: ignore[index]
+    key = {"pk": {"S": f"ORDER#{order['order_id']}"}, "sk": {"S": f"PAYMENT#{created_at}#{started['payment_id']}"}}
+    boto3.client("dynamodb").delete_item(TableName=get_settings().orders_table, Key=key)
+    assert payments_of(client, shopper["token"], order["order_id"]) == []
+
+    # WHEN the backfill runs twice
+    first, second = order_payment_entries.run(), order_payment_entries.run()
+
+    # THEN the first writes its entry, the second nothing, and the order lists it again
+    assert first["entries_written"] >= 1 and second["entries_written"] == 0
+    listed = payments_of(client, shopper["token"], order["order_id"])
+    assert [p["payment_id"] for p in listed] == [started["payment_id"]]
