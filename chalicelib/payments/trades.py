@@ -62,13 +62,11 @@ def _channel_of(payments: Payments, payment: dict[str, Any]) -> PaymentChannel |
 
 def _take(payments: Payments, payment: dict[str, Any], notice: PaymentNotice | None) -> dict[str, Any] | None:
     """Apply what the provider answered a query, as its notify would be applied; the payment as recorded."""
-    if notice is None or notice.payment_id != payment["payment_id"]:
+    if notice is None or notice.payment_id != payment["payment_id"] or not notice.success:
         return None
     if notice.amount_fen != payment["amount_fen"]:
         metrics.add_metric(name="PaymentQueryWrongAmount", unit="Count", value=1)
         logger.error("a provider reports another amount", extra={"payment_id": payment["payment_id"]})
-        return None
-    if not notice.success:
         return None
     recorded = record_paid(payments, payment, notice, queried=True)
     metrics.add_metric(name="PaymentsFoundByQuery", unit="Count", value=1)

@@ -150,3 +150,12 @@ def test_jsapi_bridge_parameters_are_signed_by_the_merchant_over_four_lines_and_
     )
     with pytest.raises(ValidationError):
         channel.start(PaymentRequest("pay_2", "o_1", 1999, "茶叶"))
+
+
+def test_a_wechat_query_of_an_unpaid_trade_is_no_payment_even_without_an_amount(
+    keys: dict[str, rsa.RSAPrivateKey],
+) -> None:
+    unpaid = {"appid": WX_APP_ID, "mchid": MCH_ID, "out_trade_no": "pay_1", "trade_state": "NOTPAY"}
+    notice = wechat(keys, Scripted(signed_by_wechat(keys, json.dumps(unpaid).encode()))).query("pay_1")
+
+    assert notice is not None and (notice.success, notice.provider_status) == (False, "NOTPAY")

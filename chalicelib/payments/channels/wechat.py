@@ -227,6 +227,8 @@ class WeChatPayChannel(PaymentChannel):
             return None
         if response.status >= 300:
             raise DependencyUnavailable(f"WeChat Pay refused the query: {answer.get('code')}")
+        if answer.get("trade_state") != "SUCCESS" and not isinstance((answer.get("amount") or {}).get("total"), int):
+            answer = {**answer, "amount": {"total": 0}}  # an unpaid trade's answer may leave the amount out
         try:
             return self._notice(answer)
         except InvalidNotification as why:
