@@ -23,6 +23,23 @@ class RefundsThroughPayments:
         return refund_order_payment(self.container.payments, order.record(), refund_id, amount_fen, reason)
 
 
+class OpenPaymentsThroughPayments:
+    """orders.service.OpenPayments: each open payment's provider asked before a cancel, and closed after it."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+
+    def settle_before_cancel(self, order: Order) -> bool:
+        from chalicelib.payments.trades import settle_before_cancel
+
+        return settle_before_cancel(self.container.payments, order.order_id)
+
+    def close_trades(self, order: Order) -> str:
+        from chalicelib.payments.trades import close_order_trades
+
+        return close_order_trades(self.container.payments, order.order_id)
+
+
 class FlashSaleUnits:
     """orders.service.FlashUnits: a cancelled flash-sale order's units go back through the flash sale context."""
 
@@ -53,6 +70,7 @@ def build_shop(container: Container) -> Shop:
         timers=OrderTimers.from_settings(container.settings),
         flash_units=FlashSaleUnits(container),
         membership=container.membership,
+        open_payments=OpenPaymentsThroughPayments(container),
     )
 
 

@@ -26,6 +26,7 @@ REFUND_DECIDED = "refund_decided"
 NOTIFY = "notify"
 SHIP_DEADLINE_REFUND = "ship_deadline_refund"
 FLASH_UNIT_BACK = "flash_unit_back"
+CLOSE_TRADES = "close_trades"
 
 
 SQS_BATCH = 10
@@ -137,6 +138,8 @@ def messages_for_order_change(old: Order | None, new: Order | None) -> list[dict
     messages = answers_for_status_change(old, new)
     if new.kind == FLASH_SALE and old.status == "PENDING_PAYMENT" and new.status == "CANCELLED":
         messages.append({"kind": FLASH_UNIT_BACK, "order_id": new.order_id})  # its unit back to the session
+    if old.status == "PENDING_PAYMENT" and new.status == "CANCELLED":
+        messages.append({"kind": CLOSE_TRADES, "order_id": new.order_id})  # its open trades closed at the providers
     return messages
 
 
@@ -197,5 +200,8 @@ def deliver(shop: Shop, message: dict[str, Any], notifier: BuyerNotifier) -> str
     if kind == FLASH_UNIT_BACK:
         order = shop.orders.order(order_id)
         return "missing" if order is None else shop.flash_units.give_back(order)
+    if kind == CLOSE_TRADES:
+        order = shop.orders.order(order_id)
+        return "missing" if order is None else shop.open_payments.close_trades(order)
     logger.warning("dropping an outbox message of an unknown kind", extra={"outbox_message": message})
     return "unknown"

@@ -39,6 +39,7 @@ from chalicelib.orders.domain import (
     refund_amount_fen,
     refund_refusal,
 )
+from chalicelib.orders.open_payments import NoOpenPayments, OpenPayments
 from chalicelib.orders.repository import OrdersRepository
 from chalicelib.orders.schemas import OrdersQuery, RefundRejection, RefundRequest, RefundsQuery, ShipmentWrite
 from chalicelib.orders.steps import Step, step
@@ -88,6 +89,7 @@ class Shop:
     timers: OrderTimers = field(default_factory=OrderTimers)
     flash_units: FlashUnits = field(default_factory=NoFlashSales)  # where a cancelled flash-sale unit goes back
     membership: MembershipRepository | None = None  # the members club (None: no member prices, no growth)
+    open_payments: OpenPayments = field(default_factory=NoOpenPayments)  # queried before cancelling, closed after
 
 
 def growth_earned(shop: Shop, order: Order) -> int:
@@ -209,15 +211,25 @@ def cancel_unpaid(shop: Shop, order: Order) -> bool:
         return False
 
 
+def cancel_unless_paid(shop: Shop, order: Order) -> bool:
+    """cancel_unpaid, once each open payment's provider was asked: one reported paid pays the order instead."""
+    if order.status == PENDING_PAYMENT and shop.open_payments.settle_before_cancel(order):
+        return False
+    return cancel_unpaid(shop, owned(shop, None, order.order_id) if order.status == PENDING_PAYMENT else order)
+
+
 def cancel_order(shop: Shop, user_id: str, order_id: str) -> dict[str, Any]:
-    """PENDING_PAYMENT -> CANCELLED with stock, coupon and points back; 409 INVALID_STATE in any other status."""
+    """PENDING_PAYMENT -> CANCELLED with stock, coupon and points back, unless a provider reports one of its
+    payments paid (the order is PAID then); 409 INVALID_STATE in any other status."""
     order = owned(shop, user_id, order_id)
-    if not cancel_unpaid(shop, order):
+    if not cancel_unless_paid(shop, order):
         raise NotAllowed(f"An order that is {owned(shop, user_id, order_id).status} cannot be cancelled")
     return owned(shop, user_id, order_id).view()
 
 
-def confirm_payment(shop: Shop, order_id: str, payment_id: str, amount_fen: int) -> dict[str, Any]:
+def confirm_payment(
+    shop: Shop, order_id: str, payment_id: str, amount_fen: int, paid_at: str | None = None
+) -> dict[str, Any]:
     """For the payments integration: the order is PAID if it awaits payment, its pay_deadline has not passed and the
     amount is what it costs.
 
@@ -225,14 +237,14 @@ def confirm_payment(shop: Shop, order_id: str, payment_id: str, amount_fen: int)
     "refund_required": True} when the order was cancelled first, or when the payment came after the pay_deadline
     (then the order is cancelled now, if its timer has not done it yet, and "reason" is "PAID_AFTER_DEADLINE"): the
     payment must be refunded. 404 for no such order, 409 CONFLICT for another amount or an order paid by another
-    payment."""
+    payment. paid_at: when the provider's signed query answer says it was paid (asked before a cancel), else now."""
     order = owned(shop, None, order_id)
     if amount_fen != order.payable_fen:
         raise Conflict(f"The order costs {order.payable_fen} fen, not {amount_fen}")
-    now = utcnow()
+    now = min(parse_iso(paid_at), utcnow()) if paid_at else utcnow()
     payment = {"payment_id": payment_id, "amount_fen": amount_fen, "paid_at": iso(now)}
     paid = order.status == PENDING_PAYMENT and _advance(
-        shop, order, OrderEvent.PAY, payment=payment, growth=growth_earned(shop, order)
+        shop, order, OrderEvent.PAY, at=iso(now), payment=payment, growth=growth_earned(shop, order)
     )
     if not paid:
         current = owned(shop, None, order_id)

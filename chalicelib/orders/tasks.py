@@ -184,7 +184,7 @@ def await_review_window(shop: Shop, order_id: str, token: str) -> dict[str, Any]
 def compensate(shop: Shop, order_id: str) -> dict[str, Any]:
     """Payment timed out or was cancelled: cancel with everything given back, unless a payment won the race."""
     order = owned(shop, None, order_id)
-    if order.status == PENDING_PAYMENT and service.cancel_unpaid(shop, order):
+    if order.status == PENDING_PAYMENT and service.cancel_unless_paid(shop, order):  # asks the providers first
         return {"status": "CANCELLED"}
     status = owned(shop, None, order_id).status
     if status == PENDING_PAYMENT:

@@ -71,6 +71,7 @@ class PaymentSettings:
     sandbox: SandboxConfig
     alipay: AlipayConfig
     wechat: WeChatPayConfig
+    emulator_url: str = ""  # local/dev: the providers' emulator that plays the payer (POST /dev/payments/{id}/pay)
 
     def notify_url(self, channel: str) -> str:
         return f"{self.notify_base}/payments/{channel}/notify"
@@ -79,7 +80,10 @@ class PaymentSettings:
         configured = {
             "sandbox": self.sandbox.configured,
             "alipay": self.alipay.configured,
+            "alipay_wap": self.alipay.configured,
             "wechat": self.wechat.configured,
+            "wechat_jsapi": self.wechat.configured,
+            "wechat_h5": self.wechat.configured,
         }
         return tuple(name for name, ready in configured.items() if ready)
 
@@ -113,6 +117,7 @@ class PaymentSettings:
                 apiv3_key=e.get("WECHATPAY_APIV3_KEY", "").encode(),
                 api_base=(e.get("WECHATPAY_API_BASE") or WECHATPAY_API_BASE).rstrip("/"),
             ),
+            emulator_url=(e.get("PAYMENT_EMULATOR_URL", "") if sandbox_allowed else "").rstrip("/"),
         )
 
 

@@ -10,10 +10,16 @@ from chalicelib.dynamo import table_meta
 
 PAYMENT_SK = "PAYMENT"
 OPEN_PAYMENT_SK = "OPEN_PAYMENT"
+ORDER_PAYMENT_PREFIX = "PAYMENT#"
 
 
 def payment_pk(payment_id: str) -> str:
     return f"PAYMENT#{payment_id}"
+
+
+def order_payment_keys(order_id: str, created_at: str, payment_id: str) -> tuple[str, str]:
+    """(pk, sk) of a payment's entry in its order's own partition (ORDER#<order_id>, beside the order's items)."""
+    return f"ORDER#{order_id}", f"{ORDER_PAYMENT_PREFIX}{created_at}#{payment_id}"
 
 
 def open_payment_pk(order_id: str, channel: str) -> str:
@@ -55,4 +61,17 @@ class OpenPaymentModel(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default=OPEN_PAYMENT_SK)
+    payment_id = UnicodeAttribute()
+
+
+class OrderPaymentModel(Model):
+    """pk=ORDER#<order_id>, sk=PAYMENT#<created_at>#<payment_id>: one entry per payment in its order's partition,
+    written with the payment in one transaction, so GET /orders/{id}/payments is one Query (oldest first), never a
+    Scan. Holds only the payment id (the payment itself is its own item, read with BatchGetItem). No index attribute
+    is set; the orders stream ignores every item whose sk is not ORDER or REFUND."""
+
+    Meta = table_meta(get_settings().orders_table)
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
     payment_id = UnicodeAttribute()

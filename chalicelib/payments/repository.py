@@ -10,21 +10,29 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.dynamo import connection
 from chalicelib.payments.models import (
     OPEN_PAYMENT_SK,
+    ORDER_PAYMENT_PREFIX,
     PAYMENT_SK,
     OpenPaymentModel,
+    OrderPaymentModel,
     PaymentModel,
     open_payment_pk,
+    order_payment_keys,
     payment_pk,
 )
 
 FIELDS = ("payment_id", "order_id", "user_id", "channel", "amount_fen", "status", "late_reason", "transaction_id",
           "created_at", "updated_at", "paid_at", "refunded_fen", "refunds", "version")  # fmt: skip
+MAX_ORDER_PAYMENTS = 100  # a repeated /pay reuses the open payment of its channel: an order has a handful
 CHANGEABLE = frozenset({"status", "late_reason", "transaction_id", "updated_at", "paid_at", "refunded_fen", "refunds"})
 
 
 class PaymentsRepository(Protocol):
     def payment(self, payment_id: str) -> dict[str, Any] | None: ...
     def open_payment_id(self, order_id: str, channel: str) -> str | None: ...
+    def order_payments(self, order_id: str) -> list[dict[str, Any]]:
+        """Every payment of the order, oldest first (its entries in the order's partition: one Query)."""
+        ...
+
     def create(self, payment: dict[str, Any]) -> bool:
         """Save a new payment as the order's open one on its channel; False if the order already has one there."""
         ...
@@ -62,15 +70,32 @@ class DynamoPaymentsRepository:
             return None
         return item.payment_id
 
+    def order_payments(self, order_id: str) -> list[dict[str, Any]]:
+        pk, _ = order_payment_keys(order_id, "", "")
+        entries = OrderPaymentModel.query(
+            pk, OrderPaymentModel.sk.startswith(ORDER_PAYMENT_PREFIX), consistent_read=True, limit=MAX_ORDER_PAYMENTS
+        )
+        ids = [entry.payment_id for entry in entries]
+        found = {
+            item.payment_id: payment_dict(item)
+            for item in PaymentModel.batch_get(
+                [(payment_pk(payment_id), PAYMENT_SK) for payment_id in ids], consistent_read=True
+            )
+        }
+        return [found[payment_id] for payment_id in ids if payment_id in found]
+
     def create(self, payment: dict[str, Any]) -> bool:
         fields = {name: payment[name] for name in FIELDS if name not in ("version", "refunds")}
         item = PaymentModel(payment_pk(payment["payment_id"]), PAYMENT_SK, refunds={}, version=0, **fields)
         pointer = OpenPaymentModel(open_payment_pk(payment["order_id"], payment["channel"]), OPEN_PAYMENT_SK,
                                    payment_id=payment["payment_id"])  # fmt: skip
+        entry_pk, entry_sk = order_payment_keys(payment["order_id"], payment["created_at"], payment["payment_id"])
+        entry = OrderPaymentModel(entry_pk, entry_sk, payment_id=payment["payment_id"])
         try:
             with TransactWrite(connection=connection()) as transaction:
                 transaction.save(item, condition=PaymentModel.pk.does_not_exist())
                 transaction.save(pointer, condition=OpenPaymentModel.pk.does_not_exist())
+                transaction.save(entry, condition=OrderPaymentModel.pk.does_not_exist())
         except TransactWriteError as error:
             if _condition_failed(error):
                 return False

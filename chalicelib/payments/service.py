@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Protocol
 
 from chalicelib.clock import iso, parse_iso, utcnow
@@ -22,7 +21,6 @@ from chalicelib.payments.channels import (
     InvalidNotification,
     PaymentChannel,
     PaymentNotice,
-    PaymentRequest,
     RefundRefused,
 )
 from chalicelib.payments.repository import PaymentsRepository
@@ -40,8 +38,24 @@ class LateRefunds(Protocol):
     def enqueue(self, payment_id: str) -> None: ...
 
 
-ConfirmPayment = Callable[[str, str, int], dict[str, Any]]  # (order_id, payment_id, amount_fen) -> orders' answer
+class ConfirmPayment(Protocol):
+    def __call__(self, order_id: str, payment_id: str, amount_fen: int, paid_at: str | None = None) -> dict[str, Any]:
+        """The orders' answer to a payment (chalicelib.orders.service.confirm_payment); paid_at: when the provider
+        says it was paid (a query's answer), else now (a notify)."""
+        ...
+
+
+class PayerEmulator(Protocol):
+    """Local/dev: the providers' emulator playing the payer of a payment (POST /dev/payments/{id}/pay)."""
+
+    def pay(self, payment: dict[str, Any], notify_url: str, notify: bool) -> dict[str, Any]: ...
+
+
 BuyersOrder = Callable[[str, str], dict[str, Any]]  # (user_id, order_id) -> the order; NotFound if not theirs
+
+
+def _nothing_allowed(url: str) -> bool:
+    return False
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,9 @@ class Payments:
     confirm: ConfirmPayment  # chalicelib.orders.service.confirm_payment on the container's shop
     late_refunds: LateRefunds
     buyers_order: BuyersOrder  # chalicelib.orders.service.get_order on the container's shop
+    return_url_allowed: Callable[[str], bool] = _nothing_allowed  # the sign-in redirect allow-list
+    payer_emulator: PayerEmulator | None = None  # local/dev stages with the providers' emulator only
+    notify_url: Callable[[str], str] = str  # channel -> where its provider notifies
 
 
 def late_refund_id(payment_id: str) -> str:
@@ -63,90 +80,6 @@ def late_refund_id(payment_id: str) -> str:
 def payment_view(payment: dict[str, Any]) -> dict[str, Any]:
     names = ("payment_id", "order_id", "channel", "amount_fen", "status", "paid_at", "refunded_fen")
     return {name: payment.get(name) for name in names}
-
-
-# -- starting a payment --------------------------------------------------------------------------------------------
-
-
-def _channel(payments: Payments, name: str) -> PaymentChannel:
-    try:
-        return payments.channels(name)
-    except NotFound:
-        raise ValidationError(f"Payment channel {name!r} is not available") from None
-
-
-def _subject(order: dict[str, Any]) -> str:
-    items = order.get("items") or []
-    title = str(items[0].get("title") or "") if items else ""
-    count = sum(int(line.get("quantity") or 1) for line in items)
-    return (f"{title} 等{count}件" if count > 1 else title) or f"订单 {order.get('order_no') or order['order_id']}"
-
-
-def _deadline(order: dict[str, Any]) -> datetime | None:
-    try:
-        return parse_iso(order["pay_deadline"])
-    except (KeyError, ValueError):
-        return None
-
-
-def _open_payment(payments: Payments, order: dict[str, Any], user_id: str, name: str) -> dict[str, Any]:
-    """The order's open payment on this channel, made now if there is none (two racing requests make one)."""
-    from chalicelib.ids import new_id
-
-    amount = int(order["amounts"]["payable_fen"])
-    for _ in range(MAX_WRITE_ATTEMPTS):
-        open_id = payments.repo.open_payment_id(order["order_id"], name)
-        current = payments.repo.payment(open_id) if open_id else None
-        if current is not None and current["status"] == "CREATED" and current["amount_fen"] == amount:
-            return current
-        if current is not None:  # closed, or paid meanwhile: it is no longer the open one
-            payments.repo.update(current, {"updated_at": iso(utcnow())}, close=True)
-            continue
-        now = iso(utcnow())
-        payment = {
-            "payment_id": new_id("pay"),  # 30 characters: fits WeChat Pay's out_trade_no (<= 32)
-            "order_id": order["order_id"],
-            "user_id": user_id,
-            "channel": name,
-            "amount_fen": amount,
-            "status": "CREATED",
-            "late_reason": None,
-            "transaction_id": None,
-            "created_at": now,
-            "updated_at": now,
-            "paid_at": None,
-            "refunded_fen": 0,
-        }
-        if payments.repo.create(payment):
-            return {**payment, "refunds": {}, "version": 0}
-    raise Conflict("The order's payment is being started by another request; try again")
-
-
-def pay_order(payments: Payments, user_id: str, order_id: str, name: str) -> dict[str, Any]:
-    """POST /orders/{id}/pay: start paying the user's own unpaid order (404 for another's)."""
-    return start_payment(payments, payments.buyers_order(user_id, order_id), user_id, name)
-
-
-def start_payment(payments: Payments, order: dict[str, Any], user_id: str, name: str) -> dict[str, Any]:
-    """POST /orders/{id}/pay: the amount is the order's payable amount, never the client's. A repeated call for the
-    same order and channel reuses the open payment (same payment_id; the channel signs a fresh pay_url)."""
-    if order["status"] != "PENDING_PAYMENT":
-        raise InvalidState(f"An order that is {order['status']} cannot be paid")
-    deadline = _deadline(order)
-    if deadline is not None and deadline <= utcnow():
-        raise InvalidState("This order's payment deadline has passed")
-    channel = _channel(payments, name)
-    payment = _open_payment(payments, order, user_id, name)
-    request = PaymentRequest(
-        payment_id=payment["payment_id"],
-        order_id=order["order_id"],
-        amount_fen=payment["amount_fen"],
-        subject=_subject(order),
-        expires_at=_deadline(order),
-    )
-    started = channel.start(request)
-    metrics.add_metric(name="PaymentsStarted", unit="Count", value=1)
-    return {"payment_id": payment["payment_id"], "channel": name, "amount_fen": payment["amount_fen"], **started}
 
 
 # -- notifies ------------------------------------------------------------------------------------------------------
@@ -165,9 +98,9 @@ def handle_notify(payments: Payments, name: str, headers: dict[str, str], body: 
         metrics.add_metric(name="PaymentNotifyWrongAmount", unit="Count", value=1)
         raise InvalidNotification(f"The payment is of {payment['amount_fen']} fen, not {notice.amount_fen}")
     if not notice.success:
-        _close(payments, payment)
+        close_unpaid(payments, payment)
         return channel
-    payment = _record_paid(payments, payment, notice)
+    payment = record_paid(payments, payment, notice)
     if payment.get("late_reason"):  # again on a duplicate notify: a no-op once the refund succeeded
         refund_late_payment(payments, payment["payment_id"], queue_on_failure=True)
     return channel
@@ -194,7 +127,7 @@ def answer_notify(
     return ack
 
 
-def _close(payments: Payments, payment: dict[str, Any]) -> None:
+def close_unpaid(payments: Payments, payment: dict[str, Any]) -> None:
     """The provider closed the trade unpaid: the order may be paid again (a fresh payment)."""
     for _ in range(MAX_WRITE_ATTEMPTS):
         if payment["status"] != "CREATED":
@@ -205,13 +138,16 @@ def _close(payments: Payments, payment: dict[str, Any]) -> None:
     raise DependencyUnavailable("The payment is changing; notify again")
 
 
-def _record_paid(payments: Payments, payment: dict[str, Any], notice: PaymentNotice) -> dict[str, Any]:
+def record_paid(
+    payments: Payments, payment: dict[str, Any], notice: PaymentNotice, queried: bool = False
+) -> dict[str, Any]:
     """Tell the order, then record what it said (PAID or PAID_LATE). Confirming again is harmless (the order answers
-    the same for the same payment), so a notify that dies between the two is simply retried by the provider."""
+    the same for the same payment), so a notify that dies between the two is simply retried by the provider.
+    queried: the notice is a query's answer, so the order is told when the provider says it was paid."""
     for _ in range(MAX_WRITE_ATTEMPTS):
         if payment["status"] not in UNPAID_STATUSES:
             return payment  # a duplicate: already recorded
-        late_reason = _confirm(payments, payment)
+        late_reason = _confirm(payments, payment, notice.paid_at if queried else None)
         now = iso(utcnow())
         changes = {
             "status": "PAID_LATE" if late_reason else "PAID",
@@ -228,10 +164,21 @@ def _record_paid(payments: Payments, payment: dict[str, Any], notice: PaymentNot
     raise DependencyUnavailable("The payment is changing; notify again")
 
 
-def _confirm(payments: Payments, payment: dict[str, Any]) -> str | None:
+def _is_time(text: str) -> bool:
+    try:
+        parse_iso(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _confirm(payments: Payments, payment: dict[str, Any], paid_at: str | None = None) -> str | None:
     """None when the order took this payment; why not otherwise (the money must go back)."""
     try:
-        answer = payments.confirm(payment["order_id"], payment["payment_id"], payment["amount_fen"])
+        if paid_at is None or not _is_time(paid_at):
+            answer = payments.confirm(payment["order_id"], payment["payment_id"], payment["amount_fen"])
+        else:
+            answer = payments.confirm(payment["order_id"], payment["payment_id"], payment["amount_fen"], paid_at)
     except NotFound:
         return "ORDER_NOT_FOUND"
     except Conflict:

@@ -41,7 +41,7 @@ EMULATORS: tuple[ProviderEmulator, ...] = (
         "payments",
         "PAYMENT_EMULATOR",
         start_payment_gateways,
-        "sandbox gateway and Alipay/WeChat Pay emulators: POST a sandbox pay_url to pay",
+        "sandbox gateway and Alipay/WeChat Pay emulators: POST a sandbox pay_url, or /dev/payments/<id>/pay, to pay",
         callback_setting="PAYMENT_NOTIFY_BASE",
     ),
 )

@@ -142,6 +142,7 @@ OWNED_OBJECT_ROUTES: dict[tuple[str, str], tuple[Callable[..., Any], dict[str, A
     ("GET", "/orders/{order_id}"): (victims_order, None),
     ("POST", "/orders/{order_id}/cancel"): (victims_order, None),
     ("POST", "/orders/{order_id}/pay"): (victims_order, {"channel": "sandbox"}),
+    ("GET", "/orders/{order_id}/payments"): (victims_order, None),
     ("POST", "/orders/{order_id}/receive"): (victims_order, None),
     ("GET", "/orders/{order_id}/tracking"): (victims_order, None),
     ("POST", "/orders/{order_id}/refunds"): (victims_order, {"type": "refund_only", "reason": "不想要了"}),

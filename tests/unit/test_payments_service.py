@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from chalicelib.errors import Conflict, DependencyUnavailable, DomainError, InvalidState, NotFound, ValidationError
-from chalicelib.payments import service
+from chalicelib.payments import service, starting
 from chalicelib.payments.channels import (
     InvalidNotification,
     NotifyAck,
@@ -143,7 +143,7 @@ class World:
     def start(self, order_id: str = "o1", payable: int = 1000, status: str = "PENDING_PAYMENT") -> dict[str, Any]:
         order = {"order_id": order_id, "status": status, "amounts": {"payable_fen": payable},
                  "items": [{"title": "茶叶", "quantity": 2}], "pay_deadline": "2030-01-01T00:00:00Z"}  # fmt: skip
-        return service.start_payment(self.payments, order, "u1", "sandbox")
+        return starting.start_payment(self.payments, order, "u1", "sandbox")
 
     def notify(self, payment_id: str, amount: int, status: str = "SUCCESS", signed: bool = True) -> None:
         headers = {"signed": "yes" if signed else "no"}
@@ -170,7 +170,7 @@ def test_only_an_order_awaiting_payment_can_be_paid_and_only_through_a_known_cha
         world.start(status="PAID")
     order = {"order_id": "o1", "status": "PENDING_PAYMENT", "amounts": {"payable_fen": 1}, "items": []}
     with pytest.raises(ValidationError):
-        service.start_payment(world.payments, order, "u1", "bitcoin")
+        starting.start_payment(world.payments, order, "u1", "bitcoin")
     assert world.repo.items == {}
 
 
@@ -247,7 +247,7 @@ def test_an_order_past_its_pay_deadline_cannot_start_a_payment(world: World) -> 
              "pay_deadline": "2020-01-01T00:00:00Z"}  # fmt: skip
 
     with pytest.raises(InvalidState, match="deadline"):
-        service.start_payment(world.payments, order, "u1", "sandbox")
+        starting.start_payment(world.payments, order, "u1", "sandbox")
     assert world.repo.items == {}
 
 

@@ -38,7 +38,9 @@ class PaymentRequest:
     subject: str  # what the payer sees, e.g. the first line's title
     expires_at: datetime | None = None  # the order's pay_deadline
     client: Client = "pc"  # Alipay: page pay on pc, WAP pay on h5
-    return_url: str | None = None  # where Alipay's page sends the browser back
+    return_url: str | None = None  # where the provider's page sends the browser back (Alipay, WeChat Pay H5)
+    openid: str | None = None  # WeChat JSAPI: the payer's openid for the shop's official account
+    client_ip: str | None = None  # WeChat Pay H5: the payer's IP (scene_info.payer_client_ip)
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class PaymentChannel:
     """One provider; subclasses know its signatures, its answer formats and its notify."""
 
     name: ClassVar[str]
+    needs_openid: ClassVar[bool] = False  # WeChat JSAPI: /pay without the payer's openid is a 400
 
     def start(self, request: PaymentRequest) -> dict[str, Any]:
         """What POST /orders/{id}/pay returns beside payment_id, channel and amount_fen: pay_url or pay_params."""
@@ -88,6 +91,16 @@ class PaymentChannel:
 
     def refund(self, payment_id: str, refund_id: str, amount_fen: int, total_fen: int) -> RefundResult:
         """Refund part or all of a payment; refund_id makes a retry the same refund at the provider."""
+        raise NotImplementedError
+
+    def query(self, payment_id: str) -> PaymentNotice | None:
+        """The trade as the provider's signed answer says it is now (paid or not); None when the provider knows no
+        trade of this id (never opened by the payer). DependencyUnavailable while it cannot be reached."""
+        raise NotImplementedError
+
+    def close(self, payment_id: str) -> bool:
+        """Close the unpaid trade at the provider so it can no longer be paid: True once closed (or never opened),
+        False when it is paid already (query it). DependencyUnavailable while the provider cannot be reached."""
         raise NotImplementedError
 
 

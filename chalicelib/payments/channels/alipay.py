@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
@@ -157,10 +158,18 @@ class AlipayChannel(PaymentChannel):
         """alipay.trade.refund; out_request_no = refund_id, so a retried refund is the same refund (fund_change N)."""
         method = "alipay.trade.refund"
         biz = {"out_trade_no": payment_id, "refund_amount": yuan(amount_fen), "out_request_no": refund_id}
-        params = self.signed_params(method, biz)
+        code, value = self._api(method, biz)
+        if code == "40004" and str(value.get("sub_code", "")) not in RETRYABLE_SUB_CODES:
+            raise RefundRefused(f"Alipay: {value.get('sub_msg') or value.get('msg') or value.get('sub_code')}")
+        if code != "10000" or value.get("out_trade_no") != payment_id:
+            raise DependencyUnavailable(f"Alipay could not refund: {value.get('sub_code') or code}")
+        return RefundResult(refund_id, payment_id, amount_fen, "SUCCESS", str(value.get("trade_no", "")))
+
+    def _api(self, method: str, biz: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """Call an OpenAPI method; (code, the <method>_response value) once Alipay's signature over it is checked."""
         response = self.transport.post(
             f"{self.config.gateway}?charset=utf-8",
-            urlencode(params).encode(),
+            urlencode(self.signed_params(method, biz)).encode(),
             {"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
         )
         answer = signed_response(response.text, method) if response.status == 200 else None
@@ -170,11 +179,47 @@ class AlipayChannel(PaymentChannel):
         code = str(value.get("code", ""))
         if code in ("10000", "40004") and not rsa_verify(self._alipay_key, content.encode(), sign):
             raise DependencyUnavailable("Alipay's answer is not signed by Alipay")
-        if code == "40004" and str(value.get("sub_code", "")) not in RETRYABLE_SUB_CODES:
-            raise RefundRefused(f"Alipay: {value.get('sub_msg') or value.get('msg') or value.get('sub_code')}")
+        return code, value
+
+    def query(self, payment_id: str) -> PaymentNotice | None:
+        """alipay.trade.query: the trade's status (None: ACQ.TRADE_NOT_EXIST, the payer never opened the cashier)."""
+        code, value = self._api("alipay.trade.query", {"out_trade_no": payment_id})
+        if code == "40004" and value.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
+            return None
         if code != "10000" or value.get("out_trade_no") != payment_id:
-            raise DependencyUnavailable(f"Alipay could not refund: {value.get('sub_code') or code}")
-        return RefundResult(refund_id, payment_id, amount_fen, "SUCCESS", str(value.get("trade_no", "")))
+            raise DependencyUnavailable(f"Alipay could not answer the query: {value.get('sub_code') or code}")
+        status, amount = str(value.get("trade_status", "")), fen_from_yuan(str(value.get("total_amount", "")))
+        if status not in PAID_STATUSES | UNPAID_STATUSES or amount is None:
+            raise DependencyUnavailable("Alipay answered a query without a valid status or amount")
+        success = status in PAID_STATUSES
+        return PaymentNotice(
+            channel=self.name,
+            payment_id=payment_id,
+            amount_fen=amount,
+            transaction_id=str(value.get("trade_no", "")),
+            paid_at=_utc(str(value.get("send_pay_date", ""))) if success else None,
+            success=success,
+            provider_status=status,
+        )
+
+    def close(self, payment_id: str) -> bool:
+        """alipay.trade.close: closed (or never created: ACQ.TRADE_NOT_EXIST); ACQ.TRADE_STATUS_ERROR: paid."""
+        code, value = self._api("alipay.trade.close", {"out_trade_no": payment_id})
+        sub_code = str(value.get("sub_code", ""))
+        if code == "10000" or (code == "40004" and sub_code == "ACQ.TRADE_NOT_EXIST"):
+            return True
+        if code == "40004" and sub_code == "ACQ.TRADE_STATUS_ERROR":
+            return False
+        raise DependencyUnavailable(f"Alipay could not close the trade: {sub_code or code}")
+
+
+class AlipayWapChannel(AlipayChannel):
+    """Alipay in a phone browser: alipay.trade.wap.pay (QUICK_WAP_WAY); return_url brings the browser back."""
+
+    name = "alipay_wap"
+
+    def start(self, request: PaymentRequest) -> dict[str, Any]:
+        return super().start(replace(request, client="h5"))
 
 
 def _utc(china_text: str) -> str | None:

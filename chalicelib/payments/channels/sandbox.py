@@ -112,6 +112,47 @@ class SandboxChannel(PaymentChannel):
         )
         return self._refund_result(response, payment_id, refund_id, amount_fen)
 
+    def _signed_call(self, path: str, payment_id: str) -> tuple[int, dict[str, Any] | None]:
+        """POST a signed {payment_id, nonce} to the gateway: (status, its signed answer or None)."""
+        fields = {"payment_id": payment_id, "nonce": secrets.token_hex(8)}
+        response = self.transport.post(
+            f"{self.config.gateway_base}{path}", canonical(fields), signed_headers(self.config.secret, fields)
+        )
+        if response.status >= 500:
+            raise DependencyUnavailable("The sandbox gateway failed")
+        answer = check_signed(self.config.secret, response.headers, response.body)
+        if answer is not None and answer.get("payment_id") != payment_id:
+            answer = None
+        return response.status, answer
+
+    def query(self, payment_id: str) -> PaymentNotice | None:
+        status, answer = self._signed_call("/sandbox/query", payment_id)
+        if status == 404:
+            return None
+        if status != 200 or answer is None:
+            raise DependencyUnavailable("The sandbox gateway answered a query unsigned")
+        amount, state = answer.get("amount_fen"), answer.get("status")
+        if type(amount) is not int or state not in ("SUCCESS", "NOTPAY", "CLOSED"):
+            raise DependencyUnavailable("The sandbox gateway answered a query without a valid status or amount")
+        paid_at = answer.get("paid_at")
+        return PaymentNotice(
+            channel=self.name,
+            payment_id=payment_id,
+            amount_fen=amount,
+            transaction_id=str(answer.get("trade_no") or ""),
+            paid_at=paid_at if state == "SUCCESS" and isinstance(paid_at, str) else None,
+            success=state == "SUCCESS",
+            provider_status=str(state),
+        )
+
+    def close(self, payment_id: str) -> bool:
+        status, answer = self._signed_call("/sandbox/close", payment_id)
+        if status == 404 or (status == 200 and answer is not None and answer.get("status") == "CLOSED"):
+            return True
+        if status == 409 and answer is not None and answer.get("status") == "PAID":
+            return False
+        raise DependencyUnavailable("The sandbox gateway could not close the trade")
+
     def _refund_result(self, response: ProviderResponse, payment_id: str, refund_id: str, amount: int) -> RefundResult:
         if 400 <= response.status < 500:
             try:

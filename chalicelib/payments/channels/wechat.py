@@ -7,10 +7,10 @@ import json
 import secrets
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from chalicelib.clock import SHANGHAI, epoch_seconds, iso
-from chalicelib.errors import DependencyUnavailable, DomainError, InvalidState
+from chalicelib.errors import DependencyUnavailable, DomainError, InvalidState, ValidationError
 from chalicelib.inputs import is_ascii_digits, loads_json
 from chalicelib.payments.channels import (
     InvalidNotification,
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 AUTH_SCHEME = "WECHATPAY2-SHA256-RSA2048"
 MAX_CLOCK_SKEW_SECONDS = 300
 NATIVE_PATH, REFUND_PATH = "/v3/pay/transactions/native", "/v3/refund/domestic/refunds"
+JSAPI_PATH, H5_PATH = "/v3/pay/transactions/jsapi", "/v3/pay/transactions/h5"
+TRADE_PATH = "/v3/pay/transactions/out-trade-no/{out_trade_no}"  # GET ?mchid= queries; POST .../close closes
 # Answers that mean our own set-up is wrong or WeChat Pay is busy: the caller should retry later, not give up (502).
 # Every other documented refusal (PARAM_ERROR, INVALID_REQUEST, ORDER_CLOSED, ORDERPAID, OUT_TRADE_NO_USED,
 # RULE_LIMIT, TRADE_ERROR, ORDER_NOT_EXIST, NOT_ENOUGH, USER_ACCOUNT_ABNORMAL, RESOURCE_NOT_EXISTS) refuses what the
@@ -93,15 +95,19 @@ class WeChatPayChannel(PaymentChannel):
             return False
         return rsa_verify(self._platform_key, answer_message(stamp, nonce, body), signature)
 
-    def _call(self, path: str, fields: dict[str, Any]) -> tuple[ProviderResponse, dict[str, Any]]:
+    def _call(self, path: str, fields: dict[str, Any] | None) -> tuple[ProviderResponse, dict[str, Any]]:
+        """POST fields as JSON, or GET (fields None; the path carries the query); the answer once checked."""
         url = f"{self.config.api_base}{path}"
-        body = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+        body = "" if fields is None else json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
         headers = {
-            "Authorization": self.authorization("POST", url, body),
+            "Authorization": self.authorization("GET" if fields is None else "POST", url, body),
             "Content-Type": "application/json",
             "Accept": "application/json",
         }
-        response = self.transport.post(url, body.encode(), headers)
+        if fields is None:
+            response = self.transport.get(url, headers)
+        else:
+            response = self.transport.post(url, body.encode(), headers)
         try:
             answer = json.loads(response.body) if response.body else {}
         except (ValueError, UnicodeDecodeError):
@@ -116,8 +122,8 @@ class WeChatPayChannel(PaymentChannel):
             raise DependencyUnavailable(f"WeChat Pay refused our call: {answer.get('code')}")
         return response, answer
 
-    def start(self, request: PaymentRequest) -> dict[str, Any]:
-        """pay_params.code_url: the weixin:// link the page shows as a QR code for the payer to scan."""
+    def order_fields(self, request: PaymentRequest) -> dict[str, Any]:
+        """The fields every v3 order placement (native, JSAPI, H5) sends."""
         fields: dict[str, Any] = {
             "appid": self.config.app_id,
             "mchid": self.config.mch_id,
@@ -128,13 +134,21 @@ class WeChatPayChannel(PaymentChannel):
         }
         if request.expires_at is not None:
             fields["time_expire"] = rfc3339_china(request.expires_at)
-        response, answer = self._call(NATIVE_PATH, fields)
+        return fields
+
+    def place(self, path: str, fields: dict[str, Any], wanted: str) -> str:
+        """Place the order at WeChat Pay; its answer's `wanted` field (code_url, prepay_id, h5_url)."""
+        response, answer = self._call(path, fields)
         if response.status >= 300:
             raise InvalidState(f"WeChat Pay: {answer.get('message') or answer.get('code')}")
-        code_url = answer.get("code_url")
-        if not isinstance(code_url, str) or not code_url:
-            raise DependencyUnavailable("WeChat Pay answered without a code_url")
-        return {"pay_params": {"code_url": code_url}}
+        value = answer.get(wanted)
+        if not isinstance(value, str) or not value:
+            raise DependencyUnavailable(f"WeChat Pay answered without a {wanted}")
+        return value
+
+    def start(self, request: PaymentRequest) -> dict[str, Any]:
+        """pay_params.code_url: the weixin:// link the page shows as a QR code for the payer to scan."""
+        return {"pay_params": {"code_url": self.place(NATIVE_PATH, self.order_fields(request), "code_url")}}
 
     def verify_notify(self, headers: dict[str, str], body: bytes) -> PaymentNotice:
         if not self.signed_by_wechat(headers, body):
@@ -153,11 +167,18 @@ class WeChatPayChannel(PaymentChannel):
             if plain is None:
                 raise InvalidNotification("The notify's resource does not decrypt with our APIv3 key")
             transaction = loads_json(plain)
-            total = transaction["amount"]["total"]
-            payment_id, transaction_id = transaction["out_trade_no"], transaction["transaction_id"]
-            state = transaction["trade_state"]
         except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
             raise InvalidNotification("The WeChat Pay notify is malformed") from None
+        return self._notice(transaction)
+
+    def _notice(self, transaction: Any) -> PaymentNotice:
+        """A transaction (a notify's decrypted resource, or a query's answer) of this merchant and app."""
+        try:
+            total = transaction["amount"]["total"]
+            payment_id, state = transaction["out_trade_no"], transaction["trade_state"]
+            transaction_id = transaction.get("transaction_id") or ""
+        except (KeyError, TypeError, AttributeError):
+            raise InvalidNotification("The WeChat Pay transaction is malformed") from None
         if transaction.get("mchid") != self.config.mch_id or transaction.get("appid") != self.config.app_id:
             raise InvalidNotification("The WeChat Pay notify is for another merchant or app")
         if type(total) is not int or total < 0 or not isinstance(payment_id, str) or not isinstance(state, str):
@@ -197,6 +218,70 @@ class WeChatPayChannel(PaymentChannel):
         if status not in ("SUCCESS", "PROCESSING") or answer.get("out_refund_no") != refund_id:
             raise DependencyUnavailable("WeChat Pay answered a refund we did not ask for")
         return RefundResult(refund_id, payment_id, amount_fen, status, str(answer.get("refund_id", "")))
+
+    def query(self, payment_id: str) -> PaymentNotice | None:
+        """GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=: the signed trade (None: ORDER_NOT_EXIST)."""
+        path = TRADE_PATH.format(out_trade_no=quote(payment_id, safe="")) + f"?mchid={quote(self.config.mch_id)}"
+        response, answer = self._call(path, None)
+        if response.status == 404 or (response.status >= 300 and answer.get("code") == "ORDER_NOT_EXIST"):
+            return None
+        if response.status >= 300:
+            raise DependencyUnavailable(f"WeChat Pay refused the query: {answer.get('code')}")
+        if answer.get("trade_state") != "SUCCESS" and not isinstance((answer.get("amount") or {}).get("total"), int):
+            answer = {**answer, "amount": {"total": 0}}  # an unpaid trade's answer may leave the amount out
+        try:
+            return self._notice(answer)
+        except InvalidNotification as why:
+            raise DependencyUnavailable(f"WeChat Pay answered a query we cannot read: {why.message}") from None
+
+    def close(self, payment_id: str) -> bool:
+        """POST .../out-trade-no/{out_trade_no}/close {mchid}: 204 closed; ORDERPAID: paid already (False)."""
+        path = TRADE_PATH.format(out_trade_no=quote(payment_id, safe="")) + "/close"
+        response, answer = self._call(path, {"mchid": self.config.mch_id})
+        if response.status < 300 or answer.get("code") in ("ORDER_NOT_EXIST", "ORDER_CLOSED"):
+            return True
+        if answer.get("code") == "ORDERPAID":
+            return False
+        raise DependencyUnavailable(f"WeChat Pay could not close the trade: {answer.get('code')}")
+
+
+class WeChatJsapiChannel(WeChatPayChannel):
+    """JSAPI inside WeChat: the order is placed for the payer's openid, and the page calls WeixinJSBridge
+    getBrandWCPayRequest with pay_params signed by the merchant key (appId\\ntimeStamp\\nnonceStr\\npackage\\n)."""
+
+    name = "wechat_jsapi"
+    needs_openid = True
+
+    def start(self, request: PaymentRequest) -> dict[str, Any]:
+        if not request.openid:
+            raise ValidationError("wechat_jsapi needs the payer's openid", errors=[{"field": "openid"}])
+        fields = {**self.order_fields(request), "payer": {"openid": request.openid}}
+        prepay_id = self.place(JSAPI_PATH, fields, "prepay_id")
+        return {"pay_params": self.bridge_params(prepay_id)}
+
+    def bridge_params(self, prepay_id: str, timestamp: int | None = None, nonce: str = "") -> dict[str, str]:
+        """getBrandWCPayRequest's parameters; signType is not signed."""
+        params = {
+            "appId": self.config.app_id,
+            "timeStamp": str(epoch_seconds() if timestamp is None else timestamp),
+            "nonceStr": nonce or secrets.token_hex(16),
+            "package": f"prepay_id={prepay_id}",
+        }
+        message = "".join(f"{params[name]}\n" for name in ("appId", "timeStamp", "nonceStr", "package"))
+        return {**params, "signType": "RSA", "paySign": rsa_sign(self._private_key, message.encode())}
+
+
+class WeChatH5Channel(WeChatPayChannel):
+    """H5 in a phone browser outside WeChat: h5_url opens WeChat to pay (redirect_url brings the browser back)."""
+
+    name = "wechat_h5"
+
+    def start(self, request: PaymentRequest) -> dict[str, Any]:
+        scene = {"payer_client_ip": request.client_ip or "127.0.0.1", "h5_info": {"type": "Wap"}}
+        h5_url = self.place(H5_PATH, {**self.order_fields(request), "scene_info": scene}, "h5_url")
+        if request.return_url:
+            h5_url += ("&" if "?" in h5_url else "?") + urlencode({"redirect_url": request.return_url})
+        return {"h5_url": h5_url}
 
 
 def _utc(text: Any) -> str | None:

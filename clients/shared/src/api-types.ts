@@ -2004,6 +2004,34 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/dev/payments/{payment_id}/pay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The channel's emulator plays the payer (local and dev stages only: 404 elsewhere); notify false: paid at the provider, no notify sent (a lost notify)
+         * @description The channel's emulator plays the payer (local and dev stages only: 404 elsewhere); notify false: paid at the provider, no notify sent (a lost notify).
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Takes a JSON body (`DevPayRequest`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password); 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE); 502 (BAD_GATEWAY: a provider we depend on (SMS, OAuth, payment) failed). Every error body is `{code, message, request_id}`.
+         */
+        post: operations["dev_pay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/docs": {
         parameters: {
             query?: never;
@@ -3090,6 +3118,32 @@ export interface paths {
          *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password); 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE); 502 (BAD_GATEWAY: a provider we depend on (SMS, OAuth, payment) failed). Every error body is `{code, message, request_id}`.
          */
         post: operations["pay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/orders/{order_id}/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every payment of my order, oldest first (late ones marked, with their refund)
+         * @description Every payment of my order, oldest first (late ones marked, with their refund).
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
+        get: operations["order_payments"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -4661,6 +4715,36 @@ export interface components {
              */
             status: "PENDING" | "PUBLISHED" | "REJECTED";
         };
+        /** DevPaid */
+        DevPaid: {
+            /** Channel */
+            channel: string;
+            /** Notified */
+            notified: boolean;
+            /**
+             * Notify Answer
+             * @default null
+             */
+            notify_answer?: string | null;
+            /**
+             * Notify Status
+             * @description The app's answer to the notify, when one was sent
+             * @default null
+             */
+            notify_status?: number | null;
+            payment: components["schemas"]["PaymentListed"];
+            /** Payment Id */
+            payment_id: string;
+        };
+        /** DevPayRequest */
+        DevPayRequest: {
+            /**
+             * Notify
+             * @description false: the trade is paid at the provider but no notify is sent
+             * @default true
+             */
+            notify?: boolean;
+        };
         /** DisableRequest */
         DisableRequest: {
             /** Reason */
@@ -5702,6 +5786,11 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** OrderPayments */
+        OrderPayments: {
+            /** Items */
+            items: components["schemas"]["PaymentListed"][];
+        };
         /**
          * OrderPreview
          * @description What POST /orders would charge for the same body, now; nothing is written or reserved.
@@ -5805,10 +5894,45 @@ export interface components {
         /** PayParams */
         PayParams: {
             /**
-             * Code Url
-             * @description WeChat Pay native: the weixin:// link to show as a QR code
+             * Appid
+             * @description wechat_jsapi: WeixinJSBridge getBrandWCPayRequest's parameters
+             * @default null
              */
-            code_url: string;
+            appId?: string | null;
+            /**
+             * Code Url
+             * @description wechat (native): the weixin:// link to show as a QR code
+             * @default null
+             */
+            code_url?: string | null;
+            /**
+             * Noncestr
+             * @default null
+             */
+            nonceStr?: string | null;
+            /**
+             * Package
+             * @description prepay_id=...
+             * @default null
+             */
+            package?: string | null;
+            /**
+             * Paysign
+             * @description SHA256withRSA by the merchant key over appId, timeStamp, nonceStr, package (one a line)
+             * @default null
+             */
+            paySign?: string | null;
+            /**
+             * Signtype
+             * @description RSA
+             * @default null
+             */
+            signType?: string | null;
+            /**
+             * Timestamp
+             * @default null
+             */
+            timeStamp?: string | null;
         };
         /** PayRequest */
         PayRequest: {
@@ -5817,7 +5941,61 @@ export interface components {
              * @description Only the channels configured on this stage
              * @enum {string}
              */
-            channel: "sandbox" | "alipay" | "wechat";
+            channel: "sandbox" | "alipay" | "alipay_wap" | "wechat" | "wechat_jsapi" | "wechat_h5";
+            /**
+             * Openid
+             * @description wechat_jsapi (required there): the payer's openid for the shop's official account
+             * @default null
+             */
+            openid?: string | null;
+            /**
+             * Return Url
+             * @description alipay, alipay_wap, wechat_h5: the shop page the payer comes back to; on the sign-in redirect allow-list, else 400
+             * @default null
+             */
+            return_url?: string | null;
+        };
+        /** PaymentListed */
+        PaymentListed: {
+            /** Amount Fen */
+            amount_fen: number;
+            /** Channel */
+            channel: string;
+            /** Created At */
+            created_at: string;
+            /**
+             * Late
+             * @description Paid after the order was cancelled or paid otherwise: refunded in full
+             */
+            late: boolean;
+            /**
+             * Late Reason
+             * @default null
+             */
+            late_reason?: string | null;
+            /**
+             * Paid At
+             * @default null
+             */
+            paid_at?: string | null;
+            /** Payment Id */
+            payment_id: string;
+            /**
+             * Refunded Fen
+             * @description What the provider has paid back
+             */
+            refunded_fen: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "PENDING" | "PAID" | "CLOSED" | "REFUNDED" | "PARTIALLY_REFUNDED";
+            /**
+             * Trade No
+             * @description The provider's trade number, once paid
+             * @default null
+             */
+            trade_no?: string | null;
         };
         /** PaymentStarted */
         PaymentStarted: {
@@ -5829,13 +6007,19 @@ export interface components {
             /** Channel */
             channel: string;
             /**
-             * @description wechat: what the payer's client needs
+             * H5 Url
+             * @description wechat_h5: opens WeChat to pay, from a phone browser
+             * @default null
+             */
+            h5_url?: string | null;
+            /**
+             * @description wechat, wechat_jsapi: what the payer's client needs
              * @default null
              */
             pay_params?: components["schemas"]["PayParams"] | null;
             /**
              * Pay Url
-             * @description sandbox and alipay: where the payer goes (sandbox: POST it to pay)
+             * @description sandbox, alipay, alipay_wap: where the payer goes (sandbox: POST it to pay)
              * @default null
              */
             pay_url?: string | null;
@@ -10046,6 +10230,39 @@ export interface operations {
             404: components["responses"]["E404"];
         };
     };
+    dev_pay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                payment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DevPayRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DevPaid"];
+                };
+            };
+            400: components["responses"]["E400"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+            502: components["responses"]["E502"];
+        };
+    };
     api_reference: {
         parameters: {
             query?: never;
@@ -11292,6 +11509,32 @@ export interface operations {
             413: components["responses"]["E413"];
             415: components["responses"]["E415"];
             502: components["responses"]["E502"];
+        };
+    };
+    order_payments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderPayments"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            404: components["responses"]["E404"];
         };
     };
     receive_order: {

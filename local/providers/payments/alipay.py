@@ -93,8 +93,15 @@ def signed_notify(
     return headers, alipay_notify_body(keys.alipay, fields)
 
 
-def pay(state: GatewayState, payment_id: str, amount_fen: int | None = None, success: bool = True) -> tuple[int, str]:
-    return ledger.pay(state, CHANNEL, payment_id, amount_fen, success, signed_notify)
+def pay(
+    state: GatewayState,
+    payment_id: str,
+    amount_fen: int | None = None,
+    success: bool = True,
+    notify: bool = True,
+    even_if_closed: bool = False,
+) -> tuple[int, str]:
+    return ledger.pay(state, CHANNEL, payment_id, amount_fen, success, signed_notify, notify, even_if_closed)
 
 
 # ---- the routes ----
@@ -134,6 +141,8 @@ def api(shared: GatewayState, call: Request) -> Answer:
         body = {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature", "sub_msg": "验签出错"}
         key = method.replace(".", "_") + "_response"
         return Answer(200, json.dumps({key: body}, ensure_ascii=False), "text/html;charset=utf-8")
+    if method in ("alipay.trade.query", "alipay.trade.close"):
+        return _trade_call(shared, method, params)
     if method != "alipay.trade.refund":
         value = {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.INVALID_METHOD"}
         return Answer(200, alipay_answer(shared.keys.alipay, method, value), "text/html;charset=utf-8")
@@ -152,6 +161,31 @@ def api(shared: GatewayState, call: Request) -> Answer:
     else:
         sub_code = ALIPAY_REFUND_ERRORS.get(outcome, "ACQ.REFUND_AMT_NOT_EQUAL_TOTAL")
         value = {"code": "40004", "msg": "Business Failed", "sub_code": sub_code, "sub_msg": sub_code}
+    return Answer(200, alipay_answer(shared.keys.alipay, method, value), "text/html;charset=utf-8")
+
+
+def _trade_call(shared: GatewayState, method: str, params: dict[str, str]) -> Answer:
+    """alipay.trade.query and alipay.trade.close, answered as Alipay answers them (signed)."""
+    try:
+        out_trade_no = str(json.loads(params.get("biz_content") or "{}").get("out_trade_no", ""))
+    except (ValueError, AttributeError):
+        out_trade_no = ""
+    payment = ledger.found(shared, CHANNEL, out_trade_no)
+    failed = {"code": "40004", "msg": "Business Failed"}
+    if payment is None:
+        value = failed | {"sub_code": "ACQ.TRADE_NOT_EXIST", "sub_msg": "交易不存在"}
+    elif method == "alipay.trade.close":
+        if ledger.close(shared, CHANNEL, out_trade_no) == "paid":
+            value = failed | {"sub_code": "ACQ.TRADE_STATUS_ERROR", "sub_msg": "交易状态不合法"}
+        else:
+            value = {"code": "10000", "msg": "Success", "trade_no": payment.trade_no, "out_trade_no": out_trade_no}
+    else:
+        status = "TRADE_SUCCESS" if payment.paid else "TRADE_CLOSED" if payment.closed else "WAIT_BUYER_PAY"
+        total = f"{payment.amount_fen // 100}.{payment.amount_fen % 100:02d}"
+        value = {"code": "10000", "msg": "Success", "trade_no": payment.trade_no, "out_trade_no": out_trade_no,
+                 "buyer_logon_id": "159****5620", "trade_status": status, "total_amount": total}  # fmt: skip
+        if payment.paid:
+            value["send_pay_date"] = datetime.fromisoformat(payment.paid_at).strftime("%Y-%m-%d %H:%M:%S")
     return Answer(200, alipay_answer(shared.keys.alipay, method, value), "text/html;charset=utf-8")
 
 

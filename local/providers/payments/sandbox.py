@@ -37,8 +37,15 @@ def signed_notify(
     return sandbox_signing.signed_headers(keys.sandbox_secret, notice), sandbox_signing.canonical(notice)
 
 
-def pay(state: GatewayState, payment_id: str, amount_fen: int | None = None, success: bool = True) -> tuple[int, str]:
-    return ledger.pay(state, CHANNEL, payment_id, amount_fen, success, signed_notify)
+def pay(
+    state: GatewayState,
+    payment_id: str,
+    amount_fen: int | None = None,
+    success: bool = True,
+    notify: bool = True,
+    even_if_closed: bool = False,
+) -> tuple[int, str]:
+    return ledger.pay(state, CHANNEL, payment_id, amount_fen, success, signed_notify, notify, even_if_closed)
 
 
 # ---- the routes ----
@@ -92,9 +99,45 @@ def refund(shared: GatewayState, call: Request) -> Answer:
     return Answer(200, sandbox_signing.canonical(answer), "application/json", headers)
 
 
+def _signed_answer(shared: GatewayState, answer: dict[str, Any], status: int = 200) -> Answer:
+    headers = sandbox_signing.signed_headers(shared.keys.sandbox_secret, answer)
+    return Answer(status, sandbox_signing.canonical(answer), "application/json", headers)
+
+
+def query(shared: GatewayState, call: Request) -> Answer:
+    fields = sandbox_signing.check_signed(shared.keys.sandbox_secret, call.headers, call.body)
+    if fields is None:
+        return json_answer({"code": "BAD_SIGNATURE", "message": "not signed by the shop"}, 401)
+    payment = ledger.found(shared, CHANNEL, str(fields.get("payment_id")))
+    if payment is None:
+        return _signed_answer(shared, {"payment_id": str(fields.get("payment_id")), "status": "UNKNOWN"}, 404)
+    state = "SUCCESS" if payment.paid else "CLOSED" if payment.closed else "NOTPAY"
+    answer = {"payment_id": payment.payment_id, "status": state, "amount_fen": payment.amount_fen,
+              "trade_no": payment.trade_no, "paid_at": _utc(payment.paid_at)}  # fmt: skip
+    return _signed_answer(shared, answer)
+
+
+def close(shared: GatewayState, call: Request) -> Answer:
+    fields = sandbox_signing.check_signed(shared.keys.sandbox_secret, call.headers, call.body)
+    if fields is None:
+        return json_answer({"code": "BAD_SIGNATURE", "message": "not signed by the shop"}, 401)
+    payment_id = str(fields.get("payment_id"))
+    outcome = ledger.close(shared, CHANNEL, payment_id)
+    status = {"closed": 200, "unknown": 404, "paid": 409}[outcome]
+    return _signed_answer(shared, {"payment_id": payment_id, "status": outcome.upper()}, status)
+
+
+def _utc(china_iso: str) -> str:
+    if not china_iso:
+        return ""
+    return datetime.fromisoformat(china_iso).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 # (method, path) -> (kind, route); "api" routes obey the failure switch, "page" routes are the payer's browser.
 ROUTES: dict[tuple[str, str], tuple[str, Any]] = {
     ("GET", "/sandbox/pay"): ("page", payer_page),
     ("POST", "/sandbox/pay"): ("page", payer),
     ("POST", "/sandbox/refund"): ("api", refund),
+    ("POST", "/sandbox/query"): ("api", query),
+    ("POST", "/sandbox/close"): ("api", close),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
@@ -16,6 +17,9 @@ from local.providers.payments.ledger import EmulatedPayment, GatewayState
 PROVIDERS = (sandbox, alipay, wechat)
 ROUTES: dict[tuple[str, str], tuple[str, Any]] = {key: route for p in PROVIDERS for key, route in p.ROUTES.items()}
 PAYERS = {provider.CHANNEL: provider.pay for provider in PROVIDERS}
+PREFIX_ROUTES: dict[tuple[str, str], tuple[str, Any]] = dict(wechat.PREFIX_ROUTES)
+PAY_PATH = "/__emulator__/pay"  # the app's POST /dev/payments/{payment_id}/pay: play the payer of any channel
+TRADE_NO_PREFIXES = {provider.CHANNEL: provider.TRADE_NO_PREFIX for provider in PROVIDERS}
 
 
 class PaymentGateways(LoopbackService):
@@ -46,24 +50,55 @@ class PaymentGateways(LoopbackService):
 
     def env(self, notify_base: str = "http://127.0.0.1:8000") -> dict[str, str]:
         """The app's payment settings for these gateways: merchant private keys, provider public keys, URLs."""
-        settings = {"PAYMENT_NOTIFY_BASE": notify_base}
+        settings = {"PAYMENT_NOTIFY_BASE": notify_base, "PAYMENT_EMULATOR_URL": self.url}
         for provider in PROVIDERS:
             settings |= provider.settings(self.state.keys, self.url)
         return settings
 
     def pay(
-        self, channel: str, payment_id: str, amount_fen: int | None = None, success: bool = True
+        self,
+        channel: str,
+        payment_id: str,
+        amount_fen: int | None = None,
+        success: bool = True,
+        notify: bool = True,
+        even_if_closed: bool = False,
     ) -> tuple[int, str]:
         """Play the payer: the provider's signed notify for a started payment goes to its notify URL.
-        Returns the app's (status, body); amount_fen other than the payment's plays a tampered notify."""
-        payer = PAYERS.get(channel)
+        Returns the app's (status, body); amount_fen other than the payment's plays a tampered notify; notify False
+        pays without a notify (0, ""); even_if_closed: the payer paid just before the shop's close reached us."""
+        payer = PAYERS.get(provider_of(channel))
         if payer is None:
             return 404, f"no {channel} payment {payment_id} was started"
-        return payer(self.state, payment_id, amount_fen, success)
+        return payer(self.state, payment_id, amount_fen, success, notify, even_if_closed)
 
     def payment(self, channel: str, payment_id: str) -> EmulatedPayment | None:
         with self.state.lock:
-            return self.state.payments.get((channel, payment_id))
+            return self.state.payments.get((provider_of(channel), payment_id))
+
+
+def provider_of(channel: str) -> str:
+    """The provider of a shop channel: wechat_jsapi and wechat_h5 are WeChat Pay's, alipay_wap is Alipay's."""
+    return channel.split("_", 1)[0]
+
+
+def _play_payer(shared: GatewayState, body: bytes) -> Answer:
+    """POST /__emulator__/pay {channel, payment_id, amount_fen, notify_url, notify}: the payer opens the trade (if
+    the cashier was never opened) and pays it; notify false keeps the notify back."""
+    try:
+        fields = json.loads(body)
+        channel, payment_id = provider_of(str(fields["channel"])), str(fields["payment_id"])
+        amount_fen, notify_url, notify = int(fields["amount_fen"]), str(fields["notify_url"]), fields["notify"]
+    except (ValueError, KeyError, TypeError):
+        return json_answer({"error": "need channel, payment_id, amount_fen, notify_url, notify"}, 400)
+    payer = PAYERS.get(channel)
+    if payer is None or not isinstance(notify, bool):
+        return json_answer({"error": f"no payer for {channel}"}, 400)
+    ledger.record(shared, channel, payment_id, amount_fen, notify_url, TRADE_NO_PREFIXES[channel])
+    status, text = payer(shared, payment_id, None, True, notify, False)
+    if status in (404, 409):
+        return json_answer({"error": text}, status)
+    return json_answer({"notify_status": status or None, "notify_answer": text if notify else None})
 
 
 def start_payment_gateways(host: str = "127.0.0.1", port: int = 0) -> PaymentGateways:
@@ -95,9 +130,14 @@ class _GatewayHandler(BaseHTTPRequestHandler):
     def _serve(self, method: str, body: bytes) -> None:
         parts = urlsplit(self.path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        route = ROUTES.get((method, parts.path))
+        prefixed = (
+            found for (verb, prefix), found in PREFIX_ROUTES.items() if verb == method and parts.path.startswith(prefix)
+        )
+        route = ROUTES.get((method, parts.path)) or next(prefixed, None)
         if parts.path == CONTROL_PATH and method == "POST":
             answer = _control(self.shared, body)
+        elif parts.path == PAY_PATH and method == "POST":
+            answer = _play_payer(self.shared, body)
         elif route is None:
             answer = json_answer({"error": "not found", "path": parts.path}, 404)
         else:

@@ -4,11 +4,13 @@ the notify's resource sealed with the APIv3 key."""
 from __future__ import annotations
 
 import base64
+import html
 import json
 import secrets
 import time
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote, urlencode, urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -135,8 +137,15 @@ def signed_notify(
     return wechat_notify(keys.wechat_platform, keys.wechat_platform_serial, keys.apiv3_key, transaction)
 
 
-def pay(state: GatewayState, payment_id: str, amount_fen: int | None = None, success: bool = True) -> tuple[int, str]:
-    return ledger.pay(state, CHANNEL, payment_id, amount_fen, success, signed_notify)
+def pay(
+    state: GatewayState,
+    payment_id: str,
+    amount_fen: int | None = None,
+    success: bool = True,
+    notify: bool = True,
+    even_if_closed: bool = False,
+) -> tuple[int, str]:
+    return ledger.pay(state, CHANNEL, payment_id, amount_fen, success, signed_notify, notify, even_if_closed)
 
 
 # ---- the routes ----
@@ -174,6 +183,85 @@ def native(shared: GatewayState, call: Request) -> Answer:
     return _answer(shared, {"code_url": f"weixin://wxpay/bizpayurl?pr={secrets.token_urlsafe(6)}"})
 
 
+def _placed(shared: GatewayState, call: Request) -> tuple[dict[str, Any] | None, Answer | None]:
+    """An order placement's fields once checked as WeChat Pay checks them (or the error answer), recorded."""
+    fields = _authorized(shared, call)
+    if fields is None:
+        return None, json_answer({"code": "SIGN_ERROR", "message": "签名错误"}, 401)
+    if fields.get("mchid") != WECHAT_MCH_ID or fields.get("appid") != WECHAT_APP_ID:
+        return None, json_answer({"code": "PARAM_ERROR", "message": "appid和mch_id不匹配"}, 400)
+    amount = (fields.get("amount") or {}).get("total")
+    if type(amount) is not int or amount <= 0 or not fields.get("out_trade_no"):
+        return None, json_answer({"code": "PARAM_ERROR", "message": "参数错误"}, 400)
+    found = ledger.found(shared, CHANNEL, str(fields["out_trade_no"]))
+    if found is not None and found.closed:
+        return None, json_answer({"code": "ORDER_CLOSED", "message": "订单已关闭"}, 400)
+    notify_url = str(fields.get("notify_url", ""))
+    ledger.record(shared, CHANNEL, str(fields["out_trade_no"]), amount, notify_url, TRADE_NO_PREFIX)
+    return fields, None
+
+
+def jsapi(shared: GatewayState, call: Request) -> Answer:
+    """POST /v3/pay/transactions/jsapi: the payer's openid is required; answers the prepay_id."""
+    fields, refused = _placed(shared, call)
+    if fields is None:
+        return refused or json_answer({"code": "PARAM_ERROR", "message": "参数错误"}, 400)
+    if not str((fields.get("payer") or {}).get("openid") or ""):
+        return json_answer({"code": "PARAM_ERROR", "message": "缺少参数 payer.openid"}, 400)
+    return _answer(shared, {"prepay_id": "wx" + secrets.token_hex(16)})
+
+
+def h5(shared: GatewayState, call: Request) -> Answer:
+    """POST /v3/pay/transactions/h5: scene_info.payer_client_ip is required; answers the h5_url (this emulator's
+    payer page stands in for WeChat's)."""
+    fields, refused = _placed(shared, call)
+    if fields is None:
+        return refused or json_answer({"code": "PARAM_ERROR", "message": "参数错误"}, 400)
+    if not str((fields.get("scene_info") or {}).get("payer_client_ip") or ""):
+        return json_answer({"code": "PARAM_ERROR", "message": "缺少参数 scene_info.payer_client_ip"}, 400)
+    base = call.headers.get("Host", "127.0.0.1")
+    query = urlencode({"prepay_id": "wx" + secrets.token_hex(16), "out_trade_no": fields["out_trade_no"]})
+    return _answer(shared, {"h5_url": f"http://{base}/wechat/h5/checkmweb?{query}"})
+
+
+def h5_page(shared: GatewayState, call: Request) -> Answer:
+    """What h5_url opens: the payer's page, whose button pays (POST /wechat/pay)."""
+    out_trade_no = html.escape(call.query.get("out_trade_no", ""))
+    form = f"<form method='post' action='/wechat/pay'><input type='hidden' name='out_trade_no' value='{out_trade_no}'>"
+    return ledger.page("微信支付", f"{form}<button>确认支付</button></form>")
+
+
+def trade(shared: GatewayState, call: Request) -> Answer:
+    """GET .../out-trade-no/{out_trade_no}?mchid= (query) and POST .../out-trade-no/{out_trade_no}/close."""
+    merchant = shared.keys.wechat_merchant.public_key()
+    auth = call.headers.get("Authorization", "")
+    if not wechat_authorization_ok(merchant, WECHAT_MCH_ID, call.method, call.target, call.body, auth):
+        return json_answer({"code": "SIGN_ERROR", "message": "签名错误"}, 401)
+    rest = urlsplit(call.target).path.removeprefix(TRADE_PREFIX)
+    out_trade_no, closing = (rest.removesuffix("/close"), True) if call.method == "POST" else (rest, False)
+    out_trade_no = unquote(out_trade_no)
+    payment = ledger.found(shared, CHANNEL, out_trade_no)
+    if payment is None:
+        return json_answer({"code": "ORDER_NOT_EXIST", "message": "订单不存在"}, 404)
+    if closing:
+        if ledger.close(shared, CHANNEL, out_trade_no) == "paid":
+            return json_answer({"code": "ORDERPAID", "message": "订单已支付"}, 400)
+        return Answer(204, b"", "application/json", _signed_empty(shared))
+    state = "SUCCESS" if payment.paid else "CLOSED" if payment.closed else "NOTPAY"
+    transaction = wechat_transaction(WECHAT_APP_ID, WECHAT_MCH_ID, out_trade_no, payment.amount_fen, payment.trade_no,
+                                     state)  # fmt: skip
+    if payment.paid:
+        transaction["success_time"] = payment.paid_at
+    else:
+        transaction.pop("success_time")
+        transaction["trade_state_desc"] = "订单已关闭" if payment.closed else "订单未支付"
+    return _answer(shared, transaction)
+
+
+def _signed_empty(shared: GatewayState) -> dict[str, str]:
+    return wechat_signed_headers(shared.keys.wechat_platform, shared.keys.wechat_platform_serial, b"")
+
+
 def refund(shared: GatewayState, call: Request) -> Answer:
     fields = _authorized(shared, call)
     if fields is None:
@@ -209,6 +297,15 @@ def payer(shared: GatewayState, call: Request) -> Answer:
 # (method, path) -> (kind, route); "api" routes obey the failure switch, "page" routes are the payer's browser.
 ROUTES: dict[tuple[str, str], tuple[str, Any]] = {
     ("POST", "/wechat/v3/pay/transactions/native"): ("api", native),
+    ("POST", "/wechat/v3/pay/transactions/jsapi"): ("api", jsapi),
+    ("POST", "/wechat/v3/pay/transactions/h5"): ("api", h5),
     ("POST", "/wechat/v3/refund/domestic/refunds"): ("api", refund),
     ("POST", "/wechat/pay"): ("page", payer),
+    ("GET", "/wechat/h5/checkmweb"): ("page", h5_page),
+}
+TRADE_PREFIX = "/wechat/v3/pay/transactions/out-trade-no/"
+# (method, path prefix) -> (kind, route): the routes with the out_trade_no in their path.
+PREFIX_ROUTES: dict[tuple[str, str], tuple[str, Any]] = {
+    ("GET", TRADE_PREFIX): ("api", trade),
+    ("POST", TRADE_PREFIX): ("api", trade),
 }
