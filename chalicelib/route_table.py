@@ -59,6 +59,8 @@ PATHS: dict[str, tuple[str, ...]] = {
     "/admin/themes/{theme_id}": ("chalicelib.themes.api:themes_api",),
     "/auth/login": ("chalicelib.accounts.api:accounts_api",),
     "/auth/logout": ("chalicelib.accounts.api:accounts_api",),
+    "/auth/oauth/weibo/jsapi": ("chalicelib.accounts.oauth.api:oauth_api",),
+    "/auth/oauth/weibo/jsapi-config": ("chalicelib.accounts.oauth.api:oauth_api",),
     "/auth/oauth/{provider}/authorize": ("chalicelib.accounts.oauth.api:oauth_api",),
     "/auth/oauth/{provider}/callback": ("chalicelib.accounts.oauth.api:oauth_api",),
     "/auth/refresh": ("chalicelib.accounts.api:accounts_api",),
