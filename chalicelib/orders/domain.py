@@ -190,8 +190,8 @@ class Order:
     @property
     def takes_regular_stock(self) -> bool:
         """A flash-sale order's units were set aside from the SKU when its session was made: placing, cancelling
-        or refunding it never touches the SKU's stock."""
-        return self.kind != FLASH_SALE
+        or refunding it never touches the SKU's stock; nor does a points-exchange order (its units are a reward's)."""
+        return self.kind == NORMAL
 
     @property
     def payable_fen(self) -> int:

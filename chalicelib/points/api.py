@@ -21,6 +21,7 @@ from chalicelib.points.schemas import (
     RewardWrite,
     Rules,
 )
+from chalicelib.points.service import ExchangeOrders
 from chalicelib.routes import Json, Routes
 
 points_api = Routes(__name__, tags=("points",), admin_tags=("admin",))
@@ -44,12 +45,17 @@ def list_rewards(query: PageQuery, points: PointsRepository, coupons: CouponsRep
     return service.list_rewards(points, coupons, query)
 
 
-@points_api.post("/points/exchange", status=201, errors=(404, 409))
+@points_api.post("/points/exchange", status=201, errors=(400, 404, 409))
 def exchange(
-    principal: Principal, body: ExchangeWrite, points: PointsRepository, coupons: CouponsRepository
+    principal: Principal,
+    body: ExchangeWrite,
+    points: PointsRepository,
+    coupons: CouponsRepository,
+    exchange_orders: ExchangeOrders,
 ) -> Json[Exchange]:
-    """Spend points on a reward (409 CONFLICT: not enough points; 409 OUT_OF_STOCK: sold out)"""
-    return service.exchange(points, coupons, principal.user_id, body.reward_id)
+    """Spend points on a reward: a coupon, or goods as an order to my address (409 CONFLICT: not enough points;
+    409 OUT_OF_STOCK: sold out)"""
+    return service.exchange(points, coupons, exchange_orders, principal.user_id, body)
 
 
 @points_api.get("/me/points/exchanges")

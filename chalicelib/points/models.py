@@ -69,6 +69,9 @@ class ExchangeModel(Model):
     points_spent = NumberAttribute()
     coupon_id = UnicodeAttribute(null=True)
     at = UnicodeAttribute()
+    quantity = NumberAttribute(default=1)
+    cash_fen = NumberAttribute(default=0)
+    order_id = UnicodeAttribute(null=True)  # goods: the points_exchange order that ships them
 
 
 class RewardModel(Model):
@@ -85,6 +88,7 @@ class RewardModel(Model):
     points = NumberAttribute()
     coupon_template_id = UnicodeAttribute(null=True)
     stock = NumberAttribute(null=True)  # goods only
+    cash_fen = NumberAttribute(default=0)  # goods only: paid on top of the points (0: points only)
     exchanged = NumberAttribute(default=0)
     active = BooleanAttribute(default=True)
     created_at = UnicodeAttribute()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.clock import iso, utcnow
 from chalicelib.coupons import service as coupons
@@ -13,11 +13,24 @@ from chalicelib.ids import new_id
 from chalicelib.pagination import PageQuery, decode_cursor, encode_cursor, page
 from chalicelib.points.domain import MAX_POINTS_PER_POSTING, AlreadyPosted, ExchangeChanged, NotEnoughPoints, new_entry
 from chalicelib.points.repository import PointsRepository
-from chalicelib.points.schemas import GrantWrite, RewardUpdate, RewardWrite
+from chalicelib.points.schemas import ExchangeWrite, GrantWrite, RewardUpdate, RewardWrite
 from chalicelib.retry import retrying
 
 ATTEMPTS = 3
 MAX_REF_CHARS = 200
+PUBLIC_REWARD_FIELDS = ("reward_id", "kind", "title", "image_url", "points", "coupon_template_id", "cash_fen")
+
+
+class ExchangeOrders(Protocol):
+    """Where goods exchanged for points become an order (the orders context answers it)."""
+
+    def place(
+        self, user_id: str, reward: dict[str, Any], quantity: int, address_id: str, exchange_id: str
+    ) -> dict[str, Any]:
+        """The points_exchange order shipping `quantity` of the goods reward to my address (404 not mine): the
+        points, the reward's stock, the order and the exchange's record in one transaction (409 CONFLICT short of
+        points, 409 OUT_OF_STOCK); PAID at once when it costs no cash, else PENDING_PAYMENT. Its view."""
+        ...
 
 
 def _check(points: int, ref: str) -> None:
@@ -86,8 +99,8 @@ def _remaining(reward: dict[str, Any], templates: dict[str, dict[str, Any]]) -> 
 
 
 def _public(reward: dict[str, Any], templates: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    names = ("reward_id", "kind", "title", "image_url", "points", "coupon_template_id")
-    return {**{name: reward.get(name) for name in names}, "remaining": _remaining(reward, templates)}
+    shown = {name: reward.get(name) for name in PUBLIC_REWARD_FIELDS}
+    return {**shown, "cash_fen": reward.get("cash_fen") or 0, "remaining": _remaining(reward, templates)}
 
 
 def _admin(reward: dict[str, Any], templates: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -130,11 +143,12 @@ def update_reward(
             "Fields cannot be set to null",
             errors=[{"field": "(body)", "message": "Fields cannot be null: leave them out to keep them."}],
         )
-    if "stock" in changes and current["kind"] != "goods":
-        raise ValidationError(
-            "Only goods rewards have stock",
-            errors=[{"field": "stock", "message": "Only goods rewards have stock: leave it out."}],
-        )
+    for name in ("stock", "cash_fen"):
+        if name in changes and current["kind"] != "goods" and (name == "stock" or changes[name]):
+            raise ValidationError(
+                f"Only goods rewards have {name}",
+                errors=[{"field": name, "message": f"Only goods rewards have {name}: leave it out."}],
+            )
     changes["updated_at"] = iso(utcnow())
     reward = repo.update_reward(reward_id, changes)
     return _admin(reward, _templates_of(coupon_repo, [reward]))
@@ -161,9 +175,58 @@ def list_rewards(
 # -- exchanges ------------------------------------------------------------------------------------------------------
 
 
-def exchange(repo: PointsRepository, coupon_repo: CouponsRepository, user_id: str, reward_id: str) -> dict[str, Any]:
-    """Spend points on a reward, in one transaction with the reward's stock (or the coupon's issue) and the record:
-    409 CONFLICT when the points are short, 409 OUT_OF_STOCK when sold out, 404 for no such (active) reward."""
+def exchange(
+    repo: PointsRepository,
+    coupon_repo: CouponsRepository,
+    orders: ExchangeOrders,
+    user_id: str,
+    write: ExchangeWrite,
+) -> dict[str, Any]:
+    """POST /points/exchange: a coupon at once, or goods as an order of kind points_exchange shipped to my address
+    (none 400, not mine 404); the points are taken at once, in the same transaction as the reward's stock. 409
+    CONFLICT when the points are short, 409 OUT_OF_STOCK when sold out, 404 for no such (active) reward."""
+    reward = repo.reward(write.reward_id)
+    if reward is None or not reward["active"]:
+        raise NotFound("No such reward")
+    if reward["kind"] == "coupon":
+        if write.quantity != 1:
+            raise ValidationError(
+                "A coupon reward is exchanged one at a time",
+                errors=[{"field": "quantity", "message": "Must be 1 for a coupon reward."}],
+            )
+        return {**_exchange_coupon(repo, coupon_repo, user_id, write.reward_id), "cash_fen": 0, "order_id": None}
+    if write.address_id is None:
+        raise ValidationError(
+            "Goods are shipped: give the address_id of one of your addresses",
+            errors=[{"field": "address_id", "message": "Required for a goods reward."}],
+        )
+    if (reward["stock"] or 0) < write.quantity:
+        raise OutOfStock(f"Only {max(reward['stock'] or 0, 0)} of this reward left")
+    cost, held = reward["points"] * write.quantity, repo.balance(user_id)
+    if held is None:
+        raise NotFound("No such user")
+    if held < cost:
+        raise NotEnoughPoints(f"Not enough points: this exchange costs {cost}, you have {held}")
+    exchange_id = new_id("ex")
+    order = orders.place(user_id, reward, write.quantity, write.address_id, exchange_id)
+    return {
+        "exchange_id": exchange_id,
+        "reward_id": reward["reward_id"],
+        "kind": "goods",
+        "title": reward["title"],
+        "points_spent": cost,
+        "quantity": write.quantity,
+        "cash_fen": int(order["amounts"]["payable_fen"]),
+        "order_id": order["order_id"],
+        "coupon_id": None,
+        "at": order["created_at"],
+    }
+
+
+def _exchange_coupon(
+    repo: PointsRepository, coupon_repo: CouponsRepository, user_id: str, reward_id: str
+) -> dict[str, Any]:
+    """A coupon for points, in one transaction with the coupon's issue and the record."""
 
     def attempt() -> dict[str, Any]:
         reward = repo.reward(reward_id)
@@ -204,7 +267,7 @@ def exchange(repo: PointsRepository, coupon_repo: CouponsRepository, user_id: st
             raise NotEnoughPoints(
                 f"Not enough points: this reward costs {reward['points']}, you have {held}"
             ) from error
-        return {key: value for key, value in record.items() if value is not None}
+        return {**record, "quantity": 1}
 
     return retrying(attempt, ATTEMPTS, retry_on=ExchangeChanged)
 

@@ -60,7 +60,7 @@ def test_the_jsapi_config_is_signed_with_the_apps_ticket_as_weibos_js_sdk_checks
     signed = f"jsapi_ticket={ticket}&noncestr={config['noncestr']}&timestamp={config['timestamp']}&url={PAGE}"
     assert status == 200
     assert config["appkey"] == WEIBO_APP_ID
-    assert config["signature"] == hashlib.sha1(signed.encode()).hexdigest()
+    assert config["signature"] == hashlib.sha1(signed.encode()).hexdigest()  # noqa: S324 - as Weibo signs
     assert isinstance(config["timestamp"], int) and config["noncestr"]
     assert headers.get("Cache-Control") == "no-store"
 
@@ -165,4 +165,3 @@ def test_a_malformed_body_or_a_code_weibo_refuses_is_a_validation_error(
 
     assert (extra[0], extra[1]["code"]) == (400, "VALIDATION_ERROR")
     assert (refused[0], refused[1]["code"]) == (400, "VALIDATION_ERROR")
-
