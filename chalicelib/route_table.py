@@ -34,6 +34,7 @@ PATHS: dict[str, tuple[str, ...]] = {
     "/admin/points/grants": ("chalicelib.points.api:points_api",),
     "/admin/points/rewards": ("chalicelib.points.api:points_api",),
     "/admin/points/rewards/{reward_id}": ("chalicelib.points.api:points_api",),
+    "/admin/points/rules": ("chalicelib.points.api:points_api",),
     "/admin/products": ("chalicelib.catalog.api:catalog_api",),
     "/admin/products/{product_id}": ("chalicelib.catalog.api:catalog_api",),
     "/admin/promotions": ("chalicelib.promotions.api:promotions_api",),

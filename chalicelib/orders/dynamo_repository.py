@@ -172,6 +172,7 @@ class DynamoOrdersRepository:
             due_key=f"{order.due_at}#{order.order_id}",
             kind=None if order.kind == NORMAL else order.kind,
             source_ref=order.source_ref,
+            points_rules=order.points_rules,
         )
         idempotency = IdempotencyModel(
             idempotency_pk(order.user_id, key),

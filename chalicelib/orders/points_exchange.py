@@ -14,6 +14,7 @@ from chalicelib.orders.placing import _order_no
 from chalicelib.orders.repository import PlacementRefused
 from chalicelib.orders.service import Shop, emit_order_event
 from chalicelib.points.domain import NotEnoughPoints
+from chalicelib.points.service import rules_cache
 from chalicelib.profile import service as profile_service
 
 
@@ -62,6 +63,7 @@ def place_exchange_order(
         },
         address=address,
         points_used=int(reward["points"]) * quantity,
+        points_rules=rules_cache.get(shop.points).order_values(),
         timeline=({"status": status, "at": created_at},),
         due_at=created_at,  # the outbox starts its execution; the sweeper repairs a missed start (as any order)
         kind=POINTS_EXCHANGE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalicelib.auth import Principal
 from chalicelib.coupons.repository import CouponsRepository
 from chalicelib.pagination import PageQuery
-from chalicelib.points import rules, service
+from chalicelib.points import service
 from chalicelib.points.repository import PointsRepository
 from chalicelib.points.schemas import (
     AdminReward,
@@ -20,6 +20,7 @@ from chalicelib.points.schemas import (
     RewardUpdate,
     RewardWrite,
     Rules,
+    RulesWrite,
 )
 from chalicelib.points.service import ExchangeOrders
 from chalicelib.routes import Json, Routes
@@ -28,9 +29,15 @@ points_api = Routes(__name__, tags=("points",), admin_tags=("admin",))
 
 
 @points_api.get("/points/rules")
-def get_rules() -> Json[Rules]:
-    """How points are earned and spent"""
-    return rules.describe()
+def get_rules(points: PointsRepository) -> Json[Rules]:
+    """How points are earned and spent, with the rules' explanation (Markdown)"""
+    return service.current_rules(points)
+
+
+@points_api.put("/admin/points/rules", roles=("operator",))
+def put_rules(body: RulesWrite, points: PointsRepository) -> Json[Rules]:
+    """Change the points rules: new orders are priced and earn by them, placed orders keep theirs (out of range 400)"""
+    return service.set_rules(points, body)
 
 
 @points_api.get("/me/points")

@@ -20,10 +20,13 @@ from chalicelib.points.models import (
     REF_PREFIX,
     REWARD_PREFIX,
     REWARDS_PK,
+    RULES_PK,
+    RULES_SK,
     ExchangeModel,
     PointsBalanceModel,
     PointsEntryModel,
     PointsRefModel,
+    PointsRulesModel,
     RewardModel,
     user_pk,
 )
@@ -74,6 +77,12 @@ class PointsRepository(Protocol):
     def exchanges(
         self, user_id: str, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
+
+    def points_rules(self) -> dict[str, Any] | None:
+        """The rules an admin set, as stored; None when none was ever set (the defaults hold)."""
+
+    def save_points_rules(self, rules: dict[str, Any]) -> None:
+        """Replace the rules (every field of PointsRulesModel)."""
 
 
 def _entry_sk(entry: dict[str, Any]) -> str:
@@ -308,3 +317,19 @@ class DynamoPointsRepository:
             for item in results
         ]
         return items, last_key
+
+    def points_rules(self) -> dict[str, Any] | None:
+        try:
+            item = PointsRulesModel.get(RULES_PK, RULES_SK, consistent_read=True)
+        except DoesNotExist:
+            return None
+        names = ("points_per_yuan_earned", "points_per_yuan_deduction", "max_deduction_share_percent")
+        return {
+            **{name: int(getattr(item, name)) for name in names},
+            "summary": list(item.summary or []),
+            "content": item.content or "",
+            "updated_at": item.updated_at,
+        }
+
+    def save_points_rules(self, rules: dict[str, Any]) -> None:
+        PointsRulesModel(RULES_PK, RULES_SK, **rules).save()

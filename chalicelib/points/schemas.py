@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, StrictBool, model_validator
+from pydantic import ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
 from chalicelib.schema import BaseModel
 
@@ -24,6 +24,22 @@ class Rules(BaseModel):
     earned_when: str
     expires: bool
     summary: list[str]
+    content: str = Field(description="积分规则说明, Markdown")
+    updated_at: str | None = Field(description="When an admin last changed them (null: the defaults)")
+
+
+class RulesWrite(BaseModel):
+    """The rules from now on: orders placed before keep the ones they were placed under."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    points_per_yuan_earned: int = Field(ge=0, le=1000, description="Points an order earns per whole yuan paid")
+    points_per_yuan_deduction: int = Field(ge=1, le=100_000, description="Points that take 1 yuan off")
+    max_deduction_share_percent: int = Field(ge=0, le=100, description="Share of an order's goods points may pay")
+    summary: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] | str = Field(
+        description="Short lines for the store (a single text is one line)", max_length=20
+    )
+    content: str = Field(max_length=20_000, description="积分规则说明, Markdown")
 
 
 class LedgerEntry(BaseModel):

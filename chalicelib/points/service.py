@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, Protocol
 
-from chalicelib.clock import iso, utcnow
+from chalicelib.clock import iso, now_iso, utcnow
 from chalicelib.coupons import service as coupons
 from chalicelib.coupons.domain import NoneLeft
 from chalicelib.coupons.repository import CouponsRepository
@@ -13,12 +14,53 @@ from chalicelib.ids import new_id
 from chalicelib.pagination import PageQuery, decode_cursor, encode_cursor, page
 from chalicelib.points.domain import MAX_POINTS_PER_POSTING, AlreadyPosted, ExchangeChanged, NotEnoughPoints, new_entry
 from chalicelib.points.repository import PointsRepository
-from chalicelib.points.schemas import ExchangeWrite, GrantWrite, RewardUpdate, RewardWrite
+from chalicelib.points.rules import PointsRules, describe
+from chalicelib.points.schemas import ExchangeWrite, GrantWrite, RewardUpdate, RewardWrite, RulesWrite
 from chalicelib.retry import retrying
 
 ATTEMPTS = 3
 MAX_REF_CHARS = 200
 PUBLIC_REWARD_FIELDS = ("reward_id", "kind", "title", "image_url", "points", "coupon_template_id", "cash_fen")
+
+
+RULES_TTL_SECONDS = 30.0
+
+
+class RulesCache:
+    """The points rules as pricing reads them on every order: kept briefly per warm container (they change rarely;
+    an edit here forgets them at once)."""
+
+    def __init__(self) -> None:
+        self._rules: PointsRules | None = None
+        self._read_at = 0.0
+
+    def get(self, repo: PointsRepository) -> PointsRules:
+        if self._rules is None or time.monotonic() - self._read_at > RULES_TTL_SECONDS:
+            self._rules = PointsRules.from_record(repo.points_rules())
+            self._read_at = time.monotonic()
+        return self._rules
+
+    def forget(self) -> None:
+        self._rules = None
+
+
+rules_cache = RulesCache()
+
+
+def current_rules(repo: PointsRepository) -> dict[str, Any]:
+    """GET /points/rules: the rules in force, with their Markdown explanation."""
+    return describe(PointsRules.from_record(repo.points_rules()))
+
+
+def set_rules(repo: PointsRepository, write: RulesWrite) -> dict[str, Any]:
+    """PUT /admin/points/rules: pricing and earning use them from now on; placed orders keep the values they were
+    placed under."""
+    summary = [write.summary] if isinstance(write.summary, str) else list(write.summary)
+    repo.save_points_rules(
+        {**write.model_dump(), "summary": [line for line in summary if line], "updated_at": now_iso()}
+    )
+    rules_cache.forget()
+    return current_rules(repo)
 
 
 class ExchangeOrders(Protocol):

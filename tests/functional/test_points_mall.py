@@ -11,11 +11,22 @@ from urllib.parse import urlsplit
 import pytest
 
 from app import app
+from chalicelib.bootstrap import container
+from chalicelib.orders import service
 from local.providers.payments.keys import GatewayKeys
 from local.providers.payments.server import PaymentGateways
+from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login
 from tests.functional.order_machinery import order_machinery
-from tests.functional.test_orders import ADDRESS, order_of, points_of, timers, user_id_of, wait_for_status
+from tests.functional.test_orders import (
+    ADDRESS,
+    order_of,
+    points_of,
+    timers,
+    user_id_of,
+    wait_for_status,
+    wait_for_token,
+)
 from tests.functional.test_payments import open_pay_page
 
 __all__ = ["timers"]  # the fixture, shared with the orders tests
@@ -237,3 +248,88 @@ def test_an_exchange_left_unpaid_past_its_deadline_gives_back_its_points_and_sto
     assert late_cancel[0] == 409
     assert points_of(client, member["token"]) == 1000
     assert remaining(client, admin_token, reward_id) == (3, 0)
+
+
+# -- the rules ------------------------------------------------------------------------------------------------------
+
+NEW_RULES = {
+    "points_per_yuan_earned": 2,
+    "points_per_yuan_deduction": 50,
+    "max_deduction_share_percent": 20,
+    "summary": ["每实付 1 元得 2 积分", "50 积分抵 1 元"],
+    "content": "## 积分规则说明\n\n- 每实付 1 元得 **2** 积分\n- 50 积分抵 1 元，最多抵 20%",
+}
+
+
+def test_the_rules_explain_themselves_in_markdown_and_an_operator_changes_them(
+    client: ShopClient, admin_token: str, member: dict[str, Any]
+) -> None:
+    status, before, _ = client.call("GET", "/points/rules")
+
+    changed = client.call("PUT", "/admin/points/rules", NEW_RULES, token=admin_token)
+    by_customer = client.call("PUT", "/admin/points/rules", NEW_RULES, token=member["token"])
+    after = client.call("GET", "/points/rules")[1]
+
+    assert status == 200 and before["content"].startswith("## ") and before["updated_at"] is None
+    assert (before["points_per_yuan_deduction"], before["max_deduction_share_percent"]) == (100, 50)
+    assert changed[0] == 200 and changed[1] == after
+    assert {name: after[name] for name in NEW_RULES} == NEW_RULES
+    assert after["deduction_step_points"] == 50 and after["updated_at"]
+    assert (by_customer[0], by_customer[1]["code"]) == (403, "FORBIDDEN")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"points_per_yuan_earned": -1},
+        {"points_per_yuan_deduction": 0},
+        {"max_deduction_share_percent": 101},
+        {"points_per_yuan_earned": "many"},
+        {"content": "x" * 20_001},
+        {"surprise": True},
+    ],
+)
+def test_rules_out_of_range_are_refused_and_nothing_changes(
+    client: ShopClient, admin_token: str, change: dict[str, Any]
+) -> None:
+    status, body, _ = client.call("PUT", "/admin/points/rules", {**NEW_RULES, **change}, token=admin_token)
+
+    assert (status, body["code"]) == (400, "VALIDATION_ERROR")
+    assert client.call("GET", "/points/rules")[1]["updated_at"] is None
+
+
+def test_new_rules_price_and_earn_new_orders_while_placed_orders_keep_theirs(
+    client: ShopClient, admin_token: str, member: dict[str, Any], timers: Callable[..., None]
+) -> None:
+    timers(60, 60, 1)
+    create_catalog(client, admin_token)
+    sku_id = create_product(client, admin_token, "华为 Mate 60")["skus"][0]["sku_id"]  # 6999.00 yuan
+    body = {"address_id": member["address_id"], "items": [{"sku_id": sku_id, "quantity": 1}], "points": 200}
+    before = client.call("POST", "/orders", body, token=member["token"], **{"Idempotency-Key": "old"})[1]
+    client.call("PUT", "/admin/points/rules", NEW_RULES, token=admin_token)
+
+    after = client.call("POST", "/orders", body, token=member["token"], **{"Idempotency-Key": "new"})[1]
+    preview = client.call("POST", "/orders/preview", {**body, "points": 0}, token=member["token"])[1]
+    for order in (before, after):  # both paid, shipped, received: settled when the window closes
+        service.confirm_payment(
+            container().shop, order["order_id"], "pay-" + order["order_id"], order["amounts"]["payable_fen"]
+        )
+        wait_for_token(order["order_id"], "shipment_token")
+        ship = {"carrier": "SF", "tracking_no": "SF" + order["order_id"][-8:]}
+        assert client.call("POST", f"/admin/orders/{order['order_id']}/ship", ship, token=admin_token)[0] == 200
+        wait_for_token(order["order_id"], "receipt_token")
+        assert client.call("POST", f"/orders/{order['order_id']}/receive", token=member["token"])[0] == 200
+    for order in (before, after):
+        wait_for_status(client, member["token"], order["order_id"], "COMPLETED")
+
+    assert before["amounts"]["points_deduction_fen"] == 200  # 100 points a yuan when it was placed
+    assert after["amounts"]["points_deduction_fen"] == 400  # 50 points a yuan now
+    assert preview["points"]["max_usable"] == 600  # the balance left (1000 - 200 - 200), a multiple of 50
+    earned = {
+        entry["ref"]: entry["delta"]
+        for entry in client.call("GET", "/me/points?page_size=50", token=member["token"])[1]["items"]
+        if entry["reason"] == "订单完成"
+    }
+    goods_paid = {o["order_id"]: o["amounts"]["payable_fen"] - o["amounts"]["shipping_fen"] for o in (before, after)}
+    assert earned[f"order:{before['order_id']}:earn"] == goods_paid[before["order_id"]] // 100 * 1
+    assert earned[f"order:{after['order_id']}:earn"] == goods_paid[after["order_id"]] // 100 * 2
