@@ -28,6 +28,9 @@ class Rules(BaseModel):
     updated_at: str | None = Field(description="When an admin last changed them (null: the defaults)")
 
 
+SummaryLine = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
 class RulesWrite(BaseModel):
     """The rules from now on: orders placed before keep the ones they were placed under."""
 
@@ -36,8 +39,8 @@ class RulesWrite(BaseModel):
     points_per_yuan_earned: int = Field(ge=0, le=1000, description="Points an order earns per whole yuan paid")
     points_per_yuan_deduction: int = Field(ge=1, le=100_000, description="Points that take 1 yuan off")
     max_deduction_share_percent: int = Field(ge=0, le=100, description="Share of an order's goods points may pay")
-    summary: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] | str = Field(
-        description="Short lines for the store (a single text is one line)", max_length=20
+    summary: Annotated[list[SummaryLine], Field(max_length=20)] | SummaryLine = Field(
+        description="Short lines for the store, at most 20 (a single text is one line)"
     )
     content: str = Field(max_length=20_000, description="积分规则说明, Markdown")
 

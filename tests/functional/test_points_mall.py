@@ -286,6 +286,7 @@ def test_the_rules_explain_themselves_in_markdown_and_an_operator_changes_them(
         {"max_deduction_share_percent": 101},
         {"points_per_yuan_earned": "many"},
         {"content": "x" * 20_001},
+        {"summary": ["一行"] * 21},
         {"surprise": True},
     ],
 )

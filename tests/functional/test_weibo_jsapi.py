@@ -165,3 +165,11 @@ def test_a_malformed_body_or_a_code_weibo_refuses_is_a_validation_error(
 
     assert (extra[0], extra[1]["code"]) == (400, "VALIDATION_ERROR")
     assert (refused[0], refused[1]["code"]) == (400, "VALIDATION_ERROR")
+
+
+def test_a_ticket_weibo_does_not_hand_out_is_a_bad_gateway(client: ShopClient, oauth: OAuthEmulator) -> None:
+    oauth.fail("error", "weibo")
+
+    status, body, _ = client.call("GET", f"/auth/oauth/weibo/jsapi-config?{httpx.QueryParams(url=PAGE)}")
+
+    assert (status, body["code"]) == (502, "BAD_GATEWAY")

@@ -6822,7 +6822,7 @@ export interface components {
             points_per_yuan_earned: number;
             /**
              * Summary
-             * @description Short lines for the store (a single text is one line)
+             * @description Short lines for the store, at most 20 (a single text is one line)
              */
             summary: string[] | string;
         };
