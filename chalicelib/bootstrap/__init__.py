@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from chalicelib.payments.channels import PaymentChannel
     from chalicelib.payments.service import Payments
     from chalicelib.points.repository import PointsRepository
+    from chalicelib.points.service import ExchangeOrders
     from chalicelib.pricing.checkout import CouponSource
     from chalicelib.pricing.promotion import RunningPromotions
     from chalicelib.profile.repository import ProfileRepository
@@ -216,6 +217,12 @@ class Container(CommunityParts, SearchParts):
         from chalicelib.points.repository import DynamoPointsRepository
 
         return DynamoPointsRepository()
+
+    @cached_property
+    def exchange_orders(self) -> ExchangeOrders:
+        from chalicelib.bootstrap.bridges import ExchangeOrdersOfShop
+
+        return ExchangeOrdersOfShop(self)
 
     @cached_property
     def cart(self) -> CartRepository:

@@ -190,3 +190,17 @@ def categories_in(catalog: CatalogRepository, product_ids: list[str]) -> dict[st
     """analytics.service.CategoriesOf: the catalog's category of each product still there."""
     products = catalog.products_by_ids(product_ids)
     return {pid: str(p["category_id"]) for pid, p in products.items() if p.get("category_id")}
+
+
+class ExchangeOrdersOfShop:
+    """points.service.ExchangeOrders: goods exchanged for points become an order of the orders context."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+
+    def place(
+        self, user_id: str, reward: dict[str, Any], quantity: int, address_id: str, exchange_id: str
+    ) -> dict[str, Any]:
+        from chalicelib.orders.points_exchange import place_exchange_order
+
+        return place_exchange_order(self.container.shop, user_id, reward, quantity, address_id, exchange_id)

@@ -22,7 +22,7 @@ from typing import Any
 
 from chalicelib.clock import parse_iso
 from chalicelib.errors import Conflict, InvalidState
-from chalicelib.points.rules import points_earned_for
+from chalicelib.points.rules import PointsRules, points_earned_for
 
 PENDING_PAYMENT, PAID, SHIPPED, RECEIVED = "PENDING_PAYMENT", "PAID", "SHIPPED", "RECEIVED"
 REFUNDING, COMPLETED, CANCELLED, REFUNDED = "REFUNDING", "COMPLETED", "CANCELLED", "REFUNDED"
@@ -185,13 +185,14 @@ class Order:
     settled_at: str | None = None
     due_at: str | None = None  # when the timer of its status runs out (the sweeper's index)
     kind: str = NORMAL  # NORMAL | POINTS_EXCHANGE | FLASH_SALE
-    source_ref: str | None = None  # a flash-sale order: the attempt that won it
+    source_ref: str | None = None  # a flash-sale order: the attempt that won it; a points exchange: the exchange
+    points_rules: dict[str, int] | None = None  # the points rules it was placed under (None: the defaults)
 
     @property
     def takes_regular_stock(self) -> bool:
         """A flash-sale order's units were set aside from the SKU when its session was made: placing, cancelling
-        or refunding it never touches the SKU's stock."""
-        return self.kind != FLASH_SALE
+        or refunding it never touches the SKU's stock; nor does a points-exchange order (its units are a reward's)."""
+        return self.kind == NORMAL
 
     @property
     def payable_fen(self) -> int:
@@ -235,6 +236,7 @@ class Order:
             due_at=record.get("due_at"),
             kind=record.get("kind") or NORMAL,
             source_ref=record.get("source_ref"),
+            points_rules=record.get("points_rules"),
         )
 
     def record(self) -> dict[str, Any]:
@@ -264,6 +266,7 @@ class Order:
             "due_at": self.due_at,
             "kind": self.kind,
             "source_ref": self.source_ref,
+            "points_rules": self.points_rules,
         }
 
     def view(self, admin: bool = False) -> dict[str, Any]:
@@ -382,4 +385,4 @@ def coupon_given_back(order: Order, refund: Refund, coupon: dict[str, Any] | Non
 
 def points_earned(order: Order) -> int:
     """What the order earns once its return window closes: on what was paid for the goods (not the shipping)."""
-    return points_earned_for(order.payable_fen - order.shipping_fen)
+    return points_earned_for(order.payable_fen - order.shipping_fen, PointsRules.from_record(order.points_rules))

@@ -41,10 +41,11 @@ from chalicelib.orders.steps import (
     PostGrowth,
     PostPoints,
     Restock,
+    RewardStock,
     Step,
     placing_effects,
 )
-from chalicelib.points.repository import add_credit, add_debit
+from chalicelib.points.repository import add_credit, add_debit, add_exchange_record, add_reward_stock
 
 
 def _order_key(order_id: str) -> OrderModel:
@@ -124,6 +125,11 @@ def _write_effect(transaction: TransactWrite, effect: Effect) -> None:
         add_release(transaction, effect.user_id, effect.coupon_id, effect.order_id)
     elif isinstance(effect, CouponChange) and effect.change == "give_back":
         add_give_back(transaction, effect.user_id, effect.coupon_id, effect.order_id)
+    elif isinstance(effect, RewardStock):
+        for reward_id, delta in effect.quantities.items():
+            add_reward_stock(transaction, reward_id, delta)
+        if effect.exchange is not None:
+            add_exchange_record(transaction, effect.user_id, effect.exchange)
     elif isinstance(effect, CountSales):
         existing = _existing(ProductItem, [(product_pk(product_id), "META") for product_id in effect.quantities])
         for product_id, quantity in effect.quantities.items():
@@ -166,6 +172,7 @@ class DynamoOrdersRepository:
             due_key=f"{order.due_at}#{order.order_id}",
             kind=None if order.kind == NORMAL else order.kind,
             source_ref=order.source_ref,
+            points_rules=order.points_rules,
         )
         idempotency = IdempotencyModel(
             idempotency_pk(order.user_id, key),

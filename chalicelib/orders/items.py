@@ -31,6 +31,7 @@ def order_of(item: OrderModel) -> Order:
             "due_at": item.due_key.split("#", 1)[0] if item.due_key else None,
             "kind": item.kind,
             "source_ref": item.source_ref,
+            "points_rules": item.points_rules,
         }
     )
 

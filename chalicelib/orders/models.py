@@ -160,7 +160,8 @@ class OrderModel(Model):
     due_shard = UnicodeAttribute(null=True)  # `DUE#<day>#<shard>`, only while the order waits on a timer
     due_key = UnicodeAttribute(null=True)  # `<due_at>#<order_id>`
     kind = UnicodeAttribute(null=True)  # absent: normal
-    source_ref = UnicodeAttribute(null=True)  # a flash-sale order: its attempt
+    source_ref = UnicodeAttribute(null=True)  # a flash-sale order: its attempt; a points exchange: the exchange
+    points_rules = JSONAttribute(null=True)  # the points rules it was placed under (earning at settlement)
 
     user_index = UserIndex()
     user_status_index = UserStatusIndex()

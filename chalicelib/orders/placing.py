@@ -23,6 +23,8 @@ from chalicelib.orders.repository import MAX_LINES, PlacementRefused
 from chalicelib.orders.schemas import OrderCreate, OrderPreviewRequest
 from chalicelib.orders.service import Shop, emit_order_event
 from chalicelib.points.domain import NotEnoughPoints
+from chalicelib.points.rules import PointsRules
+from chalicelib.points.service import rules_cache
 from chalicelib.pricing import checkout as pricing
 from chalicelib.pricing.engine import shipping_fee
 from chalicelib.pricing.model import Checkout, Quote
@@ -109,6 +111,7 @@ class _PricedOrder:
     address: dict[str, Any] | None
     balance: int
     checkout: Checkout
+    points_rules: PointsRules  # the rules it was priced under: the order keeps them
 
 
 def _price_order(shop: Shop, user_id: str, body: OrderCreate | OrderPreviewRequest, now: datetime) -> _PricedOrder:
@@ -148,6 +151,7 @@ def _price_order(shop: Shop, user_id: str, body: OrderCreate | OrderPreviewReque
         shop.catalog, [skus[sku_id] for sku_id, _ in wanted], dict(wanted), promotions, now, member
     )
     balance = held or 0
+    points_rules = rules_cache.get(shop.points)
     priced = pricing.price(
         lines,
         promotions,
@@ -158,9 +162,10 @@ def _price_order(shop: Shop, user_id: str, body: OrderCreate | OrderPreviewReque
         balance=balance,
         ships=address is not None,
         now=now,
+        points_rules=points_rules,
     )
     pricing.check_expected(priced, body.expected_payable_fen)
-    return _PricedOrder(wanted=wanted, skus=skus, address=address, balance=balance, checkout=priced)
+    return _PricedOrder(wanted, skus, address, balance, priced, points_rules)
 
 
 def _none(_: Any) -> None:
@@ -226,7 +231,7 @@ def preview_order(shop: Shop, user_id: str, body: OrderPreviewRequest) -> dict[s
         },
         "points": {
             "balance": order.balance,
-            "max_usable": pricing.max_usable_points(order.checkout, order.balance),
+            "max_usable": pricing.max_usable_points(order.checkout, order.balance, order.points_rules),
             "used": priced.points_used,
             "deduction_fen": priced.points_deduction_fen,
         },
@@ -252,6 +257,7 @@ def _place_new(shop: Shop, user_id: str, key: str, digest: str, body: OrderCreat
         remark=body.remark,
         coupon_id=priced.coupon.coupon_id if priced.coupon else None,
         points_used=priced.points_used,
+        points_rules=placing.points_rules.order_values(),
         timeline=({"status": PENDING_PAYMENT, "at": created_at},),
         # The outbox: the orders stream starts the execution from this write; until the execution's payment task
         # checks in (moving it to pay_deadline) the order is due at once, so the sweeper repairs a missed start.

@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib.orders.domain import (
     PENDING_PAYMENT,
+    POINTS_EXCHANGE,
     REFUNDING,
     TRANSITIONS,
     Gives,
@@ -19,7 +20,13 @@ from chalicelib.orders.domain import (
 )
 
 # The points ledger's reason for each posting an order makes, and the ref that makes it once.
-POINTS_REASONS = {"deduct": "订单抵扣", "cancel": "订单取消退回", "refund": "订单退款退回", "earn": "订单完成"}
+POINTS_REASONS = {
+    "deduct": "订单抵扣",
+    "cancel": "订单取消退回",
+    "refund": "订单退款退回",
+    "earn": "订单完成",
+    "exchange": "积分兑换",
+}
 
 
 @dataclass(frozen=True)
@@ -70,7 +77,17 @@ class CountSales:
     quantities: dict[str, int]
 
 
-Effect = Restock | PostPoints | CouponChange | CountSales | PostGrowth
+@dataclass(frozen=True)
+class RewardStock:
+    """A points-exchange order's goods rewards: units taken (negative) with the exchange's record when it is placed,
+    given back when it is cancelled or refunded."""
+
+    quantities: dict[str, int]
+    user_id: str = ""
+    exchange: dict[str, Any] | None = None
+
+
+Effect = Restock | PostPoints | CouponChange | CountSales | PostGrowth | RewardStock
 
 
 @dataclass(frozen=True)
@@ -124,6 +141,8 @@ def step(
 
 def _effect(order: Order, kind: Gives, at: str, coupon_back: str | None) -> Effect | None:
     if kind is Gives.RESTOCK:
+        if order.kind == POINTS_EXCHANGE:  # its lines are the reward's units, not a SKU's
+            return RewardStock(quantities_by(order, "sku_id"))
         if not order.takes_regular_stock:
             return None  # a flash-sale unit goes back to its session (chalicelib/orders/outbox.py), not to the SKU
         # Cancelling needs every SKU it gives back to; a refund gives back to the SKUs still sold.
@@ -151,10 +170,33 @@ def placing_effects(order: Order) -> tuple[Effect, ...]:
         taken.append(Restock({sku: -quantity for sku, quantity in quantities_by(order, "sku_id").items()}))
     if order.coupon_id:
         taken.append(CouponChange(order.user_id, order.coupon_id, order.order_id, "lock", order.created_at))
+    if order.kind == POINTS_EXCHANGE:
+        taken.append(
+            RewardStock(
+                {r: -q for r, q in quantities_by(order, "sku_id").items()}, order.user_id, exchange_record(order)
+            )
+        )
     if order.points_used:
-        reason, ref = POINTS_REASONS["deduct"], points_ref(order, "deduct")
-        taken.append(PostPoints(order.user_id, -order.points_used, reason, ref))
+        reason = POINTS_REASONS["exchange" if order.kind == POINTS_EXCHANGE else "deduct"]
+        taken.append(PostPoints(order.user_id, -order.points_used, reason, points_ref(order, "deduct")))
     return tuple(taken)
+
+
+def exchange_record(order: Order) -> dict[str, Any]:
+    """The exchange a points-exchange order ships (its source_ref), as the buyer's exchange list shows it."""
+    line = order.lines[0]
+    return {
+        "exchange_id": order.source_ref,
+        "reward_id": line.sku_id,
+        "kind": "goods",
+        "title": line.title,
+        "points_spent": order.points_used,
+        "quantity": line.quantity,
+        "cash_fen": order.payable_fen,
+        "order_id": order.order_id,
+        "coupon_id": None,
+        "at": order.created_at,
+    }
 
 
 def quantities_by(order: Order, key: str) -> dict[str, int]:

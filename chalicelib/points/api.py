@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalicelib.auth import Principal
 from chalicelib.coupons.repository import CouponsRepository
 from chalicelib.pagination import PageQuery
-from chalicelib.points import rules, service
+from chalicelib.points import service
 from chalicelib.points.repository import PointsRepository
 from chalicelib.points.schemas import (
     AdminReward,
@@ -20,16 +20,24 @@ from chalicelib.points.schemas import (
     RewardUpdate,
     RewardWrite,
     Rules,
+    RulesWrite,
 )
+from chalicelib.points.service import ExchangeOrders
 from chalicelib.routes import Json, Routes
 
 points_api = Routes(__name__, tags=("points",), admin_tags=("admin",))
 
 
 @points_api.get("/points/rules")
-def get_rules() -> Json[Rules]:
-    """How points are earned and spent"""
-    return rules.describe()
+def get_rules(points: PointsRepository) -> Json[Rules]:
+    """How points are earned and spent, with the rules' explanation (Markdown)"""
+    return service.current_rules(points)
+
+
+@points_api.put("/admin/points/rules", roles=("operator",))
+def put_rules(body: RulesWrite, points: PointsRepository) -> Json[Rules]:
+    """Change the points rules: new orders are priced and earn by them, placed orders keep theirs (out of range 400)"""
+    return service.set_rules(points, body)
 
 
 @points_api.get("/me/points")
@@ -44,12 +52,17 @@ def list_rewards(query: PageQuery, points: PointsRepository, coupons: CouponsRep
     return service.list_rewards(points, coupons, query)
 
 
-@points_api.post("/points/exchange", status=201, errors=(404, 409))
+@points_api.post("/points/exchange", status=201, errors=(400, 404, 409))
 def exchange(
-    principal: Principal, body: ExchangeWrite, points: PointsRepository, coupons: CouponsRepository
+    principal: Principal,
+    body: ExchangeWrite,
+    points: PointsRepository,
+    coupons: CouponsRepository,
+    exchange_orders: ExchangeOrders,
 ) -> Json[Exchange]:
-    """Spend points on a reward (409 CONFLICT: not enough points; 409 OUT_OF_STOCK: sold out)"""
-    return service.exchange(points, coupons, principal.user_id, body.reward_id)
+    """Spend points on a reward: a coupon, or goods as an order to my address (409 CONFLICT: not enough points;
+    409 OUT_OF_STOCK: sold out)"""
+    return service.exchange(points, coupons, exchange_orders, principal.user_id, body)
 
 
 @points_api.get("/me/points/exchanges")

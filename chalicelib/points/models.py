@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
 from chalicelib.config import get_settings
@@ -15,6 +15,7 @@ REF_PREFIX = "POINTSREF#"
 EXCHANGE_PREFIX = "EXCHANGE#"
 REWARDS_PK = "POINTS_REWARDS"
 REWARD_PREFIX = "REWARD#"
+RULES_PK, RULES_SK = "POINTS_RULES", "CURRENT"
 
 
 def user_pk(user_id: str) -> str:
@@ -69,6 +70,9 @@ class ExchangeModel(Model):
     points_spent = NumberAttribute()
     coupon_id = UnicodeAttribute(null=True)
     at = UnicodeAttribute()
+    quantity = NumberAttribute(default=1)
+    cash_fen = NumberAttribute(default=0)
+    order_id = UnicodeAttribute(null=True)  # goods: the points_exchange order that ships them
 
 
 class RewardModel(Model):
@@ -85,7 +89,24 @@ class RewardModel(Model):
     points = NumberAttribute()
     coupon_template_id = UnicodeAttribute(null=True)
     stock = NumberAttribute(null=True)  # goods only
+    cash_fen = NumberAttribute(default=0)  # goods only: paid on top of the points (0: points only)
     exchanged = NumberAttribute(default=0)
     active = BooleanAttribute(default=True)
     created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class PointsRulesModel(Model):
+    """pk=POINTS_RULES, sk=CURRENT: the points rules an admin set (absent: the defaults of points.rules); written
+    by admins only, read through a short cache."""
+
+    Meta = table_meta(get_settings().marketing_table)
+
+    pk = UnicodeAttribute(hash_key=True, default=RULES_PK)
+    sk = UnicodeAttribute(range_key=True, default=RULES_SK)
+    points_per_yuan_earned = NumberAttribute()
+    points_per_yuan_deduction = NumberAttribute()
+    max_deduction_share_percent = NumberAttribute()
+    summary = ListAttribute(of=UnicodeAttribute, default=list)
+    content = UnicodeAttribute(default="")
     updated_at = UnicodeAttribute()

@@ -20,17 +20,22 @@ from chalicelib.points.models import (
     REF_PREFIX,
     REWARD_PREFIX,
     REWARDS_PK,
+    RULES_PK,
+    RULES_SK,
     ExchangeModel,
     PointsBalanceModel,
     PointsEntryModel,
     PointsRefModel,
+    PointsRulesModel,
     RewardModel,
     user_pk,
 )
 
 REWARD_FIELDS = ("reward_id", "kind", "title", "image_url", "points", "coupon_template_id", "stock", "exchanged",
-                 "active", "created_at", "updated_at")  # fmt: skip
-EDITABLE_REWARD_FIELDS = ("title", "image_url", "points", "stock", "active", "updated_at")
+                 "active", "created_at", "updated_at", "cash_fen")  # fmt: skip
+EDITABLE_REWARD_FIELDS = ("title", "image_url", "points", "stock", "active", "updated_at", "cash_fen")
+EXCHANGE_FIELDS = ("exchange_id", "reward_id", "kind", "title", "points_spent", "coupon_id", "at", "quantity",
+                   "cash_fen", "order_id")  # fmt: skip
 POSTING_ACTIONS = 3  # add_credit / add_debit: balance update, reference put, entry put
 
 
@@ -72,6 +77,12 @@ class PointsRepository(Protocol):
     def exchanges(
         self, user_id: str, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
+
+    def points_rules(self) -> dict[str, Any] | None:
+        """The rules an admin set, as stored; None when none was ever set (the defaults hold)."""
+
+    def save_points_rules(self, rules: dict[str, Any]) -> None:
+        """Replace the rules (every field of PointsRulesModel)."""
 
 
 def _entry_sk(entry: dict[str, Any]) -> str:
@@ -119,6 +130,29 @@ def add_debit(transaction: TransactWrite, user_id: str, points: int, reason: str
     return entry
 
 
+def add_reward_stock(transaction: TransactWrite, reward_id: str, delta: int) -> None:
+    """One action: a goods reward's stock moved by delta; taking (delta < 0) needs it active with that much left and
+    counts the units exchanged, giving back (a cancelled exchange order) needs only that it exists."""
+    actions: list[Any] = [RewardModel.stock.add(delta), RewardModel.exchanged.add(-delta)]
+    taking = (RewardModel.active == True) & (RewardModel.stock >= -delta)  # noqa: E712
+    condition = taking if delta < 0 else RewardModel.pk.exists()
+    transaction.update(_reward_key(reward_id), actions=actions, condition=condition)
+
+
+def add_exchange_record(transaction: TransactWrite, user_id: str, exchange: dict[str, Any]) -> None:
+    """One action: the exchange's record in the user's list (put once)."""
+    transaction.save(_exchange_item(user_id, exchange), condition=ExchangeModel.pk.does_not_exist())
+
+
+def _exchange_item(user_id: str, exchange: dict[str, Any]) -> ExchangeModel:
+    return ExchangeModel(
+        user_pk(user_id),
+        f"{EXCHANGE_PREFIX}{exchange['exchange_id']}",
+        **{k: v for k, v in exchange.items() if k in EXCHANGE_FIELDS and k != "exchange_id" and v is not None},
+        exchange_id=exchange["exchange_id"],
+    )
+
+
 def _condition_failed(error: TransactWriteError) -> None:
     """Re-raise a transaction failure that is not a failed condition; one cancelled by a concurrent transaction on
     the same items is ExchangeChanged (read again and retry)."""
@@ -131,10 +165,11 @@ def _condition_failed(error: TransactWriteError) -> None:
 
 def _reward_dict(item: RewardModel) -> dict[str, Any]:
     reward = {name: getattr(item, name) for name in REWARD_FIELDS}
-    for name in ("points", "stock", "exchanged"):
+    for name in ("points", "stock", "exchanged", "cash_fen"):
         if reward[name] is not None:
             reward[name] = int(reward[name])
     reward["active"] = bool(reward["active"])
+    reward["cash_fen"] = reward["cash_fen"] or 0
     return reward
 
 
@@ -244,12 +279,7 @@ class DynamoPointsRepository:
         if reward["kind"] == "goods":
             reward_actions.append(RewardModel.stock.add(-1))
             reward_condition = reward_condition & (RewardModel.stock > 0)
-        record = ExchangeModel(
-            user_pk(user_id),
-            f"{EXCHANGE_PREFIX}{exchange['exchange_id']}",
-            **{k: v for k, v in exchange.items() if k != "exchange_id" and v is not None},
-            exchange_id=exchange["exchange_id"],
-        )
+        record = _exchange_item(user_id, exchange)
         try:
             with TransactWrite(connection=connection()) as transaction:
                 _add_posting(transaction, user_id, entry)
@@ -279,14 +309,27 @@ class DynamoPointsRepository:
         results, last_key = newest_page(ExchangeModel, user_pk(user_id), EXCHANGE_PREFIX, limit, start)
         items = [
             {
-                "exchange_id": item.exchange_id,
-                "reward_id": item.reward_id,
-                "kind": item.kind,
-                "title": item.title,
+                **{name: getattr(item, name) for name in EXCHANGE_FIELDS},
                 "points_spent": int(item.points_spent),
-                "coupon_id": item.coupon_id,
-                "at": item.at,
+                "quantity": int(item.quantity or 1),
+                "cash_fen": int(item.cash_fen or 0),
             }
             for item in results
         ]
         return items, last_key
+
+    def points_rules(self) -> dict[str, Any] | None:
+        try:
+            item = PointsRulesModel.get(RULES_PK, RULES_SK, consistent_read=True)
+        except DoesNotExist:
+            return None
+        names = ("points_per_yuan_earned", "points_per_yuan_deduction", "max_deduction_share_percent")
+        return {
+            **{name: int(getattr(item, name)) for name in names},
+            "summary": list(item.summary or []),
+            "content": item.content or "",
+            "updated_at": item.updated_at,
+        }
+
+    def save_points_rules(self, rules: dict[str, Any]) -> None:
+        PointsRulesModel(RULES_PK, RULES_SK, **rules).save()

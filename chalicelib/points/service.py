@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import Any, Protocol
 
-from chalicelib.clock import iso, utcnow
+from chalicelib.clock import iso, now_iso, utcnow
 from chalicelib.coupons import service as coupons
 from chalicelib.coupons.domain import NoneLeft
 from chalicelib.coupons.repository import CouponsRepository
@@ -13,11 +14,65 @@ from chalicelib.ids import new_id
 from chalicelib.pagination import PageQuery, decode_cursor, encode_cursor, page
 from chalicelib.points.domain import MAX_POINTS_PER_POSTING, AlreadyPosted, ExchangeChanged, NotEnoughPoints, new_entry
 from chalicelib.points.repository import PointsRepository
-from chalicelib.points.schemas import GrantWrite, RewardUpdate, RewardWrite
+from chalicelib.points.rules import PointsRules, describe
+from chalicelib.points.schemas import ExchangeWrite, GrantWrite, RewardUpdate, RewardWrite, RulesWrite
 from chalicelib.retry import retrying
 
 ATTEMPTS = 3
 MAX_REF_CHARS = 200
+PUBLIC_REWARD_FIELDS = ("reward_id", "kind", "title", "image_url", "points", "coupon_template_id", "cash_fen")
+
+
+RULES_TTL_SECONDS = 30.0
+
+
+class RulesCache:
+    """The points rules as pricing reads them on every order: kept briefly per warm container (they change rarely;
+    an edit here forgets them at once)."""
+
+    def __init__(self) -> None:
+        self._rules: PointsRules | None = None
+        self._read_at = 0.0
+
+    def get(self, repo: PointsRepository) -> PointsRules:
+        if self._rules is None or time.monotonic() - self._read_at > RULES_TTL_SECONDS:
+            self._rules = PointsRules.from_record(repo.points_rules())
+            self._read_at = time.monotonic()
+        return self._rules
+
+    def forget(self) -> None:
+        self._rules = None
+
+
+rules_cache = RulesCache()
+
+
+def current_rules(repo: PointsRepository) -> dict[str, Any]:
+    """GET /points/rules: the rules in force, with their Markdown explanation."""
+    return describe(PointsRules.from_record(repo.points_rules()))
+
+
+def set_rules(repo: PointsRepository, write: RulesWrite) -> dict[str, Any]:
+    """PUT /admin/points/rules: pricing and earning use them from now on; placed orders keep the values they were
+    placed under."""
+    summary = [write.summary] if isinstance(write.summary, str) else list(write.summary)
+    repo.save_points_rules(
+        {**write.model_dump(), "summary": [line for line in summary if line], "updated_at": now_iso()}
+    )
+    rules_cache.forget()
+    return current_rules(repo)
+
+
+class ExchangeOrders(Protocol):
+    """Where goods exchanged for points become an order (the orders context answers it)."""
+
+    def place(
+        self, user_id: str, reward: dict[str, Any], quantity: int, address_id: str, exchange_id: str
+    ) -> dict[str, Any]:
+        """The points_exchange order shipping `quantity` of the goods reward to my address (404 not mine): the
+        points, the reward's stock, the order and the exchange's record in one transaction (409 CONFLICT short of
+        points, 409 OUT_OF_STOCK); PAID at once when it costs no cash, else PENDING_PAYMENT. Its view."""
+        ...
 
 
 def _check(points: int, ref: str) -> None:
@@ -86,8 +141,8 @@ def _remaining(reward: dict[str, Any], templates: dict[str, dict[str, Any]]) -> 
 
 
 def _public(reward: dict[str, Any], templates: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    names = ("reward_id", "kind", "title", "image_url", "points", "coupon_template_id")
-    return {**{name: reward.get(name) for name in names}, "remaining": _remaining(reward, templates)}
+    shown = {name: reward.get(name) for name in PUBLIC_REWARD_FIELDS}
+    return {**shown, "cash_fen": reward.get("cash_fen") or 0, "remaining": _remaining(reward, templates)}
 
 
 def _admin(reward: dict[str, Any], templates: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -130,11 +185,12 @@ def update_reward(
             "Fields cannot be set to null",
             errors=[{"field": "(body)", "message": "Fields cannot be null: leave them out to keep them."}],
         )
-    if "stock" in changes and current["kind"] != "goods":
-        raise ValidationError(
-            "Only goods rewards have stock",
-            errors=[{"field": "stock", "message": "Only goods rewards have stock: leave it out."}],
-        )
+    for name in ("stock", "cash_fen"):
+        if name in changes and current["kind"] != "goods" and (name == "stock" or changes[name]):
+            raise ValidationError(
+                f"Only goods rewards have {name}",
+                errors=[{"field": name, "message": f"Only goods rewards have {name}: leave it out."}],
+            )
     changes["updated_at"] = iso(utcnow())
     reward = repo.update_reward(reward_id, changes)
     return _admin(reward, _templates_of(coupon_repo, [reward]))
@@ -161,9 +217,58 @@ def list_rewards(
 # -- exchanges ------------------------------------------------------------------------------------------------------
 
 
-def exchange(repo: PointsRepository, coupon_repo: CouponsRepository, user_id: str, reward_id: str) -> dict[str, Any]:
-    """Spend points on a reward, in one transaction with the reward's stock (or the coupon's issue) and the record:
-    409 CONFLICT when the points are short, 409 OUT_OF_STOCK when sold out, 404 for no such (active) reward."""
+def exchange(
+    repo: PointsRepository,
+    coupon_repo: CouponsRepository,
+    orders: ExchangeOrders,
+    user_id: str,
+    write: ExchangeWrite,
+) -> dict[str, Any]:
+    """POST /points/exchange: a coupon at once, or goods as an order of kind points_exchange shipped to my address
+    (none 400, not mine 404); the points are taken at once, in the same transaction as the reward's stock. 409
+    CONFLICT when the points are short, 409 OUT_OF_STOCK when sold out, 404 for no such (active) reward."""
+    reward = repo.reward(write.reward_id)
+    if reward is None or not reward["active"]:
+        raise NotFound("No such reward")
+    if reward["kind"] == "coupon":
+        if write.quantity != 1:
+            raise ValidationError(
+                "A coupon reward is exchanged one at a time",
+                errors=[{"field": "quantity", "message": "Must be 1 for a coupon reward."}],
+            )
+        return {**_exchange_coupon(repo, coupon_repo, user_id, write.reward_id), "cash_fen": 0, "order_id": None}
+    if write.address_id is None:
+        raise ValidationError(
+            "Goods are shipped: give the address_id of one of your addresses",
+            errors=[{"field": "address_id", "message": "Required for a goods reward."}],
+        )
+    if (reward["stock"] or 0) < write.quantity:
+        raise OutOfStock(f"Only {max(reward['stock'] or 0, 0)} of this reward left")
+    cost, held = reward["points"] * write.quantity, repo.balance(user_id)
+    if held is None:
+        raise NotFound("No such user")
+    if held < cost:
+        raise NotEnoughPoints(f"Not enough points: this exchange costs {cost}, you have {held}")
+    exchange_id = new_id("ex")
+    order = orders.place(user_id, reward, write.quantity, write.address_id, exchange_id)
+    return {
+        "exchange_id": exchange_id,
+        "reward_id": reward["reward_id"],
+        "kind": "goods",
+        "title": reward["title"],
+        "points_spent": cost,
+        "quantity": write.quantity,
+        "cash_fen": int(order["amounts"]["payable_fen"]),
+        "order_id": order["order_id"],
+        "coupon_id": None,
+        "at": order["created_at"],
+    }
+
+
+def _exchange_coupon(
+    repo: PointsRepository, coupon_repo: CouponsRepository, user_id: str, reward_id: str
+) -> dict[str, Any]:
+    """A coupon for points, in one transaction with the coupon's issue and the record."""
 
     def attempt() -> dict[str, Any]:
         reward = repo.reward(reward_id)
@@ -204,7 +309,7 @@ def exchange(repo: PointsRepository, coupon_repo: CouponsRepository, user_id: st
             raise NotEnoughPoints(
                 f"Not enough points: this reward costs {reward['points']}, you have {held}"
             ) from error
-        return {key: value for key, value in record.items() if value is not None}
+        return {**record, "quantity": 1}
 
     return retrying(attempt, ATTEMPTS, retry_on=ExchangeChanged)
 

@@ -19,7 +19,7 @@ from chalicelib.membership.domain import level_of
 from chalicelib.membership.repository import MembershipRepository
 from chalicelib.membership.service import level_cache
 from chalicelib.points.domain import NotEnoughPoints
-from chalicelib.points.rules import DEDUCTION_STEP_POINTS, MAX_DEDUCTION_SHARE_PERCENT, is_usable_amount
+from chalicelib.points.rules import DEFAULT_RULES, MAX_DEDUCTION_SHARE_PERCENT, PointsRules, is_usable_amount
 from chalicelib.pricing import engine
 from chalicelib.pricing.model import BEST_COUPON, BestCoupon, Checkout, CouponChoice, MemberRate, PricedLine
 from chalicelib.pricing.promotion import Promotion
@@ -131,6 +131,7 @@ def price(
     balance: int | None = None,
     ships: bool = True,
     now: datetime,
+    points_rules: PointsRules = DEFAULT_RULES,
 ) -> Checkout:
     """Price these lines for the user: the coupon asked for (BEST_COUPON: the best applicable, as the cart shows it;
     None: none; an id: that one), `points` of a `balance` (None: not asked), shipping when there is an address.
@@ -138,25 +139,26 @@ def price(
     400 for points not in whole yuan; 404 / 409 INVALID_STATE for a named coupon that is not the user's or not
     usable now; 409 COUPON_NOT_APPLICABLE (the threshold and the goods in yuan) for one that takes nothing off;
     409 CONFLICT for points over the balance or the cap (saying how many may be used)."""
-    if not is_usable_amount(points):
+    step = points_rules.points_per_yuan_deduction
+    if not is_usable_amount(points, points_rules):
         raise ValidationError(
-            f"Points are used in whole yuan: give a multiple of {DEDUCTION_STEP_POINTS}",
-            errors=[{"field": "points", "message": f"Must be a multiple of {DEDUCTION_STEP_POINTS}."}],
+            f"Points are used in whole yuan: give a multiple of {step}",
+            errors=[{"field": "points", "message": f"Must be a multiple of {step}."}],
         )
     offers = coupons.usable(user_id, now)
     choice: CouponChoice = coupon if not isinstance(coupon, str) else None
     if isinstance(coupon, str):
         choice = next((o for o in offers if o.coupon_id == coupon), None) or coupons.named(user_id, coupon, now)
-    result = engine.checkout(lines, promotions, offers, choice, points, now, ships)
+    result = engine.checkout(lines, promotions, offers, choice, points, now, ships, points_rules)
     if isinstance(choice, CouponOffer) and result.quote.coupon is None:
         reason = engine.coupon_refusal(choice, result.quote.lines) or "It takes nothing off these items"
         raise CouponNotApplicable(f"This coupon cannot be used on this order. {reason}.", coupon_id=choice.coupon_id)
     if points:
-        usable = max_usable_points(result, balance)
+        usable = max_usable_points(result, balance, points_rules)
         if points > result.points_cap:
             raise PointsOverCap(
-                f"Points pay at most {MAX_DEDUCTION_SHARE_PERCENT}% of an order: use at most {usable} points on "
-                "this one",
+                f"Points pay at most {points_rules.max_deduction_share_percent}% of an order: use at most {usable} "
+                "points on this one",
                 max_usable=usable,
             )
         if balance is not None and points > balance:
@@ -164,11 +166,12 @@ def price(
     return result
 
 
-def max_usable_points(result: Checkout, balance: int | None) -> int:
+def max_usable_points(result: Checkout, balance: int | None, points_rules: PointsRules = DEFAULT_RULES) -> int:
     """The most points this order may use: the cap on its goods, and no more than the balance (in whole yuan)."""
     if balance is None:
         return result.points_cap
-    return min(result.points_cap, max(balance, 0) // DEDUCTION_STEP_POINTS * DEDUCTION_STEP_POINTS)
+    step = points_rules.points_per_yuan_deduction
+    return min(result.points_cap, max(balance, 0) // step * step)
 
 
 def check_expected(result: Checkout, expected_payable_fen: int | None) -> None:

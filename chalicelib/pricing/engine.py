@@ -29,7 +29,7 @@ from typing import Any
 
 from chalicelib.coupons.domain import CouponOffer
 from chalicelib.membership.domain import member_price
-from chalicelib.points.rules import max_points_for, points_to_fen
+from chalicelib.points.rules import DEFAULT_RULES, PointsRules, max_points_for, points_to_fen
 from chalicelib.pricing.model import (
     BEST_COUPON,
     Checkout,
@@ -220,6 +220,7 @@ def quote(
     points: int,
     now: datetime,
     ships: bool = True,
+    points_rules: PointsRules = DEFAULT_RULES,
 ) -> Quote:
     """Every amount of an order (or a cart) of priced lines. A coupon that takes nothing off is left out
     (quote.coupon is None); points beyond what the order allows are not used (quote.points_used says how many)."""
@@ -229,8 +230,8 @@ def quote(
     promotion_discount = items_fen - sum(line.payable_fen for line in priced) - member_discount
     coupon_off = coupon_discount(coupon, priced) if coupon is not None else 0
     goods_fen = items_fen - promotion_discount - member_discount - coupon_off
-    points_used = min(max(points, 0), max_points_for(goods_fen))
-    points_deduction = min(points_to_fen(points_used), goods_fen)
+    points_used = min(max(points, 0), max_points_for(goods_fen, points_rules))
+    points_deduction = min(points_to_fen(points_used, points_rules), goods_fen)
     shipping = shipping_fee(goods_fen, has_goods=bool(priced), ships=ships)
     flash_ids = sorted({line.promotion_id for line in priced if line.promotion_id})
     return Quote(
@@ -279,6 +280,7 @@ def checkout(
     points: int,
     now: datetime,
     ships: bool = True,
+    points_rules: PointsRules = DEFAULT_RULES,
 ) -> Checkout:
     """A cart, a preview or an order priced: the quote with the chosen coupon (BEST_COUPON: the offer taking the
     most off, as best_coupon; None: none; an offer: that one, left out of the quote if it takes nothing off), what
@@ -293,6 +295,7 @@ def checkout(
         key=lambda v: (-v.discount_fen, v.offer.valid_to or "~", v.offer.coupon_id),
     )
     chosen = best_coupon(offers, after_promotions)[0] if coupon is BEST_COUPON else coupon
-    priced = quote(lines, promotions, chosen if isinstance(chosen, CouponOffer) else None, points, now, ships)
+    offer = chosen if isinstance(chosen, CouponOffer) else None
+    priced = quote(lines, promotions, offer, points, now, ships, points_rules)
     goods_fen = priced.items_fen - priced.discount_fen
-    return Checkout(quote=priced, coupons=tuple(verdicts), points_cap=max_points_for(goods_fen))
+    return Checkout(quote=priced, coupons=tuple(verdicts), points_cap=max_points_for(goods_fen, points_rules))

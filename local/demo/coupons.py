@@ -48,14 +48,15 @@ def coupon_templates(product_id: str | None = None, now: datetime | None = None)
 
 
 def rewards() -> list[dict[str, Any]]:
-    """POST /admin/points/rewards bodies (the coupon reward names a template of coupon_templates())."""
+    """POST /admin/points/rewards bodies (the coupon reward names a template of coupon_templates()): a coupon, goods
+    for points only, and goods for points plus cash (paid with /pay; the points come back if it is left unpaid)."""
     return [
         {"reward_id": "demo_reward_coupon_10", "kind": "coupon", "title": "满50减10 优惠券", "points": 500,
          "coupon_template_id": "demo_points_50_10"},
         {"reward_id": "demo_reward_tote_bag", "kind": "goods", "title": "定制帆布袋",
          "image_url": "/demo-media/rewards/tote-bag.svg", "points": 2000, "stock": 200},
-        {"reward_id": "demo_reward_mug", "kind": "goods", "title": "陶瓷马克杯",
-         "image_url": "/demo-media/rewards/mug.svg", "points": 3000, "stock": 100},
+        {"reward_id": "demo_reward_mug", "kind": "goods", "title": "陶瓷马克杯（积分+现金）",
+         "image_url": "/demo-media/rewards/mug.svg", "points": 1500, "cash_fen": 1990, "stock": 100},
     ]  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from chalicelib.bootstrap import container
 from chalicelib.catalog.service import category_tree
 from chalicelib.config import reset_caches
 from chalicelib.membership.service import level_cache
+from chalicelib.points.service import rules_cache
 from chalicelib.promotions.service import promotion_cache
 from local.aws.gateway import ContractLocalGateway
 from local.aws.moto_server import apply_moto_workarounds
@@ -113,6 +114,7 @@ def aws_env(provisioned_aws: dict[str, str]) -> dict[str, str]:
     promotion_cache.forget()
     principal_cache.forget()
     level_cache.forget()
+    rules_cache.forget()
     return provisioned_aws
 
 

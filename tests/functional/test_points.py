@@ -53,9 +53,18 @@ def reward(client: ShopClient, admin_token: str, **body: Any) -> dict[str, Any]:
     return dict(answer)
 
 
-def exchange(client: ShopClient, token: str, reward_id: str) -> tuple[int, dict[str, Any]]:
-    status, body, _ = client.call("POST", "/points/exchange", {"reward_id": reward_id}, token=token)
-    return status, body
+def exchange(client: ShopClient, token: str, reward_id: str, **body: Any) -> tuple[int, dict[str, Any]]:
+    status, answer, _ = client.call("POST", "/points/exchange", {"reward_id": reward_id, **body}, token=token)
+    return status, answer
+
+
+def address_id_of(client: ShopClient, token: str) -> str:
+    """A new address of the token's customer (goods are shipped to one)."""
+    address = {"receiver": "张三", "phone": "13800138000", "province": "广东省", "city": "深圳市",
+               "district": "南山区", "detail": "科技园 1 栋"}  # fmt: skip
+    status, body, _ = client.call("POST", "/me/addresses", address, token=token)
+    assert status == 201, body
+    return str(body["address_id"])
 
 
 # -- rules, grants, ledger ------------------------------------------------------------------------------------------
@@ -196,12 +205,14 @@ def test_goods_are_exchanged_until_the_stock_runs_out(client: ShopClient, admin_
                    points=100, stock=2)  # fmt: skip
     alice = register_and_login(client, "alice")
     bob = register_and_login(client, "bob")
+    homes = {}
     for token in (alice, bob):
         grant(client, admin_token, user_id_of(token), 1000)
+        homes[token] = address_id_of(client, token)
 
-    assert exchange(client, alice, goods["reward_id"])[0] == 201
-    assert exchange(client, bob, goods["reward_id"])[0] == 201
-    status, body = exchange(client, alice, goods["reward_id"])
+    assert exchange(client, alice, goods["reward_id"], address_id=homes[alice])[0] == 201
+    assert exchange(client, bob, goods["reward_id"], address_id=homes[bob])[0] == 201
+    status, body = exchange(client, alice, goods["reward_id"], address_id=homes[alice])
 
     assert (status, body["code"]) == (409, "OUT_OF_STOCK")
     assert my_points(client, alice)["balance"] == 900
@@ -215,14 +226,15 @@ def test_an_admin_restocks_and_withdraws_a_reward(client: ShopClient, admin_toke
     goods = reward(client, admin_token, kind="goods", title="保温杯", points=100, stock=0)
     grant(client, admin_token, user_id_of(customer_token), 1000)
     path = f"/admin/points/rewards/{goods['reward_id']}"
+    home = address_id_of(client, customer_token)
 
     status, body, _ = client.call("PUT", path, {"stock": 5, "points": 200}, token=admin_token)
     assert (status, body["stock"], body["points"]) == (200, 5, 200)
-    assert exchange(client, customer_token, goods["reward_id"])[1]["points_spent"] == 200
+    assert exchange(client, customer_token, goods["reward_id"], address_id=home)[1]["points_spent"] == 200
     client.call("PUT", path, {"active": False}, token=admin_token)
 
     assert client.call("GET", "/points/rewards")[1]["items"] == []
-    status, body = exchange(client, customer_token, goods["reward_id"])
+    status, body = exchange(client, customer_token, goods["reward_id"], address_id=home)
     assert (status, body["code"]) == (404, "NOT_FOUND")
     status, body, _ = client.call("PUT", "/admin/points/rewards/nope", {"stock": 1}, token=admin_token)
     assert (status, body["code"]) == (404, "NOT_FOUND")

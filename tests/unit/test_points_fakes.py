@@ -20,9 +20,16 @@ class FakePointsRepository:
         self.refs: set[tuple[str, str]] = set()
         self.reward_items: dict[str, dict[str, Any]] = {}
         self.exchange_items: dict[str, list[dict[str, Any]]] = {}
+        self.rules_record: dict[str, Any] | None = None
 
     def add_user(self, user_id: str, balance: int = 0) -> None:
         self.balances[user_id] = balance
+
+    def points_rules(self) -> dict[str, Any] | None:
+        return copy.deepcopy(self.rules_record)
+
+    def save_points_rules(self, rules: dict[str, Any]) -> None:
+        self.rules_record = copy.deepcopy(rules)
 
     def balance(self, user_id: str) -> int | None:
         return self.balances.get(user_id)

@@ -15,8 +15,9 @@ from chalicelib.coupons.schemas import TemplateWrite
 from chalicelib.errors import NotFound, OutOfStock
 from chalicelib.pagination import PageQuery
 from chalicelib.points import rules, service
-from chalicelib.points.domain import NotEnoughPoints
-from chalicelib.points.schemas import GrantWrite, RewardUpdate, RewardWrite
+from chalicelib.points.domain import NotEnoughPoints, new_entry
+from chalicelib.points.schemas import ExchangeWrite, GrantWrite, RewardUpdate, RewardWrite
+from chalicelib.points.service import ExchangeOrders
 from tests.unit.test_coupons_fakes import FakeCouponsRepository
 from tests.unit.test_points_fakes import FakePointsRepository
 
@@ -117,6 +118,35 @@ def test_a_grant_with_a_ref_is_made_once(repo: FakePointsRepository) -> None:
 # -- exchanges ------------------------------------------------------------------------------------------------------
 
 
+class FakeExchangeOrders(ExchangeOrders):
+    """Places a goods exchange's order as the orders repository's one transaction does: the points and the reward's
+    stock together, or neither."""
+
+    def __init__(self, repo: FakePointsRepository) -> None:
+        self.repo = repo
+        self.placed: list[dict[str, Any]] = []
+
+    def place(
+        self, user_id: str, reward: dict[str, Any], quantity: int, address_id: str, exchange_id: str
+    ) -> dict[str, Any]:
+        entry = new_entry(-reward["points"] * quantity, "积分兑换", f"order:{exchange_id}:deduct", utcnow())
+        with self.repo.coupons.lock_:
+            current = self.repo.reward_items[reward["reward_id"]]
+            if current["stock"] < quantity:
+                raise OutOfStock("sold out")
+            self.repo._post(user_id, entry)
+            self.repo._apply(user_id, entry)
+            current["stock"] -= quantity
+        order = {"order_id": f"o_{exchange_id}", "amounts": {"payable_fen": reward["cash_fen"] * quantity},
+                 "created_at": iso(utcnow()), "address_id": address_id}  # fmt: skip
+        self.placed.append(order)
+        return order
+
+
+def exchanging(reward_id: str, **body: Any) -> ExchangeWrite:
+    return ExchangeWrite.model_validate({"reward_id": reward_id, **body})
+
+
 def coupon_reward(repo: FakePointsRepository, coupon_repo: FakeCouponsRepository, total: int = 2) -> str:
     now = utcnow()
     coupons.create_template(coupon_repo, TemplateWrite.model_validate({
@@ -134,10 +164,10 @@ def test_a_coupon_exchange_issues_coupons_past_the_claim_limit_until_the_templat
     reward_id = coupon_reward(repo, coupon_repo, total=2)
     service.credit(repo, "u_1", 1000, "赠送", "grant:1")
 
-    first = service.exchange(repo, coupon_repo, "u_1", reward_id)
-    second = service.exchange(repo, coupon_repo, "u_1", reward_id)
+    first = service.exchange(repo, coupon_repo, FakeExchangeOrders(repo), "u_1", exchanging(reward_id))
+    second = service.exchange(repo, coupon_repo, FakeExchangeOrders(repo), "u_1", exchanging(reward_id))
     with pytest.raises(OutOfStock):
-        service.exchange(repo, coupon_repo, "u_1", reward_id)
+        service.exchange(repo, coupon_repo, FakeExchangeOrders(repo), "u_1", exchanging(reward_id))
 
     assert first["coupon_id"] != second["coupon_id"]
     assert repo.balance("u_1") == 600
@@ -151,10 +181,11 @@ def test_racing_exchanges_of_one_user_never_overdraw_and_never_oversell(
 ) -> None:
     goods = service.create_reward(repo, coupon_repo, RewardWrite(kind="goods", title="帆布袋", points=300, stock=5))
     service.credit(repo, "u_1", 1000, "赠送", "grant:1")
+    orders = FakeExchangeOrders(repo)
 
     def exchange(_: int) -> str:
         try:
-            service.exchange(repo, coupon_repo, "u_1", goods["reward_id"])
+            service.exchange(repo, coupon_repo, orders, "u_1", exchanging(goods["reward_id"], address_id="a_1"))
         except (NotEnoughPoints, OutOfStock) as error:
             return error.code
         return "ok"
@@ -174,9 +205,13 @@ def test_sold_out_goods_are_out_of_stock_and_withdrawn_rewards_are_not_found(
     service.credit(repo, "u_1", 100, "赠送", "grant:1")
 
     with pytest.raises(OutOfStock):
-        service.exchange(repo, coupon_repo, "u_1", goods["reward_id"])
+        service.exchange(
+            repo, coupon_repo, FakeExchangeOrders(repo), "u_1", exchanging(goods["reward_id"], address_id="a_1")
+        )
     service.update_reward(repo, coupon_repo, goods["reward_id"], RewardUpdate(stock=3, active=False))
     with pytest.raises(NotFound):
-        service.exchange(repo, coupon_repo, "u_1", goods["reward_id"])
+        service.exchange(
+            repo, coupon_repo, FakeExchangeOrders(repo), "u_1", exchanging(goods["reward_id"], address_id="a_1")
+        )
     assert service.list_rewards(repo, coupon_repo, PageQuery())["items"] == []
     assert repo.balance("u_1") == 100

@@ -6,7 +6,7 @@ from http.cookies import CookieError, SimpleCookie
 
 from chalice.app import Request
 
-from chalicelib.accounts.oauth import service
+from chalicelib.accounts.oauth import service, weibo_jsapi
 from chalicelib.accounts.oauth.providers import ProviderDirectory
 from chalicelib.accounts.oauth.repository import OAuthStateRepository
 from chalicelib.accounts.oauth.schemas import (
@@ -16,6 +16,9 @@ from chalicelib.accounts.oauth.schemas import (
     OAuthBindRequest,
     OAuthCallbackQuery,
     OAuthTokenResponse,
+    WeiboJsapiConfig,
+    WeiboJsapiQuery,
+    WeiboJsapiSignIn,
 )
 from chalicelib.accounts.repository import AccountsRepository
 from chalicelib.auth import Principal
@@ -50,7 +53,7 @@ def authorize(
         oauth_providers,
         provider,
         query.redirect_uri,
-        query.client,
+        "app" if query.display == "client" else query.client,
         query.purpose,
         user_id,
     )
@@ -79,6 +82,29 @@ def callback(
     if cookie_key and not header_key:  # the cookie did its job: clear it
         headers["Set-Cookie"] = _state_key_cookie("", 0, settings)
     return json_response(signed_in, headers=headers)
+
+
+@oauth_api.get("/auth/oauth/weibo/jsapi-config", errors=(400, 502))
+def weibo_jsapi_config(query: WeiboJsapiQuery, oauth_providers: ProviderDirectory) -> Json[WeiboJsapiConfig]:
+    """The signed config of wb.init (Weibo's JS-SDK) for an in-Weibo-app page"""
+    config = weibo_jsapi.jsapi_config(oauth_providers.settings, oauth_providers, query.url)
+    return json_response(config, headers={"Cache-Control": "no-store"})
+
+
+@oauth_api.post("/auth/oauth/weibo/jsapi", errors=(400, 401, 409, 502), headers=STATE_KEY_DOC)
+def weibo_jsapi_sign_in(
+    body: WeiboJsapiSignIn,
+    request: Request,
+    accounts: AccountsRepository,
+    oauth_states: OAuthStateRepository,
+    oauth_providers: ProviderDirectory,
+) -> Json[OAuthTokenResponse]:
+    """Finish a sign-in inside the Weibo app: tokens (one Weibo uid is one account in every flow)"""
+    state_key = request.headers.get(STATE_KEY_HEADER.lower())
+    signed_in = service.sign_in_with_provider(
+        accounts, oauth_states, oauth_providers, "weibo", body.code, body.state, state_key
+    )
+    return json_response(signed_in, headers={"Cache-Control": "no-store"})
 
 
 def _state_key_cookie(value: str, max_age: int, settings: Settings) -> str:

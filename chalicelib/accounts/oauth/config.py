@@ -40,8 +40,8 @@ class ProviderConfig:
         return bool(self.app_id and self.app_secret)
 
     def credentials(self, client: str) -> tuple[str, str]:
-        """(app id, secret) of the app the user authorized on this client (pc QR page or h5)."""
-        if client == "h5":
+        """(app id, secret) of the app the user authorized on this client (pc QR page, or h5 and in-app pages)."""
+        if client in ("h5", "app"):
             return self.h5_app_id, self.h5_app_secret
         return self.app_id, self.app_secret
 

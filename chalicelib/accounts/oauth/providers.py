@@ -16,6 +16,7 @@ from chalicelib.inputs import is_ascii_digits
 SUBJECT_PATTERN = re.compile(r"[A-Za-z0-9_.\-=+/@]{1,128}")
 MAX_NICKNAME_LENGTH = 64
 INVALID_CODE_MESSAGE = "The provider rejected the authorization code: invalid, expired or already used"
+WEIBO_DISPLAY = {"h5": "mobile", "app": "client"}
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,8 @@ class WeiboProvider(OAuthProvider):
     def authorize_url(self, state: str, redirect_uri: str, client: str) -> str:
         app_id, _secret = self.config.credentials(client)
         query = {"client_id": app_id, "redirect_uri": redirect_uri, "response_type": "code", "state": state}
-        if client == "h5":
-            query["display"] = "mobile"
+        if client in WEIBO_DISPLAY:  # h5: the mobile page; app: inside the Weibo app, authorized silently
+            query["display"] = WEIBO_DISPLAY[client]
         return f"{self.config.authorize_base}/oauth2/authorize?{urlencode(query, quote_via=quote)}"
 
     def identity(self, code: str, redirect_uri: str, client: str) -> ProviderIdentity:

@@ -27,6 +27,11 @@ class OAuthAuthorizeQuery(BaseModel):
     purpose: Literal["login", "bind"] = Field(
         "login", description="bind needs a bearer token: the state is then issued to that account"
     )
+    display: Literal["client"] | None = Field(
+        None,
+        description="Weibo only: client is the in-Weibo-app page (authorized silently; finish with POST "
+        "/auth/oauth/weibo/jsapi)",
+    )
 
 
 class OAuthAuthorizeResponse(BaseModel):
@@ -44,6 +49,26 @@ class OAuthCallbackQuery(BaseModel):
 
     code: str = Field(min_length=1, max_length=512, description="The authorization code the provider redirected with")
     state: str = Field(pattern=STATE_PATTERN, description="The state /authorize issued")
+
+
+class WeiboJsapiQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    url: str = Field(min_length=1, max_length=2048, description="The page calling wb.init: an allow-listed URI")
+
+
+class WeiboJsapiConfig(BaseModel):
+    appkey: str
+    timestamp: int = Field(description="Seconds since the epoch the signature was made at")
+    noncestr: str
+    signature: str = Field(description="SHA-1 of jsapi_ticket, noncestr, timestamp and url (less its fragment)")
+
+
+class WeiboJsapiSignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=512, description="The code the Weibo app opened the page with")
+    state: str = Field(pattern=STATE_PATTERN, description="The state /authorize?display=client issued")
 
 
 class OAuthTokenResponse(TokenResponse):

@@ -32,6 +32,11 @@ def begin_authorization(
 ) -> dict[str, Any]:
     """The provider's authorization URL and a fresh single-use state bound to provider, redirect URI, purpose, user."""
     oauth_provider = directory.get(provider)
+    if client == "app" and provider != "weibo":
+        raise ValidationError(
+            "display=client is Weibo's in-app sign-in",
+            errors=[{"field": "display", "message": "only with provider weibo"}],
+        )
     if purpose == "bind" and user_id is None:
         raise Unauthorized("Sign in first: a binding state is issued to the signed-in account")
     if not settings.redirect_allowed(redirect_uri):

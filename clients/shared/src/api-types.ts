@@ -768,6 +768,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/points/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change the points rules: new orders are priced and earn by them, placed orders keep theirs (out of range 400)
+         * @description Change the points rules: new orders are priced and earn by them, placed orders keep theirs (out of range 400).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Takes a JSON body (`RulesWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         */
+        put: operations["put_rules"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/products": {
         parameters: {
             query?: never;
@@ -1504,6 +1530,62 @@ export interface paths {
          *     Answers 204, no body.
          */
         post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/oauth/weibo/jsapi": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish a sign-in inside the Weibo app: tokens (one Weibo uid is one account in every flow)
+         * @description Finish a sign-in inside the Weibo app: tokens (one Weibo uid is one account in every flow).
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Takes a JSON body (`WeiboJsapiSignIn`); unknown fields are refused with 400.
+         *
+         *     Takes the `X-OAuth-State-Key` header: The state_key /authorize returned (or its cookie): missing or wrong 401.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password); 401 (UNAUTHORIZED: missing, invalid or expired access token, or wrong credentials); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE); 502 (BAD_GATEWAY: a provider we depend on (SMS, OAuth, payment) failed). Every error body is `{code, message, request_id}`.
+         */
+        post: operations["weibo_jsapi_sign_in"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/oauth/weibo/jsapi-config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The signed config of wb.init (Weibo's JS-SDK) for an in-Weibo-app page
+         * @description The signed config of wb.init (Weibo's JS-SDK) for an in-Weibo-app page.
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password); 502 (BAD_GATEWAY: a provider we depend on (SMS, OAuth, payment) failed). Every error body is `{code, message, request_id}`.
+         */
+        get: operations["weibo_jsapi_config"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3304,8 +3386,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Spend points on a reward (409 CONFLICT: not enough points; 409 OUT_OF_STOCK: sold out)
-         * @description Spend points on a reward (409 CONFLICT: not enough points; 409 OUT_OF_STOCK: sold out).
+         * Spend points on a reward: a coupon, or goods as an order to my address (409 CONFLICT: not enough points; 409 OUT_OF_STOCK: sold out)
+         * @description Spend points on a reward: a coupon, or goods as an order to my address (409 CONFLICT: not enough points; 409 OUT_OF_STOCK: sold out).
          *
          *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
          *
@@ -3313,7 +3395,7 @@ export interface paths {
          *
          *     Answers 201 with what it created.
          *
-         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password); 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
          */
         post: operations["exchange"];
         delete?: never;
@@ -3356,8 +3438,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * How points are earned and spent
-         * @description How points are earned and spent.
+         * How points are earned and spent, with the rules' explanation (Markdown)
+         * @description How points are earned and spent, with the rules' explanation (Markdown).
          *
          *     Open to anyone, no token needed.
          *
@@ -3916,6 +3998,12 @@ export interface components {
         AdminReward: {
             /** Active */
             active: boolean;
+            /**
+             * Cash Fen
+             * @description Paid on top of the points, in fen (0: points only)
+             * @default 0
+             */
+            cash_fen?: number;
             /**
              * Coupon Template Id
              * @default null
@@ -4765,6 +4853,12 @@ export interface components {
             /** At */
             at: string;
             /**
+             * Cash Fen
+             * @description The cash part of the whole exchange (the order's payable_fen)
+             * @default 0
+             */
+            cash_fen?: number;
+            /**
              * Coupon Id
              * @default null
              */
@@ -4776,8 +4870,19 @@ export interface components {
              * @enum {string}
              */
             kind: "coupon" | "goods";
+            /**
+             * Order Id
+             * @description goods: the points_exchange order that ships them
+             * @default null
+             */
+            order_id?: string | null;
             /** Points Spent */
             points_spent: number;
+            /**
+             * Quantity
+             * @default 1
+             */
+            quantity?: number;
             /** Reward Id */
             reward_id: string;
             /** Title */
@@ -4792,6 +4897,18 @@ export interface components {
         };
         /** ExchangeWrite */
         ExchangeWrite: {
+            /**
+             * Address Id
+             * @description goods: where to ship them (one of mine)
+             * @default null
+             */
+            address_id?: string | null;
+            /**
+             * Quantity
+             * @description coupon rewards: 1
+             * @default 1
+             */
+            quantity?: number;
             /** Reward Id */
             reward_id: string;
         };
@@ -6710,6 +6827,12 @@ export interface components {
         /** Reward */
         Reward: {
             /**
+             * Cash Fen
+             * @description Paid on top of the points, in fen (0: points only)
+             * @default 0
+             */
+            cash_fen?: number;
+            /**
              * Coupon Template Id
              * @default null
              */
@@ -6751,6 +6874,12 @@ export interface components {
              */
             active?: boolean | null;
             /**
+             * Cash Fen
+             * @description goods only: for exchanges from now on
+             * @default null
+             */
+            cash_fen?: number | null;
+            /**
              * Image Url
              * @default null
              */
@@ -6782,6 +6911,12 @@ export interface components {
              * @default true
              */
             active?: boolean;
+            /**
+             * Cash Fen
+             * @description goods only: paid on top of the points (0: none)
+             * @default 0
+             */
+            cash_fen?: number;
             /**
              * Coupon Template Id
              * @default null
@@ -6819,6 +6954,11 @@ export interface components {
         };
         /** Rules */
         Rules: {
+            /**
+             * Content
+             * @description 积分规则说明, Markdown
+             */
+            content: string;
             /** Deduction Step Points */
             deduction_step_points: number;
             /** Earned When */
@@ -6833,6 +6973,42 @@ export interface components {
             points_per_yuan_earned: number;
             /** Summary */
             summary: string[];
+            /**
+             * Updated At
+             * @description When an admin last changed them (null: the defaults)
+             */
+            updated_at: string | null;
+        };
+        /**
+         * RulesWrite
+         * @description The rules from now on: orders placed before keep the ones they were placed under.
+         */
+        RulesWrite: {
+            /**
+             * Content
+             * @description 积分规则说明, Markdown
+             */
+            content: string;
+            /**
+             * Max Deduction Share Percent
+             * @description Share of an order's goods points may pay
+             */
+            max_deduction_share_percent: number;
+            /**
+             * Points Per Yuan Deduction
+             * @description Points that take 1 yuan off
+             */
+            points_per_yuan_deduction: number;
+            /**
+             * Points Per Yuan Earned
+             * @description Points an order earns per whole yuan paid
+             */
+            points_per_yuan_earned: number;
+            /**
+             * Summary
+             * @description Short lines for the store, at most 20 (a single text is one line)
+             */
+            summary: string[] | string;
         };
         /** SearchEntry */
         SearchEntry: {
@@ -7659,6 +7835,36 @@ export interface components {
             user_id: string;
             /** Username */
             username: string;
+        };
+        /** WeiboJsapiConfig */
+        WeiboJsapiConfig: {
+            /** Appkey */
+            appkey: string;
+            /** Noncestr */
+            noncestr: string;
+            /**
+             * Signature
+             * @description SHA-1 of jsapi_ticket, noncestr, timestamp and url (less its fragment)
+             */
+            signature: string;
+            /**
+             * Timestamp
+             * @description Seconds since the epoch the signature was made at
+             */
+            timestamp: number;
+        };
+        /** WeiboJsapiSignIn */
+        WeiboJsapiSignIn: {
+            /**
+             * Code
+             * @description The code the Weibo app opened the page with
+             */
+            code: string;
+            /**
+             * State
+             * @description The state /authorize?display=client issued
+             */
+            state: string;
         };
         /** Word */
         Word: {
@@ -8754,6 +8960,36 @@ export interface operations {
             415: components["responses"]["E415"];
         };
     };
+    put_rules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RulesWrite"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rules"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
     list_staff_products: {
         parameters: {
             query?: {
@@ -9696,6 +9932,66 @@ export interface operations {
             415: components["responses"]["E415"];
         };
     };
+    weibo_jsapi_sign_in: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The state_key /authorize returned (or its cookie): missing or wrong 401 */
+                "X-OAuth-State-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WeiboJsapiSignIn"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthTokenResponse"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            409: components["responses"]["E409"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+            502: components["responses"]["E502"];
+        };
+    };
+    weibo_jsapi_config: {
+        parameters: {
+            query: {
+                /** @description The page calling wb.init: an allow-listed URI */
+                url: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WeiboJsapiConfig"];
+                };
+            };
+            400: components["responses"]["E400"];
+            502: components["responses"]["E502"];
+        };
+    };
     authorize: {
         parameters: {
             query: {
@@ -9705,6 +10001,8 @@ export interface operations {
                 client?: "pc" | "h5";
                 /** @description bind needs a bearer token: the state is then issued to that account */
                 purpose?: "login" | "bind";
+                /** @description Weibo only: client is the in-Weibo-app page (authorized silently; finish with POST /auth/oauth/weibo/jsapi) */
+                display?: "client" | null;
             };
             header?: never;
             path: {

@@ -32,6 +32,7 @@ class EmulatorState:
 
     codes: dict[str, IssuedCode] = field(default_factory=dict)
     tokens: dict[str, IssuedCode] = field(default_factory=dict)
+    js_tickets: dict[str, tuple[str, float]] = field(default_factory=dict)  # Weibo JS-SDK: app -> (ticket, expiry)
     failure: str = "none"
     failure_provider: str | None = None
     slow_seconds: float = 3.0

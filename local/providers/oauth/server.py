@@ -44,6 +44,7 @@ class OAuthEmulator(LoopbackService):
         with self.state.lock:
             self.state.codes.clear()
             self.state.tokens.clear()
+            self.state.js_tickets.clear()
             self.state.failure, self.state.failure_provider, self.state.slow_seconds = "none", None, 3.0
 
     def env(self) -> dict[str, str]:

@@ -1,7 +1,10 @@
-"""Weibo sign-in: errors are HTTP 400 with {"error", "error_code", "request", "error_uri", "error_description"}."""
+"""Weibo sign-in and its JS-SDK ticket: errors are HTTP 400 with {"error", "error_code", "request", "error_uri",
+"error_description"}."""
 
 from __future__ import annotations
 
+import secrets
+import time
 from typing import Any
 
 from local.loopback import Answer, json_answer
@@ -11,6 +14,7 @@ from local.providers.oauth.codes import ERROR_LOGIN, EmulatorState
 PROVIDER = "weibo"
 APPS = {"2000000001": "emulated-weibo-secret"}  # the apps the emulator knows, client id -> secret
 WEIBO_APP_ID = "2000000001"
+JS_TICKET_SECONDS = 7200
 
 
 def settings(url: str) -> dict[str, str]:
@@ -68,6 +72,20 @@ def access_token(shared: EmulatorState, params: dict[str, str]) -> Answer:
     )
 
 
+def js_ticket(shared: EmulatorState, params: dict[str, str]) -> Answer:
+    """oauth2/js_ticket/generate: the app's JS-SDK ticket, the same one until it expires (as Weibo hands it out)."""
+    client_id, request = params.get("client_id", ""), "/oauth2/js_ticket/generate"
+    if client_id not in APPS or params.get("client_secret") != APPS[client_id]:
+        return _error("invalid_client", 21324, request, "unknown client_id or wrong client_secret")
+    now = time.time()
+    with shared.lock:
+        ticket, expires_at = shared.js_tickets.get(client_id, ("", 0.0))
+        if expires_at <= now:
+            ticket, expires_at = secrets.token_hex(24), now + JS_TICKET_SECONDS
+            shared.js_tickets[client_id] = (ticket, expires_at)
+    return json_answer({"result": "true", "js_ticket": ticket, "expire_time": int(expires_at - now)})
+
+
 def users_show(shared: EmulatorState, params: dict[str, str]) -> Answer:
     issued = codes.token_owner(shared, params.get("access_token", ""), PROVIDER)
     if issued is None:
@@ -94,4 +112,5 @@ ROUTES: dict[tuple[str, str], tuple[str, Any]] = {
     ("GET", "/weibo/oauth2/authorize"): ("page", authorize),
     ("POST", "/weibo/oauth2/access_token"): ("api", access_token),
     ("GET", "/weibo/2/users/show.json"): ("api", users_show),
+    ("POST", "/weibo/oauth2/js_ticket/generate"): ("api", js_ticket),
 }
