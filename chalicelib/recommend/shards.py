@@ -36,7 +36,9 @@ from chalicelib.recommend.window import READERS, DayColumns, Window, compact_key
 
 RUNS_PREFIX = "recommend/runs/"
 PRODUCTS_PER_SHARD = 20_000  # a product block: rows of X^T X computed by one shard
-EVENTS_PER_SHOPPER_SHARD = 5_000_000  # shoppers are bucketed by crc32(user_id) % buckets, about this many events each
+# Shoppers are bucketed by crc32(user_id) % buckets, one bucket per this many events of the window (each for-you
+# shard still reads the whole window: fewer, larger buckets read it fewer times).
+EVENTS_PER_SHOPPER_SHARD = 20_000_000
 
 
 def run_prefix(run_id: str) -> str:

@@ -16,7 +16,7 @@ from chalicelib.analytics import emitter
 from chalicelib.analytics.rollup import BUSINESS_TZ
 from chalicelib.bootstrap import container
 from chalicelib.clock import parse_iso
-from chalicelib.config import get_settings
+from chalicelib.config import get_settings, reset_caches
 from chalicelib.recommend import service
 from chalicelib.recommend.refresh import ListKey
 from chalicelib.recommend.repository import DynamoRecommendationStore
@@ -24,7 +24,7 @@ from chalicelib.recommend.window import load_window
 from local.aws import lambda_dispatch
 from tests.functional.conftest import ShopClient, register_and_login
 from tests.functional.order_machinery import stop_running_executions
-from tests.functional.test_recommendations import co_views, consume_behaviour, moment, shop, user_id_of
+from tests.functional.test_recommendations import co_views, consume_behaviour, moment, run_refresh, shop, user_id_of
 
 __all__ = ["shop"]  # the fixture, shared with the one-Lambda refresh's tests
 
@@ -120,3 +120,33 @@ def test_the_distributed_map_refresh_stores_exactly_the_lists_of_the_one_lambda_
 
     # THEN every list is the same, so none is written again (only the home item is)
     assert again["lists_written"] == 0 and again["for_you_shards"] == 1
+
+
+def test_above_the_size_setting_the_hourly_schedule_starts_the_sharded_refresh_once_per_hour(
+    client: ShopClient, shop: dict[str, str], steps_in_process: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN behaviour in the lake and a threshold below the window's size
+    behaviour(client, shop)
+    monkeypatch.setenv("RECOMMEND_DISTRIBUTED_ABOVE_BYTES", "1")
+    reset_caches()
+    try:
+        # WHEN the hourly schedule fires, and fires again within the hour (EventBridge delivers at least once)
+        first = run_refresh(client)
+        again = run_refresh(client)
+    finally:
+        monkeypatch.undo()
+        reset_caches()
+
+    # THEN it started one execution of the state machine, named after the hour, instead of refreshing itself
+    assert first["sharded"] is True and first["window_bytes"] > 1 and "shoppers" not in first
+    assert again["run_id"] == first["run_id"]
+    sfn = boto3.client("stepfunctions")
+    executions = sfn.list_executions(stateMachineArn=get_settings().state_machine_recommend_refresh_arn)["executions"]
+    assert [e["name"] for e in executions if e["name"] == first["run_id"]] == [first["run_id"]]
+    # AND that execution refreshes the lists
+    arn = next(e["executionArn"] for e in executions if e["name"] == first["run_id"])
+    deadline = time.monotonic() + 120
+    while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
+    assert client.call("GET", "/recommendations/home")[1]["generated_at"] is not None
