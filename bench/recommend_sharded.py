@@ -23,9 +23,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _recommend_scale import catalog, prepare, shard  # noqa: E402
+from _recommend_scale import catalog, prepare, shard
 
-from chalicelib.clock import iso  # noqa: E402
+from chalicelib.clock import iso
 
 RUN = "bench"
 
@@ -61,8 +61,9 @@ def _measured(step: str, lake_dirs: tuple[str, str], argument: Any) -> dict[str,
         out = shards.for_you_shard(lake, argument, None)  # type: ignore[arg-type]
     ended = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (ended.ru_utime - started.ru_utime) + (ended.ru_stime - started.ru_stime)
+    shown = {k: v for k, v in out.items() if k != "failed_shards"}
     return {"step": step, "cpu_s": round(cpu, 1), "wall_s": round(time.perf_counter() - wall, 1),
-            "peak_mb": round(ended.ru_maxrss / 1024), **{k: v for k, v in out.items() if k != "failed_shards"}}  # fmt: skip
+            "peak_mb": round(ended.ru_maxrss / 1024), **shown}  # fmt: skip
 
 
 def run_in_child(step: str, lake_dirs: tuple[str, str], argument: Any) -> dict[str, Any]:
