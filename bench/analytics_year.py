@@ -13,6 +13,7 @@ planning time (typically 1-2 s for such scans; the four statements run in parall
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 import time
@@ -167,17 +168,21 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--per-month", type=int, default=1_000_000)
     parser.add_argument("--rollups-only", action="store_true", help="write only the tables the report reads")
+    parser.add_argument("--folder", help="keep the lake in this folder and reuse it on later runs (same arguments)")
     args = parser.parse_args()
     last = date(2026, 11, 30)
     first = last - timedelta(days=round(args.months * 365 / 12) - 1)
     days = [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
     per_day = args.per_month * 12 // 365
     rng = np.random.default_rng(7)
-    with tempfile.TemporaryDirectory() as folder:
+    with contextlib.ExitStack() as stack:
+        folder = args.folder or stack.enter_context(tempfile.TemporaryDirectory())
         lake = FolderLake(Path(folder))
         started = time.perf_counter()
-        for n, day in enumerate(days):
-            write_day(lake, day, per_day, rng, n * per_day, raw=not args.rollups_only)
+        if not (Path(folder) / "written").exists():  # --folder: written once, reused by later runs
+            for n, day in enumerate(days):
+                write_day(lake, day, per_day, rng, n * per_day, raw=not args.rollups_only)
+            (Path(folder) / "written").write_text("")
         size = sum(p.stat().st_size for p in Path(folder).rglob("*.parquet"))
         print(f"lake: {len(days)} days, {per_day * len(days):,} events, {size / 1e6:.0f} MB of Parquet "
               f"(written in {time.perf_counter() - started:.0f} s)")  # fmt: skip

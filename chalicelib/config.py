@@ -61,6 +61,10 @@ class Settings:
     catalog_stream_arn: str = ""
     orders_table: str = ""
     state_machine_order_arn: str = ""
+    state_machine_recommend_refresh_arn: str = ""
+    # The scheduled refresh starts the sharded one (a Distributed Map) above this many bytes of raw lake objects in
+    # its window (0: never); about 5 GB is 20M events (docs/scale.md).
+    recommend_distributed_above_bytes: int = 5_000_000_000
     order_tasks_dlq_url: str = ""
     review_window_seconds: int = 604800
     search_index_bucket: str = ""
@@ -124,6 +128,8 @@ class Settings:
             catalog_stream_arn=e.get("CATALOG_STREAM_ARN", ""),
             orders_table=e.get("ORDERS_TABLE") or resource_name("orders", stage),
             state_machine_order_arn=e.get("STATE_MACHINE_ORDER_ARN", ""),
+            state_machine_recommend_refresh_arn=e.get("STATE_MACHINE_RECOMMEND_REFRESH_ARN", ""),
+            recommend_distributed_above_bytes=int(e.get("RECOMMEND_DISTRIBUTED_ABOVE_BYTES", "5000000000")),
             order_tasks_dlq_url=e.get("ORDER_TASKS_DLQ_URL", ""),
             review_window_seconds=int(e.get("REVIEW_WINDOW_SECONDS", "604800")),
             search_index_bucket=e.get("SEARCH_INDEX_BUCKET", ""),

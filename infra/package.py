@@ -44,10 +44,17 @@ APP_REQUIREMENTS = REPO_ROOT / "requirements.txt"
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 API_FUNCTION_ID = "APIHandler"
 FUNCTION_ROLE_ID = "FunctionRole"
-# Layers and the functions that use them: numpy/scipy (177 MB) go to the one function that needs them.
+# The sharded refresh's steps (infra/statemachines/recommend_refresh.asl.json): they run the refresh's numpy code.
+RECOMMEND_REFRESH_STEPS = tuple(
+    f"recommend_refresh_{step}" for step in ("plan", "similar", "merge", "for_you", "reduce")
+)
+# Layers and the functions that use them: numpy/scipy (177 MB) go to the refresh's functions only.
 # pyarrow (about 120 MB) goes to the lake's compaction only.
 LAYERS: dict[str, tuple[Path, tuple[str, ...]]] = {
-    "RecommendLibsLayer": (REPO_ROOT / "requirements-recommend.txt", ("refresh_recommendations",)),
+    "RecommendLibsLayer": (
+        REPO_ROOT / "requirements-recommend.txt",
+        ("refresh_recommendations", "run_recommendation_refresh", *RECOMMEND_REFRESH_STEPS),
+    ),
     "LakeLibsLayer": (REPO_ROOT / "requirements-lake.txt", ("compact_analytics_lake",)),
 }
 LAYER_KEY_PARAMETERS = {"RecommendLibsLayer": "RecommendLayerKey", "LakeLibsLayer": "LakeLayerKey"}

@@ -29,6 +29,10 @@ class Lake(Protocol):
 
     def put(self, key: str, lines: list[dict[str, Any]]) -> None: ...
     def keys(self, prefix: str) -> list[str]: ...
+    def size(self, prefix: str) -> int:
+        """The bytes of the objects under `prefix`."""
+        ...
+
     def lines(self, key: str) -> list[dict[str, Any]]: ...
     def put_bytes(self, key: str, body: bytes, content_type: str) -> None: ...
     def get_bytes(self, key: str) -> bytes | None:
@@ -51,6 +55,10 @@ class S3Lake:
     def keys(self, prefix: str) -> list[str]:
         pages = client("s3").get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
         return [item["Key"] for page in pages for item in page.get("Contents", [])]
+
+    def size(self, prefix: str) -> int:
+        pages = client("s3").get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        return sum(int(item["Size"]) for page in pages for item in page.get("Contents", []))
 
     def lines(self, key: str) -> list[dict[str, Any]]:
         body = client("s3").get_object(Bucket=self.bucket, Key=key)["Body"].read().decode("utf-8")

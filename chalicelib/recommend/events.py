@@ -16,7 +16,7 @@ from chalicelib.config import Settings, resource_name
 from chalicelib.deps import Handlers
 from chalicelib.observability import metrics
 from chalicelib.promotions.repository import PromotionsRepository
-from chalicelib.recommend import service
+from chalicelib.recommend import service, sharded
 from chalicelib.recommend.repository import CatalogFacts, RecommendationStore
 from chalicelib.recommend.segments import Audience
 from chalicelib.themes.repository import ThemeRepository
@@ -37,7 +37,9 @@ def refresh_recommendations(
     recommendations: RecommendationStore,
     audience: Audience,
 ) -> dict[str, Any]:
-    """Hourly (the local runtime: soon after start, then every LOCAL_RECOMMEND_REFRESH_SECONDS): reads the last
+    """Hourly (the local runtime: soon after start, then every LOCAL_RECOMMEND_REFRESH_SECONDS). A window whose raw
+    lake objects exceed RECOMMEND_DISTRIBUTED_ABOVE_BYTES starts the sharded refresh (the recommend_refresh state
+    machine) instead; otherwise this Lambda reads the last
     RECOMMEND_BEHAVIOUR_DAYS of behaviour from the analytics lake (finished days from their compacted column objects,
     built once; the days read in parallel), the catalog (one Scan), promotions and themes,
     and stores hot, new, promotions, themes, similar items, hot per category and every active shopper's picks
@@ -45,6 +47,10 @@ def refresh_recommendations(
     from chalicelib.analytics.rollup import today
     from chalicelib.recommend.window import load_window  # numpy: only this function loads it
 
+    started = sharded.start_if_large(settings, lake, utcnow())
+    if started is not None:
+        metrics.add_metric(name="RecommendationShardedRefreshes", unit="Count", value=1)
+        return started
     window = load_window(lake, settings.recommend_behaviour_days, today())
     outcome = service.refresh_recommendations(
         window, catalog_facts, promotions, themes, recommendations, utcnow(), audience, written=lake
@@ -87,3 +93,57 @@ def run_recommendation_refresh(
             raise
         recommendations.finish(run_id, "SUCCEEDED", now_iso())
     return {"runs": len(list(event))}
+
+
+# ------------------------------------------------- the sharded refresh's steps (recommend_refresh.asl.json)
+
+
+@recommend_events.lambda_function(name="recommend_refresh_plan")
+def recommend_refresh_plan(
+    event: dict[str, Any], context: Any, settings: Settings, lake: Lake, catalog_facts: CatalogFacts
+) -> dict[str, Any]:
+    """Freeze the window and the catalog into the run's prefix; write the manifests of product and shopper shards."""
+    sizes = {name: int(event[name]) for name in ("products_per_shard", "events_per_shopper_shard") if name in event}
+    days = settings.recommend_behaviour_days
+    run_id = str(event["run_id"])
+    return service.plan_sharded_refresh(lake, settings.analytics_bucket, catalog_facts, run_id, days, utcnow(), **sizes)
+
+
+@recommend_events.lambda_function(name="recommend_refresh_similar")
+def recommend_refresh_similar(event: dict[str, Any], context: Any, lake: Lake) -> dict[str, Any]:
+    """One product block of the Distributed Map: its similar items and hot scores."""
+    from chalicelib.recommend import shards
+
+    return shards.similar_shard(lake, event)
+
+
+@recommend_events.lambda_function(name="recommend_refresh_merge")
+def recommend_refresh_merge(event: dict[str, Any], context: Any, lake: Lake) -> dict[str, Any]:
+    """The product blocks merged: the popular order and the neighbour table."""
+    from chalicelib.recommend import shards
+
+    return shards.merge_similar(lake, event)
+
+
+@recommend_events.lambda_function(name="recommend_refresh_for_you")
+def recommend_refresh_for_you(event: dict[str, Any], context: Any, lake: Lake, audience: Audience) -> dict[str, Any]:
+    """One shopper bucket of the Distributed Map: its shoppers' picks and segment tallies."""
+    from chalicelib.recommend import shards
+
+    return shards.for_you_shard(lake, event, audience)
+
+
+@recommend_events.lambda_function(name="recommend_refresh_reduce")
+def recommend_refresh_reduce(
+    event: dict[str, Any],
+    context: Any,
+    lake: Lake,
+    promotions: PromotionsRepository,
+    themes: ThemeRepository,
+    recommendations: RecommendationStore,
+) -> dict[str, Any]:
+    """Every shard's lists merged; only the changed ones written, then the home item."""
+    outcome = service.reduce_sharded_refresh(lake, event, promotions, themes, recommendations)
+    metrics.add_metric(name="RecommendationRefreshes", unit="Count", value=1)
+    metrics.add_metric(name="RecommendationShoppers", unit="Count", value=outcome["shoppers"])
+    return outcome

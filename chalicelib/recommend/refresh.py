@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from chalicelib.catalog.models import product_id_of_sku
-from chalicelib.clock import iso, parse_iso
+from chalicelib.clock import parse_iso
 from chalicelib.pricing.promotion import Promotion
 from chalicelib.recommend import ranking
 from chalicelib.recommend.behaviour import KINDS, SECONDS_PER_DAY, Interaction, Kind
+from chalicelib.recommend.shelves import HOME_LIST, promotion_entries, theme_entries
 
 if TYPE_CHECKING:
     from chalicelib.recommend.similarity import Behaviour
@@ -24,12 +24,10 @@ if TYPE_CHECKING:
 ListKind = Literal["similar", "hot", "for_you", "segment"]
 ListKey = tuple[ListKind, str]
 
-HOME_LIST = 50  # stored per home list; the page shows fewer and skips what went off sale since
 NEW_AT_LEAST = 12  # "new" is topped up with the newest older products so the section is never empty
 SIMILAR_K = 20
 FOR_YOU_K = 20
 HOT_PER_CATEGORY = 20
-THEME_ITEMS = 50
 ACTIVE_DAYS = 30.0
 HOT_HALF_LIFE_DAYS = 3.0  # shoppers with behaviour this recent get a for-you list
 
@@ -165,15 +163,27 @@ def _topped_with_catalog(ranked_ids: list[str], products: Sequence[CatalogProduc
     return ranked + [p.product_id for p in rest]
 
 
-def _hot_ids(window: Window, now: float) -> list[str]:
-    """ranking.hot over the window's columns: decayed weights summed per product, best first, ties by id."""
+def hot_scores(window: Window, now: float) -> tuple[Any, Any]:
+    """The products with behaviour in the window (ids, sorted) and their decayed weights summed (ranking.hot's
+    score). A shard of the refresh takes the slice of its product block; ranked() orders any union of slices."""
     import numpy as np
 
     size = len(window.product_ids)
     scores = np.bincount(window.product, weights=window.decayed(now, HOT_HALF_LIFE_DAYS), minlength=size)
     codes = np.flatnonzero(np.bincount(window.product, minlength=size))
-    ordered = codes[np.lexsort((codes, -scores[codes]))]
-    return list(window.product_ids[ordered].tolist())
+    return window.product_ids[codes], scores[codes]
+
+
+def ranked(product_ids: Any, scores: Any) -> list[str]:
+    """Best score first, ties by product id."""
+    import numpy as np
+
+    return list(np.asarray(product_ids)[np.lexsort((product_ids, -np.asarray(scores)))].tolist())
+
+
+def _hot_ids(window: Window, now: float) -> list[str]:
+    """ranking.hot over the window's columns: decayed weights summed per product, best first, ties by id."""
+    return ranked(*hot_scores(window, now))
 
 
 def new_list(products: Sequence[CatalogProduct], now: float) -> list[str]:
@@ -200,78 +210,6 @@ def hot_by_category(popular: list[str], products: Sequence[CatalogProduct]) -> d
     return lists
 
 
-def _in_scope(promotion: Promotion, product: CatalogProduct) -> bool:
-    if promotion.scope == "all":
-        return True
-    if promotion.scope == "category":
-        return product.category_id in promotion.scope_ids or product.root_category_id in promotion.scope_ids
-    return product.product_id in promotion.scope_ids
-
-
-def promotion_entries(
-    promotions: Sequence[Promotion], snapshot: CatalogSnapshot, popular: list[str], now: datetime
-) -> list[dict[str, str]]:
-    """Sellable products of the running promotions: flash-price ones first, deepest discount first, then those in a
-    threshold promotion's scope, hottest first. Each with its promotion and when that ends (the page skips ended
-    ones between refreshes)."""
-    rank = {product_id: position for position, product_id in enumerate(popular)}
-    by_id = {p.product_id: p for p in snapshot.products}
-    flash: dict[str, tuple[float, Promotion]] = {}
-    threshold: dict[str, Promotion] = {}
-    for promotion in sorted(promotions, key=lambda p: p.promotion_id):
-        if not promotion.is_running(now):
-            continue
-        if promotion.kind == "flash_price":
-            for sku_id, price_fen in promotion.sku_prices:
-                product_id = product_id_of_sku(sku_id)
-                list_price = snapshot.sku_prices.get(sku_id)
-                if product_id not in rank or not list_price:
-                    continue
-                discount = 1.0 - price_fen / list_price
-                if product_id not in flash or discount > flash[product_id][0]:
-                    flash[product_id] = (discount, promotion)
-        else:
-            for product_id in rank:
-                if product_id not in threshold and _in_scope(promotion, by_id[product_id]):
-                    threshold[product_id] = promotion
-    ordered = sorted(flash, key=lambda pid: (-flash[pid][0], rank[pid]))
-    ordered += sorted((pid for pid in threshold if pid not in flash), key=rank.__getitem__)
-    chosen = [(pid, flash[pid][1] if pid in flash else threshold[pid]) for pid in ordered[:HOME_LIST]]
-    return [{"product_id": pid, "promotion_id": p.promotion_id, "ends_at": iso(p.ends_at)} for pid, p in chosen]
-
-
-def _theme_matches(rule: Mapping[str, Any], product: CatalogProduct) -> bool:
-    category_id, brand_id, cap = rule.get("category_id"), rule.get("brand_id"), rule.get("max_price_fen")
-    if category_id and category_id not in (product.category_id, product.root_category_id):
-        return False
-    if brand_id and brand_id != product.brand_id:
-        return False
-    return cap is None or product.price_fen <= int(cap)
-
-
-def theme_entries(
-    themes: Sequence[Mapping[str, Any]], products: Sequence[CatalogProduct], popular: list[str], now: float
-) -> list[dict[str, Any]]:
-    """Every theme not yet ended (the page shows those whose window is open) with its sellable items: curated ones in
-    their order, or the products its rule picks (category leaf or top-level, brand, price cap), hottest first."""
-    sellable = {p.product_id: p for p in products if p.sellable}
-    entries = []
-    for theme in sorted(themes, key=lambda t: (int(t.get("sort_order") or 0), t["starts_at"], t["theme_id"])):
-        if _epoch(theme["ends_at"]) <= now:
-            continue
-        if theme.get("product_ids"):
-            items = [pid for pid in dict.fromkeys(theme["product_ids"]) if pid in sellable]
-        else:
-            rule = theme.get("rule") or {}
-            items = [pid for pid in popular if _theme_matches(rule, sellable[pid])] if rule else []
-        entries.append({
-            "theme_id": theme["theme_id"], "title": theme["title"], "subtitle": theme.get("subtitle") or "",
-            "banner_url": theme.get("banner_url"), "sort_order": int(theme.get("sort_order") or 0),
-            "starts_at": theme["starts_at"], "ends_at": theme["ends_at"], "product_ids": items[:THEME_ITEMS],
-        })  # fmt: skip
-    return entries
-
-
 def _sellable_top(
     picks: list[str], sellable: set[str], exclude: Collection[str], popular: list[str], k: int
 ) -> list[str]:
@@ -286,6 +224,91 @@ def _sellable_top(
     return chosen
 
 
+def home_lists(
+    popular: list[str],
+    snapshot: CatalogSnapshot,
+    promotions: Sequence[Promotion],
+    themes: Sequence[Mapping[str, Any]],
+    now: datetime,
+) -> tuple[dict[str, Any], dict[ListKey, list[str]]]:
+    """The home item (hot, new, promotions, themes) and the hot list of every category, from the popular order."""
+    products, moment = snapshot.products, now.timestamp()
+    home = {
+        "hot": popular[:HOME_LIST],
+        "new": new_list(products, moment),
+        "promotions": promotion_entries(promotions, snapshot, popular, now),
+        "themes": theme_entries(themes, products, popular, moment),
+    }
+    lists: dict[ListKey, list[str]] = {("hot", c): ids for c, ids in hot_by_category(popular, products).items()}
+    return home, lists
+
+
+def shopper_rows(behaviour: Window, catalog_ids: Collection[str]) -> Any:
+    """The rows similarity and personal picks read: signed-in shoppers' behaviour with catalog products (anonymous
+    views only count towards hot)."""
+    import numpy as np
+
+    in_catalog = np.isin(behaviour.product_ids, np.asarray(sorted(catalog_ids), dtype=str))
+    return (behaviour.user_ids[behaviour.user] != "") & in_catalog[behaviour.product]
+
+
+def neighbours_of(
+    encoded: Behaviour | None,
+    products: Sequence[CatalogProduct],
+    moment: float,
+    block: tuple[str | None, str | None] = (None, None),
+) -> dict[str, list[tuple[str, float]]]:
+    """Every catalog product's similar items (behaviour first, topped up from content) whose id is in the block
+    [first, end) (None: unbounded), the whole catalog by default."""
+    from chalicelib.recommend import similarity
+
+    first, end = block
+    inside = [p for p in products if (first is None or p.product_id >= first) and (end is None or p.product_id < end)]
+    sellable = sorted(p.product_id for p in products if p.sellable)
+    content = ranking.content_neighbours([p.facts() for p in products], limit=SIMILAR_K)
+    content = {p.product_id: content.get(p.product_id, []) for p in inside}
+    behavioural = (
+        similarity.item_item(encoded, moment, k=SIMILAR_K, candidates=sellable, block=block)
+        if encoded is not None
+        else {}
+    )
+    return similarity.with_fallback(behavioural, content, k=SIMILAR_K)
+
+
+def similar_lists(
+    neighbours: Mapping[str, list[tuple[str, float]]], product_ids: Iterable[str], sellable: Collection[str]
+) -> dict[ListKey, list[str]]:
+    return {("similar", pid): [n for n, _ in neighbours.get(pid, []) if n in sellable] for pid in sorted(product_ids)}
+
+
+def for_you_lists(
+    behaviour: Window,
+    rows: Any,
+    neighbours: Mapping[str, list[tuple[str, float]]],
+    popular: list[str],
+    sellable: set[str],
+    moment: float,
+) -> dict[ListKey, list[str]]:
+    """The picks of every shopper of `rows` active in the last ACTIVE_DAYS: sellable, never bought, topped up from
+    hot (complete unless hot is short)."""
+    from chalicelib.recommend import personal
+    from chalicelib.recommend import window as columns
+
+    if not rows.any():
+        return {}
+    bought = columns.bought(behaviour, rows)
+    picks = personal.for_all_users(
+        _encoded(behaviour, rows), neighbours, bought, popular[:FOR_YOU_K], k=FOR_YOU_K,
+        active_since=moment - ACTIVE_DAYS * SECONDS_PER_DAY, now=moment, candidates=sellable,
+    )  # fmt: skip
+    lists: dict[ListKey, list[str]] = {}
+    for user_id, chosen in picks.items():
+        if len(chosen) < FOR_YOU_K:
+            chosen = _sellable_top(chosen, sellable, bought.get(user_id, frozenset()), popular, FOR_YOU_K)
+        lists[("for_you", user_id)] = chosen
+    return lists
+
+
 def compute(
     events: Iterable[Mapping[str, Any]] | Window,
     snapshot: CatalogSnapshot,
@@ -293,10 +316,8 @@ def compute(
     themes: Sequence[Mapping[str, Any]],
     now: datetime,
 ) -> RefreshResult:
-    """Every list the shop shows, from the behaviour window (columns, or event dicts) and the catalog as it is now."""
-    import numpy as np  # numpy/scipy: only the refresh loads them
-
-    from chalicelib.recommend import personal, similarity
+    """Every list the shop shows, from the behaviour window (columns, or event dicts) and the catalog as it is now.
+    The sharded refresh (chalicelib/recommend/shards.py) runs the same steps on blocks of products and shoppers."""
     from chalicelib.recommend import window as columns
 
     moment = now.timestamp()
@@ -305,41 +326,16 @@ def compute(
     catalog_ids = {p.product_id for p in products}
     sellable = {p.product_id for p in products if p.sellable}
     popular = _topped_with_catalog(_hot_ids(behaviour, moment), products)
-    home = {
-        "hot": popular[:HOME_LIST],
-        "new": new_list(products, moment),
-        "promotions": promotion_entries(promotions, snapshot, popular, now),
-        "themes": theme_entries(themes, products, popular, moment),
-    }
-    lists: dict[ListKey, list[str]] = {("hot", c): ids for c, ids in hot_by_category(popular, products).items()}
-
-    # Similarity and personal picks need to know who did what: anonymous views only count towards hot.
-    in_catalog = np.isin(behaviour.product_ids, np.asarray(sorted(catalog_ids), dtype=str))
-    rows = (behaviour.user_ids[behaviour.user] != "") & in_catalog[behaviour.product]
-    content = ranking.content_neighbours([p.facts() for p in products], limit=SIMILAR_K)
-    encoded = _encoded(behaviour, rows) if rows.any() else None
-    behavioural = (
-        similarity.item_item(encoded, moment, k=SIMILAR_K, candidates=sorted(sellable)) if encoded is not None else {}
-    )
-    neighbours = similarity.with_fallback(behavioural, content, k=SIMILAR_K)
-    for product_id in sorted(catalog_ids):
-        lists[("similar", product_id)] = [pid for pid, _ in neighbours.get(product_id, []) if pid in sellable]
-
-    shoppers = 0
-    if encoded is not None:
-        bought = columns.bought(behaviour, rows)
-        picks = personal.for_all_users(
-            encoded, neighbours, bought, popular[:FOR_YOU_K], k=FOR_YOU_K,
-            active_since=moment - ACTIVE_DAYS * SECONDS_PER_DAY, now=moment, candidates=sellable,
-        )  # fmt: skip
-        for user_id, ranked in picks.items():  # sellable, not bought, topped up from hot: complete unless hot is short
-            if len(ranked) < FOR_YOU_K:
-                ranked = _sellable_top(ranked, sellable, bought.get(user_id, frozenset()), popular, FOR_YOU_K)
-            lists[("for_you", user_id)] = ranked
-        shoppers = len(picks)
+    home, lists = home_lists(popular, snapshot, promotions, themes, now)
+    rows = shopper_rows(behaviour, catalog_ids)
+    neighbours = neighbours_of(_encoded(behaviour, rows) if rows.any() else None, products, moment)
+    lists.update(similar_lists(neighbours, catalog_ids, sellable))
+    picks = for_you_lists(behaviour, rows, neighbours, popular, sellable, moment)
+    lists.update(picks)
     return RefreshResult(
-        home=home, lists=lists, interactions=len(behaviour), shoppers=shoppers, behaviour=ShopperRows(behaviour, rows)
-    )
+        home=home, lists=lists, interactions=len(behaviour), shoppers=len(picks),
+        behaviour=ShopperRows(behaviour, rows),
+    )  # fmt: skip
 
 
 def _encoded(behaviour: Window, rows: Any) -> Behaviour:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 from chalicelib.recommend.behaviour import KIND_WEIGHTS, Interaction
 
@@ -71,6 +71,14 @@ def segment_lists(
 ) -> dict[str, list[str]]:
     """Segment key -> its members' most bought and viewed sellable products, for every segment (at every width)
     with at least MIN_MEMBERS users with behaviour. Each user counts once per product and kind."""
+    return lists_of_tallies(segment_tallies(behaviour, profiles, sellable, today), k)
+
+
+def segment_tallies(
+    behaviour: Iterable[Interaction], profiles: Mapping[str, AudienceProfile], sellable: set[str], today: date
+) -> dict[str, Any]:
+    """Segment key -> {"members": how many users with behaviour, "scores": {product_id: summed kind weights}}.
+    Tallies of disjoint sets of shoppers add up (merged_tallies): a shard of the refresh counts its shoppers."""
     seen: set[tuple[str, str, str]] = set()
     scores: dict[str, dict[str, float]] = {}
     members: dict[str, set[str]] = {}
@@ -88,10 +96,27 @@ def segment_lists(
                 counted[interaction.product_id] = (
                     counted.get(interaction.product_id, 0.0) + KIND_WEIGHTS[interaction.kind]
                 )
+    return {key: {"members": len(users), "scores": scores.get(key, {})} for key, users in members.items()}
+
+
+def merged_tallies(parts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The tallies of disjoint sets of shoppers as one."""
+    merged: dict[str, Any] = {}
+    for part in parts:
+        for key, tally in part.items():
+            into = merged.setdefault(key, {"members": 0, "scores": {}})
+            into["members"] += int(tally["members"])
+            for product_id, score in tally["scores"].items():
+                into["scores"][product_id] = into["scores"].get(product_id, 0.0) + float(score)
+    return merged
+
+
+def lists_of_tallies(tallies: Mapping[str, Any], k: int = SEGMENT_K) -> dict[str, list[str]]:
+    """Every segment with at least MIN_MEMBERS members: its k best products, ties by product id."""
     return {
-        key: [pid for pid, _ in sorted(scores.get(key, {}).items(), key=lambda kv: (-kv[1], kv[0]))][:k]
-        for key, users in members.items()
-        if len(users) >= MIN_MEMBERS
+        key: [pid for pid, _ in sorted(tally["scores"].items(), key=lambda kv: (-kv[1], kv[0]))][:k]
+        for key, tally in tallies.items()
+        if int(tally["members"]) >= MIN_MEMBERS
     }
 
 

@@ -60,16 +60,7 @@ def refresh_recommendations(
     result = refresh.compute(events, snapshot, running, themes.themes(), moment)
     segment_lists = audiences.add_segment_lists(result, snapshot, audience, moment) if audience is not None else 0
     generated_at = iso(moment)
-    expires_at = int((moment + LIST_TTL).timestamp())
-    if written is not None:
-        from chalicelib.recommend.written import Written, plan
-
-        changed, state = plan(result.lists, Written.load(written), int(moment.timestamp()))
-        count = store.save_lists({key: result.lists[key] for key in changed}, generated_at, expires_at)
-        state.save(written)
-    else:
-        count = store.save_lists(result.lists, generated_at, expires_at)
-    store.save_home(result.home, generated_at)
+    count = store_lists(store, result.lists, result.home, moment, written)
     return {
         "generated_at": generated_at,
         "interactions": result.interactions,
@@ -82,6 +73,66 @@ def refresh_recommendations(
         "segment_lists": segment_lists,
         "lists_written": count,
         "hot": len(result.home["hot"]),
+        "seconds": round(time.monotonic() - started, 3),
+    }
+
+
+def store_lists(
+    store: RecommendationStore,
+    lists: Mapping[ListKey, list[str]],
+    home: dict[str, Any],
+    moment: datetime,
+    written: Lake | None,
+) -> int:
+    """Write the lists (only the new or changed ones, and any a day old, with `written`), then the home item; how
+    many lists were written."""
+    generated_at = iso(moment)
+    expires_at = int((moment + LIST_TTL).timestamp())
+    if written is not None:
+        from chalicelib.recommend.written import Written, plan
+
+        changed, state = plan(lists, Written.load(written), int(moment.timestamp()))
+        count = store.save_lists({key: lists[key] for key in changed}, generated_at, expires_at)
+        state.save(written)
+    else:
+        count = store.save_lists(lists, generated_at, expires_at)
+    store.save_home(home, generated_at)
+    return count
+
+
+def plan_sharded_refresh(
+    lake: Lake, bucket: str, catalog: CatalogFacts, run_id: str, days: int, now: datetime, **sizes: int
+) -> dict[str, Any]:
+    """The first step of the sharded refresh: its inputs frozen in the lake and its manifests written."""
+    from chalicelib.analytics.rollup import BUSINESS_TZ
+    from chalicelib.recommend import shards
+
+    until = now.astimezone(BUSINESS_TZ).date()
+    return shards.plan(lake, bucket, run_id, catalog.catalog_snapshot(), days, until, now, **sizes)
+
+
+def reduce_sharded_refresh(
+    lake: Lake, run: Mapping[str, Any], promotions: PromotionsRepository, themes: ThemeRepository,
+    store: RecommendationStore,
+) -> dict[str, Any]:  # fmt: skip
+    """The last step of the sharded refresh: the shards' lists merged and the changed ones written, then the home."""
+    from chalicelib.clock import parse_iso
+    from chalicelib.recommend import shards
+
+    started = time.monotonic()
+    moment = parse_iso(run["now"])
+    running = [promotion_value(record) for record in promotions.all()]
+    home, lists, counts = shards.reduce(lake, run, running, themes.themes())
+    count = store_lists(store, lists, home, moment, lake)
+    return {
+        "generated_at": iso(moment),
+        "run_id": run["run_id"],
+        "similar_shards": int(run["similar_shards"]),
+        "for_you_shards": int(run["for_you_shards"]),
+        **counts,
+        "similar_lists": sum(1 for key in lists if key[0] == "similar"),
+        "for_you_lists": sum(1 for key in lists if key[0] == "for_you"),
+        "lists_written": count,
         "seconds": round(time.monotonic() - started, 3),
     }
 

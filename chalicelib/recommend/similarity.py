@@ -5,6 +5,7 @@ numpy and scipy are imported here and only by the scheduled refresh: `import app
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -151,8 +152,11 @@ def item_item_matrix(
     shrinkage: float = SHRINKAGE,
     min_support: float = MIN_SUPPORT,
     candidates: Collection[str] | None = None,
+    block: tuple[str | None, str | None] = (None, None),
 ) -> sp.csr_matrix:
-    """products x products, each row's top k neighbours (never itself), best first.
+    """products x products, each row's top k neighbours (never itself), best first; only the rows of products whose
+    id is in the block [first, end) are filled (None: unbounded), every row by default. Rows do not depend on one
+    another, so the rows of a block are those of the whole.
 
     sim(i, j) = c_ij / (n_i^a * n_j^(1-a)) * c_ij / (c_ij + shrinkage), where c_ij = sum over shoppers of
     x_ui * x_uj (x from Behaviour.matrix) and n_i = c_ii; pairs with c_ij < min_support are dropped. Only products in
@@ -168,8 +172,12 @@ def item_item_matrix(
         wanted = set(candidates)
         allowed = np.fromiter((p in wanted for p in behaviour.product_ids), bool, len(behaviour.product_ids))
 
+    size = allowed.size
+    lo = bisect_left(behaviour.product_ids, block[0]) if block[0] is not None else 0
+    hi = bisect_left(behaviour.product_ids, block[1]) if block[1] is not None else size
+
     def block_top_k(start: int) -> sp.csr_matrix:
-        end = min(start + BLOCK_PRODUCTS, allowed.size)
+        end = min(start + BLOCK_PRODUCTS, hi)
         together = (by_product[start:end] @ weights).tocsr()
         rows = np.repeat(np.arange(start, end), np.diff(together.indptr))
         columns, support = together.indices, together.data
@@ -178,10 +186,10 @@ def item_item_matrix(
         block = sp.csr_matrix((score[keep], (rows[keep] - start, columns[keep])), shape=(end - start, allowed.size))
         return top_k_per_row(block, k)
 
-    blocks = [block_top_k(start) for start in range(0, allowed.size, BLOCK_PRODUCTS)]
-    if not blocks:
+    if not size:
         return sp.csr_matrix((0, 0))
-    return sp.vstack(blocks, format="csr")
+    blocks = [sp.csr_matrix((lo, size))] + [block_top_k(start) for start in range(lo, hi, BLOCK_PRODUCTS)]
+    return sp.vstack([*blocks, sp.csr_matrix((size - max(hi, lo), size))], format="csr")
 
 
 def item_item(
@@ -194,6 +202,7 @@ def item_item(
     shrinkage: float = SHRINKAGE,
     min_support: float = MIN_SUPPORT,
     candidates: Collection[str] | None = None,
+    block: tuple[str | None, str | None] = (None, None),
 ) -> SimilarItems:
     """product_id -> its top k similar products with scores, best first (see item_item_matrix for the score).
 
@@ -202,7 +211,7 @@ def item_item(
     behaviour = interactions if isinstance(interactions, Behaviour) else encode(interactions)
     top = item_item_matrix(
         behaviour, now, k, half_life_days=half_life_days, asymmetry=asymmetry, shrinkage=shrinkage,
-        min_support=min_support, candidates=candidates,
+        min_support=min_support, candidates=candidates, block=block,
     )  # fmt: skip
     return SimilarItems(behaviour.product_ids, top)
 

@@ -251,12 +251,15 @@ def test_every_dead_letter_queue_and_the_stream_failures_queue_has_an_alarm_that
         assert alarm["AlarmActions"] == [{"Ref": next(iter(topics))}]
 
 
-def test_the_order_state_machine_has_an_alarm_on_failed_executions() -> None:
+def test_every_state_machine_has_an_alarm_on_failed_executions() -> None:
     alarms = resources_of_type(load_template(), "AWS::CloudWatch::Alarm").values()
 
-    (failed,) = [alarm for alarm in alarms if alarm["Namespace"] == "AWS/States"]
-    assert failed["MetricName"] == "ExecutionsFailed"
-    assert failed["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": "OrderStateMachine"}}]
+    failed = [alarm for alarm in alarms if alarm["Namespace"] == "AWS/States"]
+    assert {alarm["MetricName"] for alarm in failed} == {"ExecutionsFailed"}
+    assert sorted(alarm["Dimensions"][0]["Value"]["Ref"] for alarm in failed) == [
+        "OrderStateMachine",
+        "RecommendRefreshStateMachine",
+    ]
 
 
 def test_the_alerts_topic_emails_the_address_the_deploy_is_given() -> None:
@@ -720,9 +723,13 @@ def test_no_arn_in_the_deployed_template_names_the_aws_partition_itself(deployed
 
 def test_only_the_recommendation_refresh_gets_the_numpy_scipy_layer(deployed_template: dict[str, Any]) -> None:
     layered = {logical_id for logical_id, fn in functions_of(deployed_template).items() if fn.get("Layers")}
+    refresh = {"RefreshRecommendations", "RunRecommendationRefresh"} | {
+        f"RecommendRefresh{step}" for step in ("Plan", "Similar", "Merge", "ForYou", "Reduce")
+    }
 
-    assert layered == {"RefreshRecommendations", "CompactAnalyticsLake"}
-    assert functions_of(deployed_template)["RefreshRecommendations"]["Layers"] == [{"Ref": "RecommendLibsLayer"}]
+    assert layered == refresh | {"CompactAnalyticsLake"}
+    for logical_id in refresh:
+        assert functions_of(deployed_template)[logical_id]["Layers"] == [{"Ref": "RecommendLibsLayer"}], logical_id
     assert functions_of(deployed_template)["CompactAnalyticsLake"]["Layers"] == [{"Ref": "LakeLibsLayer"}]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from chalicelib.accounts.domain import RefreshRecord, User
@@ -436,6 +437,10 @@ class FakeLake:
 
     def keys(self, prefix: str) -> list[str]:
         return sorted(key for key in [*self.objects, *self.blobs] if key.startswith(prefix))
+
+    def size(self, prefix: str) -> int:
+        lines = sum(len(json.dumps(line)) + 1 for key in self.keys(prefix) for line in self.objects.get(key, []))
+        return lines + sum(len(body) for key, body in self.blobs.items() if key.startswith(prefix))
 
     def lines(self, key: str) -> list[dict[str, Any]]:
         self.line_reads += 1
