@@ -10,10 +10,11 @@ minus API Gateway), which has no counterpart in the copy of the peer.
 
 Method: 3 rounds, the peer first in odd rounds and ours first in even ones; per round, operation and side, `ops`
 times: the untimed set-up (a line to remove, a line made new again), a timed GetItem, the timed operation. A
-side's multiple is the median over rounds of (median operation time / median GetItem time). "Own CPU" leaves out
-the time inside moto's backend (moto's BotocoreStubber, where a request leaves botocore): the operation's time
-minus that, as a multiple of the GetItem's time minus that. The view re-prices five lines with a running
-promotion and a usable coupon on every call; the peer's lists its lines only.
+side's multiple is the median over rounds of (median operation time / median GetItem time), wall clock. "Own CPU"
+is this thread's CPU time (time.thread_time, so a loaded machine disturbs it less than the wall clock) minus the CPU
+time inside moto's backend (moto's BotocoreStubber, where a request leaves botocore), as a multiple of the same
+figure of the GetItem. The view re-prices five lines with a running promotion and a usable coupon on every call; the
+peer's lists its lines only.
 
 Run: PYTHONPATH=. .venv/bin/python bench/cart.py [--rounds 3] [--ops 40] [--through direct|http]
 """
@@ -55,16 +56,18 @@ class MotoClock:
     and the operations made, for any client of any library."""
 
     def __init__(self) -> None:
-        self.inside = 0.0
+        self.inside = 0.0  # wall-clock seconds
+        self.inside_cpu = 0.0  # this thread's CPU seconds
         self.operations: list[str] = []
         self._original = BotocoreStubber.__call__
         clock = self
 
         def timed(stubber: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.thread_time()
             try:
                 return clock._original(stubber, event_name, request, **kwargs)
             finally:
+                clock.inside_cpu += time.thread_time() - started_cpu
                 clock.inside += time.perf_counter() - started
                 target = request.headers.get("X-Amz-Target", b"")
                 target = target.decode() if isinstance(target, bytes) else target
@@ -74,7 +77,7 @@ class MotoClock:
         BotocoreStubber.__call__ = timed  # type: ignore[method-assign]
 
     def reset(self) -> None:
-        self.inside, self.operations = 0.0, []
+        self.inside, self.inside_cpu, self.operations = 0.0, 0.0, []
 
     def detach(self) -> None:
         BotocoreStubber.__call__ = self._original  # type: ignore[method-assign]
@@ -235,15 +238,15 @@ def measure(sides: dict[str, Side], rounds: int, ops: int) -> tuple[dict[str, Fi
                     for _ in range(ops):
                         operation.setup()
                         clock.reset()
-                        started = time.perf_counter()
+                        started, started_cpu = time.perf_counter(), time.thread_time()
                         dynamodb.get_item(TableName=table, Key=probe)
+                        floor_owns.append(time.thread_time() - started_cpu - clock.inside_cpu)
                         floors.append(time.perf_counter() - started)
-                        floor_owns.append(floors[-1] - clock.inside)
                         clock.reset()
-                        started = time.perf_counter()
+                        started, started_cpu = time.perf_counter(), time.thread_time()
                         operation.run()
+                        owns.append(time.thread_time() - started_cpu - clock.inside_cpu)
                         times.append(time.perf_counter() - started)
-                        owns.append(times[-1] - clock.inside)
                     mine = figures[side]
                     mine.time.setdefault(name, []).append(statistics.median(times) / statistics.median(floors))
                     mine.own.setdefault(name, []).append(statistics.median(owns) / statistics.median(floor_owns))
