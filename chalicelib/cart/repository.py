@@ -57,11 +57,14 @@ class CartRepository(Protocol):
         max_lines: int,
         alive_at: int | None,
         expires_at: int | None,
+        listed: bool = False,
     ) -> None:
         """Write the line in one transaction with the head: a new one (`was` None) on condition that it is absent and
         the cart has fewer than max_lines (else CartFull), an existing one on condition that its quantity is still
         `was`; ChangedMeanwhile when a line condition fails. A guest cart (alive_at: now, epoch seconds) also needs
-        its head alive then (else GuestCartGone), and every item written takes expires_at."""
+        its head alive then (else GuestCartGone), and every item written takes expires_at. `listed`: the head read
+        with the line lists its SKU already, so a user's existing line is written alone (one UpdateItem: a line
+        deleted meanwhile, taken out of the head in the same transaction, fails its condition)."""
 
     def update_line(
         self, owner: CartOwner, sku_id: str, quantity: int | None, selected: bool | None, expires_at: int | None
@@ -200,7 +203,21 @@ class DynamoCartRepository:
         max_lines: int,
         alive_at: int | None,
         expires_at: int | None,
+        listed: bool = False,
     ) -> None:
+        if listed and was is not None and alive_at is None:
+            try:
+                CartLineModel._get_connection().update_item(
+                    _pk(owner),
+                    f"{CART_LINE_PREFIX}{line['sku_id']}",
+                    actions=_line_actions(line, expires_at),
+                    condition=_line_condition(was),
+                )
+            except UpdateError as error:
+                if error.cause_response_code == "ConditionalCheckFailedException":
+                    raise ChangedMeanwhile() from error
+                raise
+            return
         head_condition: Condition | None = None
         if was is None:
             head_condition = _room_for([line["sku_id"]], max_lines) | CartCounterModel.skus.contains(line["sku_id"])
