@@ -5,8 +5,9 @@
 # add_to_cart.py, list_cart.py, update_cart.py and backend/layers/shared.py. The DynamoDB calls, their expressions
 # and the item shapes are theirs, unchanged; kept out: API Gateway event parsing, the cookie and CORS headers, the
 # Cognito JWT check, and the HTTP call to the product service (a separate Lambda; here its product_list.json
-# lookup runs in process). The removal of a line is the peer's front end's: PUT /cart/{id} with quantity 0
-# (update_cart), which list_cart filters out.
+# lookup runs in process). The peer has no call that deletes a line (delete_from_cart empties carts after checkout,
+# from SQS): its front end's quantity editor sets the quantity (PUT /cart/{id}, update_cart), here to 0, and
+# list_cart leaves out lines at 0. The handlers return their response body (json.dumps), as theirs do.
 """The peer cart's operations on a signed-in user's cart (pk `user#<sub>`, sk `product#<id>`), in process."""
 
 from __future__ import annotations
