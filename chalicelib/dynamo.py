@@ -107,16 +107,32 @@ def merged_page(
 T = TypeVar("T")
 
 
+def attribute_values(model: type[Model], raw: dict[str, Any]) -> dict[str, Any]:
+    """A raw DynamoDB item as {python name: value}, each read by the model's own attribute (absent ones: its
+    default), as `model.from_raw_data` would set them but without building the model object (which costs a few
+    times as much: a SKU 40 us against 9). The discriminator attribute's value is the class the item is stored as."""
+    values: dict[str, Any] = {}
+    for name, attribute in model.get_attributes().items():
+        found = raw.get(attribute.attr_name)
+        if found and "NULL" not in found:
+            values[name] = attribute.deserialize(attribute.get_value(found))
+        else:
+            default = attribute.default
+            values[name] = default() if callable(default) else default
+    return values
+
+
 @dataclass(frozen=True)
 class PendingRead(Generic[T]):
     """One item a repository wants read, and how it reads the item back (None when absent): several of them, of any
     tables, are read by one BatchGetItem (read_together). A fake repository gives `model` None and answers in
-    `parse`."""
+    `parse`. `parse` gets the model object, or with `plain` the item's `attribute_values` (cheaper on hot paths)."""
 
     model: type[Model] | None
     key: tuple[str, str] | None
     parse: Callable[[Any], T]
     consistent: bool = True
+    plain: bool = False
 
 
 def read_together(*reads: PendingRead[Any]) -> list[Any]:
@@ -154,7 +170,12 @@ def read_together(*reads: PendingRead[Any]) -> list[Any]:
             results.append(read.parse(None))
             continue
         raw = found.get((read.model.Meta.table_name, *read.key))
-        results.append(read.parse(read.model.from_raw_data(raw) if raw is not None else None))
+        if raw is None:
+            results.append(read.parse(None))
+        else:
+            results.append(
+                read.parse(attribute_values(read.model, raw) if read.plain else read.model.from_raw_data(raw))
+            )
     return results
 
 

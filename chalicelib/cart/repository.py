@@ -22,7 +22,14 @@ from chalicelib.cart.models import (
     guest_pk,
     user_pk,
 )
-from chalicelib.dynamo import PendingRead, PendingSlice, cancelled_conditions, connection, read_slices
+from chalicelib.dynamo import (
+    PendingRead,
+    PendingSlice,
+    attribute_values,
+    cancelled_conditions,
+    connection,
+    read_slices,
+)
 from chalicelib.errors import ChangedMeanwhile
 
 MAX_TRANSACTION_ACTIONS = 100
@@ -50,11 +57,14 @@ class CartRepository(Protocol):
         max_lines: int,
         alive_at: int | None,
         expires_at: int | None,
+        listed: bool = False,
     ) -> None:
         """Write the line in one transaction with the head: a new one (`was` None) on condition that it is absent and
         the cart has fewer than max_lines (else CartFull), an existing one on condition that its quantity is still
         `was`; ChangedMeanwhile when a line condition fails. A guest cart (alive_at: now, epoch seconds) also needs
-        its head alive then (else GuestCartGone), and every item written takes expires_at."""
+        its head alive then (else GuestCartGone), and every item written takes expires_at. `listed`: the head read
+        with the line lists its SKU already, so a user's existing line is written alone (one UpdateItem: a line
+        deleted meanwhile, taken out of the head in the same transaction, fails its condition)."""
 
     def update_line(
         self, owner: CartOwner, sku_id: str, quantity: int | None, selected: bool | None, expires_at: int | None
@@ -91,19 +101,21 @@ def _plain(value: Any) -> Any:
     return value.as_dict() if isinstance(value, MapAttribute) else value
 
 
-def _line_dict(item: CartLineModel | CartRowModel) -> Line:
+def _line_dict(values: dict[str, Any]) -> Line:
+    """A line from its item's attribute values (dynamo.attribute_values, or a model's `attribute_values`)."""
     return {
-        "sku_id": item.sku_id,
-        "quantity": int(item.quantity),
-        "selected": bool(item.selected),
-        "added_at": item.added_at,
-        "title": item.title or "",
-        "attributes": dict(_plain(item.attributes) or {}),
+        "sku_id": values["sku_id"],
+        "quantity": int(values["quantity"]),
+        "selected": bool(values.get("selected")),
+        "added_at": values["added_at"],
+        "title": values.get("title") or "",
+        "attributes": dict(_plain(values.get("attributes")) or {}),
     }
 
 
-def _head_dict(item: CartCounterModel | CartRowModel) -> Head:
-    return {"skus": set(item.skus or ()), "expires_at": int(item.expires_at) if item.expires_at is not None else None}
+def _head_dict(values: dict[str, Any]) -> Head:
+    expires_at = values.get("expires_at")
+    return {"skus": set(values.get("skus") or ()), "expires_at": int(expires_at) if expires_at is not None else None}
 
 
 def _pk(owner: CartOwner) -> str:
@@ -156,11 +168,12 @@ class DynamoCartRepository:
         def parse(raw: list[dict[str, Any]]) -> tuple[list[Line], Head | None]:
             lines: list[Line] = []
             head: Head | None = None
-            for item in map(CartRowModel.from_raw_data, raw):
-                if item.sk == CART_COUNTER_SK:
-                    head = _head_dict(item)
+            for item in raw:
+                values = attribute_values(CartRowModel, item)
+                if values["sk"] == CART_COUNTER_SK:
+                    head = _head_dict(values)
                 else:
-                    lines.append(_line_dict(item))
+                    lines.append(_line_dict(values))
             return lines, head
 
         return PendingSlice(ACCOUNTS_TABLE, _pk(owner), CART_LINE_PREFIX, CART_COUNTER_SK, parse)
@@ -170,15 +183,17 @@ class DynamoCartRepository:
             item = CartLineModel.get(_pk(owner), f"{CART_LINE_PREFIX}{sku_id}", consistent_read=True)
         except DoesNotExist:
             return None
-        return _line_dict(item)
+        return _line_dict(item.attribute_values)
 
     def line_read(self, owner: CartOwner, sku_id: str) -> PendingRead[Line | None]:
         key = (_pk(owner), f"{CART_LINE_PREFIX}{sku_id}")
-        return PendingRead(CartLineModel, key, lambda item: _line_dict(item) if item is not None else None)
+        return PendingRead(CartLineModel, key, lambda item: _line_dict(item) if item is not None else None, plain=True)
 
     def head_read(self, owner: CartOwner) -> PendingRead[Head | None]:
         key = (_pk(owner), CART_COUNTER_SK)
-        return PendingRead(CartCounterModel, key, lambda item: _head_dict(item) if item is not None else None)
+        return PendingRead(
+            CartCounterModel, key, lambda item: _head_dict(item) if item is not None else None, plain=True
+        )
 
     def put_line(
         self,
@@ -188,7 +203,21 @@ class DynamoCartRepository:
         max_lines: int,
         alive_at: int | None,
         expires_at: int | None,
+        listed: bool = False,
     ) -> None:
+        if listed and was is not None and alive_at is None:
+            try:
+                CartLineModel._get_connection().update_item(
+                    _pk(owner),
+                    f"{CART_LINE_PREFIX}{line['sku_id']}",
+                    actions=_line_actions(line, expires_at),
+                    condition=_line_condition(was),
+                )
+            except UpdateError as error:
+                if error.cause_response_code == "ConditionalCheckFailedException":
+                    raise ChangedMeanwhile() from error
+                raise
+            return
         head_condition: Condition | None = None
         if was is None:
             head_condition = _room_for([line["sku_id"]], max_lines) | CartCounterModel.skus.contains(line["sku_id"])
@@ -228,7 +257,7 @@ class DynamoCartRepository:
             if error.cause_response_code == "ConditionalCheckFailedException":
                 return None
             raise
-        return _line_dict(item)
+        return _line_dict(item.attribute_values)
 
     def remove_lines(self, owner: CartOwner, sku_ids: list[str], alive_at: int | None, expires_at: int | None) -> None:
         unique = list(dict.fromkeys(sku_ids))

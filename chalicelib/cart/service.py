@@ -68,15 +68,16 @@ def add_item(
     repo: CartRepository, catalog: CatalogRepository, owner: CartOwner, sku_id: str, quantity: int
 ) -> dict[str, Any]:
     """Put quantity of a SKU in the cart, added to what is there (and selected). 404 for an unknown SKU, 409 for
-    one off sale or sold out, past MAX_QUANTITY of it, or for a new line past MAX_LINES. Two calls: the SKU and the
-    line (and a guest cart's head) in one BatchGetItem, then one transaction."""
+    one off sale or sold out, past MAX_QUANTITY of it, or for a new line past MAX_LINES. Two calls: the SKU, the
+    line and the cart's head in one BatchGetItem, then one write (the line alone when the head lists it already, or
+    a transaction of the line and the head)."""
 
     def attempt() -> dict[str, Any]:
         now = utcnow()
-        reads = [catalog.sku_read(sku_id), repo.line_read(owner, sku_id)]
-        sku, current, *head = read_together(*reads, *([repo.head_read(owner)] if owner.guest else []))
-        if owner.guest:
-            _check_alive(owner, head[0], now)
+        sku, current, head = read_together(
+            catalog.sku_read(sku_id), repo.line_read(owner, sku_id), repo.head_read(owner)
+        )
+        _check_alive(owner, head, now)
         if sku is None:
             raise NotFound("No such SKU")
         if not sku["on_sale"]:
@@ -95,7 +96,8 @@ def add_item(
             "attributes": sku["attributes"],
         }
         alive_at, expires_at = _guest_times(owner, now)
-        repo.put_line(owner, line, was, MAX_LINES, alive_at, expires_at)
+        listed = head is not None and sku_id in head["skus"]
+        repo.put_line(owner, line, was, MAX_LINES, alive_at, expires_at, listed=listed)
         return _public_line(line)
 
     return retrying(attempt)

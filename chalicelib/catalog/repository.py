@@ -23,9 +23,11 @@ from chalicelib.catalog.models import (
     sku_sk,
 )
 from chalicelib.catalog.staff_store import StaffCatalogStore, admin_key_of
-from chalicelib.dynamo import PendingRead, connection
+from chalicelib.dynamo import PendingRead, connection, read_together
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.observability import logger
+
+BATCH_GET_KEYS = 100
 
 EDITABLE_FIELDS = (
     "title", "subtitle", "description", "category_id", "root_category_id", "brand_id", "images", "specs",
@@ -99,20 +101,25 @@ def _plain(value: Any) -> Any:
 
 
 def _sku_dict(item: SkuItem) -> dict[str, Any]:
+    return _sku_of(item.attribute_values)
+
+
+def _sku_of(values: dict[str, Any]) -> dict[str, Any]:
+    """A SKU from its item's attribute values (a model's `attribute_values`, or dynamo.attribute_values)."""
     return {
-        "sku_id": item.sku_id,
-        "product_id": item.product_id,
-        "attributes": dict(_plain(item.attributes) or {}),
-        "price_fen": int(item.price_fen),
-        "stock": int(item.stock),
-        "low_stock_threshold": int(item.low_stock_threshold or 0),
-        "updated_at": item.updated_at,
-        "title": item.title,
-        "image_url": item.image_url,
-        "category_id": item.category_id,
-        "brand_id": item.brand_id,
-        "on_sale": bool(item.on_sale),
-        "level_prices": {int(level): int(price) for level, price in (item.member_prices or {}).items()},
+        "sku_id": values["sku_id"],
+        "product_id": values["product_id"],
+        "attributes": dict(_plain(values.get("attributes")) or {}),
+        "price_fen": int(values["price_fen"]),
+        "stock": int(values.get("stock") or 0),
+        "low_stock_threshold": int(values.get("low_stock_threshold") or 0),
+        "updated_at": values.get("updated_at"),
+        "title": values.get("title"),
+        "image_url": values.get("image_url"),
+        "category_id": values.get("category_id"),
+        "brand_id": values.get("brand_id"),
+        "on_sale": bool(values.get("on_sale")),
+        "level_prices": {int(level): int(price) for level, price in (values.get("member_prices") or {}).items()},
     }
 
 
@@ -316,14 +323,18 @@ class DynamoCatalogRepository(StaffCatalogStore):
         return {item.product_id: _product_dict(item) for item in items if isinstance(item, ProductItem)}
 
     def sku_read(self, sku_id: str) -> PendingRead[dict[str, Any] | None]:
-        def parse(item: Any) -> dict[str, Any] | None:
-            return _sku_dict(item) if isinstance(item, SkuItem) else None
+        def parse(values: dict[str, Any] | None) -> dict[str, Any] | None:
+            return _sku_of(values) if values is not None and values["kind"] is SkuItem else None
 
-        return PendingRead(SkuItem, (product_pk(product_id_of_sku(sku_id)), sku_sk(sku_id)), parse, consistent=False)
+        key = (product_pk(product_id_of_sku(sku_id)), sku_sk(sku_id))
+        return PendingRead(SkuItem, key, parse, consistent=False, plain=True)
 
     def skus_by_ids(self, sku_ids: list[str]) -> dict[str, dict[str, Any]]:
-        keys = [(product_pk(product_id_of_sku(sku_id)), sku_sk(sku_id)) for sku_id in dict.fromkeys(sku_ids)]
-        return {item.sku_id: _sku_dict(item) for item in SkuItem.batch_get(keys) if isinstance(item, SkuItem)}
+        reads = [self.sku_read(sku_id) for sku_id in dict.fromkeys(sku_ids)]
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(reads), BATCH_GET_KEYS):  # one BatchGetItem per 100 (a cart or an order: one)
+            found.update((sku["sku_id"], sku) for sku in read_together(*reads[start : start + BATCH_GET_KEYS]) if sku)
+        return found
 
     def has_products(self, category_id: str) -> bool:
         for index in (CatalogItem.category_index, CatalogItem.root_category_index):

@@ -11,7 +11,9 @@ import pytest
 from chalicelib.accounts.tokens import verify_access_token
 from chalicelib.cart import service
 from chalicelib.cart.domain import CartOwner
+from chalicelib.cart.models import CART_LINE_PREFIX, CartLineModel, user_pk
 from chalicelib.cart.repository import DynamoCartRepository
+from chalicelib.catalog.repository import DynamoCatalogRepository
 from chalicelib.clock import iso, precise_iso, utcnow
 from chalicelib.promotions.service import promotion_cache
 from tests.functional.catalog_data import create_catalog, create_product, product_body
@@ -299,3 +301,52 @@ def test_the_best_claimed_coupon_counts_in_the_totals_and_all_that_apply_are_lis
     assert view["coupons"]["best"]["coupon_id"] == coupon_ids[1]
     assert view["summary"].items() >= {"coupon_discount_fen": 50000, "discount_fen": 50000,
                                     "payable_fen": PRICE - 50000}.items()  # fmt: skip
+
+
+class RemovedMeanwhile(DynamoCartRepository):
+    """The real repository, but the line is removed (line and head, as DELETE does) just before the first write."""
+
+    def __init__(self) -> None:
+        self.raced = False
+
+    def put_line(self, owner: CartOwner, line: dict[str, Any], was: int | None, *args: Any, **kwargs: Any) -> None:
+        if not self.raced:
+            self.raced = True
+            self.remove_lines(owner, [line["sku_id"]], None, None)
+        super().put_line(owner, line, was, *args, **kwargs)
+
+
+def test_more_of_a_line_removed_meanwhile_starts_it_again_and_the_cart_counts_it(
+    client: ShopClient, customer_token: str, skus: list[str]
+) -> None:
+    # GIVEN a line of 2, which another request removes between this add's read and its write
+    user_id = user_id_of(customer_token)
+    add(client, customer_token, skus[0], 2)
+    repo = RemovedMeanwhile()
+
+    # WHEN 3 more are added
+    line = service.add_item(repo, DynamoCatalogRepository(), CartOwner.user(user_id), skus[0], 3)
+
+    # THEN the write's condition saw the removal: the line starts again at 3, and the cart's head lists it
+    lines, head = repo.cart(CartOwner.user(user_id))
+    assert (repo.raced, line["quantity"]) == (True, 3)
+    assert [(each["sku_id"], each["quantity"]) for each in lines] == [(skus[0], 3)]
+    assert head is not None and head["skus"] == {skus[0]}
+
+
+def test_more_of_a_line_its_cart_head_does_not_list_is_written_with_the_head(
+    client: ShopClient, customer_token: str, skus: list[str]
+) -> None:
+    # GIVEN a cart of one line and a line its head does not list (one written before the head counted SKUs)
+    user_id = user_id_of(customer_token)
+    add(client, customer_token, skus[0])
+    CartLineModel(user_pk(user_id), f"{CART_LINE_PREFIX}{skus[1]}", sku_id=skus[1], quantity=1,
+                  added_at=precise_iso(utcnow()), title="旧行").save()  # fmt: skip
+
+    # WHEN more of that line is added
+    status, body = add(client, customer_token, skus[1], 2)
+
+    # THEN the line has 3 and the head lists both lines, so the cart's line limit counts it
+    _, head = DynamoCartRepository().cart(CartOwner.user(user_id))
+    assert (status, body["quantity"]) == (201, 3)
+    assert head is not None and head["skus"] == {skus[0], skus[1]}

@@ -95,9 +95,10 @@ def test_adding_to_the_cart_reads_the_sku_once_and_writes_once(
     counted(calls, client, "POST", "/cart/items", {"sku_id": skus[0], "quantity": 2}, token=customer_token)
     existing_line = calls.dynamodb()
 
-    # THEN each is one BatchGetItem (the SKU and the line) and one transaction (the line and the head)
+    # THEN each is one BatchGetItem (the SKU, the line and the head) and one write: a transaction of the new line and
+    # the head, the existing line alone (the head lists its SKU already)
     assert new_line == ["BatchGetItem", "TransactWriteItems"]
-    assert existing_line == ["BatchGetItem", "TransactWriteItems"]
+    assert existing_line == ["BatchGetItem", "UpdateItem"]
 
 
 def test_updating_and_removing_a_line_are_one_call_each(

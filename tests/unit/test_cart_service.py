@@ -59,6 +59,7 @@ class FakeCartRepository:
         max_lines: int,
         alive_at: int | None,
         expires_at: int | None,
+        listed: bool = False,
     ) -> None:
         self._race()
         cart = self.carts.setdefault(owner, {})
