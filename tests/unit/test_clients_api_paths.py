@@ -60,3 +60,40 @@ def test_every_operation_the_clients_call_is_served_by_the_app() -> None:
     # WHEN every call of the clients is looked up THEN none is missing
     missing = {f"{m.upper()} {p}": files for (m, p), files in client_calls().items() if (m, p) not in served}
     assert missing == {}
+
+
+MENU_ENTRY = re.compile(r"\{ path: '(/[^']+)', title: '([^']+)', icon: '\w+', roles: \[([^\]]*)\]")
+ROUTE_PAGE = re.compile(r"\{ path: '([\w-]+)', component: \(\) => import\('\./(pages/\w+\.vue)'\)")
+ROLES_ALLOWED = re.compile(r"Staff roles allowed: ((?:`\w+`(?:, )?)+)")
+GUARD = re.compile(r"\ballowed\('(/[\w-]+)'")  # a page loads a part only for the roles of that menu entry
+
+
+def test_every_console_menu_entry_is_for_roles_the_api_lets_read_what_its_page_lists() -> None:
+    # GIVEN the console's menu by role, its routes' pages, and the staff roles each admin operation allows
+    admin = CLIENTS / "admin" / "src"
+    menu = {
+        path: re.findall(r"'(\w+)'", roles) for path, _, roles in MENU_ENTRY.findall((admin / "menu.ts").read_text())
+    }
+    pages = dict(ROUTE_PAGE.findall((admin / "router.ts").read_text()))
+    document = json.loads((CLIENTS / "openapi.json").read_text(encoding="utf-8"))
+    allowed = {
+        path: re.findall(r"`(\w+)`", match.group(1))
+        for path, methods in document["paths"].items()
+        if "get" in methods and (match := ROLES_ALLOWED.search(methods["get"].get("description", "")))
+    }
+
+    # WHEN each entry's page is read for the admin lists it loads
+    refused = {}
+    for path, roles in menu.items():
+        page = (admin / pages[path.lstrip("/")]).read_text(encoding="utf-8")
+        guards = [menu[guard] for guard in GUARD.findall(page)]
+        for method, _, called in TYPED_CALL.findall(page):
+            if method != "GET" or called not in allowed:
+                continue
+            if any(set(guard) <= set(allowed[called]) for guard in guards):
+                continue  # loaded only for the roles of an entry that may read it
+            refused.update({f"{path} as {r}: GET {called}": allowed[called] for r in roles if r not in allowed[called]})
+
+    # THEN a role that sees an entry may read what its page shows (no entry opens on a 403)
+    assert len(menu) >= 18
+    assert refused == {}
