@@ -39,7 +39,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy chalicelib
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/cfn-lint infra/template.yaml infra/artifacts.yaml
+	$(BIN)/cfn-lint infra/template.yaml infra/artifacts.yaml infra/clients.yaml
 
 bench: $(STAMP)
 	@set -e; for script in bench/[!_]*.py; do \

@@ -9,6 +9,11 @@
    CloudFormation's events until the stack settles; a failure prints the failed resources and their reasons.
 5. Prints the stack's Outputs (the API's URL among them) and keeps them in build/<stage>/outputs.json.
 
+The browser clients (clients/, built by local/clients.py when stale) go to their own stack, `shop-<stage>-clients`
+(infra/clients.yaml: a private bucket behind CloudFront), created before the stage's stack so that the API allows
+its origin (the `ClientsOrigin` parameter); once the API's URL is known, both builds are uploaded with a `config.js`
+that names it.
+
 Nothing in the repository is rewritten: account-specific names and ARNs reach the functions as CloudFormation
 references, and the outputs go to build/ (ignored by git). Safe to re-run at any time. docs/deploy.md has the
 prerequisites, a first deploy, an update and a teardown.
@@ -31,8 +36,10 @@ if str(REPO_ROOT) not in sys.path:  # run as `python infra/deploy.py` as well as
     sys.path.insert(0, str(REPO_ROOT))
 
 from infra import package, package_check  # noqa: E402
+from infra.client_sites import ClientSite, ClientUploadError, upload_site  # noqa: E402
 
 ARTIFACTS_TEMPLATE = REPO_ROOT / "infra" / "artifacts.yaml"
+CLIENTS_TEMPLATE = REPO_ROOT / "infra" / "clients.yaml"
 # `local` runs on the embedded moto server and is never deployed to AWS.
 DEPLOYABLE_STAGES = ("dev", "prod")
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
@@ -52,6 +59,21 @@ def stack_name_for(stage: str) -> str:
 
 def artifacts_stack_name_for(stage: str) -> str:
     return f"shop-{stage}-artifacts"
+
+
+def clients_stack_name_for(stage: str) -> str:
+    return f"shop-{stage}-clients"
+
+
+def client_sites() -> list[ClientSite]:
+    """The clients as `make run` serves them (local/clients.py), built first when missing or stale (needs Node.js)."""
+    from local.clients import APPS, ClientBuildError, ensure_built
+
+    try:
+        ensure_built(print)
+    except ClientBuildError as error:
+        raise DeployError(f"the browser clients could not be built: {error}") from error
+    return [ClientSite(app.mount.lstrip("/"), app.dist) for app in APPS]
 
 
 class Deployer:
@@ -212,8 +234,15 @@ def _timestamp(event: dict[str, Any]) -> float:
 # ---------------------------------------------------------------- the whole deploy
 
 
-def deploy_stage(deployer: Deployer, build: package.Build, alert_email: str, partition: str = "aws") -> dict[str, str]:
-    """Steps 2-5 of the module docstring, for a build that passed its checks."""
+def deploy_stage(
+    deployer: Deployer,
+    build: package.Build,
+    alert_email: str,
+    partition: str = "aws",
+    sites: Sequence[ClientSite] = (),
+) -> dict[str, str]:
+    """Steps 2-5 of the module docstring, for a build that passed its checks; with `sites`, the clients' stack
+    first and their builds last."""
     stage = build.stage
     tags = {"app": "shop", "stage": stage}
     bucket_outputs = deployer.deploy_stack(
@@ -222,6 +251,14 @@ def deploy_stage(deployer: Deployer, build: package.Build, alert_email: str, par
         template_body=ARTIFACTS_TEMPLATE.read_text(encoding="utf-8"),
         tags=tags,
     )
+    clients_outputs: dict[str, str] = {}
+    if sites:
+        clients_outputs = deployer.deploy_stack(
+            clients_stack_name_for(stage),
+            {"Stage": stage},
+            template_body=CLIENTS_TEMPLATE.read_text(encoding="utf-8"),
+            tags=tags,
+        )
     bucket = bucket_outputs["ArtifactsBucketName"]
     deployer.log(f"Uploading to {bucket}:")
     keys = {name: artifact.s3_key(stage) for name, artifact in build.artifacts.items()}
@@ -239,6 +276,8 @@ def deploy_stage(deployer: Deployer, build: package.Build, alert_email: str, par
             for layer_id in package.LAYERS
         },
     }
+    if sites:
+        parameters[package.CLIENTS_ORIGIN_PARAMETER] = clients_outputs["ClientsOrigin"]
     outputs = deployer.deploy_stack(
         stack_name_for(stage),
         parameters,
@@ -246,6 +285,11 @@ def deploy_stage(deployer: Deployer, build: package.Build, alert_email: str, par
         tags=tags,
         protect=(stage == "prod"),
     )
+    if sites:
+        deployer.log(f"Uploading the browser clients to {clients_outputs['ClientsBucketName']}:")
+        for site in sites:
+            upload_site(deployer.s3, clients_outputs["ClientsBucketName"], site, outputs["EndpointURL"], deployer.log)
+        outputs = {**outputs, **clients_outputs}
     (build.out_dir / "outputs.json").write_text(json.dumps(outputs, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return outputs
 
@@ -253,7 +297,8 @@ def deploy_stage(deployer: Deployer, build: package.Build, alert_email: str, par
 def print_plan(build: package.Build, alert_email: str) -> None:
     stage = build.stage
     print(f"Plan for stage {stage} (dry run: built and checked, no AWS calls):")
-    print(f"  1. Stack {artifacts_stack_name_for(stage)} from infra/artifacts.yaml (the artifacts bucket).")
+    print(f"  1. Stack {artifacts_stack_name_for(stage)} from infra/artifacts.yaml (the artifacts bucket), and")
+    print(f"     stack {clients_stack_name_for(stage)} from infra/clients.yaml (the clients' bucket and CDN).")
     print("  2. Upload under content-hash keys:")
     for name, artifact in build.artifacts.items():
         print(f"       {artifact.s3_key(stage)}  ({name}, {artifact.zipped_bytes:,} B)")
@@ -261,7 +306,8 @@ def print_plan(build: package.Build, alert_email: str) -> None:
     functions = len(package_check.serverless_functions(build.template))
     print(f"  3. Change set on stack {stack_name_for(stage)}: {len(build.template['Resources'])} resources,")
     print(f"     {functions} functions, AlertEmail={alert_email or '(none)'}; execute it and wait.")
-    print(f"  4. Print the Outputs and keep them in build/{stage}/outputs.json.")
+    print("  4. Upload the storefront (shop/) and the console (console/) with a config.js naming the API's URL.")
+    print(f"  5. Print the Outputs and keep them in build/{stage}/outputs.json.")
 
 
 def check_prerequisites(alert_email: str, dry_run: bool) -> None:
@@ -284,6 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         build = package.build(arguments.stage)
         print("Checking the build (infra/package_check.py):")
         package_check.run_checks(build)
+        sites = client_sites()
         if arguments.dry_run:
             print_plan(build, arguments.alert_email)
             return 0
@@ -296,13 +343,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         partition = session.get_partition_for_region(session.region_name)
         print(f"Deploying stage {arguments.stage} to account {identity['Account']} in {session.region_name}.")
         deployer = Deployer(session.client("cloudformation"), session.client("s3"), session.region_name)
-        outputs = deploy_stage(deployer, build, arguments.alert_email, partition)
-    except (DeployError, package.PackageError, package_check.CheckFailed) as error:
+        outputs = deploy_stage(deployer, build, arguments.alert_email, partition, sites)
+    except (DeployError, ClientUploadError, package.PackageError, package_check.CheckFailed) as error:
         print(f"Deploy of stage {arguments.stage} failed: {error}", file=sys.stderr)
         return 1
     for key in sorted(outputs):
         print(f"  {key:<28} {outputs[key]}")
     print(f"Stage {arguments.stage} deployed: {outputs.get('EndpointURL', '')}")
+    print(f"storefront {outputs.get('StorefrontURL', '')}")
+    print(f"admin console {outputs.get('ConsoleURL', '')}")
     return 0
 
 

@@ -58,6 +58,8 @@ LAYERS: dict[str, tuple[Path, tuple[str, ...]]] = {
     "LakeLibsLayer": (REPO_ROOT / "requirements-lake.txt", ("compact_analytics_lake",)),
 }
 LAYER_KEY_PARAMETERS = {"RecommendLibsLayer": "RecommendLayerKey", "LakeLibsLayer": "LakeLayerKey"}
+# The browser clients' origin on CloudFront (an Output of infra/clients.yaml), a parameter of the stage's stack.
+CLIENTS_ORIGIN_PARAMETER = "ClientsOrigin"
 LAYER_ARTIFACTS = {"RecommendLibsLayer": "recommend-layer.zip", "LakeLibsLayer": "lake-layer.zip"}
 # Never shipped: tests of the libraries, type stubs, caches of the build machine.
 LAYER_EXCLUDED_DIRS = {"tests", "test", "__pycache__"}
@@ -345,14 +347,22 @@ def _resources_named(template: Mapping[str, Any], resource_type: str, key: str, 
     return names
 
 
-def gateway_responses_extension(allowed_origins: Iterable[str]) -> dict[str, Any]:
-    """`x-amazon-apigateway-gateway-responses`: API Gateway's own answers in the error contract, with CORS headers."""
-    from chalicelib.cors import gateway_response_headers
+def gateway_responses_extension(allowed_origins: Iterable[str], clients_origin: bool = False) -> dict[str, Any]:
+    """`x-amazon-apigateway-gateway-responses`: API Gateway's own answers in the error contract, with CORS headers.
+
+    With `clients_origin` the list also holds the clients' origin, a template parameter: API Gateway cannot compare
+    with it, so these answers echo the caller's Origin, as `gateway_response_headers` does for any list but one."""
+    from chalicelib.cors import EXPOSED_HEADERS, gateway_response_headers
 
     responses = json.loads(GATEWAY_RESPONSES_PATH.read_text(encoding="utf-8"))["responses"]
-    headers = {
-        f"gatewayresponse.header.{name}": value for name, value in gateway_response_headers(allowed_origins).items()
-    }
+    cors = gateway_response_headers(allowed_origins)
+    if clients_origin:
+        cors = {
+            "Access-Control-Allow-Origin": "method.request.header.Origin",
+            "Access-Control-Expose-Headers": f"'{', '.join(EXPOSED_HEADERS)}'",
+            "Vary": "'Origin'",
+        }
+    headers = {f"gatewayresponse.header.{name}": value for name, value in cors.items()}
     extension = {}
     for response_type, spec in responses.items():
         body = {"code": spec["code"], "message": spec["message"], "request_id": "$context.requestId"}
@@ -415,9 +425,13 @@ def compose_template(
     infra: Mapping[str, Any],
     functions: Mapping[str, Mapping[str, Any]],
     allowed_origins: Iterable[str] = (),
+    clients_origin: bool = False,
 ) -> dict[str, Any]:
     """The one template of a stage: infra/template.yaml's resources, chalice's functions and REST API wired to them,
-    the order state machine inlined, alarms for every function, artifacts read from S3 (template parameters)."""
+    the order state machine inlined, alarms for every function, artifacts read from S3 (template parameters).
+
+    `clients_origin`: the template takes a `ClientsOrigin` parameter (the origin of the stage's browser clients on
+    CloudFront, infra/clients.yaml) that the API allows besides `allowed_origins`."""
     infra = copy.deepcopy(dict(infra))
     sam = copy.deepcopy(dict(sam))
     stream_policy = dict((infra.get("Metadata") or {}).get("StreamConsumers") or {})
@@ -436,6 +450,13 @@ def compose_template(
     template["Parameters"]["CodeKey"] = {"Type": "String", "Description": "S3 key of deployment.zip"}
     for layer_id in LAYERS:
         template["Parameters"][LAYER_KEY_PARAMETERS[layer_id]] = {"Type": "String", "Description": f"{layer_id} zip"}
+    if clients_origin:
+        template["Parameters"][CLIENTS_ORIGIN_PARAMETER] = {
+            "Type": "String",
+            "Default": "",
+            "AllowedPattern": r"^(https://[A-Za-z0-9.-]+)?$",
+            "Description": "The browser clients' origin (shop-<stage>-clients' ClientsOrigin), allowed by CORS",
+        }
     resources = template["Resources"]
 
     queues = _resources_named(template, "AWS::SQS::Queue", "QueueName", stage)
@@ -495,6 +516,8 @@ def compose_template(
             properties["Handler"] = f"app.{name}"
         variables = properties.setdefault("Environment", {}).setdefault("Variables", {})
         variables.update(stack_environment)
+        if clients_origin:
+            variables["CORS_ALLOWED_ORIGINS"] = _with_clients_origin(variables.get("CORS_ALLOWED_ORIGINS"))
         if roles:
             properties["Role"] = _get_att(FUNCTION_ROLE_ID, "Arn")
         if name in layer_users:
@@ -533,7 +556,7 @@ def compose_template(
         body = properties["DefinitionBody"]
         for methods in body["paths"].values():
             methods.setdefault("x-amazon-apigateway-any-method", _any_method(API_FUNCTION_ID))
-        body["x-amazon-apigateway-gateway-responses"] = gateway_responses_extension(allowed_origins)
+        body["x-amazon-apigateway-gateway-responses"] = gateway_responses_extension(allowed_origins, clients_origin)
         resources["RestApi5xxAlarm"] = _alarm(
             "api-5xx", "The REST API answered 5xx (a function failed, timed out or was throttled).", "AWS/ApiGateway",
             "5XXError", {"ApiName": _sub("shop-${Stage}"), "Stage": properties.get("StageName", "api")},
@@ -542,6 +565,13 @@ def compose_template(
     for logical_id, resource in templates.state_machines(infra).items():
         resources[logical_id] = inline_state_machine(resource, template)
     return template
+
+
+def _with_clients_origin(configured: Any) -> dict[str, Any]:
+    """CORS_ALLOWED_ORIGINS of a function: the stage's list (.chalice/config.json) and the clients' origin parameter
+    (empty entries are ignored by chalicelib/cors.py, so an unset parameter adds nothing)."""
+    configured_list = configured if isinstance(configured, str) else ""
+    return {"Fn::Join": [",", [configured_list, {"Ref": CLIENTS_ORIGIN_PARAMETER}]]}
 
 
 def _wire_event_source(
@@ -632,7 +662,9 @@ def build(stage: str, out_dir: Path | None = None, *, with_dependencies: bool = 
     project = stage_project(out_dir / "project")
     sam = chalice_package(project, out_dir / "chalice", stage)
     functions = app_functions(project, stage_environment(stage))
-    template = compose_template(stage, sam, templates.load_template(), functions, allowed_origins_of(stage))
+    template = compose_template(
+        stage, sam, templates.load_template(), functions, allowed_origins_of(stage), clients_origin=True
+    )
     result = Build(stage, out_dir, template, functions)
     result.template_path.write_text(json.dumps(template, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     if with_dependencies:

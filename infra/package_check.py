@@ -43,6 +43,7 @@ UNZIPPED_LIMIT = 250 * 1000 * 1000  # function + layers; Lambda's is 262,144,000
 MAX_LAYERS = 5
 TEMPLATE_URL_LIMIT = 1024 * 1024  # a template read from S3
 ARTIFACTS_TEMPLATE = REPO_ROOT / "infra" / "artifacts.yaml"
+CLIENTS_TEMPLATE = REPO_ROOT / "infra" / "clients.yaml"
 RECOMMEND_ONLY = ("numpy", "scipy", "pyarrow", "duckdb")  # layer-only (or dev-only) libraries
 FAKE_ACCOUNT = "123456789012"
 FAKE_REGION = "us-east-1"
@@ -148,6 +149,11 @@ def resolve_for_check(value: Any, stage: str) -> str:
         text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
         pseudo = {"AWS::Partition": "aws", "AWS::Region": FAKE_REGION, "AWS::AccountId": FAKE_ACCOUNT, "Stage": stage}
         return templates.PLACEHOLDER.sub(lambda match: pseudo.get(match.group(1), "x"), text)
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(resolve_for_check(part, stage) for part in parts)
+    if isinstance(value, dict) and value.get("Ref") == package.CLIENTS_ORIGIN_PARAMETER:
+        return "https://d111111abcdef8.cloudfront.net"
     if isinstance(value, dict) and "Ref" in value:
         return f"shop-{stage}-{value['Ref']}"
     if isinstance(value, dict) and "Fn::GetAtt" in value:
@@ -377,8 +383,11 @@ def run_checks(build: package.Build, log: Any = print) -> None:
     expanded = sam_transform(build)
     resources = len(json.loads(expanded.read_text(encoding="utf-8"))["Resources"])
     log(f"  AWS::Serverless transform: {resources} resources (a stack holds {MAX_STACK_RESOURCES})")
-    lint([build.template_path, expanded, ARTIFACTS_TEMPLATE])
-    log(f"  cfn-lint: {build.template_path.name}, {expanded.name} and {ARTIFACTS_TEMPLATE.name} clean")
+    lint([build.template_path, expanded, ARTIFACTS_TEMPLATE, CLIENTS_TEMPLATE])
+    log(
+        f"  cfn-lint: {build.template_path.name}, {expanded.name}, {ARTIFACTS_TEMPLATE.name} and "
+        f"{CLIENTS_TEMPLATE.name} clean"
+    )
     for line in check_handlers(build):
         log(f"  {line}")
 

@@ -1,9 +1,9 @@
-import 'element-plus/dist/index.css'
+// Element Plus comes on demand (vite.config.ts); the message toasts are called from code, so their CSS is named here.
+import 'element-plus/theme-chalk/base.css'
+import 'element-plus/es/components/message/style/css'
 import './style.css'
-import ElementPlus from 'element-plus'
-import zhCn from 'element-plus/es/locale/lang/zh-cn'
 import { createApp } from 'vue'
 import App from './App.vue'
 import { router } from './router'
 
-createApp(App).use(ElementPlus, { locale: zhCn }).use(router).mount('#app')
+createApp(App).use(router).mount('#app')

@@ -1,4 +1,5 @@
-"""The admin console in Chromium: sign in, the dashboard's charts with the day's figures, shipping a paid order."""
+"""The admin console in Chromium: sign in, the dashboard's charts with the day's figures, shipping a paid order,
+moderating a review held for a sensitive word."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def paid_order(http: requests.Session, base_url: str) -> dict[str, Any]:
     started = http.post(f"{base_url}/orders/{order.json()['order_id']}/pay", headers=auth, json={"channel": "sandbox"},
                         timeout=TIMEOUT).json()  # fmt: skip
     assert http.post(started["pay_url"], timeout=TIMEOUT).json()["notify_status"] == 200
-    return dict(order.json())
+    return {**order.json(), "buyer": auth}
 
 
 def test_staff_sign_in_see_the_days_figures_in_the_dashboards_charts_and_ship_an_order(
@@ -115,4 +116,51 @@ def test_staff_sign_in_see_the_days_figures_in_the_dashboards_charts_and_ship_an
     expect(row).to_have_count(0)
     shipped = http.get(f"{base_url}/admin/orders/{order['order_id']}", headers=admin, timeout=TIMEOUT).json()
     assert shipped["status"] == "SHIPPED" and shipped["shipment"]["tracking_no"] == "SF1234567890"
+    watch.expect_clean()
+
+
+def test_staff_approve_a_review_held_for_a_sensitive_word_and_it_shows_on_the_product(
+    desktop: tuple[Any, PageWatch],
+    clients_url: dict[str, str],
+    base_url: str,
+    http: requests.Session,
+) -> None:
+    # GIVEN a word on the list and a received order whose review names it (so it waits for moderation)
+    page, watch = desktop
+    console = clients_url["admin console"]
+    admin = {"Authorization": f"Bearer {login(http, base_url, 'admin', ADMIN_PASSWORD)['access_token']}"}
+    word = f"违禁{uuid.uuid4().hex[:6]}"
+    assert http.post(f"{base_url}/admin/review-words", headers=admin, json={"words": [word]},
+                     timeout=TIMEOUT).status_code == 201  # fmt: skip
+    order = paid_order(http, base_url)
+    ship = {"carrier": "SF", "tracking_no": f"SF{uuid.uuid4().int % 10**12:012d}"}
+    assert http.post(f"{base_url}/admin/orders/{order['order_id']}/ship", headers=admin, json=ship,
+                     timeout=TIMEOUT).status_code == 200  # fmt: skip
+    assert http.post(f"{base_url}/orders/{order['order_id']}/receive", headers=order["buyer"],
+                     timeout=TIMEOUT).status_code == 200  # fmt: skip
+    line = order["items"][0]
+    content = f"音质很好，就是包装上写着{word}"
+    review = http.post(f"{base_url}/orders/{order['order_id']}/reviews", headers=order["buyer"], timeout=TIMEOUT,
+                       json={"items": [{"sku_id": line["sku_id"], "rating": 5, "content": content}]})  # fmt: skip
+    assert review.status_code == 201 and review.json()["items"][0]["status"] == "PENDING", review.text
+
+    # WHEN staff sign in, open 评价审核 and approve it
+    page.goto(console)
+    page.wait_for_url("**/console/login**")
+    page.locator("input[name=username]").fill("admin")
+    page.locator("input[name=password]").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/console/dashboard")
+    page.locator("[data-test=menu]").get_by_text("评价审核").click()
+    page.wait_for_url("**/console/reviews")
+    row = page.locator("[data-test=reviews-table] .el-table__row", has_text=content)
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(word)  # the matched word is shown beside the text
+    row.locator("[data-test=approve-review]").click()
+
+    # THEN the console says so, the review leaves the queue, and the product page shows it
+    expect(page.get_by_text("已通过并发布")).to_be_visible()
+    expect(row).to_have_count(0)
+    published = http.get(f"{base_url}/products/{line['product_id']}/reviews", timeout=TIMEOUT).json()
+    assert content in [item["content"] for item in published["items"]]
     watch.expect_clean()
