@@ -53,6 +53,8 @@ def build_shop(container: Container) -> Shop:
         timers=OrderTimers.from_settings(container.settings),
         flash_units=FlashSaleUnits(container),
         membership=container.membership,
+        parcels=container.parcels,
+        freight=container.freight,
     )
 
 

@@ -1,0 +1,210 @@
+"""Parcel tracking through kuaidi100's signed push on moto: carrier codes on shipping, the push verified (bad sign,
+unknown parcel, malformed param: 400 and nothing changes), duplicates changing nothing, events newest first in
+kuaidi100's shape, and 签收 bringing the order's automatic receipt forward."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from chalicelib.bootstrap import container
+from chalicelib.clock import iso, parse_iso, utcnow
+from chalicelib.config import reset_caches
+from chalicelib.orders import service
+from chalicelib.orders.deadlines import state_deadline
+from tests.functional.catalog_data import create_catalog, create_product
+from tests.functional.conftest import ShopClient, register_and_login
+from tests.functional.test_orders import ADDRESS, place
+
+SALT = "test-subscription-salt"
+
+
+@pytest.fixture(autouse=True)
+def subscription_salt(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("KUAIDI100_SALT", SALT)
+    reset_caches()
+    yield
+    reset_caches()
+
+
+@pytest.fixture
+def buyer(client: ShopClient, admin_token: str) -> dict[str, Any]:
+    create_catalog(client, admin_token)
+    sku_id = create_product(client, admin_token, "华为 Mate 60")["skus"][0]["sku_id"]
+    token = register_and_login(client, "alice")
+    address = client.call("POST", "/me/addresses", ADDRESS, token=token)[1]
+    return {"token": token, "address_id": address["address_id"], "sku_id": sku_id}
+
+
+def shipped_order(
+    client: ShopClient, buyer: dict[str, Any], admin_token: str, carrier: str, tracking_no: str, key: str = "k-1"
+) -> str:
+    order = place(client, buyer, key=key)[1]
+    assert service.confirm_payment(container().shop, order["order_id"], "pay-1", order["amounts"]["payable_fen"])
+    ship = {"carrier": carrier, "tracking_no": tracking_no}
+    status, body, _ = client.call("POST", f"/admin/orders/{order['order_id']}/ship", ship, token=admin_token)
+    assert status == 200, body
+    return str(order["order_id"])
+
+
+def beijing(moment_utc: str) -> str:
+    """An ISO UTC time as kuaidi100 writes times (Beijing time, `YYYY-MM-DD HH:MM:SS`)."""
+    return (parse_iso(moment_utc) + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def push_param(com: str, nu: str, state: str, events: list[tuple[str, str, str]]) -> str:
+    """kuaidi100's push JSON for events (ISO UTC time, context, area), given oldest first."""
+    data = [
+        {"context": context, "time": beijing(at), "ftime": beijing(at), "areaName": area, "status": "在途"}
+        for at, context, area in reversed(events)
+    ]
+    checked = "1" if state == "3" else "0"
+    last = {"message": "ok", "state": state, "status": "200", "ischeck": checked, "com": com, "nu": nu, "data": data}
+    return json.dumps({"status": "polling", "billstatus": "got", "message": "", "lastResult": last}, ensure_ascii=False)
+
+
+def md5_sign(param: str, salt: str) -> str:
+    """kuaidi100's signature, computed here independently of the app's code."""
+    return hashlib.md5((param + salt).encode(), usedforsecurity=False).hexdigest().upper()
+
+
+def notify(client: ShopClient, param: str, sign: str | None = None) -> tuple[int, Any]:
+    sign = sign if sign is not None else md5_sign(param, SALT)
+    body = urlencode({"param": param, "sign": sign}).encode()
+    response = client.http.request(
+        "POST", "/logistics/kuaidi100/notify", headers={"content-type": "application/x-www-form-urlencoded"}, body=body
+    )
+    return response.status_code, json.loads(response.body)
+
+
+def tracking(client: ShopClient, buyer: dict[str, Any], order_id: str) -> dict[str, Any]:
+    status, body, _ = client.call("GET", f"/orders/{order_id}/tracking", token=buyer["token"])
+    assert status == 200, body
+    return dict(body)
+
+
+def ago(**delta: float) -> str:
+    return iso(utcnow() - timedelta(**delta)).replace(".000", "")
+
+
+def test_a_signed_push_is_kept_and_tracking_shows_it_newest_first_in_kuaidi100s_shape(
+    client: ShopClient, buyer: dict[str, Any], admin_token: str
+) -> None:
+    # GIVEN an order shipped with SF (a short name)
+    order_id = shipped_order(client, buyer, admin_token, "SF", "SF1234567890")
+    before = tracking(client, buyer, order_id)
+    events = [
+        (ago(hours=5), "【深圳市】快件已揽收", "广东省深圳市"),
+        (ago(hours=2), "快件已到达【广州转运中心】", "广东省广州市"),
+    ]
+
+    # WHEN kuaidi100 pushes the parcel's events, signed with the subscription salt, twice
+    first = notify(client, push_param("shunfeng", "SF1234567890", "0", events))
+    again = notify(client, push_param("shunfeng", "SF1234567890", "0", events))
+
+    # THEN the shop answers as kuaidi100 expects, and tracking lists the events once, newest first
+    assert first == (200, {"result": True, "returnCode": "200", "message": "成功"})
+    assert again == first
+    assert before["carrier_code"] == "shunfeng" and before["events"] == [] and before["state"] is None
+    after = tracking(client, buyer, order_id)
+    assert after["carrier"] == "SF" and after["carrier_code"] == "shunfeng" and after["tracking_no"] == "SF1234567890"
+    assert after["state"] == "0" and after["state_name"] == "在途" and after["is_signed"] is False
+    assert [event["context"] for event in after["events"]] == ["快件已到达【广州转运中心】", "【深圳市】快件已揽收"]
+    newest = after["events"][0]
+    assert newest["time"] == newest["at"] == events[1][0] and newest["location"] == "广东省广州市"
+    assert set(newest) >= {"time", "context", "location", "status", "description", "at"}
+
+
+def test_a_push_with_a_bad_sign_an_unknown_parcel_or_a_malformed_param_is_refused_and_changes_nothing(
+    client: ShopClient, buyer: dict[str, Any], admin_token: str
+) -> None:
+    # GIVEN a parcel shipped with 中通
+    order_id = shipped_order(client, buyer, admin_token, "zhongtong", "ZT100")
+    good = push_param("zhongtong", "ZT100", "3", [(ago(hours=1), "已签收", "广东省深圳市")])
+
+    # WHEN pushes come with a wrong sign, for a parcel the shop never shipped, or with a param that is not kuaidi100's
+    refused = [
+        notify(client, good, sign="0" * 32),
+        notify(client, good, sign=md5_sign(good, "another-salt")),
+        notify(client, push_param("zhongtong", "ZT999", "0", [(ago(hours=1), "揽收", "")])),
+        notify(client, push_param("yunda", "ZT100", "0", [(ago(hours=1), "揽收", "")])),
+        notify(client, '{"status": "polling"}'),
+        notify(client, "not json"),
+    ]
+    form = client.http.request("POST", "/logistics/kuaidi100/notify", headers={"content-type": "application/json"},
+                               body=json.dumps({"param": good}).encode())  # fmt: skip
+
+    # THEN each is 400 with the error body, and the parcel shows nothing
+    assert [status for status, _ in refused] == [400] * 6 and form.status_code == 400
+    assert all(body["code"] == "VALIDATION_ERROR" for _, body in refused)
+    shown = tracking(client, buyer, order_id)
+    assert shown["events"] == [] and shown["state"] is None and shown["is_signed"] is False
+
+
+def test_a_parcel_signed_for_brings_the_orders_automatic_receipt_forward_once(
+    client: ShopClient, buyer: dict[str, Any], admin_token: str
+) -> None:
+    # GIVEN a shipped order due for automatic receipt AUTO_RECEIVE_SECONDS (14 days) after shipping
+    order_id = shipped_order(client, buyer, admin_token, "yuantong", "YT42")
+    shipped = container().shop.orders.order(order_id)
+    assert shipped is not None and shipped.due_at is not None
+    signed_at = ago(hours=1)
+
+    # WHEN kuaidi100 pushes 签收 (state 3), and then the same push again
+    param = push_param(
+        "yuantong",
+        "YT42",
+        "3",
+        [(ago(days=1), "快件已揽收", "上海市"), (signed_at, "已签收，签收人：本人", "广东省深圳市")],
+    )
+    assert notify(client, param)[0] == 200
+    signed = container().shop.orders.order(order_id)
+    assert notify(client, param)[0] == 200
+    again = container().shop.orders.order(order_id)
+
+    # THEN the order is due SIGNED_AUTO_RECEIVE_SECONDS (7 days) after the signature, earlier than before, and still
+    # SHIPPED; the duplicate changes nothing; tracking says it is signed
+    assert signed is not None and again is not None
+    expected = iso(parse_iso(signed_at) + timedelta(seconds=604800))
+    assert signed.due_at == expected and signed.due_at < shipped.due_at
+    assert state_deadline(signed, None, container().shop.timers.durations()) == parse_iso(expected)
+    assert signed.status == "SHIPPED" and again.due_at == signed.due_at and again.shipment == signed.shipment
+    shown = tracking(client, buyer, order_id)
+    assert shown["state"] == "3" and shown["state_name"] == "签收" and shown["is_signed"] is True
+
+
+def test_a_signature_older_than_the_receipt_deadline_leaves_the_earlier_deadline(
+    client: ShopClient, buyer: dict[str, Any], admin_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN orders are received automatically 1 hour after shipping, sooner than 7 days after a signature
+    monkeypatch.setenv("AUTO_RECEIVE_SECONDS", "3600")
+    reset_caches()
+    order_id = shipped_order(client, buyer, admin_token, "EMS", "EMS77")
+    shipped = container().shop.orders.order(order_id)
+
+    # WHEN the parcel is signed for
+    assert notify(client, push_param("ems", "EMS77", "3", [(ago(minutes=5), "已签收", "北京市")]))[0] == 200
+
+    # THEN the order keeps its earlier due time
+    signed = container().shop.orders.order(order_id)
+    assert shipped is not None and signed is not None and signed.due_at == shipped.due_at
+
+
+def test_a_carrier_kuaidi100_does_not_know_is_kept_with_no_code_and_no_events(
+    client: ShopClient, buyer: dict[str, Any], admin_token: str
+) -> None:
+    # GIVEN an order shipped by the shop's own van
+    order_id = shipped_order(client, buyer, admin_token, "同城自送", "VAN001")
+
+    # WHEN the buyer tracks it
+    shown = tracking(client, buyer, order_id)
+
+    # THEN the carrier is kept as named, without a kuaidi100 code or events
+    assert shown["carrier"] == "同城自送" and shown["carrier_code"] is None and shown["events"] == []
+    assert shown["state"] is None and shown["is_signed"] is False
