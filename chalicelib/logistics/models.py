@@ -3,7 +3,7 @@ one partition per parcel number), freight templates (pk=FREIGHT, sk=<template_id
 
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.models import Model
 
 from chalicelib.config import get_settings
@@ -19,13 +19,14 @@ def parcel_pk(tracking_no: str) -> str:
 
 
 class ParcelModel(Model):
-    """A shipped parcel kuaidi100 reports on: which order it carries and its latest state."""
+    """A shipped parcel kuaidi100 reports on: the orders it carries (one, or several shipped together) and its
+    latest state."""
 
     Meta = table_meta(get_settings().marketing_table)
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
-    order_id = UnicodeAttribute()
+    order_ids = UnicodeSetAttribute(default=set)
     carrier_code = UnicodeAttribute()
     tracking_no = UnicodeAttribute()
     state = UnicodeAttribute(null=True)

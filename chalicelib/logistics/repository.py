@@ -49,8 +49,8 @@ class FreightRepository(FreightTemplates, Protocol):
 
 
 class ParcelRepository(Protocol):
-    def register(self, parcel: dict[str, Any]) -> bool:
-        """Remember which order a parcel (carrier_code, tracking_no) carries; False if it carries another order."""
+    def register(self, parcel: dict[str, Any]) -> None:
+        """Remember that a parcel (carrier_code, tracking_no) carries the order (with the others it carries)."""
 
     def parcel(self, tracking_no: str, carrier_code: str) -> dict[str, Any] | None: ...
     def parcels(self, tracking_no: str) -> list[dict[str, Any]]:
@@ -154,7 +154,7 @@ class DynamoFreightRepository:
 
 def _parcel_dict(item: ParcelModel) -> dict[str, Any]:
     return {
-        "order_id": item.order_id,
+        "order_ids": sorted(item.order_ids or ()),
         "carrier_code": item.carrier_code,
         "tracking_no": item.tracking_no,
         "state": item.state,
@@ -177,24 +177,18 @@ def event_sk(carrier_code: str, event: dict[str, Any]) -> str:
 
 
 class DynamoParcelRepository:
-    def register(self, parcel: dict[str, Any]) -> bool:
-        item = ParcelModel(
-            parcel_pk(parcel["tracking_no"]),
-            f"{HEAD_PREFIX}{parcel['carrier_code']}",
-            order_id=parcel["order_id"],
-            carrier_code=parcel["carrier_code"],
-            tracking_no=parcel["tracking_no"],
-            is_signed=False,
-            updated_at=parcel["updated_at"],
-            version=0,
+    def register(self, parcel: dict[str, Any]) -> None:
+        head = ParcelModel(parcel_pk(parcel["tracking_no"]), f"{HEAD_PREFIX}{parcel['carrier_code']}")
+        head.update(
+            actions=[
+                ParcelModel.order_ids.add({parcel["order_id"]}),
+                ParcelModel.carrier_code.set(parcel["carrier_code"]),
+                ParcelModel.tracking_no.set(parcel["tracking_no"]),
+                ParcelModel.is_signed.set(ParcelModel.is_signed | False),
+                ParcelModel.version.set(ParcelModel.version | 0),
+                ParcelModel.updated_at.set(parcel["updated_at"]),
+            ]
         )
-        try:
-            item.save(condition=ParcelModel.pk.does_not_exist() | (ParcelModel.order_id == parcel["order_id"]))
-        except PutError as error:
-            if _is_condition_failure(error):
-                return False
-            raise
-        return True
 
     def parcel(self, tracking_no: str, carrier_code: str) -> dict[str, Any] | None:
         try:

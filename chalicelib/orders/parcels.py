@@ -42,7 +42,8 @@ def receive_push(shop: Shop, parcels: ParcelRepository, body: bytes | str | None
     param, signature = push_form(body)
     parcel = accept_push(parcels, param, signature, config.subscription_salt())
     if parcel["is_signed"] and parcel.get("signed_at"):
-        signed_for(shop, parcel["order_id"], parcel["signed_at"])
+        for order_id in parcel["order_ids"]:
+            signed_for(shop, order_id, parcel["signed_at"])
     return dict(OK_ANSWER)
 
 

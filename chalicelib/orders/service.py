@@ -260,8 +260,8 @@ def confirm_payment(shop: Shop, order_id: str, payment_id: str, amount_fen: int)
 
 def ship_order(shop: Shop, order_id: str, write: ShipmentWrite) -> dict[str, Any]:
     """PAID -> SHIPPED with the carrier and tracking number; 409 INVALID_STATE otherwise. A carrier kuaidi100 knows
-    (its code or short name) gets its parcel registered first, so none of its pushes finds an unknown parcel; a
-    number already carrying another order is 409 CONFLICT."""
+    (its code or short name) gets its parcel registered first, so none of its pushes finds an unknown parcel (one
+    parcel may carry several orders shipped together)."""
     order = owned(shop, None, order_id)
     code = carrier_code(write.carrier)
     shipment = {
@@ -272,8 +272,7 @@ def ship_order(shop: Shop, order_id: str, write: ShipmentWrite) -> dict[str, Any
     }
     if code and shop.parcels and order.status == PAID:
         parcel = {"order_id": order_id, "carrier_code": code, "tracking_no": write.tracking_no}
-        if not shop.parcels.register({**parcel, "updated_at": shipment["shipped_at"]}):
-            raise Conflict(f"The parcel {write.tracking_no} already carries another order")
+        shop.parcels.register({**parcel, "updated_at": shipment["shipped_at"]})
     if not _advance(shop, order, OrderEvent.SHIP, shipment=shipment):
         raise NotAllowed(f"An order that is {owned(shop, None, order_id).status} cannot be shipped")
     return get_order(shop, None, order_id)

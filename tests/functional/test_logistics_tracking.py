@@ -208,3 +208,19 @@ def test_a_carrier_kuaidi100_does_not_know_is_kept_with_no_code_and_no_events(
     # THEN the carrier is kept as named, without a kuaidi100 code or events
     assert shown["carrier"] == "同城自送" and shown["carrier_code"] is None and shown["events"] == []
     assert shown["state"] is None and shown["is_signed"] is False
+
+
+def test_two_orders_shipped_in_one_parcel_are_both_brought_forward_when_it_is_signed_for(
+    client: ShopClient, buyer: dict[str, Any], admin_token: str
+) -> None:
+    # GIVEN two orders shipped together in one 韵达 parcel
+    first = shipped_order(client, buyer, admin_token, "YD", "YD5", key="k-1")
+    second = shipped_order(client, buyer, admin_token, "yunda", "YD5", key="k-2")
+
+    # WHEN the parcel is signed for
+    assert notify(client, push_param("yunda", "YD5", "3", [(ago(hours=1), "已签收", "广东省深圳市")]))[0] == 200
+
+    # THEN both orders are due for automatic receipt 7 days after the signature, and both show the event
+    orders = [container().shop.orders.order(order_id) for order_id in (first, second)]
+    assert all(order is not None and order.shipment and order.shipment.get("signed_at") for order in orders)
+    assert [len(tracking(client, buyer, order_id)["events"]) for order_id in (first, second)] == [1, 1]
