@@ -92,6 +92,11 @@ def add_template_use(transaction: TransactWrite, template_id: str, delta: int) -
     )
 
 
+def template_exists(template_id: str) -> bool:
+    """Whether a freight template has this id (a product naming it is checked before its transaction)."""
+    return FreightTemplateModel.count(FREIGHT_PK, FreightTemplateModel.sk == template_id) > 0
+
+
 class DynamoFreightRepository:
     def templates(self, template_ids: list[str]) -> dict[str, FreightTemplate]:
         keys = [(FREIGHT_PK, template_id) for template_id in dict.fromkeys(template_ids)]

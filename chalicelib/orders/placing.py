@@ -148,6 +148,7 @@ def _price_order(shop: Shop, user_id: str, body: OrderCreate | OrderPreviewReque
         shop.catalog, [skus[sku_id] for sku_id, _ in wanted], dict(wanted), promotions, now, member
     )
     balance = held or 0
+    to = pricing.destination(shop.freight, lines, address)
     priced = pricing.price(
         lines,
         promotions,
@@ -157,6 +158,7 @@ def _price_order(shop: Shop, user_id: str, body: OrderCreate | OrderPreviewReque
         points=body.points,
         balance=balance,
         ships=address is not None,
+        to=to,
         now=now,
     )
     pricing.check_expected(priced, body.expected_payable_fen)
