@@ -113,11 +113,12 @@ def utc_iso(beijing_time: str) -> str:
 
 def events_of(push: Push) -> list[dict[str, Any]]:
     """The push's events in the shop's shape, newest first: {"time", "context", "location", "status",
-    "description", "at"} with times in ISO UTC."""
+    "description", "at"} with times in ISO UTC, and "seq", their place oldest first (orders equal times)."""
     events = []
     for entry in push.lastResult.data:
         at = utc_iso(entry.ftime or entry.time)
         location = entry.areaName or entry.location or ""
         event = {"time": at, "context": entry.context, "location": location, "status": entry.status or ""}
         events.append({**event, "description": entry.context, "at": at})
-    return sorted(events, key=lambda event: event["at"], reverse=True)
+    newest_first = sorted(events, key=lambda event: event["at"], reverse=True)  # stable: equal times keep their order
+    return [{**event, "seq": len(newest_first) - 1 - n} for n, event in enumerate(newest_first)]

@@ -47,6 +47,7 @@ class ParcelEventModel(Model):
     context = UnicodeAttribute()
     location = UnicodeAttribute(default="")
     status = UnicodeAttribute(default="")
+    seq = NumberAttribute(default=0)  # its place, oldest first, in the push that brought it (orders equal times)
 
 
 class FreightTemplateModel(Model):

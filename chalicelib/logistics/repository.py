@@ -211,7 +211,8 @@ class DynamoParcelRepository:
             ParcelEventModel.sk.startswith(f"{EVENT_PREFIX}{carrier_code}#"),
             scan_index_forward=False,
         )
-        return [_event_dict(item) for item in items]
+        ordered = sorted(items, key=lambda item: (item.at, int(item.seq or 0)), reverse=True)
+        return [_event_dict(item) for item in ordered]
 
     def record(self, parcel: dict[str, Any], events: list[dict[str, Any]], changes: dict[str, Any]) -> bool:
         pk = parcel_pk(parcel["tracking_no"])
@@ -229,6 +230,7 @@ class DynamoParcelRepository:
                         context=event["context"],
                         location=event["location"],
                         status=event["status"],
+                        seq=event.get("seq", 0),
                     )
                     transaction.save(item, condition=ParcelEventModel.sk.does_not_exist())
         except TransactWriteError:

@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
@@ -18,6 +18,7 @@ from chalicelib.clock import iso, parse_iso, utcnow
 from chalicelib.config import reset_caches
 from chalicelib.orders import service
 from chalicelib.orders.deadlines import state_deadline
+from local.providers.logistics.server import Kuaidi100Emulator
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login
 from tests.functional.test_orders import ADDRESS, place
@@ -224,3 +225,44 @@ def test_two_orders_shipped_in_one_parcel_are_both_brought_forward_when_it_is_si
     orders = [container().shop.orders.order(order_id) for order_id in (first, second)]
     assert all(order is not None and order.shipment and order.shipment.get("signed_at") for order in orders)
     assert [len(tracking(client, buyer, order_id)["events"]) for order_id in (first, second)] == [1, 1]
+
+
+@pytest.fixture
+def kuaidi100(client: ShopClient, monkeypatch: pytest.MonkeyPatch) -> Iterator[Kuaidi100Emulator]:
+    """The built-in kuaidi100 emulator, delivering its pushes to the test client as it would over HTTP."""
+
+    def deliver(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        response = client.http.request("POST", urlsplit(url).path, headers=headers, body=body)
+        return response.status_code, response.body.decode()
+
+    emulator = Kuaidi100Emulator(salt="emulated-salt", deliver=deliver).start()
+    for name, value in emulator.env().items():
+        monkeypatch.setenv(name, value)
+    reset_caches()
+    yield emulator
+    emulator.stop()
+
+
+def test_the_dev_push_makes_the_kuaidi100_emulator_push_signed_events_the_shop_keeps(
+    client: ShopClient, buyer: dict[str, Any], admin_token: str, kuaidi100: Kuaidi100Emulator
+) -> None:
+    # GIVEN an order shipped with 极兔
+    order_id = shipped_order(client, buyer, admin_token, "JT", "JT0001")
+
+    # WHEN the emulator is asked to push 揽收, then 签收, and a push for a parcel the shop never shipped
+    picked = client.call("POST", "/dev/logistics/push", {"tracking_no": "JT0001", "state": "1", "context": "已揽收"})
+    signed = client.call(
+        "POST", "/dev/logistics/push", {"tracking_no": "JT0001", "state": "3", "context": "已签收", "location": "深圳"}
+    )
+    unknown = client.call("POST", "/dev/logistics/push", {"tracking_no": "NOPE1", "state": "1", "context": "已揽收"})
+
+    # THEN each push was signed with the subscription salt and accepted; tracking shows both events, signed for
+    assert picked[0] == 200 and picked[1]["pushed"] is True and picked[1]["notify_status"] == 200
+    assert signed[0] == 200 and signed[1]["notify_answer"] == {"result": True, "returnCode": "200", "message": "成功"}
+    assert unknown[0] == 404
+    shown = tracking(client, buyer, order_id)
+    assert [event["context"] for event in shown["events"]] == ["已签收", "已揽收"]
+    assert shown["is_signed"] is True and shown["events"][0]["location"] == "深圳"
+    order = container().shop.orders.order(order_id)
+    assert order is not None and order.shipment and order.shipment.get("auto_receive_at")
+    assert [status for _, _, status in kuaidi100.state.pushes] == [200, 200]
