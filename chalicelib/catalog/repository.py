@@ -23,7 +23,7 @@ from chalicelib.catalog.models import (
     sku_sk,
 )
 from chalicelib.catalog.staff_store import StaffCatalogStore, admin_key_of
-from chalicelib.dynamo import PendingRead, connection
+from chalicelib.dynamo import PendingRead, connection, set_or_remove
 from chalicelib.errors import Conflict, NotFound, ValidationError
 from chalicelib.logistics.repository import add_template_use, template_exists
 from chalicelib.observability import logger
@@ -57,8 +57,7 @@ class CatalogRepository(Protocol):
         create: bool,
         previous_template_id: str | None = None,
     ) -> None:
-        """Create or replace a product and its SKUs, in one transaction with its freight template's use count (the
-        template it leaves counted out, the one it names counted in: 400 if there is no such template)."""
+        """Create or replace a product and its SKUs with its freight templates' use counts, in one transaction."""
 
     def set_stock(self, sku_id: str, stock: int, updated_at: str) -> dict[str, Any] | None: ...
     def set_member_prices(self, sku_id: str, prices: dict[int, int], updated_at: str) -> dict[str, Any] | None:
@@ -172,11 +171,6 @@ def _sku_card(product: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _set(attribute: Any, value: Any) -> Any:
-    """Set an attribute, or remove it when the value is None (DynamoDB keeps no nulls of ours)."""
-    return attribute.remove() if value is None else attribute.set(value)
-
-
 class DynamoCatalogRepository(StaffCatalogStore):
     """CatalogRepository on the catalog table."""
 
@@ -273,17 +267,14 @@ class DynamoCatalogRepository(StaffCatalogStore):
         item = _product_item(product)
         template_id = product.get("freight_template_id")
         if template_id and template_id != previous_template_id and not template_exists(template_id):
-            message = "No freight template has this id."
-            raise ValidationError(
-                "No such freight template", errors=[{"field": "freight_template_id", "message": message}]
-            )
+            field = {"field": "freight_template_id", "message": "No freight template has this id."}
+            raise ValidationError("No such freight template", errors=[field])
         try:
             with TransactWrite(connection=connection()) as transaction:
-                if template_id != previous_template_id:  # the templates' use counts move with the product
-                    if previous_template_id and not create:
-                        add_template_use(transaction, previous_template_id, -1)
-                    if template_id:
-                        add_template_use(transaction, template_id, 1)
+                moved = {previous_template_id: -1, template_id: 1} if template_id != previous_template_id else {}
+                for counted_id, delta in moved.items():  # the templates' use counts move with the product
+                    if counted_id:
+                        add_template_use(transaction, counted_id, delta)
                 if create:
                     transaction.save(item, condition=ProductItem.pk.does_not_exist())
                 else:
@@ -292,10 +283,8 @@ class DynamoCatalogRepository(StaffCatalogStore):
                     transaction.update(
                         item,
                         actions=[
-                            *(_set(getattr(ProductItem, name), product[name]) for name in EDITABLE_FIELDS),
-                            ProductItem.listing_pk.set(ON_SALE)
-                            if product["on_sale"]
-                            else ProductItem.listing_pk.remove(),
+                            *(set_or_remove(getattr(ProductItem, name), product[name]) for name in EDITABLE_FIELDS),
+                            set_or_remove(ProductItem.listing_pk, ON_SALE if product["on_sale"] else None),
                             ProductItem.admin_pk.set(admin_key_of(product)),
                             ProductItem.version.set(product["version"]),
                         ],
@@ -312,8 +301,11 @@ class DynamoCatalogRepository(StaffCatalogStore):
                                 SkuItem.price_fen.set(sku["price_fen"]),
                                 SkuItem.low_stock_threshold.set(sku["low_stock_threshold"]),
                                 SkuItem.updated_at.set(product["updated_at"]),
-                                _set(SkuItem.weight_g, sku.get("weight_g")),
-                                *(_set(getattr(SkuItem, name), value) for name, value in _sku_card(product).items()),
+                                set_or_remove(SkuItem.weight_g, sku.get("weight_g")),
+                                *(
+                                    set_or_remove(getattr(SkuItem, name), value)
+                                    for name, value in _sku_card(product).items()
+                                ),
                             ],
                             condition=SkuItem.pk.exists(),
                         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -39,6 +40,7 @@ STATE_NAMES = {
 SIGNED = "3"
 OK_ANSWER = {"result": True, "returnCode": "200", "message": "成功"}
 BEIJING = timezone(timedelta(hours=8))
+KUAIDI100_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 
 
 def carrier_code(carrier: str) -> str | None:
@@ -104,6 +106,8 @@ def parse_push(param: str) -> Push:
 
 def utc_iso(beijing_time: str) -> str:
     """kuaidi100's `YYYY-MM-DD HH:MM:SS` (Beijing time) as ISO 8601 UTC; MalformedPush for anything else."""
+    if not KUAIDI100_TIME.fullmatch(beijing_time.strip()):  # ASCII digits only: strptime would take others
+        raise MalformedPush(f"not a kuaidi100 time: {beijing_time!r}")
     try:
         moment = datetime.strptime(beijing_time.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
     except ValueError as error:

@@ -10,17 +10,39 @@ from urllib.parse import parse_qs
 
 from chalicelib import outbound
 from chalicelib.clock import iso, parse_iso
-from chalicelib.errors import NotFound, ValidationError
+from chalicelib.errors import InvalidState, NotFound, ValidationError
 from chalicelib.logistics import config
-from chalicelib.logistics.kuaidi100 import OK_ANSWER
+from chalicelib.logistics.kuaidi100 import OK_ANSWER, STATE_NAMES
 from chalicelib.logistics.repository import ParcelRepository
 from chalicelib.logistics.schemas import DevPush
 from chalicelib.logistics.service import PushRefused, accept_push
 from chalicelib.orders.domain import SHIPPED
-from chalicelib.orders.service import Shop
+from chalicelib.orders.service import Shop, owned
 
 ATTEMPTS = 3
 EMULATOR_TIMEOUT_SECONDS = 10.0
+
+
+def tracking(shop: Shop, user_id: str, order_id: str) -> dict[str, Any]:
+    """Where a shipped order's parcel is, in kuaidi100's shape (events newest first, as its pushes reported them);
+    409 INVALID_STATE before it ships. A carrier kuaidi100 does not know has carrier_code null and no events."""
+    shipment = owned(shop, user_id, order_id).shipment
+    if not shipment:
+        raise InvalidState("This order has not been shipped yet")
+    tracking_no, code = str(shipment["tracking_no"]), shipment.get("carrier_code")
+    parcel = shop.parcels.parcel(tracking_no, code) if code and shop.parcels else None
+    state = parcel["state"] if parcel else None
+    return {
+        "order_id": order_id,
+        "carrier": shipment["carrier"],
+        "carrier_code": code,
+        "tracking_no": tracking_no,
+        "state": state,
+        "state_name": STATE_NAMES.get(state or "", "未知") if state is not None else None,
+        "is_signed": bool(parcel and parcel["is_signed"]),
+        "signed_at": parcel["signed_at"] if parcel else None,
+        "events": shop.parcels.events(tracking_no, str(code)) if parcel and shop.parcels else [],
+    }
 
 
 def push_form(body: bytes | str | None) -> tuple[str, str]:

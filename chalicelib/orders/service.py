@@ -18,7 +18,7 @@ from chalicelib.clock import iso, parse_iso, utcnow
 from chalicelib.coupons.repository import CouponsRepository
 from chalicelib.errors import Conflict, InvalidState, NotFound
 from chalicelib.ids import new_id
-from chalicelib.logistics.kuaidi100 import STATE_NAMES, carrier_code
+from chalicelib.logistics.kuaidi100 import carrier_code
 from chalicelib.logistics.repository import FreightTemplates, NoFreightTemplates, ParcelRepository
 from chalicelib.membership.domain import growth_for_paid, growth_taken_back
 from chalicelib.membership.repository import MembershipRepository
@@ -156,28 +156,6 @@ def list_orders(shop: Shop, user_id: str, query: OrdersQuery) -> dict[str, Any]:
     start = decode_cursor(query.cursor, scope)
     items, last = shop.orders.orders_page(index, hash_key, query.page_size, start)
     return page([order.view() for order in items], encode_cursor(last, scope))
-
-
-def tracking(shop: Shop, user_id: str, order_id: str) -> dict[str, Any]:
-    """Where a shipped order's parcel is, in kuaidi100's shape (events newest first, as its pushes reported them);
-    409 INVALID_STATE before it ships. A carrier kuaidi100 does not know has carrier_code null and no events."""
-    shipment = owned(shop, user_id, order_id).shipment
-    if not shipment:
-        raise InvalidState("This order has not been shipped yet")
-    tracking_no, code = str(shipment["tracking_no"]), shipment.get("carrier_code")
-    parcel = shop.parcels.parcel(tracking_no, code) if code and shop.parcels else None
-    state = parcel["state"] if parcel else None
-    return {
-        "order_id": order_id,
-        "carrier": shipment["carrier"],
-        "carrier_code": code,
-        "tracking_no": tracking_no,
-        "state": state,
-        "state_name": STATE_NAMES.get(state or "", "未知") if state is not None else None,
-        "is_signed": bool(parcel and parcel["is_signed"]),
-        "signed_at": parcel["signed_at"] if parcel else None,
-        "events": shop.parcels.events(tracking_no, str(code)) if parcel and shop.parcels else [],
-    }
 
 
 # -- status changes ----------------------------------------------------------------------------------------------
