@@ -18,6 +18,7 @@ from chalicelib.clock import iso, parse_iso, utcnow
 from chalicelib.config import reset_caches
 from chalicelib.orders import service
 from chalicelib.orders.deadlines import state_deadline
+from local.demo.logistics import seed_logistics
 from local.providers.logistics.server import Kuaidi100Emulator
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login
@@ -266,3 +267,25 @@ def test_the_dev_push_makes_the_kuaidi100_emulator_push_signed_events_the_shop_k
     order = container().shop.orders.order(order_id)
     assert order is not None and order.shipment and order.shipment.get("auto_receive_at")
     assert [status for _, _, status in kuaidi100.state.pushes] == [200, 200]
+
+
+def test_the_demo_seed_makes_freight_templates_and_a_tracked_parcel_once(
+    client: ShopClient, buyer: dict[str, Any], admin_token: str
+) -> None:
+    # GIVEN a product in stock and a customer
+    product = client.call("GET", f"/products/{buyer['sku_id'].rsplit('-', 1)[0]}")[1]
+    user_id = client.call("GET", "/me", token=buyer["token"])[1]["user_id"]
+
+    # WHEN the demo's logistics part is seeded twice
+    first = seed_logistics(container(), user_id, product)
+    again = seed_logistics(container(), user_id, product)
+
+    # THEN the templates are there once, and the customer's shipped order shows its parcel's events, newest first
+    templates = client.call("GET", "/admin/freight-templates", token=admin_token)[1]["items"]
+    assert first == again == {"freight_templates": 3, "tracked_parcel": "SF1400000001"}
+    assert sorted(t["template_id"] for t in templates) == ["ft_demo_bulky", "ft_demo_free", "ft_demo_standard"]
+    orders = client.call("GET", "/me/orders", token=buyer["token"])[1]["items"]
+    assert [order["status"] for order in orders] == ["SHIPPED"]
+    shown = tracking(client, buyer, orders[0]["order_id"])
+    assert shown["state"] == "5" and shown["state_name"] == "派件" and len(shown["events"]) == 5
+    assert shown["events"][0]["context"].startswith("快件交给顺丰快递员")
