@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
+
+from chalicelib.inputs import loads_json
+from chalicelib.schema import BaseModel
 
 # kuaidi100 code -> (short name, name) of the carriers the shop ships with.
 CARRIERS: dict[str, tuple[str, str]] = {
@@ -99,7 +101,7 @@ class MalformedPush(ValueError):
 
 def parse_push(param: str) -> Push:
     try:
-        return Push.model_validate(json.loads(param))
+        return Push.model_validate(loads_json(param))
     except (ValueError, ValidationError) as error:
         raise MalformedPush(str(error)) from error
 

@@ -289,3 +289,20 @@ def test_the_demo_seed_makes_freight_templates_and_a_tracked_parcel_once(
     shown = tracking(client, buyer, orders[0]["order_id"])
     assert shown["state"] == "5" and shown["state_name"] == "派件" and len(shown["events"]) == 5
     assert shown["events"][0]["context"].startswith("快件交给顺丰快递员")
+
+
+def test_a_push_nested_too_deeply_or_with_other_digits_is_refused(
+    client: ShopClient, buyer: dict[str, Any], admin_token: str
+) -> None:
+    # GIVEN a shipped parcel
+    order_id = shipped_order(client, buyer, admin_token, "STO", "STO9")
+    good = push_param("shentong", "STO9", "0", [(ago(hours=1), "揽收", "")])
+
+    # WHEN a push nests its JSON 10,000 deep, or writes its time with full-width digits
+    deep = "[" * 10_000 + "]" * 10_000
+    full_width = good.replace(beijing(ago(hours=0))[:4], "２０２６")
+
+    # THEN both are 400, and nothing is kept
+    assert notify(client, deep)[0] == 400
+    assert full_width != good and notify(client, full_width)[0] == 400
+    assert tracking(client, buyer, order_id)["events"] == []
