@@ -202,3 +202,18 @@ def test_freight_template_writes_are_validated_and_staff_only(
     assert [negative[0], twice[0], unknown[0]] == [400, 400, 400]
     assert customer[0] == 403 and missing[0] == 404
     assert product[0] == 400 and product[1]["code"] == "VALIDATION_ERROR"
+
+
+def test_the_cart_refuses_to_price_shipping_to_another_users_address(client: ShopClient, shop: dict[str, Any]) -> None:
+    # GIVEN templated goods in my cart and another customer's address
+    assert client.call("POST", "/cart/items", {"sku_id": shop["heavy"], "quantity": 1}, token=shop["token"])[0] == 201
+    bob = register_and_login(client, "bob")
+    theirs = client.call("POST", "/me/addresses", ADDRESS, token=bob)[1]["address_id"]
+
+    # WHEN I view my cart priced to their address, and to mine
+    refused = client.call("GET", f"/cart?address_id={theirs}", token=shop["token"])
+    mine = client.call("GET", f"/cart?address_id={shop['address_id']}", token=shop["token"])
+
+    # THEN theirs is 404 as if it did not exist, mine prices 8 yuan + 2 yuan for 200 g beyond the first kg
+    assert refused[0] == 404 and refused[1]["code"] == "NOT_FOUND"
+    assert mine[0] == 200 and mine[1]["summary"]["shipping_fen"] == 1000
