@@ -3,6 +3,8 @@ back to, and (local/dev stages) the built-in kuaidi100 emulator."""
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 
 from chalicelib.config import get_settings
@@ -11,9 +13,25 @@ NOTIFY_PATH = "/logistics/kuaidi100/notify"
 
 
 def subscription_salt() -> str:
-    """The salt kuaidi100 signs its pushes with (the one given when the parcels are subscribed): KUAIDI100_SALT, kept
-    in the stage's secrets on deployed stages; empty means no push is accepted."""
-    return os.environ.get("KUAIDI100_SALT", "")
+    """The salt kuaidi100 signs its pushes with (the one given when the parcels are subscribed): KUAIDI100_SALT, from
+    the environment or, on deployed stages, the JSON secret LOGISTICS_SECRETS_ARN names; empty: no push is accepted."""
+    arn = os.environ.get("LOGISTICS_SECRETS_ARN", "")
+    return os.environ.get("KUAIDI100_SALT", "") or (_secret_salt(arn) if arn else "")
+
+
+@functools.lru_cache(maxsize=4)
+def _secret_salt(arn: str) -> str:
+    """KUAIDI100_SALT of the secret (read once per cold start); 502 while Secrets Manager cannot answer."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from chalicelib.aws import client
+    from chalicelib.errors import DependencyUnavailable
+
+    try:
+        values = json.loads(client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+        return str(values.get("KUAIDI100_SALT") or "") if isinstance(values, dict) else ""
+    except (BotoCoreError, ClientError, ValueError, KeyError) as error:
+        raise DependencyUnavailable("The logistics secrets could not be read") from error
 
 
 def notify_url() -> str:

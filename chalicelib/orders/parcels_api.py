@@ -15,7 +15,7 @@ from chalicelib.routes import Json, Routes
 parcels_api = Routes(__name__, tags=("logistics",))
 
 
-@parcels_api.post("/logistics/kuaidi100/notify", errors=(400,))
+@parcels_api.post("/logistics/kuaidi100/notify", errors=(400, 502))
 def kuaidi100_notify(request: Request, shop: Shop, parcels: ParcelRepository) -> Json[PushAnswer]:
     """kuaidi100's subscription push (form param + sign, MD5 with the subscription salt): 400 for a bad sign, a
     malformed param or an unknown parcel, nothing changed; a push seen before changes nothing"""

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import boto3
 import pytest
 
 from chalicelib.bootstrap import container
@@ -306,3 +307,21 @@ def test_a_push_nested_too_deeply_or_with_other_digits_is_refused(
     assert notify(client, deep)[0] == 400
     assert full_width != good and notify(client, full_width)[0] == 400
     assert tracking(client, buyer, order_id)["events"] == []
+
+
+def test_the_subscription_salt_may_come_from_the_stages_secret(
+    client: ShopClient, buyer: dict[str, Any], admin_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the salt kept in a Secrets Manager secret instead of the environment
+    arn = boto3.client("secretsmanager").create_secret(
+        Name="shop/local/logistics", SecretString=json.dumps({"KUAIDI100_SALT": SALT})
+    )["ARN"]
+    monkeypatch.delenv("KUAIDI100_SALT")
+    monkeypatch.setenv("LOGISTICS_SECRETS_ARN", arn)
+    order_id = shipped_order(client, buyer, admin_token, "JD", "JD77")
+
+    # WHEN kuaidi100 pushes, signed with that salt
+    answer = notify(client, push_param("jd", "JD77", "0", [(ago(hours=1), "京东快递已揽收", "北京市")]))
+
+    # THEN the push is verified and kept
+    assert answer[0] == 200 and len(tracking(client, buyer, order_id)["events"]) == 1

@@ -2341,7 +2341,7 @@ export interface paths {
          *
          *     Answers 200 with the body described below.
          *
-         *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password). Every error body is `{code, message, request_id}`.
+         *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password); 502 (BAD_GATEWAY: a provider we depend on (SMS, OAuth, payment) failed). Every error body is `{code, message, request_id}`.
          */
         post: operations["kuaidi100_notify"];
         delete?: never;
@@ -10802,6 +10802,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["E400"];
+            502: components["responses"]["E502"];
         };
     };
     get_me: {
