@@ -37,7 +37,11 @@ def accept_push(parcels: ParcelRepository, param: str, signature: str, salt: str
             raise PushRefused(f"No parcel {result.com} {result.nu} was shipped by this shop")
         stored = parcels.events(result.nu, result.com)
         known = {event_sk(result.com, event) for event in stored}
-        new = [event for event in events if event_sk(result.com, event) not in known]
+        new = []
+        for event in events:  # each event once, even when the push repeats one
+            if (key := event_sk(result.com, event)) not in known:
+                known.add(key)
+                new.append(event)
         changes = _head_changes(parcel, result.state, events, stored)
         if not new and not changes:
             return parcel  # a duplicate

@@ -325,3 +325,17 @@ def test_the_subscription_salt_may_come_from_the_stages_secret(
 
     # THEN the push is verified and kept
     assert answer[0] == 200 and len(tracking(client, buyer, order_id)["events"]) == 1
+
+
+def test_a_push_repeating_an_event_keeps_it_once(client: ShopClient, buyer: dict[str, Any], admin_token: str) -> None:
+    # GIVEN a shipped parcel
+    order_id = shipped_order(client, buyer, admin_token, "YTO", "YT88")
+    at = ago(hours=3)
+
+    # WHEN a push lists the same event twice
+    answer = notify(
+        client, push_param("yuantong", "YT88", "0", [(at, "快件已揽收", "上海市"), (at, "快件已揽收", "上海市")])
+    )
+
+    # THEN it is accepted and the event is kept once
+    assert answer[0] == 200 and len(tracking(client, buyer, order_id)["events"]) == 1
