@@ -217,3 +217,19 @@ def test_the_cart_refuses_to_price_shipping_to_another_users_address(client: Sho
     # THEN theirs is 404 as if it did not exist, mine prices 8 yuan + 2 yuan for 200 g beyond the first kg
     assert refused[0] == 404 and refused[1]["code"] == "NOT_FOUND"
     assert mine[0] == 200 and mine[1]["summary"]["shipping_fen"] == 1000
+
+
+def test_archiving_the_last_product_of_a_template_frees_it(
+    client: ShopClient, admin_token: str, shop: dict[str, Any]
+) -> None:
+    # GIVEN the template's only product
+    template_id = shop["template"]["template_id"]
+    product_id = shop["heavy"].rsplit("-", 1)[0]
+
+    # WHEN staff archive the product, twice, and then delete the template
+    archived = [client.call("DELETE", f"/admin/products/{product_id}", token=admin_token)[0] for _ in range(2)]
+    listed = client.call("GET", f"/admin/freight-templates/{template_id}", token=admin_token)[1]
+    deleted = client.call("DELETE", f"/admin/freight-templates/{template_id}", token=admin_token)
+
+    # THEN the template counts no product and goes
+    assert archived == [204, 204] and listed["products_using"] == 0 and deleted[0] == 204
