@@ -35,6 +35,8 @@ BLUEPRINTS = (
     "chalicelib.themes.api:themes_api",
     "chalicelib.orders.api:orders_api",
     "chalicelib.orders.events:orders_events",
+    "chalicelib.orders.parcels_api:parcels_api",
+    "chalicelib.logistics.api:logistics_api",
     "chalicelib.flashsale.api:flashsale_api",
     "chalicelib.flashsale.events:flashsale_events",
     "chalicelib.reviews.api:reviews_api",

@@ -80,6 +80,7 @@ class Settings:
     cors_allowed_origins: tuple[str, ...] = ()
     ship_deadline_seconds: int = 604800
     after_sales_auto_approve_seconds: int = 172800
+    signed_auto_receive_seconds: int = 604800
     orders_stream_arn: str = ""
     order_outbox_queue_url: str = ""
     order_sweep_grace_seconds: int = 300
@@ -145,6 +146,7 @@ class Settings:
             cors_allowed_origins=parse_origins(e.get("CORS_ALLOWED_ORIGINS"), stage),
             ship_deadline_seconds=int(e.get("SHIP_DEADLINE_SECONDS", "604800")),
             after_sales_auto_approve_seconds=int(e.get("AFTER_SALES_AUTO_APPROVE_SECONDS", "172800")),
+            signed_auto_receive_seconds=int(e.get("SIGNED_AUTO_RECEIVE_SECONDS", "604800")),
             orders_stream_arn=e.get("ORDERS_STREAM_ARN", ""),
             order_outbox_queue_url=e.get("ORDER_OUTBOX_QUEUE_URL", ""),
             order_sweep_grace_seconds=int(e.get("ORDER_SWEEP_GRACE_SECONDS", "300")),

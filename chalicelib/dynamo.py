@@ -28,6 +28,11 @@ def table_meta(table_name: str) -> Any:
     return Meta
 
 
+def set_or_remove(attribute: Any, value: Any) -> Any:
+    """An update action setting an attribute, or removing it when the value is None (no nulls are stored)."""
+    return attribute.remove() if value is None else attribute.set(value)
+
+
 @cache
 def connection() -> Connection:
     """One pynamodb Connection per process for transactions (a new one would build a botocore client each time)."""

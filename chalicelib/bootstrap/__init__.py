@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from chalicelib.flashsale.service import FlashSale
     from chalicelib.inventory.repository import InventoryRepository
     from chalicelib.inventory.service import AdminAlerts, PhoneBook, StockEvents, TextSender
+    from chalicelib.logistics.repository import FreightRepository, ParcelRepository
     from chalicelib.orders.outbox import BuyerNotifier, OrderOutbox
     from chalicelib.orders.service import Shop
     from chalicelib.orders.sweeper import SweepPolicy
@@ -179,6 +180,18 @@ class Container(CommunityParts, SearchParts):
         from chalicelib.profile.dynamo_repository import DynamoProfileRepository
 
         return DynamoProfileRepository()
+
+    @cached_property
+    def freight(self) -> FreightRepository:
+        from chalicelib.logistics.repository import DynamoFreightRepository
+
+        return DynamoFreightRepository()
+
+    @cached_property
+    def parcels(self) -> ParcelRepository:
+        from chalicelib.logistics.repository import DynamoParcelRepository
+
+        return DynamoParcelRepository()
 
     @cached_property
     def themes(self) -> ThemeRepository:

@@ -71,6 +71,8 @@ def build_shop(container: Container) -> Shop:
         flash_units=FlashSaleUnits(container),
         membership=container.membership,
         open_payments=OpenPaymentsThroughPayments(container),
+        parcels=container.parcels,
+        freight=container.freight,
     )
 
 

@@ -15,6 +15,7 @@ from chalicelib.cart.schemas import (
     CartItemWrite,
     CartLine,
     CartMerge,
+    CartQuery,
     GuestCart,
     MergedCart,
     MovedToFavorites,
@@ -22,6 +23,7 @@ from chalicelib.cart.schemas import (
 from chalicelib.catalog.models import product_id_of_sku
 from chalicelib.catalog.repository import CatalogRepository
 from chalicelib.errors import Unauthorized
+from chalicelib.logistics.repository import FreightRepository
 from chalicelib.membership.repository import MembershipRepository
 from chalicelib.pricing.checkout import CouponSource
 from chalicelib.pricing.promotion import RunningPromotions
@@ -51,21 +53,25 @@ def start_guest_cart(cart: CartRepository) -> Json[GuestCart]:
     return service.start_guest_cart(cart)
 
 
-@cart_api.get("/cart", headers=GUEST, errors=(401,))
+@cart_api.get("/cart", headers=GUEST, errors=(401, 404, 409))
 def view_cart(
     principal: Principal | None,
     request: Request,
+    query: CartQuery,
     cart: CartRepository,
     catalog: CatalogRepository,
     profile: ProfileRepository,
     running_promotions: RunningPromotions,
     coupon_source: CouponSource,
     membership: MembershipRepository,
+    freight: FreightRepository,
 ) -> Json[Cart]:
-    """My cart (or a guest cart) at today's prices (a member's at their member prices), with totals and the coupons
-    that apply"""
+    """My cart (or a guest cart) at today's prices (a member's at their member prices), with totals, shipping to
+    ?address_id= (else my default address) and the coupons that apply"""
     owner = _owner(principal, request)
-    return service.view_cart(cart, catalog, profile, owner, running_promotions, coupon_source, membership)
+    return service.view_cart(
+        cart, catalog, profile, owner, running_promotions, coupon_source, membership, freight, query.address_id
+    )
 
 
 @cart_api.post("/cart/items", status=201, headers=GUEST, errors=(401, 404, 409))

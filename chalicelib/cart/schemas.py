@@ -12,6 +12,14 @@ from chalicelib.schema import BaseModel
 SKU_ID_PATTERN = r"^[A-Za-z0-9_.\-]{1,128}$"
 
 
+class CartQuery(BaseModel):
+    """?address_id=: the address shipping is priced to (else the default one)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    address_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_\-]{1,64}$")
+
+
 class CartItemWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -15,6 +15,7 @@ from chalicelib.clock import iso, parse_iso, precise_iso, utcnow
 from chalicelib.coupons.domain import CouponOffer
 from chalicelib.dynamo import PendingSlice, read_slices, read_together
 from chalicelib.errors import InvalidState, NotFound, OutOfStock, ValidationError
+from chalicelib.logistics.repository import FreightTemplates, NoFreightTemplates
 from chalicelib.membership.repository import MembershipRepository
 from chalicelib.pricing import checkout as pricing
 from chalicelib.pricing.checkout import CouponSource
@@ -269,11 +270,13 @@ def view_cart(
     promotions_at: PromotionsAt,
     coupons: CouponSource,
     membership: MembershipRepository | None = None,
+    freight: FreightTemplates | None = None,
+    address_id: str | None = None,
 ) -> dict[str, Any]:
     """The cart at today's prices (a member's at their member prices), newest line first. Totals count the lines
     both selected and available, priced by the one pricing path of the preview and orders
-    (chalicelib.pricing.checkout) with the best coupon and the default address (none: no shipping yet), so
-    payable_fen is what the preview of `from_cart` shows."""
+    (chalicelib.pricing.checkout) with the best coupon and the address named (404 if not mine), else the default one
+    (none: no shipping yet), so payable_fen is what the preview of `from_cart` shows."""
     now = utcnow()
     growth: int | None = None
     if owner.guest:
@@ -325,9 +328,15 @@ def view_cart(
             }
         )
     payable_lines.reverse()  # oldest first, as an order `from_cart` lists them
-    ships = book is not None and book.default_id is not None
+    ships_to = None if owner.guest else (address_id or (book.default_id if book is not None else None))
+    address = None
+    if address_id is not None and not owner.guest:
+        address = profile_service.get_address(profile, owner.id, address_id)
+    elif ships_to is not None and any(line.freight_template_id for line in payable_lines):  # freight needs a province
+        address = profile.address(owner.id, ships_to)
+    to = pricing.destination(freight or NoFreightTemplates(), payable_lines, address) if address else None
     known = NO_COUPONS if owner.guest else pricing.KnownCoupons(offers, coupons)
-    checkout = pricing.price(payable_lines, promotions, known, owner.id, ships=ships, now=now)
+    checkout = pricing.price(payable_lines, promotions, known, owner.id, ships=ships_to is not None, to=to, now=now)
     result = checkout.quote
     best = next((v for v in checkout.applicable if result.coupon and v.offer.coupon_id == result.coupon.coupon_id),
                 None)  # fmt: skip

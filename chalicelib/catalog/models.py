@@ -144,6 +144,7 @@ class ProductItem(CatalogItem, discriminator="product"):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = NumberAttribute(default=1)
+    freight_template_id = UnicodeAttribute(null=True)  # None: the shop's flat shipping rule
 
 
 class SkuItem(CatalogItem, discriminator="sku"):
@@ -162,6 +163,8 @@ class SkuItem(CatalogItem, discriminator="sku"):
     category_id = UnicodeAttribute(null=True)
     brand_id = UnicodeAttribute(null=True)
     on_sale = BooleanAttribute(default=True)
+    freight_template_id = UnicodeAttribute(null=True)  # the product's, so pricing reads it with the SKU
+    weight_g = NumberAttribute(null=True)  # of one unit, for freight templates
     # Staff's member prices, {"<level>": price_fen}: on the SKU, so the cart's and the order's one read carries them.
     member_prices = JSONAttribute(null=True)
 

@@ -23,20 +23,22 @@ from chalicelib.catalog.models import (
     sku_sk,
 )
 from chalicelib.catalog.staff_store import StaffCatalogStore, admin_key_of
-from chalicelib.dynamo import PendingRead, connection, read_together
-from chalicelib.errors import Conflict, NotFound
+from chalicelib.dynamo import PendingRead, connection, read_together, set_or_remove
+from chalicelib.errors import Conflict, NotFound, ValidationError
+from chalicelib.logistics.repository import add_template_use, template_exists
 from chalicelib.observability import logger
 
 BATCH_GET_KEYS = 100
 
 EDITABLE_FIELDS = (
     "title", "subtitle", "description", "category_id", "root_category_id", "brand_id", "images", "specs",
-    "after_sales", "price_fen", "on_sale", "updated_at",
+    "after_sales", "price_fen", "on_sale", "updated_at", "freight_template_id",
 )  # fmt: skip
 ListingBy = Literal["all", "category", "root_category", "brand"]
 PRODUCT_FIELDS = (
     "product_id", "title", "subtitle", "description", "category_id", "root_category_id", "brand_id", "price_fen",
     "on_sale", "sales", "rating_avg", "review_count", "view_count", "favorite_count", "created_at", "updated_at",
+    "freight_template_id",
 )  # fmt: skip
 
 
@@ -50,8 +52,15 @@ class CatalogRepository(Protocol):
         self, by: ListingBy, key: str | None, brand_id: str | None, limit: int, start: dict[str, Any] | None
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]: ...
     def save_product(
-        self, product: dict[str, Any], skus: list[dict[str, Any]], removed_sku_ids: list[str], create: bool
-    ) -> None: ...
+        self,
+        product: dict[str, Any],
+        skus: list[dict[str, Any]],
+        removed_sku_ids: list[str],
+        create: bool,
+        previous_template_id: str | None = None,
+    ) -> None:
+        """Create or replace a product and its SKUs with its freight templates' use counts, in one transaction."""
+
     def set_stock(self, sku_id: str, stock: int, updated_at: str) -> dict[str, Any] | None: ...
     def set_member_prices(self, sku_id: str, prices: dict[int, int], updated_at: str) -> dict[str, Any] | None:
         """Replace the SKU's member prices (level -> price_fen); None when there is no such SKU."""
@@ -120,6 +129,8 @@ def _sku_of(values: dict[str, Any]) -> dict[str, Any]:
         "brand_id": values.get("brand_id"),
         "on_sale": bool(values.get("on_sale")),
         "level_prices": {int(level): int(price) for level, price in (values.get("member_prices") or {}).items()},
+        "weight_g": int(values["weight_g"]) if values.get("weight_g") is not None else None,
+        "freight_template_id": values.get("freight_template_id"),
     }
 
 
@@ -127,7 +138,8 @@ def _product_item(product: dict[str, Any]) -> ProductItem:
     return ProductItem(
         product_pk(product["product_id"]),
         "META",
-        **{name: product[name] for name in PRODUCT_FIELDS},
+        **{name: product[name] for name in PRODUCT_FIELDS if name != "freight_template_id"},
+        freight_template_id=product.get("freight_template_id"),
         images=product["images"],
         after_sales=product["after_sales"],
         specs=product["specs"],
@@ -150,6 +162,7 @@ def _sku_item(product: dict[str, Any], sku: dict[str, Any]) -> SkuItem:
         stock=sku["stock"],
         low_stock_threshold=sku["low_stock_threshold"],
         updated_at=product["updated_at"],
+        weight_g=sku.get("weight_g"),
         **_sku_card(product),
     )
 
@@ -161,6 +174,7 @@ def _sku_card(product: dict[str, Any]) -> dict[str, Any]:
         "category_id": product["category_id"],
         "brand_id": product["brand_id"],
         "on_sale": product["on_sale"],
+        "freight_template_id": product.get("freight_template_id"),
     }
 
 
@@ -249,12 +263,25 @@ class DynamoCatalogRepository(StaffCatalogStore):
                     batch.save(_sku_item(product, sku))
 
     def save_product(
-        self, product: dict[str, Any], skus: list[dict[str, Any]], removed_sku_ids: list[str], create: bool
+        self,
+        product: dict[str, Any],
+        skus: list[dict[str, Any]],
+        removed_sku_ids: list[str],
+        create: bool,
+        previous_template_id: str | None = None,
     ) -> None:
         pk = product_pk(product["product_id"])
         item = _product_item(product)
+        template_id = product.get("freight_template_id")
+        if template_id and template_id != previous_template_id and not template_exists(template_id):
+            field = {"field": "freight_template_id", "message": "No freight template has this id."}
+            raise ValidationError("No such freight template", errors=[field])
         try:
             with TransactWrite(connection=connection()) as transaction:
+                moved = {previous_template_id: -1, template_id: 1} if template_id != previous_template_id else {}
+                for counted_id, delta in moved.items():  # the templates' use counts move with the product
+                    if counted_id:
+                        add_template_use(transaction, counted_id, delta)
                 if create:
                     transaction.save(item, condition=ProductItem.pk.does_not_exist())
                 else:
@@ -263,10 +290,8 @@ class DynamoCatalogRepository(StaffCatalogStore):
                     transaction.update(
                         item,
                         actions=[
-                            *(getattr(ProductItem, name).set(product[name]) for name in EDITABLE_FIELDS),
-                            ProductItem.listing_pk.set(ON_SALE)
-                            if product["on_sale"]
-                            else ProductItem.listing_pk.remove(),
+                            *(set_or_remove(getattr(ProductItem, name), product[name]) for name in EDITABLE_FIELDS),
+                            set_or_remove(ProductItem.listing_pk, ON_SALE if product["on_sale"] else None),
                             ProductItem.admin_pk.set(admin_key_of(product)),
                             ProductItem.version.set(product["version"]),
                         ],
@@ -283,7 +308,11 @@ class DynamoCatalogRepository(StaffCatalogStore):
                                 SkuItem.price_fen.set(sku["price_fen"]),
                                 SkuItem.low_stock_threshold.set(sku["low_stock_threshold"]),
                                 SkuItem.updated_at.set(product["updated_at"]),
-                                *(getattr(SkuItem, name).set(value) for name, value in _sku_card(product).items()),
+                                set_or_remove(SkuItem.weight_g, sku.get("weight_g")),
+                                *(
+                                    set_or_remove(getattr(SkuItem, name), value)
+                                    for name, value in _sku_card(product).items()
+                                ),
                             ],
                             condition=SkuItem.pk.exists(),
                         )

@@ -12,6 +12,7 @@ from chalicelib.schema import BaseModel
 ID_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
 MAX_PRICE_FEN = 100_000_000  # 1,000,000 yuan
 MAX_STOCK = 10_000_000
+MAX_WEIGHT_G = 10_000_000  # 10 tonnes
 
 
 class WriteModel(BaseModel):
@@ -80,6 +81,7 @@ class SkuWrite(WriteModel):
     price_fen: int = Field(ge=1, le=MAX_PRICE_FEN)
     stock: int = Field(0, ge=0, le=MAX_STOCK, description="Initial stock of a new SKU (existing SKUs keep theirs)")
     low_stock_threshold: int = Field(10, ge=0, le=MAX_STOCK)
+    weight_g: int | None = Field(None, ge=0, le=MAX_WEIGHT_G, description="Weight of one unit, for freight templates")
 
 
 class ProductWrite(WriteModel):
@@ -93,6 +95,9 @@ class ProductWrite(WriteModel):
     skus: list[SkuWrite] = Field(min_length=1, max_length=90)
     after_sales: list[str] = Field(default_factory=list, max_length=20)
     on_sale: bool = True
+    freight_template_id: str | None = Field(
+        None, pattern=ID_PATTERN, description="Its freight template (none: free from 99 yuan, else 10 yuan)"
+    )
 
     @field_validator("images", "after_sales")
     @classmethod
@@ -163,6 +168,7 @@ class Sku(BaseModel):
         None, description="My level's member price; null when signed out or when it is not below price_fen"
     )
     member_prices: list[LevelPrice] = Field(default_factory=list, description="The price at every member level")
+    weight_g: int | None = Field(None, description="Weight of one unit (freight templates price by it)")
 
 
 class ProductDetail(BaseModel):
@@ -185,6 +191,7 @@ class ProductDetail(BaseModel):
     on_sale: bool
     created_at: str
     updated_at: str
+    freight_template_id: str | None = None
 
 
 class SkuStock(BaseModel):

@@ -198,6 +198,7 @@ def get_product(
             "promotion_id": effective.get(sku["sku_id"], (sku["price_fen"], None))[1],
             "stock": sku["stock"],
             "available": sku["stock"] > 0 and product["on_sale"],
+            "weight_g": sku.get("weight_g"),
         }
         for sku in sorted(skus, key=lambda s: s["sku_id"])
     ]
@@ -259,7 +260,7 @@ def save_product(repo: CatalogRepository, write: ProductWrite, product_id: str |
     if write.brand_id not in {b["brand_id"] for b in repo.brands()}:
         raise ValidationError("No such brand", errors=[{"field": "brand_id", "message": "No brand has this id."}])
     existing_skus: dict[str, dict[str, Any]] = {}
-    create = product_id is None
+    create, previous_template_id = product_id is None, None
     if product_id is None:
         product_id, created_at, version = new_id("p"), now_iso(), 1
     else:
@@ -270,6 +271,7 @@ def save_product(repo: CatalogRepository, write: ProductWrite, product_id: str |
         if current.get("archived"):
             raise InvalidState("This product is archived: it can no longer be edited")
         created_at, version = current["created_at"], current["version"] + 1
+        previous_template_id = current.get("freight_template_id")
         existing_skus = {sku["sku_id"]: sku for sku in current_skus}
     unknown = [s.sku_id for s in write.skus if s.sku_id and s.sku_id not in existing_skus]
     if unknown:
@@ -289,7 +291,7 @@ def save_product(repo: CatalogRepository, write: ProductWrite, product_id: str |
         skus.append({**sku.model_dump(), "sku_id": sku_id, "existing": existing})
     product = _product_record(product_id, write, category, skus, created_at, version)
     removed = [sid for sid in existing_skus if sid not in {s["sku_id"] for s in skus}]
-    repo.save_product(product, skus, removed, create=create)
+    repo.save_product(product, skus, removed, create=create, previous_template_id=previous_template_id)
     return get_product(repo, product_id)
 
 

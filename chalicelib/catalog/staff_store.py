@@ -23,6 +23,7 @@ from chalicelib.catalog.models import (
 )
 from chalicelib.dynamo import connection
 from chalicelib.errors import Conflict
+from chalicelib.logistics.repository import add_template_use
 
 
 def admin_key_of(product: dict[str, Any]) -> str:
@@ -104,6 +105,8 @@ class StaffCatalogStore:
                     ],
                     condition=ProductItem.version == product["version"],
                 )
+                if product.get("freight_template_id"):  # an archived product no longer keeps its template in use
+                    add_template_use(transaction, product["freight_template_id"], -1)
                 for sku_id in sku_ids:
                     transaction.update(
                         SkuItem(pk, sku_sk(sku_id)),

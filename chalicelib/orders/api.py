@@ -10,7 +10,7 @@ from chalice.app import Request, Response
 
 from chalicelib.accounts.repository import AccountsRepository
 from chalicelib.auth import Principal
-from chalicelib.orders import admin_search, placing, reports, service
+from chalicelib.orders import admin_search, parcels, placing, reports, service
 from chalicelib.orders.schemas import (
     AdminOrdersQuery,
     Order,
@@ -76,7 +76,7 @@ def receive_order(principal: Principal, order_id: str, shop: Shop) -> Json[Order
 @orders_api.get("/orders/{order_id}/tracking", errors=(404, 409))
 def order_tracking(principal: Principal, order_id: str, shop: Shop) -> Json[Tracking]:
     """Where my shipped order is, as its carrier reports"""
-    return service.tracking(shop, principal.user_id, order_id)
+    return parcels.tracking(shop, principal.user_id, order_id)
 
 
 @orders_api.get("/admin/orders", roles=("service",))

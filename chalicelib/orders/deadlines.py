@@ -29,6 +29,7 @@ class OrderTimers:
     auto_receive_seconds: int = 1209600
     review_window_seconds: int = 604800
     after_sales_auto_approve_seconds: int = 172800
+    signed_auto_receive_seconds: int = 604800  # after the parcel is signed for (签收): receipt comes no later
 
     @classmethod
     def from_settings(cls, settings: Any) -> OrderTimers:
@@ -42,7 +43,8 @@ class OrderTimers:
 def state_deadline(order: Order, refund: Refund | None, durations: dict[str, int]) -> datetime | None:
     """When the timer of the order's status runs out, from the times the order recorded (None: a final status).
 
-    Unpaid: its pay_deadline; paid: the ship deadline; shipped: automatic receipt; received: the end of the return
+    Unpaid: its pay_deadline; paid: the ship deadline; shipped: automatic receipt (or, once the carrier reported the
+    parcel signed for, the shipment's auto_receive_at when that is earlier); received: the end of the return
     window; refunding: the automatic approval of a pending refund, or at once for an approved one (its refund is
     due through the channel now)."""
     if order.status == PENDING_PAYMENT:
@@ -51,8 +53,10 @@ def state_deadline(order: Order, refund: Refund | None, durations: dict[str, int
         paid_at = (order.payment or {}).get("paid_at") or order.created_at
         return parse_iso(paid_at) + timedelta(seconds=durations["ship_deadline_seconds"])
     if order.status == SHIPPED:
-        shipped_at = (order.shipment or {})["shipped_at"]
-        return parse_iso(shipped_at) + timedelta(seconds=durations["auto_receive_seconds"])
+        shipment = order.shipment or {}
+        deadline = parse_iso(shipment["shipped_at"]) + timedelta(seconds=durations["auto_receive_seconds"])
+        signed = shipment.get("auto_receive_at")
+        return min(deadline, parse_iso(signed)) if signed else deadline
     if order.status == RECEIVED:
         return received_at(order) + timedelta(seconds=durations["review_window_seconds"])
     if order.status == REFUNDING and refund is not None:

@@ -14,7 +14,7 @@ from chalicelib.coupons.repository import add_give_back, add_lock, add_mark_used
 from chalicelib.dynamo import connection
 from chalicelib.membership.repository import add_growth_credit, add_growth_debit
 from chalicelib.orders import models
-from chalicelib.orders.domain import NORMAL, TOKEN_FIELDS, Order, Refund
+from chalicelib.orders.domain import NORMAL, SHIPPED, TOKEN_FIELDS, Order, Refund
 from chalicelib.orders.items import order_of, refund_of
 from chalicelib.orders.models import (
     ALL_REFUNDS,
@@ -229,6 +229,21 @@ class DynamoOrdersRepository:
     def _update_if_status(order_id: str, expected: str, actions: list[Any]) -> bool:
         try:
             _order_key(order_id).update(actions=actions, condition=OrderModel.status == expected)
+        except UpdateError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def sign_for(self, order_id: str, shipment: dict[str, Any], due: str, expected_due: str | None) -> bool:
+        actions = [OrderModel.shipment.set(shipment), *_due_actions(order_id, due)]
+        condition = OrderModel.status == SHIPPED
+        if expected_due is None:
+            condition &= OrderModel.due_key.does_not_exist()
+        else:
+            condition &= OrderModel.due_key == f"{expected_due}#{order_id}"
+        try:
+            _order_key(order_id).update(actions=actions, condition=condition)
         except UpdateError as error:
             if _is_condition_failure(error):
                 return False

@@ -152,6 +152,7 @@ def _price_order(shop: Shop, user_id: str, body: OrderCreate | OrderPreviewReque
     )
     balance = held or 0
     points_rules = rules_cache.get(shop.points)
+    to = pricing.destination(shop.freight, lines, address)
     priced = pricing.price(
         lines,
         promotions,
@@ -161,6 +162,7 @@ def _price_order(shop: Shop, user_id: str, body: OrderCreate | OrderPreviewReque
         points=body.points,
         balance=balance,
         ships=address is not None,
+        to=to,
         now=now,
         points_rules=points_rules,
     )

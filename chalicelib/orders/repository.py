@@ -35,6 +35,10 @@ class OrdersRepository(Protocol):
     def reschedule(self, order_id: str, expected: str, due: str) -> bool:
         """The order is due at `due` while it is in `expected`; False otherwise."""
 
+    def sign_for(self, order_id: str, shipment: dict[str, Any], due: str, expected_due: str | None) -> bool:
+        """The shipment replaced (now signed for) and the order due at `due`, while it is SHIPPED and still due at
+        `expected_due`; False otherwise."""
+
     def due_order_ids(self, day: str, before: str, limit: int) -> list[str]:
         """Orders due on `day` (`YYYY-MM-DD`) at or before `before`, at most `limit`, earliest first per shard."""
 

@@ -250,16 +250,24 @@ class ShipmentWrite(BaseModel):
 
 
 class TrackingEvent(BaseModel):
-    status: str
+    time: str = Field(description="When the carrier scanned it (ISO 8601 UTC)")
+    context: str = Field(description="What the carrier reported (kuaidi100's context)")
+    location: str
+    status: str = Field(description="kuaidi100's status word of the event, e.g. 在途, 签收")
     description: str
     at: str
 
 
 class Tracking(BaseModel):
     order_id: str
-    carrier: str
+    carrier: str = Field(description="As the shipment named it")
+    carrier_code: str | None = Field(description="kuaidi100's code; null for a carrier it does not know")
     tracking_no: str
-    events: list[TrackingEvent]
+    state: str | None = Field(description="kuaidi100's state: 0 在途, 1 揽收, 2 疑难, 3 签收, 4 退签, 5 派件, 6 退回")
+    state_name: str | None
+    is_signed: bool
+    signed_at: str | None = None
+    events: list[TrackingEvent] = Field(description="Newest first")
 
 
 class OrdersExportQuery(BaseModel):

@@ -18,11 +18,12 @@ from chalicelib.clock import iso, parse_iso, utcnow
 from chalicelib.coupons.repository import CouponsRepository
 from chalicelib.errors import Conflict, InvalidState, NotFound
 from chalicelib.ids import new_id
+from chalicelib.logistics.kuaidi100 import carrier_code
+from chalicelib.logistics.repository import FreightTemplates, NoFreightTemplates, ParcelRepository
 from chalicelib.membership.domain import growth_for_paid, growth_taken_back
 from chalicelib.membership.repository import MembershipRepository
 from chalicelib.membership.service import level_cache
 from chalicelib.observability import logger
-from chalicelib.orders.carrier import carrier_for
 from chalicelib.orders.deadlines import OrderTimers, deadline_after
 from chalicelib.orders.domain import (
     CANCELLED,
@@ -90,6 +91,8 @@ class Shop:
     flash_units: FlashUnits = field(default_factory=NoFlashSales)  # where a cancelled flash-sale unit goes back
     membership: MembershipRepository | None = None  # the members club (None: no member prices, no growth)
     open_payments: OpenPayments = field(default_factory=NoOpenPayments)  # queried before cancelling, closed after
+    parcels: ParcelRepository | None = None  # the parcels kuaidi100 reports on (None: no carrier events)
+    freight: FreightTemplates = field(default_factory=NoFreightTemplates)  # what shipping is priced with
 
 
 def growth_earned(shop: Shop, order: Order) -> int:
@@ -155,21 +158,6 @@ def list_orders(shop: Shop, user_id: str, query: OrdersQuery) -> dict[str, Any]:
     start = decode_cursor(query.cursor, scope)
     items, last = shop.orders.orders_page(index, hash_key, query.page_size, start)
     return page([order.view() for order in items], encode_cursor(last, scope))
-
-
-def tracking(shop: Shop, user_id: str, order_id: str) -> dict[str, Any]:
-    """The carrier's events for a shipped order; 409 INVALID_STATE before it ships."""
-    shipment = owned(shop, user_id, order_id).shipment
-    if not shipment:
-        raise InvalidState("This order has not been shipped yet")
-    shipped_at = parse_iso(shipment["shipped_at"])
-    events = carrier_for(str(shipment["carrier"])).tracking(str(shipment["tracking_no"]), shipped_at, utcnow())
-    return {
-        "order_id": order_id,
-        "carrier": shipment["carrier"],
-        "tracking_no": shipment["tracking_no"],
-        "events": events,
-    }
 
 
 # -- status changes ----------------------------------------------------------------------------------------------
@@ -261,9 +249,20 @@ def confirm_payment(
 
 
 def ship_order(shop: Shop, order_id: str, write: ShipmentWrite) -> dict[str, Any]:
-    """PAID -> SHIPPED with the carrier and tracking number; 409 INVALID_STATE otherwise."""
+    """PAID -> SHIPPED with the carrier and tracking number; 409 INVALID_STATE otherwise. A carrier kuaidi100 knows
+    (its code or short name) gets its parcel registered first, so none of its pushes finds an unknown parcel (one
+    parcel may carry several orders shipped together)."""
     order = owned(shop, None, order_id)
-    shipment = {"carrier": write.carrier, "tracking_no": write.tracking_no, "shipped_at": iso(utcnow())}
+    code = carrier_code(write.carrier)
+    shipment = {
+        "carrier": write.carrier,
+        "carrier_code": code,
+        "tracking_no": write.tracking_no,
+        "shipped_at": iso(utcnow()),
+    }
+    if code and shop.parcels and order.status == PAID:
+        parcel = {"order_id": order_id, "carrier_code": code, "tracking_no": write.tracking_no}
+        shop.parcels.register({**parcel, "updated_at": shipment["shipped_at"]})
     if not _advance(shop, order, OrderEvent.SHIP, shipment=shipment):
         raise NotAllowed(f"An order that is {owned(shop, None, order_id).status} cannot be shipped")
     return get_order(shop, None, order_id)

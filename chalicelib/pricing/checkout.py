@@ -15,13 +15,22 @@ from chalicelib.coupons.domain import CouponOffer
 from chalicelib.coupons.repository import CouponsRepository
 from chalicelib.dynamo import PendingSlice
 from chalicelib.errors import Conflict, ValidationError
+from chalicelib.logistics.repository import FreightTemplates
 from chalicelib.membership.domain import level_of
 from chalicelib.membership.repository import MembershipRepository
 from chalicelib.membership.service import level_cache
 from chalicelib.points.domain import NotEnoughPoints
 from chalicelib.points.rules import DEFAULT_RULES, MAX_DEDUCTION_SHARE_PERCENT, PointsRules, is_usable_amount
 from chalicelib.pricing import engine
-from chalicelib.pricing.model import BEST_COUPON, BestCoupon, Checkout, CouponChoice, MemberRate, PricedLine
+from chalicelib.pricing.model import (
+    BEST_COUPON,
+    BestCoupon,
+    Checkout,
+    CouponChoice,
+    Destination,
+    MemberRate,
+    PricedLine,
+)
 from chalicelib.pricing.promotion import Promotion
 
 CouponRequest = str | BestCoupon | None  # a coupon id, BEST_COUPON (none named), or None (none wanted)
@@ -111,6 +120,17 @@ def priced_lines(
     return engine.price_lines(skus, quantities, promotions, now, category_roots(catalog), member) if skus else []
 
 
+def destination(
+    freight: FreightTemplates, lines: Sequence[PricedLine], address: Mapping[str, Any] | None
+) -> Destination | None:
+    """Where these lines ship (None: no address yet), with the freight templates they name (one BatchGetItem, none
+    when no line names one)."""
+    if address is None:
+        return None
+    wanted = sorted({line.freight_template_id for line in lines if line.freight_template_id})
+    return Destination(str(address.get("province") or ""), freight.templates(wanted) if wanted else {})
+
+
 def member_rate(membership: MembershipRepository | None, growth: int | None) -> MemberRate | None:
     """The level a member's growth reaches under the current table (cached, see membership.service.LevelCache);
     None for no member (a guest)."""
@@ -130,6 +150,7 @@ def price(
     points: int = 0,
     balance: int | None = None,
     ships: bool = True,
+    to: Destination | None = None,
     now: datetime,
     points_rules: PointsRules = DEFAULT_RULES,
 ) -> Checkout:
@@ -149,7 +170,7 @@ def price(
     choice: CouponChoice = coupon if not isinstance(coupon, str) else None
     if isinstance(coupon, str):
         choice = next((o for o in offers if o.coupon_id == coupon), None) or coupons.named(user_id, coupon, now)
-    result = engine.checkout(lines, promotions, offers, choice, points, now, ships, points_rules)
+    result = engine.checkout(lines, promotions, offers, choice, points, now, ships, points_rules, to)
     if isinstance(choice, CouponOffer) and result.quote.coupon is None:
         reason = engine.coupon_refusal(choice, result.quote.lines) or "It takes nothing off these items"
         raise CouponNotApplicable(f"This coupon cannot be used on this order. {reason}.", coupon_id=choice.coupon_id)

@@ -9,9 +9,11 @@ The order of application, each step on what the previous one left:
    out over the lines it covers in proportion to their totals, so every line knows what it costs after it;
 3. one coupon, whose threshold counts what is payable after the promotions in its scope;
 4. points, at most max_points_for(what is left), never over it;
-5. shipping on the goods after discounts (points are a way to pay, not a discount): free from
-   FREE_SHIPPING_FROM_FEN, else SHIPPING_FEE_FEN; nothing to ship ships free, and so does an order with no address
-   yet (a cart or a preview of a customer who has none: shipping is priced once there is one).
+5. shipping on the goods after discounts (points are a way to pay, not a discount; a coupon's discount is shared
+   out over the lines it covers): the lines of each freight template by their weight for the address's province
+   (free once they reach its free_over_fen; 409 UNDELIVERABLE to a province it excludes), the lines without one free
+   from FREE_SHIPPING_FROM_FEN, else SHIPPING_FEE_FEN; nothing to ship ships free, and so does an order with no
+   address yet (a cart or a preview of a customer who has none: shipping is priced once there is one).
 No amount is ever negative: each discount is capped by what is left, so payable_fen is at least the shipping fee,
 and 0 only when the discounts cover all the goods and no shipping is due.
 
@@ -28,6 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.coupons.domain import CouponOffer
+from chalicelib.logistics.freight import FreightLine, template_fees
 from chalicelib.membership.domain import member_price
 from chalicelib.points.rules import DEFAULT_RULES, PointsRules, max_points_for, points_to_fen
 from chalicelib.pricing.model import (
@@ -35,6 +38,7 @@ from chalicelib.pricing.model import (
     Checkout,
     CouponChoice,
     CouponVerdict,
+    Destination,
     MemberRate,
     PricedLine,
     Quote,
@@ -102,6 +106,8 @@ def price_lines(
                 promotion_id=promotion_id,
                 root_category_id=(roots or {}).get(category_id, category_id),
                 day_price_fen=day_price,
+                weight_g=int(sku.get("weight_g") or 0),
+                freight_template_id=sku.get("freight_template_id") or None,
             )
         )
     return lines
@@ -213,6 +219,26 @@ def shipping_fee(goods_fen: int, has_goods: bool = True, ships: bool = True) -> 
     return SHIPPING_FEE_FEN
 
 
+def shipping_of(
+    lines: Sequence[PricedLine], coupon: CouponOffer | None, coupon_off: int, ships: bool, to: Destination | None
+) -> int:
+    """The shipping of lines (after promotions) with a coupon taking coupon_off: per freight template for the
+    destination (template_fees), the shop's flat rule (shipping_fee) on the goods of the lines without one."""
+    if not lines or not ships:
+        return 0
+    weights = [line.payable_fen if coupon and in_scope(coupon.scope, coupon.scope_ids, line) else 0 for line in lines]
+    goods = [line.payable_fen - share for line, share in zip(lines, _share_out(coupon_off, weights), strict=True)]
+    templates = to.templates if to is not None else {}
+    flat = [fen for line, fen in zip(lines, goods, strict=True) if line.freight_template_id not in templates]
+    fee = shipping_fee(sum(flat)) if flat else 0
+    templated = [
+        FreightLine(line.freight_template_id, line.weight_g * line.quantity, fen)
+        for line, fen in zip(lines, goods, strict=True)
+        if line.freight_template_id in templates
+    ]
+    return fee + (template_fees(to.province, templated, templates) if templated and to is not None else 0)
+
+
 def quote(
     lines: Sequence[PricedLine],
     threshold_promotions: Iterable[Promotion],
@@ -221,6 +247,7 @@ def quote(
     now: datetime,
     ships: bool = True,
     points_rules: PointsRules = DEFAULT_RULES,
+    to: Destination | None = None,
 ) -> Quote:
     """Every amount of an order (or a cart) of priced lines. A coupon that takes nothing off is left out
     (quote.coupon is None); points beyond what the order allows are not used (quote.points_used says how many)."""
@@ -232,7 +259,7 @@ def quote(
     goods_fen = items_fen - promotion_discount - member_discount - coupon_off
     points_used = min(max(points, 0), max_points_for(goods_fen, points_rules))
     points_deduction = min(points_to_fen(points_used, points_rules), goods_fen)
-    shipping = shipping_fee(goods_fen, has_goods=bool(priced), ships=ships)
+    shipping = shipping_of(priced, coupon if coupon_off > 0 else None, coupon_off, ships, to)
     flash_ids = sorted({line.promotion_id for line in priced if line.promotion_id})
     return Quote(
         lines=tuple(priced),
@@ -281,6 +308,7 @@ def checkout(
     now: datetime,
     ships: bool = True,
     points_rules: PointsRules = DEFAULT_RULES,
+    to: Destination | None = None,
 ) -> Checkout:
     """A cart, a preview or an order priced: the quote with the chosen coupon (BEST_COUPON: the offer taking the
     most off, as best_coupon; None: none; an offer: that one, left out of the quote if it takes nothing off), what
@@ -296,6 +324,6 @@ def checkout(
     )
     chosen = best_coupon(offers, after_promotions)[0] if coupon is BEST_COUPON else coupon
     offer = chosen if isinstance(chosen, CouponOffer) else None
-    priced = quote(lines, promotions, offer, points, now, ships, points_rules)
+    priced = quote(lines, promotions, offer, points, now, ships, points_rules, to)
     goods_fen = priced.items_fen - priced.discount_fen
     return Checkout(quote=priced, coupons=tuple(verdicts), points_cap=max_points_for(goods_fen, points_rules))

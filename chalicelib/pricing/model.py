@@ -3,11 +3,13 @@ the coupons context's CouponOffer."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Final
 
 from chalicelib.coupons.domain import CouponOffer
+from chalicelib.logistics.freight import FreightTemplate
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class PricedLine:
     root_category_id: str = ""  # the leaf category's root, so a scope naming a root category matches
     threshold_discount_fen: int = 0  # this line's share of the threshold (满减) discounts applied to it
     day_price_fen: int | None = None  # the price of the day when a lower member price is unit_price_fen, else None
+    weight_g: int = 0  # of one unit
+    freight_template_id: str | None = None  # its product's freight template (None: the shop's flat rule)
 
     @property
     def member_price_fen(self) -> int | None:
@@ -64,6 +68,14 @@ class Quote:
     @property
     def discount_fen(self) -> int:
         return self.promotion_discount_fen + self.member_discount_fen + self.coupon_discount_fen
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where the goods ship: the address's province, and the freight templates its lines name (found ones)."""
+
+    province: str
+    templates: Mapping[str, FreightTemplate] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from local.demo import community as demo_community
 from local.demo import coupons as demo_coupons
 from local.demo import flash_sales as demo_flash_sales
 from local.demo import history as demo_history
+from local.demo import logistics as demo_logistics
 from local.demo import promotions as demo_promotions
 from local.demo import staff as demo_staff
 from local.demo import themes as demo_themes
@@ -42,8 +43,15 @@ ADMIN_USERNAME = "admin"
 # user id and returns its figures for the banner. A new part is one line here.
 DEMO_PARTS: list[Callable[[str], dict[str, Any]]] = [
     lambda _admin_id: demo_community.seed_community(demo_catalog.products()),  # reviews with photos, feedback
+    lambda admin_id: _seed_logistics(admin_id),  # freight templates, the admin's shipped order with its parcel's events
     demo_history.seed_demo_history,  # 30 days of orders, payments, shipments, receipts, reviews, settlements
 ]
+
+
+def _seed_logistics(admin_id: str) -> dict[str, Any]:
+    from chalicelib.bootstrap import container
+
+    return demo_logistics.seed_logistics(container(), admin_id, demo_catalog.products()[0])
 
 
 def seed_demo_data(admin_password: str) -> dict[str, Any]:

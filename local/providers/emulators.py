@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from local.providers.logistics.server import start_kuaidi100_emulator
 from local.providers.oauth.server import start_oauth_emulator
 from local.providers.payments.server import start_payment_gateways
 
@@ -43,5 +44,12 @@ EMULATORS: tuple[ProviderEmulator, ...] = (
         start_payment_gateways,
         "sandbox gateway and Alipay/WeChat Pay emulators: POST a sandbox pay_url, or /dev/payments/<id>/pay, to pay",
         callback_setting="PAYMENT_NOTIFY_BASE",
+    ),
+    ProviderEmulator(
+        "kuaidi100",
+        "KUAIDI100_EMULATOR",
+        start_kuaidi100_emulator,
+        "parcel pushes signed as kuaidi100 signs them: POST /dev/logistics/push {tracking_no, state, context}",
+        callback_setting="LOGISTICS_NOTIFY_BASE",
     ),
 )

@@ -183,7 +183,12 @@ class FakeCatalogRepository:
         return copy.deepcopy(chunk), ({"offset": offset + limit} if more else None)
 
     def save_product(
-        self, product: dict[str, Any], skus: list[dict[str, Any]], removed_sku_ids: list[str], create: bool
+        self,
+        product: dict[str, Any],
+        skus: list[dict[str, Any]],
+        removed_sku_ids: list[str],
+        create: bool,
+        previous_template_id: str | None = None,
     ) -> None:
         exists = product["product_id"] in self.products
         if exists == create:

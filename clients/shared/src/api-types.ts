@@ -518,6 +518,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/freight-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every freight template, oldest first
+         * @description Every freight template, oldest first.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Answers 200 with the body described below.
+         */
+        get: operations["list_freight_templates"];
+        put?: never;
+        /**
+         * Create a freight template: fees by weight, per region of provinces, free over an amount, excluded provinces
+         * @description Create a freight template: fees by weight, per region of provinces, free over an amount, excluded provinces.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Takes a JSON body (`FreightTemplateWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 201 with what it created.
+         *
+         *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password). Every error body is `{code, message, request_id}`.
+         */
+        post: operations["create_freight_template"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/freight-templates/{template_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One freight template
+         * @description One freight template.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
+        get: operations["get_freight_template"];
+        /**
+         * Replace a freight template (the goods using it are priced by the new fees at once)
+         * @description Replace a freight template (the goods using it are priced by the new fees at once).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Takes a JSON body (`FreightTemplateWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password); 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
+        put: operations["replace_freight_template"];
+        post?: never;
+        /**
+         * Delete a freight template no product uses (409 while some do)
+         * @description Delete a freight template no product uses (409 while some do).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `operator`; any other gets 403.
+         *
+         *     Answers 204, no body.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
+        delete: operations["delete_freight_template"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/inventory/low-stock": {
         parameters: {
             query?: never;
@@ -1790,8 +1874,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * My cart (or a guest cart) at today's prices (a member's at their member prices), with totals and the coupons that apply
-         * @description My cart (or a guest cart) at today's prices (a member's at their member prices), with totals and the coupons that apply.
+         * My cart (or a guest cart) at today's prices (a member's at their member prices), with totals, shipping to ?address_id= (else my default address) and the coupons that apply
+         * @description My cart (or a guest cart) at today's prices (a member's at their member prices), with totals, shipping to ?address_id= (else my default address) and the coupons that apply.
          *
          *     Signing in is optional: with `Authorization: Bearer <access_token>` the answer is the caller's.
          *
@@ -1799,7 +1883,7 @@ export interface paths {
          *
          *     Answers 200 with the body described below.
          *
-         *     Besides the usual 400/401/403, it may answer 401 (UNAUTHORIZED: missing, invalid or expired access token, or wrong credentials). Every error body is `{code, message, request_id}`.
+         *     Besides the usual 400/401/403, it may answer 401 (UNAUTHORIZED: missing, invalid or expired access token, or wrong credentials); 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
          */
         get: operations["view_cart"];
         put?: never;
@@ -2054,6 +2138,34 @@ export interface paths {
          *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
          */
         post: operations["claim"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dev/logistics/push": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Have the built-in kuaidi100 emulator push an event for a shipped parcel, signed as kuaidi100 does (local and dev stages only)
+         * @description Have the built-in kuaidi100 emulator push an event for a shipped parcel, signed as kuaidi100 does (local and dev stages only).
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Takes a JSON body (`DevPush`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password); 404 (NOT_FOUND: no such object (or not yours)); 502 (BAD_GATEWAY: a provider we depend on (SMS, OAuth, payment) failed). Every error body is `{code, message, request_id}`.
+         */
+        post: operations["dev_logistics_push"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2316,6 +2428,32 @@ export interface paths {
         get: operations["health"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/logistics/kuaidi100/notify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * kuaidi100's subscription push (form param + sign, MD5 with the subscription salt): 400 for a bad sign, a malformed param or an unknown parcel, nothing changed; a push seen before changes nothing
+         * @description kuaidi100's subscription push (form param + sign, MD5 with the subscription salt): 400 for a bad sign, a malformed param or an unknown parcel, nothing changed; a push seen before changes nothing.
+         *
+         *     Open to anyone, no token needed.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password); 502 (BAD_GATEWAY: a provider we depend on (SMS, OAuth, payment) failed). Every error body is `{code, message, request_id}`.
+         */
+        post: operations["kuaidi100_notify"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4833,6 +4971,53 @@ export interface components {
              */
             notify?: boolean;
         };
+        /** DevPush */
+        DevPush: {
+            /**
+             * Carrier Code
+             * @description When the number is ambiguous
+             * @default null
+             */
+            carrier_code?: string | null;
+            /** Context */
+            context: string;
+            /**
+             * Location
+             * @default null
+             */
+            location?: string | null;
+            /**
+             * State
+             * @description kuaidi100's state: 0 在途 ... 3 签收 ... 6 退回
+             */
+            state: string;
+            /** Tracking No */
+            tracking_no: string;
+        };
+        /** DevPushResult */
+        DevPushResult: {
+            /** Carrier Code */
+            carrier_code: string;
+            /**
+             * Notify Answer
+             * @default null
+             */
+            notify_answer?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Notify Status
+             * @default null
+             */
+            notify_status?: number | null;
+            /**
+             * Pushed
+             * @description Whether the shop's notify accepted the emulator's push
+             */
+            pushed: boolean;
+            /** Tracking No */
+            tracking_no: string;
+        };
         /** DisableRequest */
         DisableRequest: {
             /** Reason */
@@ -4972,6 +5157,26 @@ export interface components {
             newly_added: boolean;
             /** Product Id */
             product_id: string;
+        };
+        /** FeeFields */
+        FeeFields: {
+            /**
+             * Extra Fee Fen
+             * @description ...adds this fee
+             */
+            extra_fee_fen: number;
+            /**
+             * Extra Weight G
+             * @description Each started step of this weight beyond...
+             */
+            extra_weight_g: number;
+            /** First Fee Fen */
+            first_fee_fen: number;
+            /**
+             * First Weight G
+             * @description The first fee covers up to this weight
+             */
+            first_weight_g: number;
         };
         /** Feedback */
         Feedback: {
@@ -5210,6 +5415,58 @@ export interface components {
              * @default null
              */
             next_cursor?: string | null;
+        };
+        /** FreightTemplate */
+        FreightTemplate: {
+            /** Created At */
+            created_at: string;
+            default: components["schemas"]["FeeFields"];
+            /** Excluded Provinces */
+            excluded_provinces: string[];
+            /** Free Over Fen */
+            free_over_fen: number | null;
+            /** Name */
+            name: string;
+            /**
+             * Products Using
+             * @description How many products use it (it cannot be deleted while some do)
+             */
+            products_using: number;
+            /** Regions */
+            regions: components["schemas"]["RegionFees"][];
+            /** Template Id */
+            template_id: string;
+            /** Updated At */
+            updated_at: string;
+        };
+        /** FreightTemplateList */
+        FreightTemplateList: {
+            /** Items */
+            items: components["schemas"]["FreightTemplate"][];
+            /**
+             * Next Cursor
+             * @default null
+             */
+            next_cursor?: string | null;
+        };
+        /** FreightTemplateWrite */
+        FreightTemplateWrite: {
+            default: components["schemas"]["FeeFields"];
+            /**
+             * Excluded Provinces
+             * @description Not delivered to
+             */
+            excluded_provinces?: string[];
+            /**
+             * Free Over Fen
+             * @description Free once the goods reach this
+             * @default null
+             */
+            free_over_fen?: number | null;
+            /** Name */
+            name: string;
+            /** Regions */
+            regions?: components["schemas"]["RegionFees"][];
         };
         /** Funnel */
         Funnel: {
@@ -6194,6 +6451,11 @@ export interface components {
             description: string;
             /** Favorite Count */
             favorite_count: number;
+            /**
+             * Freight Template Id
+             * @default null
+             */
+            freight_template_id?: string | null;
             /** Images */
             images: string[];
             /** On Sale */
@@ -6326,6 +6588,12 @@ export interface components {
              * @default
              */
             description?: string;
+            /**
+             * Freight Template Id
+             * @description Its freight template (none: free from 99 yuan, else 10 yuan)
+             * @default null
+             */
+            freight_template_id?: string | null;
             /** Images */
             images?: string[];
             /**
@@ -6512,6 +6780,18 @@ export interface components {
             /** Nickname */
             nickname: string | null;
         };
+        /**
+         * PushAnswer
+         * @description What kuaidi100 expects back from a push it delivered.
+         */
+        PushAnswer: {
+            /** Message */
+            message: string;
+            /** Result */
+            result: boolean;
+            /** Returncode */
+            returnCode: string;
+        };
         /** RatingSummary */
         RatingSummary: {
             /** Count */
@@ -6623,6 +6903,31 @@ export interface components {
              * @enum {string}
              */
             type: "refund_only" | "return_refund";
+        };
+        /** RegionFees */
+        RegionFees: {
+            /**
+             * Extra Fee Fen
+             * @description ...adds this fee
+             */
+            extra_fee_fen: number;
+            /**
+             * Extra Weight G
+             * @description Each started step of this weight beyond...
+             */
+            extra_weight_g: number;
+            /** First Fee Fen */
+            first_fee_fen: number;
+            /**
+             * First Weight G
+             * @description The first fee covers up to this weight
+             */
+            first_weight_g: number;
+            /**
+             * Provinces
+             * @description Province names as addresses write them
+             */
+            provinces: string[];
         };
         /** RegisterRequest */
         RegisterRequest: {
@@ -7170,6 +7475,12 @@ export interface components {
             sku_id: string;
             /** Stock */
             stock: number;
+            /**
+             * Weight G
+             * @description Weight of one unit (freight templates price by it)
+             * @default null
+             */
+            weight_g?: number | null;
         };
         /** SkuPrice */
         SkuPrice: {
@@ -7220,6 +7531,12 @@ export interface components {
              * @default 0
              */
             stock?: number;
+            /**
+             * Weight G
+             * @description Weight of one unit, for freight templates
+             * @default null
+             */
+            weight_g?: number | null;
         };
         /** SmsLoginRequest */
         SmsLoginRequest: {
@@ -7767,12 +8084,37 @@ export interface components {
         };
         /** Tracking */
         Tracking: {
-            /** Carrier */
+            /**
+             * Carrier
+             * @description As the shipment named it
+             */
             carrier: string;
-            /** Events */
+            /**
+             * Carrier Code
+             * @description kuaidi100's code; null for a carrier it does not know
+             */
+            carrier_code: string | null;
+            /**
+             * Events
+             * @description Newest first
+             */
             events: components["schemas"]["TrackingEvent"][];
+            /** Is Signed */
+            is_signed: boolean;
             /** Order Id */
             order_id: string;
+            /**
+             * Signed At
+             * @default null
+             */
+            signed_at?: string | null;
+            /**
+             * State
+             * @description kuaidi100's state: 0 在途, 1 揽收, 2 疑难, 3 签收, 4 退签, 5 派件, 6 退回
+             */
+            state: string | null;
+            /** State Name */
+            state_name: string | null;
             /** Tracking No */
             tracking_no: string;
         };
@@ -7780,10 +8122,25 @@ export interface components {
         TrackingEvent: {
             /** At */
             at: string;
+            /**
+             * Context
+             * @description What the carrier reported (kuaidi100's context)
+             */
+            context: string;
             /** Description */
             description: string;
-            /** Status */
+            /** Location */
+            location: string;
+            /**
+             * Status
+             * @description kuaidi100's status word of the event, e.g. 在途, 签收
+             */
             status: string;
+            /**
+             * Time
+             * @description When the carrier scanned it (ISO 8601 UTC)
+             */
+            time: string;
         };
         /**
          * UploadRequest
@@ -8631,6 +8988,145 @@ export interface operations {
             header?: never;
             path: {
                 session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+        };
+    };
+    list_freight_templates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FreightTemplateList"];
+                };
+            };
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+        };
+    };
+    create_freight_template: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FreightTemplateWrite"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FreightTemplate"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
+    get_freight_template: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FreightTemplate"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+        };
+    };
+    replace_freight_template: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FreightTemplateWrite"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FreightTemplate"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
+    delete_freight_template: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
             };
             cookie?: never;
         };
@@ -10212,7 +10708,9 @@ export interface operations {
     };
     view_cart: {
         parameters: {
-            query?: never;
+            query?: {
+                address_id?: string | null;
+            };
             header?: {
                 /** @description A guest cart's token (POST /cart/guest), instead of a bearer token */
                 "X-Guest-Cart"?: string;
@@ -10232,7 +10730,10 @@ export interface operations {
                     "application/json": components["schemas"]["Cart"];
                 };
             };
+            400: components["responses"]["E400"];
             401: components["responses"]["E401"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
         };
     };
     start_guest_cart: {
@@ -10503,6 +11004,36 @@ export interface operations {
             409: components["responses"]["E409"];
         };
     };
+    dev_logistics_push: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DevPush"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DevPushResult"];
+                };
+            };
+            400: components["responses"]["E400"];
+            404: components["responses"]["E404"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+            502: components["responses"]["E502"];
+        };
+    };
     outbox: {
         parameters: {
             query: {
@@ -10764,6 +11295,29 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+        };
+    };
+    kuaidi100_notify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushAnswer"];
+                };
+            };
+            400: components["responses"]["E400"];
+            502: components["responses"]["E502"];
         };
     };
     get_me: {

@@ -1,0 +1,45 @@
+"""Logistics settings read from the environment at call time: kuaidi100's subscription salt, where its pushes come
+back to, and (local/dev stages) the built-in kuaidi100 emulator."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+
+from chalicelib.config import get_settings
+
+NOTIFY_PATH = "/logistics/kuaidi100/notify"
+
+
+def subscription_salt() -> str:
+    """The salt kuaidi100 signs its pushes with (the one given when the parcels are subscribed): KUAIDI100_SALT, from
+    the environment or, on deployed stages, the JSON secret LOGISTICS_SECRETS_ARN names; empty: no push is accepted."""
+    arn = os.environ.get("LOGISTICS_SECRETS_ARN", "")
+    return os.environ.get("KUAIDI100_SALT", "") or (_secret_salt(arn) if arn else "")
+
+
+@functools.lru_cache(maxsize=4)
+def _secret_salt(arn: str) -> str:
+    """KUAIDI100_SALT of the secret (read once per cold start); 502 while Secrets Manager cannot answer."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from chalicelib.aws import client
+    from chalicelib.errors import DependencyUnavailable
+
+    try:
+        values = json.loads(client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+        return str(values.get("KUAIDI100_SALT") or "") if isinstance(values, dict) else ""
+    except (BotoCoreError, ClientError, ValueError, KeyError) as error:
+        raise DependencyUnavailable("The logistics secrets could not be read") from error
+
+
+def notify_url() -> str:
+    """Where kuaidi100 pushes (the callback URL of a subscription): LOGISTICS_NOTIFY_BASE + NOTIFY_PATH."""
+    base = os.environ.get("LOGISTICS_NOTIFY_BASE") or "http://127.0.0.1:8000"
+    return base.rstrip("/") + NOTIFY_PATH
+
+
+def emulator_url() -> str:
+    """The built-in kuaidi100 emulator (local/dev stages only; empty elsewhere)."""
+    return os.environ.get("KUAIDI100_EMULATOR_URL", "") if get_settings().is_local_or_dev else ""
