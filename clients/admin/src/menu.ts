@@ -29,6 +29,7 @@ export const MENU: MenuEntry[] = [
   { path: '/themes', title: '专题', icon: 'Collection', roles: ['admin', 'operator'], group: '营销' },
   { path: '/flash-sales', title: '秒杀', icon: 'Lightning', roles: ['admin', 'operator'], group: '营销' },
   { path: '/rewards', title: '积分兑换', icon: 'Present', roles: ['admin', 'operator'], group: '营销' },
+  { path: '/points-rules', title: '积分规则', icon: 'Coin', roles: ['admin', 'operator'], group: '营销' },
   { path: '/membership', title: '会员等级', icon: 'Medal', roles: ['admin', 'operator'], group: '用户' },
   { path: '/customers', title: '用户管理', icon: 'User', roles: ['admin', 'service'], group: '用户' },
   { path: '/staff', title: '员工与角色', icon: 'Avatar', roles: ['admin'], group: '系统' },

@@ -26,6 +26,7 @@ export const router = createRouter({
         { path: 'promotions', component: () => import('./pages/PromotionsPage.vue'), meta: { title: '促销活动' } },
         { path: 'themes', component: () => import('./pages/ThemesPage.vue'), meta: { title: '专题' } },
         { path: 'rewards', component: () => import('./pages/RewardsPage.vue'), meta: { title: '积分兑换' } },
+        { path: 'points-rules', component: () => import('./pages/PointsRulesPage.vue'), meta: { title: '积分规则' } },
         { path: 'reviews', component: () => import('./pages/ReviewsPage.vue'), meta: { title: '评价审核' } },
         { path: 'feedback', component: () => import('./pages/FeedbackPage.vue'), meta: { title: '用户反馈' } },
         { path: 'low-stock', component: () => import('./pages/LowStockPage.vue'), meta: { title: '库存预警' } },
