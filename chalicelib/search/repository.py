@@ -10,7 +10,8 @@ from typing import Any, Protocol
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.catalog.models import CatalogItem, ProductItem, SkuItem, product_pk
-from chalicelib.catalog.repository import DynamoCatalogRepository, _product_dict, _sku_dict
+from chalicelib.catalog.records import _product_dict, _sku_dict
+from chalicelib.catalog.repository import DynamoCatalogRepository
 from chalicelib.search.models import (
     HOT_PK,
     HOT_SOURCE_TALLY_SK,

@@ -1,0 +1,103 @@
+"""Catalog items as the rest of the code sees them (plain dicts) and back: the conversions the repository uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import MapAttribute
+
+from chalicelib.catalog.models import ON_SALE, ProductItem, SkuItem, product_pk, product_status, sku_sk
+from chalicelib.catalog.staff_store import admin_key_of
+
+PRODUCT_FIELDS = (
+    "product_id", "title", "subtitle", "description", "category_id", "root_category_id", "brand_id", "price_fen",
+    "on_sale", "sales", "rating_avg", "review_count", "view_count", "favorite_count", "created_at", "updated_at",
+    "freight_template_id",
+)  # fmt: skip
+
+
+def _product_dict(item: ProductItem) -> dict[str, Any]:
+    product = {name: getattr(item, name) for name in PRODUCT_FIELDS}
+    for name in ("price_fen", "sales", "review_count", "view_count", "favorite_count"):
+        product[name] = int(product[name] or 0)
+    product["rating_avg"] = float(product["rating_avg"] or 0)
+    product["archived"] = bool(item.archived)
+    product["status"] = product_status(bool(item.on_sale), product["archived"])
+    product["version"] = int(item.version or 0)
+    product["images"] = list(item.images or [])
+    product["after_sales"] = list(item.after_sales or [])
+    product["specs"] = [{"name": spec["name"], "values": list(spec["values"])} for spec in map(_plain, item.specs)]
+    return product
+
+
+def _plain(value: Any) -> Any:
+    return value.as_dict() if isinstance(value, MapAttribute) else value
+
+
+def _sku_dict(item: SkuItem) -> dict[str, Any]:
+    return _sku_of(item.attribute_values)
+
+
+def _sku_of(values: dict[str, Any]) -> dict[str, Any]:
+    """A SKU from its item's attribute values (a model's `attribute_values`, or dynamo.attribute_values)."""
+    return {
+        "sku_id": values["sku_id"],
+        "product_id": values["product_id"],
+        "attributes": dict(_plain(values.get("attributes")) or {}),
+        "price_fen": int(values["price_fen"]),
+        "stock": int(values.get("stock") or 0),
+        "low_stock_threshold": int(values.get("low_stock_threshold") or 0),
+        "updated_at": values.get("updated_at"),
+        "title": values.get("title"),
+        "image_url": values.get("image_url"),
+        "category_id": values.get("category_id"),
+        "brand_id": values.get("brand_id"),
+        "on_sale": bool(values.get("on_sale")),
+        "level_prices": {int(level): int(price) for level, price in (values.get("member_prices") or {}).items()},
+        "weight_g": int(values["weight_g"]) if values.get("weight_g") is not None else None,
+        "freight_template_id": values.get("freight_template_id"),
+    }
+
+
+def _product_item(product: dict[str, Any]) -> ProductItem:
+    return ProductItem(
+        product_pk(product["product_id"]),
+        "META",
+        **{name: product[name] for name in PRODUCT_FIELDS if name != "freight_template_id"},
+        freight_template_id=product.get("freight_template_id"),
+        images=product["images"],
+        after_sales=product["after_sales"],
+        specs=product["specs"],
+        listing_pk=ON_SALE if product["on_sale"] else None,
+        listing_sk=f"{product['created_at']}#{product['product_id']}",
+        archived=bool(product.get("archived")),
+        admin_pk=admin_key_of(product),
+        version=product["version"],
+    )
+
+
+def _sku_item(product: dict[str, Any], sku: dict[str, Any]) -> SkuItem:
+    return SkuItem(
+        product_pk(product["product_id"]),
+        sku_sk(sku["sku_id"]),
+        sku_id=sku["sku_id"],
+        product_id=product["product_id"],
+        attributes=sku["attributes"],
+        price_fen=sku["price_fen"],
+        stock=sku["stock"],
+        low_stock_threshold=sku["low_stock_threshold"],
+        updated_at=product["updated_at"],
+        weight_g=sku.get("weight_g"),
+        **_sku_card(product),
+    )
+
+
+def _sku_card(product: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "title": product["title"],
+        "image_url": product["images"][0] if product["images"] else None,
+        "category_id": product["category_id"],
+        "brand_id": product["brand_id"],
+        "on_sale": product["on_sale"],
+        "freight_template_id": product.get("freight_template_id"),
+    }
