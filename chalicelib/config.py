@@ -61,6 +61,7 @@ class Settings:
     catalog_stream_arn: str = ""
     orders_table: str = ""
     state_machine_order_arn: str = ""
+    state_machine_refund_arn: str = ""
     order_tasks_dlq_url: str = ""
     review_window_seconds: int = 604800
     search_index_bucket: str = ""
@@ -124,6 +125,7 @@ class Settings:
             catalog_stream_arn=e.get("CATALOG_STREAM_ARN", ""),
             orders_table=e.get("ORDERS_TABLE") or resource_name("orders", stage),
             state_machine_order_arn=e.get("STATE_MACHINE_ORDER_ARN", ""),
+            state_machine_refund_arn=e.get("STATE_MACHINE_REFUND_ARN", ""),
             order_tasks_dlq_url=e.get("ORDER_TASKS_DLQ_URL", ""),
             review_window_seconds=int(e.get("REVIEW_WINDOW_SECONDS", "604800")),
             search_index_bucket=e.get("SEARCH_INDEX_BUCKET", ""),

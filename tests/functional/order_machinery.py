@@ -1,6 +1,7 @@
 """The order lifecycle's machinery for functional tests, run as `make run` runs it: moto's Lambda dispatched to the
-in-process handlers (the state machine's tasks), and the runtime's own pollers for the orders stream (the outbox)
-and the order-outbox queue's consumer (StartExecution, task answers, texts to buyers)."""
+in-process handlers (the state machines' tasks), the runtime's own pollers for the orders stream (the outbox) and
+the order-outbox queue's consumer (StartExecution, the payment answer, texts to buyers), and the sweeper's schedule
+(the order timers after payment) fired every SWEEP_EVERY_SECONDS, as the local scheduler fires it."""
 
 from __future__ import annotations
 
@@ -17,11 +18,52 @@ from chalice.app import Chalice
 from chalicelib.aws import client
 from local.aws import lambda_dispatch
 from local.aws.pollers import Poller, stop_pollers
+from local.aws.scheduler import ScheduledJob, VirtualClock, scheduled_handlers
 from local.aws.sqs_poller import SqsPoller, sqs_handlers
 from local.aws.stream_poller import DynamoStreamPoller, dynamodb_stream_handlers
 
 STAGE = "local"
 OUTBOX_HANDLERS = ("publish_order_changes", "deliver_order_outbox")
+SWEEP_EVERY_SECONDS = 1.0  # the tests' timers are seconds long: the sweeper's period is their precision
+
+
+class SweeperSchedule(threading.Thread):
+    """Fires `sweep_orders` every SWEEP_EVERY_SECONDS through the local scheduler's job (its scheduled event and
+    dispatch); `paused()` holds it for a test that drives the sweeper itself."""
+
+    def __init__(self, app: Chalice) -> None:
+        super().__init__(name="test-sweep-orders", daemon=True)
+        (config,) = [config for config in scheduled_handlers(app) if config.name == "sweep_orders"]
+        self.job = ScheduledJob(app, config, STAGE, VirtualClock())
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.holds = 0
+
+    def run(self) -> None:
+        while not self.stopping.wait(SWEEP_EVERY_SECONDS):
+            with self.lock:
+                if not self.holds:
+                    self.job.fire(self.job.clock.now())
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        with self.lock:  # a sweep under way ends first
+            self.holds += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.holds -= 1
+
+
+_schedules: list[SweeperSchedule] = []
+
+
+@contextmanager
+def sweeper_paused() -> Iterator[None]:
+    """No scheduled sweep while the test sweeps itself (and counts what one sweep did)."""
+    with _schedules[-1].paused():
+        yield
 
 
 def stop_running_executions() -> None:
@@ -54,12 +96,18 @@ def start_outbox_pollers(app: Chalice) -> list[Poller]:
 
 @contextmanager
 def order_machinery(app: Chalice) -> Iterator[list[Poller]]:
-    """The state machine's tasks in-process and the outbox polled, for one test module."""
+    """The state machines' tasks in-process, the outbox polled and the sweeper scheduled, for one test module."""
     lambda_dispatch.install(app, STAGE)
     pollers = start_outbox_pollers(app)
+    schedule = SweeperSchedule(app)
+    _schedules.append(schedule)
+    schedule.start()
     try:
         yield pollers
     finally:
+        schedule.stopping.set()
+        schedule.join(30)
+        _schedules.remove(schedule)
         stop_pollers(pollers)
         stop_running_executions()
         lambda_dispatch.uninstall()

@@ -1,9 +1,11 @@
 """Orders through the HTTP API on moto, with the real order state machine and short timers: placing (prices, stock,
-points, idempotency), payment timeout, cancel, the paid path to COMPLETED, automatic receipt, listings."""
+points, idempotency), payment timeout, cancel, the execution ending once paid, the paid path to COMPLETED, automatic
+receipt and settlement by the sweeper's schedule, listings."""
 
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -118,14 +120,20 @@ def wait_for_token(order_id: str, field: str, timeout: float = 10) -> None:
         time.sleep(0.1)
 
 
-def execution_status(order_id: str, timeout: float = 15) -> str:
+def execution_status(name: str, timeout: float = 15, machine: str = "order") -> str:
+    """The status of the execution `name` (an order id; a refund id with machine="refund") once it stops running, or
+    RUNNING after `timeout` seconds; one not started yet is waited for too."""
     sfn = boto3.client("stepfunctions")
     arn = sfn.list_state_machines()["stateMachines"]
-    machine = next(m["stateMachineArn"] for m in arn if m["name"] == "shop-local-order")
-    execution_arn = machine.replace(":stateMachine:", ":execution:") + f":{order_id}"
+    machine_arn = next(m["stateMachineArn"] for m in arn if m["name"] == f"shop-local-{machine}")
+    execution_arn = machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
     deadline = time.monotonic() + timeout
     while True:
-        status = str(sfn.describe_execution(executionArn=execution_arn)["status"])
+        try:
+            status = str(sfn.describe_execution(executionArn=execution_arn)["status"])
+        except sfn.exceptions.ExecutionDoesNotExist:
+            assert time.monotonic() < deadline, f"no {machine} execution {name}"
+            status = "RUNNING"
         if status != "RUNNING" or time.monotonic() > deadline:
             return status
         time.sleep(0.2)
@@ -259,16 +267,16 @@ def test_a_paid_order_is_shipped_tracked_received_and_completed_with_points_and_
                         token=admin_token)  # fmt: skip
     paid = service.confirm_payment(container().shop, order_id, "pay-1", payable)
     duplicate = service.confirm_payment(container().shop, order_id, "pay-1", payable)
-    wait_for_token(order_id, "shipment_token")
+    execution_once_paid = execution_status(order_id)
     shipped = client.call("POST", f"/admin/orders/{order_id}/ship", {"carrier": "sf", "tracking_no": "SF1"},
                           token=admin_token)  # fmt: skip
     tracking = client.call("GET", f"/orders/{order_id}/tracking", token=shopper["token"])
-    wait_for_token(order_id, "receipt_token")
     received = client.call("POST", f"/orders/{order_id}/receive", token=shopper["token"])
     completed = wait_for_status(client, shopper["token"], order_id, "COMPLETED")
 
     assert wrong[0] == 409 and wrong[1]["code"] == "INVALID_STATE"
     assert paid["status"] == "PAID" and duplicate["status"] == "PAID" and not duplicate["refund_required"]
+    assert execution_once_paid == "SUCCEEDED"  # the execution lives for the payment wait only
     assert shipped[0] == 200 and shipped[1]["shipment"]["tracking_no"] == "SF1"
     assert tracking[0] == 200 and tracking[1]["events"][0]["status"] == "PICKED_UP"
     assert received[0] == 200 and received[1]["status"] == "RECEIVED"
@@ -284,25 +292,34 @@ def test_a_paid_order_is_shipped_tracked_received_and_completed_with_points_and_
     assert client.call("POST", f"/orders/{order_id}/reviews", review, token=shopper["token"])[0] == 201
 
 
-def test_a_shipped_order_nobody_confirms_is_received_automatically_and_completed(
-    client: ShopClient, shopper: dict[str, Any], admin_token: str, timers: Callable[[int, int], None]
+def test_a_shipped_order_nobody_confirms_is_received_and_later_settled_by_the_sweeper_alone(
+    client: ShopClient, shopper: dict[str, Any], admin_token: str, timers: Callable[..., None]
 ) -> None:
-    timers(60, 1)
+    # GIVEN a paid order whose execution ended with the payment, shipped, received automatically after 2 s
+    timers(60, 2, 2)
     order = place(client, shopper)[1]
     order_id = order["order_id"]
     review = {"items": [{"sku_id": shopper["sku_id"], "rating": 5, "content": "很好"}]}
     early_review = client.call("POST", f"/orders/{order_id}/reviews", review, token=shopper["token"])
+    wait_for_token(order_id, "payment_token")
     service.confirm_payment(container().shop, order_id, "pay-1", order["amounts"]["payable_fen"])
-    wait_for_token(order_id, "shipment_token")
+    ended = execution_status(order_id)
     status, _, _ = client.call("POST", f"/admin/orders/{order_id}/ship", {"carrier": "sf", "tracking_no": "SF2"},
                                token=admin_token)  # fmt: skip
 
+    # WHEN nobody confirms receipt: the sweeper's schedule runs (no execution is left)
+    received = wait_for_status(client, shopper["token"], order_id, "RECEIVED")
     completed = wait_for_status(client, shopper["token"], order_id, "COMPLETED")
 
-    assert status == 200
+    # THEN it was received at its receipt deadline, then settled when the return window closed
+    assert ended == "SUCCEEDED" and status == 200
     assert early_review[0] == 409 and early_review[1]["code"] == "INVALID_STATE"
-    assert [e["status"] for e in completed["timeline"]][-2:] == ["RECEIVED", "COMPLETED"]
-    assert execution_status(order_id) == "SUCCEEDED"
+    assert [e["status"] for e in completed["timeline"]][-3:] == ["SHIPPED", "RECEIVED", "COMPLETED"]
+    shipped_at, received_at, completed_at = (
+        datetime.fromisoformat(e["at"].replace("Z", "+00:00")) for e in completed["timeline"][-3:]
+    )
+    assert (received_at - shipped_at).total_seconds() >= 2 and (completed_at - received_at).total_seconds() >= 2
+    assert received["status"] == "RECEIVED" and points_of(client, shopper["token"]) > 1000
 
 
 def test_ordering_from_the_cart_buys_the_selected_lines_and_removes_them(
