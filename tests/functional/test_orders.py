@@ -5,8 +5,8 @@ receipt and settlement by the sweeper's schedule, listings."""
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import boto3
