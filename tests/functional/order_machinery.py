@@ -5,6 +5,7 @@ the order-outbox queue's consumer (StartExecution, the payment answer, texts to 
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from botocore.exceptions import ClientError
 from chalice.app import Chalice
 
 from chalicelib.aws import client
+from chalicelib.config import reset_caches
 from local.aws import lambda_dispatch
 from local.aws.pollers import Poller, stop_pollers
 from local.aws.scheduler import ScheduledJob, VirtualClock, scheduled_handlers
@@ -24,7 +26,10 @@ from local.aws.stream_poller import DynamoStreamPoller, dynamodb_stream_handlers
 
 STAGE = "local"
 OUTBOX_HANDLERS = ("publish_order_changes", "deliver_order_outbox")
-SWEEP_EVERY_SECONDS = 1.0  # the tests' timers are seconds long: the sweeper's period is their precision
+SWEEP_EVERY_SECONDS = 1.5  # the tests' timers are seconds long: the sweeper's period is their precision
+# A sweep queries 16 shards per due day: the tests' orders are due today (or yesterday, past midnight), and fewer
+# queries leave in-process moto, which is not thread safe, less to race with the test's own requests.
+SWEEP_LOOKBACK_DAYS = "1"
 
 
 class SweeperSchedule(threading.Thread):
@@ -99,6 +104,9 @@ def order_machinery(app: Chalice) -> Iterator[list[Poller]]:
     """The state machines' tasks in-process, the outbox polled and the sweeper scheduled, for one test module."""
     lambda_dispatch.install(app, STAGE)
     pollers = start_outbox_pollers(app)
+    lookback = os.environ.get("ORDER_SWEEP_LOOKBACK_DAYS")
+    os.environ["ORDER_SWEEP_LOOKBACK_DAYS"] = SWEEP_LOOKBACK_DAYS
+    reset_caches()
     schedule = SweeperSchedule(app)
     _schedules.append(schedule)
     schedule.start()
@@ -108,6 +116,11 @@ def order_machinery(app: Chalice) -> Iterator[list[Poller]]:
         schedule.stopping.set()
         schedule.join(30)
         _schedules.remove(schedule)
+        if lookback is None:
+            os.environ.pop("ORDER_SWEEP_LOOKBACK_DAYS", None)
+        else:
+            os.environ["ORDER_SWEEP_LOOKBACK_DAYS"] = lookback
+        reset_caches()
         stop_pollers(pollers)
         stop_running_executions()
         lambda_dispatch.uninstall()
