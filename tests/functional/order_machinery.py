@@ -1,12 +1,14 @@
 """The order lifecycle's machinery for functional tests, run as `make run` runs it: moto's Lambda dispatched to the
 in-process handlers (the state machines' tasks), the runtime's own pollers for the orders stream (the outbox) and
 the order-outbox queue's consumer (StartExecution, the payment answer, texts to buyers), and the sweeper's schedule
-(the order timers after payment) fired every SWEEP_EVERY_SECONDS, as the local scheduler fires it."""
+(the order timers after payment) fired every SWEEP_EVERY_SECONDS while a test waits, as the local scheduler fires
+it."""
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,33 +28,34 @@ from local.aws.stream_poller import DynamoStreamPoller, dynamodb_stream_handlers
 
 STAGE = "local"
 OUTBOX_HANDLERS = ("publish_order_changes", "deliver_order_outbox")
-SWEEP_EVERY_SECONDS = 1.5  # the tests' timers are seconds long: the sweeper's period is their precision
-# A sweep queries 16 shards per due day: the tests' orders are due today (or yesterday, past midnight), and fewer
-# queries leave in-process moto, which is not thread safe, less to race with the test's own requests.
+SWEEP_EVERY_SECONDS = 1.0  # the tests' timers are seconds long: the sweeper's period is their precision
+# A sweep queries 16 shards per due day: the tests' orders are due today (or yesterday, past midnight).
 SWEEP_LOOKBACK_DAYS = "1"
 
 
-class SweeperSchedule(threading.Thread):
-    """Fires `sweep_orders` every SWEEP_EVERY_SECONDS through the local scheduler's job (its scheduled event and
-    dispatch); `paused()` holds it for a test that drives the sweeper itself."""
+class SweeperSchedule:
+    """The sweeper's schedule for the tests: `tick()` fires `sweep_orders` through the local scheduler's job (its
+    scheduled event and dispatch) when SWEEP_EVERY_SECONDS passed since the last run. The tests' wait helpers tick
+    it from the test's own thread: in-process moto is not thread safe, and a sweeper thread of its own raced the
+    test's requests."""
 
     def __init__(self, app: Chalice) -> None:
-        super().__init__(name="test-sweep-orders", daemon=True)
         (config,) = [config for config in scheduled_handlers(app) if config.name == "sweep_orders"]
         self.job = ScheduledJob(app, config, STAGE, VirtualClock())
-        self.stopping = threading.Event()
         self.lock = threading.Lock()
+        self.last = 0.0
         self.holds = 0
 
-    def run(self) -> None:
-        while not self.stopping.wait(SWEEP_EVERY_SECONDS):
-            with self.lock:
-                if not self.holds:
-                    self.job.fire(self.job.clock.now())
+    def tick(self) -> None:
+        with self.lock:
+            if self.holds or time.monotonic() - self.last < SWEEP_EVERY_SECONDS:
+                return
+            self.last = time.monotonic()
+        self.job.fire(self.job.clock.now())
 
     @contextmanager
     def paused(self) -> Iterator[None]:
-        with self.lock:  # a sweep under way ends first
+        with self.lock:
             self.holds += 1
         try:
             yield
@@ -62,6 +65,12 @@ class SweeperSchedule(threading.Thread):
 
 
 _schedules: list[SweeperSchedule] = []
+
+
+def sweep_when_due() -> None:
+    """Run the sweeper if its period passed (the tests' wait helpers call it as they poll)."""
+    if _schedules:
+        _schedules[-1].tick()
 
 
 @contextmanager
@@ -109,12 +118,9 @@ def order_machinery(app: Chalice) -> Iterator[list[Poller]]:
     reset_caches()
     schedule = SweeperSchedule(app)
     _schedules.append(schedule)
-    schedule.start()
     try:
         yield pollers
     finally:
-        schedule.stopping.set()
-        schedule.join(30)
         _schedules.remove(schedule)
         if lookback is None:
             os.environ.pop("ORDER_SWEEP_LOOKBACK_DAYS", None)

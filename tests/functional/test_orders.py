@@ -20,7 +20,7 @@ from chalicelib.orders import service
 from chalicelib.promotions.service import promotion_cache
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login
-from tests.functional.order_machinery import order_machinery
+from tests.functional.order_machinery import order_machinery, sweep_when_due
 from tests.functional.test_coupons import claim, create_template, my_coupons
 
 PRICE = 699900  # the first SKU of catalog_data's products (stock 10)
@@ -104,8 +104,10 @@ def order_of(client: ShopClient, token: str, order_id: str) -> dict[str, Any]:
 
 
 def wait_for_status(client: ShopClient, token: str, order_id: str, wanted: str, timeout: float = 15) -> dict[str, Any]:
+    """The order once it is `wanted`; the sweeper's schedule runs meanwhile (the timers after payment are its)."""
     deadline = time.monotonic() + timeout
     while True:
+        sweep_when_due()
         order = order_of(client, token, order_id)
         if order["status"] == wanted or time.monotonic() > deadline:
             assert order["status"] == wanted, order
@@ -122,18 +124,20 @@ def wait_for_token(order_id: str, field: str, timeout: float = 10) -> None:
 
 def execution_status(name: str, timeout: float = 15, machine: str = "order") -> str:
     """The status of the execution `name` (an order id; a refund id with machine="refund") once it stops running, or
-    RUNNING after `timeout` seconds; one not started yet is waited for too."""
+    RUNNING after `timeout` seconds; one not started yet is waited for (15 s more at most)."""
     sfn = boto3.client("stepfunctions")
     arn = sfn.list_state_machines()["stateMachines"]
     machine_arn = next(m["stateMachineArn"] for m in arn if m["name"] == f"shop-local-{machine}")
     execution_arn = machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
     deadline = time.monotonic() + timeout
     while True:
+        sweep_when_due()
         try:
             status = str(sfn.describe_execution(executionArn=execution_arn)["status"])
         except sfn.exceptions.ExecutionDoesNotExist:
-            assert time.monotonic() < deadline, f"no {machine} execution {name}"
-            status = "RUNNING"
+            assert time.monotonic() < deadline + 15, f"no {machine} execution {name}"  # its start may lag
+            time.sleep(0.2)
+            continue
         if status != "RUNNING" or time.monotonic() > deadline:
             return status
         time.sleep(0.2)

@@ -239,6 +239,7 @@ def test_a_coupon_comes_back_once_when_two_completions_race_and_a_cancel_comes_i
     channel.failure = DependencyUnavailable("provider busy")
     refund = ask_refund(client, buyer["token"], order_id, "refund_only")[1]
     assert client.call("POST", f"/admin/refunds/{refund['refund_id']}/approve", token=admin_token)[0] == 200
+    assert execution_status(refund["refund_id"], timeout=1, machine="refund") == "RUNNING"  # retrying the channel
 
     # WHEN a completion runs while another completes first, and the customer tries to cancel meanwhile
     cancels: list[tuple[int, Any]] = []
