@@ -99,15 +99,6 @@ def answers_for_status_change(old: Order, new: Order) -> list[dict[str, Any]]:
     return []
 
 
-def answers_owed_in(order: Order) -> list[dict[str, Any]]:
-    """The answer the order's current status implies for its payment task, for the sweeper to send again when the
-    execution still waits (answering a token twice, or one that expired, changes nothing)."""
-    if order.status in ("PENDING_PAYMENT", "CANCELLED"):
-        return []
-    payment_id = (order.payment or {}).get("payment_id")
-    return _succeed(order, "payment_token", {"status": "PAID", "payment_id": payment_id})
-
-
 def messages_for_order_change(old: Order | None, new: Order | None) -> list[dict[str, Any]]:
     """What one change of an order item sets off: its execution's start when it is placed, the payment task's answer
     when it is paid or cancelled, a flash-sale unit back when such an order is cancelled."""

@@ -5,10 +5,11 @@ checked in, then at the deadline of its status (pay deadline, ship deadline, aut
 window, automatic approval of a refund; at once for an approved refund). The executions time only the payment wait
 and run an approved refund; every other timer is the sweeper's: it runs on a schedule, and for a PAID, SHIPPED,
 RECEIVED or pending-refund order it acts as soon as the order is due (the schedule's period is those timers'
-precision). For the two an execution owns (an unpaid order, an approved refund) it acts only SWEEP_GRACE_SECONDS
-after their due time: the execution then never started, lost an answer, or failed, and the sweeper starts a missing
-one, sends again the answer a waiting one is owed, or does the step itself. Every step is the same idempotent,
-conditional task the executions run, and the order's due time moves on after it.
+precision). For the two an execution owns (an unpaid order, an approved refund) it acts only
+ORDER_SWEEP_GRACE_SECONDS after their due time: the execution then never started or failed, and the sweeper starts
+a missing one or does the step itself (a payment answer lost on its way ends the payment wait at its timeout, whose
+compensation finds the order paid). Every step is the same idempotent, conditional task the executions run, and the
+order's due time moves on after it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from chalicelib.observability import logger
 from chalicelib.orders import tasks
 from chalicelib.orders.deadlines import state_deadline
 from chalicelib.orders.domain import PAID, PENDING_PAYMENT, RECEIVED, REFUNDING, SHIPPED, Order, Refund
-from chalicelib.orders.outbox import answers_owed_in
 from chalicelib.orders.service import Shop, open_refund
 
 MAX_STEPS = 5  # e.g. paid -> refund opened -> refunded through the channel -> given back
@@ -122,11 +122,8 @@ def repair(shop: Shop, policy: SweepPolicy, order_id: str, now: datetime) -> str
     outcome = "waiting"
     try:
         if order.status == PENDING_PAYMENT:
-            execution = shop.workflow.status(order_id)
-            if execution is None:
+            if shop.workflow.status(order_id) is None:  # its start was lost
                 outcome = tasks.start_execution(shop, order_id)
-            elif execution == "RUNNING":
-                _answer_again(shop, order)
         elif _refund_never_started(shop, order, refund):
             outcome = tasks.start_refund(shop, str(order.refund_id))
         if outcome != "started" and _drive(shop, policy, order_id, now):
@@ -143,14 +140,6 @@ def _refund_never_started(shop: Shop, order: Order, refund: Refund | None) -> bo
     return refund is not None and _execution_owns(order, refund) and not shop.workflow.refund_status(refund.refund_id)
 
 
-def _answer_again(shop: Shop, order: Order) -> None:
-    for answer in answers_owed_in(order):
-        if "output" in answer:
-            shop.workflow.succeed(answer["token"], answer["output"])
-        else:
-            shop.workflow.fail(answer["token"], answer["error"], answer["cause"])
-
-
 def _current(shop: Shop, order_id: str) -> tuple[Order | None, Refund | None]:
     order = shop.orders.order(order_id)
     if order is None or order.is_final:
@@ -159,15 +148,15 @@ def _current(shop: Shop, order_id: str) -> tuple[Order | None, Refund | None]:
 
 
 def _drive(shop: Shop, policy: SweepPolicy, order_id: str, now: datetime) -> bool:
-    """Do, step by step, what the timers past their deadline say; True if anything was done. Once it acted, what is
-    due at once (the refund the step opened or approved) follows without waiting for a grace."""
+    """Do, step by step, what the timers past their deadline say; True if anything was done. A refund a step opened
+    approved or approved is its execution's (started from the outbox), as long as the grace lasts."""
     acted = False
     for _ in range(MAX_STEPS):
         order, refund = _current(shop, order_id)
         if order is None:
             return acted
         deadline = state_deadline(order, refund, shop.timers.durations())
-        if deadline is None or deadline > (utcnow() if acted else _cutoff(shop, policy, order, refund, now)):
+        if deadline is None or deadline > _cutoff(shop, policy, order, refund, utcnow() if acted else now):
             return acted
         _timer_action(shop, order, refund)
         acted = True
