@@ -243,8 +243,9 @@ def tokens_held(orders: list[dict[str, Any]], field: str, timeout: float = 4.0) 
 
 
 def act(client: ShopClient, gateways: PaymentGateways, admin: str, wave: list[dict[str, Any]]) -> None:
-    """What the buyers and the admin do with a wave of new orders, by path, once their executions wait (so their
-    answers go through the outbox): pay, then ship or ask a refund; cancel; start a payment that arrives late."""
+    """What the buyers and the admin do with a wave of new orders, by path, once their payment waits hold their
+    tokens (so the answers go through the outbox): pay, then ship or ask a refund once paid; cancel; start a payment
+    that arrives late."""
     tokens_held(wave, "payment_token")
     for entry in wave:
         path, token, order_id = entry["path"], entry["buyer"]["token"], entry["order"]["order_id"]
@@ -255,7 +256,7 @@ def act(client: ShopClient, gateways: PaymentGateways, admin: str, wave: list[di
         elif path == "late":
             entry["payment_id"] = start_paying(client, token, order_id)
     moving_on = [entry for entry in wave if entry["path"] in ("received", "undecided")]
-    tokens_held(moving_on, "shipment_token")
+    wait_for(lambda: all(order_of(entry["order"]["order_id"]).get("status") == "PAID" for entry in moving_on), 4.0)
     for entry in moving_on:
         token, order_id = entry["buyer"]["token"], entry["order"]["order_id"]
         if entry["path"] == "received":

@@ -65,6 +65,7 @@ class Settings:
     # The scheduled refresh starts the sharded one (a Distributed Map) above this many bytes of raw lake objects in
     # its window (0: never); about 5 GB is 20M events (docs/scale.md).
     recommend_distributed_above_bytes: int = 5_000_000_000
+    state_machine_refund_arn: str = ""
     order_tasks_dlq_url: str = ""
     review_window_seconds: int = 604800
     search_index_bucket: str = ""
@@ -131,6 +132,7 @@ class Settings:
             state_machine_order_arn=e.get("STATE_MACHINE_ORDER_ARN", ""),
             state_machine_recommend_refresh_arn=e.get("STATE_MACHINE_RECOMMEND_REFRESH_ARN", ""),
             recommend_distributed_above_bytes=int(e.get("RECOMMEND_DISTRIBUTED_ABOVE_BYTES", "5000000000")),
+            state_machine_refund_arn=e.get("STATE_MACHINE_REFUND_ARN", ""),
             order_tasks_dlq_url=e.get("ORDER_TASKS_DLQ_URL", ""),
             review_window_seconds=int(e.get("REVIEW_WINDOW_SECONDS", "604800")),
             search_index_bucket=e.get("SEARCH_INDEX_BUCKET", ""),

@@ -4,8 +4,8 @@ One reading for both places that create the stage: local/aws/provision.py (moto,
 infra/package.py (the template `make deploy` sends to CloudFormation). A state machine resource names its definition
 file in `DefinitionS3Location` (the `aws cloudformation package` convention for a local file) and its non-function
 placeholders in `DefinitionSubstitutions`; every `${<Name>FunctionArn}` placeholder of the file is the ARN of the
-app's function whose CloudFormation name is `<Name>` (chalice's `to_cfn_resource_name`: `order_settle` ->
-`OrderSettle`), whatever states the file has, and a placeholder named like one of the template's Outputs is that
+app's function whose CloudFormation name is `<Name>` (chalice's `to_cfn_resource_name`: `order_compensate` ->
+`OrderCompensate`), whatever states the file has, and a placeholder named like one of the template's Outputs is that
 Output's value.
 """
 

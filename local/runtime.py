@@ -37,6 +37,7 @@ KNOBS = {
     "AFTER_SALES_AUTO_APPROVE_SECONDS": "172800",
     "LOCAL_SCHEDULE_SPEEDUP": "1",
     "LOCAL_RECOMMEND_REFRESH_SECONDS": "60",
+    "LOCAL_ORDER_SWEEP_SECONDS": "30",
 }
 READY_TIMEOUT_SECONDS = 30.0
 DRAIN_TIMEOUT_SECONDS = 120.0
@@ -206,7 +207,8 @@ def load_app() -> Any:
 
 
 def resume_order_executions() -> dict[str, Any]:
-    """moto kept no Step Functions executions: start one for every order still in flight (the order sweeper's)."""
+    """moto kept no Step Functions executions: start again every unpaid order's payment wait and every approved
+    refund's execution (the order sweeper's)."""
     from chalicelib.bootstrap import container
     from chalicelib.orders import sweeper
 

@@ -64,7 +64,9 @@ def build_shop(container: Container) -> Shop:
         cart=container.cart,
         coupons=container.coupons,
         points=container.points,
-        workflow=StepFunctionsOrderWorkflow(container.settings.state_machine_order_arn),
+        workflow=StepFunctionsOrderWorkflow(
+            container.settings.state_machine_order_arn, container.settings.state_machine_refund_arn
+        ),
         refunds=RefundsThroughPayments(container),
         promotions=container.running_promotions,
         timers=OrderTimers.from_settings(container.settings),

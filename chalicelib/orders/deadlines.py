@@ -22,7 +22,7 @@ from chalicelib.orders.domain import (
 
 @dataclass(frozen=True)
 class OrderTimers:
-    """How long each status may last (from the settings; an execution keeps the durations of its input)."""
+    """How long each status may last (from the settings)."""
 
     payment_timeout_seconds: int = 1800
     ship_deadline_seconds: int = 604800
@@ -36,7 +36,7 @@ class OrderTimers:
         return cls(**{f.name: int(getattr(settings, f.name)) for f in fields(cls)})
 
     def durations(self) -> dict[str, int]:
-        """The durations an execution's waits use (its input), by name."""
+        """The durations of the timers after payment, by name."""
         return {name: int(getattr(self, name)) for name in DURATIONS}
 
 

@@ -30,10 +30,8 @@ FINAL_STATUSES = frozenset({CANCELLED, COMPLETED, REFUNDED})
 # Not final: REFUNDING is an open after-sales case; RECEIVED is still in its return window.
 OPEN_STATUSES = (PENDING_PAYMENT, PAID, SHIPPED, RECEIVED, REFUNDING)
 REFUNDABLE_FROM = {"refund_only": (PAID,), "return_refund": (SHIPPED, RECEIVED)}
-# The task token an execution waits on in each status a refund may interrupt.
-WAITING_TOKEN = {PAID: "shipment_token", SHIPPED: "receipt_token", RECEIVED: "window_token"}
 TOKEN_FIELDS = ("payment_token", "shipment_token", "receipt_token", "window_token", "refund_token")
-DURATIONS = (  # the durations an execution waits with (chalicelib/orders/deadlines.py: OrderTimers)
+DURATIONS = (  # the timers after payment, the sweeper's (chalicelib/orders/deadlines.py: OrderTimers)
     "ship_deadline_seconds",
     "auto_receive_seconds",
     "review_window_seconds",

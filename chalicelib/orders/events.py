@@ -1,5 +1,6 @@
-"""The orders' asynchronous side: the execution's tasks (Chalice Lambda functions the state machine invokes, each
-idempotent), the outbox (the orders table's stream to the order-outbox queue, and its consumer) and the sweeper."""
+"""The orders' asynchronous side: the executions' tasks (Chalice Lambda functions the state machines invoke, each
+idempotent: the payment wait, and an approved refund), the outbox (the orders table's stream to the order-outbox
+queue, and its consumer) and the sweeper, which runs the order timers after payment."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from chalicelib.config import Settings, resource_name, stream_arn
 from chalicelib.deps import Handlers
 from chalicelib.observability import logger, metrics
 from chalicelib.orders import outbox, sweeper, tasks
-from chalicelib.orders.domain import DURATIONS
 from chalicelib.orders.items import order_from_image, refund_from_image
 from chalicelib.orders.outbox import BuyerNotifier, OrderOutbox
 from chalicelib.orders.service import Shop
@@ -36,60 +36,19 @@ def order_compensate(event: dict[str, Any], context: Any, shop: Shop) -> dict[st
     return tasks.compensate(shop, str(event["order_id"]))
 
 
-@orders_events.lambda_function(name="order_await_shipment")
-def order_await_shipment(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
-    return tasks.await_shipment(shop, str(event["order_id"]), str(event["task_token"]))
-
-
-@orders_events.lambda_function(name="order_await_receipt")
-def order_await_receipt(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
-    return tasks.await_receipt(shop, str(event["order_id"]), str(event["task_token"]))
-
-
-@orders_events.lambda_function(name="order_auto_receive")
-def order_auto_receive(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
-    return tasks.auto_receive(shop, str(event["order_id"]))
-
-
-@orders_events.lambda_function(name="order_settle")
-def order_settle(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
-    return tasks.settle(shop, str(event["order_id"]))
-
-
-@orders_events.lambda_function(name="order_await_review_window")
-def order_await_review_window(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
-    return tasks.await_review_window(shop, str(event["order_id"]), str(event["task_token"]))
-
-
-@orders_events.lambda_function(name="order_await_refund_decision")
-def order_await_refund_decision(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
-    return tasks.await_refund_decision(shop, str(event["order_id"]), str(event["task_token"]))
-
-
-@orders_events.lambda_function(name="order_ship_deadline")
-def order_ship_deadline(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
-    return tasks.ship_deadline_passed(shop, str(event["order_id"]))
-
-
-@orders_events.lambda_function(name="order_auto_approve_refund")
-def order_auto_approve_refund(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
-    return tasks.auto_approve_refund(shop, str(event["order_id"]))
-
-
-@orders_events.lambda_function(name="order_resume_after_refund")
-def order_resume_after_refund(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
-    durations = {name: int(event[name]) for name in DURATIONS}
-    return tasks.resume_after_refund(shop, str(event["order_id"]), durations)
-
-
 @orders_events.lambda_function(name="order_refund_payment")
 def order_refund_payment(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
-    return tasks.refund_payment(shop, str(event["order_id"]))
+    return tasks.refund_payment(shop, str(event["order_id"]), _refund_id(event))
 
 
 @orders_events.lambda_function(name="order_complete_refund")
 def order_complete_refund(event: dict[str, Any], context: Any, shop: Shop) -> dict[str, Any]:
-    return tasks.complete_refund(shop, str(event["order_id"]))
+    return tasks.complete_refund(shop, str(event["order_id"]), _refund_id(event))
+
+
+def _refund_id(event: dict[str, Any]) -> str | None:
+    """The refund execution names its refund (an event without one acts on the order's current refund)."""
+    return str(event["refund_id"]) if event.get("refund_id") else None
 
 
 # -- the outbox and the sweeper ------------------------------------------------------------------------------------
@@ -124,7 +83,8 @@ def retry_delay_seconds(receive_count: int) -> int:
 def deliver_order_outbox(
     event: SQSEvent, shop: Shop, order_outbox: OrderOutbox, buyer_notifier: BuyerNotifier
 ) -> dict[str, Any]:
-    """Delivers each outbox message (StartExecution, SendTaskSuccess / SendTaskFailure, a text to the buyer).
+    """Delivers each outbox message (StartExecution of an order or a refund, the payment task's answer, a text to
+    the buyer, a flash-sale unit back).
 
     Delivered messages are done; a failed one comes back alone (a partial batch response) after a backoff that
     doubles with each receive, so nothing is lost; after 10 receives the queue moves it to its DLQ, whose alarm tells
@@ -152,7 +112,8 @@ def deliver_order_outbox(
 
 @orders_events.schedule(Rate(5, unit=Rate.MINUTES))
 def sweep_orders(event: Any, shop: Shop, sweep_policy: SweepPolicy) -> dict[str, Any]:
-    """Every 5 minutes: repair the orders whose timer is overdue (chalicelib/orders/sweeper.py)."""
+    """Every 5 minutes: act on the orders whose timer ran out (ship deadline, automatic receipt, settlement, automatic
+    approval of a refund) and repair those an execution left behind (chalicelib/orders/sweeper.py)."""
     summary = sweeper.sweep(shop, sweep_policy)
     metrics.add_metric(name="OrdersSwept", unit="Count", value=summary["due"])
     return summary

@@ -2,10 +2,12 @@
 
 The orders table's stream is the outbox: a write and its stream record commit together, so nothing a change sets
 off is lost when the request that made it dies. `messages_for_change` turns one changed item into messages (start
-the execution of a new order, answer the task that waited on the status the order left, tell the buyer of an order
-the system cancelled), the stream handler puts them on the order-outbox queue, and its consumer `deliver`s each one
-(retried with backoff, then the queue's DLQ). Every message is idempotent: an execution starts once by name, and a
-task token already answered or expired counts as answered.
+the payment wait of a new order, answer the payment task when the order is paid or cancelled, start the execution
+of a refund once it is approved, tell the buyer of an order the system cancelled), the stream handler puts them on
+the order-outbox queue, and its consumer `deliver`s each one (retried with backoff, then the queue's DLQ). Every
+message is idempotent: an execution starts once by name, and a task token already answered or expired counts as
+answered. Shipping, receipt and a refund's decision answer no task: they move the order and its due time, and the
+order sweeper acts when that time comes.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from typing import Any, Protocol
 from chalicelib.aws import client
 from chalicelib.errors import DependencyUnavailable
 from chalicelib.observability import logger
-from chalicelib.orders.domain import FINAL_STATUSES, FLASH_SALE, WAITING_TOKEN, Order, Refund
+from chalicelib.orders.domain import FINAL_STATUSES, FLASH_SALE, Order, Refund
 from chalicelib.orders.service import Shop
-from chalicelib.orders.tasks import start_execution
+from chalicelib.orders.tasks import start_execution, start_refund
 
 START = "start"
 ANSWER = "answer"
-REFUND_DECIDED = "refund_decided"
+START_REFUND = "start_refund"
+REFUND_DECIDED = "refund_decided"  # an approval queued before refunds ran in their own execution: starts it too
 NOTIFY = "notify"
 SHIP_DEADLINE_REFUND = "ship_deadline_refund"
 FLASH_UNIT_BACK = "flash_unit_back"
@@ -82,55 +85,24 @@ def _fail(order: Order, field: str, error: str, cause: str) -> list[dict[str, An
 
 
 def answers_for_status_change(old: Order, new: Order) -> list[dict[str, Any]]:
-    """The answers an order's move from old["status"] to new["status"] owes the task that waited on the old one.
+    """The answer an order's move out of PENDING_PAYMENT owes the payment task (paid: the execution ends; cancelled:
+    it compensates and ends). No other status change has a task waiting on it.
 
-    The tokens are the new image's: a task keeps its token only while the order is in the status it waits on, so a
-    token written before the change is in the image, and a task that comes after the change finds the new status."""
-    before, after = old.status, new.status
-    if before == after:
+    The token is the new image's: the task keeps its token only while the order awaits payment, so a token written
+    before the change is in the image, and a task that comes after the change finds the new status."""
+    if old.status == new.status or old.status != "PENDING_PAYMENT":
         return []
-    if before == "PENDING_PAYMENT" and after == "PAID":
+    if new.status == "PAID":
         payment_id = (new.payment or {}).get("payment_id")
         return _succeed(new, "payment_token", {"status": "PAID", "payment_id": payment_id})
-    if before == "PENDING_PAYMENT" and after == "CANCELLED":
+    if new.status == "CANCELLED":
         return _fail(new, "payment_token", "OrderCancelled", "cancelled")
-    if before == "PAID" and after == "SHIPPED":
-        return _succeed(new, "shipment_token", {"status": "SHIPPED"})
-    if before == "SHIPPED" and after == "RECEIVED":
-        return _succeed(new, "receipt_token", {"status": "RECEIVED"})
-    if before in WAITING_TOKEN and after == "REFUNDING":
-        return _fail(new, WAITING_TOKEN[before], "RefundRequested", f"refund {new.refund_id} requested")
-    if before == "REFUNDING" and after in WAITING_TOKEN:  # the refund was rejected
-        return _succeed(new, "refund_token", {"decision": "REJECTED", "refund_id": old.refund_id})
     return []
 
 
-def answers_owed_in(order: Order, refund: Refund | None) -> list[dict[str, Any]]:
-    """Every answer the order's current status implies, for the sweeper to send again when an execution still waits
-    (answering a token twice, or one that expired, changes nothing)."""
-    status = order.status
-    answers: list[dict[str, Any]] = []
-    if status in ("PAID", "SHIPPED", "RECEIVED", "REFUNDING"):
-        payment_id = (order.payment or {}).get("payment_id")
-        answers += _succeed(order, "payment_token", {"status": "PAID", "payment_id": payment_id})
-    if status == "SHIPPED":
-        answers += _succeed(order, "shipment_token", {"status": "SHIPPED"})
-    if status == "RECEIVED":
-        answers += _succeed(order, "receipt_token", {"status": "RECEIVED"})
-    if status == "REFUNDING" and order.refund_from in WAITING_TOKEN:
-        field = WAITING_TOKEN[order.refund_from]
-        answers += _fail(order, field, "RefundRequested", f"refund {order.refund_id} requested")
-    if refund is not None and refund.refund_id == order.refund_id:
-        if status == "REFUNDING" and refund.status in ("APPROVED", "REFUNDED"):
-            answers += _succeed(order, "refund_token", {"decision": "APPROVED", "refund_id": refund.refund_id})
-        if status in WAITING_TOKEN and refund.status == "REJECTED":
-            answers += _succeed(order, "refund_token", {"decision": "REJECTED", "refund_id": refund.refund_id})
-    return answers
-
-
 def messages_for_order_change(old: Order | None, new: Order | None) -> list[dict[str, Any]]:
-    """What one change of an order item sets off: its execution's start when it is placed, answers when its status
-    moves on."""
+    """What one change of an order item sets off: its execution's start when it is placed, the payment task's answer
+    when it is paid or cancelled, a flash-sale unit back when such an order is cancelled."""
     if new is None:
         return []
     if old is None:
@@ -144,8 +116,9 @@ def messages_for_order_change(old: Order | None, new: Order | None) -> list[dict
 
 
 def messages_for_refund_change(old: Refund | None, new: Refund | None) -> list[dict[str, Any]]:
-    """What one change of a refund item sets off: its approval answers the decision task; a refund the system opened
-    (the ship deadline passed) tells the buyer."""
+    """What one change of a refund item sets off: its approval (by the staff, by the system when nobody decided in
+    time, or a refund the system opens approved when the ship deadline passed) starts its execution; a refund the
+    system opened tells the buyer."""
     if new is None:
         return []
     messages: list[dict[str, Any]] = []
@@ -159,8 +132,8 @@ def messages_for_refund_change(old: Refund | None, new: Refund | None) -> list[d
                 "amount_fen": new.amount_fen,
             }
         )
-    if old is not None and old.status == "PENDING" and new.status == "APPROVED":
-        messages.append({"kind": REFUND_DECIDED, "order_id": new.order_id, "refund_id": new.refund_id})
+    if new.status == "APPROVED" and (old is None or old.status == "PENDING"):
+        messages.append({"kind": START_REFUND, "order_id": new.order_id, "refund_id": new.refund_id})
     return messages
 
 
@@ -186,12 +159,8 @@ def deliver(shop: Shop, message: dict[str, Any], notifier: BuyerNotifier) -> str
         else:
             answered = shop.workflow.fail(token, str(message["error"]), str(message.get("cause") or ""))
         return "answered" if answered else "gone"
-    if kind == REFUND_DECIDED:
-        order = shop.orders.order(order_id)
-        if order is None or order.refund_id != message["refund_id"] or not order.token("refund_token"):
-            return "gone"  # the decision task has not kept its token: it reads the decision itself
-        output = {"decision": "APPROVED", "refund_id": message["refund_id"]}
-        return "answered" if shop.workflow.succeed(str(order.token("refund_token")), output) else "gone"
+    if kind in (START_REFUND, REFUND_DECIDED):
+        return start_refund(shop, str(message["refund_id"]))
     if kind == NOTIFY and message.get("event") == SHIP_DEADLINE_REFUND:
         order = shop.orders.order(order_id)
         if order is None:

@@ -1,7 +1,8 @@
 """What buyers and the admin do with orders: read them, pay (through payments), cancel, ship, receive, ask for a
 refund and decide it; and what the rest of the shop asks of a buyer's orders. Each status change is one step of
-the order's life (chalicelib/orders/domain.py), written conditionally with its due time; the waiting task of the
-order's execution is answered from the orders table's stream (chalicelib/orders/outbox.py), never here.
+the order's life (chalicelib/orders/domain.py), written conditionally with its due time: the order sweeper acts when
+that time comes, and the payment task of the order's execution is answered from the orders table's stream
+(chalicelib/orders/outbox.py), never here.
 
 Placing an order is chalicelib/orders/placing.py; the execution's own tasks are chalicelib/orders/tasks.py.
 """
@@ -76,7 +77,8 @@ class NoFlashSales:
 @dataclass(frozen=True)
 class Shop:
     """What an order touches: its repository, the catalog, the buyer's profile, cart, coupons and points, its
-    Step Functions workflow, the payments that refund it, the promotions it prices with, and its timers."""
+    Step Functions executions (payment wait, refund), the payments that refund it, the promotions it prices with,
+    and its timers."""
 
     orders: OrdersRepository
     catalog: CatalogRepository
@@ -297,7 +299,7 @@ def open_case(shop: Shop, order: Order, refund: Refund) -> bool:
 
 def request_refund(shop: Shop, user_id: str, order_id: str, write: RefundRequest) -> dict[str, Any]:
     """PAID (refund_only) or SHIPPED / RECEIVED within the window (return_refund) -> REFUNDING with a PENDING
-    refund; the execution stops waiting where it was and awaits the admin's decision. A second open refund: 409."""
+    refund, due at its automatic approval. A second open refund: 409."""
     order = owned(shop, user_id, order_id)
     window = shop.timers.review_window_seconds
     if (refused := refund_refusal(order, write.type, window, utcnow())) is not None:
@@ -348,15 +350,16 @@ def approve(shop: Shop, refund: Refund) -> bool:
 
 
 def approve_refund(shop: Shop, refund_id: str) -> dict[str, Any]:
-    """PENDING -> APPROVED: the execution refunds through the paying channel, then gives back; 409 otherwise."""
+    """PENDING -> APPROVED: the refund's execution (started from the outbox) refunds through the paying channel, then
+    gives back; 409 otherwise."""
     if not approve(shop, refund_of(shop, refund_id)):
         raise InvalidState(f"A refund that is {refund_of(shop, refund_id).status} cannot be approved")
     return refund_of(shop, refund_id).view(admin=True)
 
 
 def reject_refund(shop: Shop, refund_id: str, write: RefundRejection) -> dict[str, Any]:
-    """PENDING -> REJECTED with the reason, and the order back in the status it came from (its execution waits
-    there again with what was left of its timers); 409 otherwise."""
+    """PENDING -> REJECTED with the reason, and the order back in the status it came from, due when what was left of
+    that status's timer runs out; 409 otherwise."""
     refund = refund_of(shop, refund_id)
     order = owned(shop, None, refund.order_id)
     rejected = refund.status == "PENDING" and order.status == REFUNDING and order.refund_id == refund.refund_id

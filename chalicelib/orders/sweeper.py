@@ -1,12 +1,15 @@
-"""The order sweeper: finds every order whose timer is overdue and repairs it, so no order is ever stuck.
+"""The order sweeper: the timers of an order after payment, and the repair of an order an execution left behind.
 
-Every order that is not final is due at some time in gsi_due: at once while its execution has not checked in (an
-unpaid order until its payment task keeps its token), then at the deadline of its status (pay deadline, ship
-deadline, automatic receipt, end of the return window, automatic approval of a refund; at once for an approved
-refund). The execution's own timers act at those times; an order still due SWEEP_GRACE_SECONDS later means its
-execution never started, lost an answer, or failed. The sweeper then starts a missing execution, sends again the
-answers a waiting one is owed, and does itself what the timer should have done (every step is the execution's own
-idempotent, conditional task), then moves the order's due time on.
+Every order that is not final is due at some time in gsi_due (time-sharded): at once while its payment wait has not
+checked in, then at the deadline of its status (pay deadline, ship deadline, automatic receipt, end of the return
+window, automatic approval of a refund; at once for an approved refund). The executions time only the payment wait
+and run an approved refund; every other timer is the sweeper's: it runs on a schedule, and for a PAID, SHIPPED,
+RECEIVED or pending-refund order it acts as soon as the order is due (the schedule's period is those timers'
+precision). For the two an execution owns (an unpaid order, an approved refund) it acts only
+ORDER_SWEEP_GRACE_SECONDS after their due time: the execution then never started or failed, and the sweeper starts
+a missing one or does the step itself (a payment answer lost on its way ends the payment wait at its timeout, whose
+compensation finds the order paid). Every step is the same idempotent, conditional task the executions run, and the
+order's due time moves on after it.
 """
 
 from __future__ import annotations
@@ -21,11 +24,10 @@ from chalicelib.observability import logger
 from chalicelib.orders import tasks
 from chalicelib.orders.deadlines import state_deadline
 from chalicelib.orders.domain import PAID, PENDING_PAYMENT, RECEIVED, REFUNDING, SHIPPED, Order, Refund
-from chalicelib.orders.outbox import answers_owed_in
 from chalicelib.orders.service import Shop, open_refund
 
 MAX_STEPS = 5  # e.g. paid -> refund opened -> refunded through the channel -> given back
-# What the execution does when the timer of each status runs out (a pending refund's: approve it).
+# What happens when the timer of each status runs out (a pending refund's: approve it).
 TIMER_RUNS_OUT = {
     PENDING_PAYMENT: tasks.compensate,
     PAID: tasks.ship_deadline_passed,
@@ -39,7 +41,7 @@ TIMER_RUNS_OUT = {
 class SweepPolicy:
     """When an overdue order is the sweeper's (ORDER_SWEEP_* settings)."""
 
-    order_sweep_grace_seconds: int = 300  # due this long ago: its execution's own timer did not act
+    order_sweep_grace_seconds: int = 300  # an execution's timer (payment, approved refund) did not act this long
     order_sweep_retry_seconds: int = 900  # looked at again this much later while it stays overdue
     order_sweep_lookback_days: int = 3  # due days read before today's
     order_sweep_max_orders: int = 500  # per run: the next run takes the rest
@@ -54,77 +56,88 @@ def _days(first: date, last: date) -> list[str]:
 
 
 def sweep(shop: Shop, policy: SweepPolicy, now: datetime | None = None) -> dict[str, Any]:
-    """Repair every order due more than the grace period ago (at most ORDER_SWEEP_MAX_ORDERS per run, the oldest due
-    days first; the next run takes the rest). Returns how many were due and what was done."""
+    """Act on every order due by now (an execution's: due more than the grace period ago), at most
+    ORDER_SWEEP_MAX_ORDERS per run, the oldest due days first; the next run takes the rest. Returns how many were
+    due and what was done."""
 
     now = now or utcnow()
-    cutoff = now - timedelta(seconds=policy.order_sweep_grace_seconds)
-    days = _days(cutoff.date() - timedelta(days=policy.order_sweep_lookback_days), cutoff.date())
-    due: list[str] = []
+    days = _days(now.date() - timedelta(days=policy.order_sweep_lookback_days), now.date())
+    found: list[str] = []
     for day in days:
-        due += shop.orders.due_order_ids(day, iso(cutoff), policy.order_sweep_max_orders - len(due))
-        if len(due) >= policy.order_sweep_max_orders:
+        found += shop.orders.due_order_ids(day, iso(now), policy.order_sweep_max_orders - len(found))
+        if len(found) >= policy.order_sweep_max_orders:
             break
-    outcomes = Counter(repair(shop, policy, order_id, now) for order_id in due)
-    summary = {"due": len(due), **outcomes}
-    if due:
+    outcomes = Counter(repair(shop, policy, order_id, now) for order_id in found)
+    outcomes.pop("not_due", None)  # an execution's, within its grace: not the sweeper's yet
+    summary = {"due": sum(outcomes.values()), **outcomes}
+    if summary["due"]:
         logger.info("orders swept", extra={"sweep": summary})
     return summary
 
 
 def resume(shop: Shop, policy: SweepPolicy, now: datetime | None = None) -> dict[str, Any]:
-    """Start an execution for every order that is not final and has none (executions were lost, as when the local
-    stage restarts from its kept tables): each starts with the time left of its order's status, so its timers run
-    out when they would have. Orders due before the lookback are the sweeper's, as always; returns the counts."""
+    """Start the payment wait of every unpaid order that has none, and the execution of every approved refund that
+    has none (executions were lost, as when the local stage restarts from its kept tables): a payment wait starts
+    with the time left of its pay deadline. Other orders need no execution (their timers are the sweeper's);
+    returns the counts."""
     now = now or utcnow()
-    longest = max(shop.timers.durations().values(), default=0)
-    horizon = now + timedelta(seconds=longest, days=1)
+    horizon = now + timedelta(seconds=shop.timers.payment_timeout_seconds, days=1)
     days = _days(now.date() - timedelta(days=policy.order_sweep_lookback_days), horizon.date())
     outcomes: Counter[str] = Counter()
     for day in days:
         for order_id in shop.orders.due_order_ids(day, iso(horizon), policy.order_sweep_max_orders):
             try:
-                running = shop.workflow.status(order_id) is not None
-                outcomes["running" if running else tasks.start_execution(shop, order_id)] += 1
+                order, refund = _current(shop, order_id)
+                if order is not None and order.status == PENDING_PAYMENT:
+                    running = shop.workflow.status(order_id) is not None
+                    outcomes["running" if running else tasks.start_execution(shop, order_id)] += 1
+                elif order is not None and _refund_never_started(shop, order, refund):
+                    outcomes[tasks.start_refund(shop, str(order.refund_id))] += 1
             except Exception:  # the sweeper repairs it when it is overdue
                 logger.exception("an order's execution could not be started again", extra={"order_id": order_id})
                 outcomes["failed"] += 1
     return dict(outcomes)
 
 
+def _execution_owns(order: Order, refund: Refund | None) -> bool:
+    """Whether an execution's timer acts on the order's status first (the payment wait, an approved refund)."""
+    approved = order.status == REFUNDING and refund is not None and refund.status != "PENDING"
+    return order.status == PENDING_PAYMENT or approved
+
+
+def _cutoff(shop: Shop, policy: SweepPolicy, order: Order, refund: Refund | None, now: datetime) -> datetime:
+    """Due at or before this moment, the order is the sweeper's: now, or the grace period ago for an execution's."""
+    grace = policy.order_sweep_grace_seconds if _execution_owns(order, refund) else 0
+    return now - timedelta(seconds=grace)
+
+
 def repair(shop: Shop, policy: SweepPolicy, order_id: str, now: datetime) -> str:
-    """Bring one overdue order to where its timers say it should be; what was done ("final", "started",
-    "driven", "waiting", "failed", "not_due")."""
-    cutoff = now - timedelta(seconds=policy.order_sweep_grace_seconds)
-    order = shop.orders.order(order_id)
-    if order is None or order.is_final:
+    """Bring one due order to where its timers say it should be; what was done ("final", "started", "driven",
+    "waiting", "failed", "not_due")."""
+    order, refund = _current(shop, order_id)
+    if order is None:
         return "final"
-    if not order.due_at or order.due_at > iso(cutoff):
-        return "not_due"  # moved on since the index was read
+    if not order.due_at or order.due_at > iso(_cutoff(shop, policy, order, refund, now)):
+        return "not_due"  # moved on since the index was read, or an execution's within its grace
     outcome = "waiting"
     try:
-        execution = shop.workflow.status(order_id)
-        if execution is None:
-            tasks.start_execution(shop, order_id)
-            outcome = "started"
-        elif execution == "RUNNING":
-            _answer_again(shop, order)
-        if _drive(shop, order_id, cutoff):
+        if order.status == PENDING_PAYMENT:
+            if shop.workflow.status(order_id) is None:  # its start was lost
+                outcome = tasks.start_execution(shop, order_id)
+        elif _refund_never_started(shop, order, refund):
+            outcome = tasks.start_refund(shop, str(order.refund_id))
+        if outcome != "started" and _drive(shop, policy, order_id, now):
             outcome = "driven"
     except Exception:  # one order's trouble must not stop the sweep: it stays due and is tried again later
-        logger.exception("an overdue order could not be repaired", extra={"order_id": order_id})
+        logger.exception("a due order could not be acted on", extra={"order_id": order_id})
         outcome = "failed"
     _move_due_time(shop, policy, order_id, now, retry_soon=outcome == "failed")
     return outcome
 
 
-def _answer_again(shop: Shop, order: Order) -> None:
-    refund = shop.orders.refund(order.refund_id) if order.refund_id else None
-    for answer in answers_owed_in(order, refund):
-        if "output" in answer:
-            shop.workflow.succeed(answer["token"], answer["output"])
-        else:
-            shop.workflow.fail(answer["token"], answer["error"], answer["cause"])
+def _refund_never_started(shop: Shop, order: Order, refund: Refund | None) -> bool:
+    """An approved refund without an execution (its start from the outbox was lost)."""
+    return refund is not None and _execution_owns(order, refund) and not shop.workflow.refund_status(refund.refund_id)
 
 
 def _current(shop: Shop, order_id: str) -> tuple[Order | None, Refund | None]:
@@ -134,16 +147,16 @@ def _current(shop: Shop, order_id: str) -> tuple[Order | None, Refund | None]:
     return order, open_refund(shop, order)
 
 
-def _drive(shop: Shop, order_id: str, cutoff: datetime) -> bool:
-    """Do, step by step, what the timers past their deadline should have done; True if anything was done. Once it
-    acted, what is due at once (the refund the step opened or approved) follows without waiting for a grace."""
+def _drive(shop: Shop, policy: SweepPolicy, order_id: str, now: datetime) -> bool:
+    """Do, step by step, what the timers past their deadline say; True if anything was done. A refund a step opened
+    approved or approved is its execution's (started from the outbox), as long as the grace lasts."""
     acted = False
     for _ in range(MAX_STEPS):
         order, refund = _current(shop, order_id)
         if order is None:
             return acted
         deadline = state_deadline(order, refund, shop.timers.durations())
-        if deadline is None or deadline > (utcnow() if acted else cutoff):
+        if deadline is None or deadline > _cutoff(shop, policy, order, refund, utcnow() if acted else now):
             return acted
         _timer_action(shop, order, refund)
         acted = True
@@ -151,7 +164,8 @@ def _drive(shop: Shop, order_id: str, cutoff: datetime) -> bool:
 
 
 def _timer_action(shop: Shop, order: Order, refund: Refund | None) -> None:
-    """The step the execution takes when the timer of the order's status runs out."""
+    """The step taken when the timer of the order's status runs out (an approved refund's: what its execution
+    did not finish)."""
     if order.status == REFUNDING and (refund is None or refund.status != "PENDING"):
         tasks.refund_payment(shop, order.order_id)  # approved: due through the channel at once
         tasks.complete_refund(shop, order.order_id)

@@ -1,9 +1,13 @@
-"""The tasks of an order's Step Functions execution (infra/statemachines/order.asl.json), each idempotent: start it,
-keep the token of each wait, and act when a timer runs out (cancel unpaid, cancel and refund unshipped, receive,
-settle, approve a refund nobody decided), then refund through the paying channel and give back. The sweeper
-(chalicelib/orders/sweeper.py) runs the same steps when an execution failed to.
+"""What happens to an order when nobody acts, each step idempotent and conditional.
 
-The exceptions below are the execution's Catch branches: their names are in the ASL.
+The order's execution (infra/statemachines/order.asl.json) lives for the payment wait only: it keeps the payment
+token and, when the pay deadline passes first, compensates. The timers after payment (the ship deadline, automatic
+receipt, the end of the return window, automatic approval of a refund) are the order sweeper's
+(chalicelib/orders/sweeper.py), which runs the same tasks at the order's due time. An approved refund runs in its own
+execution (infra/statemachines/refund.asl.json, named by the refund id): refund through the paying channel, then
+give back. The sweeper also runs any of these steps when an execution failed to.
+
+The exceptions below are the executions' Catch and Retry branches: their names are in the ASL.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from chalicelib.clock import iso, parse_iso, utcnow
 from chalicelib.ids import new_id
 from chalicelib.observability import logger
 from chalicelib.orders import service
-from chalicelib.orders.deadlines import state_deadline
 from chalicelib.orders.domain import (
     COMPLETED,
     FINAL_STATUSES,
@@ -34,7 +37,7 @@ from chalicelib.orders.domain import (
     points_earned,
     refund_amount_fen,
 )
-from chalicelib.orders.service import Shop, emit_order_event, open_refund, owned
+from chalicelib.orders.service import Shop, emit_order_event, owned
 
 MIN_TIMEOUT_SECONDS = 1
 
@@ -47,41 +50,27 @@ class OrderPaidMeanwhile(Exception):
     """The order was paid before its payment task started waiting (the execution goes on as paid)."""
 
 
-class OrderShippedMeanwhile(Exception):
-    """The order was shipped before its shipment task started waiting."""
-
-
-class OrderReceivedMeanwhile(Exception):
-    """The order was received before its receipt task started waiting."""
-
-
 class OrderNotReady(Exception):
     """A task found the order in a state it cannot act on yet (retried, then the dead-letter queue)."""
 
 
 class OrderMovedOn(Exception):
-    """A task found the order somewhere its branch does not lead (moved on meanwhile, e.g. by the sweeper): the
-    execution asks where the order is now and goes there."""
+    """A task found the order somewhere its step does not apply (moved on meanwhile): nothing to do there."""
 
 
 class RefundRequested(Exception):
-    """A refund was requested while the execution waited (or before its task stored its token): it turns to the
-    refund's decision."""
-
-
-class RefundApprovedMeanwhile(Exception):
-    """The refund was approved before the decision task stored its token: the execution refunds."""
+    """A timer found the order in an open refund case instead: the refund's own timer applies."""
 
 
 class RefundRejectedMeanwhile(Exception):
-    """The refund was rejected before the decision task stored its token: the execution resumes where it was."""
+    """The refund was rejected before the system could approve it."""
 
 
 class RefundProcessing(Exception):
     """The payment channel accepted the refund but has not finished it: the task is retried with backoff."""
 
 
-# -- starting ------------------------------------------------------------------------------------------------------
+# -- starting ----------------------------------------------------------------------------------------------------------
 
 
 def _seconds_until(deadline: datetime | None, default: int) -> int:
@@ -90,46 +79,41 @@ def _seconds_until(deadline: datetime | None, default: int) -> int:
     return max(int((deadline - utcnow()).total_seconds()), MIN_TIMEOUT_SECONDS)
 
 
-def timers_left(order: Order, refund: Refund | None, durations: dict[str, int]) -> dict[str, int]:
-    """What each wait of the execution uses: the whole duration, but what is left of it for the order's status (a
-    rejected refund, or an execution started late by the sweeper, never extends a timer)."""
-    deadline = state_deadline(order, refund, durations)
-    status = order.status
-    return {
-        "shipment": _seconds_until(deadline if status == PAID else None, durations["ship_deadline_seconds"]),
-        "receipt": _seconds_until(deadline if status == SHIPPED else None, durations["auto_receive_seconds"]),
-        "window": _seconds_until(deadline if status == RECEIVED else None, durations["review_window_seconds"]),
-        "decision": _seconds_until(
-            deadline if status == REFUNDING else None, durations["after_sales_auto_approve_seconds"]
-        ),
-    }
-
-
-def execution_input(shop: Shop, order: Order) -> dict[str, Any]:
-    """The execution's input: the durations as set now, and in `timeouts` what each wait uses (the time left of
-    the order's current status when the execution starts late)."""
-    durations = shop.timers.durations()
+def execution_input(order: Order) -> dict[str, Any]:
+    """The execution's input: what is left of the pay deadline (an execution started late never extends it)."""
     return {
         "order_id": order.order_id,
         "payment_timeout_seconds": _seconds_until(parse_iso(order.pay_deadline), MIN_TIMEOUT_SECONDS),
-        **durations,
-        "timeouts": timers_left(order, open_refund(shop, order), durations),
     }
 
 
 def start_execution(shop: Shop, order_id: str) -> str:
-    """Start the order's execution (named by its id: a second start changes nothing); "started", or "final" /
-    "missing" when there is nothing to run."""
+    """Start the payment wait of an unpaid order (named by its id: a second start changes nothing); "started", or
+    "final" / "missing" / "paid" (no payment to wait for) when there is nothing to run."""
     order = shop.orders.order(order_id)
     if order is None:
         return "missing"
     if order.status in FINAL_STATUSES:
         return "final"
-    shop.workflow.start(order_id, execution_input(shop, order))
+    if order.status != PENDING_PAYMENT:
+        return "paid"
+    shop.workflow.start(order_id, execution_input(order))
     return "started"
 
 
-# -- waiting -------------------------------------------------------------------------------------------------------
+def start_refund(shop: Shop, refund_id: str) -> str:
+    """Start the execution of an approved refund (named by the refund id: a second start changes nothing);
+    "started", or "missing" / the refund's status in lower case when there is nothing to run."""
+    refund = shop.orders.refund(refund_id)
+    if refund is None:
+        return "missing"
+    if refund.status != "APPROVED":
+        return refund.status.lower()
+    shop.workflow.start_refund(refund_id, {"order_id": refund.order_id, "refund_id": refund_id})
+    return "started"
+
+
+# -- the payment wait --------------------------------------------------------------------------------------------------
 
 
 def await_payment(shop: Shop, order_id: str, token: str) -> dict[str, Any]:
@@ -144,7 +128,7 @@ def await_payment(shop: Shop, order_id: str, token: str) -> dict[str, Any]:
         raise OrderCancelled(order_id)
     if status == PAID:
         raise OrderPaidMeanwhile(order_id)
-    raise OrderMovedOn(f"order {order_id} is {status}")
+    raise OrderMovedOn(f"order {order_id} is {status}")  # paid and gone on already: the wait is over
 
 
 def _raise_if_refunding(shop: Shop, order_id: str) -> str:
@@ -154,31 +138,7 @@ def _raise_if_refunding(shop: Shop, order_id: str) -> str:
     return status
 
 
-def await_shipment(shop: Shop, order_id: str, token: str) -> dict[str, Any]:
-    if shop.orders.hold_token(order_id, "shipment_token", token, PAID):
-        return {"waiting": True}
-    if _raise_if_refunding(shop, order_id) == SHIPPED:
-        raise OrderShippedMeanwhile(order_id)
-    raise OrderMovedOn(order_id)
-
-
-def await_receipt(shop: Shop, order_id: str, token: str) -> dict[str, Any]:
-    if shop.orders.hold_token(order_id, "receipt_token", token, SHIPPED):
-        return {"waiting": True}
-    if _raise_if_refunding(shop, order_id) == RECEIVED:
-        raise OrderReceivedMeanwhile(order_id)
-    raise OrderMovedOn(order_id)
-
-
-def await_review_window(shop: Shop, order_id: str, token: str) -> dict[str, Any]:
-    """Received: keep the window's token while the order may still be returned (the wait times out into settle)."""
-    if shop.orders.hold_token(order_id, "window_token", token, RECEIVED):
-        return {"waiting": True}
-    status = _raise_if_refunding(shop, order_id)
-    raise OrderMovedOn(f"order {order_id} is {status}, not received")
-
-
-# -- timers running out --------------------------------------------------------------------------------------------
+# -- timers running out ------------------------------------------------------------------------------------------------
 
 
 def compensate(shop: Shop, order_id: str) -> dict[str, Any]:
@@ -194,8 +154,8 @@ def compensate(shop: Shop, order_id: str) -> dict[str, Any]:
 
 def ship_deadline_passed(shop: Shop, order_id: str) -> dict[str, Any]:
     """The ship deadline ran out: a paid order nobody shipped is cancelled and refunded in full, through a refund the
-    system opens already approved (the refund saga then pays back through the channel and gives back the stock and
-    points; the buyer is told from the outbox). Shipped or refunding meanwhile: that way instead."""
+    system opens already approved (its refund execution then pays back through the channel and gives back the stock
+    and points; the outbox starts it and tells the buyer). Shipped or refunding meanwhile: that way instead."""
     order = owned(shop, None, order_id)
     if order.status == PAID:
         at = iso(utcnow())
@@ -255,28 +215,15 @@ def settle(shop: Shop, order_id: str) -> dict[str, Any]:
     return {"status": COMPLETED, "points_earned": earned}
 
 
-# -- the refund's decision and saga ----------------------------------------------------------------------------------
+# -- the refund's decision and its execution ---------------------------------------------------------------------------
 
 
-def _current_refund(shop: Shop, order: Order) -> Refund:
+def _current_refund(shop: Shop, order: Order, refund_id: str | None = None) -> Refund:
+    """The refund of the order's case (and it must be `refund_id`'s when given: an execution acts on its own)."""
     refund = shop.orders.refund(order.refund_id) if order.refund_id else None
-    if refund is None:
-        raise OrderNotReady(f"order {order.order_id} has no refund")
+    if refund is None or (refund_id is not None and refund.refund_id != refund_id):
+        raise OrderNotReady(f"order {order.order_id} has no refund {refund_id or ''}".rstrip())
     return refund
-
-
-def await_refund_decision(shop: Shop, order_id: str, token: str) -> dict[str, Any]:
-    """Keep the decision's token while the order is REFUNDING; a decision made before it was kept: say which."""
-    held = shop.orders.hold_token(order_id, "refund_token", token, REFUNDING)
-    order = owned(shop, None, order_id)
-    refund = _current_refund(shop, order)  # read after the token is kept: a decision made since answers the token
-    if refund.status == "REJECTED":
-        raise RefundRejectedMeanwhile(refund.refund_id)
-    if refund.status in ("APPROVED", "REFUNDED"):
-        raise RefundApprovedMeanwhile(refund.refund_id)
-    if held:
-        return {"waiting": True, "refund_id": refund.refund_id}
-    raise OrderNotReady(f"order {order_id} is {order.status}, not refunding")
 
 
 def auto_approve_refund(shop: Shop, order_id: str) -> dict[str, Any]:
@@ -294,25 +241,10 @@ def auto_approve_refund(shop: Shop, order_id: str) -> dict[str, Any]:
     raise OrderNotReady(f"refund {refund.refund_id} is {refund.status}")
 
 
-def resume_after_refund(shop: Shop, order_id: str, durations: dict[str, int]) -> dict[str, Any]:
-    """Where the order is now and what is left of that status's timer, for the execution to wait there again: after
-    a rejected refund (which never extends the ship deadline, the receipt or the return window), or when a task
-    found the order moved on meanwhile (its status may then be final)."""
-    order = owned(shop, None, order_id)
-    left = timers_left(order, open_refund(shop, order), durations)
-    return {
-        "status": order.status,
-        "receipt_seconds": left["receipt"],
-        "window_seconds": left["window"],
-        "shipment_seconds": left["shipment"],
-        "decision_seconds": left["decision"],
-    }
-
-
-def refund_payment(shop: Shop, order_id: str) -> dict[str, Any]:
+def refund_payment(shop: Shop, order_id: str, refund_id: str | None = None) -> dict[str, Any]:
     """Approved: refund through the channel that took the payment (the refund id makes a retry the same refund)."""
     order = owned(shop, None, order_id)
-    refund = _current_refund(shop, order)
+    refund = _current_refund(shop, order, refund_id)
     if refund.status == REFUNDED:
         return {"status": "SUCCESS", "refund_id": refund.refund_id}
     if order.status != REFUNDING or refund.status != "APPROVED":
@@ -326,13 +258,13 @@ def refund_payment(shop: Shop, order_id: str) -> dict[str, Any]:
     return {"status": "SUCCESS", "refund_id": refund.refund_id}
 
 
-def complete_refund(shop: Shop, order_id: str) -> dict[str, Any]:
+def complete_refund(shop: Shop, order_id: str, refund_id: str | None = None) -> dict[str, Any]:
     """Refunded through the channel: REFUNDED, with the stock and the points used back, and the coupon too when the
     whole order is refunded before it shipped (domain.coupon_given_back), once."""
     order = owned(shop, None, order_id)
     if order.status == REFUNDED:
         return {"status": REFUNDED}
-    refund = _current_refund(shop, order)
+    refund = _current_refund(shop, order, refund_id)
     coupon = shop.coupons.user_coupon(order.user_id, order.coupon_id) if order.coupon_id else None
     coupon_back = coupon_given_back(order, refund, coupon, utcnow())
     try:

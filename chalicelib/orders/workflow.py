@@ -1,4 +1,5 @@
-"""The order's execution on Step Functions: start it named by the order id, look it up, answer its task tokens."""
+"""The executions on Step Functions: an order's payment wait (named by the order id) and an approved refund's
+(named by the refund id); start them, look them up, answer the payment task's token."""
 
 from __future__ import annotations
 
@@ -20,6 +21,12 @@ class OrderWorkflow(Protocol):
     def status(self, order_id: str) -> str | None:
         """The execution's status (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED), None if it was never started."""
 
+    def start_refund(self, refund_id: str, payload: dict[str, Any]) -> None:
+        """Start the refund's execution; one that exists already counts as started."""
+
+    def refund_status(self, refund_id: str) -> str | None:
+        """The refund execution's status, None if it was never started."""
+
     def succeed(self, token: str, output: dict[str, Any]) -> bool:
         """Complete the task waiting on this token; False if it is no longer waiting."""
 
@@ -28,27 +35,41 @@ class OrderWorkflow(Protocol):
 
 
 class StepFunctionsOrderWorkflow:
-    """The state machine of infra/statemachines/order.asl.json (STATE_MACHINE_ORDER_ARN)."""
+    """The state machines of infra/statemachines/order.asl.json (STATE_MACHINE_ORDER_ARN) and refund.asl.json
+    (STATE_MACHINE_REFUND_ARN)."""
 
-    def __init__(self, state_machine_arn: str) -> None:
+    def __init__(self, state_machine_arn: str, refund_state_machine_arn: str = "") -> None:
         self.state_machine_arn = state_machine_arn
+        self.refund_state_machine_arn = refund_state_machine_arn
 
     def start(self, order_id: str, payload: dict[str, Any]) -> None:
-        arn = self.state_machine_arn
+        self._start(self.state_machine_arn, order_id, payload)
+
+    def status(self, order_id: str) -> str | None:
+        return self._status(self.state_machine_arn, order_id)
+
+    def start_refund(self, refund_id: str, payload: dict[str, Any]) -> None:
+        self._start(self.refund_state_machine_arn, refund_id, payload)
+
+    def refund_status(self, refund_id: str) -> str | None:
+        return self._status(self.refund_state_machine_arn, refund_id)
+
+    @staticmethod
+    def _start(arn: str, name: str, payload: dict[str, Any]) -> None:
         if not arn:
-            logger.warning("no order state machine configured; the order has no timers", extra={"order": order_id})
+            logger.warning("no state machine configured; nothing runs the execution", extra={"execution": name})
             return
         try:
-            client("stepfunctions").start_execution(stateMachineArn=arn, name=order_id, input=json.dumps(payload))
+            client("stepfunctions").start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload))
         except ClientError as error:
             if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
                 raise
 
-    def status(self, order_id: str) -> str | None:
-        arn = self.state_machine_arn
+    @staticmethod
+    def _status(arn: str, name: str) -> str | None:
         if not arn:
             return None
-        execution_arn = f"{arn.replace(':stateMachine:', ':execution:', 1)}:{order_id}"
+        execution_arn = f"{arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
         try:
             return str(client("stepfunctions").describe_execution(executionArn=execution_arn)["status"])
         except ClientError as error:

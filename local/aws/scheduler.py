@@ -37,6 +37,8 @@ LOCAL_PERIODS = {
     "compact_analytics_lake": ("LOCAL_LAKE_COMPACT_SECONDS", "300"),
 }
 LOCAL_PERIODS["close_ended_flash_sales"] = ("LOCAL_FLASH_SALE_CLOSE_SECONDS", "5")  # an ended sale's rest back soon
+# The order timers after payment act when the sweeper runs: locally often enough for short demo timers.
+LOCAL_PERIODS["sweep_orders"] = ("LOCAL_ORDER_SWEEP_SECONDS", "30")
 
 
 class VirtualClock:

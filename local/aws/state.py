@@ -4,8 +4,9 @@ moto holds everything in memory. On a normal stop (Ctrl-C) the runtime writes ev
 and every object of the stage's buckets to `.local-state/<stage>/data/`; the next start, once the stack's empty
 tables and buckets exist again, loads them back. Items go straight into moto's tables, past their streams, so no
 stream handler sees a restored item as a new write (the search index, the counters and the outbox saw them once).
-SQS messages and Step Functions executions are not kept: the order sweeper starts again the execution of every
-order that is not final (chalicelib/orders/sweeper.py `resume`).
+SQS messages and Step Functions executions are not kept: the order sweeper starts again the payment wait of every
+unpaid order and the execution of every approved refund (chalicelib/orders/sweeper.py `resume`); the timers after
+payment are the sweeper's anyway.
 
 The data directory is replaced at once (written beside, then renamed): a stop cut short leaves the previous state.
 `FRESH=1` deletes it before the start.

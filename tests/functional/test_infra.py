@@ -201,32 +201,47 @@ def test_the_order_outbox_retries_ten_times_then_keeps_the_message_in_its_alarme
     assert template["Outputs"]["OrdersStreamArn"]["Value"] == {"Fn::GetAtt": ["OrdersTable", "StreamArn"]}
 
 
-def test_the_shipment_and_refund_decision_waits_have_timers_from_the_executions_input() -> None:
-    machine = json.loads((Path(__file__).resolve().parents[2] / "infra/statemachines/order.asl.json").read_text())
-    states = machine["States"]
+def machine_file(name: str) -> dict[str, Any]:
+    return dict(json.loads((Path(__file__).resolve().parents[2] / f"infra/statemachines/{name}.asl.json").read_text()))
 
-    assert states["AwaitShipment"]["TimeoutSecondsPath"] == "$.timeouts.shipment"
-    assert states["AwaitShipment"]["Catch"][0] == {"ErrorEquals": ["States.Timeout"], "ResultPath": "$.error",
-                                                   "Next": "ShipDeadline"}  # fmt: skip
-    assert states["ShipDeadline"]["Parameters"]["FunctionName"] == "${OrderShipDeadlineFunctionArn}"
-    assert states["ShipDeadline"]["Next"] == "RefundPayment"
-    assert states["AwaitRefundDecision"]["TimeoutSecondsPath"] == "$.timeouts.decision"
-    assert states["AwaitRefundDecision"]["Catch"][0]["Next"] == "AutoApproveRefund"
-    assert states["AutoApproveRefund"]["Parameters"]["FunctionName"] == "${OrderAutoApproveRefundFunctionArn}"
-    assert states["AutoApproveRefund"]["Next"] == "RefundPayment"
+
+def test_the_order_execution_lives_for_the_payment_wait_only_and_its_timer_comes_from_its_input() -> None:
+    states = machine_file("order")["States"]
+
+    assert states["AwaitPayment"]["TimeoutSecondsPath"] == "$.payment_timeout_seconds"
+    assert states["AwaitPayment"]["End"] is True  # paid: one state transition in all
+    assert states["Paid"] == {"Type": "Succeed"}  # where a payment that won a race ends it
+    assert states["AwaitPayment"]["Catch"][0]["Next"] == "Compensate"
+    assert states["AfterCompensation"]["Default"] == "Paid"
+    assert not [name for name, state in states.items() if state.get("Type") in ("Wait", "Map", "Parallel")]
+    assert [name for name, state in states.items() if "waitForTaskToken" in state.get("Resource", "")] == [
+        "AwaitPayment"
+    ]
     for state in states.values():  # every timer comes from the execution's input, never a constant
         assert "TimeoutSeconds" not in state
 
 
-def test_every_order_task_retries_and_then_lands_in_the_order_tasks_dead_letter_queue() -> None:
-    machine = json.loads((Path(__file__).resolve().parents[2] / "infra/statemachines/order.asl.json").read_text())
+def test_an_approved_refund_runs_in_its_own_short_execution_refund_then_give_back() -> None:
+    refund = machine_file("refund")
+
+    assert refund["StartAt"] == "RefundPayment"
+    assert refund["States"]["RefundPayment"]["Next"] == "CompleteRefund"
+    assert refund["States"]["CompleteRefund"]["Next"] == "Refunded"
+    assert refund["States"]["RefundPayment"]["Parameters"]["Payload"]["refund_id.$"] == "$.refund_id"
+    retried = {error for retry in refund["States"]["RefundPayment"]["Retry"] for error in retry["ErrorEquals"]}
+    assert {"RefundProcessing", "DependencyUnavailable"} <= retried
+
+
+@pytest.mark.parametrize("name", ["order", "refund"])
+def test_every_task_retries_and_then_lands_in_the_order_tasks_dead_letter_queue(name: str) -> None:
+    machine = machine_file(name)
     tasks = {name: state for name, state in machine["States"].items() if "lambda:invoke" in state.get("Resource", "")}
 
-    assert len(tasks) == 13
-    for name, state in tasks.items():
-        assert state["Retry"] and state["Retry"][0]["BackoffRate"] > 1, name
+    assert len(tasks) == 2
+    for task_name, state in tasks.items():
+        assert state["Retry"] and state["Retry"][0]["BackoffRate"] > 1, task_name
         assert state["Catch"][-1] == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",
-                                      "Next": "ToDeadLetterQueue"}, name  # fmt: skip
+                                      "Next": "ToDeadLetterQueue"}, task_name  # fmt: skip
     assert machine["States"]["ToDeadLetterQueue"]["Parameters"]["QueueUrl"] == "${OrderTasksDlqUrl}"
     assert load_template()["Outputs"]["OrderTasksDlqUrl"]["Value"] == {"Ref": "OrderTasksDeadLetterQueue"}
 
@@ -259,6 +274,7 @@ def test_every_state_machine_has_an_alarm_on_failed_executions() -> None:
     assert sorted(alarm["Dimensions"][0]["Value"]["Ref"] for alarm in failed) == [
         "OrderStateMachine",
         "RecommendRefreshStateMachine",
+        "RefundStateMachine",
     ]
 
 
@@ -426,6 +442,7 @@ def test_local_provisioning_creates_the_order_state_machine_from_the_template_wi
     definition = boto3.client("stepfunctions").describe_state_machine(stateMachineArn=arn)["definition"]
 
     assert arn.endswith(":stateMachine:shop-local-order")
+    assert provisioned_aws["STATE_MACHINE_REFUND_ARN"].endswith(":stateMachine:shop-local-refund")
     assert "${" not in definition
     functions = {state["Parameters"]["FunctionName"] for state in json.loads(definition)["States"].values()
                  if "lambda:invoke" in state.get("Resource", "")}  # fmt: skip
@@ -707,6 +724,7 @@ def test_the_deployed_template_holds_the_order_state_machine_wired_to_the_apps_f
     lines = package_check.check_state_machines(deployed_template)
 
     assert lines and "STATE_MACHINE_ORDER_ARN in every function" in lines[0]
+    assert "STATE_MACHINE_REFUND_ARN in every function" in lines[1]
     text, variables = deployed_template["Resources"]["OrderStateMachine"]["Properties"]["DefinitionString"]["Fn::Sub"]
     asl = (REPO_ROOT / "infra/statemachines/order.asl.json").read_text(encoding="utf-8")
     assert json.loads(text)["States"].keys() == json.loads(asl)["States"].keys()

@@ -1,10 +1,12 @@
 """Orders through the HTTP API on moto, with the real order state machine and short timers: placing (prices, stock,
-points, idempotency), payment timeout, cancel, the paid path to COMPLETED, automatic receipt, listings."""
+points, idempotency), payment timeout, cancel, the execution ending once paid, the paid path to COMPLETED, automatic
+receipt and settlement by the sweeper's schedule, listings."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -18,7 +20,7 @@ from chalicelib.orders import service
 from chalicelib.promotions.service import promotion_cache
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login
-from tests.functional.order_machinery import order_machinery
+from tests.functional.order_machinery import order_machinery, sweep_when_due
 from tests.functional.test_coupons import claim, create_template, my_coupons
 
 PRICE = 699900  # the first SKU of catalog_data's products (stock 10)
@@ -102,8 +104,10 @@ def order_of(client: ShopClient, token: str, order_id: str) -> dict[str, Any]:
 
 
 def wait_for_status(client: ShopClient, token: str, order_id: str, wanted: str, timeout: float = 15) -> dict[str, Any]:
+    """The order once it is `wanted`; the sweeper's schedule runs meanwhile (the timers after payment are its)."""
     deadline = time.monotonic() + timeout
     while True:
+        sweep_when_due()
         order = order_of(client, token, order_id)
         if order["status"] == wanted or time.monotonic() > deadline:
             assert order["status"] == wanted, order
@@ -118,14 +122,22 @@ def wait_for_token(order_id: str, field: str, timeout: float = 10) -> None:
         time.sleep(0.1)
 
 
-def execution_status(order_id: str, timeout: float = 15) -> str:
+def execution_status(name: str, timeout: float = 15, machine: str = "order") -> str:
+    """The status of the execution `name` (an order id; a refund id with machine="refund") once it stops running, or
+    RUNNING after `timeout` seconds; one not started yet is waited for (15 s more at most)."""
     sfn = boto3.client("stepfunctions")
     arn = sfn.list_state_machines()["stateMachines"]
-    machine = next(m["stateMachineArn"] for m in arn if m["name"] == "shop-local-order")
-    execution_arn = machine.replace(":stateMachine:", ":execution:") + f":{order_id}"
+    machine_arn = next(m["stateMachineArn"] for m in arn if m["name"] == f"shop-local-{machine}")
+    execution_arn = machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
     deadline = time.monotonic() + timeout
     while True:
-        status = str(sfn.describe_execution(executionArn=execution_arn)["status"])
+        sweep_when_due()
+        try:
+            status = str(sfn.describe_execution(executionArn=execution_arn)["status"])
+        except sfn.exceptions.ExecutionDoesNotExist:
+            assert time.monotonic() < deadline + 15, f"no {machine} execution {name}"  # its start may lag
+            time.sleep(0.2)
+            continue
         if status != "RUNNING" or time.monotonic() > deadline:
             return status
         time.sleep(0.2)
@@ -259,16 +271,16 @@ def test_a_paid_order_is_shipped_tracked_received_and_completed_with_points_and_
                         token=admin_token)  # fmt: skip
     paid = service.confirm_payment(container().shop, order_id, "pay-1", payable)
     duplicate = service.confirm_payment(container().shop, order_id, "pay-1", payable)
-    wait_for_token(order_id, "shipment_token")
+    execution_once_paid = execution_status(order_id)
     shipped = client.call("POST", f"/admin/orders/{order_id}/ship", {"carrier": "sf", "tracking_no": "SF1"},
                           token=admin_token)  # fmt: skip
     tracking = client.call("GET", f"/orders/{order_id}/tracking", token=shopper["token"])
-    wait_for_token(order_id, "receipt_token")
     received = client.call("POST", f"/orders/{order_id}/receive", token=shopper["token"])
     completed = wait_for_status(client, shopper["token"], order_id, "COMPLETED")
 
     assert wrong[0] == 409 and wrong[1]["code"] == "INVALID_STATE"
     assert paid["status"] == "PAID" and duplicate["status"] == "PAID" and not duplicate["refund_required"]
+    assert execution_once_paid == "SUCCEEDED"  # the execution lives for the payment wait only
     assert shipped[0] == 200 and shipped[1]["shipment"]["tracking_no"] == "SF1"
     assert tracking[0] == 200 and tracking[1]["carrier_code"] == "shunfeng" and tracking[1]["events"] == []
     assert received[0] == 200 and received[1]["status"] == "RECEIVED"
@@ -284,25 +296,34 @@ def test_a_paid_order_is_shipped_tracked_received_and_completed_with_points_and_
     assert client.call("POST", f"/orders/{order_id}/reviews", review, token=shopper["token"])[0] == 201
 
 
-def test_a_shipped_order_nobody_confirms_is_received_automatically_and_completed(
-    client: ShopClient, shopper: dict[str, Any], admin_token: str, timers: Callable[[int, int], None]
+def test_a_shipped_order_nobody_confirms_is_received_and_later_settled_by_the_sweeper_alone(
+    client: ShopClient, shopper: dict[str, Any], admin_token: str, timers: Callable[..., None]
 ) -> None:
-    timers(60, 1)
+    # GIVEN a paid order whose execution ended with the payment, shipped, received automatically after 2 s
+    timers(60, 2, 2)
     order = place(client, shopper)[1]
     order_id = order["order_id"]
     review = {"items": [{"sku_id": shopper["sku_id"], "rating": 5, "content": "很好"}]}
     early_review = client.call("POST", f"/orders/{order_id}/reviews", review, token=shopper["token"])
+    wait_for_token(order_id, "payment_token")
     service.confirm_payment(container().shop, order_id, "pay-1", order["amounts"]["payable_fen"])
-    wait_for_token(order_id, "shipment_token")
+    ended = execution_status(order_id)
     status, _, _ = client.call("POST", f"/admin/orders/{order_id}/ship", {"carrier": "sf", "tracking_no": "SF2"},
                                token=admin_token)  # fmt: skip
 
+    # WHEN nobody confirms receipt: the sweeper's schedule runs (no execution is left)
+    received = wait_for_status(client, shopper["token"], order_id, "RECEIVED")
     completed = wait_for_status(client, shopper["token"], order_id, "COMPLETED")
 
-    assert status == 200
+    # THEN it was received at its receipt deadline, then settled when the return window closed
+    assert ended == "SUCCEEDED" and status == 200
     assert early_review[0] == 409 and early_review[1]["code"] == "INVALID_STATE"
-    assert [e["status"] for e in completed["timeline"]][-2:] == ["RECEIVED", "COMPLETED"]
-    assert execution_status(order_id) == "SUCCEEDED"
+    assert [e["status"] for e in completed["timeline"]][-3:] == ["SHIPPED", "RECEIVED", "COMPLETED"]
+    shipped_at, received_at, completed_at = (
+        datetime.fromisoformat(e["at"].replace("Z", "+00:00")) for e in completed["timeline"][-3:]
+    )
+    assert (received_at - shipped_at).total_seconds() >= 2 and (completed_at - received_at).total_seconds() >= 2
+    assert received["status"] == "RECEIVED" and points_of(client, shopper["token"]) > 1000
 
 
 def test_ordering_from_the_cart_buys_the_selected_lines_and_removes_them(

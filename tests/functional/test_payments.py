@@ -24,7 +24,7 @@ from local.providers.payments.wechat import WECHAT_APP_ID, WECHAT_MCH_ID, wechat
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, register_and_login
 from tests.functional.order_machinery import order_machinery
-from tests.functional.test_orders import ADDRESS, order_of, place, wait_for_token
+from tests.functional.test_orders import ADDRESS, execution_status, order_of, place, wait_for_token
 
 NOTIFY_BASE = "http://shop.test"
 Deliver = Callable[[str, bytes, dict[str, str]], tuple[int, str]]
@@ -109,10 +109,11 @@ def payment(payment_id: str) -> dict[str, Any]:
     return found
 
 
-def test_paying_through_the_sandbox_pay_url_pays_the_order_and_its_execution_goes_on_to_await_shipment(
+def test_paying_through_the_sandbox_pay_url_pays_the_order_and_ends_its_execution(
     client: ShopClient, shopper: dict[str, Any], gateways: PaymentGateways
 ) -> None:
     order = new_order(client, shopper, "k-pay")
+    wait_for_token(order["order_id"], "payment_token")  # its execution awaits payment
     started = start_paying(client, shopper["token"], order["order_id"], "sandbox")
     assert started["amount_fen"] == order["amounts"]["payable_fen"] and started["channel"] == "sandbox"
     again = start_paying(client, shopper["token"], order["order_id"], "sandbox")
@@ -124,7 +125,7 @@ def test_paying_through_the_sandbox_pay_url_pays_the_order_and_its_execution_goe
 
     paid = order_of(client, shopper["token"], order["order_id"])
     assert paid["status"] == "PAID"
-    wait_for_token(order["order_id"], "shipment_token")  # the execution left AwaitPayment
+    assert execution_status(order["order_id"]) == "SUCCEEDED"  # the payment ended the order's execution
     assert payment(started["payment_id"])["status"] == "PAID"
     status, body, _ = client.call("POST", f"/orders/{order['order_id']}/pay", {"channel": "sandbox"},
                                   token=shopper["token"])  # fmt: skip

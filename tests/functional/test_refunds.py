@@ -1,7 +1,8 @@
-"""Refunds and returns through the HTTP API on moto, with the real order state machine and short timers: refund_only
-on a paid order, a return after receipt, a rejection that puts the order back where it was, the review window before
-settlement, a product deleted before settlement, and a refund the channel keeps failing landing in the DLQ. One test
-pays and refunds through the real sandbox channel and its gateway emulator; the others refund through a fake channel."""
+"""Refunds and returns through the HTTP API on moto, with the real state machines (an approved refund runs in its own
+execution) and short timers acted on by the sweeper's schedule: refund_only on a paid order, a return after receipt,
+a rejection that puts the order back where it was, the review window before settlement, a product deleted before
+settlement, and a refund the channel keeps failing landing in the DLQ. One test pays and refunds through the real
+sandbox channel and its gateway emulator; the others refund through a fake channel."""
 
 from __future__ import annotations
 
@@ -116,7 +117,7 @@ def paid_order(client: ShopClient, buyer: dict[str, Any], **body: Any) -> dict[s
     wait_for_token(order["order_id"], "payment_token")
     paid = service.confirm_payment(container().shop, order["order_id"], "pay-1", order["amounts"]["payable_fen"])
     assert paid["status"] == "PAID"
-    wait_for_token(order["order_id"], "shipment_token")
+    assert execution_status(order["order_id"]) == "SUCCEEDED"  # its execution ends with the payment wait
     return dict(order)
 
 
@@ -124,7 +125,6 @@ def ship(client: ShopClient, admin_token: str, order_id: str) -> None:
     status, body, _ = client.call("POST", f"/admin/orders/{order_id}/ship", {"carrier": "sf", "tracking_no": "SF1"},
                                   token=admin_token)  # fmt: skip
     assert status == 200, body
-    wait_for_token(order_id, "receipt_token")
 
 
 def ask_refund(client: ShopClient, token: str, order_id: str, kind: str) -> tuple[int, Any]:
@@ -153,7 +153,6 @@ def test_a_refund_only_request_on_a_paid_order_is_refunded_through_the_channel_w
     ship_meanwhile = client.call("POST", f"/admin/orders/{order_id}/ship", {"carrier": "sf", "tracking_no": "SF1"},
                                  token=admin_token)  # fmt: skip
     queue = client.call("GET", "/admin/refunds?status=PENDING", token=admin_token)[1]
-    wait_for_token(order_id, "refund_token")
     approved = client.call("POST", f"/admin/refunds/{refund['refund_id']}/approve", token=admin_token)
     refunded = wait_for_status(client, token, order_id, "REFUNDED")
 
@@ -169,7 +168,7 @@ def test_a_refund_only_request_on_a_paid_order_is_refunded_through_the_channel_w
     mine = client.call("GET", f"/orders/{order_id}/refunds", token=token)[1]["items"]
     assert [(r["refund_id"], r["status"]) for r in mine] == [(refund["refund_id"], "REFUNDED")]
     assert mine[0]["refunded_at"] is not None and refunded["refund_id"] == refund["refund_id"]
-    assert execution_status(order_id) == "SUCCEEDED"
+    assert execution_status(refund["refund_id"], machine="refund") == "SUCCEEDED"  # the refund's own execution
 
 
 def test_a_return_after_receipt_refunds_all_but_shipping_gives_stock_and_points_used_back_and_earns_nothing(
@@ -240,6 +239,7 @@ def test_a_coupon_comes_back_once_when_two_completions_race_and_a_cancel_comes_i
     channel.failure = DependencyUnavailable("provider busy")
     refund = ask_refund(client, buyer["token"], order_id, "refund_only")[1]
     assert client.call("POST", f"/admin/refunds/{refund['refund_id']}/approve", token=admin_token)[0] == 200
+    assert execution_status(refund["refund_id"], timeout=1, machine="refund") == "RUNNING"  # retrying the channel
 
     # WHEN a completion runs while another completes first, and the customer tries to cancel meanwhile
     cancels: list[tuple[int, Any]] = []
@@ -260,7 +260,7 @@ def test_a_coupon_comes_back_once_when_two_completions_race_and_a_cancel_comes_i
     assert points_of(client, buyer["token"]) == 1000
     ledger = client.call("GET", "/me/points", token=buyer["token"])[1]["items"]
     assert [entry["delta"] for entry in ledger] == [300, -300, 1000]
-    assert execution_status(order_id, timeout=30) == "SUCCEEDED"
+    assert execution_status(refund["refund_id"], timeout=40, machine="refund") == "SUCCEEDED"
 
 
 class CompletionWithARival(DynamoOrdersRepository):
@@ -285,7 +285,6 @@ def test_a_rejected_return_puts_the_order_back_and_it_is_still_received_automati
     ship(client, admin_token, order_id)
 
     refund = ask_refund(client, token, order_id, "return_refund")[1]
-    wait_for_token(order_id, "refund_token")
     status, rejected, _ = client.call("POST", f"/admin/refunds/{refund['refund_id']}/reject",
                                       {"reason": "商品已拆封"}, token=admin_token)  # fmt: skip
     back = order_of(client, token, order_id)
@@ -310,7 +309,6 @@ def test_a_received_order_stays_received_during_its_review_window_then_completes
     order_id, token = order["order_id"], buyer["token"]
     ship(client, admin_token, order_id)
     client.call("POST", f"/orders/{order_id}/receive", token=token)
-    wait_for_token(order_id, "window_token")
 
     during = order_of(client, token, order_id)
     points_during, sales_during = points_of(client, token), sales_of(client, buyer["sku_id"])
@@ -354,7 +352,7 @@ def test_a_refund_the_channel_keeps_failing_is_retried_with_backoff_then_sent_to
     started = time.monotonic()
 
     client.call("POST", f"/admin/refunds/{refund['refund_id']}/approve", token=admin_token)
-    outcome = execution_status(order_id, timeout=30)
+    outcome = execution_status(refund["refund_id"], timeout=30, machine="refund")
 
     assert outcome == "FAILED"
     assert time.monotonic() - started >= 1 + 2 + 4 - 1  # retries after 1, 2 and 4 s
@@ -400,7 +398,7 @@ def test_an_order_paid_through_the_sandbox_is_refunded_through_the_sandbox_once_
     request = urllib.request.Request(started["pay_url"], data=b"", method="POST")  # noqa: S310 - loopback
     with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - the emulator on loopback
         assert json.loads(answer.read())["notify_status"] == 200
-    wait_for_token(order_id, "shipment_token")
+    assert execution_status(order_id) == "SUCCEEDED"
 
     refund = ask_refund(client, token, order_id, "refund_only")[1]
     client.call("POST", f"/admin/refunds/{refund['refund_id']}/approve", token=admin_token)

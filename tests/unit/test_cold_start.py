@@ -161,7 +161,7 @@ def test_a_non_http_function_loads_only_the_context_that_defines_it_and_runs_thr
         """
         import app
         from chalicelib.observability import observe_invocation
-        handler = app.order_settle
+        handler = app.order_compensate
         assert observe_invocation in list(handler.middleware_handlers)
         assert not app.app.every_blueprint_registered
         """

@@ -209,6 +209,13 @@ class RecordingWorkflow:
     def status(self, order_id: str) -> str | None:
         return self.executions.get(order_id)
 
+    def start_refund(self, refund_id: str, payload: dict[str, Any]) -> None:
+        self.answers.append(("start_refund", refund_id, payload))
+        self.executions.setdefault(refund_id, "RUNNING")
+
+    def refund_status(self, refund_id: str) -> str | None:
+        return self.executions.get(refund_id)
+
     def succeed(self, token: str, output: dict[str, Any]) -> bool:
         self.answers.append(("succeed", token, output))
         return True

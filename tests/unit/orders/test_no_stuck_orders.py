@@ -1,6 +1,7 @@
-"""Unit tests of what keeps an order from getting stuck, on in-memory fakes: the outbox (the execution's start and the
-answers to waiting tasks come from committed changes, delivered until they succeed), the sweeper over the due
-orders, the ship-deadline and refund auto-approval timers, and a payment that arrives after the pay deadline."""
+"""Unit tests of what keeps an order from getting stuck, on in-memory fakes: the outbox (the payment wait's start and
+answer, and an approved refund's start, come from committed changes, delivered until they succeed), the sweeper over
+the due orders (the timers after payment, and repairs), the ship-deadline and refund auto-approval timers, and a
+payment that arrives after the pay deadline."""
 
 from __future__ import annotations
 
@@ -110,8 +111,16 @@ def test_starting_from_the_outbox_gives_the_execution_what_is_left_of_the_pay_de
     (kind, order_id, payload), *_ = workflow.answers
     assert (kind, order_id) == ("start", ORDER_ID)
     assert 590 <= payload["payment_timeout_seconds"] <= 600
-    assert payload["timeouts"]["shipment"] == payload["ship_deadline_seconds"] == SHIP_DEADLINE
-    assert payload["timeouts"]["decision"] == payload["after_sales_auto_approve_seconds"] == AUTO_APPROVE
+    assert set(payload) == {"order_id", "payment_timeout_seconds"}  # it waits for the payment only
+
+
+def test_an_order_paid_before_its_start_was_delivered_gets_no_execution(
+    shop: Shop, orders: FakeOrdersRepository, workflow: RecordingWorkflow, notifier: RecordingNotifier
+) -> None:
+    paid(orders, ago(seconds=1))
+
+    assert outbox.deliver(shop, {"kind": "start", "order_id": ORDER_ID}, notifier) == "paid"
+    assert workflow.answers == []
 
 
 def test_a_start_that_fails_raises_so_the_queue_delivers_it_again(shop: Shop, notifier: RecordingNotifier) -> None:
@@ -172,20 +181,34 @@ def test_the_sweeper_leaves_orders_whose_timer_is_not_overdue_yet(
     assert workflow.answers == [] and orders.orders[ORDER_ID]["status"] == "PAID"
 
 
-def test_the_sweeper_answers_again_what_a_running_execution_still_waits_for(
+def test_the_sweeper_receives_a_shipped_order_as_soon_as_its_receipt_is_due_without_a_grace_or_an_execution(
     shop: Shop, orders: FakeOrdersRepository, workflow: RecordingWorkflow
 ) -> None:
-    # GIVEN a shipped order whose answer to the shipment task was lost, 15 days ago (its receipt is overdue)
-    order = paid(orders, ago(days=16), shipment_token="tok-ship")
-    order.update(status="SHIPPED", shipment={"carrier": "sf", "tracking_no": "SF1", "shipped_at": ago(days=15)})
-    order["due_at"] = ago(days=1)
-    workflow.executions[ORDER_ID] = "RUNNING"
+    # GIVEN an order shipped 14 days and a minute ago (its automatic receipt due a minute ago) with no execution
+    order = paid(orders, ago(days=16))
+    shipment = {"carrier": "sf", "tracking_no": "SF1", "shipped_at": ago(days=14, minutes=1)}
+    order.update(status="SHIPPED", shipment=shipment)
+    order["due_at"] = ago(minutes=1)
 
-    sweeper.sweep(shop, SWEEP)
+    summary = sweeper.sweep(shop, SWEEP)
 
-    assert ("succeed", "tok-ship", {"status": "SHIPPED"}) in workflow.answers
-    assert order["status"] == "RECEIVED"  # and the overdue receipt timer's work is done: the return window starts
+    # THEN it is received now (the sweeper's own timer: no grace), due at the end of its return window
+    assert summary == {"due": 1, "driven": 1}
+    assert order["status"] == "RECEIVED" and workflow.answers == []
     assert abs(seconds_from_now(order["due_at"]) - 604800) <= 5
+
+
+def test_the_sweeper_settles_a_received_order_once_its_return_window_closed(
+    shop: Shop, orders: FakeOrdersRepository, points: FakePoints
+) -> None:
+    order = paid(orders, ago(days=30))
+    order.update(status="RECEIVED", shipment={"carrier": "sf", "tracking_no": "SF1", "shipped_at": ago(days=29)})
+    order["timeline"].append({"status": "RECEIVED", "at": ago(days=7, seconds=30)})
+    order["due_at"] = ago(seconds=30)
+
+    assert sweeper.sweep(shop, SWEEP) == {"due": 1, "driven": 1}
+    assert order["status"] == "COMPLETED" and order["due_at"] is None
+    assert points.refs.get(f"order:{ORDER_ID}:earn", 0) > 0
 
 
 def test_an_order_the_sweeper_cannot_repair_now_stays_due_and_is_tried_again(
@@ -202,11 +225,11 @@ def test_an_order_the_sweeper_cannot_repair_now_stays_due_and_is_tried_again(
 # -- 10. Task answers through the outbox, at least once ----------------------------------------------------------
 
 
-def test_every_status_change_answers_the_task_that_waited_on_the_status_it_left() -> None:
+def test_only_leaving_pending_payment_answers_a_task_and_nothing_after_payment_waits_on_a_token() -> None:
     pending = an_order(payment_token="tok-pay")
-    paid_ = {**pending, "status": "PAID", "payment": {"payment_id": "pay_1"}, "shipment_token": "tok-ship"}
-    shipped = {**paid_, "status": "SHIPPED", "receipt_token": "tok-receipt"}
-    refunding = {**shipped, "status": "REFUNDING", "refund_id": "rf_1", "refund_token": "tok-decide"}
+    paid_ = {**pending, "status": "PAID", "payment": {"payment_id": "pay_1"}}
+    shipped = {**paid_, "status": "SHIPPED"}
+    refunding = {**shipped, "status": "REFUNDING", "refund_id": "rf_1"}
     back = {**refunding, "status": "SHIPPED"}
 
     answers = [
@@ -217,18 +240,14 @@ def test_every_status_change_answers_the_task_that_waited_on_the_status_it_left(
         outbox.answers_for_status_change(Order.from_record(paid_), Order.from_record(shipped)),
         outbox.answers_for_status_change(Order.from_record(shipped), Order.from_record(refunding)),
         outbox.answers_for_status_change(Order.from_record(refunding), Order.from_record(back)),
-        outbox.answers_for_status_change(  # no status change
-            Order.from_record(shipped), Order.from_record({**shipped, "receipt_token": "tok-new"})
-        ),
     ]
 
     tokens = [[(a["token"], a.get("output") or a.get("error")) for a in found] for found in answers]
     assert tokens == [
         [("tok-pay", {"status": "PAID", "payment_id": "pay_1"})],
         [("tok-pay", "OrderCancelled")],
-        [("tok-ship", {"status": "SHIPPED"})],
-        [("tok-receipt", "RefundRequested")],
-        [("tok-decide", {"decision": "REJECTED", "refund_id": "rf_1"})],
+        [],
+        [],
         [],
     ]
 
@@ -263,18 +282,18 @@ def test_a_token_already_answered_or_expired_counts_as_delivered(shop: Shop, not
     assert outbox.deliver(answered, fail, notifier) == "gone"
 
 
-def test_an_approval_answers_the_decision_task_through_the_outbox(
+def test_an_approval_starts_the_refunds_own_execution_through_the_outbox_once(
     shop: Shop, orders: FakeOrdersRepository, workflow: RecordingWorkflow, deliver_outbox: Callable[[], list[str]]
 ) -> None:
     paid(orders, ago(hours=1))
     refund = service.request_refund(shop, "u_1", ORDER_ID, RefundRequest(type="refund_only", reason="不要了"))
-    tasks.await_refund_decision(shop, ORDER_ID, "tok-decide")
-    deliver_outbox()
+    assert deliver_outbox() == []  # a pending refund waits for its decision: no execution
 
     service.approve_refund(shop, refund["refund_id"])
 
-    assert deliver_outbox() == ["answered"]
-    assert workflow.answers[-1] == ("succeed", "tok-decide", {"decision": "APPROVED", "refund_id": refund["refund_id"]})
+    assert deliver_outbox() == ["started"]
+    payload = {"order_id": ORDER_ID, "refund_id": refund["refund_id"]}
+    assert workflow.answers == [("start_refund", refund["refund_id"], payload)]
 
 
 # -- 11. The ship deadline and the automatic approval --------------------------------------------------------------
@@ -326,10 +345,7 @@ def test_a_rejected_refund_never_extends_the_ship_deadline(shop: Shop, orders: F
     refund = service.request_refund(shop, "u_1", ORDER_ID, RefundRequest(type="refund_only", reason="不要了"))
     service.reject_refund(shop, refund["refund_id"], RefundRejection(reason="已备货"))
 
-    resumed = tasks.resume_after_refund(shop, ORDER_ID, shop.timers.durations())
-
-    assert resumed["status"] == "PAID"
-    assert abs(resumed["shipment_seconds"] - 2 * 86400) <= 5
+    assert orders.orders[ORDER_ID]["status"] == "PAID"  # back, due when what was left of the ship deadline runs out
     assert abs(seconds_from_now(orders.orders[ORDER_ID]["due_at"]) - 2 * 86400) <= 5
 
 
@@ -353,19 +369,55 @@ def test_a_refund_nobody_decides_in_time_is_approved_by_the_system_and_a_decided
         tasks.auto_approve_refund(shop, ORDER_ID)
 
 
-def test_the_sweeper_approves_and_refunds_a_refund_left_undecided_past_its_deadline(
+def test_the_sweeper_approves_a_refund_left_undecided_past_its_deadline_and_its_execution_refunds_it(
+    shop: Shop,
+    orders: FakeOrdersRepository,
+    channel: FakeChannelRefunds,
+    workflow: RecordingWorkflow,
+    deliver_outbox: Callable[[], list[str]],
+) -> None:
+    paid(orders, ago(days=3))
+    refund = service.request_refund(shop, "u_1", ORDER_ID, RefundRequest(type="refund_only", reason="不要了"))
+    deliver_outbox()
+    orders.refunds[refund["refund_id"]]["requested_at"] = ago(days=2, seconds=10)
+    orders.orders[ORDER_ID]["due_at"] = ago(seconds=10)
+
+    assert sweeper.sweep(shop, SWEEP) == {"due": 1, "driven": 1}
+
+    # THEN approved by the system at its deadline (no grace), and the refund left to its own execution
+    assert orders.refunds[refund["refund_id"]]["status"] == "APPROVED" and channel.refunded == {}
+    assert deliver_outbox() == ["started"] and workflow.answers[-1][:2] == ("start_refund", refund["refund_id"])
+
+
+def test_the_sweeper_refunds_an_approved_refund_whose_execution_failed_once_the_grace_passed(
     shop: Shop, orders: FakeOrdersRepository, channel: FakeChannelRefunds, workflow: RecordingWorkflow
 ) -> None:
     paid(orders, ago(days=3))
     refund = service.request_refund(shop, "u_1", ORDER_ID, RefundRequest(type="refund_only", reason="不要了"))
-    orders.refunds[refund["refund_id"]]["requested_at"] = ago(days=2, minutes=10)
+    service.approve_refund(shop, refund["refund_id"])
+    orders.refunds[refund["refund_id"]]["decided_at"] = ago(minutes=10)
     orders.orders[ORDER_ID]["due_at"] = ago(minutes=10)
-    workflow.executions[ORDER_ID] = "FAILED"
+    workflow.executions[refund["refund_id"]] = "FAILED"
 
-    sweeper.sweep(shop, SWEEP)
-
+    assert sweeper.sweep(shop, SWEEP) == {"due": 1, "driven": 1}
     assert orders.refunds[refund["refund_id"]]["status"] == "REFUNDED"
     assert orders.orders[ORDER_ID]["status"] == "REFUNDED" and channel.refunded == {refund["refund_id"]: 19800}
+
+
+def test_the_sweeper_starts_the_execution_of_an_approved_refund_whose_start_was_lost_but_not_within_the_grace(
+    shop: Shop, orders: FakeOrdersRepository, workflow: RecordingWorkflow
+) -> None:
+    paid(orders, ago(days=3))
+    refund = service.request_refund(shop, "u_1", ORDER_ID, RefundRequest(type="refund_only", reason="不要了"))
+    service.approve_refund(shop, refund["refund_id"])
+    orders.orders[ORDER_ID]["due_at"] = ago(seconds=GRACE / 2)
+
+    assert sweeper.sweep(shop, SWEEP) == {"due": 0}  # its execution's, within the grace
+
+    orders.orders[ORDER_ID]["due_at"] = ago(seconds=GRACE * 2)
+    assert sweeper.sweep(shop, SWEEP) == {"due": 1, "started": 1}
+    assert workflow.answers[-1][:2] == ("start_refund", refund["refund_id"])
+    assert orders.orders[ORDER_ID]["status"] == "REFUNDING"
 
 
 # -- 12. A payment after the pay deadline -----------------------------------------------------------------------

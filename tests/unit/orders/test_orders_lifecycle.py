@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from datetime import datetime
 
 import pytest
 
+from chalicelib.clock import utcnow
 from chalicelib.errors import Conflict, InvalidState, NotFound
 from chalicelib.orders import placing, service, tasks
 from chalicelib.orders.schemas import OrderCreate, ShipmentWrite
@@ -104,20 +106,22 @@ def test_a_timeout_that_loses_to_a_payment_leaves_the_order_paid(shop: Shop, ord
     assert orders.stock_returned == {}
 
 
-def test_shipping_needs_a_paid_order_and_answers_the_waiting_shipment_task(
-    shop: Shop, workflow: RecordingWorkflow, deliver_outbox: Callable[[], list[str]]
+def test_shipping_needs_a_paid_order_answers_no_task_and_makes_it_due_at_its_automatic_receipt(
+    shop: Shop, orders: FakeOrdersRepository, workflow: RecordingWorkflow, deliver_outbox: Callable[[], list[str]]
 ) -> None:
     write = ShipmentWrite(carrier="sf", tracking_no="SF1")
     with pytest.raises(InvalidState):
         service.ship_order(shop, ORDER_ID, write)
     service.confirm_payment(shop, ORDER_ID, "pay_1", 19800)
-    tasks.await_shipment(shop, ORDER_ID, "tok-ship")
+    deliver_outbox()
 
     shipped = service.ship_order(shop, ORDER_ID, write)
     deliver_outbox()
 
     assert shipped["status"] == "SHIPPED" and shipped["shipment"]["tracking_no"] == "SF1"
-    assert ("succeed", "tok-ship", {"status": "SHIPPED"}) in workflow.answers
+    assert workflow.answers == []  # the payment wait had no token; nothing waits on a shipment
+    due_in = datetime.fromisoformat(orders.orders[ORDER_ID]["due_at"].replace("Z", "+00:00")) - utcnow()
+    assert abs(due_in.total_seconds() - shop.timers.auto_receive_seconds) <= 5
 
 
 def test_settling_credits_points_and_counts_sales_once(

@@ -1,11 +1,11 @@
-"""Unit tests of the refund and return saga on in-memory fakes: which orders may ask, one open refund at a time,
-the admin's decision (made before or after the execution waits for it), refunding once through the channel,
-giving back once, points and coupon rules, and the timers a rejection resumes with."""
+"""Unit tests of refunds and returns on in-memory fakes: which orders may ask, one open refund at a time, the
+admin's decision (an approval starts the refund's own execution), refunding once through the channel, giving back
+once, points and coupon rules, and the due time a rejection puts the order back with."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -52,6 +52,10 @@ def in_status(orders: FakeOrdersRepository, status: str, **fields: Any) -> dict[
     return order
 
 
+def seconds_from_now(moment: str) -> float:
+    return (datetime.fromisoformat(moment.replace("Z", "+00:00")) - utcnow()).total_seconds()
+
+
 def durations(window: int) -> dict[str, int]:
     return {"ship_deadline_seconds": SHIP_DEADLINE, "auto_receive_seconds": AUTO_RECEIVE,
             "review_window_seconds": window, "after_sales_auto_approve_seconds": AUTO_APPROVE}  # fmt: skip
@@ -64,11 +68,10 @@ def approved(shop: Shop, orders: FakeOrdersRepository, status: str, request: Ref
     return refund
 
 
-def test_a_refund_only_request_on_a_paid_order_is_pending_for_the_whole_payable_and_stops_the_shipment_wait(
+def test_a_refund_only_request_on_a_paid_order_is_pending_for_the_whole_payable_and_due_at_its_auto_approval(
     shop: Shop, orders: FakeOrdersRepository, workflow: RecordingWorkflow, deliver_outbox: Callable[[], list[str]]
 ) -> None:
     in_status(orders, "PAID")
-    tasks.await_shipment(shop, ORDER_ID, "tok-ship")
 
     refund = service.request_refund(shop, "u_1", ORDER_ID, REFUND_ONLY)
     deliver_outbox()
@@ -77,20 +80,20 @@ def test_a_refund_only_request_on_a_paid_order_is_pending_for_the_whole_payable_
     order = service.get_order(shop, "u_1", ORDER_ID)
     assert order["status"] == "REFUNDING" and order["refund_id"] == refund["refund_id"]
     assert [entry["status"] for entry in order["timeline"]][-1] == "REFUNDING"
-    assert workflow.answers == [("fail", "tok-ship", "RefundRequested")]
+    assert abs(seconds_from_now(orders.orders[ORDER_ID]["due_at"]) - AUTO_APPROVE) <= 5
+    assert workflow.answers == []  # no execution waits on a paid order
 
 
-def test_a_return_refunds_what_was_paid_but_the_shipping_and_stops_the_wait_it_interrupts(
+def test_a_return_refunds_what_was_paid_but_the_shipping(
     shop: Shop, orders: FakeOrdersRepository, workflow: RecordingWorkflow, deliver_outbox: Callable[[], list[str]]
 ) -> None:
     in_status(orders, "RECEIVED")
-    tasks.await_review_window(shop, ORDER_ID, "tok-window")
 
     refund = service.request_refund(shop, "u_1", ORDER_ID, RETURN)
     deliver_outbox()
 
     assert refund["amount_fen"] == 19800 - 800
-    assert workflow.answers == [("fail", "tok-window", "RefundRequested")]
+    assert workflow.answers == []
 
 
 @pytest.mark.parametrize(
@@ -139,19 +142,18 @@ def test_another_users_order_cannot_be_refunded_nor_its_refunds_read(shop: Shop,
     assert orders.orders[ORDER_ID]["status"] == "PAID"
 
 
-def test_a_rejection_puts_the_order_back_answers_the_decision_and_a_new_request_is_possible_again(
+def test_a_rejection_puts_the_order_back_starts_nothing_and_a_new_request_is_possible_again(
     shop: Shop, orders: FakeOrdersRepository, workflow: RecordingWorkflow, deliver_outbox: Callable[[], list[str]]
 ) -> None:
     in_status(orders, "SHIPPED")
     first = service.request_refund(shop, "u_1", ORDER_ID, RETURN)
-    tasks.await_refund_decision(shop, ORDER_ID, "tok-decide")
 
     rejected = service.reject_refund(shop, first["refund_id"], RefundRejection(reason="商品已拆封"))
     deliver_outbox()
     second = service.request_refund(shop, "u_1", ORDER_ID, RETURN)
 
     assert (rejected["status"], rejected["reject_reason"]) == ("REJECTED", "商品已拆封")
-    assert ("succeed", "tok-decide", {"decision": "REJECTED", "refund_id": first["refund_id"]}) in workflow.answers
+    assert workflow.answers == []
     statuses = [entry["status"] for entry in orders.orders[ORDER_ID]["timeline"]]
     assert statuses[-3:] == ["REFUNDING", "SHIPPED", "REFUNDING"]
     listed = service.order_refunds(shop, "u_1", ORDER_ID)["items"]
@@ -171,32 +173,29 @@ def test_a_decided_refund_cannot_be_decided_again(shop: Shop, orders: FakeOrders
     assert orders.orders[ORDER_ID]["status"] == "REFUNDING"
 
 
-def test_the_decision_task_started_after_the_decision_says_which_way_and_a_pending_one_waits(
-    shop: Shop, orders: FakeOrdersRepository
+def test_only_an_approval_starts_a_refund_execution_and_a_repeated_start_is_the_same_execution(
+    shop: Shop, orders: FakeOrdersRepository, workflow: RecordingWorkflow, deliver_outbox: Callable[[], list[str]]
 ) -> None:
     in_status(orders, "PAID")
     first = service.request_refund(shop, "u_1", ORDER_ID, REFUND_ONLY)
-    assert tasks.await_refund_decision(shop, ORDER_ID, "tok-1")["waiting"] is True
-    assert orders.orders[ORDER_ID]["refund_token"] == "tok-1"
-
     service.reject_refund(shop, first["refund_id"], RefundRejection(reason="已发货"))
-    with pytest.raises(tasks.RefundRejectedMeanwhile):
-        tasks.await_refund_decision(shop, ORDER_ID, "tok-2")
+    assert tasks.start_refund(shop, first["refund_id"]) == "rejected"
 
     second = service.request_refund(shop, "u_1", ORDER_ID, REFUND_ONLY)
     service.approve_refund(shop, second["refund_id"])
-    with pytest.raises(tasks.RefundApprovedMeanwhile):
-        tasks.await_refund_decision(shop, ORDER_ID, "tok-3")
+    deliver_outbox()
+    assert tasks.start_refund(shop, second["refund_id"]) == "started"
+
+    starts = [answer for answer in workflow.answers if answer[0] == "start_refund"]
+    assert [answer[1] for answer in starts] == [second["refund_id"]] * 2  # named by the refund: one execution
+    assert len({refund_id for _, refund_id, _ in starts}) == 1
 
 
-def test_every_wait_a_refund_interrupts_turns_to_the_decision_when_it_starts_after_the_request(
+def test_the_receipt_and_settlement_timers_leave_an_order_with_an_open_refund_alone(
     shop: Shop, orders: FakeOrdersRepository
 ) -> None:
     in_status(orders, "REFUNDING")
 
-    for wait in (tasks.await_shipment, tasks.await_receipt, tasks.await_review_window):
-        with pytest.raises(tasks.RefundRequested):
-            wait(shop, ORDER_ID, "tok")
     for task in (tasks.auto_receive, tasks.settle):
         with pytest.raises(tasks.RefundRequested):
             task(shop, ORDER_ID)
@@ -325,35 +324,34 @@ def test_nothing_is_refunded_or_given_back_before_the_admin_approves(
     assert channel.calls == [] and orders.stock_returned == {}
 
 
-def test_a_rejection_resumes_each_wait_with_what_was_left_of_its_timer(
+def test_a_rejection_puts_the_order_back_due_when_what_was_left_of_its_timer_runs_out(
     shop: Shop, orders: FakeOrdersRepository
 ) -> None:
-    for status, expected in (
-        ("PAID", (AUTO_RECEIVE, WINDOW)),
-        ("SHIPPED", (AUTO_RECEIVE - 2 * 86400, WINDOW)),
-        ("RECEIVED", (AUTO_RECEIVE, WINDOW - 86400)),
+    # paid 3 days ago, shipped 2 days ago, received 1 day ago (in_status)
+    for status, left in (
+        ("PAID", SHIP_DEADLINE - 3 * 86400),
+        ("SHIPPED", AUTO_RECEIVE - 2 * 86400),
+        ("RECEIVED", WINDOW - 86400),
     ):
         orders.orders[ORDER_ID] = an_order()
         in_status(orders, status)
         refund = service.request_refund(shop, "u_1", ORDER_ID, REFUND_ONLY if status == "PAID" else RETURN)
         service.reject_refund(shop, refund["refund_id"], RefundRejection(reason="no"))
 
-        resumed = tasks.resume_after_refund(shop, ORDER_ID, durations(WINDOW))
-
-        assert resumed["status"] == status
-        assert abs(resumed["receipt_seconds"] - expected[0]) <= 5 and abs(resumed["window_seconds"] - expected[1]) <= 5
+        assert orders.orders[ORDER_ID]["status"] == status
+        assert abs(seconds_from_now(orders.orders[ORDER_ID]["due_at"]) - left) <= 5
 
 
-def test_a_timer_that_ran_out_while_the_refund_was_decided_resumes_with_one_second(
+def test_a_timer_that_ran_out_while_the_refund_was_decided_is_due_at_once(
     shop: Shop, orders: FakeOrdersRepository
 ) -> None:
     in_status(orders, "RECEIVED")
     refund = service.request_refund(shop, "u_1", ORDER_ID, RETURN)
+    orders.orders[ORDER_ID]["timeline"][3]["at"] = iso(utcnow() - timedelta(days=8))  # received 8 days ago
+
     service.reject_refund(shop, refund["refund_id"], RefundRejection(reason="no"))
 
-    resumed = tasks.resume_after_refund(shop, ORDER_ID, durations(60))  # received a day ago, a 60 s window
-
-    assert (resumed["status"], resumed["window_seconds"]) == ("RECEIVED", 1)
+    assert orders.orders[ORDER_ID]["status"] == "RECEIVED" and seconds_from_now(orders.orders[ORDER_ID]["due_at"]) < 0
 
 
 def test_the_admins_queue_lists_refunds_in_one_status_with_their_customer(

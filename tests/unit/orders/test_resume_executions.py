@@ -1,5 +1,5 @@
-"""After executions are lost (the local stage restarted from its kept tables), every order in flight gets one again,
-with the time left of its status, and nothing else changes."""
+"""After executions are lost (the local stage restarted from its kept tables), every unpaid order gets its payment
+wait again with the time left of its pay deadline, every approved refund its execution, and nothing else changes."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tests.unit.orders.fakes import ORDER_ID, FakeOrdersRepository, RecordingWor
 SWEEP = SweepPolicy()
 
 
-def test_every_order_in_flight_without_an_execution_gets_one_with_the_time_left_of_its_timer(
+def test_an_unpaid_order_without_an_execution_gets_its_payment_wait_with_the_time_left_and_a_shipped_one_none(
     shop: Shop, orders: FakeOrdersRepository, workflow: RecordingWorkflow
 ) -> None:
     # GIVEN an unpaid order due in 20 minutes, a shipped one due in 10 days, and neither has an execution
@@ -27,10 +27,11 @@ def test_every_order_in_flight_without_an_execution_gets_one_with_the_time_left_
     # WHEN the executions are started again
     summary = sweeper.resume(shop, SWEEP)
 
-    # THEN both are started, the unpaid one's payment wait is what is left of its 20 minutes, and both stay as they were
-    assert summary == {"started": 2}
+    # THEN the unpaid one's payment wait starts with what is left of its 20 minutes; the shipped one's timer is the
+    # sweeper's, and both stay as they were
+    assert summary == {"started": 1}
     started = {order_id: payload for kind, order_id, payload in workflow.answers if kind == "start"}
-    assert set(started) == {ORDER_ID, "o_2"}
+    assert set(started) == {ORDER_ID}
     assert 1100 <= started[ORDER_ID]["payment_timeout_seconds"] <= 1200
     assert orders.orders[ORDER_ID]["status"] == "PENDING_PAYMENT" and orders.orders["o_2"]["status"] == "SHIPPED"
 
