@@ -84,6 +84,7 @@ class Settings:
     signed_auto_receive_seconds: int = 604800
     orders_stream_arn: str = ""
     order_outbox_queue_url: str = ""
+    order_sweep_queue_url: str = ""
     order_sweep_grace_seconds: int = 300
     order_sweep_retry_seconds: int = 900
     order_sweep_lookback_days: int = 3
@@ -151,6 +152,7 @@ class Settings:
             signed_auto_receive_seconds=int(e.get("SIGNED_AUTO_RECEIVE_SECONDS", "604800")),
             orders_stream_arn=e.get("ORDERS_STREAM_ARN", ""),
             order_outbox_queue_url=e.get("ORDER_OUTBOX_QUEUE_URL", ""),
+            order_sweep_queue_url=e.get("ORDER_SWEEP_QUEUE_URL", ""),
             order_sweep_grace_seconds=int(e.get("ORDER_SWEEP_GRACE_SECONDS", "300")),
             order_sweep_retry_seconds=int(e.get("ORDER_SWEEP_RETRY_SECONDS", "900")),
             order_sweep_lookback_days=int(e.get("ORDER_SWEEP_LOOKBACK_DAYS", "3")),

@@ -15,6 +15,7 @@ OUTPUT_ENV: dict[str, str] = {
     "AnalyticsEventsQueueUrl": "ANALYTICS_EVENTS_QUEUE_URL",
     "OrderTasksDlqUrl": "ORDER_TASKS_DLQ_URL",
     "OrderOutboxQueueUrl": "ORDER_OUTBOX_QUEUE_URL",
+    "OrderSweepQueueUrl": "ORDER_SWEEP_QUEUE_URL",
     "FlashSaleQueueUrl": "FLASH_SALE_QUEUE_URL",
     "OrdersStreamArn": "ORDERS_STREAM_ARN",
     "ProductViewsQueueUrl": "PRODUCT_VIEWS_QUEUE_URL",

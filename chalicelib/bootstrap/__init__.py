@@ -20,6 +20,7 @@ from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.bootstrap.community import CommunityParts
+from chalicelib.bootstrap.order_parts import OrderParts
 from chalicelib.bootstrap.search import SearchParts
 from chalicelib.config import Settings, get_settings, on_reset
 
@@ -47,9 +48,8 @@ if TYPE_CHECKING:
     from chalicelib.inventory.repository import InventoryRepository
     from chalicelib.inventory.service import AdminAlerts, PhoneBook, StockEvents, TextSender
     from chalicelib.logistics.repository import FreightRepository, ParcelRepository
-    from chalicelib.orders.outbox import BuyerNotifier, OrderOutbox
+    from chalicelib.orders.outbox import BuyerNotifier
     from chalicelib.orders.service import Shop
-    from chalicelib.orders.sweeper import SweepPolicy
     from chalicelib.payments.channels import PaymentChannel
     from chalicelib.payments.service import Payments
     from chalicelib.points.repository import PointsRepository
@@ -66,7 +66,7 @@ if TYPE_CHECKING:
     from chalicelib.themes.repository import ThemeRepository
 
 
-class Container(CommunityParts, SearchParts):
+class Container(CommunityParts, SearchParts, OrderParts):
     """Everything routes and handlers are handed, built on first use (see the module docstring); the members club,
     review words, uploads and feedback parts are chalicelib/bootstrap/community.py's, search's are search.py's."""
 
@@ -286,18 +286,6 @@ class Container(CommunityParts, SearchParts):
         from chalicelib.bootstrap.flashsale import build_flash_sale
 
         return build_flash_sale(self)
-
-    @cached_property
-    def sweep_policy(self) -> SweepPolicy:
-        from chalicelib.orders.sweeper import SweepPolicy
-
-        return SweepPolicy.from_settings(self.settings)
-
-    @cached_property
-    def order_outbox(self) -> OrderOutbox:
-        from chalicelib.orders.outbox import SqsOrderOutbox
-
-        return SqsOrderOutbox(self.settings.order_outbox_queue_url)
 
     @cached_property
     def buyer_notifier(self) -> BuyerNotifier:

@@ -250,6 +250,19 @@ class DynamoOrdersRepository:
             raise
         return True
 
+    def due_partitions(self, day: str) -> list[str]:
+        return due_shard_keys(day)
+
+    def due_page(
+        self, partition: str, before: str, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[str], dict[str, Any] | None]:
+        # `<time>#<order_id>` < `<before>$`: due at or before `before` ("$" sorts right after "#")
+        results = OrderModel.due_index.query(
+            partition, OrderModel.due_key < f"{before}$", limit=limit, last_evaluated_key=start
+        )
+        found = [item.pk.removeprefix("ORDER#") for item in results]
+        return found, (results.last_evaluated_key if len(found) >= limit else None)
+
     def due_order_ids(self, day: str, before: str, limit: int) -> list[str]:
         found: list[str] = []
         for shard in due_shard_keys(day):

@@ -22,6 +22,7 @@ from chalicelib.orders.sweeper import SweepPolicy
 
 orders_events = Handlers(__name__)
 ORDER_OUTBOX_QUEUE = resource_name("order-outbox")
+ORDER_SWEEP_QUEUE = resource_name("order-sweep")
 ORDERS_STREAM_ARN = stream_arn(Settings.from_env(), "orders")
 MAX_RETRY_DELAY_SECONDS = 300
 
@@ -111,9 +112,29 @@ def deliver_order_outbox(
 
 
 @orders_events.schedule(Rate(5, unit=Rate.MINUTES))
-def sweep_orders(event: Any, shop: Shop, sweep_policy: SweepPolicy) -> dict[str, Any]:
+def sweep_orders(event: Any, shop: Shop, sweep_policy: SweepPolicy, order_sweeps: OrderOutbox) -> dict[str, Any]:
     """Every 5 minutes: act on the orders whose timer ran out (ship deadline, automatic receipt, settlement, automatic
-    approval of a refund) and repair those an execution left behind (chalicelib/orders/sweeper.py)."""
-    summary = sweeper.sweep(shop, sweep_policy)
+    approval of a refund) and repair those an execution left behind (chalicelib/orders/sweeper.py). Beyond
+    ORDER_SWEEP_MAX_ORDERS, the rest of the due index goes page by page to the order-sweep queue, whose consumer
+    (sweep_order_pages) sweeps the pages in parallel invocations: no run has a cap."""
+    summary = sweeper.sweep(shop, sweep_policy, hand_off=order_sweeps.send)
     metrics.add_metric(name="OrdersSwept", unit="Count", value=summary["due"])
     return summary
+
+
+@orders_events.on_sqs_message(queue=ORDER_SWEEP_QUEUE, batch_size=1)
+def sweep_order_pages(
+    event: SQSEvent, shop: Shop, sweep_policy: SweepPolicy, order_sweeps: OrderOutbox
+) -> dict[str, Any]:
+    """One page of the due index handed off by the sweep (or by the page before it): its orders acted on, the next
+    page handed on. A failure raises: the message comes back (then the order-sweep DLQ); acting twice is harmless,
+    since every step is conditional."""
+    due = 0
+
+    def sweep(record: Any) -> None:
+        nonlocal due
+        due += sweeper.sweep_page(shop, sweep_policy, json.loads(record.body), order_sweeps.send)["due"]
+
+    answer = each_message(event, sweep)
+    metrics.add_metric(name="OrdersSwept", unit="Count", value=due)
+    return answer

@@ -42,6 +42,15 @@ class OrdersRepository(Protocol):
     def due_order_ids(self, day: str, before: str, limit: int) -> list[str]:
         """Orders due on `day` (`YYYY-MM-DD`) at or before `before`, at most `limit`, earliest first per shard."""
 
+    def due_partitions(self, day: str) -> list[str]:
+        """The partitions of the due index that hold the orders due on `day` (`YYYY-MM-DD`)."""
+
+    def due_page(
+        self, partition: str, before: str, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[str], dict[str, Any] | None]:
+        """At most `limit` orders of one due partition due at or before `before`, earliest first, from `start`; and
+        where the next page starts (None: nothing more)."""
+
     def open_refund(self, step: Step, refund: Refund) -> bool:
         """The order's step to REFUNDING with the refund put (in its status: PENDING, or APPROVED when the system
         opens it) and remembered on the order, at once; False if the order is no longer in step.expected."""

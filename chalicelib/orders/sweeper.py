@@ -15,11 +15,12 @@ order's due time moves on after it.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from chalicelib.clock import iso, utcnow
+from chalicelib.clock import iso, parse_iso, utcnow
 from chalicelib.observability import logger
 from chalicelib.orders import tasks
 from chalicelib.orders.deadlines import state_deadline
@@ -55,22 +56,65 @@ def _days(first: date, last: date) -> list[str]:
     return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
 
 
-def sweep(shop: Shop, policy: SweepPolicy, now: datetime | None = None) -> dict[str, Any]:
-    """Act on every order due by now (an execution's: due more than the grace period ago), at most
-    ORDER_SWEEP_MAX_ORDERS per run, the oldest due days first; the next run takes the rest. Returns how many were
-    due and what was done."""
+HandOff = Callable[[list[dict[str, Any]]], None]  # pages of the due index left for other invocations (a queue)
+
+
+def sweep(
+    shop: Shop, policy: SweepPolicy, now: datetime | None = None, hand_off: HandOff | None = None
+) -> dict[str, Any]:
+    """Act on every order due by now (an execution's: due more than the grace period ago), the oldest due days first,
+    at most ORDER_SWEEP_MAX_ORDERS here. With `hand_off`, every page of the due index beyond that (the rest of a
+    partition, the partitions not reached) is handed off as a message `{"partition", "before", "start"?}` that
+    `sweep_page` takes in another invocation (handed off before acting, so the pages are swept side by side), so one
+    run has no cap; without it the next run takes the rest.
+    Returns how many were due here, what was done, and how many pages were handed off."""
 
     now = now or utcnow()
-    days = _days(now.date() - timedelta(days=policy.order_sweep_lookback_days), now.date())
+    before = iso(now)
+    budget = policy.order_sweep_max_orders
     found: list[str] = []
-    for day in days:
-        found += shop.orders.due_order_ids(day, iso(now), policy.order_sweep_max_orders - len(found))
-        if len(found) >= policy.order_sweep_max_orders:
-            break
+    handed: list[dict[str, Any]] = []
+    for partition in due_partitions(shop, policy, now):
+        if budget <= 0:
+            if hand_off is None:
+                break
+            handed.append({"partition": partition, "before": before})
+            continue
+        page, start = shop.orders.due_page(partition, before, budget, None)
+        budget -= len(page)
+        found += page
+        if start is not None and hand_off is not None:
+            handed.append({"partition": partition, "before": before, "start": start})
+    if handed and hand_off is not None:
+        hand_off(handed)  # first: the other invocations work while this one acts on its own share
     outcomes = Counter(repair(shop, policy, order_id, now) for order_id in found)
+    return _summary(outcomes, len(handed))
+
+
+def sweep_page(shop: Shop, policy: SweepPolicy, page: dict[str, Any], hand_off: HandOff) -> dict[str, Any]:
+    """One handed-off page of the due index: act on at most ORDER_SWEEP_MAX_ORDERS of its orders due by its
+    `before`, and hand off the page after it, if any."""
+    before = str(page["before"])
+    found, start = shop.orders.due_page(
+        str(page["partition"]), before, policy.order_sweep_max_orders, page.get("start")
+    )
+    if start is not None:
+        hand_off([{**page, "start": start}])  # first: the next page is swept meanwhile, by another invocation
+    now = max(utcnow(), parse_iso(before))
+    outcomes = Counter(repair(shop, policy, order_id, now) for order_id in found)
+    return _summary(outcomes, 1 if start is not None else 0)
+
+
+def due_partitions(shop: Shop, policy: SweepPolicy, now: datetime) -> list[str]:
+    """Every partition of the due index from the lookback's first day to today, the oldest days first."""
+    days = _days(now.date() - timedelta(days=policy.order_sweep_lookback_days), now.date())
+    return [partition for day in days for partition in shop.orders.due_partitions(day)]
+
+
+def _summary(outcomes: Counter[str], handed_off: int) -> dict[str, Any]:
     outcomes.pop("not_due", None)  # an execution's, within its grace: not the sweeper's yet
-    summary = {"due": sum(outcomes.values()), **outcomes}
-    if summary["due"]:
+    summary = {"due": sum(outcomes.values()), **outcomes, **({"handed_off": handed_off} if handed_off else {})}
+    if summary["due"] or handed_off:
         logger.info("orders swept", extra={"sweep": summary})
     return summary
 

@@ -176,6 +176,8 @@ def test_placing_an_order_from_the_cart_reads_the_cart_once(
     for sku_id in skus[:2]:
         client.call("POST", "/cart/items", {"sku_id": sku_id, "quantity": 1}, token=customer_token)
     client.call("GET", "/cart", token=customer_token)  # the caches of categories and promotions warm
+    preview = {"address_id": address_id, "from_cart": True}
+    client.call("POST", "/orders/preview", preview, token=customer_token)  # and the points rules' (30 s per container)
 
     # WHEN the cart is ordered
     body = {"address_id": address_id, "from_cart": True}

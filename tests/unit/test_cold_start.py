@@ -51,6 +51,7 @@ def test_importing_the_app_loads_no_context_no_heavy_library_and_builds_no_schem
         "chalicelib.auth",
         "chalicelib.bootstrap",
         "chalicelib.bootstrap.community",  # the container's community parts: names only, nothing built
+        "chalicelib.bootstrap.order_parts",  # the container's order parts: names only, nothing built
         "chalicelib.bootstrap.search",  # the container's search parts: names only, nothing built
         "chalicelib.config",
         "chalicelib.cors",

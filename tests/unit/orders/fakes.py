@@ -124,6 +124,25 @@ class FakeOrdersRepository:
         due = sorted((o["due_at"], o["order_id"]) for o in self.orders.values() if o.get("due_at"))
         return [order_id for at, order_id in due if at.startswith(day) and at <= before][:limit]
 
+    def due_partitions(self, day: str) -> list[str]:
+        return [day]  # one partition per due day
+
+    def due_page(
+        self, partition: str, before: str, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[str], dict[str, Any] | None]:
+        due = sorted((o["due_at"], o["order_id"]) for o in self.orders.values() if o.get("due_at"))
+        after = (start["due_at"], start["order_id"]) if start else ("", "")
+        page = [
+            (at, order_id)
+            for at, order_id in due
+            if at.startswith(partition) and at <= before and (at, order_id) > after
+        ]
+        found = page[:limit]
+        more = len(page) > limit
+        return [order_id for _, order_id in found], (
+            {"due_at": found[-1][0], "order_id": found[-1][1]} if more else None
+        )
+
     def open_refund(self, step: Step, refund: Refund) -> bool:
         if not self._advance(step):
             return False

@@ -1,0 +1,35 @@
+"""The container's order parts: the sweeper's policy, the order-outbox queue and the order-sweep queue
+(chalicelib.bootstrap.Container inherits them; each built on first use, like the rest)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chalicelib.config import Settings
+    from chalicelib.orders.outbox import OrderOutbox
+    from chalicelib.orders.sweeper import SweepPolicy
+
+
+class OrderParts:
+    settings: Settings
+
+    @cached_property
+    def sweep_policy(self) -> SweepPolicy:
+        from chalicelib.orders.sweeper import SweepPolicy
+
+        return SweepPolicy.from_settings(self.settings)
+
+    @cached_property
+    def order_outbox(self) -> OrderOutbox:
+        from chalicelib.orders.outbox import SqsOrderOutbox
+
+        return SqsOrderOutbox(self.settings.order_outbox_queue_url)
+
+    @cached_property
+    def order_sweeps(self) -> OrderOutbox:
+        """The order-sweep queue: pages of the due index handed off by the sweep (same sending as the outbox)."""
+        from chalicelib.orders.outbox import SqsOrderOutbox
+
+        return SqsOrderOutbox(self.settings.order_sweep_queue_url)
