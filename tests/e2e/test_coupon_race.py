@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from tests.e2e.support import ADMIN_PASSWORD, login
+from tests.e2e.test_orders_e2e import ADDRESS
 
 pytestmark = pytest.mark.xdist_group("e2e")
 TIMEOUT = 30
@@ -82,8 +83,11 @@ def test_one_users_exchanges_at_once_never_overdraw_the_points(
     grant = {"user_id": user_id, "points": 1000, "reason": "并发测试"}
     assert http.post(f"{base_url}/admin/points/grants", json=grant, headers=admin, timeout=TIMEOUT).status_code == 201
 
+    address = http.post(f"{base_url}/me/addresses", json=ADDRESS, headers=bearer(token), timeout=TIMEOUT)
+    assert address.status_code == 201, address.text  # goods ship to an address of mine
+
     def exchange(_: int) -> tuple[int, str]:
-        body = {"reward_id": reward.json()["reward_id"]}
+        body = {"reward_id": reward.json()["reward_id"], "address_id": address.json()["address_id"]}
         answer = requests.post(f"{base_url}/points/exchange", json=body, headers=bearer(token), timeout=TIMEOUT)
         return answer.status_code, answer.json().get("code", "")
 

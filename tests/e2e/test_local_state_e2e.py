@@ -21,7 +21,7 @@ pytestmark = pytest.mark.xdist_group("e2e")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_SECONDS = 240  # two starts; the machine may be busy
-PAY_SECONDS = 30  # the order's pay deadline: it runs out around the restart
+PAY_SECONDS = 20  # the order's pay deadline: it runs out around the restart
 
 
 def start_server(state_dir: Path, **extra: str) -> LocalServer:

@@ -15,7 +15,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 pytestmark = pytest.mark.xdist_group("e2e")
 
 # Generated requests per operation (fuzzing phase); explicit examples come on top.
-MAX_EXAMPLES = 15
+MAX_EXAMPLES = 8
 REQUEST_TIMEOUT_SECONDS = 10
 
 

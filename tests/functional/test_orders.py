@@ -122,6 +122,22 @@ def wait_for_token(order_id: str, field: str, timeout: float = 10) -> None:
         time.sleep(0.1)
 
 
+def payment_wait_of(order_id: str) -> str | None:
+    """The status of the order's payment wait once it stops, or None when none was started (paid before its start)."""
+    sfn = boto3.client("stepfunctions")
+    machine = next(m for m in sfn.list_state_machines()["stateMachines"] if m["name"] == "shop-local-order")
+    arn = machine["stateMachineArn"].replace(":stateMachine:", ":execution:") + f":{order_id}"
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            status = str(sfn.describe_execution(executionArn=arn)["status"])
+        except sfn.exceptions.ExecutionDoesNotExist:
+            return None
+        if status != "RUNNING" or time.monotonic() > deadline:  # its answer may still be on its way
+            return status
+        time.sleep(0.2)
+
+
 def execution_status(name: str, timeout: float = 15, machine: str = "order") -> str:
     """The status of the execution `name` (an order id; a refund id with machine="refund") once it stops running, or
     RUNNING after `timeout` seconds; one not started yet is waited for (15 s more at most)."""
