@@ -40,6 +40,7 @@ def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServ
     env.update({"PORT": "0", "SHOP_ADMIN_PASSWORD": ADMIN_PASSWORD, "PYTHONUNBUFFERED": "1"})
     env["LOCAL_STATE_DIR"] = str(tmp_path_factory.mktemp("local-state"))  # starts empty; the developer's is left alone
     env["LOCAL_DEMO_HISTORY"] = "off"  # its replay competes with the tests (tests/functional/test_demo_history.py)
+    env["LOCAL_RECOMMEND_REFRESH_SECONDS"] = "600"  # the first refresh (right after READY) is the one the tests read
     started = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-m", "local", "--port", "0"],

@@ -122,11 +122,12 @@ def wait_for_token(order_id: str, field: str, timeout: float = 10) -> None:
         time.sleep(0.1)
 
 
-def payment_wait_of(order_id: str) -> str | None:
-    """The status of the order's payment wait once it stops, or None when none was started (paid before its start)."""
+def payment_wait_of(name: str, machine: str = "order") -> str | None:
+    """The status of the order's payment wait (a refund's execution with machine="refund") once it stops, or None
+    when none was started (the order paid before its start; the refund done by the sweeper past its grace)."""
     sfn = boto3.client("stepfunctions")
-    machine = next(m for m in sfn.list_state_machines()["stateMachines"] if m["name"] == "shop-local-order")
-    arn = machine["stateMachineArn"].replace(":stateMachine:", ":execution:") + f":{order_id}"
+    found = next(m for m in sfn.list_state_machines()["stateMachines"] if m["name"] == f"shop-local-{machine}")
+    arn = found["stateMachineArn"].replace(":stateMachine:", ":execution:") + f":{name}"
     deadline = time.monotonic() + 15
     while True:
         try:

@@ -33,6 +33,7 @@ from tests.functional.test_orders import (
     ADDRESS,
     execution_status,
     order_of,
+    payment_wait_of,
     place,
     points_of,
     stock_of,
@@ -247,7 +248,8 @@ def test_a_refund_nobody_decides_in_time_is_approved_by_the_system_and_refunded(
     (decided,) = client.call("GET", f"/orders/{order_id}/refunds", token=token)[1]["items"]
     assert decided["status"] == "REFUNDED" and decided["decided_at"] is not None
     assert refunded["status"] == "REFUNDED" and stock_of(client, buyer["sku_id"]) == 10
-    assert execution_status(refund["refund_id"], machine="refund") == "SUCCEEDED"
+    # its own execution refunded it, or (on a slow machine) the sweeper did, past the grace, before it started
+    assert payment_wait_of(refund["refund_id"], machine="refund") in ("SUCCEEDED", None)
 
 
 # -- 12 ----------------------------------------------------------------------------------------------------------
