@@ -24,6 +24,7 @@ from local.aws.moto_server import MotoServer, start_moto_server
 from local.aws.pollers import Poller, open_pollers, start_pollers, stop_pollers, wait_drained
 from local.aws.provision import DEFAULT_TEMPLATE, REPO_ROOT, provision, provision_stack
 from local.aws.scheduler import ScheduledJob, fire_soon, schedule_speedup, start_scheduler, stop_scheduler
+from local.demo.ready import READY as DEMO_READY
 from local.providers.emulators import EMULATORS, RunningEmulator
 
 DEFAULT_PORT = 8000
@@ -115,6 +116,7 @@ class LocalRuntime:
             )
         if not wait_drained(self.pollers, DRAIN_TIMEOUT_SECONDS):
             logger.warning("the event sources still had work after %.0f s; READY anyway", DRAIN_TIMEOUT_SECONDS)
+        DEMO_READY.set()  # the demo's month replays beside the API from now on
         self._state_whole = True
         self._start_http()
         # After the HTTP server answers, so READY is not delayed: e.g. the recommendations refresh fills the home page

@@ -33,6 +33,7 @@ from chalicelib.profile import service as profile
 from chalicelib.profile.schemas import AddressWrite
 from chalicelib.reviews import service as reviews
 from chalicelib.reviews.schemas import ReviewWrite
+from local.demo.ready import READY, READY_WAIT_SECONDS
 
 logger = logging.getLogger("local.demo.history")
 DAYS = 30
@@ -59,7 +60,7 @@ def seed_demo_history(_admin_id: str) -> dict[str, str]:
     a thread of its own so the API answers meanwhile (a few hundred AWS calls on moto); it prints what it made."""
     if os.environ.get("LOCAL_DEMO_HISTORY", "on") == "off":
         return {}
-    threading.Thread(target=_replay_month, name="demo-history", daemon=True).start()
+    threading.Thread(target=_replay_month, name="demo-history", daemon=True).start()  # once the runtime is READY
     return {"history": f"{DAYS} days of orders, reviews and settlements, being replayed (a line says when done)"}
 
 
@@ -67,6 +68,7 @@ def _replay_month() -> None:
     from chalicelib.bootstrap import container
     from local.demo import catalog
 
+    READY.wait(READY_WAIT_SECONDS)
     started = time.monotonic()
     try:
         made = seed_history(container(), catalog.products())
