@@ -265,10 +265,8 @@ class DynamoOrdersRepository:
 
     def due_order_ids(self, day: str, before: str, limit: int) -> list[str]:
         found: list[str] = []
-        for shard in due_shard_keys(day):
-            # `<time>#<order_id>` < `<before>$`: due at or before `before` ("$" sorts right after "#")
-            results = OrderModel.due_index.query(shard, OrderModel.due_key < f"{before}$", limit=limit - len(found))
-            found += [item.pk.removeprefix("ORDER#") for item in results]
+        for partition in self.due_partitions(day):
+            found += self.due_page(partition, before, limit - len(found), None)[0]
             if len(found) >= limit:
                 break
         return found

@@ -125,23 +125,15 @@ def wait_for_token(order_id: str, field: str, timeout: float = 10) -> None:
 def payment_wait_of(name: str, machine: str = "order") -> str | None:
     """The status of the order's payment wait (a refund's execution with machine="refund") once it stops, or None
     when none was started (the order paid before its start; the refund done by the sweeper past its grace)."""
-    sfn = boto3.client("stepfunctions")
-    found = next(m for m in sfn.list_state_machines()["stateMachines"] if m["name"] == f"shop-local-{machine}")
-    arn = found["stateMachineArn"].replace(":stateMachine:", ":execution:") + f":{name}"
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            status = str(sfn.describe_execution(executionArn=arn)["status"])
-        except sfn.exceptions.ExecutionDoesNotExist:
-            return None
-        if status != "RUNNING" or time.monotonic() > deadline:  # its answer may still be on its way
-            return status
-        time.sleep(0.2)
+    return execution_status(name, machine=machine, absent_is_none=True)
 
 
-def execution_status(name: str, timeout: float = 15, machine: str = "order") -> str:
+def execution_status(
+    name: str, timeout: float = 15, machine: str = "order", absent_is_none: bool = False
+) -> str | None:
     """The status of the execution `name` (an order id; a refund id with machine="refund") once it stops running, or
-    RUNNING after `timeout` seconds; one not started yet is waited for (15 s more at most)."""
+    RUNNING after `timeout` seconds; one not started yet is waited for (15 s more at most), or is None at once with
+    `absent_is_none`."""
     sfn = boto3.client("stepfunctions")
     arn = sfn.list_state_machines()["stateMachines"]
     machine_arn = next(m["stateMachineArn"] for m in arn if m["name"] == f"shop-local-{machine}")
@@ -152,6 +144,8 @@ def execution_status(name: str, timeout: float = 15, machine: str = "order") -> 
         try:
             status = str(sfn.describe_execution(executionArn=execution_arn)["status"])
         except sfn.exceptions.ExecutionDoesNotExist:
+            if absent_is_none:
+                return None
             assert time.monotonic() < deadline + 15, f"no {machine} execution {name}"  # its start may lag
             time.sleep(0.2)
             continue
