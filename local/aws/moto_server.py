@@ -8,6 +8,7 @@ import json
 import os
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +18,7 @@ from moto.dynamodb.exceptions import MockValidationException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.sqs.models import sqs_backends
 from moto.stepfunctions.models import StateMachineInstance
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
@@ -28,8 +30,10 @@ FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "te
 _MOTO_LOCK = threading.Lock()
 _holder = threading.local()
 
-# How often an emulated SQS long poll looks at the queue again (outside the lock).
+# How often an emulated SQS long poll looks at the queue again (outside the lock) when it cannot wait on the queue
+# itself; and the longest it waits on the queue without looking (a message whose visibility timeout ends wakes no one).
 _LONG_POLL_INTERVAL_SECONDS = 0.05
+_LONG_POLL_MAX_WAIT_SECONDS = 1.0
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -209,7 +213,7 @@ class SerializedMotoApp:
             )
             if wait_seconds <= 0 or time.monotonic() >= deadline or not _is_empty_receive(status, body):
                 break
-            time.sleep(_LONG_POLL_INTERVAL_SECONDS)
+            _wait_for_a_message(environ, deadline - time.monotonic())
         start_response(status, headers)
         return [body]
 
@@ -235,6 +239,30 @@ def _split_sqs_long_poll(environ: dict[str, Any]) -> tuple[float, dict[str, Any]
     request["WaitTimeSeconds"] = 0
     new_body = json.dumps(request).encode("utf-8")
     return wait_seconds, dict(environ, **{"moto.body": new_body, "CONTENT_LENGTH": str(len(new_body))})
+
+
+def _wait_for_a_message(environ: dict[str, Any], timeout: float) -> None:
+    """Sleep until a message is sent to the long-polled queue (moto's queue notifies its condition), for at most
+    `timeout` and `_LONG_POLL_MAX_WAIT_SECONDS`. Asking moto again every few milliseconds instead cost an idle local
+    server a third of a core (a dozen pollers, each request through moto's whole dispatch)."""
+    queue = _sqs_queue(environ)
+    if queue is None or queue.messages:  # unknown queue, or visible messages not given (a FIFO group in flight)
+        time.sleep(max(0.0, min(timeout, _LONG_POLL_INTERVAL_SECONDS)))
+        return
+    condition = queue._messages_lock
+    with condition:  # add_message appends and notifies under it: checked and waited on without a gap
+        if not queue.messages:
+            condition.wait(max(0.0, min(timeout, _LONG_POLL_MAX_WAIT_SECONDS)))
+
+
+def _sqs_queue(environ: dict[str, Any]) -> Any:
+    """moto's queue a ReceiveMessage request names, or None when it cannot be found (the caller then polls)."""
+    try:
+        account_id, name = urllib.parse.urlsplit(json.loads(environ["moto.body"])["QueueUrl"]).path.split("/")[1:3]
+        queue = sqs_backends[account_id][REGION].queues.get(name)
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return None
+    return queue if isinstance(getattr(queue, "_messages_lock", None), threading.Condition) else None
 
 
 def _is_empty_receive(status: str, body: bytes) -> bool:
