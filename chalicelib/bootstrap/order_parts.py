@@ -1,5 +1,5 @@
 """The container's order parts: the sweeper's policy, the order-outbox queue, the order-sweep queue and the
-kuaidi100 subscriber the outbox asks when a parcel ships (chalicelib.bootstrap.Container inherits them; each built
+subscription of shipped parcels at kuaidi100 (chalicelib.bootstrap.Container inherits them; each built
 on first use, like the rest)."""
 
 from __future__ import annotations
@@ -38,7 +38,14 @@ class OrderParts:
 
     @cached_property
     def parcel_subscriber(self) -> ParcelSubscriber:
-        """kuaidi100's subscription API (chalicelib/logistics/subscription.py)."""
+        """What the outbox asks when a parcel ships: a message on the parcel-subscriptions queue."""
+        from chalicelib.logistics.subscription import QueuedParcelSubscriber
+
+        return QueuedParcelSubscriber()
+
+    @cached_property
+    def kuaidi100_subscriber(self) -> ParcelSubscriber:
+        """kuaidi100's subscription API, asked by the parcel-subscriptions queue's consumer."""
         from chalicelib.logistics.subscription import HttpxPollTransport, Kuaidi100Subscriber
 
         return Kuaidi100Subscriber(HttpxPollTransport())

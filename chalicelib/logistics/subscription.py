@@ -9,7 +9,11 @@ only for 顺丰, which requires it) answers `{"result", "returnCode", "message"}
   carrier that refuses subscriptions), `702` (a number of no carrier kuaidi100 knows): asking again cannot help,
   the parcel goes untracked (logged);
 - anything else (`500` server error, `600`/`601` a wrong or expired key, no answer, not its JSON): retried, by the
-  queue that delivers the subscription, then kept in its dead-letter queue, whose alarm tells the admins.
+  parcel-subscriptions queue, then kept in its dead-letter queue, whose alarm tells the admins.
+
+The order outbox hands each shipped parcel to `QueuedParcelSubscriber` (a message on `shop-<stage>-parcel-
+subscriptions`), and that queue's consumer (chalicelib/logistics/events.py) asks kuaidi100 through
+`Kuaidi100Subscriber`: kuaidi100's latency and outages never hold the outbox's other messages.
 
 The callback URL is the stage's `/logistics/kuaidi100/notify` and the salt the one its pushes are verified with
 (chalicelib.logistics.config)."""
@@ -21,6 +25,8 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from chalicelib import outbound
+from chalicelib.aws import client
+from chalicelib.config import resource_name
 from chalicelib.errors import DependencyUnavailable
 from chalicelib.logistics import config
 from chalicelib.observability import logger
@@ -30,6 +36,7 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
 DONE = {"200": "subscribed", "501": "subscribed_before"}
 HOPELESS = frozenset({"400", "700", "701", "702"})  # asking again cannot change kuaidi100's mind
 NEEDS_PHONE = frozenset({"shunfeng"})  # carriers that only follow a parcel given the receiver's (or sender's) phone
+PARCEL_SUBSCRIPTIONS_QUEUE = resource_name("parcel-subscriptions")
 
 
 class SubscriptionFailed(DependencyUnavailable):
@@ -106,3 +113,22 @@ class Kuaidi100Subscriber(ParcelSubscriber):
         param = subscription_param(carrier_code, tracking_no, key, config.notify_url(), salt, phone)
         body = urlencode({"schema": "json", "param": param}).encode()
         return outcome(self.transport.post(config.poll_url(), body, dict(FORM)))
+
+
+class QueuedParcelSubscriber(ParcelSubscriber):
+    """ParcelSubscriber for the order outbox: the parcel as a message on the parcel-subscriptions queue (the phone
+    only for a carrier that needs it), subscribed at kuaidi100 by that queue's consumer."""
+
+    def subscribe(self, carrier_code: str, tracking_no: str, phone: str) -> str:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        message = {"carrier_code": carrier_code, "tracking_no": tracking_no}
+        if carrier_code in NEEDS_PHONE and phone:
+            message["phone"] = phone
+        try:
+            sqs = client("sqs")
+            url = sqs.get_queue_url(QueueName=PARCEL_SUBSCRIPTIONS_QUEUE)["QueueUrl"]
+            sqs.send_message(QueueUrl=url, MessageBody=json.dumps(message, ensure_ascii=False))
+        except (BotoCoreError, ClientError) as error:
+            raise DependencyUnavailable("The parcel-subscriptions queue could not be reached") from error
+        return "queued"

@@ -1,7 +1,7 @@
-"""A shipped parcel subscribed at kuaidi100 through the order outbox, on moto with the outbox's stream and queue
-polled as `make run` polls them: one subscription per parcel in kuaidi100's form, 501 (subscribed before) done, a
-failure asked again, a carrier without a kuaidi100 code subscribing nothing; and the kuaidi100 emulator taking the
-subscription and pushing to its callback URL, signed with its salt."""
+"""A shipped parcel subscribed at kuaidi100 through the order outbox and the parcel-subscriptions queue, on moto
+with the outbox's stream and the queues polled as `make run` polls them: one subscription per parcel in kuaidi100's
+form, 501 (subscribed before) done, a failure asked again, a carrier without a kuaidi100 code subscribing nothing;
+and the kuaidi100 emulator taking the subscription and pushing to its callback URL, signed with its salt."""
 
 from __future__ import annotations
 
@@ -25,10 +25,12 @@ from chalicelib.logistics.subscription import (
     SubscriptionFailed,
 )
 from chalicelib.orders import service
+from local.aws.pollers import stop_pollers
+from local.aws.sqs_poller import SqsPoller, sqs_handlers
 from local.providers.logistics.server import Kuaidi100Emulator
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient, hand_over, register_and_login
-from tests.functional.order_machinery import order_machinery
+from tests.functional.order_machinery import STAGE, order_machinery
 from tests.functional.test_orders import ADDRESS, place
 
 KEY, SALT, BASE = "test-kuaidi100-key", "test-subscription-salt", "https://api.shop.test/prod"
@@ -38,7 +40,13 @@ SHOP = "https://shop.test"  # the emulator's pushes reach the test client by the
 @pytest.fixture(scope="module", autouse=True)
 def outbox_runs_in_process(provisioned_aws: dict[str, str]) -> Iterator[None]:
     with order_machinery(app):
-        yield
+        pollers = [SqsPoller(app, config, STAGE) for config in sqs_handlers(app) if config.name == "subscribe_parcels"]
+        assert len(pollers) == 1
+        pollers[0].start()
+        try:
+            yield
+        finally:
+            stop_pollers(pollers)
 
 
 class RecordingPoll(PollTransport):
@@ -78,7 +86,7 @@ def kuaidi100_answers(kuaidi100_settings: None) -> Iterator[Callable[..., Record
 
     def answering(*codes: str) -> RecordingPoll:
         poll = RecordingPoll(*codes)
-        restores.append(hand_over("parcel_subscriber", Kuaidi100Subscriber(poll)))
+        restores.append(hand_over("kuaidi100_subscriber", Kuaidi100Subscriber(poll)))
         return poll
 
     yield answering
@@ -166,7 +174,7 @@ def test_a_subscription_kuaidi100_failed_to_take_is_asked_again_until_it_takes_i
     # WHEN an order ships with 圆通
     ship(client, buyer, admin_token, "YTO", "YT500")
 
-    # THEN the outbox asks again after its backoff, and stops once kuaidi100 took it
+    # THEN the queue asks again after its backoff, and stops once kuaidi100 took it
     wait_for(lambda: len(poll.requests) >= 2)
     time.sleep(2.5)
     assert poll.numbers() == ["YT500", "YT500"]
