@@ -37,6 +37,7 @@ BLUEPRINTS = (
     "chalicelib.orders.events:orders_events",
     "chalicelib.orders.parcels_api:parcels_api",
     "chalicelib.logistics.api:logistics_api",
+    "chalicelib.logistics.events:logistics_events",
     "chalicelib.flashsale.api:flashsale_api",
     "chalicelib.flashsale.events:flashsale_events",
     "chalicelib.reviews.api:reviews_api",

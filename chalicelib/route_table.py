@@ -177,6 +177,7 @@ HANDLERS: dict[str, str] = {
     "refund_late_payments": "chalicelib.payments.events:payments_events",
     "reindex_search_on_catalog_change": "chalicelib.search.events:search_events",
     "run_recommendation_refresh": "chalicelib.recommend.events:recommend_events",
+    "subscribe_parcels": "chalicelib.logistics.events:logistics_events",
     "sweep_order_pages": "chalicelib.orders.events:orders_events",
     "sweep_orders": "chalicelib.orders.events:orders_events",
 }

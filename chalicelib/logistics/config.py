@@ -1,5 +1,5 @@
-"""Logistics settings read from the environment at call time: kuaidi100's subscription salt, where its pushes come
-back to, and (local/dev stages) the built-in kuaidi100 emulator."""
+"""Logistics settings read from the environment at call time: kuaidi100's key and subscription salt, its
+subscription API, where its pushes come back to, and (local/dev stages) the built-in kuaidi100 emulator."""
 
 from __future__ import annotations
 
@@ -10,18 +10,34 @@ import os
 from chalicelib.config import get_settings
 
 NOTIFY_PATH = "/logistics/kuaidi100/notify"
+POLL_URL = "https://poll.kuaidi100.com/poll"
 
 
 def subscription_salt() -> str:
     """The salt kuaidi100 signs its pushes with (the one given when the parcels are subscribed): KUAIDI100_SALT, from
     the environment or, on deployed stages, the JSON secret LOGISTICS_SECRETS_ARN names; empty: no push is accepted."""
+    return _setting("KUAIDI100_SALT")
+
+
+def subscription_key() -> str:
+    """The shop's kuaidi100 authorization key (授权key) a subscription is made with: KUAIDI100_KEY, from the
+    environment or the secret, like the salt; empty: no parcel is subscribed."""
+    return _setting("KUAIDI100_KEY")
+
+
+def poll_url() -> str:
+    """kuaidi100's subscription API (KUAIDI100_POLL_URL; `make run` points it at the emulator)."""
+    return os.environ.get("KUAIDI100_POLL_URL") or POLL_URL
+
+
+def _setting(name: str) -> str:
     arn = os.environ.get("LOGISTICS_SECRETS_ARN", "")
-    return os.environ.get("KUAIDI100_SALT", "") or (_secret_salt(arn) if arn else "")
+    return os.environ.get(name, "") or (str(_secret_values(arn).get(name) or "") if arn else "")
 
 
 @functools.lru_cache(maxsize=4)
-def _secret_salt(arn: str) -> str:
-    """KUAIDI100_SALT of the secret (read once per cold start); 502 while Secrets Manager cannot answer."""
+def _secret_values(arn: str) -> dict[str, object]:
+    """The secret's JSON object (read once per cold start); 502 while Secrets Manager cannot answer."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     from chalicelib.aws import client
@@ -29,7 +45,7 @@ def _secret_salt(arn: str) -> str:
 
     try:
         values = json.loads(client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
-        return str(values.get("KUAIDI100_SALT") or "") if isinstance(values, dict) else ""
+        return dict(values) if isinstance(values, dict) else {}
     except (BotoCoreError, ClientError, ValueError, KeyError) as error:
         raise DependencyUnavailable("The logistics secrets could not be read") from error
 

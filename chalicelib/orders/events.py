@@ -13,6 +13,7 @@ from chalice.app import DynamoDBEvent, Rate, SQSEvent
 from chalicelib.batch import each_message
 from chalicelib.config import Settings, resource_name, stream_arn
 from chalicelib.deps import Handlers
+from chalicelib.logistics.subscription import ParcelSubscriber
 from chalicelib.observability import logger, metrics
 from chalicelib.orders import outbox, sweeper, tasks
 from chalicelib.orders.items import order_from_image, refund_from_image
@@ -82,10 +83,14 @@ def retry_delay_seconds(receive_count: int) -> int:
 
 @orders_events.on_sqs_message(queue=ORDER_OUTBOX_QUEUE, batch_size=10)
 def deliver_order_outbox(
-    event: SQSEvent, shop: Shop, order_outbox: OrderOutbox, buyer_notifier: BuyerNotifier
+    event: SQSEvent,
+    shop: Shop,
+    order_outbox: OrderOutbox,
+    buyer_notifier: BuyerNotifier,
+    parcel_subscriber: ParcelSubscriber,
 ) -> dict[str, Any]:
     """Delivers each outbox message (StartExecution of an order or a refund, the payment task's answer, a text to
-    the buyer, a flash-sale unit back).
+    the buyer, a flash-sale unit back, a shipped parcel's subscription at kuaidi100).
 
     Delivered messages are done; a failed one comes back alone (a partial batch response) after a backoff that
     doubles with each receive, so nothing is lost; after 10 receives the queue moves it to its DLQ, whose alarm tells
@@ -99,7 +104,7 @@ def deliver_order_outbox(
             logger.warning("dropping a malformed order outbox message", extra={"body": record.body[:200]})
             return
         try:
-            outcomes[outbox.deliver(shop, message, buyer_notifier)] += 1
+            outcomes[outbox.deliver(shop, message, buyer_notifier, parcel_subscriber)] += 1
         except Exception:
             logger.exception("an order outbox message failed", extra={"outbox_message": message})
             receives = int(record.attributes.approximate_receive_count or 1)

@@ -3,11 +3,12 @@
 The orders table's stream is the outbox: a write and its stream record commit together, so nothing a change sets
 off is lost when the request that made it dies. `messages_for_change` turns one changed item into messages (start
 the payment wait of a new order, answer the payment task when the order is paid or cancelled, start the execution
-of a refund once it is approved, tell the buyer of an order the system cancelled), the stream handler puts them on
-the order-outbox queue, and its consumer `deliver`s each one (retried with backoff, then the queue's DLQ). Every
-message is idempotent: an execution starts once by name, and a task token already answered or expired counts as
-answered. Shipping, receipt and a refund's decision answer no task: they move the order and its due time, and the
-order sweeper acts when that time comes.
+of a refund once it is approved, tell the buyer of an order the system cancelled, subscribe a shipped parcel at
+kuaidi100), the stream handler puts them on the order-outbox queue, and its consumer `deliver`s each one (retried
+with backoff, then the queue's DLQ). Every message is idempotent: an execution starts once by name, a task token
+already answered or expired counts as answered, and kuaidi100 answers a parcel subscribed again "501" (done).
+Shipping, receipt and a refund's decision answer no task: they move the order and its due time, and the order
+sweeper acts when that time comes.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any, Protocol
 
 from chalicelib.aws import client
 from chalicelib.errors import DependencyUnavailable
+from chalicelib.logistics.subscription import ParcelSubscriber
 from chalicelib.observability import logger
-from chalicelib.orders.domain import FINAL_STATUSES, FLASH_SALE, Order, Refund
+from chalicelib.orders.domain import FINAL_STATUSES, FLASH_SALE, SHIPPED, Order, Refund
 from chalicelib.orders.service import Shop
 from chalicelib.orders.tasks import start_execution, start_refund
 
@@ -30,6 +32,7 @@ NOTIFY = "notify"
 SHIP_DEADLINE_REFUND = "ship_deadline_refund"
 FLASH_UNIT_BACK = "flash_unit_back"
 CLOSE_TRADES = "close_trades"
+SUBSCRIBE_PARCEL = "subscribe_parcel"
 
 
 SQS_BATCH = 10
@@ -102,7 +105,8 @@ def answers_for_status_change(old: Order, new: Order) -> list[dict[str, Any]]:
 
 def messages_for_order_change(old: Order | None, new: Order | None) -> list[dict[str, Any]]:
     """What one change of an order item sets off: its execution's start when it is placed, the payment task's answer
-    when it is paid or cancelled, a flash-sale unit back when such an order is cancelled."""
+    when it is paid or cancelled, a flash-sale unit back when such an order is cancelled, and its parcel's
+    subscription at kuaidi100 when it ships with a carrier code (a carrier name without one subscribes nothing)."""
     if new is None:
         return []
     if old is None:
@@ -112,6 +116,10 @@ def messages_for_order_change(old: Order | None, new: Order | None) -> list[dict
         messages.append({"kind": FLASH_UNIT_BACK, "order_id": new.order_id})  # its unit back to the session
     if old.status == "PENDING_PAYMENT" and new.status == "CANCELLED":
         messages.append({"kind": CLOSE_TRADES, "order_id": new.order_id})  # its open trades closed at the providers
+    shipment = new.shipment or {}
+    if new.status == SHIPPED and old.status != SHIPPED and shipment.get("carrier_code"):  # kuaidi100 to push events
+        parcel = {"carrier_code": shipment["carrier_code"], "tracking_no": shipment["tracking_no"]}
+        messages.append({"kind": SUBSCRIBE_PARCEL, "order_id": new.order_id, **parcel})
     return messages
 
 
@@ -146,7 +154,9 @@ def ship_deadline_text(order: Order, amount_fen: int) -> str:
     )
 
 
-def deliver(shop: Shop, message: dict[str, Any], notifier: BuyerNotifier) -> str:
+def deliver(
+    shop: Shop, message: dict[str, Any], notifier: BuyerNotifier, parcels: ParcelSubscriber | None = None
+) -> str:
     """Do what one outbox message asks, idempotently; raises while it cannot be done (the queue retries it)."""
     kind = message.get("kind")
     order_id = str(message.get("order_id") or "")
@@ -172,5 +182,11 @@ def deliver(shop: Shop, message: dict[str, Any], notifier: BuyerNotifier) -> str
     if kind == CLOSE_TRADES:
         order = shop.orders.order(order_id)
         return "missing" if order is None else shop.open_payments.close_trades(order)
+    if kind == SUBSCRIBE_PARCEL:
+        if parcels is None:
+            return "no_subscriber"
+        order = shop.orders.order(order_id)
+        phone = str((order.address or {}).get("phone") or "") if order is not None else ""
+        return parcels.subscribe(str(message["carrier_code"]), str(message["tracking_no"]), phone)
     logger.warning("dropping an outbox message of an unknown kind", extra={"outbox_message": message})
     return "unknown"

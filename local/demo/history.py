@@ -157,7 +157,7 @@ def _order_life(
         (timedelta(minutes=3), lambda: orders.confirm_payment(shop, order_id, f"pay_demo_{number:04d}",
                                                               order["amounts"]["payable_fen"])),
         (timedelta(days=1), lambda: orders.ship_order(shop, order_id, ShipmentWrite.model_validate(
-            {"carrier": "顺丰速运", "tracking_no": f"SF{1300000000 + number}"}))),
+            {"carrier": "SF", "tracking_no": f"SF{1300000000 + number}"}))),
         (timedelta(days=4), lambda: orders.receive_order(shop, shopper.user_id, order_id)),
     )  # fmt: skip
     if rng.random() < 0.1:  # some buyers never pay: the order is cancelled when its pay deadline passes

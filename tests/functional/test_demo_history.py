@@ -47,3 +47,6 @@ def test_a_month_of_history_shows_in_the_summary_the_sales_and_the_reviews(
     assert sum(p["sales"] for p in listed) > 0 and made["settled"] > 0
     assert sum(p["review_count"] for p in listed) == made["reviews"]
     assert all(p["sales"] >= 0 for p in listed)
+    # AND its orders shipped with 顺丰 by kuaidi100's short name: real parcels the shop tracks
+    parcels = [p for n in range(made["orders"]) for p in container().parcels.parcels(f"SF{1300000000 + n}")]
+    assert parcels and {p["carrier_code"] for p in parcels} == {"shunfeng"}

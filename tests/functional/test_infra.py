@@ -201,6 +201,23 @@ def test_the_order_outbox_retries_ten_times_then_keeps_the_message_in_its_alarme
     assert template["Outputs"]["OrdersStreamArn"]["Value"] == {"Fn::GetAtt": ["OrdersTable", "StreamArn"]}
 
 
+def test_parcel_subscriptions_retry_fourteen_times_then_wait_in_their_alarmed_dead_letter_queue() -> None:
+    template = load_template()
+    queues = resources_of_type(template, "AWS::SQS::Queue")
+    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
+
+    queue = queues["ParcelSubscriptionsQueue"]
+    assert queue["QueueName"] == {"Fn::Sub": "shop-${Stage}-parcel-subscriptions"}
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["ParcelSubscriptionsDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": 14,
+    }
+    timeout = json.loads(Path(".chalice/config.json").read_text())["lambda_functions"]["subscribe_parcels"]
+    assert queue["VisibilityTimeout"] >= 6 * timeout["lambda_timeout"]
+    alarm = alarms["ParcelSubscriptionsDeadLetterQueueAlarm"]
+    assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["ParcelSubscriptionsDeadLetterQueue", "QueueName"]}
+
+
 def machine_file(name: str) -> dict[str, Any]:
     return dict(json.loads((Path(__file__).resolve().parents[2] / f"infra/statemachines/{name}.asl.json").read_text()))
 

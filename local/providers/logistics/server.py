@@ -1,7 +1,11 @@
-"""The kuaidi100 emulator on a loopback port: it keeps each parcel's events and, asked to (`POST /push`, which the
-app's `POST /dev/logistics/push` calls), pushes the parcel's whole history to the callback URL exactly as kuaidi100's
-subscription does: a form with `param` (the push JSON, events newest first, Beijing times) and `sign` (upper-case MD5
-of param + the subscription salt)."""
+"""The kuaidi100 emulator on a loopback port. It takes subscriptions as kuaidi100's `POST /poll` does (a form with
+`schema` and `param` {"company", "number", "key", "parameters": {"callbackurl", "salt", "phone"?, ...}}; answers
+`200` 提交成功, `501` 重复订阅 for a parcel subscribed before, `600` for a wrong key, `400` for incomplete data or a
+顺丰 parcel without a phone), keeps each parcel's events and, asked to (`POST /push`, which the app's
+`POST /dev/logistics/push` calls), pushes the parcel's whole history exactly as kuaidi100 does: to the callback URL
+and with the salt of its subscription (a parcel never subscribed: the callback URL the request names and the
+emulator's own salt), a form with `param` (the push JSON, events newest first, Beijing times) and `sign`
+(upper-case MD5 of param + the salt)."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from local.loopback import Answer, LoopbackService, json_answer, post, send
 
@@ -21,6 +25,12 @@ PUSH_TIMEOUT_SECONDS = 15.0
 BEIJING = timezone(timedelta(hours=8))
 STATUS_WORDS = {"0": "在途", "1": "揽收", "2": "疑难", "3": "签收", "4": "退签", "5": "派件", "6": "退回"}
 Deliver = Callable[[str, bytes, dict[str, str]], tuple[int, str]]
+NEEDS_PHONE = frozenset({"shunfeng", "shunfengkuaiyun"})
+
+
+def poll_answer(code: str, message: str) -> dict[str, Any]:
+    """kuaidi100's answer to a subscription."""
+    return {"result": code == "200", "returnCode": code, "message": message}
 
 
 def sign(param: str, salt: str) -> str:
@@ -31,15 +41,41 @@ def sign(param: str, salt: str) -> str:
 class Kuaidi100State:
     """The parcels the emulator tracks: (com, nu) -> their events, oldest first."""
 
-    def __init__(self, salt: str, deliver: Deliver | None = None) -> None:
+    def __init__(self, salt: str, deliver: Deliver | None = None, key: str = "") -> None:
         self.salt = salt
+        self.key = key or secrets.token_hex(16)
         self.deliver = deliver or (lambda url, body, headers: post(url, body, headers, PUSH_TIMEOUT_SECONDS))
         self.lock = threading.Lock()
         self.parcels: dict[tuple[str, str], list[dict[str, str]]] = {}
+        self.subscriptions: dict[tuple[str, str], dict[str, str]] = {}
         self.pushes: list[tuple[str, str, int]] = []
 
+    def subscribe(self, body: bytes) -> dict[str, Any]:
+        """kuaidi100's subscription (`POST /poll`, form-encoded): the parcel's callback URL and salt recorded, once."""
+        try:
+            form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=20)
+            param: Any = json.loads(form["param"][0])
+            com, nu, key = str(param["company"]), str(param["number"]), str(param["key"])
+            parameters = param["parameters"]
+            callback_url, salt = str(parameters["callbackurl"]), str(parameters.get("salt") or "")
+            phone = str(parameters.get("phone") or "")
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+            return poll_answer("400", "提交的数据不完整")
+        if not com or not nu or urlsplit(callback_url).scheme not in ("http", "https"):
+            return poll_answer("400", "提交的数据不完整，或者单号不合法")
+        if not secrets.compare_digest(key.encode(), self.key.encode()):
+            return poll_answer("600", "您不是合法的订阅者（即授权Key出错）")
+        if com in NEEDS_PHONE and not phone:
+            return poll_answer("400", "顺丰单号需要提供收、寄件人的电话号码（phone）")
+        with self.lock:
+            if (com, nu) in self.subscriptions:
+                return poll_answer("501", "重复订阅")
+            self.subscriptions[(com, nu)] = {"callbackurl": callback_url, "salt": salt, "phone": phone}
+        return poll_answer("200", "提交成功")
+
     def push(self, com: str, nu: str, state: str, context: str, location: str, callback_url: str) -> tuple[int, str]:
-        """Record the event now and push the parcel's history to callback_url; the app's (status, body)."""
+        """Record the event now and push the parcel's history to its subscription's callback URL, signed with its
+        salt (a parcel never subscribed: to callback_url, with the emulator's salt); the app's (status, body)."""
         now = datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
         event = {"time": now, "ftime": now, "context": context, "areaName": location, "location": location}
         event["status"] = STATUS_WORDS.get(state, "在途")
@@ -47,12 +83,17 @@ class Kuaidi100State:
             history = self.parcels.setdefault((com, nu), [])
             history.append(event)
             data = list(reversed(history))
+            subscription = self.subscriptions.get((com, nu))
+        if subscription is not None:
+            callback_url, salt = subscription["callbackurl"], subscription["salt"]
+        else:
+            salt = self.salt
         checked = "1" if state == "3" else "0"
         last = {"message": "ok", "state": state, "status": "200", "condition": "F00", "ischeck": checked}
         last |= {"com": com, "nu": nu, "data": data}
         push = {"status": "polling", "billstatus": "got", "message": "", "autoCheck": "0", "comOld": "", "comNew": ""}
         param = json.dumps({**push, "lastResult": last}, ensure_ascii=False)
-        body = urlencode({"param": param, "sign": sign(param, self.salt)}).encode()
+        body = urlencode({"param": param, "sign": sign(param, salt)}).encode()
         status, text = self.deliver(callback_url, body, {"Content-Type": "application/x-www-form-urlencoded"})
         with self.lock:
             self.pushes.append((com, nu, status))
@@ -60,8 +101,8 @@ class Kuaidi100State:
 
 
 class Kuaidi100Emulator(LoopbackService):
-    """A threaded HTTP server on a loopback port; `env()` gives the app the subscription salt and where to ask for
-    pushes."""
+    """A threaded HTTP server on a loopback port; `env()` gives the app its key, the subscription salt, where to
+    subscribe and where to ask for pushes."""
 
     thread_name = "kuaidi100-emulator"
 
@@ -70,7 +111,12 @@ class Kuaidi100Emulator(LoopbackService):
         super().__init__(_handler_for(self.state), host, port)
 
     def env(self) -> dict[str, str]:
-        return {"KUAIDI100_SALT": self.state.salt, "KUAIDI100_EMULATOR_URL": self.url}
+        return {
+            "KUAIDI100_KEY": self.state.key,
+            "KUAIDI100_SALT": self.state.salt,
+            "KUAIDI100_POLL_URL": f"{self.url}/poll",
+            "KUAIDI100_EMULATOR_URL": self.url,
+        }
 
 
 def start_kuaidi100_emulator(host: str = "127.0.0.1", port: int = 0) -> Kuaidi100Emulator:
@@ -106,8 +152,11 @@ def _handler_for(state: Kuaidi100State) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            if urlsplit(self.path).path == "/push":
+            path = urlsplit(self.path).path
+            if path == "/push":
                 send(self, push_answer(state, body))
+            elif path == "/poll":
+                send(self, json_answer(state.subscribe(body)))
             else:
                 send(self, json_answer({"error": "not found", "path": self.path}, 404))
 
