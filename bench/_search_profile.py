@@ -5,10 +5,13 @@ so that a faster engine is shown to return the same hits, order, totals and face
 from __future__ import annotations
 
 import cProfile
+import dataclasses
+import importlib.util
 import io
 import json
 import pstats
 import sqlite3
+import sys
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -72,6 +75,45 @@ def profile(index: SearchIndex, queries: list[SearchQuery], top: int = 12) -> No
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
     print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:4000])
+
+
+class Baseline:
+    """Another engine module (an older engine.py) over the same index file, timed query by query."""
+
+    def __init__(self, engine_file: str, index_path: str) -> None:
+        spec = importlib.util.spec_from_file_location("search_engine_baseline", engine_file)
+        if spec is None or spec.loader is None:
+            raise SystemExit(f"cannot load {engine_file}")
+        self.module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = self.module  # dataclasses look their module up there
+        spec.loader.exec_module(self.module)
+        self.index = self.module.SearchIndex(index_path)
+        self.index.search(self.module.SearchQuery(text="预热"))
+        self.cpu_ms: list[float] = []
+        self.results: list[dict[str, Any]] = []
+        self._best = float("inf")
+        self._last: dict[str, Any] = {}
+
+    def run(self, query: SearchQuery) -> None:
+        """One run of a query; the best CPU time of its runs counts (call finish_query after the last)."""
+        started = time.thread_time()
+        self._last = self.index.search(self.module.SearchQuery(**dataclasses.asdict(query)))
+        self._best = min(self._best, (time.thread_time() - started) * 1000)
+
+    def compare(self, queries: list[SearchQuery], results: list[dict[str, Any]]) -> int:
+        """How many queries return something else than on the baseline (first few printed)."""
+        differing = 0
+        for query, mine, theirs in zip(queries, results, self.results, strict=True):
+            if comparable(mine) != comparable(theirs):
+                differing += 1
+                if differing <= 5:
+                    print(f"  differs from the baseline: {query}")
+        return differing
+
+    def finish_query(self) -> None:
+        self.cpu_ms.append(self._best)
+        self.results.append(self._last)
+        self._best = float("inf")
 
 
 def comparable(result: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,10 @@ time includes waiting for a CPU (printed beside it). `--slowest N` prints the N 
 something with their hits, `--explain` adds each one's SQL statements (CPU time, rows, query plan) and a cProfile.
 `--save-results FILE` writes what each query returned (hits, order, totals, facets); `--check-results FILE` compares
 this run with such a file (same --seed, --products and --queries): a faster engine must return the same.
+`--baseline FILE` runs an older engine.py beside this one on the same index, query by query and run by run (the
+fair comparison on a busy machine), prints its percentiles beside and counts the queries whose results differ:
+  git show main:chalicelib/search/engine.py > /tmp/engine_main.py
+  .venv/bin/python bench/search.py --baseline /tmp/engine_main.py
 """
 
 from __future__ import annotations
@@ -156,6 +160,11 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true", help="with --slowest: SQL times, plans and a cProfile")
     parser.add_argument("--save-results", help="write each query's results to this file")
     parser.add_argument("--check-results", help="compare each query's results with this file (from --save-results)")
+    parser.add_argument(
+        "--baseline",
+        help="an older engine.py (git show main:chalicelib/search/engine.py > FILE): each query also runs on it, on"
+        " the same index, interleaved with this one; its figures are printed beside, and its results compared",
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
@@ -178,6 +187,7 @@ def main() -> None:
         with SearchIndex(path) as index:
             queries = make_queries(docs, args.queries, rng)
             index.search(SearchQuery(text="预热"))
+            baseline = _search_profile.Baseline(args.baseline, path) if args.baseline else None
             timings = []
             cpu_timings = []  # this thread's best CPU time: what the figure would be on an idle machine
             totals = []
@@ -189,10 +199,16 @@ def main() -> None:
                     result = index.search(query)
                     cpu = min(cpu, (time.thread_time() - c0) * 1000)
                     wall = min(wall, (time.perf_counter() - t0) * 1000)
+                    if baseline:
+                        baseline.run(query)
+                if baseline:
+                    baseline.finish_query()
                 timings.append(wall)
                 cpu_timings.append(cpu)
                 totals.append(result["total"])
                 results.append(result)
+            if baseline:
+                differing_baseline = baseline.compare(queries, results)
             slowest = sorted(
                 (row for row in zip(cpu_timings, queries, totals, strict=True) if row[2]), key=lambda row: -row[0]
             )[: args.slowest]
@@ -227,6 +243,13 @@ def main() -> None:
     found_wall = [ms for ms, total in zip(timings, totals, strict=True) if total]
     empty = [ms for ms, total in zip(cpu_timings, totals, strict=True) if not total]
     query_p50, query_p99 = percentile(found, 0.5), percentile(found, 0.99)
+    if baseline:
+        before = [ms for ms, total in zip(baseline.cpu_ms, totals, strict=True) if total]
+        print(
+            f"baseline {args.baseline} on the same index, interleaved, queries finding something: p50"
+            f" {percentile(before, 0.5):.2f} ms, p99 {percentile(before, 0.99):.2f} ms CPU (best of {args.runs});"
+            f" {differing_baseline} of {len(queries)} queries return something else"
+        )
     suggest_p50, suggest_p99 = percentile(suggest_timings, 0.5), percentile(suggest_timings, 0.99)
     print(
         f"queries finding something ({len(found)} of {len(queries)}), CPU time, best of {args.runs} runs:"
@@ -255,6 +278,8 @@ def main() -> None:
     for name, value in verdicts.items():
         goal = GOALS[name]
         print(f"{name}: {value:.2f} (goal <= {goal}) {'OK' if value <= goal else 'MISSED'}")
+    if baseline:
+        print(f"same results as the baseline engine: {'OK' if not differing_baseline else 'NO'}")
     if differing is not None:
         print(f"same results as {args.check_results}: {'OK' if not differing else f'NO ({differing} differ)'}")
 

@@ -47,8 +47,9 @@ def ranked_page(
     One statement gathers the first window + 1 matches in the FTS table's own rowid order with their pair and score
     (SQLite keeps them in a temporary table), and returns their count, the last one's rowid, their pairs as one
     string, and the best scores. A search with no more matches than the window is then answered whole (counts
-    included) without the second scan that counting and ranking apart cost; a broader one is counted by
-    pair_counts, and its page still comes from the window (before, a third scan found the window's last rowid).
+    included) without the second scan that counting and ranking apart cost; a broader one counts the matches after
+    those read with pair_counts, and its page still comes from the window (before, a second scan counted every
+    match and a third found the window's last rowid).
     """
     sql = (
         f"WITH w AS MATERIALIZED (SELECT f.rowid AS id, f.pair AS pair, {_SCORE} AS score"  # noqa: S608
@@ -57,16 +58,14 @@ def ranked_page(
         " UNION ALL SELECT * FROM (SELECT NULL, id, NULL, score FROM w ORDER BY score, id LIMIT ?)"
     )
     rows = conn.execute(sql, [*args, window + 1, offset + limit + 1]).fetchall()
-    head = next(row for row in rows if row[0] is not None)
+    read, last, pairs, _ = next(row for row in rows if row[0] is not None)
     best = sorted((row[3], row[1]) for row in rows if row[0] is None)
-    if head[0] > window:  # the last match read is past the window: it takes no part in the ranking
-        best = [row for row in best if row[1] != head[1]]
-        counts = pair_counts(conn, KEYED_MATCHES, clause, args)
-    elif head[0]:
-        counts = sorted((int(pair), n) for pair, n in Counter(head[2].split(",")).items())
-    else:
-        counts = []
-    return counts, [rowid for _score, rowid in best[offset : offset + limit]]
+    counts: Counter[int] = Counter(map(int, pairs.split(","))) if read else Counter()
+    if read > window:  # the last match read is past the window: it takes no part in the ranking
+        best = [row for row in best if row[1] != last]
+        # The matches after those read: the FTS table seeks past `last` rather than joining them all again.
+        counts.update(dict(pair_counts(conn, KEYED_MATCHES, f"{clause} AND t.rowid > ?", [*args, last])))
+    return sorted(counts.items()), [rowid for _score, rowid in best[offset : offset + limit]]
 
 
 def best_sellers(conn: sqlite3.Connection, pairs: list[int] | None, limit: int, walk: bool) -> list[int]:
