@@ -12,8 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from typing import Any
 
-from chalicelib.search import matching, prices, suggesting, text
-from chalicelib.search.building import WEIGHTS
+from chalicelib.search import matching, prices, scanning, suggesting, text
 from chalicelib.search.matching import match_expressions
 
 SORTS = ("relevance", "sales", "price_asc", "price_desc", "newest", "rating")
@@ -21,9 +20,6 @@ MAX_PAGE = 50  # deeper pages cost more and nobody reads them; the API clamps to
 MAX_PAGE_SIZE = 100
 RECOMMENDATIONS = 6
 FACET_LIMIT = 20
-# Relevance: bm25 (negative, lower is better) scaled up by popularity, so that among equally good text
-# matches the better-selling product comes first.
-POPULARITY_WEIGHT = 0.02
 DID_YOU_MEAN_TRIES = 4  # candidate queries tried (one cheap search each) when nothing matched
 # Where a Latin word must be found to be taken as itself rather than as pinyin (the pinyin column holds pinyin)
 _LATIN_COLUMNS = "{title subtitle brand category specs description}"
@@ -50,7 +46,6 @@ _CARD_COLUMNS = (
     "product_id, title, price_fen, image_url, sales, rating_avg, review_count, category_id, brand_id, brand_name,"
     " in_stock"
 )
-_BM25_WEIGHTS = ", ".join(str(weight) for weight in WEIGHTS)
 
 
 def _no_facets() -> dict[str, list[dict[str, Any]]]:
@@ -89,7 +84,10 @@ class SearchIndex:
             for row in self._conn.execute("SELECT category_id, name, parent_id FROM categories")
         }
         self.brands = dict(self._conn.execute("SELECT brand_id, name FROM brands").fetchall())
-        self.size = int(self._conn.execute("SELECT coalesce(sum(n), 0) FROM browse_counts").fetchone()[0])
+        self._pair_sizes: Counter[int] = Counter()
+        for pair, n in self._conn.execute("SELECT pair, n FROM browse_counts"):
+            self._pair_sizes[pair] += n
+        self.size = sum(self._pair_sizes.values())
         children: dict[str | None, list[str]] = defaultdict(list)
         for category in self.categories.values():
             children[category["parent_id"]].append(category["category_id"])
@@ -254,10 +252,12 @@ class SearchIndex:
         if expression is None:
             source = "facets f"  # the sort's index finds the page: most rows pass a browse's filters
         else:
-            source = "product_text t CROSS JOIN facets f ON f.rowid = t.rowid"  # FTS drives: never a MATCH per row
+            source = scanning.KEYED_MATCHES
             where.insert(0, "product_text MATCH ?")
             args.insert(0, expression)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
+        offset = (page - 1) * page_size
+        ranked: list[int] | None = None
         if expression is None and priced:
             # A price range matches most of the shop: counted from the price bands, not row by row.
             in_range = prices.range_counts(self._conn, query.price_min_fen, query.price_max_fen)
@@ -272,34 +272,29 @@ class SearchIndex:
             cube_clause = f"WHERE {' AND '.join(cube)}" if cube else ""
             sql = f"SELECT pair, sum(n) FROM browse_counts {cube_clause} GROUP BY pair"  # noqa: S608
             counts = self._conn.execute(sql, args).fetchall()
+        elif query.sort == "relevance":
+            # Only the RANK_WINDOW best sellers among the matches are scored: bm25 over every match of a broad word
+            # costs milliseconds per thousand rows, and a page past them is never read.
+            window = max(RANK_WINDOW, offset + page_size)
+            counts, ranked = scanning.ranked_page(self._conn, clause, args, window, offset, page_size)
         else:
-            sql = f"SELECT f.pair, count(*) FROM {source} {clause} GROUP BY f.pair"  # noqa: S608
-            counts = self._conn.execute(sql, args).fetchall()
+            counts = scanning.pair_counts(self._conn, source, clause, args)
         total = sum(row[1] for row in counts)
         if not total:
             return empty
-        offset = (page - 1) * page_size
         if offset >= total:
             return total, [], self._facets(counts)
-        if expression is not None and query.sort == "relevance":
-            window = max(RANK_WINDOW, offset + page_size)
-            if total > window:
-                # Only the RANK_WINDOW best sellers among the matches are scored: bm25 over every match of a
-                # broad word costs milliseconds per thousand rows, and a page past them is never read.
-                cut = self._conn.execute(
-                    f"SELECT t.rowid FROM {source} {clause} ORDER BY t.rowid LIMIT 1 OFFSET ?",  # noqa: S608
-                    [*args, window - 1],
-                ).fetchone()
-                clause += f" AND t.rowid <= {int(cut[0])}"
-            order = f"bm25(product_text, {_BM25_WEIGHTS}) * (1 + {POPULARITY_WEIGHT} * f.popularity), f.rowid"
-        else:
-            order = _ORDER["sales" if query.sort == "relevance" else query.sort]
-            if expression is not None and order == _ORDER["sales"]:
-                order = "t.rowid"  # the FTS table yields rowid order itself: the page ends the scan
-            elif expression is None and (offset + page_size) * self.size < total * total:
-                # Most rows pass the browse's filters: walking the sort's own index meets the page sooner than
-                # gathering every match and sorting it.
-                source = f"facets f {_BROWSE_INDEX[query.sort]}"
+        if ranked is not None:
+            return total, self._cards(ranked), self._facets(counts)
+        order = _ORDER["sales" if query.sort == "relevance" else query.sort]
+        if expression is not None and order == _ORDER["sales"]:
+            order = "t.rowid"  # the FTS table yields rowid order itself: the page ends the scan
+        elif expression is not None and query.sort in ("newest", "rating"):
+            source = scanning.RANKED_MATCHES  # the sort's column is in facets only
+        elif expression is None and (offset + page_size) * self.size < total * total:
+            # Most rows pass the browse's filters: walking the sort's own index meets the page sooner than
+            # gathering every match and sorting it.
+            source = f"facets f {_BROWSE_INDEX[query.sort]}"
         rowids = [
             row[0]
             for row in self._conn.execute(
@@ -345,14 +340,9 @@ class SearchIndex:
         )
         shown = {item["product_id"] for item in items}
         pairs = self._pairs_for([category_id], None) if category_id else None
-        where = f"WHERE pair IN ({', '.join(map(str, pairs))})" if pairs else ""
-        rowids = [
-            row[0]
-            for row in self._conn.execute(
-                f"SELECT rowid FROM facets {where} ORDER BY rowid LIMIT ?",  # noqa: S608
-                (RECOMMENDATIONS + len(shown),),
-            )
-        ]
+        limit = RECOMMENDATIONS + len(shown)
+        held = sum(self._pair_sizes[pair] for pair in pairs or ())
+        rowids = scanning.best_sellers(self._conn, pairs, limit, walk=limit * self.size < held * held)
         return [card for card in self._cards(rowids) if card["product_id"] not in shown][:RECOMMENDATIONS]
 
     def _zero_result_suggestions(self, query_text: str) -> list[str]:
