@@ -30,15 +30,6 @@ channel = test_refunds.channel
 timers = test_refunds.timers
 no_cached_promotions = test_refunds.no_cached_promotions
 order_tasks_run_in_process = test_refunds.order_tasks_run_in_process
-    FakeChannel,
-    buyer,
-    channel,
-    no_cached_promotions,
-    order_tasks_run_in_process,
-    paid_order,
-    ship,
-    timers,
-)
 
 
 def ask(client: ShopClient, token: str, order_id: str, kind: str, items: list[dict[str, Any]] | None) -> Any:
