@@ -17,6 +17,7 @@ from chalicelib.config import reset_caches
 from chalicelib.errors import Conflict
 from chalicelib.orders import aftersales, tasks
 from chalicelib.orders.schemas import RefundRequest
+from local.demo.aftersales import seed_aftersales
 from tests.functional import test_refunds
 from tests.functional.catalog_data import product_body
 from tests.functional.conftest import ShopClient, register_and_login
@@ -250,7 +251,9 @@ def test_concurrent_requests_never_hold_more_units_than_a_line_has(
     # GIVEN a paid order of 3 units
     order = paid_order(client, buyer, items=[{"sku_id": buyer["sku_id"], "quantity": 3}])
     shop, user_id = container().shop, user_id_of(buyer["token"])
-    write = RefundRequest(type="refund_only", reason="x", items=[{"sku_id": buyer["sku_id"], "quantity": 1}])
+    write = RefundRequest.model_validate(
+        {"type": "refund_only", "reason": "x", "items": [{"sku_id": buyer["sku_id"], "quantity": 1}]}
+    )
     start, outcomes = threading.Barrier(6), []
 
     def request() -> None:
@@ -309,3 +312,26 @@ def test_a_units_refunds_completion_and_payment_run_again_change_nothing(
     assert paid["status"] == "SUCCESS" and completed == {"status": "REFUNDED"}
     assert (order_of(client, token, order_id), stock_of(client, buyer["sku_id"]), points_of(client, token)) == before
     assert len(channel.calls) == 1 and before[2] == 1000 - 300 + 150  # half the points used came back
+
+
+def test_the_demo_seed_makes_a_partial_refund_and_an_exchange_under_way_once(
+    client: ShopClient, buyer: dict[str, Any], admin_token: str, timers: Any, channel: FakeChannel
+) -> None:
+    # GIVEN a product in stock and a customer with an address
+    product = client.call("GET", f"/products/{buyer['sku_id'].rsplit('-', 1)[0]}")[1]
+    user_id = user_id_of(buyer["token"])
+
+    # WHEN the demo's after-sales part is seeded twice
+    first = seed_aftersales(container(), user_id, product)
+    again = seed_aftersales(container(), user_id, product)
+
+    # THEN one order shows a refunded unit, the other an exchange whose unit was shipped back
+    orders = client.call("GET", "/me/orders", token=buyer["token"])[1]["items"]
+    assert first == again == {"aftersales_cases": 2}
+    assert sorted((order["status"], line_of(order)["refunded_quantity"]) for order in orders) == [
+        ("PAID", 1), ("SHIPPED", 0)
+    ]  # fmt: skip
+    shipped = next(order for order in orders if order["status"] == "SHIPPED")
+    cases = client.call("GET", f"/orders/{shipped['order_id']}/refunds", token=buyer["token"])[1]["items"]
+    assert [(case["type"], case["status"]) for case in cases] == [("exchange", "RETURN_SHIPPED")]
+    assert stock_of(client, buyer["sku_id"]) == 10 - 5 + 1
