@@ -274,7 +274,6 @@ class Order:
         """What the API shows of it (the admin sees whose it is too)."""
         record = self.record()
         shown = {name: record[name] for name in PUBLIC_FIELDS}
-        shown["amounts"] = {**shown["amounts"], "refunded_fen": int(self.amounts.get("refunded_fen") or 0)}
         return {**shown, "user_id": self.user_id} if admin else shown
 
 
