@@ -335,3 +335,23 @@ def test_the_demo_seed_makes_a_partial_refund_and_an_exchange_under_way_once(
     cases = client.call("GET", f"/orders/{shipped['order_id']}/refunds", token=buyer["token"])[1]["items"]
     assert [(case["type"], case["status"]) for case in cases] == [("exchange", "RETURN_SHIPPED")]
     assert stock_of(client, buyer["sku_id"]) == 10 - 5 + 1
+
+
+def test_a_pending_whole_order_refund_cancelled_by_the_buyer_puts_the_order_back_and_can_be_read_with_its_timeline(
+    client: ShopClient, buyer: dict[str, Any], admin_token: str, timers: Any, channel: FakeChannel
+) -> None:
+    order = paid_order(client, buyer)
+    order_id, token = order["order_id"], buyer["token"]
+    status, case = ask(client, token, order_id, "refund_only", None)
+
+    read = case_of(client, token, order_id, case["refund_id"])
+    cancelled = client.call("POST", f"/orders/{order_id}/refunds/{case['refund_id']}/cancel", token=token)
+    approved_after = admin(client, admin_token, case["refund_id"], "approve")
+
+    assert status == 201 and (case["items"], case["amount_fen"]) == ([], order["amounts"]["payable_fen"])
+    assert read[0] == 200 and [e["status"] for e in read[1]["timeline"]] == ["PENDING"]
+    assert cancelled[0] == 200 and cancelled[1]["status"] == "CANCELLED"
+    assert (approved_after[0], approved_after[1]["code"]) == (409, "INVALID_STATE")
+    back = order_of(client, token, order_id)
+    assert [entry["status"] for entry in back["timeline"]][-2:] == ["REFUNDING", "PAID"] and back["status"] == "PAID"
+    assert channel.calls == []
