@@ -5,8 +5,10 @@ approval, and a completion run twice."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +24,7 @@ from tests.functional import test_refunds
 from tests.functional.catalog_data import product_body
 from tests.functional.conftest import ShopClient, register_and_login
 from tests.functional.order_machinery import sweep_when_due
-from tests.functional.test_orders import execution_status, order_of, points_of, stock_of, user_id_of
+from tests.functional.test_orders import execution_status, order_of, place, points_of, stock_of, user_id_of
 from tests.functional.test_refunds import FakeChannel, paid_order, ship
 
 # the refund tests' fixtures: their buyer, fake paying channel, timers and order machinery
@@ -355,3 +357,34 @@ def test_a_pending_whole_order_refund_cancelled_by_the_buyer_puts_the_order_back
     back = order_of(client, token, order_id)
     assert [entry["status"] for entry in back["timeline"]][-2:] == ["REFUNDING", "PAID"] and back["status"] == "PAID"
     assert channel.calls == []
+
+
+gateways = test_refunds.gateways  # the payment gateway emulators, as the payments tests run them
+gateway_keys = test_refunds.gateway_keys
+delivered = test_refunds.delivered
+
+
+def test_units_of_an_order_paid_through_the_sandbox_are_refunded_there_case_by_case(
+    client: ShopClient, buyer: dict[str, Any], admin_token: str, timers: Any, gateways: Any
+) -> None:
+    # GIVEN an order of 2 units paid through the sandbox channel
+    order = place(client, buyer)[1]
+    order_id, token = order["order_id"], buyer["token"]
+    started = client.call("POST", f"/orders/{order_id}/pay", {"channel": "sandbox"}, token=token)[1]
+    request = urllib.request.Request(started["pay_url"], data=b"", method="POST")  # noqa: S310 - loopback
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - the emulator on loopback
+        assert json.loads(answer.read())["notify_status"] == 200
+
+    # WHEN each unit is refunded by a case of its own
+    cases = []
+    for _ in range(2):
+        case = ask(client, token, order_id, "refund_only", [{"sku_id": buyer["sku_id"], "quantity": 1}])[1]
+        admin(client, admin_token, case["refund_id"], "approve")
+        cases.append(wait_for_case(client, token, order_id, case["refund_id"], "REFUNDED"))
+
+    # THEN the provider refunded each case's amount once, and they add up to what was paid
+    at_provider = gateways.payment("sandbox", started["payment_id"])
+    assert at_provider is not None
+    assert at_provider.refunds == {case["refund_id"]: case["amount_fen"] for case in cases}
+    assert sum(case["amount_fen"] for case in cases) == started["amount_fen"]
+    assert order_of(client, token, order_id)["status"] == "REFUNDED"
