@@ -388,3 +388,24 @@ def test_units_of_an_order_paid_through_the_sandbox_are_refunded_there_case_by_c
     assert at_provider.refunds == {case["refund_id"]: case["amount_fen"] for case in cases}
     assert sum(case["amount_fen"] for case in cases) == started["amount_fen"]
     assert order_of(client, token, order_id)["status"] == "REFUNDED"
+
+
+def test_the_ship_deadline_waits_for_open_units_cases_so_nothing_is_refunded_twice(
+    client: ShopClient, buyer: dict[str, Any], admin_token: str, timers: Any, channel: FakeChannel
+) -> None:
+    # GIVEN a paid order with one unit in a pending refund_only case
+    order = paid_order(client, buyer)
+    order_id, token = order["order_id"], buyer["token"]
+    case = ask(client, token, order_id, "refund_only", [{"sku_id": buyer["sku_id"], "quantity": 1}])[1]
+
+    # WHEN its ship deadline runs out, before and after the case is cancelled
+    with pytest.raises(tasks.OrderNotReady):
+        tasks.ship_deadline_passed(container().shop, order_id)
+    waited = order_of(client, token, order_id)["status"]
+    client.call("POST", f"/orders/{order_id}/refunds/{case['refund_id']}/cancel", token=token)
+    opened = tasks.ship_deadline_passed(container().shop, order_id)
+
+    # THEN the order waited, then the system's refund covers the whole order once
+    assert waited == "PAID" and opened["status"] == "REFUNDING"
+    refunds = client.call("GET", f"/orders/{order_id}/refunds", token=token)[1]["items"]
+    assert refunds[-1]["status"] in ("APPROVED", "REFUNDED") and refunds[-1]["amount_fen"] == order["amounts"]["payable_fen"]
