@@ -408,4 +408,5 @@ def test_the_ship_deadline_waits_for_open_units_cases_so_nothing_is_refunded_twi
     # THEN the order waited, then the system's refund covers the whole order once
     assert waited == "PAID" and opened["status"] == "REFUNDING"
     refunds = client.call("GET", f"/orders/{order_id}/refunds", token=token)[1]["items"]
-    assert refunds[-1]["status"] in ("APPROVED", "REFUNDED") and refunds[-1]["amount_fen"] == order["amounts"]["payable_fen"]
+    assert refunds[-1]["status"] in ("APPROVED", "REFUNDED")  # its execution may have refunded it already
+    assert refunds[-1]["amount_fen"] == order["amounts"]["payable_fen"]
