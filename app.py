@@ -36,6 +36,7 @@ BLUEPRINTS = (
     "chalicelib.orders.api:orders_api",
     "chalicelib.orders.events:orders_events",
     "chalicelib.orders.parcels_api:parcels_api",
+    "chalicelib.orders.aftersales_api:aftersales_api",
     "chalicelib.logistics.api:logistics_api",
     "chalicelib.logistics.events:logistics_events",
     "chalicelib.flashsale.api:flashsale_api",

@@ -79,6 +79,6 @@ def build_shop(container: Container) -> Shop:
 
 
 def _orders_repository() -> Any:
-    from chalicelib.orders.dynamo_repository import DynamoOrdersRepository
+    from chalicelib.orders.dynamo_cases import DynamoShopOrders
 
-    return DynamoOrdersRepository()
+    return DynamoShopOrders()

@@ -10,7 +10,7 @@ from chalice.app import Request, Response
 
 from chalicelib.accounts.repository import AccountsRepository
 from chalicelib.auth import Principal
-from chalicelib.orders import admin_search, parcels, placing, reports, service
+from chalicelib.orders import admin_search, aftersales, parcels, placing, reports, service
 from chalicelib.orders.schemas import (
     AdminOrdersQuery,
     Order,
@@ -114,9 +114,9 @@ def ship_order(order_id: str, body: ShipmentWrite, shop: Shop) -> Json[Order]:
 
 @orders_api.post("/orders/{order_id}/refunds", status=201, errors=(400, 404, 409))
 def request_refund(principal: Principal, order_id: str, body: RefundRequest, shop: Shop) -> Json[Refund]:
-    """Ask for a refund: refund_only while paid, return_refund once shipped or received (within the return window);
-    the admin decides"""
-    return service.request_refund(shop, principal.user_id, order_id, body)
+    """Open an after-sales case of the whole order or of some units (items): refund_only while paid, return_refund
+    or exchange once shipped or received (within the return window), repair also once completed; staff decide"""
+    return aftersales.request_case(shop, principal.user_id, order_id, body)
 
 
 @orders_api.get("/orders/{order_id}/refunds", errors=(404,))
@@ -127,17 +127,18 @@ def order_refunds(principal: Principal, order_id: str, shop: Shop) -> Json[Refun
 
 @orders_api.get("/admin/refunds", roles=("service",))
 def list_refunds(query: RefundsQuery, shop: Shop) -> Json[RefundPage]:
-    """Refunds newest first, optionally in one status (PENDING: the queue to decide)"""
-    return service.list_refunds(shop, query)
+    """After-sales cases newest first, optionally of one status (PENDING: the queue to decide) and one type"""
+    return aftersales.list_cases(shop, query.status, query.type, query.page_size, query.cursor)
 
 
 @orders_api.post("/admin/refunds/{refund_id}/approve", errors=(404, 409), roles=("service",))
 def approve_refund(refund_id: str, shop: Shop) -> Json[Refund]:
-    """Approve a pending refund: the money goes back through the paying channel, then stock and points"""
-    return service.approve_refund(shop, refund_id)
+    """Approve a pending case: a refund's money goes back through the paying channel, then stock and points; a
+    return waits for the parcel"""
+    return aftersales.approve_case(shop, refund_id)
 
 
 @orders_api.post("/admin/refunds/{refund_id}/reject", errors=(400, 404, 409), roles=("service",))
 def reject_refund(refund_id: str, body: RefundRejection, shop: Shop) -> Json[Refund]:
-    """Reject a pending refund with a reason: the order goes back to where it was"""
-    return service.reject_refund(shop, refund_id, body)
+    """Reject a pending case with a reason: the order goes back to where it was, its units are free again"""
+    return aftersales.reject_case(shop, refund_id, body)

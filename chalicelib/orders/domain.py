@@ -185,6 +185,7 @@ class Order:
     kind: str = NORMAL  # NORMAL | POINTS_EXCHANGE | FLASH_SALE
     source_ref: str | None = None  # a flash-sale order: the attempt that won it; a points exchange: the exchange
     points_rules: dict[str, int] | None = None  # the points rules it was placed under (None: the defaults)
+    after_sales: dict[str, Any] = field(default_factory=dict)  # units held by cases: chalicelib/orders/aftersales*
 
     @property
     def takes_regular_stock(self) -> bool:
@@ -235,6 +236,7 @@ class Order:
             kind=record.get("kind") or NORMAL,
             source_ref=record.get("source_ref"),
             points_rules=record.get("points_rules"),
+            after_sales=dict(record.get("after_sales") or {}),
         )
 
     def record(self) -> dict[str, Any]:
@@ -265,6 +267,7 @@ class Order:
             "kind": self.kind,
             "source_ref": self.source_ref,
             "points_rules": self.points_rules,
+            "after_sales": dict(self.after_sales),
         }
 
     def view(self, admin: bool = False) -> dict[str, Any]:
@@ -295,7 +298,8 @@ PUBLIC_FIELDS = (
 
 @dataclass(frozen=True)
 class Refund:
-    """An after-sales case of one order: a refund (refund_only) or a return and refund (return_refund)."""
+    """An after-sales case of one order: refund_only, return_refund, exchange or repair; of the whole order (scope
+    "order", no items) or of some units (scope "units": chalicelib/orders/aftersales_domain.py)."""
 
     refund_id: str
     order_id: str
@@ -310,6 +314,13 @@ class Refund:
     reject_reason: str | None = None
     refunded_at: str | None = None
     requested_by: str = "customer"  # or "system" (the ship deadline passed)
+    scope: str = "order"  # or "units"
+    items: tuple[dict[str, Any], ...] = ()  # {"sku_id", "quantity", "to_sku_id", "amount_fen"} each
+    images: tuple[str, ...] = ()
+    timeline: tuple[dict[str, str], ...] = ()  # {"status", "at", "by"} each (scope "units")
+    return_shipment: dict[str, Any] | None = None
+    reship: dict[str, Any] | None = None
+    due_at: str | None = None  # a units case waiting on a timer (the sweeper's index)
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> Refund:
@@ -327,17 +338,9 @@ class Refund:
 
 
 REFUND_FIELDS = (
-    "refund_id",
-    "order_id",
-    "type",
-    "reason",
-    "status",
-    "amount_fen",
-    "requested_at",
-    "decided_at",
-    "reject_reason",
-    "refunded_at",
-)
+    "refund_id", "order_id", "type", "reason", "status", "amount_fen", "requested_at", "decided_at", "reject_reason",
+    "refunded_at", "items", "images", "return_shipment", "reship",
+)  # fmt: skip
 
 
 def received_at(order: Order) -> datetime:
@@ -350,10 +353,11 @@ def received_at(order: Order) -> datetime:
 
 def refund_amount_fen(order: Order, refund_type: str) -> int:
     """refund_only (nothing shipped): everything paid; return_refund: everything paid but the shipping, which was
-    used up."""
+    used up; less what units cases refunded already."""
+    refunded = int(order.amounts.get("refunded_fen") or 0)
     if refund_type == "refund_only":
-        return order.payable_fen
-    return max(order.payable_fen - order.shipping_fen, 0)
+        return max(order.payable_fen - refunded, 0)
+    return max(order.payable_fen - order.shipping_fen - refunded, 0)
 
 
 def refund_refusal(order: Order, refund_type: str, window_seconds: int, now: datetime) -> Exception | None:
@@ -361,6 +365,8 @@ def refund_refusal(order: Order, refund_type: str, window_seconds: int, now: dat
     SHIPPED or RECEIVED within the return window; never a second open one."""
     if order.status == REFUNDING:
         return Conflict("This order has an open refund already")
+    if any((order.after_sales.get("held") or {}).values()):
+        return Conflict("Some units of this order are in open after-sales cases; ask for the other units by items")
     if order.status not in REFUNDABLE_FROM[refund_type]:
         allowed = " or ".join(REFUNDABLE_FROM[refund_type])
         return InvalidState(f"A {refund_type} refund needs an order that is {allowed}; this one is {order.status}")
@@ -382,5 +388,8 @@ def coupon_given_back(order: Order, refund: Refund, coupon: dict[str, Any] | Non
 
 
 def points_earned(order: Order) -> int:
-    """What the order earns once its return window closes: on what was paid for the goods (not the shipping)."""
-    return points_earned_for(order.payable_fen - order.shipping_fen, PointsRules.from_record(order.points_rules))
+    """What the order earns once its return window closes: on what was paid for the goods (not the shipping) but
+    the units refunded or in open refund cases."""
+    allocated = sum((order.after_sales.get("money_fen") or {}).values())
+    goods = order.payable_fen - order.shipping_fen - allocated
+    return points_earned_for(max(goods, 0), PointsRules.from_record(order.points_rules))

@@ -90,7 +90,16 @@ def _step_update(step: Step) -> tuple[list[Any], Any]:
         condition &= OrderModel.pay_deadline > step.paid_before
     if step.refund_id is not None:
         condition &= OrderModel.refund_id == step.refund_id
+    if step.cases_version is not None:
+        condition &= cases_version_is(step.cases_version)
     return actions, condition
+
+
+def cases_version_is(version: int) -> Any:
+    """The order's units cases are as they were read (version 0: none ever, the attribute is absent)."""
+    if version == 0:
+        return OrderModel.cases_version.does_not_exist() | (OrderModel.cases_version == 0)
+    return OrderModel.cases_version == version
 
 
 def _is_condition_failure(error: UpdateError) -> bool:

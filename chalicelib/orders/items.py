@@ -32,6 +32,7 @@ def order_of(item: OrderModel) -> Order:
             "kind": item.kind,
             "source_ref": item.source_ref,
             "points_rules": item.points_rules,
+            "after_sales": {**(item.after_sales or {}), "version": int(item.cases_version or 0)},
         }
     )
 
@@ -51,6 +52,13 @@ def refund_of(item: RefundModel) -> Refund:
         reject_reason=item.reject_reason,
         refunded_at=item.refunded_at,
         requested_by=item.requested_by or "customer",
+        scope=item.scope or "order",
+        items=tuple(item.case_items or ()),
+        images=tuple(item.images or ()),
+        timeline=tuple(item.case_timeline or ()),
+        return_shipment=item.return_shipment,
+        reship=item.reship,
+        due_at=item.due_key.split("#", 1)[0] if item.due_key else None,
     )
 
 

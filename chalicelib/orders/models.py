@@ -162,6 +162,10 @@ class OrderModel(Model):
     kind = UnicodeAttribute(null=True)  # absent: normal
     source_ref = UnicodeAttribute(null=True)  # a flash-sale order: its attempt; a points exchange: the exchange
     points_rules = JSONAttribute(null=True)  # the points rules it was placed under (earning at settlement)
+    # Units cases (chalicelib/orders/aftersales.py): {"held", "money_units", "money_fen": {sku: n}, "points_returned"}
+    # and its version, which every change of it checks and counts up (one conditional write: nothing is held twice).
+    after_sales = JSONAttribute(null=True)
+    cases_version = NumberAttribute(null=True)
 
     user_index = UserIndex()
     user_status_index = UserStatusIndex()
@@ -220,6 +224,14 @@ class RefundModel(Model):
     reject_reason = UnicodeAttribute(null=True)
     refunded_at = UnicodeAttribute(null=True)
     requested_by = UnicodeAttribute(default="customer")  # or "system": opened by the ship deadline
+    scope = UnicodeAttribute(null=True)  # "units" (a case of some units); absent: the whole order
+    case_items = JSONAttribute(null=True)  # [{"sku_id", "quantity", "to_sku_id", "amount_fen"}]
+    images = JSONAttribute(null=True)
+    case_timeline = JSONAttribute(null=True)  # [{"status", "at", "by"}]
+    return_shipment = JSONAttribute(null=True)
+    reship = JSONAttribute(null=True)
+    due_shard = UnicodeAttribute(null=True)  # a units case in gsi_due (with orders) while a timer runs: `DUE#...`
+    due_key = UnicodeAttribute(null=True)  # `<due_at>#REFUND#<refund_id>`
 
     status_index = RefundStatusIndex()
     all_index = AllRefundsIndex()

@@ -20,6 +20,7 @@ from chalicelib.aws import client
 from chalicelib.errors import DependencyUnavailable
 from chalicelib.logistics.subscription import ParcelSubscriber
 from chalicelib.observability import logger
+from chalicelib.orders.aftersales_domain import money_due
 from chalicelib.orders.domain import FINAL_STATUSES, FLASH_SALE, SHIPPED, Order, Refund
 from chalicelib.orders.service import Shop
 from chalicelib.orders.tasks import start_execution, start_refund
@@ -124,8 +125,9 @@ def messages_for_order_change(old: Order | None, new: Order | None) -> list[dict
 
 
 def messages_for_refund_change(old: Refund | None, new: Refund | None) -> list[dict[str, Any]]:
-    """What one change of a refund item sets off: its approval (by the staff, by the system when nobody decided in
-    time, or a refund the system opens approved when the ship deadline passed) starts its execution; a refund the
+    """What one change of a refund item sets off: its money falling due (its approval by the staff, by the system
+    when nobody decided in time, or a refund the system opens approved when the ship deadline passed; a units
+    return_refund's return received) starts its execution; a refund the
     system opened tells the buyer."""
     if new is None:
         return []
@@ -140,7 +142,7 @@ def messages_for_refund_change(old: Refund | None, new: Refund | None) -> list[d
                 "amount_fen": new.amount_fen,
             }
         )
-    if new.status == "APPROVED" and (old is None or old.status == "PENDING"):
+    if money_due(new) and (old is None or not money_due(old)):
         messages.append({"kind": START_REFUND, "order_id": new.order_id, "refund_id": new.refund_id})
     return messages
 

@@ -3,16 +3,48 @@ chalicelib/orders/dynamo_repository.py, the only module touching the order model
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chalicelib.orders.domain import Order, Refund
-from chalicelib.orders.steps import Step
+from chalicelib.orders.steps import Effect, Step
 
 MAX_LINES = 50  # sku updates + order + idempotency + coupon + 3 points actions stay under the 100-action limit
 
 
 class PlacementRefused(Exception):
     """The order's transaction was cancelled: a condition failed or a concurrent transaction got in between."""
+
+
+@dataclass(frozen=True)
+class OrderUnits:
+    """A units case's change of its order, written only while the order's cases_version is `version` (and its status
+    `expected_status`, when given): its after_sales (the version counted up), its lines and amounts when given, the
+    case's id appended to its refunds, and its new `status` at `at` (REFUNDED: out of the due index) when given."""
+
+    order_id: str
+    user_id: str
+    version: int
+    after_sales: dict[str, Any]
+    expected_status: str | None = None
+    items: list[dict[str, Any]] | None = None
+    amounts: dict[str, Any] | None = None
+    refund_id: str | None = None
+    status: str | None = None
+    at: str = ""
+
+
+@dataclass(frozen=True)
+class CaseMove:
+    """A units case from one of `expected` to `status`, its timeline now `timeline`, due at `due` (None: out of the
+    due index), with these fields set."""
+
+    refund_id: str
+    expected: tuple[str, ...]
+    status: str
+    timeline: list[dict[str, str]]
+    due: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
 class OrdersRepository(Protocol):
@@ -92,3 +124,25 @@ class OrdersRepository(Protocol):
 
     def forget_buyer(self, order_id: str, address: dict[str, Any]) -> None:
         """Replace the order's address with `address` (what is kept of it) and empty its remark."""
+
+    # -- units cases (chalicelib/orders/dynamo_cases.py) ------------------------------------------------------------
+
+    def open_case(self, refund: Refund, change: OrderUnits) -> str | None:
+        """The case put and its order's units changed, at once; None, or which part refused: "case", "order" (its
+        units or status changed since read), "effect"."""
+
+    def move_case(self, move: CaseMove, change: OrderUnits | None, effects: tuple[Effect, ...] = ()) -> str | None:
+        """The case moved, its order's units changed (when given) and the effects, at once; None, or which part
+        refused ("case", "order", "effect": a SKU without the stock)."""
+
+    def cancel_refund(self, step: Step, refund: Refund) -> bool:
+        """A whole-order case PENDING -> CANCELLED by the buyer and the order's step back, at once; False
+        otherwise."""
+
+    def case_due(self, refund_id: str, expected: str, due: str | None) -> bool:
+        """The case due at `due` (None: out of the due index) while it is in `expected`; False otherwise."""
+
+    def cases_page(
+        self, status: str | None, case_type: str | None, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[Refund], dict[str, Any] | None]:
+        """Cases newest first, all or in one status, all or of one type."""

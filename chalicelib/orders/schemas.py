@@ -73,6 +73,7 @@ class Amounts(BaseModel):
     points_deduction_fen: int
     shipping_fen: int
     payable_fen: int
+    refunded_fen: int = Field(0, description="What after-sales cases refunded so far")
 
 
 class OrderLine(BaseModel):
@@ -151,17 +152,37 @@ class Order(BaseModel):
     refund_id: str | None = Field(None, description="The order's latest refund (GET /orders/{order_id}/refunds)")
 
 
-RefundType = Literal["refund_only", "return_refund"]
-RefundStatus = Literal["PENDING", "APPROVED", "REJECTED", "REFUNDED"]
+RefundType = Literal["refund_only", "return_refund", "exchange", "repair"]
+RefundStatus = Literal[
+    "PENDING", "APPROVED", "REJECTED", "RETURN_SHIPPED", "RETURN_RECEIVED", "REFUNDED", "RESHIPPED", "CANCELLED"
+]  # fmt: skip
+
+
+class RefundItemWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku_id: str = Field(pattern=ID_PATTERN)
+    quantity: StrictInt = Field(ge=1, le=999)
+    to_sku_id: str | None = Field(None, pattern=ID_PATTERN, description="exchange: another SKU, same product and price")
 
 
 class RefundRequest(BaseModel):
-    """refund_only while PAID (nothing shipped); return_refund once SHIPPED or RECEIVED, within the return window."""
+    """refund_only while PAID (nothing shipped); return_refund and exchange once SHIPPED or RECEIVED, within the
+    return window; repair also once COMPLETED. No items: the whole order (exchange, repair: every unit left)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     type: RefundType
     reason: str = Field(min_length=1, max_length=200)
+    items: list[RefundItemWrite] | None = Field(None, min_length=1, max_length=MAX_LINES)
+    images: list[str] | None = Field(None, max_length=9)
+
+    @field_validator("items")
+    @classmethod
+    def one_item_per_sku(cls, items: list[RefundItemWrite] | None) -> list[RefundItemWrite] | None:
+        if items is not None and len({item.sku_id for item in items}) != len(items):
+            raise ValueError("Each SKU may be named once.")
+        return items
 
 
 class RefundRejection(BaseModel):
@@ -170,6 +191,26 @@ class RefundRejection(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     reason: str = Field(min_length=1, max_length=200)
+
+
+class RefundCaseItem(BaseModel):
+    sku_id: str
+    quantity: int
+    to_sku_id: str | None
+    amount_fen: int
+
+
+class ReturnShipment(BaseModel):
+    carrier: str
+    carrier_code: str | None
+    tracking_no: str
+    shipped_at: str
+
+
+class CaseTimelineEntry(BaseModel):
+    status: str
+    at: str
+    by: Literal["customer", "staff", "system"]
 
 
 class Refund(BaseModel):
@@ -183,6 +224,11 @@ class Refund(BaseModel):
     decided_at: str | None
     reject_reason: str | None
     refunded_at: str | None
+    items: list[RefundCaseItem] = Field(description="The units of the case (empty: the whole order)")
+    images: list[str]
+    return_shipment: ReturnShipment | None
+    reship: ReturnShipment | None
+    timeline: list[CaseTimelineEntry]
     user_id: str | None = Field(None, description="The customer (admin views only)")
 
 
@@ -197,6 +243,7 @@ class RefundPage(BaseModel):
 
 class RefundsQuery(PageQuery):
     status: RefundStatus | None = None
+    type: RefundType | None = None
 
 
 class OrderPage(BaseModel):

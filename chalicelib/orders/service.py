@@ -294,7 +294,8 @@ def open_case(shop: Shop, order: Order, refund: Refund) -> bool:
     """refund.from_status -> REFUNDING with the refund, at once; False if the order is no longer there."""
     changes = {"refund_id": refund.refund_id, "refund_from": refund.from_status, "refund_ids": [refund.refund_id]}
     opening = step(order, OrderEvent.REQUEST_REFUND, refund.requested_at, due(shop, order, refund, status=REFUNDING))
-    return shop.orders.open_refund(replace(opening, fields=changes), refund)
+    version = int(order.after_sales.get("version") or 0)
+    return shop.orders.open_refund(replace(opening, fields=changes, cases_version=version), refund)
 
 
 def request_refund(shop: Shop, user_id: str, order_id: str, write: RefundRequest) -> dict[str, Any]:

@@ -105,6 +105,7 @@ class Step:
     effects: tuple[Effect, ...] = ()
     paid_before: str | None = None  # PAY: only while the pay deadline is after this moment
     refund_id: str | None = None  # a step of a refund's case: only while the order's case is this refund
+    cases_version: int | None = None  # only while no units case changed the order since (opening a whole case)
 
 
 def step(
@@ -145,13 +146,19 @@ def _effect(order: Order, kind: Gives, at: str, coupon_back: str | None) -> Effe
             return RewardStock(quantities_by(order, "sku_id"))
         if not order.takes_regular_stock:
             return None  # a flash-sale unit goes back to its session (chalicelib/orders/outbox.py), not to the SKU
-        # Cancelling needs every SKU it gives back to; a refund gives back to the SKUs still sold.
-        return Restock(quantities_by(order, "sku_id"), skip_removed=order.status == REFUNDING)
+        # Cancelling needs every SKU it gives back to; a refund gives back to the SKUs still sold (but the units
+        # its units cases refunded already).
+        if order.status != REFUNDING:
+            return Restock(quantities_by(order, "sku_id"))
+        left = {line.sku_id: line.quantity - line.refunded_quantity for line in order.lines}
+        return Restock({sku: n for sku, n in left.items() if n > 0}, skip_removed=True)
     if kind is Gives.COUNT_SALES:
         return CountSales(quantities_by(order, "product_id"))
-    if kind is Gives.RETURN_POINTS and order.points_used:
+    returned = int(order.after_sales.get("points_returned") or 0)  # by its units cases
+    if kind is Gives.RETURN_POINTS and order.points_used > returned:
         purpose = "cancel" if order.status == PENDING_PAYMENT else "refund"
-        return PostPoints(order.user_id, order.points_used, POINTS_REASONS[purpose], points_ref(order, "refund"))
+        back = order.points_used - returned
+        return PostPoints(order.user_id, back, POINTS_REASONS[purpose], points_ref(order, "refund"))
     if kind is Gives.EARN_POINTS and (earned := points_earned(order)) > 0:
         return PostPoints(order.user_id, earned, POINTS_REASONS["earn"], points_ref(order, "earn"))
     if kind in (Gives.RELEASE_COUPON, Gives.USE_COUPON) and order.coupon_id:

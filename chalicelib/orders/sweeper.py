@@ -23,6 +23,7 @@ from typing import Any
 from chalicelib.clock import iso, parse_iso, utcnow
 from chalicelib.observability import logger
 from chalicelib.orders import tasks
+from chalicelib.orders.aftersales_timers import is_case_key, repair_case
 from chalicelib.orders.deadlines import state_deadline
 from chalicelib.orders.domain import PAID, PENDING_PAYMENT, RECEIVED, REFUNDING, SHIPPED, Order, Refund
 from chalicelib.orders.service import Shop, open_refund
@@ -157,7 +158,9 @@ def _cutoff(shop: Shop, policy: SweepPolicy, order: Order, refund: Refund | None
 
 def repair(shop: Shop, policy: SweepPolicy, order_id: str, now: datetime) -> str:
     """Bring one due order to where its timers say it should be; what was done ("final", "started", "driven",
-    "waiting", "failed", "not_due")."""
+    "waiting", "failed", "not_due"); a units case's timer (its id `REFUND#<id>`) is aftersales_timers'."""
+    if is_case_key(order_id):
+        return repair_case(shop, policy, order_id, now)
     order, refund = _current(shop, order_id)
     if order is None:
         return "final"

@@ -18,7 +18,8 @@ from typing import Any
 from chalicelib.clock import iso, parse_iso, utcnow
 from chalicelib.ids import new_id
 from chalicelib.observability import logger
-from chalicelib.orders import service
+from chalicelib.orders import aftersales, service
+from chalicelib.orders.aftersales_domain import is_units_case, money_due
 from chalicelib.orders.domain import (
     COMPLETED,
     FINAL_STATUSES,
@@ -107,7 +108,7 @@ def start_refund(shop: Shop, refund_id: str) -> str:
     refund = shop.orders.refund(refund_id)
     if refund is None:
         return "missing"
-    if refund.status != "APPROVED":
+    if not money_due(refund):
         return refund.status.lower()
     shop.workflow.start_refund(refund_id, {"order_id": refund.order_id, "refund_id": refund_id})
     return "started"
@@ -157,6 +158,9 @@ def ship_deadline_passed(shop: Shop, order_id: str) -> dict[str, Any]:
     system opens already approved (its refund execution then pays back through the channel and gives back the stock
     and points; the outbox starts it and tells the buyer). Shipped or refunding meanwhile: that way instead."""
     order = owned(shop, None, order_id)
+    if order.status == PAID and any((order.after_sales.get("held") or {}).values()):
+        # its open units cases are decided (or approved by the system) first: never refunded twice
+        raise OrderNotReady(f"order {order_id} has units in open after-sales cases")
     if order.status == PAID:
         at = iso(utcnow())
         refund = Refund(
@@ -244,6 +248,9 @@ def auto_approve_refund(shop: Shop, order_id: str) -> dict[str, Any]:
 def refund_payment(shop: Shop, order_id: str, refund_id: str | None = None) -> dict[str, Any]:
     """Approved: refund through the channel that took the payment (the refund id makes a retry the same refund)."""
     order = owned(shop, None, order_id)
+    case = shop.orders.refund(refund_id) if refund_id else None
+    if case is not None and is_units_case(case):
+        return _pay_case(shop, order, case)
     refund = _current_refund(shop, order, refund_id)
     if refund.status == REFUNDED:
         return {"status": "SUCCESS", "refund_id": refund.refund_id}
@@ -261,6 +268,11 @@ def refund_payment(shop: Shop, order_id: str, refund_id: str | None = None) -> d
 def complete_refund(shop: Shop, order_id: str, refund_id: str | None = None) -> dict[str, Any]:
     """Refunded through the channel: REFUNDED, with the stock and the points used back, and the coupon too when the
     whole order is refunded before it shipped (domain.coupon_given_back), once."""
+    case = shop.orders.refund(refund_id) if refund_id else None
+    if case is not None and is_units_case(case):
+        if not aftersales.complete_case(shop, case.refund_id):
+            raise OrderNotReady(f"refund {case.refund_id} is {case.status}, its money is not due")
+        return {"status": REFUNDED}
     order = owned(shop, None, order_id)
     if order.status == REFUNDED:
         return {"status": REFUNDED}
@@ -280,3 +292,18 @@ def complete_refund(shop: Shop, order_id: str, refund_id: str | None = None) -> 
         raise OrderNotReady(f"order {order_id} could not be refunded")
     emit_order_event("order_refunded", order, refund_id=refund.refund_id, amount_fen=refund.amount_fen)
     return {"status": REFUNDED}
+
+
+def _pay_case(shop: Shop, order: Order, case: Refund) -> dict[str, Any]:
+    """A units case whose money is due: its amount through the paying channel (once per refund id)."""
+    if case.status == REFUNDED:
+        return {"status": "SUCCESS", "refund_id": case.refund_id}
+    if not money_due(case):
+        raise OrderNotReady(f"refund {case.refund_id} is {case.status}, its money is not due")
+    if case.amount_fen > 0:
+        answer = shop.refunds.refund(order, case.refund_id, case.amount_fen, case.reason)
+        if answer == "PROCESSING":
+            raise RefundProcessing(case.refund_id)
+        if answer != "SUCCESS":
+            raise OrderNotReady(f"refund {case.refund_id}: the channel answered {answer!r}")
+    return {"status": "SUCCESS", "refund_id": case.refund_id}

@@ -26,6 +26,7 @@ from chalicelib.promotions.schemas import PromotionWrite
 from chalicelib.themes import service as themes
 from chalicelib.themes.repository import DynamoThemeRepository
 from chalicelib.themes.schemas import ThemeWrite
+from local.demo import aftersales as demo_aftersales
 from local.demo import behaviour as demo_behaviour
 from local.demo import catalog as demo_catalog
 from local.demo import community as demo_community
@@ -44,6 +45,7 @@ ADMIN_USERNAME = "admin"
 DEMO_PARTS: list[Callable[[str], dict[str, Any]]] = [
     lambda _admin_id: demo_community.seed_community(demo_catalog.products()),  # reviews with photos, feedback
     lambda admin_id: _seed_logistics(admin_id),  # freight templates, the admin's shipped order with its parcel's events
+    lambda admin_id: _seed_aftersales(admin_id),  # a partial refund done and an exchange under way
     demo_history.seed_demo_history,  # 30 days of orders, payments, shipments, receipts, reviews, settlements
 ]
 
@@ -52,6 +54,12 @@ def _seed_logistics(admin_id: str) -> dict[str, Any]:
     from chalicelib.bootstrap import container
 
     return demo_logistics.seed_logistics(container(), admin_id, demo_catalog.products()[0])
+
+
+def _seed_aftersales(admin_id: str) -> dict[str, Any]:
+    from chalicelib.bootstrap import container
+
+    return demo_aftersales.seed_aftersales(container(), admin_id, demo_catalog.products()[0])
 
 
 def seed_demo_data(admin_password: str) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from chalicelib.bootstrap import container
+from chalicelib.orders import service
 from chalicelib.reviews.domain import ReviewableLine
 from chalicelib.routes import OPERATIONS, Operation
 from tests.functional.catalog_data import create_catalog, create_product
@@ -89,6 +91,24 @@ def victims_order(client: ShopClient, victim: str, admin: str) -> tuple[dict[str
     return {"order_id": order["order_id"]}, unchanged
 
 
+def victims_case(client: ShopClient, victim: str, admin: str) -> tuple[dict[str, str], Callable[[], Any]]:
+    """The victim's paid order with a pending after-sales case of one unit."""
+    ids, _ = victims_order(client, victim, admin)
+    order = client.call("GET", f"/orders/{ids['order_id']}", token=victim)[1]
+    paid = service.confirm_payment(container().shop, order["order_id"], "pay-v", order["amounts"]["payable_fen"])
+    assert paid["status"] == "PAID", paid
+    unit = {"sku_id": order["items"][0]["sku_id"], "quantity": 1}
+    body = {"type": "refund_only", "reason": "不想要了", "items": [unit]}
+    status, case, _ = client.call("POST", f"/orders/{order['order_id']}/refunds", body, token=victim)
+    assert status == 201, case
+
+    def unchanged() -> Any:
+        mine = client.call("GET", f"/orders/{order['order_id']}/refunds/{case['refund_id']}", token=victim)[1]
+        assert (mine["status"], mine["return_shipment"], len(mine["timeline"])) == ("PENDING", None, 1)
+
+    return {"order_id": order["order_id"], "refund_id": case["refund_id"]}, unchanged
+
+
 def victims_review(client: ShopClient, victim: str, admin: str) -> tuple[dict[str, str], Callable[[], Any]]:
     create_catalog(client, admin)
     product_id = create_product(client, admin, "华为 Mate 60 Pro")["product_id"]
@@ -147,6 +167,12 @@ OWNED_OBJECT_ROUTES: dict[tuple[str, str], tuple[Callable[..., Any], dict[str, A
     ("GET", "/orders/{order_id}/tracking"): (victims_order, None),
     ("POST", "/orders/{order_id}/refunds"): (victims_order, {"type": "refund_only", "reason": "不想要了"}),
     ("GET", "/orders/{order_id}/refunds"): (victims_order, None),
+    ("GET", "/orders/{order_id}/refunds/{refund_id}"): (victims_case, None),
+    ("POST", "/orders/{order_id}/refunds/{refund_id}/cancel"): (victims_case, None),
+    ("POST", "/orders/{order_id}/refunds/{refund_id}/return-shipment"): (
+        victims_case,
+        {"carrier": "SF", "tracking_no": "SF1"},
+    ),
     ("POST", "/orders/{order_id}/reviews"): (
         victims_received_order,
         {"items": [{"sku_id": "p_x-01", "rating": 1, "content": "差评"}]},

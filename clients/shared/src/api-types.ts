@@ -1088,8 +1088,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Refunds newest first, optionally in one status (PENDING: the queue to decide)
-         * @description Refunds newest first, optionally in one status (PENDING: the queue to decide).
+         * After-sales cases newest first, optionally of one status (PENDING: the queue to decide) and one type
+         * @description After-sales cases newest first, optionally of one status (PENDING: the queue to decide) and one type.
          *
          *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
          *
@@ -1116,8 +1116,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Approve a pending refund: the money goes back through the paying channel, then stock and points
-         * @description Approve a pending refund: the money goes back through the paying channel, then stock and points.
+         * Approve a pending case: a refund's money goes back through the paying channel, then stock and points; a return waits for the parcel
+         * @description Approve a pending case: a refund's money goes back through the paying channel, then stock and points; a return waits for the parcel.
          *
          *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
          *
@@ -1126,6 +1126,32 @@ export interface paths {
          *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
          */
         post: operations["approve_refund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/refunds/{refund_id}/receive-return": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The returned units arrived: back in stock; a return's refund is paid at once
+         * @description The returned units arrived: back in stock; a return's refund is paid at once.
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
+        post: operations["receive_return"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1142,8 +1168,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Reject a pending refund with a reason: the order goes back to where it was
-         * @description Reject a pending refund with a reason: the order goes back to where it was.
+         * Reject a pending case with a reason: the order goes back to where it was, its units are free again
+         * @description Reject a pending case with a reason: the order goes back to where it was, its units are free again.
          *
          *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
          *
@@ -1154,6 +1180,34 @@ export interface paths {
          *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password); 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
          */
         post: operations["reject_refund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/refunds/{refund_id}/reship": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ship the exchanged or repaired units (taken from stock: 409 OUT_OF_STOCK)
+         * @description Ship the exchanged or repaired units (taken from stock: 409 OUT_OF_STOCK).
+         *
+         *     Staff only: `Authorization: Bearer <access_token>` of a staff account; a customer's token answers 403. Staff roles allowed: `admin`, `service`; any other gets 403.
+         *
+         *     Takes a JSON body (`ShipmentWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password); 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
+        post: operations["reship"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3416,8 +3470,8 @@ export interface paths {
         get: operations["order_refunds"];
         put?: never;
         /**
-         * Ask for a refund: refund_only while paid, return_refund once shipped or received (within the return window); the admin decides
-         * @description Ask for a refund: refund_only while paid, return_refund once shipped or received (within the return window); the admin decides.
+         * Open an after-sales case of the whole order or of some units (items): refund_only while paid, return_refund or exchange once shipped or received (within the return window), repair also once completed; staff decide
+         * @description Open an after-sales case of the whole order or of some units (items): refund_only while paid, return_refund or exchange once shipped or received (within the return window), repair also once completed; staff decide.
          *
          *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
          *
@@ -3428,6 +3482,86 @@ export interface paths {
          *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password); 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
          */
         post: operations["request_refund"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/orders/{order_id}/refunds/{refund_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One after-sales case of my order, with its return parcel, reshipment and timeline
+         * @description One after-sales case of my order, with its return parcel, reshipment and timeline.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)). Every error body is `{code, message, request_id}`.
+         */
+        get: operations["get_case"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/orders/{order_id}/refunds/{refund_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Withdraw my case while it is pending (or approved, before the return is shipped): its units are free again
+         * @description Withdraw my case while it is pending (or approved, before the return is shipped): its units are free again.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
+        post: operations["cancel_case"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/orders/{order_id}/refunds/{refund_id}/return-shipment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * I sent the units of an approved return, exchange or repair back: the carrier and tracking number
+         * @description I sent the units of an approved return, exchange or repair back: the carrier and tracking number.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Takes a JSON body (`ShipmentWrite`); unknown fields are refused with 400.
+         *
+         *     Answers 200 with the body described below.
+         *
+         *     Besides the usual 400/401/403, it may answer 400 (VALIDATION_ERROR: malformed JSON (or nested deeper than 32 levels), wrong types, unknown fields, out-of-range values, digits other than ASCII 0-9, bad cursor; WEAK_PASSWORD: a common password); 404 (NOT_FOUND: no such object (or not yours)); 409 (CONFLICT / OUT_OF_STOCK / INVALID_STATE). Every error body is `{code, message, request_id}`.
+         */
+        post: operations["ship_return"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4282,6 +4416,12 @@ export interface components {
             points_deduction_fen: number;
             /** Promotion Discount Fen */
             promotion_discount_fen: number;
+            /**
+             * Refunded Fen
+             * @description What after-sales cases refunded so far
+             * @default 0
+             */
+            refunded_fen?: number;
             /** Shipping Fen */
             shipping_fen: number;
         };
@@ -4582,6 +4722,18 @@ export interface components {
              * @description Selected, available lines at list price
              */
             subtotal_fen: number;
+        };
+        /** CaseTimelineEntry */
+        CaseTimelineEntry: {
+            /** At */
+            at: string;
+            /**
+             * By
+             * @enum {string}
+             */
+            by: "customer" | "staff" | "system";
+            /** Status */
+            status: string;
         };
         /** Category */
         Category: {
@@ -6842,6 +6994,13 @@ export interface components {
             amount_fen: number;
             /** Decided At */
             decided_at: string | null;
+            /** Images */
+            images: string[];
+            /**
+             * Items
+             * @description The units of the case (empty: the whole order)
+             */
+            items: components["schemas"]["RefundCaseItem"][];
             /** Order Id */
             order_id: string;
             /** Reason */
@@ -6854,22 +7013,50 @@ export interface components {
             reject_reason: string | null;
             /** Requested At */
             requested_at: string;
+            reship: components["schemas"]["ReturnShipment"] | null;
+            return_shipment: components["schemas"]["ReturnShipment"] | null;
             /**
              * Status
              * @enum {string}
              */
-            status: "PENDING" | "APPROVED" | "REJECTED" | "REFUNDED";
+            status: "PENDING" | "APPROVED" | "REJECTED" | "RETURN_SHIPPED" | "RETURN_RECEIVED" | "REFUNDED" | "RESHIPPED" | "CANCELLED";
+            /** Timeline */
+            timeline: components["schemas"]["CaseTimelineEntry"][];
             /**
              * Type
              * @enum {string}
              */
-            type: "refund_only" | "return_refund";
+            type: "refund_only" | "return_refund" | "exchange" | "repair";
             /**
              * User Id
              * @description The customer (admin views only)
              * @default null
              */
             user_id?: string | null;
+        };
+        /** RefundCaseItem */
+        RefundCaseItem: {
+            /** Amount Fen */
+            amount_fen: number;
+            /** Quantity */
+            quantity: number;
+            /** Sku Id */
+            sku_id: string;
+            /** To Sku Id */
+            to_sku_id: string | null;
+        };
+        /** RefundItemWrite */
+        RefundItemWrite: {
+            /** Quantity */
+            quantity: number;
+            /** Sku Id */
+            sku_id: string;
+            /**
+             * To Sku Id
+             * @description exchange: another SKU, same product and price
+             * @default null
+             */
+            to_sku_id?: string | null;
         };
         /** RefundList */
         RefundList: {
@@ -6893,16 +7080,27 @@ export interface components {
         };
         /**
          * RefundRequest
-         * @description refund_only while PAID (nothing shipped); return_refund once SHIPPED or RECEIVED, within the return window.
+         * @description refund_only while PAID (nothing shipped); return_refund and exchange once SHIPPED or RECEIVED, within the
+         *     return window; repair also once COMPLETED. No items: the whole order (exchange, repair: every unit left).
          */
         RefundRequest: {
+            /**
+             * Images
+             * @default null
+             */
+            images?: string[] | null;
+            /**
+             * Items
+             * @default null
+             */
+            items?: components["schemas"]["RefundItemWrite"][] | null;
             /** Reason */
             reason: string;
             /**
              * Type
              * @enum {string}
              */
-            type: "refund_only" | "return_refund";
+            type: "refund_only" | "return_refund" | "exchange" | "repair";
         };
         /** RegionFees */
         RegionFees: {
@@ -7096,6 +7294,17 @@ export interface components {
         ReservationWrite: {
             /** Sku Id */
             sku_id: string;
+        };
+        /** ReturnShipment */
+        ReturnShipment: {
+            /** Carrier */
+            carrier: string;
+            /** Carrier Code */
+            carrier_code: string | null;
+            /** Shipped At */
+            shipped_at: string;
+            /** Tracking No */
+            tracking_no: string;
         };
         /** ReviewReply */
         ReviewReply: {
@@ -9779,7 +9988,8 @@ export interface operations {
             query?: {
                 page_size?: number;
                 cursor?: string | null;
-                status?: ("PENDING" | "APPROVED" | "REJECTED" | "REFUNDED") | null;
+                status?: ("PENDING" | "APPROVED" | "REJECTED" | "RETURN_SHIPPED" | "RETURN_RECEIVED" | "REFUNDED" | "RESHIPPED" | "CANCELLED") | null;
+                type?: ("refund_only" | "return_refund" | "exchange" | "repair") | null;
             };
             header?: never;
             path?: never;
@@ -9830,6 +10040,34 @@ export interface operations {
             409: components["responses"]["E409"];
         };
     };
+    receive_return: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                refund_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Refund"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+        };
+    };
     reject_refund: {
         parameters: {
             query?: never;
@@ -9842,6 +10080,40 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["RefundRejection"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Refund"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
+    reship: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                refund_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShipmentWrite"];
             };
         };
         responses: {
@@ -12459,6 +12731,95 @@ export interface operations {
         responses: {
             /** @description Created */
             201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Refund"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+        };
+    };
+    get_case: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+                refund_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Refund"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            404: components["responses"]["E404"];
+        };
+    };
+    cancel_case: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+                refund_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Refund"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+        };
+    };
+    ship_return: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: string;
+                refund_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShipmentWrite"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     [name: string]: unknown;
