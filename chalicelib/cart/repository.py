@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from botocore.exceptions import ClientError
 from pynamodb.attributes import MapAttribute
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition, size
@@ -63,8 +64,9 @@ class CartRepository(Protocol):
         the cart has fewer than max_lines (else CartFull), an existing one on condition that its quantity is still
         `was`; ChangedMeanwhile when a line condition fails. A guest cart (alive_at: now, epoch seconds) also needs
         its head alive then (else GuestCartGone), and every item written takes expires_at. `listed`: the head read
-        with the line lists its SKU already, so a user's existing line is written alone (one UpdateItem: a line
-        deleted meanwhile, taken out of the head in the same transaction, fails its condition)."""
+        with the line lists its SKU already, so a user's existing line is written alone, its quantity and selection
+        only (one UpdateItem: a line deleted meanwhile, taken out of the head in the same transaction, fails its
+        condition)."""
 
     def update_line(
         self, owner: CartOwner, sku_id: str, quantity: int | None, selected: bool | None, expires_at: int | None
@@ -206,17 +208,7 @@ class DynamoCartRepository:
         listed: bool = False,
     ) -> None:
         if listed and was is not None and alive_at is None:
-            try:
-                CartLineModel._get_connection().update_item(
-                    _pk(owner),
-                    f"{CART_LINE_PREFIX}{line['sku_id']}",
-                    actions=_line_actions(line, expires_at),
-                    condition=_line_condition(was),
-                )
-            except UpdateError as error:
-                if error.cause_response_code == "ConditionalCheckFailedException":
-                    raise ChangedMeanwhile() from error
-                raise
+            self._set_quantity(owner, line, was)
             return
         head_condition: Condition | None = None
         if was is None:
@@ -239,6 +231,29 @@ class DynamoCartRepository:
             if head_refused and not line_changed:
                 raise (GuestCartGone() if alive_at is not None and was is not None else CartFull()) from error
             raise ChangedMeanwhile() from error
+
+    @staticmethod
+    def _set_quantity(owner: CartOwner, line: Line, was: int) -> None:
+        """More of a line the head lists: its quantity and selection only (its other attributes are what they were),
+        on condition that its quantity is still `was`. One UpdateItem, its request written out rather than built
+        from pynamodb actions (the cart's hottest write: the building cost about a fifth of the call)."""
+        try:
+            connection().client.update_item(
+                TableName=ACCOUNTS_TABLE,
+                Key={"pk": {"S": _pk(owner)}, "sk": {"S": f"{CART_LINE_PREFIX}{line['sku_id']}"}},
+                UpdateExpression="SET #quantity = :quantity, #selected = :selected",
+                ConditionExpression="#quantity = :was",
+                ExpressionAttributeNames={"#quantity": "quantity", "#selected": "selected"},
+                ExpressionAttributeValues={
+                    ":quantity": {"N": str(line["quantity"])},
+                    ":selected": {"BOOL": bool(line["selected"])},
+                    ":was": {"N": str(was)},
+                },
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise ChangedMeanwhile() from error
+            raise
 
     def update_line(
         self, owner: CartOwner, sku_id: str, quantity: int | None, selected: bool | None, expires_at: int | None
