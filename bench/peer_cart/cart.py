@@ -73,8 +73,8 @@ def create_table(name: str) -> None:
 class PeerCart:
     """The peer's handlers' bodies for a logged-in user (`user_sub`), on one table as their module globals hold it."""
 
-    def __init__(self, table_name: str) -> None:
-        dynamodb = boto3.resource("dynamodb")
+    def __init__(self, table_name: str, config: Any = None) -> None:
+        dynamodb = boto3.resource("dynamodb", config=config)  # config: the bench's, to give both carts the same client
         self.table = dynamodb.Table(table_name)
 
     def add_to_cart(self, user_sub: str, product_id: str, quantity: int = 1) -> str:

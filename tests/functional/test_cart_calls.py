@@ -1,5 +1,5 @@
 """Calls per cart request, counted by a botocore hook on the app's own clients (every pynamodb model's, the shared
-transaction connection's, SQS's): a change that adds a call to a hot path fails here."""
+transaction connection's, the hot paths' lean client, SQS's): a change that adds a call to a hot path fails here."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pynamodb.models import Model
 from chalicelib import dynamo
 from chalicelib.auth import principal_cache
 from chalicelib.aws import client as aws_client
+from chalicelib.aws import lean_client
 from chalicelib.promotions.service import promotion_cache
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient
@@ -44,6 +45,7 @@ class Calls:
             if hasattr(getattr(model, "Meta", None), "table_name"):
                 found[id(model._get_connection().connection.client)] = model._get_connection().connection.client
         found[id(dynamo.connection().client)] = dynamo.connection().client
+        found[id(lean_client("dynamodb"))] = lean_client("dynamodb")  # the hot paths' reads and the cart's writes
         for service in ("sqs", "stepfunctions"):
             found[id(aws_client(service))] = aws_client(service)
         self.clients = list(found.values())
