@@ -30,7 +30,7 @@ def _value(name: str, value: Any) -> dict[str, Any]:
         return {"BOOL": bool(value)}
     if name == "attributes":
         return {"M": {str(key): {"S": str(each)} for key, each in (value or {}).items()}}
-    return {"S": str(value)}
+    return {"S": "" if value is None else str(value)}
 
 
 def _update(pk: str, sk: str, values: dict[str, Any], condition: str | None, **extra: Any) -> dict[str, Any]:
