@@ -18,6 +18,7 @@ The view re-prices five lines with a running promotion and a usable coupon on ev
 only.
 
 Run: PYTHONPATH=. .venv/bin/python bench/cart.py [--rounds 3] [--ops 40] [--through direct|http] [--wall]
+     [--peer-client lean|default]
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from peer_cart.cart import PeerCart, create_table, product_list  # noqa: E402
 
 from chalicelib.accounts import service as accounts_service  # noqa: E402
 from chalicelib.accounts.repository import DynamoAccountsRepository  # noqa: E402
+from chalicelib.aws import LEAN_CONFIG  # noqa: E402
 from chalicelib.aws import client as aws_client  # noqa: E402
 from chalicelib.bootstrap import container  # noqa: E402
 from chalicelib.cart import service as cart_service  # noqa: E402
@@ -183,10 +185,12 @@ def ours_http(client: Client, token: str, skus: list[str]) -> Side:
     }
 
 
-def peer_side() -> Side:
-    """The peer's operations on its own table, a signed-in user's cart of five lines (and a sixth to add/remove)."""
+def peer_side(client: str) -> Side:
+    """The peer's operations on its own table, a signed-in user's cart of five lines (and a sixth to add/remove), on
+    boto3's default client (`client` "default", as the peer ships) or on the client settings of our hot paths
+    ("lean": aws.LEAN_CONFIG, no parameter validation and a fixed User-Agent), so that only the code differs."""
     create_table(PEER_TABLE)
-    peer, user = PeerCart(PEER_TABLE), "bench-user-sub"
+    peer, user = PeerCart(PEER_TABLE, LEAN_CONFIG if client == "lean" else None), "bench-user-sub"
     products = [product["productId"] for product in product_list[:6]]
     extra = products[5]
     for product_id in products[:5]:
@@ -282,7 +286,8 @@ def table_of(figures: dict[str, Figures]) -> dict[str, dict[str, Any]]:
 
 def report(rows: dict[str, dict[str, Any]], floor_ms: float, args: argparse.Namespace) -> None:
     print(f"\nCart on in-process moto, ours ({args.through}) and the peer's side by side: {args.rounds} rounds x "
-          f"{args.ops} ops, alternating order; time: {'wall clock' if args.wall else 'CPU'}; a GetItem: "
+          f"{args.ops} ops, alternating order; the peer's client: {args.peer_client}; time: "
+          f"{'wall clock' if args.wall else 'CPU'}; a GetItem: "
           f"{floor_ms:.2f} ms\n")  # fmt: skip
     print("| operation | peer calls | ours calls | ours/peer time | ours/peer, own CPU only |")
     print("|---|---|---|---|---|")
@@ -297,7 +302,8 @@ def report(rows: dict[str, dict[str, Any]], floor_ms: float, args: argparse.Name
         print(f"| {name} | {row['peer_x_getitem']:.2f} | {row['ours_x_getitem']:.2f} | {row['peer_own_x_getitem']:.2f} "
               f"| {row['ours_own_x_getitem']:.2f} | {row['peer_own_ms']:.3f} | {row['ours_own_ms']:.3f} |")  # fmt: skip
     print("\n" + json.dumps({"getitem_ms": round(floor_ms, 3), "rounds": args.rounds, "ops": args.ops,
-                             "through": args.through, "clock": "wall" if args.wall else "cpu", "operations": rows},
+                             "through": args.through, "peer_client": args.peer_client,
+                             "clock": "wall" if args.wall else "cpu", "operations": rows},
                             ensure_ascii=False))  # fmt: skip
     print("\nFigures are noisy on a shared, loaded machine: compare sides taken in one run, not runs across days.")
 
@@ -308,13 +314,16 @@ def main() -> None:
     parser.add_argument("--ops", type=int, default=40)
     parser.add_argument("--through", choices=("direct", "http"), default="direct")
     parser.add_argument("--wall", action="store_true", help="time by the wall clock, not the thread's CPU time")
+    parser.add_argument("--peer-client", choices=("lean", "default"), default="lean",
+                        help="the peer's boto3 client: our hot paths' settings (lean) or boto3's defaults")  # fmt: skip
     args = parser.parse_args()
     with provisioned_app() as app:
         client = Client(app, stage_name="local")
         token, skus = shop(client)
         user_id = request(client, "GET", "/me", None, token)["user_id"]
         ours = ours_direct(user_id, skus) if args.through == "direct" else ours_http(client, token, skus)
-        figures, floor_ms = measure({"peer": peer_side(), "ours": ours}, args.rounds, args.ops, args.wall)
+        sides = {"peer": peer_side(args.peer_client), "ours": ours}
+        figures, floor_ms = measure(sides, args.rounds, args.ops, args.wall)
     report(table_of(figures), floor_ms, args)
 
 

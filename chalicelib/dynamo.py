@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Generic, TypeVar
 
+from botocore.exceptions import ClientError
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 
-from chalicelib.aws import on_reset_clients
+from chalicelib.aws import lean_client, on_reset_clients
 from chalicelib.config import get_settings
 
 
@@ -46,6 +47,13 @@ def cancelled_conditions(error: TransactWriteError) -> list[bool]:
     """For each action of a cancelled transaction, whether its condition is what failed."""
     reasons: list[Any] = list(getattr(error, "cancellation_reasons", None) or [])
     return [bool(reason) and getattr(reason, "code", None) == "ConditionalCheckFailed" for reason in reasons]
+
+
+def cancelled_codes(error: ClientError) -> list[bool]:
+    """For each action of a raw TransactWriteItems cancelled (its ClientError), whether its condition is what
+    failed (cancelled_conditions of a call made through pynamodb)."""
+    reasons: list[dict[str, Any]] = list(error.response.get("CancellationReasons") or [])
+    return [reason.get("Code") == "ConditionalCheckFailed" for reason in reasons]
 
 
 M = TypeVar("M", bound=Model)
@@ -141,8 +149,8 @@ class PendingRead(Generic[T]):
 
 
 def read_together(*reads: PendingRead[Any]) -> list[Any]:
-    """The answers of these reads (in their order) from ONE BatchGetItem over their tables (<= 100 keys); more calls
-    only for keys DynamoDB leaves unprocessed under throttling."""
+    """The answers of these reads (in their order) from ONE BatchGetItem over their tables (<= 100 keys), on the hot
+    paths' client (aws.lean_client); more calls only for keys DynamoDB leaves unprocessed under throttling."""
     wanted = [read for read in reads if read.model is not None and read.key is not None]
     found: dict[tuple[str, str, str], Any] = {}
     if wanted:
@@ -160,7 +168,7 @@ def read_together(*reads: PendingRead[Any]) -> list[Any]:
                 table["Keys"].append(key)
             table["ConsistentRead"] = table["ConsistentRead"] or read.consistent
         for attempt in range(8):
-            answer = connection().dispatch("BatchGetItem", {"RequestItems": request})
+            answer = lean_client("dynamodb").batch_get_item(RequestItems=request)
             for table_name, items in answer.get("Responses", {}).items():
                 for item in items:
                     hash_name, range_name = names[table_name]
@@ -216,7 +224,7 @@ def read_slices(*slices: PendingSlice[Any]) -> list[Any]:
         }
         found: list[dict[str, Any]] = []
         while True:
-            answer = connection().dispatch("Query", request)
+            answer = lean_client("dynamodb").query(**request)
             found.extend(answer.get("Items", []))
             if not answer.get("LastEvaluatedKey"):
                 break

@@ -7,7 +7,8 @@
 # Cognito JWT check, and the HTTP call to the product service (a separate Lambda; here its product_list.json
 # lookup runs in process). The peer has no call that deletes a line (delete_from_cart empties carts after checkout,
 # from SQS): its front end's quantity editor sets the quantity (PUT /cart/{id}, update_cart), here to 0, and
-# list_cart leaves out lines at 0. The handlers return their response body (json.dumps), as theirs do.
+# list_cart leaves out lines at 0. The handlers return their response body (json.dumps), as theirs do. The bench may
+# give the boto3 resource a botocore Config (the same client settings as ours).
 """The peer cart's operations on a signed-in user's cart (pk `user#<sub>`, sk `product#<id>`), in process."""
 
 from __future__ import annotations
@@ -73,8 +74,8 @@ def create_table(name: str) -> None:
 class PeerCart:
     """The peer's handlers' bodies for a logged-in user (`user_sub`), on one table as their module globals hold it."""
 
-    def __init__(self, table_name: str) -> None:
-        dynamodb = boto3.resource("dynamodb")
+    def __init__(self, table_name: str, config: Any = None) -> None:
+        dynamodb = boto3.resource("dynamodb", config=config)
         self.table = dynamodb.Table(table_name)
 
     def add_to_cart(self, user_sub: str, product_id: str, quantity: int = 1) -> str:

@@ -11,7 +11,8 @@ from pynamodb.expressions.condition import Condition, size
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.cart.domain import CartFull, CartOwner, GuestCartGone
+from chalicelib.cart import writes
+from chalicelib.cart.domain import CartOwner, GuestCartGone
 from chalicelib.cart.models import (
     ACCOUNTS_TABLE,
     CART_COUNTER_SK,
@@ -26,7 +27,6 @@ from chalicelib.dynamo import (
     PendingRead,
     PendingSlice,
     attribute_values,
-    cancelled_conditions,
     connection,
     read_slices,
 )
@@ -63,8 +63,9 @@ class CartRepository(Protocol):
         the cart has fewer than max_lines (else CartFull), an existing one on condition that its quantity is still
         `was`; ChangedMeanwhile when a line condition fails. A guest cart (alive_at: now, epoch seconds) also needs
         its head alive then (else GuestCartGone), and every item written takes expires_at. `listed`: the head read
-        with the line lists its SKU already, so a user's existing line is written alone (one UpdateItem: a line
-        deleted meanwhile, taken out of the head in the same transaction, fails its condition)."""
+        with the line lists its SKU already, so a user's existing line is written alone, its quantity and selection
+        only (one UpdateItem: a line deleted meanwhile, taken out of the head in the same transaction, fails its
+        condition)."""
 
     def update_line(
         self, owner: CartOwner, sku_id: str, quantity: int | None, selected: bool | None, expires_at: int | None
@@ -206,80 +207,21 @@ class DynamoCartRepository:
         listed: bool = False,
     ) -> None:
         if listed and was is not None and alive_at is None:
-            try:
-                CartLineModel._get_connection().update_item(
-                    _pk(owner),
-                    f"{CART_LINE_PREFIX}{line['sku_id']}",
-                    actions=_line_actions(line, expires_at),
-                    condition=_line_condition(was),
-                )
-            except UpdateError as error:
-                if error.cause_response_code == "ConditionalCheckFailedException":
-                    raise ChangedMeanwhile() from error
-                raise
-            return
-        head_condition: Condition | None = None
-        if was is None:
-            head_condition = _room_for([line["sku_id"]], max_lines) | CartCounterModel.skus.contains(line["sku_id"])
-        if alive_at is not None:
-            head_condition = _alive(alive_at) if head_condition is None else (head_condition & _alive(alive_at))
-        head_actions: list[Action] = [CartCounterModel.skus.add({line["sku_id"]})]
-        if expires_at is not None:
-            head_actions.append(CartCounterModel.expires_at.set(expires_at))
-        try:
-            with TransactWrite(connection=connection()) as transaction:
-                transaction.update(
-                    _line_key(owner, line["sku_id"]),
-                    actions=_line_actions(line, expires_at),
-                    condition=_line_condition(was),
-                )
-                transaction.update(_head_key(owner), actions=head_actions, condition=head_condition)
-        except TransactWriteError as error:
-            line_changed, head_refused = [*cancelled_conditions(error), False, False][:2]
-            if head_refused and not line_changed:
-                raise (GuestCartGone() if alive_at is not None and was is not None else CartFull()) from error
-            raise ChangedMeanwhile() from error
+            writes.set_quantity(_pk(owner), line, was)
+        else:
+            writes.put_line(_pk(owner), line, was, max_lines, alive_at, expires_at)
 
     def update_line(
         self, owner: CartOwner, sku_id: str, quantity: int | None, selected: bool | None, expires_at: int | None
     ) -> Line | None:
-        actions: list[Action] = []
-        if quantity is not None:
-            actions.append(CartLineModel.quantity.set(quantity))
-        if selected is not None:
-            actions.append(CartLineModel.selected.set(selected))
-        if expires_at is not None:
-            actions.append(CartLineModel.expires_at.set(expires_at))
-        item = _line_key(owner, sku_id)
-        try:
-            item.update(actions=actions, condition=CartLineModel.pk.exists())  # ALL_NEW: the item as it is now
-        except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                return None
-            raise
-        return _line_dict(item.attribute_values)
+        raw = writes.update_line(_pk(owner), sku_id, quantity, selected, expires_at)
+        return _line_dict(attribute_values(CartLineModel, raw)) if raw is not None else None
 
     def remove_lines(self, owner: CartOwner, sku_ids: list[str], alive_at: int | None, expires_at: int | None) -> None:
         unique = list(dict.fromkeys(sku_ids))
         chunk_size = MAX_TRANSACTION_ACTIONS - 1  # and the head
         for start in range(0, len(unique), chunk_size):
-            chunk = unique[start : start + chunk_size]
-            head_actions: list[Action] = [CartCounterModel.skus.delete(set(chunk))]
-            if expires_at is not None:
-                head_actions.append(CartCounterModel.expires_at.set(expires_at))
-            try:
-                with TransactWrite(connection=connection()) as transaction:
-                    for sku_id in chunk:
-                        transaction.delete(_line_key(owner, sku_id))
-                    transaction.update(
-                        _head_key(owner),
-                        actions=head_actions,
-                        condition=_alive(alive_at) if alive_at is not None else None,
-                    )
-            except TransactWriteError as error:
-                if alive_at is not None and any(cancelled_conditions(error)):
-                    raise GuestCartGone() from error
-                raise ChangedMeanwhile() from error
+            writes.remove_lines(_pk(owner), unique[start : start + chunk_size], alive_at, expires_at)
 
     def start_guest(self, guest_id: str, expires_at: int) -> None:
         head = CartCounterModel(guest_pk(guest_id), CART_COUNTER_SK, guest=True, expires_at=expires_at)

@@ -1,5 +1,5 @@
 """Calls per cart request, counted by a botocore hook on the app's own clients (every pynamodb model's, the shared
-transaction connection's, SQS's): a change that adds a call to a hot path fails here."""
+transaction connection's, the hot paths' lean client, SQS's): a change that adds a call to a hot path fails here."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.validate import ParamValidator
 from pynamodb.models import Model
 
 from chalicelib import dynamo
 from chalicelib.auth import principal_cache
 from chalicelib.aws import client as aws_client
+from chalicelib.aws import lean_client
 from chalicelib.promotions.service import promotion_cache
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient
@@ -44,6 +46,7 @@ class Calls:
             if hasattr(getattr(model, "Meta", None), "table_name"):
                 found[id(model._get_connection().connection.client)] = model._get_connection().connection.client
         found[id(dynamo.connection().client)] = dynamo.connection().client
+        found[id(lean_client("dynamodb"))] = lean_client("dynamodb")  # the hot paths' reads and the cart's writes
         for service in ("sqs", "stepfunctions"):
             found[id(aws_client(service))] = aws_client(service)
         self.clients = list(found.values())
@@ -223,3 +226,40 @@ def test_a_signed_in_cart_request_checks_the_account_once_in_a_few_seconds(
 
     # THEN the account is read for the first only (the answer is kept a few seconds)
     assert (first, calls.account_checks) == (1, 0)
+
+
+def test_the_requests_of_the_lean_client_are_valid_though_it_skips_botocores_check(
+    client: ShopClient, customer_token: str, skus: list[str]
+) -> None:
+    # GIVEN botocore's own parameter check on every request the hot paths' lean client sends (it skips the check)
+    problems: list[str] = []
+
+    def check(model: Any, params: Any = None, **_: Any) -> None:
+        report = ParamValidator().validate(params, model.input_shape)
+        if report.has_errors():
+            problems.append(f"{model.name}: {report.generate_report()}")
+
+    lean = lean_client("dynamodb")
+    lean.meta.events.register("before-parameter-build.dynamodb", check, unique_id="lean-check")
+    try:
+        # WHEN a customer and a guest add lines, add more, view, change and remove them, and the customer orders
+        guest = {"X-Guest-Cart": client.call("POST", "/cart/guest")[1]["guest_cart_token"]}
+        for who in ({"token": customer_token}, guest):
+            for sku_id in skus[:2]:
+                client.call("POST", "/cart/items", {"sku_id": sku_id, "quantity": 1}, **who)
+            client.call("POST", "/cart/items", {"sku_id": skus[0], "quantity": 2}, **who)
+            client.call("GET", "/cart", **who)
+            client.call("PATCH", f"/cart/items/{skus[0]}", {"quantity": 5, "selected": False}, **who)
+            client.call("DELETE", f"/cart/items/{skus[1]}", **who)
+        address = {"receiver": "张三", "phone": "13800138000", "province": "广东省", "city": "深圳市",
+                   "district": "南山区", "detail": "科技园 1 号"}  # fmt: skip
+        address_id = client.call("POST", "/me/addresses", address, token=customer_token)[1]["address_id"]
+        client.call("PATCH", f"/cart/items/{skus[0]}", {"selected": True}, token=customer_token)
+        order = {"address_id": address_id, "from_cart": True}
+        status, _, _ = client.call("POST", "/orders", order, token=customer_token, **{"Idempotency-Key": "lean"})
+    finally:
+        lean.meta.events.unregister("before-parameter-build.dynamodb", unique_id="lean-check")
+
+    # THEN every request passed the check botocore would have made, and the order went through
+    assert problems == []
+    assert status == 201
