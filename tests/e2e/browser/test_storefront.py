@@ -303,6 +303,11 @@ def test_a_buyer_tracks_the_parcel_receives_it_and_reviews_it_with_a_photo_the_p
     page.locator("[data-test=review-order]").click()
     page.wait_for_url(f"**/shop/orders/{order_id}/review")
 
+    # WHEN they send it empty, the API's field error shows under the text
+    page.locator("[data-test=submit-review]").click()
+    expect(page.locator("[data-test=review-content] .van-field__error-message")).not_to_be_empty()
+    watch.forget()  # the 400 above was the point of that step
+
     # WHEN they write a review and add a photo (uploaded at once through POST /uploads and the presigned PUT)
     content = f"音质清晰，佩戴舒适，物流很快 {uuid.uuid4().hex[:6]}"
     page.locator("[data-test=review-content] textarea").fill(content)
