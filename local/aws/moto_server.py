@@ -205,7 +205,7 @@ class SerializedMotoApp:
         self._app = app or DomainDispatcherApplication(create_backend_app)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        wait_seconds, environ = _split_sqs_long_poll(environ)
+        wait_seconds, environ = _split_sqs_long_poll(_unsigned_preflight(environ))
         deadline = time.monotonic() + wait_seconds
         while True:
             status, headers, body = _call_locked(
@@ -216,6 +216,21 @@ class SerializedMotoApp:
             _wait_for_a_message(environ, deadline - time.monotonic())
         start_response(status, headers)
         return [body]
+
+
+def _unsigned_preflight(environ: dict[str, Any]) -> dict[str, Any]:
+    """A browser's CORS preflight of a presigned S3 URL without the URL's query string.
+
+    S3 answers a preflight (OPTIONS with Access-Control-Request-Method) from the bucket's CORS rules and never checks a
+    signature on it; moto 5.2.1 checks the presigned PUT's signature against the OPTIONS and answers 403, so a browser
+    could not upload a review photo to the URL `POST /uploads` hands out.
+    """
+    query = environ.get("QUERY_STRING") or ""
+    if environ.get("REQUEST_METHOD") != "OPTIONS" or "HTTP_ACCESS_CONTROL_REQUEST_METHOD" not in environ:
+        return environ
+    if "Signature=" not in query:  # Signature (SigV2) and X-Amz-Signature (SigV4) presigned URLs
+        return environ
+    return dict(environ, QUERY_STRING="")
 
 
 def _split_sqs_long_poll(environ: dict[str, Any]) -> tuple[float, dict[str, Any]]:
