@@ -1,4 +1,4 @@
-import { onBeforeUnmount, onMounted, ref, type Ref } from 'vue'
+import { onBeforeUnmount, onMounted, ref, watch, type Ref } from 'vue'
 
 /** The time now (ms), ticking every `everyMs` while the component is mounted; the timer stops on unmount. */
 export function useNow(everyMs = 1000): Ref<number> {
@@ -36,4 +36,21 @@ export const FLASH_REFUSAL: Record<string, string> = {
   SOLD_OUT: '已抢光',
   LIMIT_REACHED: '已达每人限购数量',
   UNDELIVERABLE: '收货地址不在配送范围内',
+}
+
+/**
+ * Call `reload` when a shown sale starts or ends (its countdown reaches zero), so its status and button follow;
+ * at most once every few seconds, in case the server's clock is a moment behind the browser's.
+ */
+export function reloadAtBoundaries(now: Ref<number>, sessions: () => Session[], reload: () => unknown): void {
+  let last = 0
+  watch(now, (at) => {
+    const crossed = sessions().some(
+      (s) => (s.status === 'UPCOMING' && Date.parse(s.starts_at) <= at) || (s.status === 'ACTIVE' && Date.parse(s.ends_at) <= at),
+    )
+    if (crossed && at - last > 5000) {
+      last = at
+      void reload()
+    }
+  })
 }
