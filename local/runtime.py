@@ -106,8 +106,8 @@ class LocalRuntime:
         # poll once the seed is written, so its ~2,000 writes reach them in full batches (one search build, not one
         # per burst) instead of each poll competing with the seed for the one interpreter; READY waits for them.
         self.pollers = open_pollers(self.app, self.stage)
-        if self.restored is None and self.seed:
-            self.seed_summary = seed(self.admin_password)
+        if self.restored is None:
+            self.seed_summary = seed(self.admin_password) if self.seed else seed_admin(self.admin_password)
         start_pollers(self.app, self.stage, self.pollers)
         self.jobs = start_scheduler(self.app, self.stage, schedule_speedup())
         if self.restored is not None:
@@ -223,6 +223,13 @@ def seed(admin_password: str) -> Any:
     return seed_demo_data(admin_password)
 
 
+def seed_admin(admin_password: str) -> Any:
+    """No demo data (`--no-seed`): only the admin account, so the shop can be stocked through the admin API."""
+    from local.demo.seed import seed_admin_only
+
+    return seed_admin_only(admin_password)
+
+
 def _forget_cached_settings() -> None:
     """The app may have read settings or made clients at import; make it see the final environment."""
     for module_name, function_name in (("chalicelib.config", "reset_caches"), ("chalicelib.aws", "reset_clients")):
@@ -285,7 +292,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--stage", default=os.environ.get("SHOP_STAGE") or "local", help="stage name (default local)")
-    parser.add_argument("--no-seed", action="store_true", help="do not write the demo catalog and admin account")
+    parser.add_argument("--no-seed", action="store_true", help="no demo data, only the admin account")
     parser.add_argument(
         "--no-clients",
         action="store_true",

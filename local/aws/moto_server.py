@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import io
 import json
 import os
@@ -17,6 +18,8 @@ from moto.core.config import default_user_config
 from moto.dynamodb.exceptions import MockValidationException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoHandler
+from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.sqs.models import sqs_backends
 from moto.stepfunctions.models import StateMachineInstance
@@ -29,6 +32,10 @@ FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "te
 # the local "DynamoDB" linearizable like the real one's conditional writes.
 _MOTO_LOCK = threading.Lock()
 _holder = threading.local()
+# In process (mock_aws: the functional tests, whose pollers, state machine tasks and test thread call moto at once)
+# there is no server lock: DynamoDB and its streams take this one, so that each request is whole (see
+# apply_moto_workarounds). Reentrant: nothing in a DynamoDB request waits on another thread.
+_DYNAMODB_LOCK = threading.RLock()
 
 # How often an emulated SQS long poll looks at the queue again (outside the lock) when it cannot wait on the queue
 # itself; and the longest it waits on the queue without looking (a message whose visibility timeout ends wakes no one).
@@ -51,7 +58,9 @@ def apply_moto_workarounds() -> None:
     StartExecution deep-copies the state machine, including its past executions and their live
     threads and locks, so a state machine's second execution fails with "cannot pickle
     '_thread.RLock' object" (getmoto/moto#10077, fixed upstream by #10093). The copy only needs
-    the definition: leave the executions out of it, as the upstream fix does.
+    the definition: leave the executions out of it, as the upstream fix does. TransactWriteItems
+    undoes a cancelled transaction item by item (_transact_write_items_with_item_undo), and every
+    DynamoDB request runs alone (_serialised).
     """
     if "__deepcopy__" not in StateMachineInstance.__dict__:
         StateMachineInstance.__deepcopy__ = _deepcopy_without_executions  # type: ignore[attr-defined]
@@ -60,6 +69,28 @@ def apply_moto_workarounds() -> None:
         _original_transact_write_items = DynamoDBBackend.transact_write_items
         DynamoDBBackend.transact_write_items = _transact_write_items_with_item_undo  # type: ignore[method-assign]
         Table.__deepcopy__ = _table_deepcopy  # type: ignore[attr-defined]
+    for handler in (DynamoHandler, DynamoDBStreamsHandler):
+        if not getattr(handler.call_action, "serialised", False):
+            handler.call_action = _serialised(handler.call_action)  # type: ignore[method-assign]
+
+
+def _serialised(call_action: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """One DynamoDB (or DynamoDB Streams) request at a time, as DynamoDB's own writes are linearizable.
+
+    moto's DynamoDB is not thread safe, and a cancelled transaction is undone by putting back the
+    items it touched as they were when it began: a write another thread made to one of them
+    meanwhile (an order's stock given back, a coupon's lock) was erased, and the stream records
+    appended meanwhile cut off. The server's lock already serialises every request; in process
+    (mock_aws) nothing did.
+    """
+
+    @functools.wraps(call_action)
+    def call_action_alone(self: Any) -> Any:
+        with _DYNAMODB_LOCK:
+            return call_action(self)
+
+    call_action_alone.serialised = True  # type: ignore[attr-defined]
+    return call_action_alone
 
 
 def _deepcopy_without_executions(self: Any, memo: dict[int, Any]) -> Any:
@@ -108,7 +139,8 @@ def outside_moto_lock() -> Iterator[None]:
 # TransactWriteItems deep-copies every table it touches, once per action, to undo a cancelled
 # transaction; the copy includes all items and the table's whole stream history, so each
 # transaction costs O(table) and seeding 200 products took minutes. Keep undo records of only
-# the touched items instead (and the stream's length), and make the table copy a no-op inside.
+# the touched items instead (and the stream's length), and make the table copy a no-op inside. The undo is exact
+# only while no other request runs meanwhile: DynamoDB requests are serialised (_serialised).
 _transaction = threading.local()
 _original_transact_write_items: Callable[..., Any] = DynamoDBBackend.transact_write_items
 
@@ -205,7 +237,7 @@ class SerializedMotoApp:
         self._app = app or DomainDispatcherApplication(create_backend_app)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        wait_seconds, environ = _split_sqs_long_poll(environ)
+        wait_seconds, environ = _split_sqs_long_poll(_unsigned_preflight(environ))
         deadline = time.monotonic() + wait_seconds
         while True:
             status, headers, body = _call_locked(
@@ -216,6 +248,21 @@ class SerializedMotoApp:
             _wait_for_a_message(environ, deadline - time.monotonic())
         start_response(status, headers)
         return [body]
+
+
+def _unsigned_preflight(environ: dict[str, Any]) -> dict[str, Any]:
+    """A browser's CORS preflight of a presigned S3 URL without the URL's query string.
+
+    S3 answers a preflight (OPTIONS with Access-Control-Request-Method) from the bucket's CORS rules and never checks a
+    signature on it; moto 5.2.1 checks the presigned PUT's signature against the OPTIONS and answers 403, so a browser
+    could not upload a review photo to the URL `POST /uploads` hands out.
+    """
+    query = environ.get("QUERY_STRING") or ""
+    if environ.get("REQUEST_METHOD") != "OPTIONS" or "HTTP_ACCESS_CONTROL_REQUEST_METHOD" not in environ:
+        return environ
+    if "Signature=" not in query:  # Signature (SigV2) and X-Amz-Signature (SigV4) presigned URLs
+        return environ
+    return dict(environ, QUERY_STRING="")
 
 
 def _split_sqs_long_poll(environ: dict[str, Any]) -> tuple[float, dict[str, Any]]:

@@ -100,6 +100,11 @@ def seed_demo_data(admin_password: str) -> dict[str, Any]:
     }
 
 
+def seed_admin_only(admin_password: str) -> dict[str, Any]:
+    """The admin account alone (an empty shop): what `python -m local --no-seed` writes."""
+    return {"admin_user_id": accounts.ensure_admin(DynamoAccountsRepository(), ADMIN_USERNAME, admin_password)}
+
+
 def _seed_marketing(catalog_repo: DynamoCatalogRepository, admin_id: str) -> dict[str, int]:
     """Running promotions, claimable coupons, points rewards and the admin's demo points."""
     now = utcnow()

@@ -30,7 +30,8 @@ def start_server(state_dir: Path, **extra: str) -> LocalServer:
                 "LOCAL_STATE_DIR": str(state_dir), "LOCAL_CLIENTS": "off", "LOCAL_DEMO_BEHAVIOUR": "off",
                 "LOCAL_DEMO_HISTORY": "off",
                 "PAYMENT_TIMEOUT_SECONDS": str(PAY_SECONDS), "ORDER_SWEEP_GRACE_SECONDS": "3600", **extra})  # fmt: skip
-    process = subprocess.Popen([sys.executable, "-m", "local", "--port", "0"], cwd=REPO_ROOT, env=env,
+    # --no-seed: an empty shop with its admin account (the demo catalog's seed would be most of each start's time)
+    process = subprocess.Popen([sys.executable, "-m", "local", "--port", "0", "--no-seed"], cwd=REPO_ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8",
                                errors="replace")  # fmt: skip
     server, ready = LocalServer(process), threading.Event()
@@ -66,6 +67,28 @@ def stop_server(server: LocalServer) -> int:
         return -1
 
 
+def stocked_sku(http: requests.Session, base: str) -> str:
+    """The admin stocks the empty shop with one product (a category, a brand, one SKU); its sku_id."""
+    admin = bearer(login(http, base, "admin", ADMIN_PASSWORD)["access_token"])
+
+    def create(path: str, body: dict[str, object]) -> dict[str, object]:
+        answer = http.post(f"{base}{path}", json=body, headers=admin, timeout=TIMEOUT)
+        assert answer.status_code == 201, answer.text
+        return dict(answer.json())
+
+    root = create("/admin/categories", {"name": "手机数码"})
+    leaf = create("/admin/categories", {"name": "手机", "parent_id": root["category_id"]})
+    brand = create("/admin/brands", {"name": "华为"})
+    product = create("/admin/products", {
+        "title": "华为 Mate 60", "category_id": leaf["category_id"], "brand_id": brand["brand_id"],
+        "images": ["https://img.shop.example/a.jpg"], "specs": [{"name": "颜色", "values": ["黑"]}],
+        "skus": [{"attributes": {"颜色": "黑"}, "price_fen": 19900, "stock": 5}],
+    })  # fmt: skip
+    skus = product["skus"]
+    assert isinstance(skus, list)
+    return str(skus[0]["sku_id"])
+
+
 @pytest.fixture
 def state_dir(tmp_path: Path) -> Path:
     return tmp_path / "state"
@@ -85,9 +108,8 @@ def test_a_customer_their_order_and_its_timer_survive_a_stop_and_a_start(
         headers = bearer(login(http, base, username, "password-long")["access_token"])
         address = http.post(f"{base}/me/addresses", json=ADDRESS, headers=headers, timeout=TIMEOUT)
         address_id = address.json()["address_id"]
-        product_id = http.get(f"{base}/products", timeout=TIMEOUT).json()["items"][0]["product_id"]
-        sku = http.get(f"{base}/products/{product_id}", timeout=TIMEOUT).json()["skus"][0]
-        body = {"address_id": address_id, "items": [{"sku_id": sku["sku_id"], "quantity": 1}]}
+        sku_id = stocked_sku(http, base)
+        body = {"address_id": address_id, "items": [{"sku_id": sku_id, "quantity": 1}]}
         key = {**headers, "Idempotency-Key": username}
         placed = http.post(f"{base}/orders", json=body, headers=key, timeout=TIMEOUT)
         assert placed.status_code == 201, placed.text

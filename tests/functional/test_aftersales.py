@@ -9,11 +9,10 @@ import json
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from moto.dynamodb.models import DynamoDBBackend
 
 from chalicelib.bootstrap import container
 from chalicelib.config import reset_caches
@@ -248,30 +247,12 @@ def test_another_users_case_is_404_to_read_ship_back_or_cancel(
     assert case_of(client, buyer["token"], order_id, case["refund_id"])[1]["status"] == "PENDING"
 
 
-@pytest.fixture
-def linearizable_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
-    """In-process moto runs each thread's request as it comes, interleaved: one request at a time here, as DynamoDB
-    (and the local stage's moto server, under its lock) runs each request atomically."""
-    lock = threading.RLock()
-
-    def one_at_a_time(method: Callable[..., Any]) -> Callable[..., Any]:
-        def locked(*args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return method(*args, **kwargs)
-
-        return locked
-
-    for name in ("get_item", "put_item", "update_item", "query", "batch_get_item", "transact_write_items"):
-        monkeypatch.setattr(DynamoDBBackend, name, one_at_a_time(getattr(DynamoDBBackend, name)))
-
-
 def test_concurrent_requests_never_hold_more_units_than_a_line_has(
     client: ShopClient,
     buyer: dict[str, Any],
     admin_token: str,
     timers: Any,
     channel: FakeChannel,
-    linearizable_dynamodb: None,
 ) -> None:
     # GIVEN a paid order of 3 units
     order = paid_order(client, buyer, items=[{"sku_id": buyer["sku_id"], "quantity": 3}])

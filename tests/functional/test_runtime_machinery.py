@@ -6,6 +6,7 @@ MOTO_PORT, AWS_ENDPOINT_URL) and in-process under mock_aws() with the same dispa
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -26,7 +27,7 @@ from moto import mock_aws
 from moto.core.config import default_user_config
 
 from local.aws import lambda_dispatch
-from local.aws.moto_server import start_moto_server
+from local.aws.moto_server import apply_moto_workarounds, start_moto_server
 from local.aws.pollers import start_pollers, stop_pollers
 from local.aws.provision import (
     create_lambda_functions,
@@ -477,6 +478,46 @@ def test_a_cancelled_transaction_leaves_items_and_stream_as_they_were(machinery:
     assert "Item" not in dynamodb.get_item(TableName=table, Key={"pk": {"S": first}})
     assert dynamodb.get_item(TableName=table, Key={"pk": {"S": second}})["Item"]["stock"] == {"N": "0"}
     assert stream_record_count(table) == records_before + 2
+
+
+def test_a_write_made_while_another_thread_s_transaction_is_cancelled_is_kept(machinery: Machinery) -> None:
+    # GIVEN a product's stock, and a thread whose transactions touch it and are always cancelled (the check on a
+    # second item fails), as a cancel whose order was paid meanwhile touches the stock it would have given back
+    apply_moto_workarounds()  # as the functional tests' moto account has it
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    table = f"shop-{STAGE}-catalog"
+    stocked, checked = (f"prd-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    for product_id in (stocked, checked):
+        dynamodb.put_item(TableName=table, Item={"pk": {"S": product_id}, "stock": {"N": "0"}})
+    key, zero = {"pk": {"S": stocked}}, {":zero": {"N": "0"}}
+    cancelled_transaction = [
+        {"Update": {"TableName": table, "Key": key, "UpdateExpression": "ADD stock :zero",
+                    "ExpressionAttributeValues": zero}},
+        {"ConditionCheck": {"TableName": table, "Key": {"pk": {"S": checked}}, "ConditionExpression": "stock > :zero",
+                            "ExpressionAttributeValues": zero}},
+    ]  # fmt: skip
+    done = threading.Event()
+
+    def cancel_transactions() -> None:
+        other = boto3.client("dynamodb", region_name="us-east-1")
+        while not done.is_set():
+            with contextlib.suppress(ClientError):  # TransactionCanceledException, every time
+                other.transact_write_items(TransactItems=cancelled_transaction)
+
+    canceller = threading.Thread(target=cancel_transactions)
+    canceller.start()
+
+    # WHEN this thread gives 200 units back meanwhile, one at a time
+    try:
+        for _ in range(200):
+            dynamodb.update_item(TableName=table, Key=key, UpdateExpression="ADD stock :one",
+                                 ExpressionAttributeValues={":one": {"N": "1"}})  # fmt: skip
+    finally:
+        done.set()
+        canceller.join()
+
+    # THEN every unit is there: no cancelled transaction put the item back as it was before a unit was added
+    assert dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]["stock"] == {"N": "200"}
 
 
 def test_a_partial_batch_response_names_the_messages_to_keep() -> None:

@@ -164,3 +164,35 @@ def test_staff_approve_a_review_held_for_a_sensitive_word_and_it_shows_on_the_pr
     published = http.get(f"{base_url}/products/{line['product_id']}/reviews", timeout=TIMEOUT).json()
     assert content in [item["content"] for item in published["items"]]
     watch.expect_clean()
+
+
+def test_the_points_rules_explanation_previews_its_markdown_beside_the_textarea_without_raw_html(
+    desktop: tuple[Any, PageWatch], clients_url: dict[str, str]
+) -> None:
+    page, watch = desktop
+    console = clients_url["admin console"]
+    page.goto(console)
+    page.wait_for_url("**/console/login**")
+    page.locator("input[name=username]").fill("admin")
+    page.locator("input[name=password]").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/console/dashboard")
+
+    # GIVEN the points rules page, whose preview shows the rules in force
+    page.goto(f"{console}points-rules")
+    preview = page.locator("[data-test=rules-preview] .markdown")
+    expect(preview.locator("h2")).to_have_text("积分规则说明")
+
+    # WHEN staff type Markdown with raw HTML and a javascript: link into the explanation
+    page.locator("textarea[name=content]").fill(
+        "## 新规则\n\n- 签到 **5** 积分\n- 评价 10 积分\n\n<img src=x onerror=alert(1)> [看这里](javascript:alert(1))"
+    )
+
+    # THEN the preview follows as they type: a heading and a list, the HTML shown as text, the link not a link
+    expect(preview.locator("h2")).to_have_text("新规则")
+    expect(preview.locator("li")).to_have_count(2)
+    expect(preview.locator("li strong")).to_have_text("5")
+    expect(preview).to_contain_text("<img src=x onerror=alert(1)>")
+    expect(preview.locator("img")).to_have_count(0)
+    expect(preview.locator("a")).to_have_count(0)
+    watch.expect_clean()

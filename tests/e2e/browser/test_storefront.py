@@ -1,12 +1,15 @@
 """The H5 storefront in Chromium at a phone's 375x812: what a signed-out visitor loads, and a buyer's whole journey
-as today's API allows it (search in Chinese, cart, coupon, checkout, sandbox payment, cancel)."""
+(search in Chinese, cart, coupon, checkout, sandbox payment, cancel; then tracking, receipt, a review with a photo
+and the points rules' Markdown)."""
 
 from __future__ import annotations
 
 import gzip
 import re
+import struct
 import time
 import uuid
+import zlib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +19,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests.e2e.browser.conftest import PageWatch
+from tests.e2e.support import ADMIN_PASSWORD, login
 
 pytestmark = pytest.mark.xdist_group("e2e")
 
@@ -213,4 +217,130 @@ def test_a_buyer_searches_in_chinese_pays_with_a_coupon_in_the_sandbox_and_cance
     orders = http.get(f"{base_url}/me/orders", headers={"Authorization": f"Bearer {mine}"}, timeout=TIMEOUT).json()
     statuses = {o["order_id"]: o["status"] for o in orders["items"]}
     assert statuses == {order_id: "PAID", second: "CANCELLED"}
+    watch.expect_clean()
+
+
+def small_png(width: int = 12, height: int = 12) -> bytes:
+    """A real PNG (solid red, RGB) made here, for the photo of a review."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\xee\x0a\x24" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def paid_order(http: requests.Session, base_url: str, username: str, password: str) -> dict[str, Any]:
+    """The buyer's order of one 耳机, paid in the sandbox over HTTP (the journey above pays in the page)."""
+    auth = {"Authorization": f"Bearer {login(http, base_url, username, password)['access_token']}"}
+    address = http.post(f"{base_url}/me/addresses", headers=auth, timeout=TIMEOUT, json={
+        "receiver": "王五", "phone": "13700137000", "province": "上海市", "city": "上海市", "district": "浦东新区",
+        "detail": "世纪大道 100 号"}).json()  # fmt: skip
+    product = http.get(f"{base_url}/search", params={"q": "耳机"}, timeout=TIMEOUT).json()["items"][0]
+    detail = http.get(f"{base_url}/products/{product['product_id']}", timeout=TIMEOUT).json()
+    sku = next(s for s in detail["skus"] if s["available"])
+    body = {"address_id": address["address_id"], "items": [{"sku_id": sku["sku_id"], "quantity": 1}]}
+    order = http.post(f"{base_url}/orders", headers={**auth, "Idempotency-Key": uuid.uuid4().hex}, json=body,
+                      timeout=TIMEOUT)  # fmt: skip
+    assert order.status_code == 201, order.text
+    started = http.post(f"{base_url}/orders/{order.json()['order_id']}/pay", headers=auth, json={"channel": "sandbox"},
+                        timeout=TIMEOUT).json()  # fmt: skip
+    assert http.post(started["pay_url"], timeout=TIMEOUT).json()["notify_status"] == 200
+    return dict(order.json())
+
+
+def test_a_buyer_tracks_the_parcel_receives_it_and_reviews_it_with_a_photo_the_product_page_shows(
+    phone: tuple[Any, PageWatch],
+    clients_url: dict[str, str],
+    base_url: str,
+    http: requests.Session,
+    screenshots: Path,
+) -> None:
+    page, watch = phone
+    storefront = clients_url["storefront"]
+    username, password = register(http, base_url)
+    order = paid_order(http, base_url, username, password)
+    order_id, line = order["order_id"], order["items"][0]
+
+    # GIVEN the paid order shipped by staff with SF, and two events the carrier pushed (in transit, then 签收)
+    admin = {"Authorization": f"Bearer {login(http, base_url, 'admin', ADMIN_PASSWORD)['access_token']}"}
+    tracking_no = f"SF{uuid.uuid4().int % 10**12:012d}"
+    shipped = http.post(f"{base_url}/admin/orders/{order_id}/ship", headers=admin, timeout=TIMEOUT,
+                        json={"carrier": "SF", "tracking_no": tracking_no})  # fmt: skip
+    assert shipped.status_code == 200, shipped.text
+    for state, context, location in (
+        ("0", "快件已到达【上海浦东转运中心】", "上海市"),
+        ("3", "已签收，签收人：本人，感谢使用顺丰", "上海市浦东新区"),
+    ):
+        event = {"tracking_no": tracking_no, "state": state, "context": context, "location": location}
+        pushed = http.post(f"{base_url}/dev/logistics/push", json=event, timeout=TIMEOUT)
+        assert pushed.status_code == 200 and pushed.json()["pushed"] is True, pushed.text
+
+    # WHEN the buyer opens the order
+    sign_in(page, storefront, username, password)
+    page.goto(f"{storefront}orders/{order_id}")
+
+    # THEN it is waiting for receipt and shows the parcel: carrier, number, state and the events, newest first
+    expect(page.locator("[data-test=order-status]")).to_have_text("待收货")
+    expect(page.locator("[data-test=tracking-parcel]")).to_contain_text(f"SF {tracking_no}")
+    expect(page.locator("[data-test=tracking-state]")).to_have_text("签收")
+    events = page.locator("[data-test=tracking-event]")
+    expect(events).to_have_count(2)
+    expect(events.nth(0)).to_contain_text("已签收，签收人：本人")
+    expect(events.nth(0)).to_contain_text("上海市浦东新区")
+    expect(events.nth(1)).to_contain_text("快件已到达【上海浦东转运中心】")
+    shot(page, screenshots, "storefront-tracking")
+
+    # WHEN they confirm receipt in the dialog
+    page.locator("[data-test=receive-order]").click()
+    page.get_by_role("button", name="确认", exact=True).click()
+
+    # THEN the order is received and offers the review
+    page.get_by_text("已确认收货").first.wait_for()
+    expect(page.locator("[data-test=order-status]")).to_have_text("已收货")
+    expect(page.locator("[data-test=receive-order]")).to_have_count(0)
+    page.locator("[data-test=review-order]").click()
+    page.wait_for_url(f"**/shop/orders/{order_id}/review")
+
+    # WHEN they send it empty, the API's field error shows under the text
+    page.locator("[data-test=submit-review]").click()
+    expect(page.locator("[data-test=review-content] .van-field__error-message")).not_to_be_empty()
+    watch.forget()  # the 400 above was the point of that step
+
+    # WHEN they write a review and add a photo (uploaded at once through POST /uploads and the presigned PUT)
+    content = f"音质清晰，佩戴舒适，物流很快 {uuid.uuid4().hex[:6]}"
+    page.locator("[data-test=review-content] textarea").fill(content)
+    page.locator("[data-test=review-photos] input[type=file]").set_input_files(
+        files=[{"name": "photo.png", "mimeType": "image/png", "buffer": small_png()}]
+    )
+    expect(page.locator("[data-test=review-photos] .van-uploader__preview")).to_have_count(1)
+    expect(page.locator("[data-test=review-photos] .van-uploader__mask")).to_have_count(0)  # uploaded, not failed
+    expect(page.locator(".van-toast:visible")).to_have_count(0)  # the receipt's toast, gone before the screenshot
+    shot(page, screenshots, "storefront-review")
+    page.locator("[data-test=submit-review]").click()
+
+    # THEN the posted review shows on the page, published, with its photo served from its public URL
+    page.get_by_text("评价成功").first.wait_for()
+    posted = page.locator("[data-test=my-review]")
+    expect(posted.locator("[data-test=my-review-content]")).to_have_text(content)
+    expect(posted.locator("[data-test=my-review-status]")).to_have_text("已发布")
+    photo = posted.locator("[data-test=my-review-image] img")
+    expect(photo).to_have_count(1)
+    page.wait_for_function("(img) => img.complete && img.naturalWidth === 12", arg=photo.element_handle())
+    expect(page.locator("[data-test=submit-review]")).to_have_count(0)
+
+    # AND the product page lists it with its photo
+    page.goto(f"{storefront}product/{line['product_id']}")
+    review = page.locator("[data-test=review]", has_text=content)
+    expect(review).to_have_count(1)
+    expect(review.locator("[data-test=review-image]")).to_have_count(1)
+
+    # AND the points page renders the rules' explanation from its Markdown (a heading and a list, no raw markup)
+    page.goto(f"{storefront}me/points")
+    page.get_by_role("tab", name="积分规则").click()
+    rules = page.locator("[data-test=rules-content]")
+    expect(rules.locator("h2")).to_have_text("积分规则说明")
+    assert rules.locator("li").count() >= 3
+    expect(rules).not_to_contain_text("## ")
     watch.expect_clean()
