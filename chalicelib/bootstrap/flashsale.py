@@ -1,4 +1,5 @@
-"""The flash-sale graph: its repository, the catalog and profile it reads, the admission queue, and its settings."""
+"""The flash-sale graph: its repository, the catalog, profile and freight templates it reads, the admission queue,
+and its settings."""
 
 from __future__ import annotations
 
@@ -22,4 +23,5 @@ def build_flash_sale(container: Container) -> FlashSale:
         queue=SqsAdmissionQueue(settings.flash_sale_queue_url),
         pay_seconds=settings.flash_sale_pay_seconds,
         snapshot=Snapshot(settings.flash_sale_cache_seconds),
+        freight=container.freight,
     )

@@ -25,6 +25,7 @@ from chalicelib.flashsale.domain import (
     plan_claim,
 )
 from chalicelib.flashsale.service import ADMIT_GRACE_SECONDS, CLAIM_TRIES, CLOSE_LOOKBACK, FlashSale, NotWrittenYet
+from chalicelib.logistics.freight import Undeliverable
 from chalicelib.orders.domain import Order
 from chalicelib.orders.placing import FlashOrder, place_flash_order
 from chalicelib.orders.service import Shop
@@ -137,7 +138,8 @@ def _place(fs: FlashSale, shop: Shop, attempt: Attempt, session: Session | None)
     )
     try:
         order = place_flash_order(shop, won)
-    except (NotFound, ValidationError):  # the SKU or the address went away: the units go back
+    except (NotFound, ValidationError, Undeliverable):  # the SKU or the address went away (or out of the SKU's
+        # delivery area since its admission): the units go back
         _give_back(fs, attempt, lost_reason=SOLD_OUT)
         return "lost"
     fs.repo.win(attempt, str(order["order_id"]), iso(utcnow()))

@@ -65,8 +65,8 @@ def get_flash_sale(session_id: str, flash_sale: FlashSale) -> Json[FlashSessionV
 def attempt_flash_sale(
     principal: Principal, session_id: str, body: AttemptWrite, request: Request, flash_sale: FlashSale
 ) -> Json[AttemptQueued]:
-    """Try to buy: 202 QUEUED, decided in arrival order (GET the attempt); 409 NOT_STARTED, ENDED, SOLD_OUT or
-    LIMIT_REACHED at once"""
+    """Try to buy: 202 QUEUED, decided in arrival order (GET the attempt); 409 NOT_STARTED, ENDED, SOLD_OUT,
+    LIMIT_REACHED or UNDELIVERABLE (the SKU's freight template excludes the address's province) at once"""
     key = request.headers.get("idempotency-key")
     return service.attempt(flash_sale, principal.user_id, key, session_id, body)
 

@@ -43,8 +43,11 @@ from chalicelib.flashsale.domain import (
 from chalicelib.flashsale.repository import FlashSaleRepository, SetAsideRefused
 from chalicelib.flashsale.schemas import AdminSessionsQuery, AttemptWrite, SessionWrite
 from chalicelib.ids import new_id
+from chalicelib.logistics.freight import FreightTemplate
+from chalicelib.logistics.repository import FreightTemplates, NoFreightTemplates
 from chalicelib.orders.placing import check_key
 from chalicelib.pagination import decode_cursor, encode_cursor, page
+from chalicelib.pricing import checkout as pricing
 from chalicelib.profile import service as profile_service
 from chalicelib.profile.repository import ProfileRepository
 
@@ -88,7 +91,8 @@ class Snapshot:
 @dataclass(frozen=True)
 class FlashSale:
     """What flash sales touch: their repository, the catalog (prices, stock), the buyer's addresses, the admission
-    queue, the pay deadline of a won order, and the snapshot of the request path."""
+    queue, the pay deadline of a won order, the snapshot of the request path, and the freight templates (where a
+    SKU delivers)."""
 
     repo: FlashSaleRepository
     catalog: CatalogRepository
@@ -96,6 +100,7 @@ class FlashSale:
     queue: AdmissionQueue
     pay_seconds: int = 300
     snapshot: Snapshot = field(default_factory=lambda: Snapshot(0))
+    freight: FreightTemplates = field(default_factory=NoFreightTemplates)
 
 
 # -- the admin's sessions ----------------------------------------------------------------------------------------
@@ -269,8 +274,9 @@ def _replayed(fs: FlashSale, user_id: str, key: str, digest: str) -> dict[str, A
 
 def attempt(fs: FlashSale, user_id: str, key: str | None, session_id: str, body: AttemptWrite) -> dict[str, Any]:
     """POST /flash-sales/{session_id}/attempts: 202 QUEUED, decided later in arrival order; 409 NOT_STARTED |
-    ENDED | SOLD_OUT | LIMIT_REACHED now; 404 for an unknown session or SKU, 400 without an address. The same
-    Idempotency-Key and body answer the first attempt again."""
+    ENDED | SOLD_OUT | LIMIT_REACHED | UNDELIVERABLE (the SKU's freight template excludes the address's province)
+    now; 404 for an unknown session or SKU, 400 without an address. The same Idempotency-Key and body answer the
+    first attempt again."""
     key = check_key(key)
     digest = _body_hash(session_id, body)
     if (replayed := _replayed(fs, user_id, key, digest)) is not None:
@@ -291,6 +297,7 @@ def attempt(fs: FlashSale, user_id: str, key: str | None, session_id: str, body:
     if held + body.quantity > item.per_user_limit:
         raise LimitReached(f"At most {item.per_user_limit} per buyer; you hold {held}")
     address_id = _address_id(fs, user_id, body.address_id)
+    _check_deliverable(fs, user_id, item, body.quantity, address_id, now)
     attempt_id = new_id("fa")
     queued = Attempt(
         attempt_id=attempt_id,
@@ -325,6 +332,31 @@ def _address_id(fs: FlashSale, user_id: str, address_id: str | None) -> str:
             errors=[{"field": "address_id", "message": "Add an address first, or name one."}],
         )
     return str(default_id)
+
+
+class _SnapshotFreight:
+    """The freight templates through the request path's snapshot (one read of a template per `cache_seconds`)."""
+
+    def __init__(self, fs: FlashSale) -> None:
+        self.fs = fs
+
+    def templates(self, template_ids: list[str]) -> dict[str, FreightTemplate]:
+        found: dict[str, FreightTemplate] = self.fs.snapshot.get(
+            ("freight", tuple(template_ids)), lambda: self.fs.freight.templates(template_ids)
+        )
+        return found
+
+
+def _check_deliverable(
+    fs: FlashSale, user_id: str, item: FlashItem, quantity: int, address_id: str, now: datetime
+) -> None:
+    """409 UNDELIVERABLE when the SKU's freight template excludes the address's province: priced as its order will
+    be (pricing.shipping_to), before anything is queued. A SKU without a template ships anywhere (no more reads)."""
+    sku = fs.snapshot.get(("sku", item.sku_id), lambda: fs.catalog.skus_by_ids([item.sku_id]).get(item.sku_id))
+    if sku is None or not sku.get("freight_template_id"):
+        return  # a SKU gone meanwhile is the consumer's to refuse
+    address = profile_service.get_address(fs.profile, user_id, address_id)
+    pricing.shipping_to(_SnapshotFreight(fs), [pricing.line_at(sku, quantity, item.promo_price_fen, now)], address)
 
 
 def message_of(queued: Attempt) -> dict[str, Any]:

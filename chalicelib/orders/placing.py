@@ -26,7 +26,6 @@ from chalicelib.points.domain import NotEnoughPoints
 from chalicelib.points.rules import PointsRules
 from chalicelib.points.service import rules_cache
 from chalicelib.pricing import checkout as pricing
-from chalicelib.pricing.engine import shipping_fee
 from chalicelib.pricing.model import Checkout, Quote
 from chalicelib.profile import service as profile_service
 
@@ -313,7 +312,8 @@ def place_flash_order(shop: Shop, won: FlashOrder) -> dict[str, Any]:
     """The order of a won flash-sale attempt (kind flash_sale, PENDING_PAYMENT): the line at the promo price, no
     coupon, points or member price, the usual shipping; it takes nothing from the SKU's stock (the session set its
     units aside). Idempotent by the attempt: placing it again returns the first order. NotFound when the SKU or the
-    address is gone, ValidationError when the buyer has no address."""
+    address is gone, ValidationError when the buyer has no address, Undeliverable when the SKU's freight template
+    excludes the address's province."""
     key = f"flash:{won.attempt_id}"
     if (replayed := _replay(shop, won.user_id, key, won.attempt_id)) is not None:
         return replayed
@@ -325,7 +325,9 @@ def place_flash_order(shop: Shop, won: FlashOrder) -> dict[str, Any]:
     if sku is None:
         raise NotFound(f"No such SKU: {won.sku_id}", sku_ids=[won.sku_id])
     goods_fen = won.unit_price_fen * won.quantity
-    shipping = shipping_fee(goods_fen)
+    # the usual shipping through the one pricing path: the SKU's freight template for the address's province (409
+    # UNDELIVERABLE if it excludes it), else the flat rule, on the goods at the promo price
+    shipping = pricing.shipping_to(shop.freight, [pricing.line_at(sku, won.quantity, won.unit_price_fen, now)], address)
     created_at = iso(now)
     line = OrderLine(
         sku_id=won.sku_id,

@@ -5,6 +5,7 @@ the same engine.checkout call, and the same refusals of a coupon or points that 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -129,6 +130,20 @@ def destination(
         return None
     wanted = sorted({line.freight_template_id for line in lines if line.freight_template_id})
     return Destination(str(address.get("province") or ""), freight.templates(wanted) if wanted else {})
+
+
+def line_at(sku: Mapping[str, Any], quantity: int, unit_price_fen: int, now: datetime) -> PricedLine:
+    """A SKU (catalog record) bought at a price set elsewhere (a flash sale's promo price): no promotion or member
+    price, its weight and freight template as any line."""
+    line = engine.price_lines([sku], {sku["sku_id"]: quantity}, (), now)[0]
+    return replace(line, unit_price_fen=unit_price_fen)
+
+
+def shipping_to(freight: FreightTemplates, lines: Sequence[PricedLine], address: Mapping[str, Any] | None) -> int:
+    """The usual shipping of lines bought without coupon or threshold discount (a flash-sale order): per freight
+    template for the address's province, the flat rule for the rest (engine.shipping_of); 409 UNDELIVERABLE when a
+    template excludes the province."""
+    return engine.shipping_of(lines, None, 0, True, destination(freight, lines, address))
 
 
 def member_rate(membership: MembershipRepository | None, growth: int | None) -> MemberRate | None:

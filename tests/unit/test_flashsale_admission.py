@@ -15,6 +15,7 @@ from chalicelib.flashsale.domain import Attempt, FlashItem, LimitReached, NotSta
 from chalicelib.flashsale.repository import FlashSaleRepository
 from chalicelib.flashsale.schemas import AttemptWrite
 from chalicelib.profile.domain import AddressBook
+from tests.unit.fakes import FakeCatalogRepository
 
 SKU = "p_1-01"
 
@@ -80,7 +81,7 @@ def flash_sale(starts_in: int = -60, remaining: int = 3, snapshot: float = 0) ->
     session = Session("fs_1", "秒杀", iso(now + timedelta(seconds=starts_in)), iso(now + timedelta(hours=1)), (item,))
     repo = FakeFlashSales(session, remaining)
     queue = RecordingQueue(repo)
-    fs = service.FlashSale(repo, None, OneAddress(), queue, snapshot=service.Snapshot(snapshot))  # type: ignore[arg-type]
+    fs = service.FlashSale(repo, FakeCatalogRepository(), OneAddress(), queue, snapshot=service.Snapshot(snapshot))  # type: ignore[arg-type]
     return fs, repo, queue
 
 

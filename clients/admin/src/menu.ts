@@ -17,7 +17,7 @@ export interface MenuEntry {
 export const MENU: MenuEntry[] = [
   { path: '/dashboard', title: '数据看板', icon: 'DataAnalysis', roles: ['admin', 'analyst'], group: '概览' },
   { path: '/orders', title: '订单管理', icon: 'List', roles: ['admin', 'service'], group: '交易' },
-  { path: '/refunds', title: '退款审核', icon: 'RefreshLeft', roles: ['admin', 'service'], group: '交易' },
+  { path: '/refunds', title: '售后处理', icon: 'RefreshLeft', roles: ['admin', 'service'], group: '交易' },
   { path: '/reviews', title: '评价审核', icon: 'Comment', roles: ['admin', 'service'], group: '交易' },
   { path: '/feedback', title: '用户反馈', icon: 'ChatLineSquare', roles: ['admin', 'service'], group: '交易' },
   { path: '/products', title: '商品与库存', icon: 'Goods', roles: ['admin', 'operator'], group: '商品' },

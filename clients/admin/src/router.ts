@@ -18,7 +18,7 @@ export const router = createRouter({
         },
         { path: 'dashboard', component: () => import('./pages/DashboardPage.vue'), meta: { title: '数据看板' } },
         { path: 'orders', component: () => import('./pages/OrdersPage.vue'), meta: { title: '订单管理' } },
-        { path: 'refunds', component: () => import('./pages/RefundsPage.vue'), meta: { title: '退款审核' } },
+        { path: 'refunds', component: () => import('./pages/RefundsPage.vue'), meta: { title: '售后处理' } },
         { path: 'products', component: () => import('./pages/ProductsPage.vue'), meta: { title: '商品与库存' } },
         { path: 'categories', component: () => import('./pages/CategoriesPage.vue'), meta: { title: '商品分类' } },
         { path: 'brands', component: () => import('./pages/BrandsPage.vue'), meta: { title: '品牌' } },

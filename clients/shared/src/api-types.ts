@@ -2444,8 +2444,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Try to buy: 202 QUEUED, decided in arrival order (GET the attempt); 409 NOT_STARTED, ENDED, SOLD_OUT or LIMIT_REACHED at once
-         * @description Try to buy: 202 QUEUED, decided in arrival order (GET the attempt); 409 NOT_STARTED, ENDED, SOLD_OUT or LIMIT_REACHED at once.
+         * Try to buy: 202 QUEUED, decided in arrival order (GET the attempt); 409 NOT_STARTED, ENDED, SOLD_OUT, LIMIT_REACHED or UNDELIVERABLE (the SKU's freight template excludes the address's province) at once
+         * @description Try to buy: 202 QUEUED, decided in arrival order (GET the attempt); 409 NOT_STARTED, ENDED, SOLD_OUT, LIMIT_REACHED or UNDELIVERABLE (the SKU's freight template excludes the address's province) at once.
          *
          *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
          *

@@ -38,7 +38,26 @@ export const REFUND_STATUS: Record<string, string> = {
   PENDING: '待审核',
   APPROVED: '已同意',
   REJECTED: '已拒绝',
+  RETURN_SHIPPED: '已寄回',
+  RETURN_RECEIVED: '商家已收货',
   REFUNDED: '已退款',
+  RESHIPPED: '已重新发货',
+  CANCELLED: '已撤销',
+}
+
+/** The four kinds of after-sales case. */
+export const REFUND_TYPE: Record<string, string> = {
+  refund_only: '仅退款',
+  return_refund: '退货退款',
+  exchange: '换货',
+  repair: '维修',
+}
+
+/** Who moved an after-sales case on. */
+export const CASE_ACTOR: Record<string, string> = {
+  customer: '买家',
+  staff: '商家',
+  system: '系统',
 }
 
 export function attributesText(attributes: Record<string, unknown> | null | undefined): string {

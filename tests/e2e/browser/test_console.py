@@ -78,7 +78,7 @@ def test_staff_sign_in_see_the_days_figures_in_the_dashboards_charts_and_ship_an
     # THEN the dashboard opens, its menu follows the role, and its charts carry the day's figures
     page.wait_for_url("**/console/dashboard")
     menu = page.locator("[data-test=menu]")
-    for entry in ("数据看板", "订单管理", "退款审核", "商品与库存", "优惠券", "积分兑换"):
+    for entry in ("数据看板", "订单管理", "售后处理", "商品与库存", "优惠券", "积分兑换"):
         expect(menu).to_contain_text(entry)
     page.goto(f"{console}dashboard?from={today}&to={today}")  # the date range is in the address
     expect(page.locator(".el-date-editor input").first).to_have_value(today)
