@@ -42,13 +42,13 @@ from chalicelib.orders.aftersales_domain import (
     units_left,
     units_of,
 )
+from chalicelib.orders.domain import POINTS_EXCHANGE, REFUNDING, OrderEvent, Refund
 from chalicelib.orders.domain import REFUNDED as ORDER_REFUNDED
-from chalicelib.orders.domain import REFUNDING, OrderEvent, Refund
 from chalicelib.orders.dynamo_cases import CASE_FAILED, EFFECT_FAILED
 from chalicelib.orders.repository import CaseMove, OrderUnits
 from chalicelib.orders.schemas import RefundRejection, RefundRequest
 from chalicelib.orders.service import Shop, owned
-from chalicelib.orders.steps import POINTS_REASONS, Effect, PostGrowth, PostPoints, Restock
+from chalicelib.orders.steps import POINTS_REASONS, Effect, PostGrowth, PostPoints, Restock, RewardStock
 from chalicelib.pagination import decode_cursor, encode_cursor, page
 
 ATTEMPTS = 5  # reads and writes of a case while other cases keep changing its order
@@ -249,10 +249,12 @@ def complete_case(shop: Shop, refund_id: str) -> bool:
 
 
 def _restock(shop: Shop, refund: Refund, sign: int) -> tuple[Effect, ...]:
-    """The case's units back to their SKUs (sign 1) or taken from stock for a reship (-1: an exchange's to_sku)."""
+    """The case's units back to their SKUs (sign 1) or taken from stock for a reship (-1: an exchange's to_sku). A
+    flash-sale unit too goes back to (or is reshipped from) the SKU's shelf: its session counts it sold either way. A
+    points-exchange order's units are its reward's."""
     order = owned(shop, None, refund.order_id)
-    if not order.takes_regular_stock:
-        return ()
+    if order.kind == POINTS_EXCHANGE:
+        return (RewardStock({reward_id: sign * quantity for reward_id, quantity in units_of(refund).items()}),)
     if sign > 0:
         return (Restock(units_of(refund), skip_removed=True),)
     taken: dict[str, int] = {}

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.orders.domain import (
+    FLASH_SALE,
     PENDING_PAYMENT,
     POINTS_EXCHANGE,
     REFUNDING,
@@ -144,8 +145,10 @@ def _effect(order: Order, kind: Gives, at: str, coupon_back: str | None) -> Effe
     if kind is Gives.RESTOCK:
         if order.kind == POINTS_EXCHANGE:  # its lines are the reward's units, not a SKU's
             return RewardStock(quantities_by(order, "sku_id"))
+        if order.kind == FLASH_SALE and order.status == REFUNDING:  # sold, then refunded: back on the SKU's shelf
+            return Restock(quantities_by(order, "sku_id"), skip_removed=True)
         if not order.takes_regular_stock:
-            return None  # a flash-sale unit goes back to its session (chalicelib/orders/outbox.py), not to the SKU
+            return None  # an unpaid flash-sale unit goes back to its session (chalicelib/orders/outbox.py)
         # Cancelling needs every SKU it gives back to; a refund gives back to the SKUs still sold (but the units
         # its units cases refunded already).
         if order.status != REFUNDING:

@@ -14,17 +14,29 @@ from typing import Any
 
 import pytest
 
+from app import app
 from chalicelib.bootstrap import container
 from chalicelib.config import reset_caches
 from chalicelib.errors import Conflict
-from chalicelib.orders import aftersales, tasks
+from chalicelib.orders import aftersales, service, tasks
 from chalicelib.orders.schemas import RefundRequest
+from local.aws.pollers import stop_pollers
+from local.aws.sqs_poller import SqsPoller, sqs_handlers
 from local.demo.aftersales import seed_aftersales
+from tests.functional import test_flash_sale as flash_sale
 from tests.functional import test_refunds
 from tests.functional.catalog_data import product_body
 from tests.functional.conftest import ShopClient, register_and_login
 from tests.functional.order_machinery import sweep_when_due
-from tests.functional.test_orders import execution_status, order_of, place, points_of, stock_of, user_id_of
+from tests.functional.test_orders import (
+    execution_status,
+    order_of,
+    place,
+    points_of,
+    stock_of,
+    user_id_of,
+    wait_for_token,
+)
 from tests.functional.test_refunds import FakeChannel, paid_order, ship
 
 # the refund tests' fixtures: their buyer, fake paying channel, timers and order machinery
@@ -414,3 +426,48 @@ def test_the_ship_deadline_waits_for_open_units_cases_so_nothing_is_refunded_twi
     refunds = client.call("GET", f"/orders/{order_id}/refunds", token=token)[1]["items"]
     assert refunds[-1]["status"] in ("APPROVED", "REFUNDED")  # its execution may have refunded it already
     assert refunds[-1]["amount_fen"] == order["amounts"]["payable_fen"]
+
+
+@pytest.fixture
+def flash_consumer() -> Iterator[None]:
+    """The flash sale's admission queue consumer, polled as `make run` polls it."""
+    pollers = [
+        SqsPoller(app, config, "local") for config in sqs_handlers(app) if config.name == "decide_flash_sale_attempts"
+    ]
+    for poller in pollers:
+        poller.start()
+    yield
+    stop_pollers(pollers)
+
+
+def test_a_flash_sale_unit_returned_or_refunded_goes_back_to_the_skus_shelf(
+    client: ShopClient, buyer: dict[str, Any], admin_token: str, timers: Any, channel: FakeChannel, flash_consumer: None
+) -> None:
+    # GIVEN a running flash sale of 2 units of the buyer's SKU (10 in stock: 8 left on the shelf), both won by the
+    # buyer in one attempt and paid; then the order shipped
+    sku_id, token = buyer["sku_id"], buyer["token"]
+    session = flash_sale.new_session(client, admin_token, sku_id, promo_price_fen=100, promo_stock=2, per_user_limit=2)[
+        1
+    ]
+    queued = flash_sale.try_buy(client, token, session["session_id"], sku_id, "flash-1", quantity=2)[1]
+    order_id = flash_sale.decided(client, token, queued["attempt_id"])["order_id"]
+    order = order_of(client, token, order_id)
+    wait_for_token(order_id, "payment_token")
+    assert (
+        service.confirm_payment(container().shop, order_id, "pay-1", order["amounts"]["payable_fen"])["status"]
+        == "PAID"
+    )
+    ship(client, admin_token, order_id)
+    assert stock_of(client, sku_id) == 8
+
+    # WHEN the buyer returns one unit (approved, shipped back, received)
+    case = ask(client, token, order_id, "return_refund", [{"sku_id": sku_id, "quantity": 1}])[1]
+    assert admin(client, admin_token, case["refund_id"], "approve")[0] == 200
+    parcel = {"carrier": "SF", "tracking_no": "SF654321"}
+    client.call("POST", f"/orders/{order_id}/refunds/{case['refund_id']}/return-shipment", parcel, token=token)
+    assert admin(client, admin_token, case["refund_id"], "receive-return")[0] == 200
+    wait_for_case(client, token, order_id, case["refund_id"], "REFUNDED")
+
+    # THEN the returned unit is back on the SKU's shelf (the session still counts it sold)
+    assert stock_of(client, sku_id) == 9
+    assert flash_sale.remaining(client, session["session_id"]) == 0
