@@ -1,5 +1,7 @@
-"""Cart, ours against the peer's, side by side in one run: add (line exists), add (new line), view of five lines,
-update quantity and remove line, in process on moto, each as a multiple of a GetItem timed alongside it.
+"""Cart, ours against the peer's, side by side in one run: add (line exists), add (new line), each with our SKU
+cache warm (the common case of a hot SKU) and off (every add reads its SKU, as with CART_SKU_CACHE_SECONDS=0), view
+of five lines, update quantity and remove line, in process on moto, each as a multiple of a GetItem timed alongside
+it. The peer's adds have nothing to cache: they are measured beside each of our add rows.
 
 The peer is the aws-samples serverless shopping cart (github.com/aws-samples/aws-serverless-shopping-cart, MIT-0),
 whose DynamoDB logic bench/peer_cart/ copies: same calls, expressions and item shapes, same boto3, on a table of
@@ -47,11 +49,20 @@ from chalicelib.aws import client as aws_client  # noqa: E402
 from chalicelib.bootstrap import container  # noqa: E402
 from chalicelib.cart import service as cart_service  # noqa: E402
 from chalicelib.cart.domain import CartOwner  # noqa: E402
+from chalicelib.cart.sku_cache import SkuCache  # noqa: E402
 from chalicelib.config import get_settings  # noqa: E402
 
 ADMIN_PASSWORD = "bench-admin-password"  # noqa: S105 - a throwaway moto account
 PEER_TABLE = "peer-shopping-cart"
-OPERATIONS = ("add, line exists", "add, new line", "view, 5 lines", "update quantity", "remove line")
+OPERATIONS = (
+    "add, line exists (SKU cached)",
+    "add, new line (SKU cached)",
+    "add, line exists (cache off)",
+    "add, new line (cache off)",
+    "view, 5 lines",
+    "update quantity",
+    "remove line",
+)
 
 
 class MotoClock:
@@ -147,14 +158,19 @@ def ours_direct(user_id: str, skus: list[str]) -> Side:
     """The operations as calls of the cart's service functions on the real Dynamo repositories."""
     shop, owner, extra = container(), CartOwner.user(user_id), skus[5]
     cart, catalog = shop.cart, shop.catalog
-    put_back = lambda: cart_service.add_item(cart, catalog, owner, extra, 1)  # noqa: E731
+    warm, cold = shop.cart_skus, SkuCache(0)  # the container's (CART_SKU_CACHE_SECONDS), and one keeping nothing
+    put_back = lambda: cart_service.add_item(cart, catalog, owner, extra, 1, warm)  # noqa: E731
     take_out = lambda: cart_service.remove_item(cart, owner, extra)  # noqa: E731
+    back_to_one = lambda: cart_service.update_item(cart, owner, skus[0], 1, None)  # noqa: E731
+
+    def add(sku_id: str, skus: SkuCache) -> Callable[[], str]:
+        return lambda: body(cart_service.add_item(cart, catalog, owner, sku_id, 1, skus))
+
     return {
-        "add, line exists": Operation(
-            lambda: body(cart_service.add_item(cart, catalog, owner, skus[0], 1)),
-            lambda: cart_service.update_item(cart, owner, skus[0], 1, None),
-        ),
-        "add, new line": Operation(lambda: body(cart_service.add_item(cart, catalog, owner, extra, 1)), take_out),
+        "add, line exists (SKU cached)": Operation(add(skus[0], warm), back_to_one),
+        "add, new line (SKU cached)": Operation(add(extra, warm), take_out),
+        "add, line exists (cache off)": Operation(add(skus[0], cold), back_to_one),
+        "add, new line (cache off)": Operation(add(extra, cold), take_out),
         "view, 5 lines": Operation(
             lambda: body(
                 cart_service.view_cart(cart, catalog, shop.profile, owner, shop.running_promotions, shop.coupon_source)
@@ -167,16 +183,18 @@ def ours_direct(user_id: str, skus: list[str]) -> Side:
 
 
 def ours_http(client: Client, token: str, skus: list[str]) -> Side:
-    """The operations as requests through Chalice's test client."""
-    extra = skus[5]
+    """The operations as requests through Chalice's test client ("cache off": the container's SKU cache emptied
+    before each, so every add reads its SKU, as with CART_SKU_CACHE_SECONDS=0)."""
+    extra, forget = skus[5], container().cart_skus.forget
     put_back = lambda: request(client, "POST", "/cart/items", {"sku_id": extra, "quantity": 1}, token)  # noqa: E731
     take_out = lambda: request(client, "DELETE", f"/cart/items/{extra}", None, token)  # noqa: E731
+    add_more = lambda: request(client, "POST", "/cart/items", {"sku_id": skus[0], "quantity": 1}, token)  # noqa: E731
+    back_to_one = lambda: request(client, "PATCH", f"/cart/items/{skus[0]}", {"quantity": 1}, token)  # noqa: E731
     return {
-        "add, line exists": Operation(
-            lambda: request(client, "POST", "/cart/items", {"sku_id": skus[0], "quantity": 1}, token),
-            lambda: request(client, "PATCH", f"/cart/items/{skus[0]}", {"quantity": 1}, token),
-        ),
-        "add, new line": Operation(put_back, take_out),
+        "add, line exists (SKU cached)": Operation(add_more, back_to_one),
+        "add, new line (SKU cached)": Operation(put_back, take_out),
+        "add, line exists (cache off)": Operation(add_more, lambda: (back_to_one(), forget())),
+        "add, new line (cache off)": Operation(put_back, lambda: (take_out(), forget())),
         "view, 5 lines": Operation(lambda: request(client, "GET", "/cart", None, token), take_out),
         "update quantity": Operation(
             lambda: request(client, "PATCH", f"/cart/items/{skus[1]}", {"quantity": 2}, token)
@@ -196,9 +214,15 @@ def peer_side(client: str) -> Side:
     for product_id in products[:5]:
         peer.add_to_cart(user, product_id, 1)
     take_out = lambda: peer.table.delete_item(Key={"pk": f"user#{user}", "sk": f"product#{extra}"})  # noqa: E731
-    return {
-        "add, line exists": Operation(lambda: peer.add_to_cart(user, products[0], 1)),
-        "add, new line": Operation(lambda: peer.add_to_cart(user, extra, 1), take_out),
+    more, new = (
+        Operation(lambda: peer.add_to_cart(user, products[0], 1)),
+        Operation(lambda: peer.add_to_cart(user, extra, 1), take_out),
+    )
+    return {  # the peer has no SKU read to cache: its adds are measured beside each of ours
+        "add, line exists (SKU cached)": more,
+        "add, new line (SKU cached)": new,
+        "add, line exists (cache off)": more,
+        "add, new line (cache off)": new,
         "view, 5 lines": Operation(lambda: peer.list_cart(user), take_out),
         "update quantity": Operation(lambda: peer.update_cart(user, products[1], 2)),
         "remove line": Operation(lambda: peer.update_cart(user, extra, 0), lambda: peer.add_to_cart(user, extra, 1)),

@@ -95,6 +95,7 @@ class Settings:
     flash_sale_queue_url: str = ""
     flash_sale_pay_seconds: int = 300
     flash_sale_cache_seconds: float = 1.0
+    cart_sku_cache_seconds: float = 5.0
     analytics_warehouse: str = "athena"  # "duckdb": the same SQL on DuckDB over the lake (local runtime, tests)
     athena_database: str = ""
     athena_workgroup: str = ""
@@ -164,6 +165,7 @@ class Settings:
             flash_sale_pay_seconds=int(e.get("FLASH_SALE_PAY_SECONDS", "300")),
             # How long a container keeps a flash sale's session and remaining units for its request path
             flash_sale_cache_seconds=float(e.get("FLASH_SALE_CACHE_SECONDS", "0" if stage == "local" else "1")),
+            cart_sku_cache_seconds=float(e.get("CART_SKU_CACHE_SECONDS", "5")),
             analytics_warehouse=e.get("ANALYTICS_WAREHOUSE") or ("duckdb" if stage == "local" else "athena"),
             athena_database=e.get("ATHENA_DATABASE") or f"shop_{stage}_analytics",
             athena_workgroup=e.get("ATHENA_WORKGROUP") or resource_name("analytics", stage),

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from chalicelib.audit.service import AuditTrail
     from chalicelib.auth import Principal
     from chalicelib.cart.repository import CartRepository
+    from chalicelib.cart.sku_cache import SkuCache
     from chalicelib.catalog.repository import CatalogRepository
     from chalicelib.catalog.service import Footprints, PriceSource, ViewEvents
     from chalicelib.coupons.repository import CouponsRepository
@@ -242,6 +243,13 @@ class Container(CommunityParts, SearchParts, OrderParts):
         from chalicelib.cart.repository import DynamoCartRepository
 
         return DynamoCartRepository()
+
+    @cached_property
+    def cart_skus(self) -> SkuCache:
+        """What adds to the cart need of a SKU, kept CART_SKU_CACHE_SECONDS in this container (0: not kept)."""
+        from chalicelib.cart.sku_cache import SkuCache
+
+        return SkuCache(self.settings.cart_sku_cache_seconds)
 
     # -- inventory ---------------------------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from chalicelib.cart.schemas import (
     MergedCart,
     MovedToFavorites,
 )
+from chalicelib.cart.sku_cache import SkuCache
 from chalicelib.catalog.models import product_id_of_sku
 from chalicelib.catalog.repository import CatalogRepository
 from chalicelib.errors import Unauthorized
@@ -76,11 +77,16 @@ def view_cart(
 
 @cart_api.post("/cart/items", status=201, headers=GUEST, errors=(401, 404, 409))
 def add_item(
-    principal: Principal | None, request: Request, body: CartItemWrite, cart: CartRepository, catalog: CatalogRepository
+    principal: Principal | None,
+    request: Request,
+    body: CartItemWrite,
+    cart: CartRepository,
+    catalog: CatalogRepository,
+    cart_skus: SkuCache,
 ) -> Json[CartLine]:
     """Add a SKU (merged with its line: 1..999 each, at most 99 lines)"""
     owner = _owner(principal, request)
-    line = service.add_item(cart, catalog, owner, body.sku_id, body.quantity)
+    line = service.add_item(cart, catalog, owner, body.sku_id, body.quantity, cart_skus)
     user_id = None if owner.guest else owner.id
     analytics.emit_as(analytics.cart_item_added, user_id, product_id_of_sku(body.sku_id), body.sku_id, body.quantity)
     return line

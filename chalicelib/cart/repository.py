@@ -67,6 +67,11 @@ class CartRepository(Protocol):
         only (one UpdateItem: a line deleted meanwhile, taken out of the head in the same transaction, fails its
         condition)."""
 
+    def add_quantity(self, owner: CartOwner, sku_id: str, quantity: int, max_quantity: int) -> tuple[Line | None, bool]:
+        """Add quantity to a user's line that exists (and select it) without reading it, on condition that it stays
+        within max_quantity (one UpdateItem): (the line as it is now, True); (None, True) past max_quantity; (None,
+        False) if there is no such line."""
+
     def update_line(
         self, owner: CartOwner, sku_id: str, quantity: int | None, selected: bool | None, expires_at: int | None
     ) -> Line | None:
@@ -210,6 +215,10 @@ class DynamoCartRepository:
             writes.set_quantity(_pk(owner), line, was)
         else:
             writes.put_line(_pk(owner), line, was, max_lines, alive_at, expires_at)
+
+    def add_quantity(self, owner: CartOwner, sku_id: str, quantity: int, max_quantity: int) -> tuple[Line | None, bool]:
+        raw, exists = writes.add_quantity(_pk(owner), sku_id, quantity, max_quantity)
+        return (_line_dict(attribute_values(CartLineModel, raw)) if raw is not None else None), exists
 
     def update_line(
         self, owner: CartOwner, sku_id: str, quantity: int | None, selected: bool | None, expires_at: int | None

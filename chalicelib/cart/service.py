@@ -9,6 +9,7 @@ from typing import Any
 from chalicelib.cart import guest
 from chalicelib.cart.domain import GUEST_CART_DAYS, MAX_LINES, MAX_QUANTITY, CartOwner, GuestCartGone, QuantityLimit
 from chalicelib.cart.repository import CartRepository
+from chalicelib.cart.sku_cache import SkuCache
 from chalicelib.catalog.models import product_id_of_sku
 from chalicelib.catalog.repository import CatalogRepository
 from chalicelib.clock import iso, parse_iso, precise_iso, utcnow
@@ -65,26 +66,59 @@ def _check_alive(owner: CartOwner, head: dict[str, Any] | None, now: datetime) -
         raise GuestCartGone()
 
 
+def _check_sku(sku: dict[str, Any] | None, sku_id: str) -> dict[str, Any]:
+    if sku is None:
+        raise NotFound("No such SKU")
+    if not sku["on_sale"]:
+        raise InvalidState("This product is not on sale")
+    if sku["stock"] <= 0:
+        raise OutOfStock("This SKU is sold out", sku_ids=[sku_id])
+    return sku
+
+
 def add_item(
-    repo: CartRepository, catalog: CatalogRepository, owner: CartOwner, sku_id: str, quantity: int
+    repo: CartRepository,
+    catalog: CatalogRepository,
+    owner: CartOwner,
+    sku_id: str,
+    quantity: int,
+    skus: SkuCache | None = None,
 ) -> dict[str, Any]:
     """Put quantity of a SKU in the cart, added to what is there (and selected). 404 for an unknown SKU, 409 for
-    one off sale or sold out, past MAX_QUANTITY of it, or for a new line past MAX_LINES. Two calls: the SKU, the
-    line and the cart's head in one BatchGetItem, then one write (the line alone when the head lists it already, or
-    a transaction of the line and the head)."""
+    one off sale or sold out, past MAX_QUANTITY of it, or for a new line past MAX_LINES. The SKU comes from `skus`
+    (a few seconds old at most: the stock check is advisory, the order's transaction takes the stock) or is read
+    with the line and the cart's head in one BatchGetItem, then one write (the line alone when the head lists it
+    already, or a transaction of the line and the head). With the SKU cached, a user's existing line is one
+    UpdateItem; a new line is that UpdateItem (refused: no line) and the transaction."""
+
+    def cached_add(sku: dict[str, Any]) -> dict[str, Any] | None:
+        """A user's add of a cached SKU without reading the line; None if it is a new line (not written yet)."""
+        _check_sku(sku, sku_id)
+        line, exists = repo.add_quantity(owner, sku_id, quantity, MAX_QUANTITY)
+        if line is not None:
+            return _public_line(line)
+        if exists:
+            raise QuantityLimit()
+        return None
 
     def attempt() -> dict[str, Any]:
         now = utcnow()
-        sku, current, head = read_together(
-            catalog.sku_read(sku_id), repo.line_read(owner, sku_id), repo.head_read(owner)
-        )
+        cached = skus.get(sku_id) if skus is not None else None
+        if cached is not None and not owner.guest:
+            added = cached_add(cached)
+            if added is not None:
+                return added
+            sku, current, head = cached, None, None  # no line: a new one, its head's condition checked by the write
+        elif cached is not None:
+            sku, (current, head) = cached, read_together(repo.line_read(owner, sku_id), repo.head_read(owner))
+        else:
+            sku, current, head = read_together(
+                catalog.sku_read(sku_id), repo.line_read(owner, sku_id), repo.head_read(owner)
+            )
+            if sku is not None and skus is not None:
+                skus.put(sku_id, sku)
         _check_alive(owner, head, now)
-        if sku is None:
-            raise NotFound("No such SKU")
-        if not sku["on_sale"]:
-            raise InvalidState("This product is not on sale")
-        if sku["stock"] <= 0:
-            raise OutOfStock("This SKU is sold out", sku_ids=[sku_id])
+        sku = _check_sku(sku, sku_id)
         was = current["quantity"] if current else None
         if (was or 0) + quantity > MAX_QUANTITY:
             raise QuantityLimit()

@@ -155,3 +155,31 @@ def remove_lines(pk: str, sku_ids: list[str], alive_at: int | None, expires_at: 
         if alive_at is not None and any(cancelled_codes(error)):
             raise GuestCartGone() from error
         raise ChangedMeanwhile() from error
+
+
+def add_quantity(pk: str, sku_id: str, quantity: int, max_quantity: int) -> tuple[dict[str, Any] | None, bool]:
+    """More of a line that exists (selected again), without reading it first: one UpdateItem adding `quantity`, on
+    condition that the line exists and stays within max_quantity. (its raw item as it is now, None) on success, else
+    (None, whether the line exists: then it would go past max_quantity)."""
+    request = _update(
+        pk,
+        f"{CART_LINE_PREFIX}{sku_id}",
+        {"selected": _value("selected", True)},
+        "attribute_exists(pk) AND #quantity <= :most",
+        **{
+            "#quantity": "quantity",
+            ":add": _value("quantity", quantity),
+            ":most": _value("quantity", max_quantity - quantity),
+        },
+    )
+    request["UpdateExpression"] += " ADD #quantity :add"
+    try:
+        answer = lean_client("dynamodb").update_item(
+            **request, ReturnValues="ALL_NEW", ReturnValuesOnConditionCheckFailure="ALL_OLD"
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return None, bool(error.response.get("Item"))
+        raise
+    attributes: dict[str, Any] = answer["Attributes"]
+    return attributes, True

@@ -161,3 +161,16 @@ def register_with_phone(client: ShopClient, username: str, phone: str, password:
         "POST", "/auth/register", {"username": username, "password": password, "phone": phone, "sms_code": code}
     )
     return status, body
+
+
+@pytest.fixture
+def sku_cache_seconds(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[float], None]]:
+    """Set CART_SKU_CACHE_SECONDS for the rest of the test (the container is built again with it)."""
+
+    def set_seconds(seconds: float) -> None:
+        monkeypatch.setenv("CART_SKU_CACHE_SECONDS", str(seconds))
+        reset_caches()
+
+    yield set_seconds
+    monkeypatch.delenv("CART_SKU_CACHE_SECONDS", raising=False)
+    reset_caches()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -122,6 +123,28 @@ def test_unknown_skus_are_not_found_and_sold_out_ones_are_refused(
     assert (unknown[0], unknown[1]["code"]) == (404, "NOT_FOUND")
     assert (refused[0], refused[1]["code"]) == (409, "OUT_OF_STOCK")
     assert cart(client, customer_token)["items"] == []
+
+
+def test_a_sku_taken_off_sale_is_refused_by_add_once_the_sku_cache_time_has_passed(
+    client: ShopClient, customer_token: str, admin_token: str, skus: list[str], sku_cache_seconds: Any
+) -> None:
+    # GIVEN SKUs kept 1 second per container, and a line of a phone (its SKU just read)
+    sku_cache_seconds(1)
+    assert add(client, customer_token, skus[0])[0] == 201
+    product_id = skus[0].rsplit("-", 1)[0]
+
+    # WHEN staff takes the phone off sale, and the customer adds it again after that second
+    off_sale = {**product_body("华为 Mate 60"), "on_sale": False}
+    off_sale["skus"] = [{**off_sale["skus"][0], "sku_id": skus[0]}]  # the same SKU (the sold-out one goes)
+    assert client.call("PUT", f"/admin/products/{product_id}", off_sale, token=admin_token)[0] == 200
+    time.sleep(1.05)
+    status, body = add(client, customer_token, skus[0])
+
+    # THEN the add is refused as off sale, the line keeps its quantity, and the view shows it unavailable
+    assert (status, body["code"]) == (409, "INVALID_STATE")
+    assert [(i["quantity"], i["unavailable_reason"]) for i in cart(client, customer_token)["items"]] == [
+        (1, "off_sale")
+    ]
 
 
 def test_a_cart_holds_at_most_99_lines_and_full_lines_still_merge(

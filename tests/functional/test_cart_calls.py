@@ -87,9 +87,10 @@ def counted(
 
 
 def test_adding_to_the_cart_reads_the_sku_once_and_writes_once(
-    client: ShopClient, customer_token: str, skus: list[str], calls: Calls
+    client: ShopClient, customer_token: str, skus: list[str], calls: Calls, sku_cache_seconds: Any
 ) -> None:
-    # GIVEN a cart with one line (clients and caches warmed by it)
+    # GIVEN a cart with one line (clients and caches warmed by it), and no SKU kept between adds
+    sku_cache_seconds(0)
     client.call("POST", "/cart/items", {"sku_id": skus[0], "quantity": 1}, token=customer_token)
 
     # WHEN a new line is added, and then more of an existing one
@@ -102,6 +103,43 @@ def test_adding_to_the_cart_reads_the_sku_once_and_writes_once(
     # the head, the existing line alone (the head lists its SKU already)
     assert new_line == ["BatchGetItem", "TransactWriteItems"]
     assert existing_line == ["BatchGetItem", "UpdateItem"]
+
+
+def test_a_second_add_of_a_sku_within_its_cache_time_is_one_call_and_a_new_line_two(
+    client: ShopClient, customer_token: str, skus: list[str], calls: Calls, sku_cache_seconds: Any
+) -> None:
+    # GIVEN SKUs kept a minute, and a cart with a line of the first (its SKU read by that add)
+    sku_cache_seconds(60)
+    client.call("POST", "/cart/items", {"sku_id": skus[0], "quantity": 1}, token=customer_token)
+    client.call("POST", "/cart/items", {"sku_id": skus[1], "quantity": 1}, token=customer_token)
+    client.call("DELETE", f"/cart/items/{skus[1]}", token=customer_token)
+
+    # WHEN more of the line is added, and the second SKU (read a moment ago) comes back as a new line
+    existing = counted(calls, client, "POST", "/cart/items", {"sku_id": skus[0], "quantity": 2}, token=customer_token)
+    existing_line = calls.dynamodb()
+    counted(calls, client, "POST", "/cart/items", {"sku_id": skus[1], "quantity": 1}, token=customer_token)
+    new_line = calls.dynamodb()
+
+    # THEN the existing line is one UpdateItem (no read), the new line that UpdateItem (refused: no line) and the
+    # transaction of the line and the head
+    assert (existing["quantity"], existing_line) == (3, ["UpdateItem"])
+    assert new_line == ["UpdateItem", "TransactWriteItems"]
+    assert sorted((i["sku_id"], i["quantity"]) for i in client.call("GET", "/cart", token=customer_token)[1]["items"]) \
+        == sorted([(skus[0], 3), (skus[1], 1)])  # fmt: skip
+
+
+def test_with_the_cache_off_every_add_reads_the_sku_again(
+    client: ShopClient, customer_token: str, skus: list[str], calls: Calls, sku_cache_seconds: Any
+) -> None:
+    # GIVEN CART_SKU_CACHE_SECONDS=0 and a line added once
+    sku_cache_seconds(0)
+    client.call("POST", "/cart/items", {"sku_id": skus[0], "quantity": 1}, token=customer_token)
+
+    # WHEN more of it is added at once
+    counted(calls, client, "POST", "/cart/items", {"sku_id": skus[0], "quantity": 1}, token=customer_token)
+
+    # THEN the SKU is read again with the line and the head
+    assert calls.dynamodb() == ["BatchGetItem", "UpdateItem"]
 
 
 def test_updating_and_removing_a_line_are_one_call_each(

@@ -70,6 +70,16 @@ class FakeCartRepository:
             raise CartFull()
         cart[line["sku_id"]] = copy.deepcopy(line)
 
+    def add_quantity(
+        self, owner: CartOwner, sku_id: str, quantity: int, max_quantity: int
+    ) -> tuple[dict[str, Any] | None, bool]:
+        self._race()
+        line = self.carts.get(owner, {}).get(sku_id)
+        if line is None or line["quantity"] + quantity > max_quantity:
+            return None, line is not None
+        line.update(quantity=line["quantity"] + quantity, selected=True)
+        return copy.deepcopy(line), True
+
     def update_line(
         self, owner: CartOwner, sku_id: str, quantity: int | None, selected: bool | None, expires_at: int | None
     ) -> dict[str, Any] | None:
