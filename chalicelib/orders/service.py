@@ -256,16 +256,12 @@ def ship_order(shop: Shop, order_id: str, write: ShipmentWrite) -> dict[str, Any
     parcel may carry several orders shipped together)."""
     order = owned(shop, None, order_id)
     code = carrier_code(write.carrier)
-    shipment = {
-        "carrier": write.carrier,
-        "carrier_code": code,
-        "tracking_no": write.tracking_no,
-        "shipped_at": iso(utcnow()),
-    }
+    at = iso(utcnow())  # one time for the shipment (its receipt timer counts from it) and the timeline's SHIPPED
+    shipment = {"carrier": write.carrier, "carrier_code": code, "tracking_no": write.tracking_no, "shipped_at": at}
     if code and shop.parcels and order.status == PAID:
         parcel = {"order_id": order_id, "carrier_code": code, "tracking_no": write.tracking_no}
-        shop.parcels.register({**parcel, "updated_at": shipment["shipped_at"]})
-    if not _advance(shop, order, OrderEvent.SHIP, shipment=shipment):
+        shop.parcels.register({**parcel, "updated_at": at})
+    if not shop.orders.advance(next_step(shop, order, OrderEvent.SHIP, at=at, shipment=shipment)):
         raise NotAllowed(f"An order that is {owned(shop, None, order_id).status} cannot be shipped")
     return get_order(shop, None, order_id)
 

@@ -4,8 +4,10 @@ execution task does when the order moved on first, and that compensation and set
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any, cast
 
 import pytest
 
@@ -176,3 +178,37 @@ def test_a_replayed_key_returns_the_original_order(
     assert workflow.answers == []  # its execution was started from the outbox when it was placed
     with pytest.raises(Conflict):
         placing.create_order(shop, "u_1", "k", body.model_copy(update={"remark": "other"}))
+
+
+class SlowParcels:
+    """Parcels whose registration takes over a second (a busy table): the time ship_order keeps must not drift."""
+
+    def __init__(self) -> None:
+        self.registered: list[dict[str, object]] = []
+
+    def register(self, parcel: dict[str, object]) -> None:
+        time.sleep(1.1)
+        self.registered.append(parcel)
+
+
+def test_a_shipment_its_timeline_entry_and_its_receipt_timer_share_one_time_however_slow_the_parcel_write(
+    shop: Shop, orders: FakeOrdersRepository, deliver_outbox: Callable[[], list[str]]
+) -> None:
+    # GIVEN a paid order, and a parcel table that takes over a second to register a parcel
+    service.confirm_payment(shop, ORDER_ID, "pay_1", 19800)
+    deliver_outbox()
+    parcels = SlowParcels()
+    shop = dataclasses.replace(shop, parcels=cast(Any, parcels))
+
+    # WHEN staff ship it with a carrier kuaidi100 knows
+    shipped = service.ship_order(shop, ORDER_ID, ShipmentWrite(carrier="SF", tracking_no="SF9"))
+
+    # THEN the shipment, the timeline's SHIPPED entry and the parcel say the same time, and the automatic receipt is
+    # due exactly its duration after it
+    shipped_at = shipped["shipment"]["shipped_at"]
+    assert shipped["timeline"][-1] == {"status": "SHIPPED", "at": shipped_at}
+    assert parcels.registered[0]["updated_at"] == shipped_at
+    due = datetime.fromisoformat(orders.orders[ORDER_ID]["due_at"].replace("Z", "+00:00"))
+    assert (due - datetime.fromisoformat(shipped_at.replace("Z", "+00:00"))).total_seconds() == (
+        shop.timers.auto_receive_seconds
+    )
