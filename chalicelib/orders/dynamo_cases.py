@@ -21,10 +21,9 @@ from chalicelib.orders.dynamo_repository import (
     _write_effect,
     cases_version_is,
 )
-from chalicelib.orders.items import refund_of
+from chalicelib.orders.items import refund_item, refund_of
 from chalicelib.orders.models import (
     ALL_REFUNDS,
-    REFUND_SK,
     OrderModel,
     RefundModel,
     due_shard_key,
@@ -84,18 +83,8 @@ class DynamoShopOrders(DynamoOrdersRepository):
     """Orders, refunds and units cases in the orders table."""
 
     def open_case(self, refund: Refund, change: OrderUnits) -> str | None:
-        item = RefundModel(
-            refund_pk(refund.refund_id),
-            REFUND_SK,
-            **{name: getattr(refund, name) for name in ("refund_id", "order_id", "type", "reason", "from_status")},
-            owner_id=refund.user_id,
-            status=refund_status_key(refund.status),
-            refund_status=refund_status_key(refund.status),
-            amount_fen=refund.amount_fen,
-            refund_listing=ALL_REFUNDS,
-            created_key=f"{refund.requested_at}#{refund.refund_id}",
-            requested_at=refund.requested_at,
-            requested_by=refund.requested_by,
+        item = refund_item(
+            refund,
             scope=refund.scope,
             case_items=list(refund.items),
             images=list(refund.images),

@@ -15,7 +15,7 @@ from chalicelib.dynamo import connection
 from chalicelib.membership.repository import add_growth_credit, add_growth_debit
 from chalicelib.orders import models
 from chalicelib.orders.domain import NORMAL, SHIPPED, TOKEN_FIELDS, Order, Refund
-from chalicelib.orders.items import order_of, refund_of
+from chalicelib.orders.items import order_of, refund_item, refund_of
 from chalicelib.orders.models import (
     ALL_REFUNDS,
     IDEMPOTENCY_SK,
@@ -283,20 +283,7 @@ class DynamoOrdersRepository:
     # -- refunds ----------------------------------------------------------------------------------------------------
 
     def open_refund(self, step: Step, refund: Refund) -> bool:
-        item = RefundModel(
-            refund_pk(refund.refund_id),
-            REFUND_SK,
-            **{name: getattr(refund, name) for name in ("refund_id", "order_id", "type", "reason", "from_status")},
-            owner_id=refund.user_id,
-            status=refund_status_key(refund.status),
-            refund_status=refund_status_key(refund.status),
-            amount_fen=refund.amount_fen,
-            refund_listing=ALL_REFUNDS,
-            created_key=f"{refund.requested_at}#{refund.refund_id}",
-            requested_at=refund.requested_at,
-            decided_at=refund.decided_at,
-            requested_by=refund.requested_by,
-        )
+        item = refund_item(refund, decided_at=refund.decided_at)
         actions, condition = _step_update(step)
         try:
             with TransactWrite(connection=connection()) as transaction:

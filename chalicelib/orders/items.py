@@ -1,12 +1,21 @@
 """Orders and refunds as the orders table stores them, read back into the domain's values (from a model or from a
-stream record's image)."""
+stream record's image), and a refund's item as first written."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from chalicelib.orders.domain import TOKEN_FIELDS, Order, Refund
-from chalicelib.orders.models import ORDER_SK, REFUND_SK, REFUND_STATUS_PREFIX, OrderModel, RefundModel
+from chalicelib.orders.models import (
+    ALL_REFUNDS,
+    ORDER_SK,
+    REFUND_SK,
+    REFUND_STATUS_PREFIX,
+    OrderModel,
+    RefundModel,
+    refund_pk,
+    refund_status_key,
+)
 
 
 def order_of(item: OrderModel) -> Order:
@@ -74,3 +83,21 @@ def refund_from_image(image: dict[str, Any] | None) -> Refund | None:
     if not image or image.get("sk", {}).get("S") != REFUND_SK:
         return None
     return refund_of(RefundModel.from_raw_data(image))
+
+
+def refund_item(refund: Refund, **fields: Any) -> RefundModel:
+    """A refund's item as first written (its keys, owner, status keys and request), with these further fields."""
+    return RefundModel(
+        refund_pk(refund.refund_id),
+        REFUND_SK,
+        **{name: getattr(refund, name) for name in ("refund_id", "order_id", "type", "reason", "from_status")},
+        owner_id=refund.user_id,
+        status=refund_status_key(refund.status),
+        refund_status=refund_status_key(refund.status),
+        amount_fen=refund.amount_fen,
+        refund_listing=ALL_REFUNDS,
+        created_key=f"{refund.requested_at}#{refund.refund_id}",
+        requested_at=refund.requested_at,
+        requested_by=refund.requested_by,
+        **fields,
+    )
