@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.search import matching, prices, scanning, suggesting, text
+from chalicelib.search.columns import FacetColumns, Filters, matching_rowids
 from chalicelib.search.matching import match_expressions
 
 SORTS = ("relevance", "sales", "price_asc", "price_desc", "newest", "rating")
@@ -79,6 +80,7 @@ class SearchIndex:
         self._conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
         self._conn.execute("PRAGMA cache_size = -32000")
         self._conn.execute("PRAGMA temp_store = MEMORY")
+        self._columns: FacetColumns | None = None  # read on the first worded search
         self.categories = {
             row[0]: {"category_id": row[0], "name": row[1], "parent_id": row[2]}
             for row in self._conn.execute("SELECT category_id, name, parent_id FROM categories")
@@ -249,49 +251,36 @@ class SearchIndex:
             args.append(query.price_max_fen)
         if query.in_stock:
             where.append("f.stock = 1")
-        if expression is None:
-            source = "facets f"  # the sort's index finds the page: most rows pass a browse's filters
-        else:
-            source = scanning.KEYED_MATCHES
-            where.insert(0, "product_text MATCH ?")
-            args.insert(0, expression)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         offset = (page - 1) * page_size
-        ranked: list[int] | None = None
-        if expression is None and priced:
+        if expression is not None:
+            allowed = frozenset(pairs) if pairs is not None else None
+            filters = Filters(allowed, query.price_min_fen, query.price_max_fen, bool(query.in_stock))
+            by_pair, rowids = self._worded(expression, where, args, filters, query.sort, offset, page_size)
+            total = sum(by_pair.values())
+            return (total, self._cards(rowids), self._facets(list(by_pair.items()))) if total else empty
+        if priced:
             # A price range matches most of the shop: counted from the price bands, not row by row.
             in_range = prices.range_counts(self._conn, query.price_min_fen, query.price_max_fen)
-            allowed = set(pairs) if pairs is not None else None
-            by_pair: Counter[int] = Counter()
+            allowed_set = set(pairs) if pairs is not None else None
+            in_pairs: Counter[int] = Counter()
             for (pair, stock), n in in_range.items():
-                if (allowed is None or pair in allowed) and (stock or not query.in_stock):
-                    by_pair[pair] += n
-            counts = sorted(by_pair.items())
-        elif expression is None:
+                if (allowed_set is None or pair in allowed_set) and (stock or not query.in_stock):
+                    in_pairs[pair] += n
+            counts = sorted(in_pairs.items())
+        else:
             cube = [w.replace("f.", "") for w in where]
             cube_clause = f"WHERE {' AND '.join(cube)}" if cube else ""
             sql = f"SELECT pair, sum(n) FROM browse_counts {cube_clause} GROUP BY pair"  # noqa: S608
             counts = self._conn.execute(sql, args).fetchall()
-        elif query.sort == "relevance":
-            # Only the RANK_WINDOW best sellers among the matches are scored: bm25 over every match of a broad word
-            # costs milliseconds per thousand rows, and a page past them is never read.
-            window = max(RANK_WINDOW, offset + page_size)
-            counts, ranked = scanning.ranked_page(self._conn, clause, args, window, offset, page_size)
-        else:
-            counts = scanning.pair_counts(self._conn, source, clause, args)
         total = sum(row[1] for row in counts)
         if not total:
             return empty
         if offset >= total:
             return total, [], self._facets(counts)
-        if ranked is not None:
-            return total, self._cards(ranked), self._facets(counts)
+        source = "facets f"  # the sort's index finds the page: most rows pass a browse's filters
         order = _ORDER["sales" if query.sort == "relevance" else query.sort]
-        if expression is not None and order == _ORDER["sales"]:
-            order = "t.rowid"  # the FTS table yields rowid order itself: the page ends the scan
-        elif expression is not None and query.sort in ("newest", "rating"):
-            source = scanning.RANKED_MATCHES  # the sort's column is in facets only
-        elif expression is None and (offset + page_size) * self.size < total * total and self._walks(query, total):
+        if (offset + page_size) * self.size < total * total and self._walks(query, total):
             # Most rows pass the browse's filters: walking the sort's own index meets the page sooner than
             # gathering every match and sorting it.
             source = f"facets f {_BROWSE_INDEX[query.sort]}"
@@ -303,6 +292,27 @@ class SearchIndex:
             )
         ]
         return total, self._cards(rowids), self._facets(counts)
+
+    def _worded(
+        self, expression: str, where: list[str], args: list[Any], filters: Filters, sort: str, offset: int, limit: int
+    ) -> tuple[Counter[int], list[int]]:
+        """(matches by pair, rowids of the page) of a worded search: the matches come from the FTS table alone and
+        are filtered, counted and sorted on the facet columns in memory (chalicelib/search/columns.py)."""
+        if self._columns is None:
+            self._columns = FacetColumns(self._conn)
+        found = self._columns
+        if sort != "relevance":
+            ids = found.keep(matching_rowids(self._conn, expression), filters)
+            return found.counts(ids), found.page(ids, sort, offset, limit)
+        # Only the RANK_WINDOW best sellers among the matches are scored: bm25 over every match of a broad word
+        # costs milliseconds per thousand rows, and a page past them is never read.
+        window = max(RANK_WINDOW, offset + limit)
+        clause = f"WHERE {' AND '.join(['product_text MATCH ?', *where])}"
+        by_pair, ranked, last = scanning.ranked_page(self._conn, clause, [expression, *args], window, offset, limit)
+        if last is not None:  # matches past the window: counted, never ranked
+            after = found.keep(matching_rowids(self._conn, expression, after=last), filters)
+            by_pair.update(found.counts(after))
+        return by_pair, ranked
 
     def _walks(self, query: SearchQuery, total: int) -> bool:
         """Whether a browse may walk its sort's index. Prices follow categories (books cost little, phones much):
