@@ -1,6 +1,7 @@
 """Reading a search's matches cheaply: the engine's SQL for a page by relevance (with the facet counts of the matches
-it read) and the best sellers of a category. Pure SQLite over the index file (chalicelib/search/building.py); every
-function returns exactly what the plain query would (same rows, same order), only sooner.
+it read), the best sellers of a category and the result cards. Pure SQLite over the index file
+(chalicelib/search/building.py); every function returns exactly what the plain query would (same rows, same order),
+only sooner.
 
 Where the time of a worded search went at 100k products (bench/search.py --explain): joining each FTS match to its
 facets row, then grouping the joined rows by pair in a temporary B-tree, then doing the join again to sort the page.
@@ -22,6 +23,10 @@ POPULARITY_WEIGHT = 0.02
 # A worded search by relevance: the FTS table drives (never a MATCH per row), each match joined to its row of facets
 # (to filter and rank it).
 RANKED_MATCHES = "product_text t CROSS JOIN facets f ON f.rowid = t.rowid"
+_CARD_COLUMNS = (
+    "product_id, title, price_fen, image_url, sales, rating_avg, review_count, category_id, brand_id, brand_name,"
+    " in_stock"
+)
 _SCORE = f"bm25(product_text, {', '.join(map(str, WEIGHTS))}) * (1 + {POPULARITY_WEIGHT} * f.popularity)"
 
 
@@ -67,3 +72,31 @@ def best_sellers(conn: sqlite3.Connection, pairs: list[int] | None, limit: int, 
     source = "facets NOT INDEXED" if walk and pairs else "facets"
     sql = f"SELECT rowid FROM {source} {where} ORDER BY rowid LIMIT ?"  # noqa: S608
     return [row[0] for row in conn.execute(sql, (limit,))]
+
+
+def cards(conn: sqlite3.Connection, rowids: list[int]) -> list[dict[str, Any]]:
+    """The result cards of these rowids, in their order."""
+    if not rowids:
+        return []
+    rows = conn.execute(
+        f"SELECT rowid, {_CARD_COLUMNS} FROM products WHERE rowid IN ({', '.join(map(str, rowids))})"  # noqa: S608
+    ).fetchall()
+    by_rowid = {row[0]: _card(row[1:]) for row in rows}
+    return [by_rowid[rowid] for rowid in rowids if rowid in by_rowid]
+
+
+def _card(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A result card: the catalog's product summary fields plus brand name, review count and stock flag."""
+    return {
+        "product_id": row[0],
+        "title": row[1],
+        "price_fen": row[2],
+        "image_url": row[3],
+        "sales": row[4],
+        "rating_avg": row[5],
+        "review_count": row[6],
+        "category_id": row[7],
+        "brand_id": row[8],
+        "brand_name": row[9],
+        "in_stock": bool(row[10]),
+    }
