@@ -20,7 +20,7 @@ from typing import Any
 from chalicelib.search import prices, text
 from chalicelib.search.documents import ProductDoc
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 # bm25 column weights, in the column order of product_text: title > subtitle > brand = category > specs > description.
 COLUMNS = ("title", "subtitle", "brand", "category", "specs", "description", "pinyin")
 WEIGHTS = (10.0, 8.0, 5.0, 5.0, 2.0, 1.0, 3.0)
@@ -93,11 +93,6 @@ def _write_index(
             rowid INTEGER PRIMARY KEY, pair INTEGER NOT NULL, price INTEGER NOT NULL, stock INTEGER NOT NULL,
             newest INTEGER NOT NULL, rating INTEGER NOT NULL, popularity REAL NOT NULL
         );
-        -- The first columns of facets again, alone: a worded search joins every match to them to count it by pair
-        -- and filter it, and a third of the row size is a third of the pages that join walks through.
-        CREATE TABLE match_keys (
-            rowid INTEGER PRIMARY KEY, pair INTEGER NOT NULL, price INTEGER NOT NULL, stock INTEGER NOT NULL
-        );
         CREATE TABLE pairs (pair INTEGER PRIMARY KEY, category_id TEXT NOT NULL, brand_id TEXT NOT NULL);
         -- Facet counts of a browse without a price filter, precomputed: (pair, in stock) -> products.
         CREATE TABLE browse_counts (
@@ -147,7 +142,6 @@ def _write_index(
         stored_rows.append(rows.stored)
     conn.executemany(PRODUCT_INSERT, product_rows)
     conn.executemany(FACET_INSERT, facet_rows)
-    conn.execute(MATCH_KEYS_COPY + " ORDER BY rowid")
     conn.executemany("INSERT INTO pairs VALUES (?, ?, ?)", [(n, c, b) for (c, b), n in pairs.items()])
     conn.execute("INSERT INTO browse_counts SELECT pair, stock, count(*) FROM facets GROUP BY pair, stock")
     conn.executemany(TEXT_INSERT, text_rows)
@@ -178,7 +172,6 @@ def _write_index(
 
 PRODUCT_INSERT = "INSERT INTO products VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 FACET_INSERT = "INSERT INTO facets VALUES (?, ?, ?, ?, ?, ?, ?)"
-MATCH_KEYS_COPY = "INSERT INTO match_keys SELECT rowid, pair, price, stock FROM facets"
 TEXT_INSERT = (
     "INSERT INTO product_text (rowid, title, subtitle, brand, category, specs, description, pinyin)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"

@@ -14,7 +14,6 @@ from chalicelib.search import prices, text
 from chalicelib.search.building import (
     COLUMNS,
     FACET_INSERT,
-    MATCH_KEYS_COPY,
     NAMING_COLUMNS,
     PRODUCT_INSERT,
     SCHEMA_VERSION,
@@ -98,7 +97,7 @@ def _take_out(conn: sqlite3.Connection, product_id: str) -> int | None:
         " VALUES ('delete', ?, ?, ?, ?, ?, ?, ?, ?)",
         (rowid, *stored_columns(stored)),
     )
-    for table in ("products", "facets", "match_keys", "doc_text"):
+    for table in ("products", "facets", "doc_text"):
         conn.execute(f"DELETE FROM {table} WHERE rowid = ?", (rowid,))  # noqa: S608 - table names are literals
     conn.execute("UPDATE browse_counts SET n = n - 1 WHERE pair = ? AND stock = ?", (pair, stock))
     prices.shift(conn, pair, stock, price, -1)
@@ -114,7 +113,6 @@ def _put(conn: sqlite3.Connection, rowid: int, doc: ProductDoc) -> None:
     rows = index_rows(rowid, doc, pair)
     conn.execute(PRODUCT_INSERT, rows.product)
     conn.execute(FACET_INSERT, rows.facets)
-    conn.execute(MATCH_KEYS_COPY + " WHERE rowid = ?", (rowid,))
     conn.execute(TEXT_INSERT, rows.text)
     conn.execute("INSERT INTO doc_text VALUES (?, ?)", rows.stored)
     _learn_words(conn, doc, rows.text[1:])
