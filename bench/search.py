@@ -18,6 +18,9 @@ this run with such a file (same --seed, --products and --queries): a faster engi
 fair comparison on a busy machine), prints its percentiles beside and counts the queries whose results differ:
   git show main:chalicelib/search/engine.py > /tmp/engine_main.py
   .venv/bin/python bench/search.py --baseline /tmp/engine_main.py
+The older engine.py imports this tree's other search modules and reads this run's index: when those changed under it
+(a module it uses, the index schema), run the older tree with `--save-results FILE` (and `--index PATH` to keep its
+index) and this one with `--check-results FILE`.
 """
 
 from __future__ import annotations

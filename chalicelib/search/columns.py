@@ -6,7 +6,7 @@ Why: joining each FTS match to its row of a facets table costs a B-tree seek (~0
 by price joined its 10,000 matches twice (once to count them by pair, once to sort them): ~8 ms. The matches now
 come out of the FTS table alone, as one JSON array of rowids, and Python looks their pair, price and stock up in
 lists indexed by rowid: filtering, counting and the page of any sort cost ~0.1 µs a match. At 100k products the
-columns take ~0.1 s to read and ~15 MB.
+columns take ~0.1 s to read and ~13 MB.
 """
 
 from __future__ import annotations
