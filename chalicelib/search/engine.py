@@ -24,6 +24,7 @@ FACET_LIMIT = 20
 DID_YOU_MEAN_TRIES = 4  # candidate queries tried (one cheap search each) when nothing matched
 # Where a Latin word must be found to be taken as itself rather than as pinyin (the pinyin column holds pinyin)
 _LATIN_COLUMNS = "{title subtitle brand category specs description}"
+BANDLESS_ROWS = 30_000  # a browse over a price range in categories holding at most this many rows counts them
 RANK_WINDOW = 1_000  # relevance scores this many matches (the best sellers), or as many as the page reaches
 
 # Rowids follow sales (best seller first, see _write_index), so "by sales" is "by rowid": an index on
@@ -260,7 +261,14 @@ class SearchIndex:
             by_pair, rowids = self._worded(expression, where, args, filters, query.sort, offset, page_size)
             total = sum(by_pair.values())
             return (total, self._cards(rowids), self._facets(list(by_pair.items()))) if total else empty
-        if priced:
+        if priced and pairs is not None and sum(self._pair_sizes[pair] for pair in pairs) <= BANDLESS_ROWS:
+            # A category's price range: its rows counted in facets_by_pair, one range of prices for each (pair,
+            # stock), cheaper than the bands' reads for the whole shop (~0.2 ms for 10,000 rows against ~1.5 ms).
+            stocks = "" if query.in_stock else " AND f.stock IN (0, 1)"  # stock is 0 or 1: the price is a range
+            source = "facets f INDEXED BY facets_by_pair"
+            sql = f"SELECT f.pair, count(*) FROM {source} {clause}{stocks} GROUP BY f.pair"  # noqa: S608
+            counts = self._conn.execute(sql, args).fetchall()
+        elif priced:
             # A price range matches most of the shop: counted from the price bands, not row by row.
             in_range = prices.range_counts(self._conn, query.price_min_fen, query.price_max_fen)
             allowed_set = set(pairs) if pairs is not None else None

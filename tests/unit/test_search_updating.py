@@ -111,17 +111,19 @@ def test_a_new_products_words_are_found_by_joined_pinyin_and_suggested(built: Pa
         assert "折叠屏" in index.suggest("折叠") and "折叠屏" in index.suggest("zhedie")
 
 
+@pytest.mark.parametrize("category_id", [None, "c_digital", "c_apparel"])  # the whole shop: price bands
 @pytest.mark.parametrize(
     ("low", "high", "in_stock"), [(10_000, 510_000, None), (None, 50_000, True), (100_000, None, None), (0, 0, None)]
 )
 def test_a_browse_over_a_price_range_counts_exactly_what_it_lists(
-    built: Path, tmp_path: Path, low: int | None, high: int | None, in_stock: bool | None
+    built: Path, tmp_path: Path, low: int | None, high: int | None, in_stock: bool | None, category_id: str | None
 ) -> None:
     # GIVEN the built index, and a copy where a phone got cheap and sold out and a dress left
     cheap = dataclasses.replace(doc(PHONE), price_fen=20_000, in_stock=False)
     changed = changed_copy(built, tmp_path, [cheap, dataclasses.replace(doc(DRESS), on_sale=False)])
     for path in (built, changed):
         options = {"price_min_fen": low, "price_max_fen": high, "in_stock": in_stock, "sort": "price_asc"}
+        options["category_id"] = category_id
         total, _, facets = answers(path, "", **options)
         listed = []
         for page in range(1, 6):
