@@ -5,8 +5,8 @@ open index, on the first worded search.
 Why: joining each FTS match to its row of a facets table costs a B-tree seek (~0.25 µs), and a broad word sorted
 by price joined its 10,000 matches twice (once to count them by pair, once to sort them): ~8 ms. The matches now
 come out of the FTS table alone, as one JSON array of rowids, and Python looks their pair, price and stock up in
-lists indexed by rowid: filtering, counting and the page of any sort cost ~0.1 µs a match. At 100k products the
-columns take ~0.1 s to read and ~13 MB.
+arrays indexed by rowid: filtering, counting and the page of any sort cost ~0.1 µs a match. At 100k products the
+columns take ~0.1 s to read and 4 MB.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import heapq
 import json
 import sqlite3
+from array import array
 from collections import Counter
 from dataclasses import dataclass
 
@@ -41,7 +42,10 @@ def matching_rowids(conn: sqlite3.Connection, expression: str, after: int | None
 
 
 class FacetColumns:
-    """pair, price, stock, newest and rating of every product, each a list indexed by rowid (0 where none is)."""
+    """pair, price, stock, newest and rating of every product, each an array indexed by rowid (0 where none is).
+    Arrays rather than lists: a list's ints lie all over the heap, and after a search's SQL has run they are out of
+    the CPU caches; an array of 64-bit ints is 0.8 MB in one piece (filtering 4,600 matches by price in a search:
+    0.25 ms against 0.5)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         row = conn.execute(
@@ -51,13 +55,13 @@ class FacetColumns:
         ).fetchone()
         size = row[0] + 1
         rowids: list[int] = json.loads(row[1])
-        columns: list[list[int]] = []
+        columns: list[array[int]] = []
         for text in row[2:]:
             values: list[int] = json.loads(text)
             if len(rowids) == size - 1:  # rowids 1..n without a gap (a fresh build)
-                column = [0, *values]
+                column = array("q", [0, *values])
             else:  # rows taken out by changes in place leave gaps
-                column = [0] * size
+                column = array("q", bytes(8 * size))
                 for rowid, value in zip(rowids, values, strict=True):
                     column[rowid] = value
             columns.append(column)
