@@ -256,11 +256,11 @@ class SearchIndex:
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         offset = (page - 1) * page_size
         if expression is not None:
-            allowed = frozenset(pairs) if pairs is not None else None
-            filters = Filters(allowed, query.price_min_fen, query.price_max_fen, bool(query.in_stock))
-            by_pair, rowids = self._worded(expression, where, args, filters, query.sort, offset, page_size)
-            total = sum(by_pair.values())
-            return (total, self._cards(rowids), self._facets(list(by_pair.items()))) if total else empty
+            in_pairs = frozenset(pairs) if pairs is not None else None
+            filters = Filters(in_pairs, query.price_min_fen, query.price_max_fen, bool(query.in_stock))
+            matched, rowids = self._worded(expression, where, args, filters, query.sort, offset, page_size)
+            total = sum(matched.values())
+            return (total, self._cards(rowids), self._facets(list(matched.items()))) if total else empty
         if priced and pairs is not None and sum(self._pair_sizes[pair] for pair in pairs) <= BANDLESS_ROWS:
             # A category's price range: its rows counted in facets_by_pair, one range of prices for each (pair,
             # stock), cheaper than the bands' reads for the whole shop (~0.2 ms for 10,000 rows against ~1.5 ms).
@@ -271,12 +271,12 @@ class SearchIndex:
         elif priced:
             # A price range matches most of the shop: counted from the price bands, not row by row.
             in_range = prices.range_counts(self._conn, query.price_min_fen, query.price_max_fen)
-            allowed_set = set(pairs) if pairs is not None else None
-            in_pairs: Counter[int] = Counter()
+            allowed = set(pairs) if pairs is not None else None
+            by_pair: Counter[int] = Counter()
             for (pair, stock), n in in_range.items():
-                if (allowed_set is None or pair in allowed_set) and (stock or not query.in_stock):
-                    in_pairs[pair] += n
-            counts = sorted(in_pairs.items())
+                if (allowed is None or pair in allowed) and (stock or not query.in_stock):
+                    by_pair[pair] += n
+            counts = sorted(by_pair.items())
         else:
             cube = [w.replace("f.", "") for w in where]
             cube_clause = f"WHERE {' AND '.join(cube)}" if cube else ""
