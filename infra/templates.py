@@ -35,7 +35,10 @@ def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     """The template with its short-form intrinsics (`!Ref`, `!Sub`) as the long forms, in plain dicts and lists."""
     import yaml
 
-    class _Loader(yaml.SafeLoader):
+    # libyaml's parser when PyYAML was built with it (a tenth of the pure-Python one's time), the same constructors
+    safe_loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class _Loader(safe_loader):  # type: ignore[valid-type,misc]
         """YAML with CloudFormation's tags: `!Ref x` -> {"Ref": x}, `!GetAtt a.b` -> {"Fn::GetAtt": [a, b]}."""
 
     def intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:

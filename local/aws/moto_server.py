@@ -25,6 +25,8 @@ from moto.sqs.models import sqs_backends
 from moto.stepfunctions.models import StateMachineInstance
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from local.aws import moto_json
+
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
@@ -60,8 +62,10 @@ def apply_moto_workarounds() -> None:
     '_thread.RLock' object" (getmoto/moto#10077, fixed upstream by #10093). The copy only needs
     the definition: leave the executions out of it, as the upstream fix does. TransactWriteItems
     undoes a cancelled transaction item by item (_transact_write_items_with_item_undo), and every
-    DynamoDB request runs alone (_serialised).
+    DynamoDB request runs alone (_serialised). Not a bug, but most of moto's time: DynamoDB's reads and
+    writes answer as plain JSON (local.aws.moto_json).
     """
+    moto_json.install()
     if "__deepcopy__" not in StateMachineInstance.__dict__:
         StateMachineInstance.__deepcopy__ = _deepcopy_without_executions  # type: ignore[attr-defined]
     if DynamoDBBackend.transact_write_items is not _transact_write_items_with_item_undo:

@@ -16,11 +16,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 from chalice.app import Chalice
 from chalice.utils import to_cfn_resource_name
 
+from chalicelib.aws import new_client
 from infra import templates
 from infra.stack_outputs import env_from_outputs
 from local.aws.install_secret import local_jwt_secret
@@ -311,7 +311,7 @@ def _region() -> str:
 
 
 def _client(service: str) -> Any:
-    return boto3.session.Session().client(service, region_name=_region())
+    return new_client(service, region_name=_region())
 
 
 def _account_id() -> str:

@@ -10,9 +10,9 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-import boto3
 from chalice.app import Chalice, SQSEventConfig
 
+from chalicelib.aws import new_client
 from local.aws.lambda_dispatch import deployed_name, invoke_chalice_function
 
 logger = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ class SqsPoller(threading.Thread):
 
     def open(self) -> None:
         """Find the queue now; messages sent before start() wait in it, as they would for a disabled mapping."""
-        self._sqs = self._sqs or boto3.session.Session().client("sqs")
+        self._sqs = self._sqs or new_client("sqs")
         self._resolve_queue()
 
     @property
@@ -124,7 +124,7 @@ class SqsPoller(threading.Thread):
         return self._caught_up and not any(int(waiting.get(name, 0)) for name in BACKLOG)
 
     def run(self) -> None:
-        self._sqs = self._sqs or boto3.session.Session().client("sqs")
+        self._sqs = self._sqs or new_client("sqs")
         while not self._stopping.is_set():
             try:
                 if not self._queue_url:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import boto3
 from chalice.app import Chalice, DynamoDBEventConfig
 
+from chalicelib.aws import new_client
 from local.aws.lambda_dispatch import deployed_name, invoke_chalice_function
 from local.aws.sqs_poller import IDLE_SLEEP_SECONDS
 
@@ -104,9 +104,8 @@ class DynamoStreamPoller(threading.Thread):
     def _connect(self) -> None:
         if self._streams is not None:
             return
-        session = boto3.session.Session()
-        self._streams = session.client("dynamodbstreams")
-        self._dynamodb = session.client("dynamodb")
+        self._streams = new_client("dynamodbstreams")
+        self._dynamodb = new_client("dynamodb")
 
     def _resolve_stream(self, dynamodb: Any) -> str:
         """The handler's stream ARN, or the table's current stream if the label in it is not the live one."""
@@ -183,7 +182,7 @@ class DynamoStreamPoller(threading.Thread):
             },
         }
         try:
-            sqs = boto3.session.Session().client("sqs")
+            sqs = new_client("sqs")
             queue_url = sqs.get_queue_url(QueueName=stream_failures_queue(self.stage))["QueueUrl"]
             sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(message))
         except Exception:  # the failures queue is a report; losing it must not stop the poller

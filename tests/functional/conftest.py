@@ -98,17 +98,31 @@ def provisioned_aws() -> Iterator[dict[str, str]]:
             reset_clients()
 
 
+@pytest.fixture(scope="module")
+def _emptying(provisioned_aws: dict[str, str]) -> dict[str, Any]:
+    """What emptying the module's account needs, looked up once: clients, each table's key names, the queue URLs."""
+    dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
+    keys = {
+        table: [k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
+        for table in dynamodb.list_tables()["TableNames"]
+    }
+    return {"dynamodb": dynamodb, "sqs": sqs, "keys": keys, "queues": sqs.list_queues().get("QueueUrls", [])}
+
+
 @pytest.fixture
-def aws_env(provisioned_aws: dict[str, str]) -> dict[str, str]:
+def aws_env(provisioned_aws: dict[str, str], _emptying: dict[str, Any]) -> dict[str, str]:
     """The module's moto account, emptied: every table item deleted and every queue purged before the test."""
-    dynamodb = boto3.client("dynamodb")
-    for table in dynamodb.list_tables()["TableNames"]:
-        keys = [k["AttributeName"] for k in dynamodb.describe_table(TableName=table)["Table"]["KeySchema"]]
-        for page in dynamodb.get_paginator("scan").paginate(TableName=table, ProjectionExpression=", ".join(keys)):
-            for item in page["Items"]:
-                dynamodb.delete_item(TableName=table, Key=item)
-    sqs = boto3.client("sqs")
-    for queue_url in sqs.list_queues().get("QueueUrls", []):
+    dynamodb, sqs = _emptying["dynamodb"], _emptying["sqs"]
+    for table, keys in _emptying["keys"].items():
+        found = [
+            item
+            for page in dynamodb.get_paginator("scan").paginate(TableName=table, ProjectionExpression=", ".join(keys))
+            for item in page["Items"]
+        ]
+        for start in range(0, len(found), 25):  # BatchWriteItem's most; moto processes every request it gets
+            deletes = [{"DeleteRequest": {"Key": key}} for key in found[start : start + 25]]
+            dynamodb.batch_write_item(RequestItems={table: deletes})
+    for queue_url in _emptying["queues"]:
         sqs.purge_queue(QueueUrl=queue_url)
     category_tree.forget()
     promotion_cache.forget()

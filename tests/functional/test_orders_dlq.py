@@ -27,7 +27,8 @@ def order_tasks_run_in_process(provisioned_aws: dict[str, str]) -> Iterator[None
 def test_a_compensation_that_keeps_failing_is_retried_then_sent_to_the_dead_letter_queue(
     client: ShopClient, admin_token: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PAYMENT_TIMEOUT_SECONDS", "1")
+    # long enough that the order is deleted before its timer fires, even on a loaded machine (1 s was not)
+    monkeypatch.setenv("PAYMENT_TIMEOUT_SECONDS", "3")
     reset_caches()
     create_catalog(client, admin_token)
     sku_id = create_product(client, admin_token, "华为 Mate 60")["skus"][0]["sku_id"]
