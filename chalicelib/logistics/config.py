@@ -10,6 +10,7 @@ import os
 from chalicelib.config import get_settings
 
 NOTIFY_PATH = "/logistics/kuaidi100/notify"
+LOCAL_NOTIFY_BASE = "http://127.0.0.1:8000"
 POLL_URL = "https://poll.kuaidi100.com/poll"
 
 
@@ -51,9 +52,11 @@ def _secret_values(arn: str) -> dict[str, object]:
 
 
 def notify_url() -> str:
-    """Where kuaidi100 pushes (the callback URL of a subscription): LOGISTICS_NOTIFY_BASE + NOTIFY_PATH."""
-    base = os.environ.get("LOGISTICS_NOTIFY_BASE") or "http://127.0.0.1:8000"
-    return base.rstrip("/") + NOTIFY_PATH
+    """Where kuaidi100 pushes (the callback URL of a subscription): LOGISTICS_NOTIFY_BASE + NOTIFY_PATH; unset, the
+    local server on local/dev stages, and empty elsewhere (a deployed stage without it subscribes nothing, rather
+    than have kuaidi100 push its parcels' events to 127.0.0.1)."""
+    base = os.environ.get("LOGISTICS_NOTIFY_BASE") or (LOCAL_NOTIFY_BASE if get_settings().is_local_or_dev else "")
+    return base.rstrip("/") + NOTIFY_PATH if base else ""
 
 
 def emulator_url() -> str:

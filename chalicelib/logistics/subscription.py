@@ -100,17 +100,19 @@ def outcome(answer: PollAnswer) -> str:
 
 class Kuaidi100Subscriber(ParcelSubscriber):
     """ParcelSubscriber at kuaidi100's subscription API (KUAIDI100_POLL_URL), with the stage's key, salt and notify
-    URL. Without a key or a salt nothing is subscribed (a stage that has none follows no parcel)."""
+    URL. Without a key, a salt or a notify URL nothing is subscribed (a stage that has none follows no parcel)."""
 
     def __init__(self, transport: PollTransport) -> None:
         self.transport = transport
 
     def subscribe(self, carrier_code: str, tracking_no: str, phone: str) -> str:
-        key, salt = config.subscription_key(), config.subscription_salt()
-        if not key or not salt:
-            logger.warning("no kuaidi100 key or salt: the parcel is not subscribed", extra={"tracking_no": tracking_no})
+        key, salt, notify_url = config.subscription_key(), config.subscription_salt(), config.notify_url()
+        if not key or not salt or not notify_url:
+            logger.warning(
+                "no kuaidi100 key, salt or notify URL: the parcel is not subscribed", extra={"tracking_no": tracking_no}
+            )
             return "not_configured"
-        param = subscription_param(carrier_code, tracking_no, key, config.notify_url(), salt, phone)
+        param = subscription_param(carrier_code, tracking_no, key, notify_url, salt, phone)
         body = urlencode({"schema": "json", "param": param}).encode()
         return outcome(self.transport.post(config.poll_url(), body, dict(FORM)))
 

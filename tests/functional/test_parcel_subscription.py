@@ -252,3 +252,26 @@ def test_the_emulator_answers_subscriptions_as_kuaidi100_does(kuaidi100: Kuaidi1
     # THEN: 200 subscribed, 501 subscribed before, 400 refused (given up), 600 to be asked again (raises)
     assert (first, again, no_phone) == ("subscribed", "subscribed_before", "refused_400")
     assert "600" in str(wrong_key.value)
+
+
+@pytest.mark.parametrize("stage", ["prod", "dev"])
+def test_a_stage_without_a_notify_base_subscribes_only_where_the_local_server_can_take_the_pushes(
+    kuaidi100_settings: None, monkeypatch: pytest.MonkeyPatch, stage: str
+) -> None:
+    # GIVEN a stage with kuaidi100's key and salt but no LOGISTICS_NOTIFY_BASE
+    monkeypatch.delenv("LOGISTICS_NOTIFY_BASE")
+    monkeypatch.setenv("SHOP_STAGE", stage)
+    reset_caches()
+    poll = RecordingPoll()
+
+    # WHEN a parcel is subscribed
+    outcome = Kuaidi100Subscriber(poll).subscribe("yunda", "YD900", "")
+
+    # THEN a deployed stage asks kuaidi100 nothing (its pushes would go to 127.0.0.1); dev pushes to the local server
+    if stage == "prod":
+        assert (outcome, poll.requests) == ("not_configured", [])
+    else:
+        assert outcome == "subscribed"
+        assert json.loads(poll.requests[0][1]["param"][0])["parameters"]["callbackurl"] == (
+            "http://127.0.0.1:8000/logistics/kuaidi100/notify"
+        )
