@@ -94,21 +94,21 @@ class AccountDataAcrossContexts:
         self.container = container
 
     def in_progress(self, user_id: str) -> bool:
-        from chalicelib.orders import service as orders
+        from chalicelib.orders import buyers
 
-        return orders.has_orders_in_progress(self.container.shop, user_id)
+        return buyers.has_orders_in_progress(self.container.shop, user_id)
 
     def erase(self, user_id: str) -> None:
         from chalicelib.cart import service as cart
         from chalicelib.inventory import service as inventory
-        from chalicelib.orders import service as orders
+        from chalicelib.orders import buyers
         from chalicelib.profile import service as profile
         from chalicelib.reviews import service as reviews
 
         profile.erase_user(self.container.profile, user_id)
         cart.empty_cart(self.container.cart, user_id)
         inventory.forget_user(self.container.inventory, user_id)
-        orders.forget_buyer(self.container.shop, user_id)
+        buyers.forget_buyer(self.container.shop, user_id)
         reviews.forget_reviewer(self.container.reviews, user_id)
 
 

@@ -360,12 +360,17 @@ def refund_amount_fen(order: Order, refund_type: str) -> int:
     return max(order.payable_fen - order.shipping_fen - refunded, 0)
 
 
+def holds_case_units(order: Order) -> bool:
+    """Whether an open after-sales case holds some of the order's units."""
+    return any((order.after_sales.get("held") or {}).values())
+
+
 def refund_refusal(order: Order, refund_type: str, window_seconds: int, now: datetime) -> Exception | None:
     """Why this order cannot have a refund of this type now, or None: refund_only while PAID, return_refund once
     SHIPPED or RECEIVED within the return window; never a second open one."""
     if order.status == REFUNDING:
         return Conflict("This order has an open refund already")
-    if any((order.after_sales.get("held") or {}).values()):
+    if holds_case_units(order):
         return Conflict("Some units of this order are in open after-sales cases; ask for the other units by items")
     if order.status not in REFUNDABLE_FROM[refund_type]:
         allowed = " or ".join(REFUNDABLE_FROM[refund_type])

@@ -29,7 +29,6 @@ from chalicelib.orders.deadlines import OrderTimers, deadline_after
 from chalicelib.orders.domain import (
     CANCELLED,
     FINAL_STATUSES,
-    OPEN_STATUSES,
     PAID,
     PENDING_PAYMENT,
     REFUNDING,
@@ -50,8 +49,6 @@ from chalicelib.pagination import decode_cursor, encode_cursor, page
 from chalicelib.points.repository import PointsRepository
 from chalicelib.pricing.promotion import RunningPromotions, no_promotions
 from chalicelib.profile.repository import ProfileRepository
-
-KEPT_ADDRESS_FIELDS = ("province",)  # what the books (and the order export) keep of a deleted buyer's address
 
 
 class PaymentRefunds(Protocol):
@@ -366,28 +363,3 @@ def reject_refund(shop: Shop, refund_id: str, write: RefundRejection) -> dict[st
     if not rejected:
         raise InvalidState(f"A refund that is {refund_of(shop, refund_id).status} cannot be rejected")
     return refund_of(shop, refund_id).view(admin=True)
-
-
-# -- the buyer's account ---------------------------------------------------------------------------------------
-
-
-def has_orders_in_progress(shop: Shop, user_id: str) -> bool:
-    """Whether the user has an order not yet final or an open after-sales case (one Query of at most one item per
-    open status, on gsi_buyer_status)."""
-    return any(shop.orders.orders_page("user_status", f"{user_id}#{status}", 1, None)[0] for status in OPEN_STATUSES)
-
-
-def forget_buyer(shop: Shop, user_id: str) -> int:
-    """The user deleted their account: their orders stay for the books without the receiver's name, phone, street
-    address or remark (only the province stays). Idempotent; returns how many orders changed."""
-    changed, start = 0, None
-    while True:
-        orders, start = shop.orders.orders_page("user", user_id, 100, start)
-        for order in orders:
-            address = order.address or {}
-            kept = {name: address[name] for name in KEPT_ADDRESS_FIELDS if address.get(name)}
-            if address != kept or order.remark:
-                shop.orders.forget_buyer(order.order_id, kept)
-                changed += 1
-        if not start:
-            return changed

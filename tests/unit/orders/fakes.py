@@ -192,8 +192,11 @@ class FakeOrdersRepository:
             return {"user": record["user_id"], "user_status": f"{record['user_id']}#{record['status']}"}[index]
 
         found = [r for r in self.orders.values() if key(r) == hash_key]
-        newest = sorted(found, key=lambda r: r["created_at"], reverse=True)[:limit]
-        return [Order.from_record(copy.deepcopy(r)) for r in newest], None
+        newest = sorted(found, key=lambda r: (r["created_at"], r["order_id"]), reverse=True)
+        offset = int((start or {}).get("offset", 0))
+        page = newest[offset : offset + limit]
+        following = {"offset": offset + limit} if offset + limit < len(newest) else None
+        return [Order.from_record(copy.deepcopy(r)) for r in page], following
 
     def orders_by_ids(self, order_ids: list[str]) -> list[Order]:
         return [order for order in map(self.order, order_ids) if order is not None]
