@@ -12,6 +12,7 @@ chalicelib/orders/aftersales_timers.py).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -42,13 +43,13 @@ from chalicelib.orders.aftersales_domain import (
     units_left,
     units_of,
 )
-from chalicelib.orders.domain import POINTS_EXCHANGE, REFUNDING, OrderEvent, Refund
+from chalicelib.orders.domain import POINTS_EXCHANGE, REFUNDING, Order, OrderEvent, Refund, points_earned
 from chalicelib.orders.domain import REFUNDED as ORDER_REFUNDED
 from chalicelib.orders.dynamo_cases import CASE_FAILED, EFFECT_FAILED
 from chalicelib.orders.repository import CaseMove, OrderUnits
 from chalicelib.orders.schemas import RefundRejection, RefundRequest
 from chalicelib.orders.service import Shop, owned
-from chalicelib.orders.steps import POINTS_REASONS, Effect, PostGrowth, PostPoints, Restock, RewardStock
+from chalicelib.orders.steps import POINTS_REASONS, Effect, PostGrowth, PostPoints, Restock, RewardStock, points_ref
 from chalicelib.pagination import decode_cursor, encode_cursor, page
 
 ATTEMPTS = 5  # reads and writes of a case while other cases keep changing its order
@@ -288,6 +289,18 @@ def _move(
         raise InvalidState(f"A refund that is {_case(shop, refund.refund_id).status} cannot become {status}")
 
 
+def _points_freed(order: Order, units: Units, refund_id: str) -> tuple[Effect, ...]:
+    """A settled order earned no points on the units its open money cases held: once such a case ends without its
+    money (rejected, cancelled), those units earn what the settlement left out (once: the case's status is the
+    transaction's condition)."""
+    if not order.settled_at:
+        return ()
+    earned = points_earned(replace(order, after_sales=units.record())) - points_earned(order)
+    if earned <= 0:
+        return ()
+    return (PostPoints(order.user_id, earned, POINTS_REASONS["earn"], points_ref(order, f"earn:{refund_id}")),)
+
+
 def _release(
     shop: Shop,
     refund: Refund,
@@ -307,7 +320,7 @@ def _release(
         units = released(Units.of(order), refund)
         change = OrderUnits(order.order_id, order.user_id, units.version, units.record())
         move = _moving(refund, expected, status, iso(utcnow()), by, None, fields or {})
-        failed = shop.orders.move_case(move, change, effects)
+        failed = shop.orders.move_case(move, change, (*effects, *_points_freed(order, units, refund.refund_id)))
         if failed is None:
             return
         if failed == EFFECT_FAILED:

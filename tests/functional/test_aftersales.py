@@ -471,3 +471,29 @@ def test_a_flash_sale_unit_returned_or_refunded_goes_back_to_the_skus_shelf(
     # THEN the returned unit is back on the SKU's shelf (the session still counts it sold)
     assert stock_of(client, sku_id) == 9
     assert flash_sale.remaining(client, session["session_id"]) == 0
+
+
+def test_a_return_rejected_after_the_order_settled_earns_the_points_its_units_were_left_out_of(
+    client: ShopClient, buyer: dict[str, Any], admin_token: str, timers: Any, channel: FakeChannel
+) -> None:
+    # GIVEN a received order of 2 units, one of them in a return case still undecided when the review window closes
+    timers(60, 60, 2)
+    order = paid_order(client, buyer, items=[{"sku_id": buyer["sku_id"], "quantity": 2}])
+    order_id, token = order["order_id"], buyer["token"]
+    ship(client, admin_token, order_id)
+    assert client.call("POST", f"/orders/{order_id}/receive", token=token)[0] == 200
+    status, case = ask(client, token, order_id, "return_refund", [{"sku_id": buyer["sku_id"], "quantity": 1}])
+    assert status == 201, case
+    test_refunds.wait_for_status(client, token, order_id, "COMPLETED", timeout=30)
+    settled = points_of(client, token)
+
+    # WHEN staff reject the return (and a second rejection is tried)
+    assert admin(client, admin_token, case["refund_id"], "reject", {"reason": "商品已使用"})[0] == 200
+    again = admin(client, admin_token, case["refund_id"], "reject", {"reason": "商品已使用"})
+
+    # THEN the settlement earned on one unit, the rejection the other's, once: the whole order's points in the end
+    goods = order["amounts"]["payable_fen"] - order["amounts"]["shipping_fen"]
+    assert settled == 1000 + (goods - line_of(order)["payable_fen"] // 2) // 100
+    assert points_of(client, token) == 1000 + goods // 100
+    assert again[0] == 409
+    assert channel.calls == []
