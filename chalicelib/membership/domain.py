@@ -82,6 +82,14 @@ def growth_taken_back(earned: int, refunded_fen: int, paid_fen: int) -> int:
     return min(earned, -(-earned * max(refunded_fen, 0) // paid_fen))
 
 
+def checkin_today(last_day: str | None, last_streak: int, today: str) -> dict[str, Any]:
+    """Whether today's check-in is done, and the streak a member has now: today's or yesterday's (it goes on with
+    today's check-in), else 0."""
+    yesterday = (date.fromisoformat(today) - timedelta(days=1)).isoformat()
+    alive = last_day in (today, yesterday)
+    return {"checked_in_today": last_day == today, "checkin_streak": last_streak if alive else 0}
+
+
 def streak_after(last_day: str | None, last_streak: int, today: str) -> int:
     """Consecutive check-in days counting today: one more than yesterday's, else 1."""
     yesterday = (date.fromisoformat(today) - timedelta(days=1)).isoformat()

@@ -58,6 +58,8 @@ class Membership(BaseModel):
     next_level: NextLevel | None
     growth_to_next: int
     benefits: list[str]
+    checked_in_today: bool = Field(description="Today's (Asia/Shanghai) check-in is done: POST /me/checkins is 409")
+    checkin_streak: int = Field(description="Consecutive check-in days up to today or yesterday; 0 once broken")
 
 
 class GrowthEntry(BaseModel):

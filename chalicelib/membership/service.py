@@ -8,7 +8,14 @@ from typing import Any
 from chalicelib.catalog.repository import CatalogRepository
 from chalicelib.clock import now_iso, shanghai_day, utcnow
 from chalicelib.errors import NotFound, ValidationError
-from chalicelib.membership.domain import DEFAULT_LEVELS, DEFAULT_RULES, check_levels, membership_view, streak_after
+from chalicelib.membership.domain import (
+    DEFAULT_LEVELS,
+    DEFAULT_RULES,
+    check_levels,
+    checkin_today,
+    membership_view,
+    streak_after,
+)
 from chalicelib.membership.repository import MembershipRepository
 from chalicelib.pagination import PageQuery, decode_cursor, encode_cursor, page
 from chalicelib.retry import retrying
@@ -56,7 +63,10 @@ def set_level_table(
 
 
 def my_membership(repo: MembershipRepository, user_id: str) -> dict[str, Any]:
-    return membership_view(level_table(repo)["items"], repo.growth(user_id))
+    """My level and growth, and whether today's (Asia/Shanghai) check-in is done."""
+    last = repo.last_checkin(user_id)
+    today = checkin_today(last[0] if last else None, last[1] if last else 0, shanghai_day(utcnow()))
+    return {**membership_view(level_table(repo)["items"], repo.growth(user_id)), **today}
 
 
 def my_growth(repo: MembershipRepository, user_id: str, query: PageQuery) -> dict[str, Any]:

@@ -28,7 +28,9 @@ def test_a_new_member_is_level_one_with_the_way_to_the_next_level(client: ShopCl
 def test_a_check_in_gives_points_and_growth_once_a_day(client: ShopClient, customer_token: str) -> None:
     rules = client.call("GET", "/membership/levels")[1]["rules"]
 
+    before = client.call("GET", "/me/membership", token=customer_token)[1]
     status, checked, _ = client.call("POST", "/me/checkins", token=customer_token)
+    after = client.call("GET", "/me/membership", token=customer_token)[1]
     again, refused, _ = client.call("POST", "/me/checkins", token=customer_token)
 
     assert status == 201 and (checked["points"], checked["growth"], checked["streak"]) == (
@@ -36,6 +38,9 @@ def test_a_check_in_gives_points_and_growth_once_a_day(client: ShopClient, custo
     )  # fmt: skip
     assert len(checked["date"]) == 10
     assert (again, refused["code"]) == (409, "ALREADY_CHECKED_IN")
+    # the membership tells whether today's check-in is done (a client can show it before the tap)
+    assert (before["checked_in_today"], before["checkin_streak"]) == (False, 0)
+    assert (after["checked_in_today"], after["checkin_streak"]) == (True, 1)
     points = client.call("GET", "/me/points", token=customer_token)[1]
     assert points["balance"] == rules["checkin_points"]
     assert [entry["reason"] for entry in points["items"]] == ["checkin"]

@@ -5900,6 +5900,16 @@ export interface components {
         Membership: {
             /** Benefits */
             benefits: string[];
+            /**
+             * Checked In Today
+             * @description Today's (Asia/Shanghai) check-in is done: POST /me/checkins is 409
+             */
+            checked_in_today: boolean;
+            /**
+             * Checkin Streak
+             * @description Consecutive check-in days up to today or yesterday; 0 once broken
+             */
+            checkin_streak: number;
             /** Discount Percent */
             discount_percent: number;
             /** Growth */
