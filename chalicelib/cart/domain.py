@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from chalicelib.errors import Conflict, Unauthorized
 
@@ -41,3 +42,16 @@ class GuestCartGone(Unauthorized):
     """The guest cart's token is bad, forged, expired, or its cart was merged or expired."""
 
     default_message = "This guest cart token is not valid (expired, merged or not ours): start a new guest cart"
+
+
+def unavailable_reason(sku: dict[str, Any] | None, quantity: int) -> str | None:
+    """Why a line cannot be bought now: gone, off_sale, sold_out, or not_enough_stock (stock below its quantity)."""
+    if sku is None:
+        return "gone"
+    if not sku["on_sale"]:
+        return "off_sale"
+    if sku["stock"] <= 0:
+        return "sold_out"
+    if sku["stock"] < quantity:
+        return "not_enough_stock"
+    return None

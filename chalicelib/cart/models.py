@@ -51,20 +51,3 @@ class CartCounterModel(Model):
     skus = UnicodeSetAttribute(null=True)
     guest = BooleanAttribute(null=True)
     expires_at = NumberAttribute(null=True)
-
-
-class CartRowModel(Model):
-    """Any item of `CART#` .. `CARTCOUNT` (a line or the head), for the one Query that reads the whole cart."""
-
-    Meta = table_meta(ACCOUNTS_TABLE)
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
-    sku_id = UnicodeAttribute(null=True)
-    quantity = NumberAttribute(null=True)
-    selected = BooleanAttribute(null=True)
-    added_at = UnicodeAttribute(null=True)
-    title = UnicodeAttribute(null=True)
-    attributes: MapAttribute[str, str] = MapAttribute(null=True)
-    skus = UnicodeSetAttribute(null=True)
-    expires_at = NumberAttribute(null=True)

@@ -19,14 +19,12 @@ from chalicelib.cart.models import (
     CART_LINE_PREFIX,
     CartCounterModel,
     CartLineModel,
-    CartRowModel,
     guest_pk,
     user_pk,
 )
 from chalicelib.dynamo import (
     PendingRead,
     PendingSlice,
-    attribute_values,
     connection,
     read_slices,
 )
@@ -119,9 +117,29 @@ def _line_dict(values: dict[str, Any]) -> Line:
     }
 
 
-def _head_dict(values: dict[str, Any]) -> Head:
-    expires_at = values.get("expires_at")
-    return {"skus": set(values.get("skus") or ()), "expires_at": int(expires_at) if expires_at is not None else None}
+def _line_of_item(raw: dict[str, Any]) -> Line:
+    """A line straight from its raw DynamoDB item (as _line_dict reads the CartLineModel, defaults included):
+    THE parse of the lines the cart reads and writes back, without pynamodb's per-attribute deserialize."""
+    selected, title, attributes = raw.get("selected"), raw.get("title"), raw.get("attributes")
+    return {
+        "sku_id": raw["sku_id"]["S"],
+        "quantity": int(raw["quantity"]["N"]),
+        "selected": selected["BOOL"] if selected and "BOOL" in selected else True,
+        "added_at": raw["added_at"]["S"],
+        "title": title["S"] if title and "S" in title else "",
+        "attributes": {key: each["S"] for key, each in attributes["M"].items()}
+        if attributes and "M" in attributes
+        else {},
+    }
+
+
+def _head_of_item(raw: dict[str, Any]) -> Head:
+    """The cart's head straight from its raw DynamoDB item (as _head_dict reads the CartCounterModel)."""
+    skus, expires_at = raw.get("skus"), raw.get("expires_at")
+    return {
+        "skus": set(skus["SS"]) if skus and "SS" in skus else set(),
+        "expires_at": int(expires_at["N"]) if expires_at and "N" in expires_at else None,
+    }
 
 
 def _pk(owner: CartOwner) -> str:
@@ -175,11 +193,10 @@ class DynamoCartRepository:
             lines: list[Line] = []
             head: Head | None = None
             for item in raw:
-                values = attribute_values(CartRowModel, item)
-                if values["sk"] == CART_COUNTER_SK:
-                    head = _head_dict(values)
+                if item["sk"]["S"] == CART_COUNTER_SK:
+                    head = _head_of_item(item)
                 else:
-                    lines.append(_line_dict(values))
+                    lines.append(_line_of_item(item))
             return lines, head
 
         return PendingSlice(ACCOUNTS_TABLE, _pk(owner), CART_LINE_PREFIX, CART_COUNTER_SK, parse)
@@ -193,12 +210,12 @@ class DynamoCartRepository:
 
     def line_read(self, owner: CartOwner, sku_id: str) -> PendingRead[Line | None]:
         key = (_pk(owner), f"{CART_LINE_PREFIX}{sku_id}")
-        return PendingRead(CartLineModel, key, lambda item: _line_dict(item) if item is not None else None, plain=True)
+        return PendingRead(CartLineModel, key, lambda item: _line_of_item(item) if item is not None else None, raw=True)
 
     def head_read(self, owner: CartOwner) -> PendingRead[Head | None]:
         key = (_pk(owner), CART_COUNTER_SK)
         return PendingRead(
-            CartCounterModel, key, lambda item: _head_dict(item) if item is not None else None, plain=True
+            CartCounterModel, key, lambda item: _head_of_item(item) if item is not None else None, raw=True
         )
 
     def put_line(
@@ -218,13 +235,13 @@ class DynamoCartRepository:
 
     def add_quantity(self, owner: CartOwner, sku_id: str, quantity: int, max_quantity: int) -> tuple[Line | None, bool]:
         raw, exists = writes.add_quantity(_pk(owner), sku_id, quantity, max_quantity)
-        return (_line_dict(attribute_values(CartLineModel, raw)) if raw is not None else None), exists
+        return (_line_of_item(raw) if raw is not None else None), exists
 
     def update_line(
         self, owner: CartOwner, sku_id: str, quantity: int | None, selected: bool | None, expires_at: int | None
     ) -> Line | None:
         raw = writes.update_line(_pk(owner), sku_id, quantity, selected, expires_at)
-        return _line_dict(attribute_values(CartLineModel, raw)) if raw is not None else None
+        return _line_of_item(raw) if raw is not None else None
 
     def remove_lines(self, owner: CartOwner, sku_ids: list[str], alive_at: int | None, expires_at: int | None) -> None:
         unique = list(dict.fromkeys(sku_ids))

@@ -7,7 +7,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.cart import guest
-from chalicelib.cart.domain import GUEST_CART_DAYS, MAX_LINES, MAX_QUANTITY, CartOwner, GuestCartGone, QuantityLimit
+from chalicelib.cart.domain import (
+    GUEST_CART_DAYS,
+    MAX_LINES,
+    MAX_QUANTITY,
+    CartOwner,
+    GuestCartGone,
+    QuantityLimit,
+    unavailable_reason,
+)
 from chalicelib.cart.repository import CartRepository
 from chalicelib.cart.sku_cache import SkuCache
 from chalicelib.catalog.models import product_id_of_sku
@@ -41,12 +49,19 @@ class _NoCoupons(CouponSource):
 NO_COUPONS = _NoCoupons()
 
 
+def _public_time(added_at: str) -> str:
+    """A line's added_at (stored to the microsecond, precise_iso) as the API shows times (clock.iso)."""
+    if len(added_at) == 27 and added_at[19] == "." and added_at[26] == "Z":  # precise_iso's form: cut the fraction
+        return added_at[:19] + "Z"
+    return iso(parse_iso(added_at))
+
+
 def _public_line(line: dict[str, Any]) -> dict[str, Any]:
     return {
         "sku_id": line["sku_id"],
         "quantity": line["quantity"],
         "selected": line["selected"],
-        "added_at": iso(parse_iso(line["added_at"])),
+        "added_at": _public_time(line["added_at"]),
     }
 
 
@@ -266,19 +281,6 @@ def merge_guest_cart(repo: CartRepository, user_id: str, token: str) -> list[dic
 # -- the cart view -----------------------------------------------------------------------------------------------
 
 
-def _unavailable_reason(sku: dict[str, Any] | None, quantity: int) -> str | None:
-    """Why a line cannot be bought now: gone, off_sale, sold_out, or not_enough_stock (stock below its quantity)."""
-    if sku is None:
-        return "gone"
-    if not sku["on_sale"]:
-        return "off_sale"
-    if sku["stock"] <= 0:
-        return "sold_out"
-    if sku["stock"] < quantity:
-        return "not_enough_stock"
-    return None
-
-
 def _offer_view(offer: CouponOffer, discount_fen: int) -> dict[str, Any]:
     return {
         "coupon_id": offer.coupon_id,
@@ -337,7 +339,7 @@ def view_cart(
     payable_lines = []
     for line in lines:
         sku = skus.get(line["sku_id"])
-        reason = _unavailable_reason(sku, line["quantity"])
+        reason = unavailable_reason(sku, line["quantity"])
         priced_line = priced.get(line["sku_id"])
         if reason is None and line["selected"] and priced_line is not None:
             payable_lines.append(priced_line)
@@ -358,7 +360,7 @@ def view_cart(
                 "unavailable_reason": reason,
                 "stock": int(sku["stock"]) if sku else 0,
                 "line_total_fen": priced_line.total_fen if priced_line else None,
-                "added_at": _public_line(line)["added_at"],
+                "added_at": _public_time(line["added_at"]),
             }
         )
     payable_lines.reverse()  # oldest first, as an order `from_cart` lists them

@@ -75,12 +75,17 @@ def put_line(
     values = {name: _value(name, line[name]) for name in LINE_FIELDS}
     if expires_at is not None:
         values["expires_at"] = _value("expires_at", expires_at)
-    if was is None:
-        line_update = _update(pk, f"{CART_LINE_PREFIX}{sku_id}", values, "attribute_not_exists(pk)")
+    if was is None:  # a new line: the whole item, put (a smaller request than an update of each attribute)
+        item = {**_key(pk, f"{CART_LINE_PREFIX}{sku_id}"), **values}
+        line_write = {
+            "Put": {"TableName": ACCOUNTS_TABLE, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}
+        }
     else:
-        line_update = _update(
-            pk, f"{CART_LINE_PREFIX}{sku_id}", values, "#quantity = :was", **{":was": _value("quantity", was)}
-        )
+        line_write = {
+            "Update": _update(
+                pk, f"{CART_LINE_PREFIX}{sku_id}", values, "#quantity = :was", **{":was": _value("quantity", was)}
+            )
+        }
     head: dict[str, Any] = {
         "TableName": ACCOUNTS_TABLE,
         "Key": _key(pk, CART_COUNTER_SK),
@@ -103,7 +108,7 @@ def put_line(
     if conditions:
         head["ConditionExpression"] = " AND ".join(conditions)
     try:
-        lean_client("dynamodb").transact_write_items(TransactItems=[{"Update": line_update}, {"Update": head}])
+        lean_client("dynamodb").transact_write_items(TransactItems=[line_write, {"Update": head}])
     except ClientError as error:
         line_changed, head_refused = [*cancelled_codes(error), False, False][:2]
         if head_refused and not line_changed:

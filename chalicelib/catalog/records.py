@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pynamodb.attributes import MapAttribute
@@ -56,6 +57,64 @@ def _sku_of(values: dict[str, Any]) -> dict[str, Any]:
         "level_prices": {int(level): int(price) for level, price in (values.get("member_prices") or {}).items()},
         "weight_g": int(values["weight_g"]) if values.get("weight_g") is not None else None,
         "freight_template_id": values.get("freight_template_id"),
+    }
+
+
+# What a read of SKUs by key fetches (a ProjectionExpression; the keys come with it): the record's fields only.
+SKU_ATTRIBUTES = (
+    "sku_id", "product_id", "attributes", "price_fen", "stock", "low_stock_threshold", "updated_at", "title",
+    "image_url", "category_id", "brand_id", "on_sale", "member_prices", "weight_g", "freight_template_id",
+)  # fmt: skip
+
+
+def _stored(raw: dict[str, Any], name: str) -> Any:
+    """An attribute's DynamoDB value of a raw SKU item, or the SkuItem default when absent or null."""
+    found = raw.get(name)
+    if found is None or "NULL" in found:
+        default = getattr(SkuItem, name).default
+        return default() if callable(default) else default
+    return found
+
+
+def _number(value: Any) -> int | None:
+    """A number attribute (raw {"N": ...} or a model default) as an int."""
+    if value is None or isinstance(value, int):
+        return value
+    text = value["N"]
+    return int(text) if text.lstrip("-").isdigit() else int(float(text))
+
+
+def _text(value: Any) -> Any:
+    return value["S"] if isinstance(value, dict) else value
+
+
+def sku_of_item(raw: dict[str, Any]) -> dict[str, Any]:
+    """A SKU record (as _sku_dict gives it of the model) straight from its raw DynamoDB item: THE parse of SKUs
+    read by key (BatchGetItem), without pynamodb's per-attribute deserialize; its unit test holds it to the
+    model's reading, defaults and nulls included."""
+    attributes = _stored(raw, "attributes")
+    member_prices = _text(_stored(raw, "member_prices"))
+    on_sale = _stored(raw, "on_sale")
+    return {
+        "sku_id": raw["sku_id"]["S"],
+        "product_id": raw["product_id"]["S"],
+        "attributes": {key: each["S"] for key, each in attributes["M"].items()}
+        if isinstance(attributes, dict) and "M" in attributes
+        else dict(attributes or {}),
+        "price_fen": _number(raw["price_fen"]),
+        "stock": _number(_stored(raw, "stock")) or 0,
+        "low_stock_threshold": _number(_stored(raw, "low_stock_threshold")) or 0,
+        "updated_at": _text(_stored(raw, "updated_at")),
+        "title": _text(_stored(raw, "title")),
+        "image_url": _text(_stored(raw, "image_url")),
+        "category_id": _text(_stored(raw, "category_id")),
+        "brand_id": _text(_stored(raw, "brand_id")),
+        "on_sale": bool(on_sale["BOOL"] if isinstance(on_sale, dict) else on_sale),
+        "level_prices": {int(level): int(price) for level, price in json.loads(member_prices).items()}
+        if member_prices
+        else {},
+        "weight_g": _number(_stored(raw, "weight_g")),
+        "freight_template_id": _text(_stored(raw, "freight_template_id")),
     }
 
 

@@ -21,12 +21,13 @@ from chalicelib.catalog.models import (
     sku_sk,
 )
 from chalicelib.catalog.records import (
+    SKU_ATTRIBUTES,
     _product_dict,
     _product_item,
     _sku_card,
     _sku_dict,
     _sku_item,
-    _sku_of,
+    sku_of_item,
 )
 from chalicelib.catalog.staff_store import StaffCatalogStore, admin_key_of
 from chalicelib.dynamo import PendingRead, connection, read_together, set_or_remove
@@ -266,11 +267,11 @@ class DynamoCatalogRepository(StaffCatalogStore):
         return {item.product_id: _product_dict(item) for item in items if isinstance(item, ProductItem)}
 
     def sku_read(self, sku_id: str) -> PendingRead[dict[str, Any] | None]:
-        def parse(values: dict[str, Any] | None) -> dict[str, Any] | None:
-            return _sku_of(values) if values is not None and values["kind"] is SkuItem else None
+        def parse(raw: dict[str, Any] | None) -> dict[str, Any] | None:
+            return sku_of_item(raw) if raw is not None else None
 
         key = (product_pk(product_id_of_sku(sku_id)), sku_sk(sku_id))
-        return PendingRead(SkuItem, key, parse, consistent=False, plain=True)
+        return PendingRead(SkuItem, key, parse, consistent=False, raw=True, projection=SKU_ATTRIBUTES)
 
     def skus_by_ids(self, sku_ids: list[str]) -> dict[str, dict[str, Any]]:
         reads = [self.sku_read(sku_id) for sku_id in dict.fromkeys(sku_ids)]

@@ -103,9 +103,18 @@ class KnownCoupons:
         return PendingSlice(None, user_id, "", "", lambda _: list(self.offers))
 
 
-def category_roots(catalog: CatalogRepository) -> dict[str, str]:
-    """Leaf category id -> its root (a root maps to itself), for scopes naming a root category."""
-    return {c["category_id"]: c["parent_id"] or c["category_id"] for c in category_tree.get(catalog).values()}
+_roots: list[Any] = [None, {}]  # [the category tree they were made of, its roots]
+
+
+def category_roots(catalog: CatalogRepository) -> Mapping[str, str]:
+    """Leaf category id -> its root (a root maps to itself), for scopes naming a root category: made once per tree
+    that the cached category tree hands out (a new one each time it is read again), not on every priced request."""
+    tree = category_tree.get(catalog)
+    tree_of_roots, roots = _roots
+    if tree_of_roots is not tree:
+        roots = {c["category_id"]: c["parent_id"] or c["category_id"] for c in tree.values()}
+        _roots[:] = [tree, roots]
+    return roots
 
 
 def priced_lines(

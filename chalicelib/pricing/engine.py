@@ -252,6 +252,19 @@ def quote(
     """Every amount of an order (or a cart) of priced lines. A coupon that takes nothing off is left out
     (quote.coupon is None); points beyond what the order allows are not used (quote.points_used says how many)."""
     priced, applied_thresholds = apply_threshold_promotions(lines, threshold_promotions, now)
+    return _quote_after_promotions(priced, applied_thresholds, coupon, points, ships, points_rules, to)
+
+
+def _quote_after_promotions(
+    priced: Sequence[PricedLine],
+    applied_thresholds: tuple[str, ...],
+    coupon: CouponOffer | None,
+    points: int,
+    ships: bool,
+    points_rules: PointsRules,
+    to: Destination | None,
+) -> Quote:
+    """quote() of lines that carry their threshold discounts already (apply_threshold_promotions)."""
     items_fen = sum(line.list_price_fen * line.quantity for line in priced)
     member_discount = sum(line.member_discount_fen for line in priced)
     promotion_discount = items_fen - sum(line.payable_fen for line in priced) - member_discount
@@ -313,8 +326,7 @@ def checkout(
     """A cart, a preview or an order priced: the quote with the chosen coupon (BEST_COUPON: the offer taking the
     most off, as best_coupon; None: none; an offer: that one, left out of the quote if it takes nothing off), what
     every offer would take off or why it would not, and the most points these goods allow."""
-    promotions = list(promotions)
-    after_promotions, _ = apply_threshold_promotions(lines, promotions, now)
+    after_promotions, applied_thresholds = apply_threshold_promotions(lines, promotions, now)
     verdicts = sorted(
         (
             CouponVerdict(offer, coupon_discount(offer, after_promotions), coupon_refusal(offer, after_promotions))
@@ -324,6 +336,6 @@ def checkout(
     )
     chosen = best_coupon(offers, after_promotions)[0] if coupon is BEST_COUPON else coupon
     offer = chosen if isinstance(chosen, CouponOffer) else None
-    priced = quote(lines, promotions, offer, points, now, ships, points_rules, to)
+    priced = _quote_after_promotions(after_promotions, applied_thresholds, offer, points, ships, points_rules, to)
     goods_fen = priced.items_fen - priced.discount_fen
     return Checkout(quote=priced, coupons=tuple(verdicts), points_cap=max_points_for(goods_fen, points_rules))
