@@ -134,7 +134,7 @@ def _line_of_item(raw: dict[str, Any]) -> Line:
 
 
 def _head_of_item(raw: dict[str, Any]) -> Head:
-    """The cart's head straight from its raw DynamoDB item (as _head_dict reads the CartCounterModel)."""
+    """The cart's head straight from its raw DynamoDB item (as the CartCounterModel reads it)."""
     skus, expires_at = raw.get("skus"), raw.get("expires_at")
     return {
         "skus": set(skus["SS"]) if skus and "SS" in skus else set(),

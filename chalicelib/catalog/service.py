@@ -32,17 +32,26 @@ class Footprints(Protocol):
 
 
 class CategoryTree:
-    """The category tree, read with one Query and kept for a minute per warm container (it changes rarely)."""
+    """The category tree, read with one Query and kept for a minute per warm container (it changes rarely), with
+    each category's root made once per read."""
 
     def __init__(self) -> None:
         self._categories: dict[str, dict[str, Any]] | None = None
+        self._roots: dict[str, str] = {}
         self._read_at = 0.0
 
     def get(self, repo: CatalogRepository) -> dict[str, dict[str, Any]]:
         if self._categories is None or time.monotonic() - self._read_at > TREE_TTL_SECONDS:
-            self._categories = {c["category_id"]: c for c in repo.categories()}
+            categories = {c["category_id"]: c for c in repo.categories()}
+            self._roots = {c["category_id"]: c["parent_id"] or c["category_id"] for c in categories.values()}
+            self._categories = categories
             self._read_at = time.monotonic()
         return self._categories
+
+    def roots(self, repo: CatalogRepository) -> Mapping[str, str]:
+        """Category id -> its root (a root maps to itself), of the tree `get` hands out."""
+        self.get(repo)
+        return self._roots
 
     def forget(self) -> None:
         self._categories = None

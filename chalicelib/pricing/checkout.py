@@ -103,18 +103,10 @@ class KnownCoupons:
         return PendingSlice(None, user_id, "", "", lambda _: list(self.offers))
 
 
-_roots: list[Any] = [None, {}]  # [the category tree they were made of, its roots]
-
-
 def category_roots(catalog: CatalogRepository) -> Mapping[str, str]:
-    """Leaf category id -> its root (a root maps to itself), for scopes naming a root category: made once per tree
-    that the cached category tree hands out (a new one each time it is read again), not on every priced request."""
-    tree = category_tree.get(catalog)
-    tree_of_roots, roots = _roots
-    if tree_of_roots is not tree:
-        roots = {c["category_id"]: c["parent_id"] or c["category_id"] for c in tree.values()}
-        _roots[:] = [tree, roots]
-    return roots
+    """Leaf category id -> its root (a root maps to itself), for scopes naming a root category: made with each read
+    of the cached category tree, not on every priced request."""
+    return category_tree.roots(catalog)
 
 
 def priced_lines(
