@@ -38,6 +38,14 @@ def precise_iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def seconds_iso(value: str) -> str:
+    """A stored time as iso() shows it: precise_iso's form by cutting its fraction (no parse on hot paths), any other
+    form parsed."""
+    if len(value) == 27 and value[19] == "." and value[26] == "Z":
+        return value[:19] + "Z"
+    return iso(parse_iso(value))
+
+
 def parse_iso(value: str | datetime) -> datetime:
     """An ISO 8601 time as an aware datetime (`Z` or an offset; naive means UTC); ValueError if it is not one."""
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))

@@ -20,7 +20,7 @@ from chalicelib.cart.repository import CartRepository
 from chalicelib.cart.sku_cache import SkuCache
 from chalicelib.catalog.models import product_id_of_sku
 from chalicelib.catalog.repository import CatalogRepository
-from chalicelib.clock import iso, parse_iso, precise_iso, utcnow
+from chalicelib.clock import iso, precise_iso, seconds_iso, utcnow
 from chalicelib.coupons.domain import CouponOffer
 from chalicelib.dynamo import PendingSlice, read_slices, read_together
 from chalicelib.errors import InvalidState, NotFound, OutOfStock, ValidationError
@@ -49,19 +49,12 @@ class _NoCoupons(CouponSource):
 NO_COUPONS = _NoCoupons()
 
 
-def _public_time(added_at: str) -> str:
-    """A line's added_at (stored to the microsecond, precise_iso) as the API shows times (clock.iso)."""
-    if len(added_at) == 27 and added_at[19] == "." and added_at[26] == "Z":  # precise_iso's form: cut the fraction
-        return added_at[:19] + "Z"
-    return iso(parse_iso(added_at))
-
-
 def _public_line(line: dict[str, Any]) -> dict[str, Any]:
     return {
         "sku_id": line["sku_id"],
         "quantity": line["quantity"],
         "selected": line["selected"],
-        "added_at": _public_time(line["added_at"]),
+        "added_at": seconds_iso(line["added_at"]),
     }
 
 
@@ -360,7 +353,7 @@ def view_cart(
                 "unavailable_reason": reason,
                 "stock": int(sku["stock"]) if sku else 0,
                 "line_total_fen": priced_line.total_fen if priced_line else None,
-                "added_at": _public_time(line["added_at"]),
+                "added_at": seconds_iso(line["added_at"]),
             }
         )
     payable_lines.reverse()  # oldest first, as an order `from_cart` lists them
