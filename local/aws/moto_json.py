@@ -3,8 +3,8 @@
 moto 5.2 serializes every answer by walking botocore's output shape member by member (moto.core.serialize): for
 DynamoDB's reads and writes that walk is most of moto's time (three quarters of it on a cart view of five lines), and
 so of the local server's and the tests' time. DynamoDB speaks JSON, and what moto's DynamoDB handler builds for these
-operations is already the answer in DynamoDB's wire shape (items as {name: {type: value}}): json.dumps of it, with
-binary values in base64 and absent members left out, is what the serializer makes of it.
+operations is already the answer in DynamoDB's wire shape (items as {name: {type: value}}): json.dumps of its
+output shape's members, with binary values in base64, reads back in botocore as the serializer's answer does.
 `tests/functional/test_moto_json.py` checks both give the same answers for every operation here.
 """
 
@@ -50,19 +50,12 @@ def _encoded(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _present(value: Any) -> Any:
-    """The value without the members that are None (the serializer leaves them out of the answer)."""
-    if isinstance(value, dict):
-        return {key: _present(each) for key, each in value.items() if each is not None}
-    if isinstance(value, list):
-        return [_present(each) for each in value]
-    return value
-
-
 def answer_as_json(result: dict[str, Any], members: Any) -> tuple[int, dict[str, str], str]:
     """(status, headers, body) of a DynamoDB data-plane operation's successful result, with the members of its
-    output shape only (DeleteItem's result also holds a ConsumedCapacityUnits that the answer has not)."""
-    answer = {name: _present(value) for name, value in result.items() if value is not None and name in members}
+    output shape that it has (DeleteItem's result also holds a ConsumedCapacityUnits that the answer has not).
+    Deeper down a None is written as null, which botocore reads as an absent member, as it reads the serializer's
+    answer that leaves it out."""
+    answer = {name: value for name, value in result.items() if value is not None and name in members}
     return 200, {"Content-Type": CONTENT_TYPE}, json.dumps(answer, default=_encoded, separators=(",", ":"))
 
 
