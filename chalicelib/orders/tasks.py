@@ -35,6 +35,7 @@ from chalicelib.orders.domain import (
     OrderEvent,
     Refund,
     coupon_given_back,
+    holds_case_units,
     points_earned,
     refund_amount_fen,
 )
@@ -158,7 +159,7 @@ def ship_deadline_passed(shop: Shop, order_id: str) -> dict[str, Any]:
     system opens already approved (its refund execution then pays back through the channel and gives back the stock
     and points; the outbox starts it and tells the buyer). Shipped or refunding meanwhile: that way instead."""
     order = owned(shop, None, order_id)
-    if order.status == PAID and any((order.after_sales.get("held") or {}).values()):
+    if order.status == PAID and holds_case_units(order):
         # its open units cases are decided (or approved by the system) first: never refunded twice
         raise OrderNotReady(f"order {order_id} has units in open after-sales cases")
     if order.status == PAID:
