@@ -14,6 +14,12 @@ from typing import Any
 from chalice.app import SQSEvent
 
 
+def backoff_seconds(receive_count: int, most: int) -> int:
+    """How long a failed message waits before its next receive: 1, 2, 4, ... seconds doubling with each receive
+    (its ApproximateReceiveCount), at most `most`."""
+    return min(2 ** max(receive_count - 1, 0), most)
+
+
 def each_message(event: SQSEvent, handle: Callable[[Any], object]) -> dict[str, Any]:
     """`handle(record)` for each message (a powertools SQSRecord: body, receipt_handle, attributes, message_id);
     the partial batch response naming the ones that raised."""

@@ -11,18 +11,13 @@ from typing import Any
 from chalice.app import SQSEvent
 
 from chalicelib.aws import client
-from chalicelib.batch import each_message
+from chalicelib.batch import backoff_seconds, each_message
 from chalicelib.deps import Handlers
 from chalicelib.logistics.subscription import PARCEL_SUBSCRIPTIONS_QUEUE, ParcelSubscriber
 from chalicelib.observability import logger, metrics
 
 logistics_events = Handlers(__name__)
-MAX_RETRY_DELAY_SECONDS = 900
-
-
-def retry_delay_seconds(receive_count: int) -> int:
-    """1, 2, 4, ... 512 s, then 900 s: about an hour over the queue's 14 receives, then its DLQ."""
-    return min(2 ** max(receive_count - 1, 0), MAX_RETRY_DELAY_SECONDS)
+MAX_RETRY_DELAY_SECONDS = 900  # 1, 2, 4, ... 512, then 900 s: about an hour over its 14 receives, then its DLQ
 
 
 @logistics_events.on_sqs_message(queue=PARCEL_SUBSCRIPTIONS_QUEUE, batch_size=1)
@@ -61,7 +56,9 @@ def _retry_later(record: Any) -> None:
         sqs = client("sqs")
         url = sqs.get_queue_url(QueueName=PARCEL_SUBSCRIPTIONS_QUEUE)["QueueUrl"]
         sqs.change_message_visibility(
-            QueueUrl=url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=retry_delay_seconds(receives)
+            QueueUrl=url,
+            ReceiptHandle=record.receipt_handle,
+            VisibilityTimeout=backoff_seconds(receives, MAX_RETRY_DELAY_SECONDS),
         )
     except (BotoCoreError, ClientError):  # it comes back after the queue's visibility timeout instead
         logger.warning("the parcel subscription's backoff could not be set", exc_info=True)

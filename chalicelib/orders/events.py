@@ -10,7 +10,7 @@ from typing import Any
 
 from chalice.app import DynamoDBEvent, Rate, SQSEvent
 
-from chalicelib.batch import each_message
+from chalicelib.batch import backoff_seconds, each_message
 from chalicelib.config import Settings, resource_name, stream_arn
 from chalicelib.deps import Handlers
 from chalicelib.logistics.subscription import ParcelSubscriber
@@ -25,7 +25,7 @@ orders_events = Handlers(__name__)
 ORDER_OUTBOX_QUEUE = resource_name("order-outbox")
 ORDER_SWEEP_QUEUE = resource_name("order-sweep")
 ORDERS_STREAM_ARN = stream_arn(Settings.from_env(), "orders")
-MAX_RETRY_DELAY_SECONDS = 300
+MAX_RETRY_DELAY_SECONDS = 300  # 1, 2, 4, ... 256, then 300 s: its DLQ takes a message after its 10th receive
 
 
 @orders_events.lambda_function(name="order_await_payment")
@@ -76,11 +76,6 @@ def publish_order_changes(event: DynamoDBEvent, order_outbox: OrderOutbox) -> di
     return {"messages": len(messages)}
 
 
-def retry_delay_seconds(receive_count: int) -> int:
-    """1, 2, 4, ... 256, then 300 s: the order-outbox queue's DLQ takes a message after its 10th receive."""
-    return min(2 ** max(receive_count - 1, 0), MAX_RETRY_DELAY_SECONDS)
-
-
 @orders_events.on_sqs_message(queue=ORDER_OUTBOX_QUEUE, batch_size=10)
 def deliver_order_outbox(
     event: SQSEvent,
@@ -108,7 +103,7 @@ def deliver_order_outbox(
         except Exception:
             logger.exception("an order outbox message failed", extra={"outbox_message": message})
             receives = int(record.attributes.approximate_receive_count or 1)
-            order_outbox.retry_later(record.receipt_handle, retry_delay_seconds(receives))
+            order_outbox.retry_later(record.receipt_handle, backoff_seconds(receives, MAX_RETRY_DELAY_SECONDS))
             raise
 
     answer = each_message(event, deliver)
