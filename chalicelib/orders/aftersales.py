@@ -26,6 +26,7 @@ from chalicelib.orders.aftersales_domain import (
     CANCELLED,
     MONEY_TYPES,
     PENDING,
+    PHOTO_PURPOSES,
     REFUNDED,
     REJECTED,
     RESHIPPED,
@@ -51,6 +52,7 @@ from chalicelib.orders.schemas import RefundRejection, RefundRequest
 from chalicelib.orders.service import Shop, owned
 from chalicelib.orders.steps import POINTS_REASONS, Effect, PostGrowth, PostPoints, Restock, RewardStock, points_ref
 from chalicelib.pagination import decode_cursor, encode_cursor, page
+from chalicelib.uploads.domain import OwnImages
 
 ATTEMPTS = 5  # reads and writes of a case while other cases keep changing its order
 
@@ -71,10 +73,13 @@ def _entry(status: str, at: str, by: str) -> dict[str, str]:
 # -- the buyer -------------------------------------------------------------------------------------------------------
 
 
-def request_case(shop: Shop, user_id: str, order_id: str, write: RefundRequest) -> dict[str, Any]:
+def request_case(shop: Shop, images: OwnImages, user_id: str, order_id: str, write: RefundRequest) -> dict[str, Any]:
     """A whole-order refund (no items, refund_only or return_refund) as service.request_refund; otherwise a units
     case holding those units (no items: every unit left), PENDING, due at its automatic approval. 409 for more
-    units than a line has left; the type's rules as aftersales_domain.case_refusal."""
+    units than a line has left; the type's rules as aftersales_domain.case_refusal. 400 for images that are not the
+    user's own completed uploads for after-sales (or feedback: PHOTO_PURPOSES)."""
+    if write.images:
+        images.check(user_id, write.images, PHOTO_PURPOSES)
     if not write.items and write.type in MONEY_TYPES:
         return case_view(_case(shop, service.request_refund(shop, user_id, order_id, write)["refund_id"]))
     for _ in range(ATTEMPTS):

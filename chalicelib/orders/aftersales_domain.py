@@ -34,6 +34,9 @@ WINDOWED = ("return_refund", "exchange")  # a RECEIVED order: only within its re
 PENDING, APPROVED, REJECTED, CANCELLED = "PENDING", "APPROVED", "REJECTED", "CANCELLED"
 RETURN_SHIPPED, RETURN_RECEIVED, REFUNDED, RESHIPPED = "RETURN_SHIPPED", "RETURN_RECEIVED", "REFUNDED", "RESHIPPED"
 OPEN = (PENDING, APPROVED, RETURN_SHIPPED, RETURN_RECEIVED)
+# A request's photos: the buyer's own uploads for after-sales (and for feedback: what the storefront uploaded them as
+# before the after_sales purpose existed, so photos picked then still go through).
+PHOTO_PURPOSES = ("after_sales", "feedback")
 
 
 def is_units_case(refund: Refund) -> bool:

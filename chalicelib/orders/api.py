@@ -31,6 +31,7 @@ from chalicelib.orders.schemas import (
 )
 from chalicelib.orders.service import Shop
 from chalicelib.routes import Json, Routes
+from chalicelib.uploads.domain import OwnImages
 
 orders_api = Routes(__name__, tags=("orders",))
 KEY_HEADER = (("Idempotency-Key", True, "1..255 characters; the same key and body return the original order"),)
@@ -113,10 +114,12 @@ def ship_order(order_id: str, body: ShipmentWrite, shop: Shop) -> Json[Order]:
 
 
 @orders_api.post("/orders/{order_id}/refunds", status=201, errors=(400, 404, 409))
-def request_refund(principal: Principal, order_id: str, body: RefundRequest, shop: Shop) -> Json[Refund]:
+def request_refund(
+    principal: Principal, order_id: str, body: RefundRequest, shop: Shop, own_images: OwnImages
+) -> Json[Refund]:
     """Open an after-sales case of the whole order or of some units (items): refund_only while paid, return_refund
     or exchange once shipped or received (within the return window), repair also once completed; staff decide"""
-    return aftersales.request_case(shop, principal.user_id, order_id, body)
+    return aftersales.request_case(shop, own_images, principal.user_id, order_id, body)
 
 
 @orders_api.get("/orders/{order_id}/refunds", errors=(404,))

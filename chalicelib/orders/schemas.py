@@ -175,7 +175,11 @@ class RefundRequest(BaseModel):
     type: RefundType
     reason: str = Field(min_length=1, max_length=200)
     items: list[RefundItemWrite] | None = Field(None, min_length=1, max_length=MAX_LINES)
-    images: list[str] | None = Field(None, max_length=9)
+    images: list[str] | None = Field(
+        None,
+        max_length=9,
+        description="public_urls of my own completed uploads of purpose after_sales (or feedback); others: 400",
+    )
 
     @field_validator("items")
     @classmethod

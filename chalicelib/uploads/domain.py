@@ -7,7 +7,7 @@ from typing import Protocol
 
 from chalicelib.errors import ValidationError
 
-PURPOSES = ("review", "feedback", "avatar")
+PURPOSES = ("review", "feedback", "avatar", "after_sales")
 CONTENT_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 MAX_SIZE_BYTES = 5 * 1024 * 1024
 URL_SECONDS = 15 * 60
@@ -27,9 +27,10 @@ class NotAnImageOfYours(ValidationError):
 
 
 class OwnImages(Protocol):
-    """The uploads context's answer to "are these the caller's own completed uploads?" (reviews and feedback use it
-    and never import uploads)."""
+    """The uploads context's answer to "are these the caller's own completed uploads?" (reviews, feedback and
+    after-sales use it and never import uploads)."""
 
-    def check(self, user_id: str, urls: list[str]) -> list[str]:
+    def check(self, user_id: str, urls: list[str], purposes: tuple[str, ...] | None = None) -> list[str]:
         """The URLs as given when each is the public_url of one of the user's uploads whose object is in the bucket
-        with the declared size and type; NotAnImageOfYours (400) otherwise."""
+        with the declared size and type, and (purposes given) was uploaded for one of them; NotAnImageOfYours (400)
+        otherwise. No purposes: an upload of any purpose."""

@@ -15,7 +15,9 @@ class UploadRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    purpose: Literal["review", "feedback", "avatar"]
+    purpose: Literal["review", "feedback", "avatar", "after_sales"] = Field(
+        description="what the image is for: a review, feedback, an avatar, or an after-sales request's photos"
+    )
     content_type: Literal["image/jpeg", "image/png", "image/webp"]
     size_bytes: StrictInt = Field(ge=1, le=MAX_SIZE_BYTES)
 

@@ -30,9 +30,15 @@ def start_upload(
     }
 
 
-def own_images(repo: UploadsRepository, storage: UploadStorage, user_id: str, urls: list[str]) -> list[str]:
-    """The URLs when each is the public_url of the user's upload whose bytes are in the bucket as declared (a HEAD
-    of each); 400 otherwise. At most MAX_IMAGES, each once."""
+def own_images(
+    repo: UploadsRepository,
+    storage: UploadStorage,
+    user_id: str,
+    urls: list[str],
+    purposes: tuple[str, ...] | None = None,
+) -> list[str]:
+    """The URLs when each is the public_url of the user's upload (for one of the purposes, when given) whose bytes
+    are in the bucket as declared (a HEAD of each); 400 otherwise. At most MAX_IMAGES, each once."""
     if len(urls) > MAX_IMAGES or len(set(urls)) != len(urls):
         raise NotAnImageOfYours(f"At most {MAX_IMAGES} images, each once")
     for url in urls:
@@ -41,6 +47,10 @@ def own_images(repo: UploadsRepository, storage: UploadStorage, user_id: str, ur
         upload = repo.get(user_id, upload_id) if upload_id else None
         if upload is None or upload.key != key:
             raise NotAnImageOfYours()
+        if purposes is not None and upload.purpose not in purposes:
+            raise NotAnImageOfYours(
+                f"This image was uploaded for {upload.purpose}; here only for {' or '.join(purposes)}"
+            )
         stored = storage.stored(upload.key)
         if stored is None or stored != (upload.size_bytes, upload.content_type):
             raise NotAnImageOfYours("This upload has not been completed (or not as declared): PUT it first")
@@ -54,5 +64,5 @@ class UploadedImages:
         self.repo = repo
         self.storage = storage
 
-    def check(self, user_id: str, urls: list[str]) -> list[str]:
-        return own_images(self.repo, self.storage, user_id, urls)
+    def check(self, user_id: str, urls: list[str], purposes: tuple[str, ...] | None = None) -> list[str]:
+        return own_images(self.repo, self.storage, user_id, urls, purposes)

@@ -28,7 +28,7 @@ def seed_aftersales(container: Container, admin_id: str, product: dict[str, Any]
         if not refunded.refund_ids:
             unit = {"sku_id": sku_id, "quantity": 1}
             write = RefundRequest.model_validate({"type": "refund_only", "reason": "买多了一件", "items": [unit]})
-            case = aftersales.request_case(shop, admin_id, refunded.order_id, write)
+            case = aftersales.request_case(shop, container.own_images, admin_id, refunded.order_id, write)
             aftersales.approve_case(shop, case["refund_id"])
             aftersales.complete_case(shop, case["refund_id"])  # its execution then finds it refunded
         made += 1
@@ -38,7 +38,7 @@ def seed_aftersales(container: Container, admin_id: str, product: dict[str, Any]
         if not exchanged.refund_ids:
             unit = {"sku_id": sku_id, "quantity": 1, "to_sku_id": sku_id}
             write = RefundRequest.model_validate({"type": "exchange", "reason": "屏幕有划痕，换一台", "items": [unit]})
-            case = aftersales.request_case(shop, admin_id, exchanged.order_id, write)
+            case = aftersales.request_case(shop, container.own_images, admin_id, exchanged.order_id, write)
             aftersales.approve_case(shop, case["refund_id"])
             aftersales.ship_return(shop, admin_id, exchanged.order_id, case["refund_id"], "SF", "SF1400000003")
         made += 1

@@ -277,7 +277,9 @@ def test_concurrent_requests_never_hold_more_units_than_a_line_has(
     def request() -> None:
         start.wait()
         try:
-            outcomes.append(aftersales.request_case(shop, user_id, order["order_id"], write)["status"])
+            outcomes.append(
+                aftersales.request_case(shop, container().own_images, user_id, order["order_id"], write)["status"]
+            )
         except Conflict as error:
             outcomes.append(type(error).__name__)
 

@@ -383,16 +383,20 @@ class FakeReviewWords:
 
 
 class FakeOwnImages:
-    """uploads.domain.OwnImages: the URLs listed per user are their own completed uploads."""
+    """uploads.domain.OwnImages: the URLs listed per user are their own completed uploads, each uploaded for the
+    purpose `purposes` gives it (else `review`)."""
 
-    def __init__(self, own: dict[str, set[str]] | None = None) -> None:
+    def __init__(self, own: dict[str, set[str]] | None = None, purposes: dict[str, str] | None = None) -> None:
         self.own = own or {}
+        self.purposes = purposes or {}
 
-    def check(self, user_id: str, urls: list[str]) -> list[str]:
+    def check(self, user_id: str, urls: list[str], purposes: tuple[str, ...] | None = None) -> list[str]:
         from chalicelib.uploads.domain import NotAnImageOfYours
 
         if any(url not in self.own.get(user_id, set()) for url in urls):
             raise NotAnImageOfYours()
+        if purposes is not None and any(self.purposes.get(url, "review") not in purposes for url in urls):
+            raise NotAnImageOfYours("This image was uploaded for another purpose")
         return list(urls)
 
 

@@ -7096,6 +7096,7 @@ export interface components {
         RefundRequest: {
             /**
              * Images
+             * @description public_urls of my own completed uploads of purpose after_sales (or feedback); others: 400
              * @default null
              */
             images?: string[] | null;
@@ -8373,9 +8374,10 @@ export interface components {
             content_type: "image/jpeg" | "image/png" | "image/webp";
             /**
              * Purpose
+             * @description what the image is for: a review, feedback, an avatar, or an after-sales request's photos
              * @enum {string}
              */
-            purpose: "review" | "feedback" | "avatar";
+            purpose: "review" | "feedback" | "avatar" | "after_sales";
             /** Size Bytes */
             size_bytes: number;
         };
