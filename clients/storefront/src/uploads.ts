@@ -1,19 +1,19 @@
-import { errorMessage } from '@shop/shared'
+import { errorMessage, type Schemas } from '@shop/shared'
 import { showToast, type UploaderFileListItem } from 'vant'
 import { reactive } from 'vue'
 
 import { call, client } from './api'
 
-type Purpose = 'review' | 'feedback' | 'avatar'
-type ImageType = 'image/jpeg' | 'image/png' | 'image/webp'
+type Purpose = Schemas['UploadRequest']['purpose']
+type ImageType = Schemas['UploadRequest']['content_type']
 
 export const IMAGE_TYPES: readonly string[] = ['image/jpeg', 'image/png', 'image/webp']
 export const MAX_IMAGE_BYTES = 5 * 1024 * 1024
 
 /**
  * Upload one image as the API's upload flow asks: `POST /uploads` declares its type and size, the bytes go straight to
- * the presigned `upload_url` with the ticket's headers, and the answer is the `public_url` a review (or feedback) may
- * then name in its `images`. A type or size the API refuses fails with its 400 (an ApiError), a failed PUT with an Error.
+ * the presigned `upload_url` with the ticket's headers, and the answer is the `public_url` a review, feedback or after-sales
+ * request may then name in its `images`. A type or size the API refuses fails with its 400 (an ApiError), a failed PUT with an Error.
  */
 export async function uploadImage(file: File, purpose: Purpose): Promise<string> {
   const ticket = await call(
