@@ -63,7 +63,10 @@ def test_a_case_with_a_photo_that_is_not_my_after_sales_upload_is_refused_and_op
         photo = "https://example.com/broken-screen.png"
 
     # WHEN they ask for a refund of one unit with it, or of the whole order
-    answers = [request_with(client, buyer, order_id, [photo]), request_with(client, buyer, order_id, [photo], items=None)]
+    answers = [
+        request_with(client, buyer, order_id, [photo]),
+        request_with(client, buyer, order_id, [photo], items=None),
+    ]
 
     # THEN both are refused with the contract's 400, and the order has no case
     assert [(status, answer["code"]) for status, answer in answers] == [(400, "VALIDATION_ERROR")] * 2, answers
