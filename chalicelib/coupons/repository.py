@@ -123,6 +123,7 @@ def _coupon_item(user_id: str, coupon: dict[str, Any]) -> UserCouponModel:
 
 WALLET_FIELDS = ("coupon_id", "template_id", "name", "type", "threshold_fen", "amount_off_fen", "percent_off",
                  "max_discount_fen", "scope", "valid_from", "valid_to")  # fmt: skip
+WALLET_DEFAULTS = {"threshold_fen": 0, "scope": "all"}  # WalletCouponModel's, for attributes an item lacks
 
 
 def _epoch(moment: str) -> int:
@@ -139,12 +140,17 @@ def _wallet_item(user_id: str, coupon: dict[str, Any]) -> WalletCouponModel:
     return item
 
 
-def _wallet_dict(item: WalletCouponModel) -> dict[str, Any]:
-    coupon = {name: getattr(item, name) for name in WALLET_FIELDS}
-    for name in INTEGER_FIELDS:
-        if name in coupon and coupon[name] is not None:
-            coupon[name] = int(coupon[name])
-    coupon["scope_ids"] = list(item.scope_ids or [])
+def _wallet_of_item(raw: dict[str, Any]) -> dict[str, Any]:
+    """A wallet coupon straight from its raw item: THE parse of the wallet (read by every cart view), without
+    pynamodb's per-attribute deserialize; its unit test holds it to WalletCouponModel's reading."""
+    coupon: dict[str, Any] = {}
+    for name in WALLET_FIELDS:
+        stored = raw.get(name) or {"NULL": True}
+        value = stored.get("S", stored.get("N"))
+        if name in INTEGER_FIELDS and value is not None:
+            value = int(value) if value.lstrip("-").isdigit() else int(float(value))
+        coupon[name] = WALLET_DEFAULTS.get(name) if name not in raw else value
+    coupon["scope_ids"] = [listed["S"] for listed in raw.get("scope_ids", {}).get("L") or ()]
     coupon["status"] = UNUSED
     return coupon
 
@@ -338,7 +344,7 @@ class DynamoCouponsRepository:
 
     def wallet_slice(self, user_id: str, now: datetime) -> PendingSlice[list[dict[str, Any]]]:
         def parse(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            return [_wallet_dict(WalletCouponModel.from_raw_data(item)) for item in raw]
+            return [_wallet_of_item(item) for item in raw]
 
         bound = wallet_bound(int(now.timestamp()))
         return PendingSlice(WalletCouponModel.Meta.table_name, user_pk(user_id), WALLET_PREFIX, bound, parse)

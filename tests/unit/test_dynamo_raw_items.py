@@ -11,6 +11,8 @@ from chalicelib.cart.models import CartCounterModel, CartLineModel
 from chalicelib.cart.repository import _head_of_item, _line_dict, _line_of_item
 from chalicelib.catalog.models import SkuItem
 from chalicelib.catalog.records import _sku_dict, sku_of_item
+from chalicelib.coupons.models import WalletCouponModel
+from chalicelib.coupons.repository import INTEGER_FIELDS, WALLET_FIELDS, _wallet_of_item
 
 SPARSE_SKU = {
     "pk": {"S": "PRODUCT#p_1"}, "sk": {"S": "SKU#p_1-01"}, "kind": {"S": "sku"}, "sku_id": {"S": "p_1-01"},
@@ -59,3 +61,35 @@ def test_a_raw_cart_head_reads_its_set_and_its_end() -> None:
     # THEN the set and the end read as the model holds them
     assert _head_of_item(guest) == {"skus": {"p_1-01", "p_2-01"}, "expires_at": 1_900_000_000}
     assert _head_of_item(empty) == {"skus": set(), "expires_at": None}
+
+
+FULL_WALLET = WalletCouponModel(
+    "USER#u_1", "WALLET#2026-12-31#c_1", coupon_id="c_1", template_id="t_1", name="满1000减50", type="amount_off",
+    threshold_fen=100000, amount_off_fen=5000, max_discount_fen=9000, scope="category", scope_ids=["c_root", "c_2"],
+    valid_from="2026-01-01T00:00:00Z", valid_to="2026-12-31T00:00:00Z", expires_at=1_798_675_200,
+).serialize()  # fmt: skip
+SPARSE_WALLET = {
+    "pk": {"S": "USER#u_1"}, "sk": {"S": "WALLET#2026-12-31#c_2"}, "coupon_id": {"S": "c_2"},
+    "template_id": {"S": "t_2"}, "name": {"S": "九折"}, "type": {"S": "percent_off"}, "percent_off": {"N": "90"},
+    "max_discount_fen": {"NULL": True}, "valid_from": {"S": "2026-01-01T00:00:00Z"},
+    "valid_to": {"S": "2026-12-31T00:00:00Z"}, "expires_at": {"N": "1798675200"}, "amount_off_fen": {"N": "12.0"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("raw", [FULL_WALLET, SPARSE_WALLET], ids=["full", "sparse"])
+def test_a_raw_wallet_coupon_reads_as_its_model_reads_it(raw: dict[str, Any]) -> None:
+    # GIVEN a wallet coupon with every term, or without threshold, scope and scope ids, a null cap and a number
+    # stored as "12.0"  WHEN parsed directly and through the model  THEN both give the same coupon
+    item = WalletCouponModel.from_raw_data(raw)
+    by_model = {name: getattr(item, name) for name in WALLET_FIELDS}
+    by_model.update({name: int(by_model[name]) for name in INTEGER_FIELDS if by_model.get(name) is not None})
+    by_model.update(scope_ids=list(item.scope_ids or []), status="unused")
+
+    assert _wallet_of_item(raw) == by_model
+
+
+def test_a_sparse_raw_wallet_coupon_takes_the_model_defaults() -> None:
+    coupon = _wallet_of_item(SPARSE_WALLET)
+
+    assert (coupon["threshold_fen"], coupon["scope"], coupon["scope_ids"]) == (0, "all", [])
+    assert (coupon["max_discount_fen"], coupon["amount_off_fen"], coupon["percent_off"]) == (None, 12, 90)
