@@ -1,7 +1,9 @@
 """Cart, ours against the peer's, side by side in one run: add (line exists), add (new line), each with our SKU
 cache warm (the common case of a hot SKU) and off (every add reads its SKU, as with CART_SKU_CACHE_SECONDS=0), view
 of five lines, update quantity and remove line, in process on moto, each as a multiple of a GetItem timed alongside
-it. The peer's adds have nothing to cache: they are measured beside each of our add rows.
+it. The peer's adds have nothing to cache: they are measured beside each of our add rows. A new line is added to a
+cart this container saw without it (the line was just removed here: one transaction), and to a cart it has not seen
+("cart unseen": a refused UpdateItem, then the transaction), as after a request served by another container.
 
 The peer is the aws-samples serverless shopping cart (github.com/aws-samples/aws-serverless-shopping-cart, MIT-0),
 whose DynamoDB logic bench/peer_cart/ copies: same calls, expressions and item shapes, same boto3, on a table of
@@ -57,6 +59,7 @@ PEER_TABLE = "peer-shopping-cart"
 OPERATIONS = (
     "add, line exists (SKU cached)",
     "add, new line (SKU cached)",
+    "add, new line (SKU cached, cart unseen)",
     "add, line exists (cache off)",
     "add, new line (cache off)",
     "view, 5 lines",
@@ -161,6 +164,7 @@ def ours_direct(user_id: str, skus: list[str]) -> Side:
     warm, cold = shop.cart_skus, SkuCache(0)  # the container's (CART_SKU_CACHE_SECONDS), and one keeping nothing
     put_back = lambda: cart_service.add_item(cart, catalog, owner, extra, 1, warm)  # noqa: E731
     take_out = lambda: cart_service.remove_item(cart, owner, extra)  # noqa: E731
+    take_out_unseen = lambda: (take_out(), cart.seen.forget(user_id))  # noqa: E731
     back_to_one = lambda: cart_service.update_item(cart, owner, skus[0], 1, None)  # noqa: E731
 
     def add(sku_id: str, skus: SkuCache) -> Callable[[], str]:
@@ -169,6 +173,7 @@ def ours_direct(user_id: str, skus: list[str]) -> Side:
     return {
         "add, line exists (SKU cached)": Operation(add(skus[0], warm), back_to_one),
         "add, new line (SKU cached)": Operation(add(extra, warm), take_out),
+        "add, new line (SKU cached, cart unseen)": Operation(add(extra, warm), take_out_unseen),
         "add, line exists (cache off)": Operation(add(skus[0], cold), back_to_one),
         "add, new line (cache off)": Operation(add(extra, cold), take_out),
         "view, 5 lines": Operation(
@@ -186,6 +191,8 @@ def ours_http(client: Client, token: str, skus: list[str]) -> Side:
     """The operations as requests through Chalice's test client ("cache off": the container's SKU cache emptied
     before each, so every add reads its SKU, as with CART_SKU_CACHE_SECONDS=0)."""
     extra, forget = skus[5], container().cart_skus.forget
+    user_id = request(client, "GET", "/me", None, token)["user_id"]
+    forget_cart = lambda: container().cart.seen.forget(user_id)  # noqa: E731
     put_back = lambda: request(client, "POST", "/cart/items", {"sku_id": extra, "quantity": 1}, token)  # noqa: E731
     take_out = lambda: request(client, "DELETE", f"/cart/items/{extra}", None, token)  # noqa: E731
     add_more = lambda: request(client, "POST", "/cart/items", {"sku_id": skus[0], "quantity": 1}, token)  # noqa: E731
@@ -193,6 +200,7 @@ def ours_http(client: Client, token: str, skus: list[str]) -> Side:
     return {
         "add, line exists (SKU cached)": Operation(add_more, back_to_one),
         "add, new line (SKU cached)": Operation(put_back, take_out),
+        "add, new line (SKU cached, cart unseen)": Operation(put_back, lambda: (take_out(), forget_cart())),
         "add, line exists (cache off)": Operation(add_more, lambda: (back_to_one(), forget())),
         "add, new line (cache off)": Operation(put_back, lambda: (take_out(), forget())),
         "view, 5 lines": Operation(lambda: request(client, "GET", "/cart", None, token), take_out),
@@ -221,6 +229,7 @@ def peer_side(client: str) -> Side:
     return {  # the peer has no SKU read to cache: its adds are measured beside each of ours
         "add, line exists (SKU cached)": more,
         "add, new line (SKU cached)": new,
+        "add, new line (SKU cached, cart unseen)": new,
         "add, line exists (cache off)": more,
         "add, new line (cache off)": new,
         "view, 5 lines": Operation(lambda: peer.list_cart(user), take_out),

@@ -13,6 +13,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.cart import writes
 from chalicelib.cart.domain import CartOwner, GuestCartGone
+from chalicelib.cart.lines_seen import LinesSeen
 from chalicelib.cart.models import (
     ACCOUNTS_TABLE,
     CART_COUNTER_SK,
@@ -64,6 +65,10 @@ class CartRepository(Protocol):
         with the line lists its SKU already, so a user's existing line is written alone, its quantity and selection
         only (one UpdateItem: a line deleted meanwhile, taken out of the head in the same transaction, fails its
         condition)."""
+
+    def has_no_line(self, owner: CartOwner, sku_id: str) -> bool:
+        """Whether a user's cart was seen lately (by this container) without a line of this SKU: a guess, which
+        only orders an add's conditional writes (chalicelib.cart.lines_seen)."""
 
     def add_quantity(self, owner: CartOwner, sku_id: str, quantity: int, max_quantity: int) -> tuple[Line | None, bool]:
         """Add quantity to a user's line that exists (and select it) without reading it, on condition that it stays
@@ -182,7 +187,10 @@ def _room_for(sku_ids: list[str], max_lines: int) -> Condition:
 
 
 class DynamoCartRepository:
-    """CartRepository on the accounts table."""
+    """CartRepository on the accounts table, remembering what it sees of users' carts (LinesSeen)."""
+
+    def __init__(self, seen: LinesSeen | None = None) -> None:
+        self.seen = seen if seen is not None else LinesSeen()
 
     def cart(self, owner: CartOwner) -> tuple[list[Line], Head | None]:
         [cart] = read_slices(self.cart_slice(owner))
@@ -197,6 +205,8 @@ class DynamoCartRepository:
                     head = _head_of_item(item)
                 else:
                     lines.append(_line_of_item(item))
+            if not owner.guest:
+                self.seen.saw_cart(owner.id, (line["sku_id"] for line in lines))
             return lines, head
 
         return PendingSlice(ACCOUNTS_TABLE, _pk(owner), CART_LINE_PREFIX, CART_COUNTER_SK, parse)
@@ -228,19 +238,29 @@ class DynamoCartRepository:
         expires_at: int | None,
         listed: bool = False,
     ) -> None:
-        if listed and was is not None and alive_at is None:
-            writes.set_quantity(_pk(owner), line, was)
-        else:
-            writes.put_line(_pk(owner), line, was, max_lines, alive_at, expires_at)
+        try:
+            if listed and was is not None and alive_at is None:
+                writes.set_quantity(_pk(owner), line, was)
+            else:
+                writes.put_line(_pk(owner), line, was, max_lines, alive_at, expires_at)
+        except ChangedMeanwhile:
+            self.seen.forget(owner.id)
+            raise
+        self._saw(owner, line["sku_id"], True)
+
+    def has_no_line(self, owner: CartOwner, sku_id: str) -> bool:
+        return not owner.guest and self.seen.has_no_line(owner.id, sku_id)
 
     def add_quantity(self, owner: CartOwner, sku_id: str, quantity: int, max_quantity: int) -> tuple[Line | None, bool]:
         raw, exists = writes.add_quantity(_pk(owner), sku_id, quantity, max_quantity)
+        self._saw(owner, sku_id, exists)
         return (_line_of_item(raw) if raw is not None else None), exists
 
     def update_line(
         self, owner: CartOwner, sku_id: str, quantity: int | None, selected: bool | None, expires_at: int | None
     ) -> Line | None:
         raw = writes.update_line(_pk(owner), sku_id, quantity, selected, expires_at)
+        self._saw(owner, sku_id, raw is not None)
         return _line_of_item(raw) if raw is not None else None
 
     def remove_lines(self, owner: CartOwner, sku_ids: list[str], alive_at: int | None, expires_at: int | None) -> None:
@@ -248,6 +268,12 @@ class DynamoCartRepository:
         chunk_size = MAX_TRANSACTION_ACTIONS - 1  # and the head
         for start in range(0, len(unique), chunk_size):
             writes.remove_lines(_pk(owner), unique[start : start + chunk_size], alive_at, expires_at)
+            for sku_id in unique[start : start + chunk_size]:
+                self._saw(owner, sku_id, False)
+
+    def _saw(self, owner: CartOwner, sku_id: str, has_line: bool) -> None:
+        if not owner.guest:
+            self.seen.saw(owner.id, sku_id, has_line)
 
     def start_guest(self, guest_id: str, expires_at: int) -> None:
         head = CartCounterModel(guest_pk(guest_id), CART_COUNTER_SK, guest=True, expires_at=expires_at)
@@ -276,6 +302,7 @@ class DynamoCartRepository:
         max_lines: int,
     ) -> None:
         guest, user = CartOwner(guest_id, guest=True), CartOwner.user(user_id)
+        self.seen.forget(user_id)
         moved = {line["sku_id"]: (line, was) for line, was in lines}
         pairs = list(dict.fromkeys(gone))
         per_chunk = (MAX_TRANSACTION_ACTIONS - 2) // 2  # a pair per SKU, the user's head and the guest's head

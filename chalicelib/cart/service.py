@@ -97,7 +97,9 @@ def add_item(
     (a few seconds old at most: the stock check is advisory, the order's transaction takes the stock) or is read
     with the line and the cart's head in one BatchGetItem, then one write (the line alone when the head lists it
     already, or a transaction of the line and the head). With the SKU cached, a user's existing line is one
-    UpdateItem; a new line is that UpdateItem (refused: no line) and the transaction."""
+    UpdateItem; a new line is the transaction alone when this container saw the cart lately without it
+    (CartRepository.has_no_line; a stale guess: the put is refused and the add runs again), else that UpdateItem
+    (refused: no line) and the transaction."""
 
     def cached_add(sku: dict[str, Any]) -> dict[str, Any] | None:
         """A user's add of a cached SKU without reading the line; None if it is a new line (not written yet)."""
@@ -113,7 +115,7 @@ def add_item(
         now = utcnow()
         cached = skus.get(sku_id) if skus is not None else None
         if cached is not None and not owner.guest:
-            added = cached_add(cached)
+            added = None if repo.has_no_line(owner, sku_id) else cached_add(cached)
             if added is not None:
                 return added
             sku, current, head = cached, None, None  # no line: a new one, its head's condition checked by the write

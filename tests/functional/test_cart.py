@@ -330,6 +330,7 @@ class RemovedMeanwhile(DynamoCartRepository):
     """The real repository, but the line is removed (line and head, as DELETE does) just before the first write."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.raced = False
 
     def put_line(self, owner: CartOwner, line: dict[str, Any], was: int | None, *args: Any, **kwargs: Any) -> None:

@@ -14,6 +14,10 @@ from chalicelib import dynamo
 from chalicelib.auth import principal_cache
 from chalicelib.aws import client as aws_client
 from chalicelib.aws import lean_client
+from chalicelib.bootstrap import container
+from chalicelib.cart import service as cart_service
+from chalicelib.cart.domain import CartOwner
+from chalicelib.cart.repository import DynamoCartRepository
 from chalicelib.promotions.service import promotion_cache
 from tests.functional.catalog_data import create_catalog, create_product
 from tests.functional.conftest import ShopClient
@@ -73,6 +77,11 @@ def skus(client: ShopClient, admin_token: str) -> list[str]:
     return [product["skus"][0]["sku_id"] for product in products]
 
 
+def me(client: ShopClient, token: str) -> str:
+    user_id: str = client.call("GET", "/me", token=token)[1]["user_id"]
+    return user_id
+
+
 def counted(
     calls: Calls, client: ShopClient, method: str, path: str, body: Any = None, token: str | None = None, **headers: Any
 ) -> Any:
@@ -105,10 +114,10 @@ def test_adding_to_the_cart_reads_the_sku_once_and_writes_once(
     assert existing_line == ["BatchGetItem", "UpdateItem"]
 
 
-def test_a_second_add_of_a_sku_within_its_cache_time_is_one_call_and_a_new_line_two(
+def test_a_second_add_of_a_sku_within_its_cache_time_is_one_call_and_a_new_line_one_when_seen_missing(
     client: ShopClient, customer_token: str, skus: list[str], calls: Calls, sku_cache_seconds: Any
 ) -> None:
-    # GIVEN SKUs kept a minute, and a cart with a line of the first (its SKU read by that add)
+    # GIVEN SKUs kept a minute, and a cart with a line of the first (its SKU read by that add), the second removed
     sku_cache_seconds(60)
     client.call("POST", "/cart/items", {"sku_id": skus[0], "quantity": 1}, token=customer_token)
     client.call("POST", "/cart/items", {"sku_id": skus[1], "quantity": 1}, token=customer_token)
@@ -120,12 +129,48 @@ def test_a_second_add_of_a_sku_within_its_cache_time_is_one_call_and_a_new_line_
     counted(calls, client, "POST", "/cart/items", {"sku_id": skus[1], "quantity": 1}, token=customer_token)
     new_line = calls.dynamodb()
 
-    # THEN the existing line is one UpdateItem (no read), the new line that UpdateItem (refused: no line) and the
-    # transaction of the line and the head
+    # THEN the existing line is one UpdateItem (no read), the new line (this container saw the cart without it) the
+    # transaction of the line and the head alone
     assert (existing["quantity"], existing_line) == (3, ["UpdateItem"])
-    assert new_line == ["UpdateItem", "TransactWriteItems"]
+    assert new_line == ["TransactWriteItems"]
     assert sorted((i["sku_id"], i["quantity"]) for i in client.call("GET", "/cart", token=customer_token)[1]["items"]) \
         == sorted([(skus[0], 3), (skus[1], 1)])  # fmt: skip
+
+
+def test_a_new_line_of_a_cart_this_container_has_not_seen_is_a_refused_update_then_the_transaction(
+    client: ShopClient, customer_token: str, skus: list[str], calls: Calls, sku_cache_seconds: Any
+) -> None:
+    # GIVEN a cached SKU, and a cart this container knows nothing of (another container served its requests)
+    sku_cache_seconds(60)
+    client.call("POST", "/cart/items", {"sku_id": skus[0], "quantity": 1}, token=customer_token)
+    client.call("DELETE", f"/cart/items/{skus[0]}", token=customer_token)
+    container().cart.seen.forget(me(client, customer_token))
+
+    # WHEN the SKU is added as a new line
+    counted(calls, client, "POST", "/cart/items", {"sku_id": skus[0], "quantity": 1}, token=customer_token)
+
+    # THEN more of an existing line is tried first (refused: no line), then the transaction
+    assert calls.dynamodb() == ["UpdateItem", "TransactWriteItems"]
+
+
+def test_a_line_added_elsewhere_after_this_container_saw_the_cart_without_it_is_added_to_not_doubled(
+    client: ShopClient, customer_token: str, skus: list[str], calls: Calls, sku_cache_seconds: Any
+) -> None:
+    # GIVEN a cart this container saw empty, and a line of a cached SKU added since by another container
+    sku_cache_seconds(60)
+    client.call("POST", "/cart/items", {"sku_id": skus[0], "quantity": 1}, token=customer_token)
+    client.call("DELETE", f"/cart/items/{skus[0]}", token=customer_token)
+    elsewhere = DynamoCartRepository()
+    cart_service.add_item(elsewhere, container().catalog, CartOwner.user(me(client, customer_token)), skus[0], 2)
+
+    # WHEN this container adds more of it
+    added = counted(calls, client, "POST", "/cart/items", {"sku_id": skus[0], "quantity": 3}, token=customer_token)
+
+    # THEN its guess (a new line) is refused and the add lands on the line: one line of 5
+    assert calls.dynamodb() == ["TransactWriteItems", "UpdateItem"]
+    assert added["quantity"] == 5
+    assert [(i["sku_id"], i["quantity"]) for i in client.call("GET", "/cart", token=customer_token)[1]["items"]] \
+        == [(skus[0], 5)]  # fmt: skip
 
 
 def test_with_the_cache_off_every_add_reads_the_sku_again(

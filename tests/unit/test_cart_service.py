@@ -11,6 +11,7 @@ import pytest
 
 from chalicelib.cart import service
 from chalicelib.cart.domain import MAX_LINES, CartFull, CartOwner
+from chalicelib.cart.sku_cache import SkuCache
 from chalicelib.clock import utcnow
 from chalicelib.coupons.domain import CouponOffer
 from chalicelib.dynamo import PendingRead, PendingSlice
@@ -27,6 +28,8 @@ class FakeCartRepository:
     def __init__(self) -> None:
         self.carts: dict[CartOwner, dict[str, dict[str, Any]]] = {}
         self.meanwhile: list[Callable[[], None]] = []
+        self.guessed_without: set[tuple[CartOwner, str]] = set()  # has_no_line's guesses, right or wrong
+        self.writes: list[str] = []
 
     def _race(self) -> None:
         if self.meanwhile:
@@ -62,18 +65,24 @@ class FakeCartRepository:
         listed: bool = False,
     ) -> None:
         self._race()
+        self.writes.append("put_line")
         cart = self.carts.setdefault(owner, {})
         current = cart.get(line["sku_id"])
         if (current["quantity"] if current else None) != was:
+            self.guessed_without.discard((owner, line["sku_id"]))
             raise ChangedMeanwhile()
         if current is None and len(cart) >= max_lines:
             raise CartFull()
         cart[line["sku_id"]] = copy.deepcopy(line)
 
+    def has_no_line(self, owner: CartOwner, sku_id: str) -> bool:
+        return (owner, sku_id) in self.guessed_without
+
     def add_quantity(
         self, owner: CartOwner, sku_id: str, quantity: int, max_quantity: int
     ) -> tuple[dict[str, Any] | None, bool]:
         self._race()
+        self.writes.append("add_quantity")
         line = self.carts.get(owner, {}).get(sku_id)
         if line is None or line["quantity"] + quantity > max_quantity:
             return None, line is not None
@@ -177,6 +186,32 @@ def test_the_same_sku_added_meanwhile_is_merged_not_lost() -> None:
     line = service.add_item(repo, catalog, U, sku_id, 3)
 
     assert line["quantity"] == 5
+
+
+def test_a_cached_sku_the_cart_is_known_to_lack_is_put_as_a_new_line_in_one_write() -> None:
+    # GIVEN a cached SKU and a cart seen lately without it
+    repo, catalog, skus = FakeCartRepository(), SkuCatalog(), SkuCache(60)
+    sku_id = catalog.add("p_a-01", 100)
+    skus.put(sku_id, catalog.sku_records[sku_id])
+    repo.guessed_without.add((U, sku_id))
+
+    # WHEN it is added  THEN the new line is put at once, without trying more of a line first
+    assert service.add_item(repo, catalog, U, sku_id, 2, skus)["quantity"] == 2
+    assert repo.writes == ["put_line"]
+
+
+def test_a_wrong_guess_that_the_cart_lacks_a_sku_still_adds_to_its_line() -> None:
+    # GIVEN a cart seen without the SKU, whose line was added meanwhile elsewhere (another device)
+    repo, catalog, skus = FakeCartRepository(), SkuCatalog(), SkuCache(60)
+    sku_id = catalog.add("p_a-01", 100)
+    skus.put(sku_id, catalog.sku_records[sku_id])
+    service.add_item(repo, catalog, U, sku_id, 2, skus)
+    repo.guessed_without.add((U, sku_id))
+    repo.writes.clear()
+
+    # WHEN it is added again  THEN the put is refused and the add lands on the line: nothing lost, no second line
+    assert service.add_item(repo, catalog, U, sku_id, 3, skus)["quantity"] == 5
+    assert repo.writes == ["put_line", "add_quantity"] and len(repo.lines(U)) == 1
 
 
 def test_totals_count_selected_available_lines_with_promotions_and_the_best_coupon() -> None:
