@@ -28,13 +28,15 @@ BANDLESS_ROWS = 30_000  # a browse over a price range in categories holding at m
 RANK_WINDOW = 1_000  # relevance scores this many matches (the best sellers), or as many as the page reaches
 
 # Rowids follow sales (best seller first, see _write_index), so "by sales" is "by rowid": an index on
-# (category_id) or (brand_id) then already holds the order, since SQLite keeps the rowid as its last column.
+# (category_id) or (brand_id) then already holds the order, since SQLite keeps the rowid as its last column. Every
+# sort ends with the rowid, so ties fall to the better seller whether a browse walks the sort's index (facets_by_newest
+# and facets_by_rating end with the rowid: the walk needs no sort) or gathers its rows and sorts them.
 _ORDER = {
     "sales": "f.rowid",
     "price_asc": "f.price ASC, f.rowid",
     "price_desc": "f.price DESC, f.rowid",
-    "newest": "f.newest",
-    "rating": "f.rating",
+    "newest": "f.newest, f.rowid",
+    "rating": "f.rating, f.rowid",
 }
 _BROWSE_INDEX = {
     "relevance": "NOT INDEXED",  # sales order, which is rowid order

@@ -1,6 +1,8 @@
 """Search results are exact: totals, facet counts and the order of every sort over a generated catalog, computed
 again here from the products themselves (relevance from its definition in plain SQL), before and after changes in
-place. The catalog is larger than the relevance window (RANK_WINDOW) so that broad words take every path."""
+place. The catalog is larger than the relevance window (RANK_WINDOW) so that broad words take every path, and browses
+(no words) of the whole shop, of categories and of price ranges take the index walks and the gathers; ties in every
+sort's key (price, sales, creation time, rating) fall to the better seller."""
 
 from __future__ import annotations
 
@@ -46,10 +48,10 @@ def catalog(seed: int = 15) -> list[ProductDoc]:
                 specs="",
                 price_fen=rng.choice([990, 1990, 1990, 4990, rng.randint(100, 100_000)]),  # ties in price
                 sales=sales,
-                rating_avg=3.0,
-                review_count=number,  # distinct ratings: the rating sort has no ties
+                rating_avg=(0.0, 3.0, 4.5)[number % 3],  # ties in rating: a third unrated, the rest in few groups
+                review_count=0 if number % 3 == 0 else number % 4,
                 view_count=0,
-                created_at=f"2026-01-01T{number // 3600:02d}:{number // 60 % 60:02d}:{number % 60:02d}Z",  # distinct
+                created_at=f"2026-01-01T00:{number // 300:02d}:00Z",  # ties in creation time: 300 a minute
                 in_stock=rng.random() > 0.2,
                 on_sale=rng.random() > 0.02,
                 image_url=None,
@@ -59,12 +61,13 @@ def catalog(seed: int = 15) -> list[ProductDoc]:
 
 
 def expected(docs: list[ProductDoc], word: str, query: SearchQuery) -> tuple[list[ProductDoc], Counter, Counter]:
-    """The matches of one word under the query's filters, in sales order (the rowid order), with facet counts."""
+    """The matches of one word (every product for a browse: no word) under the query's filters, in sales order (the
+    rowid order), with facet counts."""
     on_sale = sorted((d for d in docs if d.on_sale), key=lambda d: (-d.sales, -d.review_count, d.product_id))
     found = [
         d
         for d in on_sale
-        if word in d.title.split()
+        if (not word or word in d.title.split())
         and (query.category_id is None or query.category_id in d.category_path)
         and (query.brand_id is None or d.brand_id == query.brand_id)
         and (query.price_min_fen is None or d.price_fen >= query.price_min_fen)
@@ -106,6 +109,12 @@ QUERIES = [
     SearchQuery(text="vex", brand_id="b_zeta"),
     SearchQuery(text="vex", category_id="c_home", price_min_fen=1000, price_max_fen=50_000),
     SearchQuery(text="tal", in_stock=True),
+    SearchQuery(),
+    SearchQuery(in_stock=True),
+    SearchQuery(category_id="c_garden"),
+    SearchQuery(category_id="c_office", brand_id="b_nova"),
+    SearchQuery(price_min_fen=1990, price_max_fen=4990),
+    SearchQuery(category_id="c_kitchen", price_min_fen=1000, in_stock=True),
 ]
 ORDERS = {
     "sales": lambda d: 0,  # stable: sales order as found
@@ -125,11 +134,13 @@ def assert_exact(index: SearchIndex, path: Path, docs: list[ProductDoc]) -> None
             assert result["total"] == len(found), (query, result["total"], len(found))
             assert {f["id"]: f["count"] for f in result["facets"]["category"]} == dict(categories), query
             assert {f["id"]: f["count"] for f in result["facets"]["brand"]} == dict(brands), query
-            if sort == "relevance":  # every page of the window: the match just past it must not be ranked
+            if sort == "relevance" and base.text:  # every page of the window: the match past it must not be ranked
                 wanted = by_relevance(path, base.text, found)
                 pages = -(-len(wanted) // 50)
-            else:
-                wanted = [d.product_id for d in sorted(found, key=ORDERS[sort])][:150]
+            else:  # a browse by relevance is by sales; ties in a sort's key fall to rowid order (the better seller)
+                key = ORDERS["sales" if sort == "relevance" else sort]
+                in_order = sorted(enumerate(found), key=lambda rank_doc: (key(rank_doc[1]), rank_doc[0]))
+                wanted = [d.product_id for _rank, d in in_order][:150]
                 pages = 3
             assert listed(index, query, pages=pages) == wanted, query
 
