@@ -227,6 +227,16 @@ if {call_health}:
     script = call("/docs/{{asset}}", "/docs/swagger-ui-bundle.js", {{"asset": "swagger-ui-bundle.js"}})
     result["docs"] = {{"status": script["statusCode"], "bytes": len(script["body"])}}
     result["tracing"] = "aws_xray_sdk" in sys.modules
+    import os, tempfile
+    from chalicelib.search.building import build_index
+    from chalicelib.search.documents import ProductDoc
+    from chalicelib.search.engine import SearchIndex, SearchQuery
+    from chalicelib.search.sqlite import SQLITE_VERSION
+    index_path = os.path.join(tempfile.mkdtemp(), "search.sqlite")
+    build_index([ProductDoc("p_1", "华为 Mate 60 手机", "", "", "b_1", "华为", "c_2", ("c_1", "c_2"), ("数码", "手机"),
+                            "颜色 黑", 599900, 3, 4.5, 2, 10, "2026-01-01T00:00:00Z", True, True, None)], index_path)
+    found = SearchIndex(index_path).search(SearchQuery(text="手机"))
+    result["search"] = {{"sqlite": SQLITE_VERSION, "total": found["total"]}}
 print("RESULT " + json.dumps(result))
 """
 # Set per function by Lambda; everything else of a function's environment decides what its import sees.
@@ -290,8 +300,11 @@ def check_handlers(build: package.Build) -> list[str]:
                 raise CheckFailed(f"GET /docs/swagger-ui-bundle.js through the API handler answered {result['docs']}")
             if first.get("Tracing") == "Active" and not result["tracing"]:
                 raise CheckFailed("tracing is Active but the API handler did not load the X-Ray SDK")
+            if result["search"]["total"] != 1:
+                raise CheckFailed(f"a search index built and searched from the artifact found {result['search']}")
             return (
-                f"{names}: imported, GET /health and the API reference's script 200 with tracing on ({elapsed:.1f} s)"
+                f"{names}: imported, GET /health and the API reference's script 200 with tracing on, a search index "
+                f"built and searched on the package's SQLite {result['search']['sqlite']} ({elapsed:.1f} s)"
             )
         return f"{len(members)} handler(s) imported in one interpreter ({elapsed:.1f} s): {names}"
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from chalicelib.search import prices, text
 from chalicelib.search.documents import ProductDoc
+from chalicelib.search.sqlite import connect
 
 SCHEMA_VERSION = "6"
 # bm25 column weights, in the column order of product_text: title > subtitle > brand = category > specs > description.
@@ -50,7 +51,7 @@ def build_index(docs: Iterable[ProductDoc], path: str, popular_queries: Iterable
     fd, temp_path = tempfile.mkstemp(prefix=".search-", suffix=".sqlite", dir=directory)
     os.close(fd)
     try:
-        conn = sqlite3.connect(temp_path)
+        conn = connect(temp_path)
         try:
             stats = _write_index(conn, docs, popular_queries)
         finally:

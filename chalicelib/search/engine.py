@@ -7,7 +7,6 @@ function opens it with SearchIndex (read-only, one per warm container). Segmenta
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from chalicelib.search import matching, prices, scanning, suggesting, text
 from chalicelib.search.columns import FacetColumns, Filters, matching_rowids
 from chalicelib.search.matching import match_expressions
+from chalicelib.search.sqlite import connect
 
 SORTS = ("relevance", "sales", "price_asc", "price_desc", "newest", "rating")
 MAX_PAGE = 50  # deeper pages cost more and nobody reads them; the API clamps to this too
@@ -76,7 +76,7 @@ class SearchIndex:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        self._conn = connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
         self._conn.execute("PRAGMA cache_size = -32000")
         self._conn.execute("PRAGMA temp_store = MEMORY")
         self._columns: FacetColumns | None = None  # read on the first worded search

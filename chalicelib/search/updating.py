@@ -27,6 +27,7 @@ from chalicelib.search.building import (
     suggestion_keys,
 )
 from chalicelib.search.documents import ProductDoc
+from chalicelib.search.sqlite import connect
 
 
 class IncompatibleIndex(ValueError):
@@ -48,7 +49,7 @@ def apply_changes(path: str, docs: Iterable[ProductDoc], removed: Iterable[str] 
     build; a new one gets the next rowid (new products have sold nothing yet). New words get their pinyin, and a
     product's names become suggestions.
     """
-    conn = sqlite3.connect(path, isolation_level=None)
+    conn = connect(path, isolation_level=None)
     try:
         version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if version is None or version[0] != SCHEMA_VERSION:

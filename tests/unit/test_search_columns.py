@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import sqlite3
 from collections import Counter
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 from chalicelib.search.building import build_index
 from chalicelib.search.columns import FacetColumns, Filters, matching_rowids
 from chalicelib.search.documents import ProductDoc
+from chalicelib.search.sqlite import connect
 from chalicelib.search.updating import apply_changes
 
 BRANDS = ("b_acme", "b_zeta", "b_omni")
@@ -87,7 +87,7 @@ def sql_where(filters: Filters) -> str:
 
 def test_the_columns_hold_every_products_facets_after_changes_in_place(changed: Path) -> None:
     # GIVEN an index with gaps in its rowids and products added at the end, WHEN its columns are read
-    conn = sqlite3.connect(changed)
+    conn = connect(changed)
     try:
         columns = FacetColumns(conn)
         rows = conn.execute("SELECT rowid, pair, price, stock, newest, rating FROM facets").fetchall()
@@ -104,7 +104,7 @@ def test_the_columns_hold_every_products_facets_after_changes_in_place(changed: 
 
 @pytest.mark.parametrize("filters", FILTERS)
 def test_filtered_counts_and_every_sorted_page_are_what_sql_gives(changed: Path, filters: Filters) -> None:
-    conn = sqlite3.connect(changed)
+    conn = connect(changed)
     try:
         columns = FacetColumns(conn)
         # WHEN a word's matches are filtered, counted and paged on the columns
@@ -125,7 +125,7 @@ def test_filtered_counts_and_every_sorted_page_are_what_sql_gives(changed: Path,
 
 
 def test_matches_past_a_rowid_are_the_rest_of_the_matches(changed: Path) -> None:
-    conn = sqlite3.connect(changed)
+    conn = connect(changed)
     try:
         every = matching_rowids(conn, '"qor"')
         # WHEN the matches after the tenth are asked for, THEN they are the rest, in rowid order

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import sqlite3
 from collections import Counter
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from chalicelib.search import engine, matching
 from chalicelib.search.building import build_index, newest_key, rating_key
 from chalicelib.search.documents import ProductDoc
 from chalicelib.search.engine import SearchIndex, SearchQuery
+from chalicelib.search.sqlite import connect
 from chalicelib.search.updating import apply_changes
 
 PRODUCTS = 1_300
@@ -81,7 +81,7 @@ def by_relevance(path: Path, word: str, found: list[ProductDoc]) -> list[str]:
     """The documented ranking in plain SQL: the first RANK_WINDOW matches in sales order, by bm25 scaled by
     popularity, then sales order."""
     window = [d.product_id for d in found[: engine.RANK_WINDOW]]
-    conn = sqlite3.connect(path)
+    conn = connect(path)
     try:
         rows = conn.execute(
             "SELECT p.product_id FROM product_text t CROSS JOIN facets f ON f.rowid = t.rowid"
