@@ -1,19 +1,24 @@
-"""The hot paths' DynamoDB client builds its requests and reads its answers as plain JSON: each must be exactly what
-botocore's model-driven serializer and parser make of the same parameters and answers."""
+"""The hot paths' DynamoDB client builds its requests and reads its answers as plain JSON, signs them with a quicker
+SigV4 signer and resolves each operation's endpoint once: each must be exactly what botocore's own code makes of the
+same parameters, answers, requests and operations."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import botocore.auth
 import botocore.parsers
 import botocore.serialize
 import botocore.session
 import pytest
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from chalicelib import aws
 
 MODEL = botocore.session.get_session().get_service_model("dynamodb")
+ENDPOINT = "https://dynamodb.us-east-1.amazonaws.com/"
 EVERY_TYPE = {
     "pk": {"S": "USER#u_1"},
     "sk": {"S": "CART#p_1-01"},
@@ -145,4 +150,60 @@ def test_the_hot_paths_dynamodb_client_uses_the_plain_json_requests_and_answers(
     client = aws.lean_client.__wrapped__("dynamodb")
     assert isinstance(client._serializer, aws._PlainJsonRequests)
     assert isinstance(client._endpoint._response_parser_factory.create_parser("json"), aws._PlainJsonParser)
-    assert client._endpoint._response_parser_factory is not None
+    auth = client._request_signer.get_auth_instance("dynamodb", "us-east-1", "v4")
+    assert isinstance(auth, aws._QuickSigV4Auth)
+
+
+def signed_request(headers: dict[str, str], body: bytes = b'{"TableName": "t"}', url: str = ENDPOINT) -> AWSRequest:
+    request = AWSRequest(method="POST", url=url, data=body, headers=headers)
+    request.context = {}
+    return request
+
+
+HEADERS = {
+    "X-Amz-Target": "DynamoDB_20120810.GetItem", "Content-Type": "application/x-amz-json-1.0",
+    "User-Agent": "shop Botocore/1.43", "amz-sdk-invocation-id": "8d1a0a1c-4a4b-4c1e-9a3e-2c8f1f6c8b1e",
+    "amz-sdk-request": "attempt=1; max=3", "X-Amzn-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793",
+}  # fmt: skip
+SIGNED = [
+    ("plain", HEADERS, b'{"TableName": "t", "Key": {"pk": {"S": "\\u534e"}}}', ENDPOINT),
+    ("empty body", HEADERS, b"", ENDPOINT),
+    ("spaces in a value", {**HEADERS, "X-Custom": "  a   b  "}, b"{}", ENDPOINT),
+    ("a header twice", {**HEADERS, "x-custom": "1", "X-CUSTOM": "2"}, b"{}", ENDPOINT),
+    ("a query string", HEADERS, b"{}", ENDPOINT + "?a=1&b=2"),
+    ("a port and a path", HEADERS, b"{}", "http://127.0.0.1:5000/some/path/"),
+]
+
+
+@pytest.mark.parametrize("credentials", [Credentials("AKID", "secret"), Credentials("AKID", "secret", "session")],
+                         ids=["keys", "session"])  # fmt: skip
+@pytest.mark.parametrize(("headers", "body", "url"), [case[1:] for case in SIGNED], ids=[case[0] for case in SIGNED])
+def test_the_hot_paths_signature_is_botocores(
+    credentials: Credentials, headers: dict[str, str], body: bytes, url: str
+) -> None:
+    # GIVEN the same request signed by botocore's SigV4 and by the hot paths' signer within the same second
+    for _ in range(5):
+        theirs, ours = signed_request(headers, body, url), signed_request(headers, body, url)
+        botocore.auth.SigV4Auth(credentials, "dynamodb", "us-east-1").add_auth(theirs)
+        aws._QuickSigV4Auth(credentials, "dynamodb", "us-east-1").add_auth(ours)
+        if theirs.context["timestamp"] == ours.context["timestamp"]:
+            break
+
+    # THEN every header sent, the signature among them, is the same
+    assert dict(ours.headers.items()) == dict(theirs.headers.items())
+    assert ours.headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKID/")
+
+
+def test_the_hot_paths_dynamodb_client_resolves_each_operations_endpoint_once_and_the_same() -> None:
+    # GIVEN a fresh hot-paths client and botocore's own resolver of the same client
+    client = aws.lean_client.__wrapped__("dynamodb")
+    model = aws.lean_client.__wrapped__("dynamodb")
+    for operation, parameters in REQUESTS.items():
+        operation_model = MODEL.operation_model(operation)
+        first = client._ruleset_resolver.construct_endpoint(operation_model, parameters, {})
+        again = client._ruleset_resolver.construct_endpoint(operation_model, parameters, {})
+        # THEN the endpoint is botocore's, and asked again it is the one already resolved
+        assert first == model._ruleset_resolver.__class__.construct_endpoint(
+            model._ruleset_resolver, operation_model, parameters, {}
+        )
+        assert again is first
