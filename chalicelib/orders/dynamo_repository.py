@@ -283,7 +283,7 @@ class DynamoOrdersRepository:
     # -- refunds ----------------------------------------------------------------------------------------------------
 
     def open_refund(self, step: Step, refund: Refund) -> bool:
-        item = refund_item(refund, decided_at=refund.decided_at)
+        item = refund_item(refund, decided_at=refund.decided_at, images=list(refund.images))
         actions, condition = _step_update(step)
         try:
             with TransactWrite(connection=connection()) as transaction:

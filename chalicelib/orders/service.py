@@ -308,6 +308,7 @@ def request_refund(shop: Shop, user_id: str, order_id: str, write: RefundRequest
         from_status=order.status,
         amount_fen=refund_amount_fen(order, write.type),
         requested_at=iso(utcnow()),
+        images=tuple(write.images or ()),
     )
     if not open_case(shop, order, refund):
         current = owned(shop, user_id, order_id)

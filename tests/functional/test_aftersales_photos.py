@@ -73,3 +73,19 @@ def test_a_case_with_a_photo_that_is_not_my_after_sales_upload_is_refused_and_op
     assert client.call("GET", f"/orders/{order_id}/refunds", token=buyer["token"])[1]["items"] == []
     _, order, _ = client.call("GET", f"/orders/{order_id}", token=buyer["token"])
     assert (order["status"], order["items"][0]["refunded_quantity"]) == ("PAID", 0)
+
+
+def test_a_whole_order_refund_keeps_its_photos(
+    client: ShopClient, buyer: dict[str, Any], timers: Any, channel: FakeChannel
+) -> None:
+    # GIVEN a paid order and a photo the buyer uploaded for after-sales
+    order_id = paid_order(client, buyer)["order_id"]
+    photo = upload_image(client, buyer["token"], purpose="after_sales")["public_url"]
+
+    # WHEN they ask for a refund of the whole order with it
+    status, refund = request_with(client, buyer, order_id, [photo], items=None)
+
+    # THEN the refund shows the photo, when made and when read again
+    assert (status, refund["images"]) == (201, [photo]), refund
+    _, again, _ = client.call("GET", f"/orders/{order_id}/refunds/{refund['refund_id']}", token=buyer["token"])
+    assert again["images"] == [photo]
