@@ -57,7 +57,9 @@ def client(service: str) -> Any:
 @cache
 def lean_client(service: str) -> Any:
     """One client per service per process for the hot request paths (chalicelib.dynamo's reads, the cart's writes):
-    as `client`, less botocore's per-call extras (LEAN_CONFIG); DynamoDB's reads and writes as plain JSON."""
+    as `client`, less botocore's per-call extras (LEAN_CONFIG); DynamoDB's reads and writes as plain JSON, signed by
+    _QuickSigV4Auth, each operation's endpoint resolved once. Each of these is held to botocore's own answer by
+    tests/unit/test_aws_plain_json.py."""
     made = new_client(service, config=LEAN_CONFIG)
     if service == "dynamodb":
         made._serializer = _PlainJsonRequests(made._serializer)
