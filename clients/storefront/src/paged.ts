@@ -49,3 +49,25 @@ export function usePagedList<T>(fetchPage: (cursor: string | undefined) => Promi
 
   return { items, loading, finished, load }
 }
+
+/**
+ * Reads a cursor list page by page and keeps the items `keep` accepts, stopping once `enough(kept, page)` holds (the
+ * items sought are all found, or the page shows that none can follow) or the list ends: for finding a few items in a
+ * list that has no filter for them (is this product among my favourites, which of my reviews are of this order).
+ * Failures propagate to the caller.
+ */
+export async function collectPages<T>(
+  fetchPage: (cursor: string | undefined) => Promise<CursorPage<T>>,
+  keep: (item: T) => boolean,
+  enough: (kept: T[], page: CursorPage<T>) => boolean,
+): Promise<T[]> {
+  const kept: T[] = []
+  let cursor: string | undefined
+  do {
+    const page = await fetchPage(cursor)
+    kept.push(...page.items.filter(keep))
+    if (enough(kept, page)) break
+    cursor = page.next_cursor ?? undefined
+  } while (cursor)
+  return kept
+}
