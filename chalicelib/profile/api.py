@@ -13,6 +13,7 @@ from chalicelib.profile.schemas import (
     Address,
     AddressList,
     AddressWrite,
+    Favorite,
     FavoritePage,
     FavoriteStatus,
     FootprintList,
@@ -58,6 +59,12 @@ def delete_address(principal: Principal, address_id: str, profile: ProfileReposi
 def list_favorites(principal: Principal, query: PageQuery, profile: ProfileRepository) -> Json[FavoritePage]:
     """My favorites, newest first, as product cards"""
     return service.list_favorites(profile, principal.user_id, query)
+
+
+@profile_api.get("/me/favorites/{product_id}")
+def get_favorite(principal: Principal, product_id: str, profile: ProfileRepository) -> Json[Favorite]:
+    """Whether I favorited this product: one read, where a product page would page through my list"""
+    return service.one_favorite(profile, principal.user_id, product_id)
 
 
 @profile_api.put("/me/favorites/{product_id}", errors=(404, 409))

@@ -60,6 +60,12 @@ class AddressList(BaseModel):
     next_cursor: str | None = None
 
 
+class Favorite(BaseModel):
+    product_id: str
+    favorited: bool
+    favorited_at: str | None = Field(description="when I favorited it; null when not a favorite")
+
+
 class FavoriteStatus(BaseModel):
     product_id: str
     favorited_at: str

@@ -125,6 +125,16 @@ def add_favorite(repo: ProfileRepository, user_id: str, product_id: str) -> dict
     return retrying(attempt)
 
 
+def one_favorite(repo: ProfileRepository, user_id: str, product_id: str) -> dict[str, Any]:
+    """Whether I favorited this product, and when (products are not checked: an unknown id is not a favorite)."""
+    favorite = repo.favorite(user_id, product_id)
+    return {
+        "product_id": product_id,
+        "favorited": favorite is not None,
+        "favorited_at": favorite["favorited_at"] if favorite is not None else None,
+    }
+
+
 def remove_favorite(repo: ProfileRepository, user_id: str, product_id: str) -> None:
     """Unfavorite a product; a product that is not a favorite is a no-op (uncounted)."""
 

@@ -182,6 +182,7 @@ OWNED_OBJECT_ROUTES: dict[tuple[str, str], tuple[Callable[..., Any], dict[str, A
     ("GET", "/flash-sales/attempts/{attempt_id}"): (victims_attempt, None),
 }
 NOT_OWNED_OBJECTS = {
+    ("GET", "/me/favorites/{product_id}"): "a product id: each user reads their own favorite of it",
     ("PUT", "/me/favorites/{product_id}"): "a product id: each user favorites for themselves",
     ("DELETE", "/me/favorites/{product_id}"): "a product id: each user favorites for themselves",
     ("POST", "/me/bindings/{provider}"): "a provider name: binds to the caller's own account",
@@ -289,5 +290,7 @@ def test_lists_show_only_the_callers_own_objects(client: ShopClient, admin_token
     ):  # fmt: skip
         status, body, _ = client.call("GET", path, token=intruder)
         assert (status, body["items"]) == (200, []), path
+    assert client.call("GET", f"/me/favorites/{product_id}", token=victim)[1]["favorited"] is True
+    assert client.call("GET", f"/me/favorites/{product_id}", token=intruder)[1]["favorited"] is False
     me = client.call("GET", "/me", token=intruder)[1]
     assert me["username"] == "intruder"

@@ -209,6 +209,26 @@ def test_favoriting_a_product_that_does_not_exist_is_a_404(client: ShopClient, c
     assert client.call("GET", "/me/favorites", token=customer_token)[1]["items"] == []
 
 
+def test_whether_i_favorited_a_product_is_one_read(
+    client: ShopClient, customer_token: str, products: list[str]
+) -> None:
+    # GIVEN one favorited product and one not
+    favorited = client.call("PUT", f"/me/favorites/{products[0]}", token=customer_token)[1]
+
+    # WHEN I ask about each, and about the first once I unfavorite it
+    mine = client.call("GET", f"/me/favorites/{products[0]}", token=customer_token)
+    other = client.call("GET", f"/me/favorites/{products[1]}", token=customer_token)
+    client.call("DELETE", f"/me/favorites/{products[0]}", token=customer_token)
+    gone = client.call("GET", f"/me/favorites/{products[0]}", token=customer_token)
+
+    # THEN a favorite says so and since when; the others are not favorites
+    assert (mine[0], mine[1]) == (
+        200, {"product_id": products[0], "favorited": True, "favorited_at": favorited["favorited_at"]})  # fmt: skip
+    not_favorite = {"favorited": False, "favorited_at": None}
+    assert (other[0], gone[0]) == (200, 200) and other[1] == {"product_id": products[1], **not_favorite}
+    assert gone[1] == {"product_id": products[0], **not_favorite}
+
+
 def test_favorites_list_newest_first_as_product_cards_in_cursor_pages(
     client: ShopClient, customer_token: str, products: list[str]
 ) -> None:

@@ -2823,7 +2823,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Whether I favorited this product: one read, where a product page would page through my list
+         * @description Whether I favorited this product: one read, where a product page would page through my list.
+         *
+         *     Needs a signed-in customer: `Authorization: Bearer <access_token>`; it only ever reads or changes the caller's own data (someone else's object answers 404).
+         *
+         *     Answers 200 with the body described below.
+         */
+        get: operations["get_favorite"];
         /**
          * Favorite a product (idempotent: 200 either way)
          * @description Favorite a product (idempotent: 200 either way).
@@ -5264,6 +5272,18 @@ export interface components {
             brand: components["schemas"]["FacetValue"][];
             /** Category */
             category: components["schemas"]["FacetValue"][];
+        };
+        /** Favorite */
+        Favorite: {
+            /** Favorited */
+            favorited: boolean;
+            /**
+             * Favorited At
+             * @description when I favorited it; null when not a favorite
+             */
+            favorited_at: string | null;
+            /** Product Id */
+            product_id: string;
         };
         /** FavoriteItem */
         FavoriteItem: {
@@ -12003,6 +12023,31 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FavoritePage"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+        };
+    };
+    get_favorite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                product_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Favorite"];
                 };
             };
             400: components["responses"]["E400"];
