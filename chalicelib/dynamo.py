@@ -29,6 +29,11 @@ def table_meta(table_name: str) -> Any:
     return Meta
 
 
+def stored_int(text: str) -> int:
+    """A raw item's number ({"N": text}) as an int, one stored as "12.0" too (the hot reads parse raw items)."""
+    return int(text) if text.lstrip("-").isdigit() else int(float(text))
+
+
 def set_or_remove(attribute: Any, value: Any) -> Any:
     """An update action setting an attribute, or removing it when the value is None (no nulls are stored)."""
     return attribute.remove() if value is None else attribute.set(value)

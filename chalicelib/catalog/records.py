@@ -9,6 +9,7 @@ from pynamodb.attributes import MapAttribute
 
 from chalicelib.catalog.models import ON_SALE, ProductItem, SkuItem, product_pk, product_status, sku_sk
 from chalicelib.catalog.staff_store import admin_key_of
+from chalicelib.dynamo import stored_int
 
 PRODUCT_FIELDS = (
     "product_id", "title", "subtitle", "description", "category_id", "root_category_id", "brand_id", "price_fen",
@@ -80,8 +81,7 @@ def _number(value: Any) -> int | None:
     """A number attribute (raw {"N": ...} or a model default) as an int."""
     if value is None or isinstance(value, int):
         return value
-    text = value["N"]
-    return int(text) if text.lstrip("-").isdigit() else int(float(text))
+    return stored_int(value["N"])
 
 
 def _text(value: Any) -> Any:

@@ -26,7 +26,7 @@ from chalicelib.coupons.models import (
     wallet_bound,
     wallet_sk,
 )
-from chalicelib.dynamo import PendingSlice, cancelled_conditions, connection, newest_page, read_slices
+from chalicelib.dynamo import PendingSlice, cancelled_conditions, connection, newest_page, read_slices, stored_int
 from chalicelib.errors import Conflict, NotFound
 
 TEMPLATE_FIELDS = (
@@ -148,7 +148,7 @@ def _wallet_of_item(raw: dict[str, Any]) -> dict[str, Any]:
         stored = raw.get(name) or {"NULL": True}
         value = stored.get("S", stored.get("N"))
         if name in INTEGER_FIELDS and value is not None:
-            value = int(value) if value.lstrip("-").isdigit() else int(float(value))
+            value = stored_int(value)
         coupon[name] = WALLET_DEFAULTS.get(name) if name not in raw else value
     coupon["scope_ids"] = [listed["S"] for listed in raw.get("scope_ids", {}).get("L") or ()]
     coupon["status"] = UNUSED
