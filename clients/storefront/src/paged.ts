@@ -53,7 +53,7 @@ export function usePagedList<T>(fetchPage: (cursor: string | undefined) => Promi
 /**
  * Reads a cursor list page by page and keeps the items `keep` accepts, stopping once `enough(kept, page)` holds (the
  * items sought are all found, or the page shows that none can follow) or the list ends: for finding a few items in a
- * list that has no filter for them (is this product among my favourites, which of my reviews are of this order).
+ * list that has no filter for them (which of my reviews are of this order).
  * Failures propagate to the caller.
  */
 export async function collectPages<T>(
