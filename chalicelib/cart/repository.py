@@ -267,8 +267,9 @@ class DynamoCartRepository:
         unique = list(dict.fromkeys(sku_ids))
         chunk_size = MAX_TRANSACTION_ACTIONS - 1  # and the head
         for start in range(0, len(unique), chunk_size):
-            writes.remove_lines(_pk(owner), unique[start : start + chunk_size], alive_at, expires_at)
-            for sku_id in unique[start : start + chunk_size]:
+            chunk = unique[start : start + chunk_size]
+            writes.remove_lines(_pk(owner), chunk, alive_at, expires_at)
+            for sku_id in chunk:
                 self._saw(owner, sku_id, False)
 
     def _saw(self, owner: CartOwner, sku_id: str, has_line: bool) -> None:
