@@ -82,6 +82,12 @@ def me(client: ShopClient, token: str) -> str:
     return user_id
 
 
+def cached_then_removed(client: ShopClient, token: str, sku_id: str) -> None:
+    """Add a line of the SKU (which reads it into the add cache) and remove it again."""
+    client.call("POST", "/cart/items", {"sku_id": sku_id, "quantity": 1}, token=token)
+    client.call("DELETE", f"/cart/items/{sku_id}", token=token)
+
+
 def counted(
     calls: Calls, client: ShopClient, method: str, path: str, body: Any = None, token: str | None = None, **headers: Any
 ) -> Any:
@@ -142,8 +148,7 @@ def test_a_new_line_of_a_cart_this_container_has_not_seen_is_a_refused_update_th
 ) -> None:
     # GIVEN a cached SKU, and a cart this container knows nothing of (another container served its requests)
     sku_cache_seconds(60)
-    client.call("POST", "/cart/items", {"sku_id": skus[0], "quantity": 1}, token=customer_token)
-    client.call("DELETE", f"/cart/items/{skus[0]}", token=customer_token)
+    cached_then_removed(client, customer_token, skus[0])
     container().cart.seen.forget(me(client, customer_token))
 
     # WHEN the SKU is added as a new line
@@ -158,8 +163,7 @@ def test_a_line_added_elsewhere_after_this_container_saw_the_cart_without_it_is_
 ) -> None:
     # GIVEN a cart this container saw empty, and a line of a cached SKU added since by another container
     sku_cache_seconds(60)
-    client.call("POST", "/cart/items", {"sku_id": skus[0], "quantity": 1}, token=customer_token)
-    client.call("DELETE", f"/cart/items/{skus[0]}", token=customer_token)
+    cached_then_removed(client, customer_token, skus[0])
     elsewhere = DynamoCartRepository()
     cart_service.add_item(elsewhere, container().catalog, CartOwner.user(me(client, customer_token)), skus[0], 2)
 
